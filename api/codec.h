@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * codec.h - JSON <-> engine: the one place that knows how engine objects
+ * look in JSON.  The HTTP routes (routes.c), `rmapd run` (run.c) and the
+ * snapshot code all go through here, so an object has exactly one shape.
+ */
+#ifndef RMAPD_API_CODEC_H
+#define RMAPD_API_CODEC_H
+
+#include <stdbool.h>
+#include <cjson/cJSON.h>
+
+#include "../engine/sim.h"
+
+/* A refusal of the daemon (becomes application/problem+json). */
+struct api_error {
+	int status;		/* HTTP status: 400, 404, 409, 413, 422, 429 */
+	const char *type;	/* stable slug, e.g. "invalid-field" */
+	char detail[240];	/* in words */
+	char field[64];		/* the JSON field at fault, "" if none */
+};
+
+void api_error_set(struct api_error *err, int status, const char *type,
+		   const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Parse one operation object into op; 0, or -1 with err filled. */
+int api_parse_op(const cJSON *json, struct sim_op *op, struct api_error *err);
+
+/* Apply one parsed op: sim_apply + the engine's refusal as an api_error. */
+int api_apply_op(struct sim *sim, const struct sim_op *op,
+		 struct sim_result *res, struct api_error *err);
+
+/* The op in canonical JSON (what the journal stores). */
+cJSON *api_encode_op(const struct sim_op *op);
+/* One op's answer: outcome, value, events (and walk for reclaim ops). */
+cJSON *api_encode_result(const struct sim_op *op, const struct sim_result *res);
+cJSON *api_encode_events(const struct sim_event *ev, size_t n);
+/* The whole state, or a summary (counts only). */
+cJSON *api_encode_state(const struct sim *sim, bool summary);
+cJSON *api_encode_walk(const struct rmap_walk_result *walk);
+cJSON *api_encode_check(const struct sim_check_report *report);
+/* Graphviz export of the whole state (malloc'd string). */
+char *api_graph_dot(const struct sim *sim);
+
+/* Addresses: accepted as integers or "0x..." strings, always written as "0x..." */
+cJSON *api_addr(unsigned long addr);
+int api_parse_addr(const cJSON *json, unsigned long *out);
+
+/* Session options ("mode": "normal"|"legacy", "zero_page": bool). */
+int api_parse_config(const cJSON *json, struct sim_config *cfg,
+		     struct api_error *err);
+cJSON *api_encode_config(const struct sim_config *cfg);
+
+/* Built-in lessons, embedded at build time from api/lessons/*.json. */
+size_t api_lesson_count(void);
+/* name, title, summary; and the full lesson (config + steps) as JSON */
+const char *api_lesson_name(size_t i);
+cJSON *api_lesson_json(size_t i, bool full);
+/* index of a lesson by name, or -1 */
+int api_lesson_find(const char *name);
+
+#endif /* RMAPD_API_CODEC_H */

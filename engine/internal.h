@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - what the engine's files share with each other and nobody
+ * else: object allocation, the event trace, and the kernel steps one file
+ * calls in another (as mm/internal.h does for mm/).
+ */
+#ifndef RMAPD_INTERNAL_H
+#define RMAPD_INTERNAL_H
+
+#include "sim.h"
+
+#define min_ul(a, b) ((a) < (b) ? (a) : (b))
+#define max_ul(a, b) ((a) > (b) ? (a) : (b))
+
+static inline unsigned long vma_pages(const struct vm_area_struct *vma)
+{
+	return (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
+}
+
+/* The page offset a virtual address has in this VMA (linear_page_index). */
+static inline unsigned long linear_page_index(const struct vm_area_struct *vma,
+					      unsigned long addr)
+{
+	return ((addr - vma->vm_start) >> PAGE_SHIFT) + vma->vm_pgoff;
+}
+
+static inline bool vma_is_anonymous(const struct vm_area_struct *vma)
+{
+	return vma->vm_file == NULL;
+}
+
+static inline bool is_cow_mapping(unsigned long flags)
+{
+	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+}
+
+static inline bool sim_legacy(const struct sim *sim)
+{
+	return sim->cfg.mode == SIM_MODE_LEGACY;
+}
+
+/* sim.c: the trace.  Arguments come in (key, kind, value) triples. */
+void trace(struct sim *sim, const char *fn, int nargs, ...);
+#define T_ID(k, v)	(k), ARG_ID, (unsigned long)(v)
+#define T_ADDR(k, v)	(k), ARG_ADDR, (unsigned long)(v)
+#define T_NUM(k, v)	(k), ARG_NUM, (unsigned long)(v)
+
+/* sim.c: object lifetimes.  id 0 takes the next id of the kind. */
+struct mm_struct *mm_alloc(struct sim *sim, int pid);
+void mm_free(struct sim *sim, struct mm_struct *mm);
+struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
+				     unsigned long id);
+void vm_area_free(struct sim *sim, struct vm_area_struct *vma);
+struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id);
+void anon_vma_free(struct sim *sim, struct anon_vma *anon_vma);
+struct anon_vma_chain *anon_vma_chain_alloc(struct sim *sim, unsigned long id);
+void anon_vma_chain_free(struct sim *sim, struct anon_vma_chain *avc);
+struct address_space *file_alloc(struct sim *sim, unsigned long id,
+				 const char *name, unsigned long nr_pages,
+				 bool shmem);
+void file_free(struct sim *sim, struct address_space *mapping);
+struct folio *folio_alloc(struct sim *sim, unsigned long pfn);
+void folio_free(struct sim *sim, struct folio *folio);
+struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id);
+struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id);
+void swap_free(struct sim *sim, unsigned long id);
+
+/* sim.c: the VMA tree of an mm */
+void vma_mm_insert(struct mm_struct *mm, struct vm_area_struct *vma);
+void vma_mm_remove(struct mm_struct *mm, struct vm_area_struct *vma);
+struct vm_area_struct *vma_prev(const struct vm_area_struct *vma);
+/* first VMA with vm_end > addr (the kernel's find_vma), or NULL */
+struct vm_area_struct *find_vma_after(struct mm_struct *mm, unsigned long addr);
+
+/* pgtable.c */
+struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn);
+void pte_free(struct mm_struct *mm, struct pte *pte);
+/* first PTE with vpn >= vpn */
+struct pte *pte_lower_bound(struct mm_struct *mm, unsigned long vpn);
+
+/* interval tree keys (anon_vma->rb_root, i_mmap) */
+void vma_interval_tree_insert(struct sim *sim, struct vm_area_struct *vma);
+void vma_interval_tree_remove(struct sim *sim, struct vm_area_struct *vma);
+void anon_vma_interval_tree_insert(struct anon_vma_chain *avc);
+void anon_vma_interval_tree_remove(struct anon_vma_chain *avc);
+
+/* anon_vma.c (mm/rmap.c: the anon_vma side) */
+void anon_vma_chain_link(struct vm_area_struct *vma,
+			 struct anon_vma_chain *avc,
+			 struct anon_vma *anon_vma);
+int anon_vma_prepare(struct sim *sim, struct vm_area_struct *vma);
+int anon_vma_clone(struct sim *sim, struct vm_area_struct *dst,
+		   struct vm_area_struct *src);
+int anon_vma_fork(struct sim *sim, struct vm_area_struct *vma,
+		  struct vm_area_struct *pvma);
+void unlink_anon_vmas(struct sim *sim, struct vm_area_struct *vma);
+void put_anon_vma(struct sim *sim, struct anon_vma *anon_vma);
+/* how many anon_vma_chains a clone of src would add (for limits) */
+unsigned long anon_vma_chain_len(const struct vm_area_struct *vma);
+
+/* rmap.c */
+void mm_counter_inc(struct mm_struct *mm, const struct folio *folio,
+		    long delta);
+void folio_add_new_anon_rmap(struct sim *sim, struct folio *folio,
+			     struct vm_area_struct *vma, unsigned long addr,
+			     bool exclusive);
+void folio_add_anon_rmap_pte(struct sim *sim, struct folio *folio,
+			     struct vm_area_struct *vma, unsigned long addr,
+			     bool exclusive);
+void folio_add_file_rmap_pte(struct sim *sim, struct folio *folio,
+			     struct vm_area_struct *vma);
+void folio_remove_rmap_pte(struct sim *sim, struct folio *folio,
+			   struct vm_area_struct *vma);
+void folio_move_anon_rmap(struct sim *sim, struct folio *folio,
+			  struct vm_area_struct *vma);
+/* drop a folio nobody maps or caches any more */
+void folio_put_if_unused(struct sim *sim, struct folio *folio);
+int try_to_unmap_op(struct sim *sim, struct folio *folio,
+		    struct sim_result *res);
+int folio_referenced_op(struct sim *sim, struct folio *folio,
+			struct sim_result *res);
+
+/* memory.c */
+int handle_mm_fault(struct sim *sim, struct mm_struct *mm, unsigned long addr,
+		    bool write, struct sim_result *res);
+/* zap_pte_range: unmap [start,end) of vma, dropping rmaps */
+void zap_page_range(struct sim *sim, struct vm_area_struct *vma,
+		    unsigned long start, unsigned long end);
+int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
+		    struct vm_area_struct *src_vma);
+unsigned long count_ptes(struct mm_struct *mm, unsigned long start,
+			 unsigned long end);
+
+/* vma.c */
+int do_mmap(struct sim *sim, struct mm_struct *mm, const struct sim_op *op,
+	    struct sim_result *res);
+int do_munmap(struct sim *sim, struct mm_struct *mm, unsigned long start,
+	      unsigned long len);
+int do_mprotect(struct sim *sim, struct mm_struct *mm, unsigned long start,
+		unsigned long len, unsigned int prot);
+int do_mremap(struct sim *sim, struct mm_struct *mm, const struct sim_op *op,
+	      struct sim_result *res);
+int do_madvise(struct sim *sim, struct mm_struct *mm, unsigned long start,
+	       unsigned long len, int advice);
+int do_brk(struct sim *sim, struct mm_struct *mm, unsigned long brk,
+	   struct sim_result *res);
+void remove_vma(struct sim *sim, struct vm_area_struct *vma);
+void unlink_file_vma(struct sim *sim, struct vm_area_struct *vma);
+void link_file_vma(struct sim *sim, struct vm_area_struct *vma);
+unsigned long calc_vm_flags(unsigned int prot, unsigned int flags);
+
+/* fork.c */
+int do_spawn(struct sim *sim, enum spawn_layout layout, struct sim_result *res);
+int dup_mmap(struct sim *sim, struct mm_struct *oldmm, struct sim_result *res);
+void exit_mmap(struct sim *sim, struct mm_struct *mm);
+
+/* ops.c */
+int sim_reject(struct sim *sim, int code, const char *field,
+	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int kerr(struct sim_result *res, int err, const char *reason);
+
+#endif /* RMAPD_INTERNAL_H */

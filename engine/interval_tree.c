@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+/*
+ * interval_tree.c - the augmented red-black interval tree (the generic
+ * half of include/linux/interval_tree_generic.h).  Each node carries the
+ * largest "last" of its subtree, so a query skips any subtree that ends
+ * before the query starts, and stops at the first node that starts after
+ * the query ends.
+ */
+#include <stdio.h>
+
+#include "interval_tree.h"
+
+#define itree_entry(ptr) rb_entry(ptr, struct itree_node, rb)
+
+static unsigned long subtree_last_of(const struct rb_node *rb)
+{
+	return itree_entry(rb)->subtree_last;
+}
+
+static bool itree_recompute(struct rb_node *rb)
+{
+	struct itree_node *n = itree_entry(rb);
+	unsigned long max = n->last;
+
+	if (rb->left && subtree_last_of(rb->left) > max)
+		max = subtree_last_of(rb->left);
+	if (rb->right && subtree_last_of(rb->right) > max)
+		max = subtree_last_of(rb->right);
+	if (n->subtree_last == max)
+		return false;
+	n->subtree_last = max;
+	return true;
+}
+
+static const struct rb_augment_ops itree_aug = { itree_recompute };
+
+static bool node_before(const struct itree_node *a, const struct itree_node *b)
+{
+	return a->start < b->start || (a->start == b->start && a->tie < b->tie);
+}
+
+void itree_insert(struct itree_node *node, struct itree_root *root)
+{
+	struct rb_node **link = &root->rb.node, *parent = NULL;
+
+	while (*link) {
+		parent = *link;
+		link = node_before(node, itree_entry(parent)) ?
+		       &parent->left : &parent->right;
+	}
+	node->subtree_last = node->last;
+	rb_link_node(&node->rb, parent, link);
+	rb_insert_augmented(&node->rb, &root->rb, &itree_aug);
+	root->count++;
+}
+
+void itree_remove(struct itree_node *node, struct itree_root *root)
+{
+	rb_erase_augmented(&node->rb, &root->rb, &itree_aug);
+	root->count--;
+}
+
+static void probe(struct itree_root *root)
+{
+	if (root->probe)
+		(*root->probe)++;
+}
+
+/* Leftmost node of node's subtree that overlaps [qs, ql]. */
+static struct itree_node *subtree_search(struct itree_root *root,
+					 struct itree_node *node,
+					 unsigned long qs, unsigned long ql)
+{
+	for (;;) {
+		probe(root);
+		if (node->rb.left && subtree_last_of(node->rb.left) >= qs) {
+			node = itree_entry(node->rb.left);
+			continue;
+		}
+		if (node->start > ql)
+			return NULL;
+		if (node->last >= qs)
+			return node;
+		if (!node->rb.right || subtree_last_of(node->rb.right) < qs)
+			return NULL;
+		node = itree_entry(node->rb.right);
+	}
+}
+
+struct itree_node *itree_iter_first(struct itree_root *root,
+				    unsigned long qs, unsigned long ql)
+{
+	if (!root->rb.node || subtree_last_of(root->rb.node) < qs)
+		return NULL;
+	return subtree_search(root, itree_entry(root->rb.node), qs, ql);
+}
+
+struct itree_node *itree_iter_next(struct itree_root *root,
+				   struct itree_node *node,
+				   unsigned long qs, unsigned long ql)
+{
+	struct rb_node *rb = node->rb.right, *prev;
+
+	for (;;) {
+		if (rb && subtree_last_of(rb) >= qs)
+			return subtree_search(root, itree_entry(rb), qs, ql);
+		/* climb until we arrive from a left child */
+		do {
+			rb = node->rb.parent;
+			if (!rb)
+				return NULL;
+			prev = &node->rb;
+			node = itree_entry(rb);
+			rb = node->rb.right;
+		} while (prev == rb);
+		probe(root);
+		if (node->start > ql)
+			return NULL;
+		if (node->last >= qs)
+			return node;
+	}
+}
+
+struct itree_node *itree_first(const struct itree_root *root)
+{
+	struct rb_node *rb = rb_first(&root->rb);
+
+	return rb ? itree_entry(rb) : NULL;
+}
+
+struct itree_node *itree_next(const struct itree_node *node)
+{
+	struct rb_node *rb = rb_next(&node->rb);
+
+	return rb ? itree_entry(rb) : NULL;
+}
+
+int itree_validate(const struct itree_root *root, char *buf, size_t buflen)
+{
+	const struct itree_node *n, *prev = NULL;
+	unsigned long count = 0;
+
+	if (rb_validate(&root->rb, &itree_aug, buf, buflen))
+		return -1;
+	for (n = itree_first(root); n; prev = n, n = itree_next(n)) {
+		if (n->last < n->start) {
+			snprintf(buf, buflen, "itree: node with last < start");
+			return -1;
+		}
+		if (prev && !node_before(prev, n)) {
+			snprintf(buf, buflen, "itree: nodes out of order");
+			return -1;
+		}
+		count++;
+	}
+	if (count != root->count) {
+		snprintf(buf, buflen, "itree: count %lu, %lu nodes", root->count,
+			 count);
+		return -1;
+	}
+	return 0;
+}

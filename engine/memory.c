@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: MIT
+/*
+ * memory.c - mm/memory.c: the page fault handler and the PTE-level work of
+ * fork (copy_page_range) and unmap (zap_pte_range).
+ *
+ * handle_mm_fault follows the kernel's dispatch: no PTE -> do_anonymous_page
+ * or do_fault (read with fault-around, COW, shared); a swap PTE ->
+ * do_swap_page; a write to a write-protected PTE -> do_wp_page, which reuses
+ * an exclusive anonymous folio (wp_page_reuse, after folio_move_anon_rmap)
+ * or copies (wp_page_copy).
+ */
+#include "internal.h"
+
+#define FAULT_AROUND_PAGES	16	/* fault_around_bytes = 64 KiB */
+#define PTRS_PER_PTE		512
+
+static struct folio *pte_folio(struct sim *sim, const struct pte *pte)
+{
+	if (pte->special)
+		return &sim->zero_folio;
+	return sim_find_folio(sim, pte->pfn);
+}
+
+static void set_pte(struct pte *pte, const struct folio *folio, bool write,
+		    bool dirty)
+{
+	pte->present = true;
+	pte->special = (folio->flags & PG_zero) != 0;
+	pte->pfn = folio->pfn;
+	pte->swap = 0;
+	pte->swp_exclusive = false;
+	pte->write = write;
+	pte->dirty = dirty;
+	pte->young = true;
+}
+
+/* ---- anonymous memory ---- */
+
+static int do_anonymous_page(struct sim *sim, struct vm_area_struct *vma,
+			     unsigned long addr, bool write,
+			     struct sim_result *res)
+{
+	struct pte *pte;
+	struct folio *folio;
+	bool writable = (vma->vm_flags & VM_WRITE) != 0;
+
+	if (!write && !sim->cfg.no_zero_page) {
+		/* a read maps the shared zero page; no anon_vma is needed */
+		pte = pte_alloc(vma->vm_mm, addr >> PAGE_SHIFT);
+		set_pte(pte, &sim->zero_folio, false, false);
+		trace(sim, "do_anonymous_page", 3, T_ID("vma", vma->id),
+		      T_ADDR("addr", addr), T_ID("zero_pfn", sim->zero_folio.pfn));
+		res->fault = "zero_page";
+		return 0;
+	}
+	trace(sim, "do_anonymous_page", 2, T_ID("vma", vma->id),
+	      T_ADDR("addr", addr));
+	anon_vma_prepare(sim, vma);
+	folio = folio_alloc(sim, 0);
+	folio_add_new_anon_rmap(sim, folio, vma, addr, true);
+	pte = pte_alloc(vma->vm_mm, addr >> PAGE_SHIFT);
+	/* a writable VMA gets a writable, dirty PTE even on a read */
+	set_pte(pte, folio, writable, writable);
+	res->fault = "anonymous";
+	return 0;
+}
+
+/* ---- the page cache ---- */
+
+/* filemap_fault / shmem_fault: find or bring in the folio at index. */
+static struct folio *filemap_get_folio(struct sim *sim,
+				       struct address_space *mapping,
+				       unsigned long index)
+{
+	struct folio *folio = mapping->pages[index];
+
+	if (folio)
+		return folio;
+	folio = folio_alloc(sim, 0);
+	folio->mapping = mapping;
+	folio->index = index;
+	if (mapping->shmem)
+		folio->flags |= PG_swapbacked;
+	mapping->pages[index] = folio;
+	trace(sim, mapping->shmem ? "shmem_alloc_folio" : "filemap_read_folio",
+	      3, T_ID("pfn", folio->pfn), T_ID("file", mapping->id),
+	      T_NUM("index", index));
+	return folio;
+}
+
+static void map_file_pte(struct sim *sim, struct vm_area_struct *vma,
+			 unsigned long addr, struct folio *folio, bool write)
+{
+	struct pte *pte = pte_alloc(vma->vm_mm, addr >> PAGE_SHIFT);
+
+	set_pte(pte, folio, write, write);
+	if (write)
+		folio->flags |= PG_dirty;
+	folio_add_file_rmap_pte(sim, folio, vma);
+}
+
+/*
+ * do_fault_around: map the cached pages of the aligned 16-page block around
+ * the fault (clamped to the VMA and the page table) that are not mapped yet,
+ * read-only.  Only pages already in the page cache: nothing is read in.
+ */
+static void do_fault_around(struct sim *sim, struct vm_area_struct *vma,
+			    unsigned long addr)
+{
+	unsigned long pte_off = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1);
+	unsigned long vma_off = (addr - vma->vm_start) >> PAGE_SHIFT;
+	unsigned long from, to, i, n = 0;
+	struct address_space *mapping = vma->vm_file;
+
+	from = pte_off & ~(unsigned long)(FAULT_AROUND_PAGES - 1);
+	if (from < pte_off - min_ul(pte_off, vma_off))
+		from = pte_off - min_ul(pte_off, vma_off);
+	to = min_ul(from + FAULT_AROUND_PAGES, PTRS_PER_PTE);
+	to = min_ul(to, pte_off + vma_pages(vma) - vma_off);
+	for (i = from; i < to; i++) {
+		unsigned long a = addr + ((i - pte_off) << PAGE_SHIFT);
+		unsigned long index = linear_page_index(vma, a);
+		struct pte *pte;
+		struct folio *folio;
+
+		if (index >= mapping->nr_pages || !mapping->pages[index])
+			continue;
+		pte = pte_lookup(vma->vm_mm, a >> PAGE_SHIFT);
+		if (pte && (pte->present || pte->swap))
+			continue;
+		folio = mapping->pages[index];
+		map_file_pte(sim, vma, a, folio, false);
+		n++;
+	}
+	trace(sim, "do_fault_around", 3, T_ID("vma", vma->id),
+	      T_ADDR("addr", addr), T_NUM("mapped", n));
+}
+
+static int do_read_fault(struct sim *sim, struct vm_area_struct *vma,
+			 unsigned long addr, unsigned long index,
+			 struct sim_result *res)
+{
+	struct pte *pte;
+
+	do_fault_around(sim, vma, addr);
+	pte = pte_lookup(vma->vm_mm, addr >> PAGE_SHIFT);
+	if (!pte || !pte->present) {
+		struct folio *folio =
+			filemap_get_folio(sim, vma->vm_file, index);
+
+		map_file_pte(sim, vma, addr, folio, false);
+	}
+	trace(sim, "do_read_fault", 2, T_ID("vma", vma->id),
+	      T_ADDR("addr", addr));
+	res->fault = "file_read";
+	return 0;
+}
+
+/* A write to a private file mapping: copy the cached page into anon. */
+static int do_cow_fault(struct sim *sim, struct vm_area_struct *vma,
+			unsigned long addr, unsigned long index,
+			struct sim_result *res)
+{
+	struct folio *page, *folio;
+	struct pte *pte;
+	bool writable = (vma->vm_flags & VM_WRITE) != 0;
+
+	anon_vma_prepare(sim, vma);
+	page = filemap_get_folio(sim, vma->vm_file, index);
+	folio = folio_alloc(sim, 0);
+	trace(sim, "do_cow_fault", 4, T_ID("vma", vma->id),
+	      T_ADDR("addr", addr), T_ID("from_pfn", page->pfn),
+	      T_ID("pfn", folio->pfn));
+	folio_add_new_anon_rmap(sim, folio, vma, addr, true);
+	pte = pte_alloc(vma->vm_mm, addr >> PAGE_SHIFT);
+	set_pte(pte, folio, writable, writable);
+	res->fault = "file_cow";
+	return 0;
+}
+
+static int do_shared_fault(struct sim *sim, struct vm_area_struct *vma,
+			   unsigned long addr, unsigned long index,
+			   struct sim_result *res)
+{
+	struct folio *folio = filemap_get_folio(sim, vma->vm_file, index);
+
+	map_file_pte(sim, vma, addr, folio, true);
+	trace(sim, "do_shared_fault", 3, T_ID("vma", vma->id),
+	      T_ADDR("addr", addr), T_ID("pfn", folio->pfn));
+	res->fault = "file_shared";
+	return 0;
+}
+
+static int do_fault(struct sim *sim, struct vm_area_struct *vma,
+		    unsigned long addr, bool write, struct sim_result *res)
+{
+	unsigned long index = linear_page_index(vma, addr);
+
+	if (index >= vma->vm_file->nr_pages) {
+		trace(sim, "do_fault", 2, T_ID("vma", vma->id),
+		      T_ADDR("addr", addr));
+		res->fault = "sigbus";
+		return kerr(res, SIM_SIGBUS,
+			    "the page lies beyond the end of the file");
+	}
+	if (!write)
+		return do_read_fault(sim, vma, addr, index, res);
+	if (!(vma->vm_flags & VM_SHARED))
+		return do_cow_fault(sim, vma, addr, index, res);
+	return do_shared_fault(sim, vma, addr, index, res);
+}
+
+/* ---- write-protect faults ---- */
+
+static int wp_page_copy(struct sim *sim, struct vm_area_struct *vma,
+			unsigned long addr, struct pte *pte, struct folio *old)
+{
+	struct folio *folio;
+	bool writable = (vma->vm_flags & VM_WRITE) != 0;
+
+	anon_vma_prepare(sim, vma);
+	folio = folio_alloc(sim, 0);
+	trace(sim, "wp_page_copy", 4, T_ID("vma", vma->id),
+	      T_ADDR("addr", addr), T_ID("from_pfn", old->pfn),
+	      T_ID("pfn", folio->pfn));
+	folio_add_new_anon_rmap(sim, folio, vma, addr, true);
+	if (!(old->flags & PG_zero))
+		folio_remove_rmap_pte(sim, old, vma);
+	set_pte(pte, folio, writable, writable);
+	folio_put_if_unused(sim, old);
+	return 0;
+}
+
+/*
+ * wp_can_reuse_anon_folio: reuse when this PTE holds the only reference.  A
+ * folio still in the swap cache counts that reference too, unless the swap
+ * slot has no other user and can be freed.
+ */
+static bool wp_can_reuse_anon_folio(struct sim *sim, struct folio *folio)
+{
+	if (folio->mapcount != 1)
+		return false;
+	if (folio->flags & PG_swapcache) {
+		struct swap_slot *slot = swap_slot_find(sim, folio->swap);
+
+		if (slot && slot->count > 0)
+			return false;
+		/* folio_free_swap */
+		if (slot) {
+			slot->count = 1;
+			swap_free(sim, folio->swap);
+		}
+		folio->flags &= ~PG_swapcache;
+		folio->swap = 0;
+		trace(sim, "folio_free_swap", 1, T_ID("pfn", folio->pfn));
+	}
+	return folio_ref_count(folio) == 1;
+}
+
+static void wp_page_reuse(struct sim *sim, struct vm_area_struct *vma,
+			  unsigned long addr, struct pte *pte)
+{
+	pte->write = true;
+	pte->dirty = true;
+	pte->young = true;
+	trace(sim, "wp_page_reuse", 3, T_ID("vma", vma->id),
+	      T_ADDR("addr", addr), T_ID("pfn", pte->pfn));
+}
+
+static int do_wp_page(struct sim *sim, struct vm_area_struct *vma,
+		      unsigned long addr, struct pte *pte,
+		      struct sim_result *res)
+{
+	struct folio *folio = pte_folio(sim, pte);
+
+	trace(sim, "do_wp_page", 3, T_ID("vma", vma->id), T_ADDR("addr", addr),
+	      T_ID("pfn", pte->pfn));
+	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) {
+		/* wp_page_shared: the same page, now writable and dirty */
+		folio->flags |= PG_dirty;
+		wp_page_reuse(sim, vma, addr, pte);
+		res->fault = "wp_page_shared";
+		return 0;
+	}
+	if (folio_test_anon(folio)) {
+		if ((folio->flags & PG_anon_exclusive) ||
+		    wp_can_reuse_anon_folio(sim, folio)) {
+			folio_move_anon_rmap(sim, folio, vma);
+			folio->flags |= PG_anon_exclusive;
+			wp_page_reuse(sim, vma, addr, pte);
+			res->fault = "wp_page_reuse";
+			return 0;
+		}
+	}
+	res->fault = "wp_page_copy";
+	return wp_page_copy(sim, vma, addr, pte, folio);
+}
+
+/* ---- swap ---- */
+
+static int do_swap_page(struct sim *sim, struct vm_area_struct *vma,
+			unsigned long addr, struct pte *pte, bool write,
+			struct sim_result *res)
+{
+	struct swap_slot *slot = swap_slot_find(sim, pte->swap);
+	bool exclusive = pte->swp_exclusive;
+	struct folio *folio;
+
+	if (slot && slot->cache_pfn) {
+		folio = sim_find_folio(sim, slot->cache_pfn);
+		trace(sim, "swap_cache_get_folio", 2, T_NUM("slot", slot->id),
+		      T_ID("pfn", folio->pfn));
+	} else {
+		folio = folio_alloc(sim, 0);
+		folio->flags |= PG_swapcache | PG_swapbacked;
+		folio->swap = pte->swap;
+		if (slot)
+			slot->cache_pfn = folio->pfn;
+		trace(sim, "swap_read_folio", 2, T_NUM("slot", pte->swap),
+		      T_ID("pfn", folio->pfn));
+	}
+	trace(sim, "do_swap_page", 3, T_ID("vma", vma->id),
+	      T_ADDR("addr", addr), T_ID("pfn", folio->pfn));
+	vma->vm_mm->swapents--;
+	pte->swap = 0;
+	if (slot && --slot->count == 0) {
+		/* the last user: the slot and its swap-cache reference go */
+		slot->count = 1;
+		swap_free(sim, folio->swap);
+		folio->flags &= ~PG_swapcache;
+		folio->swap = 0;
+		slot = NULL;
+	}
+	if (folio->mapcount == 0 && !(folio->flags & PG_swapcache))
+		exclusive = true;	/* no one else can reach it */
+	folio_add_anon_rmap_pte(sim, folio, vma, addr, exclusive);
+	set_pte(pte, folio, false, false);
+	if (exclusive && (vma->vm_flags & VM_WRITE)) {
+		pte->write = true;
+		pte->dirty = write;
+		write = false;
+	}
+	res->fault = "swap_in";
+	if (write)
+		return do_wp_page(sim, vma, addr, pte, res);
+	return 0;
+}
+
+/* ---- the fault handler ---- */
+
+int handle_mm_fault(struct sim *sim, struct mm_struct *mm, unsigned long addr,
+		    bool write, struct sim_result *res)
+{
+	struct vm_area_struct *vma = find_vma(mm, addr);
+	struct pte *pte;
+
+	if (!vma) {
+		res->fault = "sigsegv";
+		trace(sim, "bad_area", 1, T_ADDR("addr", addr));
+		return kerr(res, SIM_SIGSEGV, "no VMA covers the address");
+	}
+	if ((write && !(vma->vm_flags & VM_WRITE)) ||
+	    !(vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) {
+		res->fault = "sigsegv";
+		trace(sim, "bad_area_access_error", 2, T_ID("vma", vma->id),
+		      T_ADDR("addr", addr));
+		return kerr(res, SIM_SIGSEGV,
+			    "the VMA's protection does not allow this access");
+	}
+	addr &= PAGE_MASK;
+	pte = pte_lookup(mm, addr >> PAGE_SHIFT);
+	if (pte && pte->present) {
+		if (write && !pte->write)
+			return do_wp_page(sim, vma, addr, pte, res);
+		pte->young = true;
+		if (write)
+			pte->dirty = true;
+		res->fault = "hit";
+		return 0;
+	}
+	if (pte && pte->swap)
+		return do_swap_page(sim, vma, addr, pte, write, res);
+	if (vma_is_anonymous(vma))
+		return do_anonymous_page(sim, vma, addr, write, res);
+	return do_fault(sim, vma, addr, write, res);
+}
+
+/* ---- zap: unmap a range of one VMA ---- */
+
+static void zap_one_pte(struct sim *sim, struct vm_area_struct *vma,
+			struct pte *pte)
+{
+	struct mm_struct *mm = vma->vm_mm;
+
+	if (pte->present && !pte->special) {
+		struct folio *folio = sim_find_folio(sim, pte->pfn);
+
+		if (pte->dirty && !folio_test_anon(folio))
+			folio->flags |= PG_dirty;
+		folio_remove_rmap_pte(sim, folio, vma);
+		pte_free(mm, pte);
+		folio_put_if_unused(sim, folio);
+		return;
+	}
+	if (!pte->present && pte->swap) {
+		/* free_swap_and_cache */
+		struct swap_slot *slot = swap_slot_find(sim, pte->swap);
+		unsigned long cached = slot ? slot->cache_pfn : 0;
+
+		mm->swapents--;
+		swap_free(sim, pte->swap);
+		if (cached && !swap_slot_find(sim, pte->swap)) {
+			struct folio *folio = sim_find_folio(sim, cached);
+
+			folio->flags &= ~PG_swapcache;
+			folio->swap = 0;
+			folio_put_if_unused(sim, folio);
+		}
+	}
+	pte_free(mm, pte);
+}
+
+void zap_page_range(struct sim *sim, struct vm_area_struct *vma,
+		    unsigned long start, unsigned long end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct pte *pte = pte_lower_bound(mm, start >> PAGE_SHIFT);
+	unsigned long n = 0;
+
+	while (pte && pte->vpn < end >> PAGE_SHIFT) {
+		struct pte *next = pte_next(pte);
+
+		zap_one_pte(sim, vma, pte);
+		n++;
+		pte = next;
+	}
+	if (n)
+		trace(sim, "zap_pte_range", 4, T_ID("vma", vma->id),
+		      T_ADDR("start", start), T_ADDR("end", end),
+		      T_NUM("ptes", n));
+}
+
+/* ---- fork: copy_page_range ---- */
+
+/*
+ * Only VMAs with anonymous pages have their PTEs copied: everything else
+ * (shared or private file pages, shared anonymous memory) faults back in
+ * from the page cache in the child.
+ */
+static bool vma_needs_copy(const struct vm_area_struct *src_vma)
+{
+	return src_vma->anon_vma != NULL;
+}
+
+static void copy_present_pte(struct sim *sim, struct vm_area_struct *dst_vma,
+			     struct vm_area_struct *src_vma, struct pte *src,
+			     struct pte *dst)
+{
+	struct folio *folio = pte_folio(sim, src);
+	bool cow = is_cow_mapping(src_vma->vm_flags);
+
+	*dst = (struct pte){ .vpn = dst->vpn, .node = dst->node };
+	dst->present = true;
+	dst->pfn = src->pfn;
+	dst->special = src->special;
+	dst->write = src->write;
+	dst->dirty = src->dirty;
+	if (!src->special) {
+		if (folio_test_anon(folio)) {
+			/* folio_try_dup_anon_rmap_pte: shared from now on */
+			folio->flags &= ~PG_anon_exclusive;
+			folio->mapcount++;
+		} else {
+			folio->mapcount++;
+		}
+		mm_counter_inc(dst_vma->vm_mm, folio, 1);
+	}
+	if (cow && src->write) {
+		src->write = false;
+		dst->write = false;
+	}
+	if (src_vma->vm_flags & VM_SHARED)
+		dst->dirty = false;
+	dst->young = false;
+}
+
+int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
+		    struct vm_area_struct *src_vma)
+{
+	struct mm_struct *src_mm = src_vma->vm_mm;
+	struct pte *src = pte_lower_bound(src_mm, src_vma->vm_start >> PAGE_SHIFT);
+	unsigned long n = 0;
+
+	if (!vma_needs_copy(src_vma))
+		return 0;
+	for (; src && src->vpn < src_vma->vm_end >> PAGE_SHIFT;
+	     src = pte_next(src)) {
+		struct pte *dst = pte_alloc(dst_vma->vm_mm, src->vpn);
+
+		n++;
+		if (src->present) {
+			copy_present_pte(sim, dst_vma, src_vma, src, dst);
+			continue;
+		}
+		/* copy_nonpresent_pte: a swap entry, now shared */
+		dst->swap = src->swap;
+		swap_slot_find(sim, src->swap)->count++;
+		src->swp_exclusive = false;
+		dst_vma->vm_mm->swapents++;
+	}
+	trace(sim, "copy_page_range", 3, T_ID("dst", dst_vma->id),
+	      T_ID("src", src_vma->id), T_NUM("ptes", n));
+	return 0;
+}

@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sim.c - the session: object lifetimes, id counters, lookups, the event
+ * trace.  Nothing here decides kernel behaviour; it is the slab allocator and
+ * the bookkeeping the other files stand on (kernel/fork.c's mm_alloc and
+ * vm_area_alloc, mm/rmap.c's anon_vma_alloc and anon_vma_chain_alloc, the page
+ * allocator).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void *zalloc(size_t size)
+{
+	void *p = calloc(1, size);
+
+	if (!p)
+		abort();	/* the engine's limits make this unreachable */
+	return p;
+}
+
+void sim_default_limits(struct sim_limits *limits)
+{
+	limits->max_procs = 64;
+	limits->max_vmas = 4096;
+	limits->max_frames = 16384;
+	limits->max_files = 64;
+	limits->max_file_pages = 4096;
+}
+
+static void fill_limits(struct sim_limits *l)
+{
+	struct sim_limits def;
+
+	sim_default_limits(&def);
+	if (!l->max_procs)
+		l->max_procs = def.max_procs;
+	if (!l->max_vmas)
+		l->max_vmas = def.max_vmas;
+	if (!l->max_frames)
+		l->max_frames = def.max_frames;
+	if (!l->max_files)
+		l->max_files = def.max_files;
+	if (!l->max_file_pages)
+		l->max_file_pages = def.max_file_pages;
+}
+
+struct sim *sim_new(const struct sim_config *cfg)
+{
+	struct sim *sim = zalloc(sizeof(*sim));
+
+	if (cfg)
+		sim->cfg = *cfg;
+	fill_limits(&sim->cfg.limits);
+	sim->next_pid = 1;
+	sim->next_vma_id = 1;
+	sim->next_anon_vma_id = 1;
+	sim->next_avc_id = 1;
+	sim->next_file_id = 1;
+	sim->next_pfn = 1;
+	sim->next_swap = 1;
+	INIT_LIST_HEAD(&sim->mms);
+	INIT_LIST_HEAD(&sim->anon_vmas);
+	INIT_LIST_HEAD(&sim->files);
+	/* The shared zero page: pfn 0, never on the frame tree, no rmap. */
+	sim->zero_folio.pfn = 0;
+	sim->zero_folio.flags = PG_zero;
+	return sim;
+}
+
+void sim_free(struct sim *sim)
+{
+	struct mm_struct *mm, *nmm;
+	struct address_space *f, *nf;
+	struct anon_vma *av, *nav;
+	struct rb_node *n;
+
+	if (!sim)
+		return;
+	list_for_each_entry_safe(mm, nmm, &sim->mms, node) {
+		struct vm_area_struct *vma;
+		struct pte *pte;
+
+		while ((pte = pte_first(mm)))
+			pte_free(mm, pte);
+		while ((vma = vma_first(mm))) {
+			struct anon_vma_chain *avc, *navc;
+
+			list_for_each_entry_safe(avc, navc, &vma->anon_vma_chain,
+						 same_vma) {
+				list_del(&avc->same_vma);
+				free(avc);
+			}
+			vma_mm_remove(mm, vma);
+			free(vma);
+		}
+		list_del(&mm->node);
+		free(mm);
+	}
+	list_for_each_entry_safe(av, nav, &sim->anon_vmas, node) {
+		list_del(&av->node);
+		free(av);
+	}
+	list_for_each_entry_safe(f, nf, &sim->files, node) {
+		list_del(&f->node);
+		free(f->pages);
+		free(f);
+	}
+	while ((n = rb_first(&sim->frames))) {
+		rb_erase_augmented(n, &sim->frames, NULL);
+		free(rb_entry(n, struct folio, node));
+	}
+	while ((n = rb_first(&sim->swap))) {
+		rb_erase_augmented(n, &sim->swap, NULL);
+		free(rb_entry(n, struct swap_slot, node));
+	}
+	free(sim->ev);
+	free(sim->walk.visits);
+	free(sim);
+}
+
+/* ---- the trace ---- */
+
+void trace(struct sim *sim, const char *fn, int nargs, ...)
+{
+	struct sim_event *ev;
+	va_list ap;
+	int i;
+
+	if (sim->nr_ev == sim->cap_ev) {
+		size_t cap = sim->cap_ev ? sim->cap_ev * 2 : 32;
+		struct sim_event *p = realloc(sim->ev, cap * sizeof(*p));
+
+		if (!p)
+			abort();
+		sim->ev = p;
+		sim->cap_ev = cap;
+	}
+	ev = &sim->ev[sim->nr_ev++];
+	memset(ev, 0, sizeof(*ev));
+	ev->fn = fn;
+	if (nargs > SIM_EVENT_ARGS)
+		nargs = SIM_EVENT_ARGS;
+	ev->nargs = nargs;
+	va_start(ap, nargs);
+	for (i = 0; i < nargs; i++) {
+		ev->arg[i].key = va_arg(ap, const char *);
+		ev->arg[i].kind = (enum sim_arg_kind)va_arg(ap, int);
+		ev->arg[i].val = va_arg(ap, unsigned long);
+	}
+	va_end(ap);
+}
+
+/* ---- processes ---- */
+
+struct mm_struct *mm_alloc(struct sim *sim, int pid)
+{
+	struct mm_struct *mm = zalloc(sizeof(*mm));
+
+	mm->pid = pid;
+	mm->mmap_base = SIM_MMAP_BASE;
+	/* keep sim->mms in pid order */
+	list_add_tail(&mm->node, &sim->mms);
+	if ((unsigned long)pid >= sim->next_pid)
+		sim->next_pid = (unsigned long)pid + 1;
+	sim->nr_mms++;
+	return mm;
+}
+
+void mm_free(struct sim *sim, struct mm_struct *mm)
+{
+	list_del(&mm->node);
+	sim->nr_mms--;
+	free(mm);
+}
+
+struct mm_struct *sim_find_mm(const struct sim *sim, int pid)
+{
+	struct mm_struct *mm;
+
+	list_for_each_entry(mm, &sim->mms, node)
+		if (mm->pid == pid)
+			return mm;
+	return NULL;
+}
+
+/* ---- VMAs and the per-mm VMA tree ---- */
+
+struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
+				     unsigned long id)
+{
+	struct vm_area_struct *vma = zalloc(sizeof(*vma));
+
+	if (!id)
+		id = sim->next_vma_id;
+	if (id >= sim->next_vma_id)
+		sim->next_vma_id = id + 1;
+	vma->id = id;
+	vma->vm_mm = mm;
+	INIT_LIST_HEAD(&vma->anon_vma_chain);
+	sim->nr_vmas++;
+	return vma;
+}
+
+void vm_area_free(struct sim *sim, struct vm_area_struct *vma)
+{
+	sim->nr_vmas--;
+	free(vma);
+}
+
+void vma_mm_insert(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	struct rb_node **link = &mm->mm_mt.node, *parent = NULL;
+
+	while (*link) {
+		struct vm_area_struct *cur =
+			rb_entry(*link, struct vm_area_struct, mm_node);
+
+		parent = *link;
+		if (vma->vm_start < cur->vm_start)
+			link = &parent->left;
+		else
+			link = &parent->right;
+	}
+	rb_link_node(&vma->mm_node, parent, link);
+	rb_insert_augmented(&vma->mm_node, &mm->mm_mt, NULL);
+	mm->map_count++;
+}
+
+void vma_mm_remove(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	rb_erase_augmented(&vma->mm_node, &mm->mm_mt, NULL);
+	mm->map_count--;
+}
+
+struct vm_area_struct *vma_first(const struct mm_struct *mm)
+{
+	struct rb_node *n = rb_first(&mm->mm_mt);
+
+	return n ? rb_entry(n, struct vm_area_struct, mm_node) : NULL;
+}
+
+struct vm_area_struct *vma_next(const struct vm_area_struct *vma)
+{
+	struct rb_node *n = rb_next(&vma->mm_node);
+
+	return n ? rb_entry(n, struct vm_area_struct, mm_node) : NULL;
+}
+
+struct vm_area_struct *vma_prev(const struct vm_area_struct *vma)
+{
+	struct rb_node *n = rb_prev(&vma->mm_node);
+
+	return n ? rb_entry(n, struct vm_area_struct, mm_node) : NULL;
+}
+
+struct vm_area_struct *find_vma_after(struct mm_struct *mm, unsigned long addr)
+{
+	struct rb_node *n = mm->mm_mt.node;
+	struct vm_area_struct *best = NULL;
+
+	while (n) {
+		struct vm_area_struct *v =
+			rb_entry(n, struct vm_area_struct, mm_node);
+
+		if (v->vm_end > addr) {
+			best = v;
+			if (v->vm_start <= addr)
+				break;
+			n = n->left;
+		} else {
+			n = n->right;
+		}
+	}
+	return best;
+}
+
+/* The VMA containing addr, or NULL (the kernel's vma_lookup). */
+struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
+{
+	struct vm_area_struct *vma = find_vma_after(mm, addr);
+
+	if (vma && vma->vm_start <= addr)
+		return vma;
+	return NULL;
+}
+
+/* ---- anon_vma and anon_vma_chain ---- */
+
+struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id)
+{
+	struct anon_vma *av = zalloc(sizeof(*av));
+	struct rb_node **link = &sim->anon_vma_ids.node, *parent = NULL;
+
+	if (!id)
+		id = sim->next_anon_vma_id;
+	if (id >= sim->next_anon_vma_id)
+		sim->next_anon_vma_id = id + 1;
+	av->id = id;
+	av->root = av;
+	av->parent = av;
+	av->refcount = 1;
+	/* legacy: "reference for first vma" (or the self-parent link) */
+	av->degree = 1;
+	list_add_tail(&av->node, &sim->anon_vmas);
+	while (*link) {
+		struct anon_vma *cur = rb_entry(*link, struct anon_vma, by_id);
+
+		parent = *link;
+		link = id < cur->id ? &parent->left : &parent->right;
+	}
+	rb_link_node(&av->by_id, parent, link);
+	rb_insert_augmented(&av->by_id, &sim->anon_vma_ids, NULL);
+	sim->nr_anon_vmas++;
+	return av;
+}
+
+void anon_vma_free(struct sim *sim, struct anon_vma *av)
+{
+	list_del(&av->node);
+	rb_erase_augmented(&av->by_id, &sim->anon_vma_ids, NULL);
+	sim->nr_anon_vmas--;
+	free(av);
+}
+
+struct anon_vma *sim_find_anon_vma(const struct sim *sim, unsigned long id)
+{
+	struct rb_node *n = sim->anon_vma_ids.node;
+
+	while (n) {
+		struct anon_vma *av = rb_entry(n, struct anon_vma, by_id);
+
+		if (id == av->id)
+			return av;
+		n = id < av->id ? n->left : n->right;
+	}
+	return NULL;
+}
+
+struct anon_vma_chain *anon_vma_chain_alloc(struct sim *sim, unsigned long id)
+{
+	struct anon_vma_chain *avc = zalloc(sizeof(*avc));
+
+	if (!id)
+		id = sim->next_avc_id;
+	if (id >= sim->next_avc_id)
+		sim->next_avc_id = id + 1;
+	avc->id = id;
+	INIT_LIST_HEAD(&avc->same_vma);
+	sim->nr_avcs++;
+	return avc;
+}
+
+void anon_vma_chain_free(struct sim *sim, struct anon_vma_chain *avc)
+{
+	sim->nr_avcs--;
+	free(avc);
+}
+
+/* ---- files (address_space) ---- */
+
+struct address_space *file_alloc(struct sim *sim, unsigned long id,
+				 const char *name, unsigned long nr_pages,
+				 bool shmem)
+{
+	struct address_space *f = zalloc(sizeof(*f));
+
+	if (!id)
+		id = sim->next_file_id;
+	if (id >= sim->next_file_id)
+		sim->next_file_id = id + 1;
+	f->id = id;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->nr_pages = nr_pages;
+	f->shmem = shmem;
+	f->pages = zalloc((nr_pages ? nr_pages : 1) * sizeof(*f->pages));
+	list_add_tail(&f->node, &sim->files);
+	sim->nr_files++;
+	return f;
+}
+
+void file_free(struct sim *sim, struct address_space *f)
+{
+	list_del(&f->node);
+	sim->nr_files--;
+	free(f->pages);
+	free(f);
+}
+
+struct address_space *sim_find_file(const struct sim *sim, const char *name)
+{
+	struct address_space *f;
+
+	list_for_each_entry(f, &sim->files, node)
+		if (!f->shmem && !strcmp(f->name, name))
+			return f;
+	return NULL;
+}
+
+/* ---- frames ---- */
+
+struct folio *folio_alloc(struct sim *sim, unsigned long pfn)
+{
+	struct folio *folio = zalloc(sizeof(*folio));
+	struct rb_node **link = &sim->frames.node, *parent = NULL;
+
+	if (!pfn)
+		pfn = sim->next_pfn;
+	if (pfn >= sim->next_pfn)
+		sim->next_pfn = pfn + 1;
+	folio->pfn = pfn;
+	while (*link) {
+		struct folio *cur = rb_entry(*link, struct folio, node);
+
+		parent = *link;
+		link = pfn < cur->pfn ? &parent->left : &parent->right;
+	}
+	rb_link_node(&folio->node, parent, link);
+	rb_insert_augmented(&folio->node, &sim->frames, NULL);
+	sim->nr_frames++;
+	return folio;
+}
+
+void folio_free(struct sim *sim, struct folio *folio)
+{
+	rb_erase_augmented(&folio->node, &sim->frames, NULL);
+	sim->nr_frames--;
+	free(folio);
+}
+
+struct folio *sim_find_folio(const struct sim *sim, unsigned long pfn)
+{
+	struct rb_node *n = sim->frames.node;
+
+	while (n) {
+		struct folio *f = rb_entry(n, struct folio, node);
+
+		if (pfn == f->pfn)
+			return f;
+		n = pfn < f->pfn ? n->left : n->right;
+	}
+	return NULL;
+}
+
+struct folio *folio_first(const struct sim *sim)
+{
+	struct rb_node *n = rb_first(&sim->frames);
+
+	return n ? rb_entry(n, struct folio, node) : NULL;
+}
+
+struct folio *folio_next(const struct folio *folio)
+{
+	struct rb_node *n = rb_next(&folio->node);
+
+	return n ? rb_entry(n, struct folio, node) : NULL;
+}
+
+/* References: one per mapping PTE, one for the page cache or swap cache. */
+int folio_ref_count(const struct folio *folio)
+{
+	int ref = folio->mapcount;
+
+	if (folio->flags & PG_zero)
+		return 1;
+	if (folio->mapping && folio->mapping->pages[folio->index] == folio)
+		ref++;
+	if (folio->flags & PG_swapcache)
+		ref++;
+	return ref;
+}
+
+/* ---- swap slots ---- */
+
+struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id)
+{
+	struct swap_slot *s = zalloc(sizeof(*s));
+	struct rb_node **link = &sim->swap.node, *parent = NULL;
+
+	if (!id)
+		id = sim->next_swap;
+	if (id >= sim->next_swap)
+		sim->next_swap = id + 1;
+	s->id = id;
+	while (*link) {
+		struct swap_slot *cur = rb_entry(*link, struct swap_slot, node);
+
+		parent = *link;
+		link = id < cur->id ? &parent->left : &parent->right;
+	}
+	rb_link_node(&s->node, parent, link);
+	rb_insert_augmented(&s->node, &sim->swap, NULL);
+	return s;
+}
+
+struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id)
+{
+	struct rb_node *n = sim->swap.node;
+
+	while (n) {
+		struct swap_slot *s = rb_entry(n, struct swap_slot, node);
+
+		if (id == s->id)
+			return s;
+		n = id < s->id ? n->left : n->right;
+	}
+	return NULL;
+}
+
+/* swap_free: drop one PTE's reference to a slot. */
+void swap_free(struct sim *sim, unsigned long id)
+{
+	struct swap_slot *s = swap_slot_find(sim, id);
+
+	if (!s)
+		return;
+	if (--s->count > 0)
+		return;
+	rb_erase_augmented(&s->node, &sim->swap, NULL);
+	free(s);
+}

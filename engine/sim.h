@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim.h - the simulated machine: every object a session holds, and the
+ * engine's public entry points.
+ *
+ * The structures carry the kernel's names (mm_struct, vm_area_struct,
+ * anon_vma, anon_vma_chain, address_space, folio) and the fields the reverse
+ * map needs, so a reader can hold this file next to include/linux/mm_types.h
+ * and include/linux/rmap.h.  The engine is a pure state machine: no I/O, no
+ * clock, no randomness; ids are handed out by per-kind counters, so the same
+ * operations always give the same state.
+ *
+ * Readers outside the engine (the JSON encoders, the checker's report) may
+ * walk these structures but never modify them: every change goes through
+ * sim_apply().
+ */
+#ifndef RMAPD_SIM_H
+#define RMAPD_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "interval_tree.h"
+#include "list.h"
+#include "rbtree.h"
+
+#define PAGE_SHIFT	12
+#define PAGE_SIZE	(1UL << PAGE_SHIFT)
+#define PAGE_MASK	(~(PAGE_SIZE - 1))
+#define PAGE_ALIGNED(x)	(((x) & (PAGE_SIZE - 1)) == 0)
+
+/* x86_64 with 4-level paging: the top of the user address space. */
+#define TASK_SIZE	0x7ffffffff000UL
+/* Where top-down placement starts (below a 8 MiB stack gap + guard). */
+#define SIM_MMAP_BASE	0x7f0000000000UL
+#define SIM_STACK_TOP	0x7ffffffde000UL
+#define SIM_TEXT_START	0x400000UL
+
+/* vm_flags, with the kernel's bit values */
+#define VM_NONE		0x00000000UL
+#define VM_READ		0x00000001UL
+#define VM_WRITE	0x00000002UL
+#define VM_EXEC		0x00000004UL
+#define VM_SHARED	0x00000008UL
+#define VM_MAYREAD	0x00000010UL
+#define VM_MAYWRITE	0x00000020UL
+#define VM_MAYEXEC	0x00000040UL
+#define VM_MAYSHARE	0x00000080UL
+#define VM_GROWSDOWN	0x00000100UL
+#define VM_DONTCOPY	0x00020000UL
+#define VM_ACCOUNT	0x00100000UL
+#define VM_WIPEONFORK	0x02000000UL
+
+/* mmap(2) / mprotect(2) / mremap(2) argument bits */
+#define PROT_READ	0x1
+#define PROT_WRITE	0x2
+#define PROT_EXEC	0x4
+#define MAP_SHARED	0x01
+#define MAP_PRIVATE	0x02
+#define MAP_FIXED	0x10
+#define MAP_ANONYMOUS	0x20
+#define MAP_FIXED_NOREPLACE 0x100000
+#define MREMAP_MAYMOVE	1
+#define MREMAP_FIXED	2
+#define MREMAP_DONTUNMAP 4
+
+enum sim_advice {
+	SIM_MADV_DONTNEED = 4,
+	SIM_MADV_DONTFORK = 10,
+	SIM_MADV_DOFORK = 11,
+	SIM_MADV_WIPEONFORK = 18,
+	SIM_MADV_KEEPONFORK = 19,
+	SIM_MADV_PAGEOUT = 21,
+};
+
+/* kernel errno values returned as outcomes */
+#define SIM_EPERM	1
+#define SIM_ENOENT	2
+#define SIM_ENOMEM	12
+#define SIM_EACCES	13
+#define SIM_EFAULT	14
+#define SIM_EEXIST	17
+#define SIM_EINVAL	22
+#define SIM_EAGAIN	11
+/* fault outcomes share the err field, above any errno */
+#define SIM_SIGBUS	1007
+#define SIM_SIGSEGV	1011
+
+enum sim_mode {
+	SIM_MODE_NORMAL,	/* Linux 6.x: num_children + num_active_vmas */
+	SIM_MODE_LEGACY,	/* 7a3ef208e662..2555283eb40d: one "degree" */
+};
+
+struct sim_limits {
+	unsigned long max_procs;
+	unsigned long max_vmas;		/* in the whole session */
+	unsigned long max_frames;	/* live frames, zero page excluded */
+	unsigned long max_files;
+	unsigned long max_file_pages;	/* size of one file */
+};
+
+struct sim_config {
+	enum sim_mode mode;
+	/* mm_forbids_zeropage(): anonymous read faults allocate a page */
+	bool no_zero_page;
+	struct sim_limits limits;
+};
+
+struct anon_vma {
+	unsigned long id;
+	struct anon_vma *root;
+	struct anon_vma *parent;
+	int refcount;
+	int num_children;	/* child anon_vmas, +1 self link on a root */
+	int num_active_vmas;	/* VMAs whose ->anon_vma is this one */
+	int degree;		/* legacy mode only: children + VMAs */
+	struct itree_root rb_root;	/* anon_vma_chains, by VMA pgoff range */
+	struct list_head node;		/* sim->anon_vmas, by id */
+	struct rb_node by_id;		/* sim->anon_vma_ids */
+};
+
+struct anon_vma_chain {
+	unsigned long id;
+	struct vm_area_struct *vma;
+	struct anon_vma *anon_vma;
+	struct list_head same_vma;	/* vma->anon_vma_chain */
+	struct itree_node rb;		/* anon_vma->rb_root */
+};
+
+struct address_space {
+	unsigned long id;
+	char name[64];
+	unsigned long nr_pages;
+	bool shmem;		/* backs a MAP_SHARED|MAP_ANONYMOUS mapping */
+	int nr_mappers;		/* VMAs that map it (shmem dies with the last) */
+	struct folio **pages;	/* the page cache: index -> folio or NULL */
+	struct itree_root i_mmap;	/* VMAs, by pgoff range */
+	struct list_head node;		/* sim->files, by id */
+};
+
+enum folio_flag {
+	PG_anon_exclusive = 1 << 0,
+	PG_dirty	  = 1 << 1,
+	PG_referenced	  = 1 << 2,
+	PG_swapbacked	  = 1 << 3,
+	PG_swapcache	  = 1 << 4,
+	PG_zero		  = 1 << 5,
+};
+
+/* One order-0 folio: the simulator's physical frame. */
+struct folio {
+	unsigned long pfn;
+	/*
+	 * page->mapping.  An anonymous folio names its anon_vma by id with the
+	 * PAGE_MAPPING_ANON bit set in the kernel; here anon_vma_id != 0 says
+	 * "anon".  It is an id, not a pointer, because legacy mode can leave
+	 * it dangling, and a walk must be able to say so without touching
+	 * freed memory.
+	 */
+	unsigned long anon_vma_id;
+	struct address_space *mapping;	/* file or shmem folio */
+	unsigned long index;
+	int mapcount;
+	unsigned int flags;
+	unsigned long swap;		/* swap slot while in the swap cache */
+	struct rb_node node;		/* sim->frames, by pfn */
+};
+
+struct pte {
+	unsigned long vpn;		/* virtual page number */
+	unsigned long pfn;		/* present */
+	unsigned long swap;		/* !present: swap slot, 0 = none */
+	bool present;
+	bool write;
+	bool dirty;
+	bool young;
+	bool special;			/* the zero page: no rmap, no mapcount */
+	bool swp_exclusive;		/* swap PTE of an AnonExclusive page */
+	struct rb_node node;		/* mm->pgtable, by vpn */
+};
+
+struct vm_area_struct {
+	unsigned long id;
+	struct mm_struct *vm_mm;
+	unsigned long vm_start;
+	unsigned long vm_end;
+	unsigned long vm_pgoff;
+	unsigned long vm_flags;
+	struct address_space *vm_file;
+	struct anon_vma *anon_vma;
+	struct list_head anon_vma_chain;	/* avcs, via same_vma */
+	struct rb_node mm_node;			/* mm->mm_mt, by vm_start */
+	struct itree_node shared;		/* vm_file->i_mmap */
+};
+
+struct mm_struct {
+	int pid;
+	int ppid;
+	struct rb_root mm_mt;		/* VMAs by address (the maple tree) */
+	unsigned long map_count;
+	struct rb_root pgtable;		/* PTEs by vpn */
+	unsigned long nr_ptes;
+	unsigned long rss_anon;
+	unsigned long rss_file;
+	unsigned long rss_shmem;
+	unsigned long swapents;
+	unsigned long start_brk;
+	unsigned long brk;
+	unsigned long mmap_base;
+	struct list_head node;		/* sim->mms, by pid */
+};
+
+struct swap_slot {
+	unsigned long id;
+	int count;			/* swap_map[]: PTEs naming this slot */
+	unsigned long cache_pfn;	/* folio in the swap cache, 0 if none */
+	struct rb_node node;		/* sim->swap, by id */
+};
+
+/* One kernel step taken by an operation. */
+enum sim_arg_kind { ARG_ID, ARG_ADDR, ARG_NUM };
+
+#define SIM_EVENT_ARGS 5
+struct sim_event {
+	const char *fn;
+	int nargs;
+	struct {
+		const char *key;
+		enum sim_arg_kind kind;
+		unsigned long val;
+	} arg[SIM_EVENT_ARGS];
+};
+
+/* One VMA an rmap walk looked at. */
+struct rmap_visit {
+	unsigned long vma_id;
+	int pid;
+	unsigned long anon_vma_id;	/* tree the VMA was found in (anon) */
+	unsigned long avc_id;		/* the chain that led there (anon) */
+	unsigned long address;
+	bool mapped;			/* its PTE really maps the folio */
+	bool young;			/* folio_referenced: the PTE was young */
+};
+
+enum rmap_walk_kind { WALK_NONE, WALK_ANON, WALK_FILE };
+
+struct rmap_walk_result {
+	enum rmap_walk_kind kind;
+	unsigned long pfn;
+	unsigned long index;
+	unsigned long start_id;		/* anon_vma (root of the walk) or file */
+	bool dangling;			/* page->mapping names a freed anon_vma */
+	unsigned long pgoff_start, pgoff_last;
+	unsigned long tree_probes;	/* interval-tree nodes examined */
+	unsigned long visited;
+	unsigned long mapped;
+	size_t nr_visits;
+	struct rmap_visit *visits;	/* owned by the sim until next call */
+};
+
+enum sim_op_kind {
+	OP_SPAWN,
+	OP_FILE,
+	OP_MMAP,
+	OP_MUNMAP,
+	OP_MPROTECT,
+	OP_MREMAP,
+	OP_MADVISE,
+	OP_BRK,
+	OP_ACCESS,
+	OP_FORK,
+	OP_EXIT,
+	OP_TRY_TO_UNMAP,
+	OP_FOLIO_REFERENCED,
+	OP__COUNT
+};
+
+enum spawn_layout { SPAWN_EMPTY, SPAWN_PROCESS };
+
+/* One operation, with the system call's own arguments. */
+struct sim_op {
+	enum sim_op_kind kind;
+	int pid;
+	bool has_addr;
+	unsigned long addr;
+	unsigned long len;
+	unsigned long old_len;
+	unsigned long new_len;
+	unsigned long new_addr;
+	unsigned long offset;
+	unsigned long pfn;
+	unsigned long pages;
+	unsigned int prot;
+	unsigned int flags;
+	int advice;
+	bool write;
+	enum spawn_layout layout;
+	char name[64];
+};
+
+/*
+ * The answer to an operation.  err is a kernel errno or SIGSEGV for a
+ * fault; value is what the call returns (an address, a pid, a file id).
+ * Events and walk point into the sim and live until its next call.
+ */
+struct sim_result {
+	int err;
+	const char *reason;		/* why, in words, when err != 0 */
+	const char *fault;		/* access: how the fault was handled */
+	unsigned long value;
+	int referenced;			/* folio_referenced */
+	size_t nr_events;
+	const struct sim_event *events;
+	const struct rmap_walk_result *walk;
+};
+
+/*
+ * sim_apply() refuses, changing nothing, what no kernel would be asked:
+ * a pid or file that does not exist, a limit of the session, a bad value.
+ */
+enum sim_reject {
+	SIM_APPLIED = 0,
+	SIM_REJECT_NO_PID = -1,
+	SIM_REJECT_NO_FILE = -2,
+	SIM_REJECT_FILE_EXISTS = -3,
+	SIM_REJECT_LIMIT = -4,
+	SIM_REJECT_INVALID = -5,
+	SIM_REJECT_NO_FRAME = -6,
+};
+
+struct sim {
+	struct sim_config cfg;
+	unsigned long next_pid;
+	unsigned long next_vma_id;
+	unsigned long next_anon_vma_id;
+	unsigned long next_avc_id;
+	unsigned long next_file_id;
+	unsigned long next_pfn;
+	unsigned long next_swap;
+	unsigned long nr_ops;		/* operations applied */
+
+	struct list_head mms;
+	struct list_head anon_vmas;
+	struct rb_root anon_vma_ids;
+	struct list_head files;
+	struct rb_root frames;
+	struct rb_root swap;
+	struct folio zero_folio;
+
+	unsigned long nr_mms;
+	unsigned long nr_vmas;
+	unsigned long nr_anon_vmas;
+	unsigned long nr_avcs;
+	unsigned long nr_files;
+	unsigned long nr_frames;
+
+	/* per-call scratch: events, walk visits, and the reject reason */
+	struct sim_event *ev;
+	size_t nr_ev, cap_ev;
+	struct rmap_walk_result walk;
+	size_t cap_visits;
+	const char *reject_field;
+	char reason[160];
+};
+
+struct sim *sim_new(const struct sim_config *cfg);
+void sim_free(struct sim *sim);
+void sim_default_limits(struct sim_limits *limits);
+
+int sim_apply(struct sim *sim, const struct sim_op *op, struct sim_result *res);
+/* Why the last sim_apply() was refused, and the op field at fault. */
+const char *sim_reject_reason(const struct sim *sim);
+const char *sim_reject_field(const struct sim *sim);
+
+/* A read-only rmap walk of a frame; NULL if no such frame. */
+const struct rmap_walk_result *sim_rmap_walk(struct sim *sim,
+					     unsigned long pfn);
+
+/* Lookups for readers */
+struct mm_struct *sim_find_mm(const struct sim *sim, int pid);
+struct folio *sim_find_folio(const struct sim *sim, unsigned long pfn);
+struct anon_vma *sim_find_anon_vma(const struct sim *sim, unsigned long id);
+struct address_space *sim_find_file(const struct sim *sim, const char *name);
+struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
+struct pte *pte_lookup(struct mm_struct *mm, unsigned long vpn);
+int folio_ref_count(const struct folio *folio);
+static inline bool folio_test_anon(const struct folio *folio)
+{
+	return folio->anon_vma_id != 0;
+}
+
+/* Iteration helpers for readers */
+struct vm_area_struct *vma_first(const struct mm_struct *mm);
+struct vm_area_struct *vma_next(const struct vm_area_struct *vma);
+struct pte *pte_first(const struct mm_struct *mm);
+struct pte *pte_next(const struct pte *pte);
+struct folio *folio_first(const struct sim *sim);
+struct folio *folio_next(const struct folio *folio);
+
+/* The invariant checker (check.c), in the spirit of CONFIG_DEBUG_VM */
+struct sim_violation {
+	char what[48];			/* stable short name */
+	char detail[200];		/* in words, with the ids */
+};
+struct sim_check_report {
+	size_t nr;
+	size_t cap;
+	struct sim_violation *v;
+	size_t dropped;			/* beyond cap */
+};
+/* Fills report (caller zeroes it; sim_check_report_free frees); returns nr. */
+size_t sim_check(const struct sim *sim, struct sim_check_report *report);
+void sim_check_report_free(struct sim_check_report *report);
+
+/* Serialization (serialize.c): a text dump that sim_load reads back. */
+char *sim_dump(const struct sim *sim, size_t *len);
+struct sim *sim_load(const char *buf, size_t len, char *err, size_t errlen);
+
+/* Names for encoders and parsers */
+const char *sim_op_name(enum sim_op_kind kind);
+int sim_op_from_name(const char *name);
+const char *sim_errno_name(int err);
+const char *sim_advice_name(int advice);
+int sim_advice_from_name(const char *name);
+const char *sim_mode_name(enum sim_mode mode);
+
+#endif /* RMAPD_SIM_H */

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_random.c - seeded random operation sequences, valid and invalid,
+ * with the invariant checker after every operation.  A failing seed is
+ * shrunk (one op dropped at a time while it still fails) and the shortest
+ * sequence that reproduces it is printed as JSON ops.
+ *
+ * Usage: test_random [SEEDS [OPS_PER_SEED [MODE]]]   (MODE: normal|legacy)
+ * With "legacy" it hunts for a sequence that breaks the invariants under the
+ * pre-2022 reuse rule and exits 0 when it finds one (a search tool, not a
+ * test).  The determinism check replays every tenth seed and compares dumps.
+ */
+#include <stdint.h>
+
+#include "harness.h"
+
+#define WIN		0x7f0000000000UL
+#define WIN_PAGES	24
+#define MAX_PROCS	6
+
+struct rng {
+	uint64_t s;
+};
+
+static uint64_t rnd(struct rng *r)
+{
+	r->s ^= r->s << 13;
+	r->s ^= r->s >> 7;
+	r->s ^= r->s << 17;
+	return r->s;
+}
+
+static unsigned long pick(struct rng *r, unsigned long n)
+{
+	return n ? rnd(r) % n : 0;
+}
+
+static int random_pid(struct rng *r, struct sim *s)
+{
+	struct mm_struct *mm;
+	unsigned long n = 0, k;
+
+	list_for_each_entry(mm, &s->mms, node)
+		n++;
+	if (!n)
+		return 99;	/* a pid that does not exist: a refusal */
+	k = pick(r, n);
+	list_for_each_entry(mm, &s->mms, node)
+		if (k-- == 0)
+			return mm->pid;
+	return 99;
+}
+
+static unsigned long random_pfn(struct rng *r, struct sim *s)
+{
+	struct folio *f;
+	unsigned long n = s->nr_frames, k;
+
+	if (!n)
+		return 12345;
+	k = pick(r, n);
+	for (f = folio_first(s); f; f = folio_next(f))
+		if (k-- == 0)
+			return f->pfn;
+	return 12345;
+}
+
+static const char *const prots[] = { "r--", "rw-", "---", "r-x" };
+static const int advices[] = {
+	SIM_MADV_DONTNEED, SIM_MADV_DONTFORK, SIM_MADV_DOFORK,
+	SIM_MADV_WIPEONFORK, SIM_MADV_KEEPONFORK, SIM_MADV_PAGEOUT, 77,
+};
+
+static unsigned int prot_bits(const char *p)
+{
+	return (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) |
+	       (p[2] == 'x' ? PROT_EXEC : 0);
+}
+
+/* One operation, mostly valid, sometimes not. */
+static void gen_op(struct rng *r, struct sim *s, struct sim_op *op)
+{
+	unsigned long page = pick(r, WIN_PAGES);
+	unsigned long addr = WIN + page * PAGE_SIZE;
+	unsigned long len = (1 + pick(r, 4)) * PAGE_SIZE;
+	unsigned long roll = pick(r, 100);
+
+	memset(op, 0, sizeof(*op));
+	op->pid = random_pid(r, s);
+	op->addr = addr;
+	op->len = len;
+	if (pick(r, 50) == 0)
+		op->addr += 1 + pick(r, PAGE_SIZE - 1);	/* unaligned */
+	if (s->nr_mms == 0 || roll < 3) {
+		op->kind = s->nr_mms < MAX_PROCS ? OP_SPAWN : OP_ACCESS;
+	} else if (roll < 6) {
+		op->kind = OP_FILE;
+		snprintf(op->name, sizeof(op->name), "f%lu", pick(r, 3));
+		op->pages = 1 + pick(r, 8);
+	} else if (roll < 16) {
+		op->kind = OP_MMAP;
+		op->prot = prot_bits(prots[pick(r, 4)]);
+		op->flags = MAP_FIXED | (pick(r, 5) ? MAP_PRIVATE : MAP_SHARED);
+		if (pick(r, 3)) {
+			op->flags |= MAP_ANONYMOUS;
+		} else {
+			snprintf(op->name, sizeof(op->name), "f%lu", pick(r, 3));
+			op->offset = pick(r, 6) * PAGE_SIZE;
+		}
+	} else if (roll < 22) {
+		op->kind = OP_FORK;
+		if (s->nr_mms >= MAX_PROCS)
+			op->kind = OP_EXIT;
+	} else if (roll < 26) {
+		op->kind = s->nr_mms > 1 ? OP_EXIT : OP_FORK;
+	} else if (roll < 31) {
+		op->kind = OP_MUNMAP;
+	} else if (roll < 38) {
+		op->kind = OP_MPROTECT;
+		op->prot = prot_bits(prots[pick(r, 4)]);
+	} else if (roll < 43) {
+		op->kind = OP_MREMAP;
+		op->old_len = len;
+		op->new_len = (1 + pick(r, 4)) * PAGE_SIZE;
+		op->flags = (unsigned int)pick(r, 4);	/* maymove|fixed */
+		if (pick(r, 8) == 0)
+			op->flags |= MREMAP_DONTUNMAP;
+		op->new_addr = WIN + pick(r, WIN_PAGES) * PAGE_SIZE;
+	} else if (roll < 50) {
+		op->kind = OP_MADVISE;
+		op->advice = advices[pick(r, 7)];
+	} else if (roll < 94) {
+		op->kind = OP_ACCESS;
+		op->write = pick(r, 2);
+		op->addr = addr + pick(r, PAGE_SIZE);
+	} else if (roll < 97) {
+		op->kind = OP_TRY_TO_UNMAP;
+		op->pfn = random_pfn(r, s);
+	} else {
+		op->kind = OP_FOLIO_REFERENCED;
+		op->pfn = random_pfn(r, s);
+	}
+}
+
+static void print_op(const struct sim_op *op)
+{
+	printf("  {\"op\":\"%s\"", sim_op_name(op->kind));
+	switch (op->kind) {
+	case OP_SPAWN:
+		break;
+	case OP_FILE:
+		printf(",\"name\":\"%s\",\"pages\":%lu", op->name, op->pages);
+		break;
+	case OP_TRY_TO_UNMAP:
+	case OP_FOLIO_REFERENCED:
+		printf(",\"pfn\":%lu", op->pfn);
+		break;
+	default:
+		printf(",\"pid\":%d,\"addr\":\"0x%lx\"", op->pid, op->addr);
+	}
+	switch (op->kind) {
+	case OP_MMAP:
+		printf(",\"len\":%lu,\"prot\":%u,\"flags\":%u", op->len,
+		       op->prot, op->flags);
+		if (!(op->flags & MAP_ANONYMOUS))
+			printf(",\"file\":\"%s\",\"offset\":%lu", op->name,
+			       op->offset);
+		break;
+	case OP_MUNMAP:
+	case OP_MPROTECT:
+	case OP_MADVISE:
+		printf(",\"len\":%lu,\"prot\":%u,\"advice\":\"%s\"", op->len,
+		       op->prot, sim_advice_name(op->advice));
+		break;
+	case OP_MREMAP:
+		printf(",\"old_len\":%lu,\"new_len\":%lu,\"flags\":%u,"
+		       "\"new_addr\":\"0x%lx\"", op->old_len, op->new_len,
+		       op->flags, op->new_addr);
+		break;
+	case OP_ACCESS:
+		printf(",\"write\":%s", op->write ? "true" : "false");
+		break;
+	default:
+		break;
+	}
+	printf("},\n");
+}
+
+/* Replay ops[0..n) where keep[i]; return the index of the first failing op or -1. */
+static long replay(const struct sim_op *ops, const bool *keep, size_t n,
+		   enum sim_mode mode, bool print)
+{
+	struct sim_config cfg = { .mode = mode };
+	struct sim *s = sim_new(&cfg);
+	struct sim_result res;
+	long fail = -1;
+	size_t i;
+
+	for (i = 0; i < n && fail < 0; i++) {
+		struct sim_check_report rep = { 0 };
+
+		if (keep && !keep[i])
+			continue;
+		sim_apply(s, &ops[i], &res);
+		if (sim_check(s, &rep)) {
+			size_t k;
+
+			fail = (long)i;
+			for (k = 0; print && k < rep.nr; k++)
+				printf("  violation %s: %s\n", rep.v[k].what,
+				       rep.v[k].detail);
+		}
+		sim_check_report_free(&rep);
+	}
+	sim_free(s);
+	return fail;
+}
+
+/* Drop ops one at a time while the failure persists. */
+static void shrink_and_print(const struct sim_op *ops, size_t n,
+			     enum sim_mode mode)
+{
+	bool *keep = malloc(n * sizeof(*keep));
+	size_t i, kept = 0;
+	bool changed = true;
+
+	for (i = 0; i < n; i++)
+		keep[i] = true;
+	while (changed) {
+		changed = false;
+		for (i = n; i-- > 0; ) {
+			if (!keep[i])
+				continue;
+			keep[i] = false;
+			if (replay(ops, keep, n, mode, false) >= 0)
+				changed = true;
+			else
+				keep[i] = true;
+		}
+	}
+	printf("shortest reproducing sequence (%s mode):\n[\n",
+	       sim_mode_name(mode));
+	for (i = 0; i < n; i++)
+		if (keep[i]) {
+			print_op(&ops[i]);
+			kept++;
+		}
+	printf("]\n%zu ops\n", kept);
+	replay(ops, keep, n, mode, true);
+	free(keep);
+}
+
+static unsigned long hash_bytes(unsigned long h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 1099511628211UL;
+	return h;
+}
+
+static unsigned long hash_events(unsigned long h, const struct sim_result *res)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < res->nr_events; i++) {
+		const struct sim_event *ev = &res->events[i];
+
+		h = hash_bytes(h, ev->fn, strlen(ev->fn));
+		for (k = 0; k < ev->nargs; k++)
+			h = hash_bytes(h, &ev->arg[k].val,
+				       sizeof(ev->arg[k].val));
+	}
+	return h;
+}
+
+/* Run one seed; returns ops applied, and fills *hash with dump+trace. */
+static long run_seed(uint64_t seed, size_t nops, enum sim_mode mode,
+		     struct sim_op *ops, long *fail_at, unsigned long *hash)
+{
+	struct sim_config cfg = { .mode = mode };
+	struct sim *s = sim_new(&cfg);
+	struct rng r = { seed * 2654435761u + 1 };
+	unsigned long h = 1469598103934665603UL;
+	struct sim_result res;
+	size_t i, len;
+	char *dump;
+
+	*fail_at = -1;
+	for (i = 0; i < nops; i++) {
+		struct sim_check_report rep = { 0 };
+
+		gen_op(&r, s, &ops[i]);
+		sim_apply(s, &ops[i], &res);
+		h = hash_events(h, &res);
+		if (sim_check(s, &rep))
+			*fail_at = (long)i;
+		sim_check_report_free(&rep);
+		if (*fail_at >= 0) {
+			i++;
+			break;
+		}
+	}
+	dump = sim_dump(s, &len);
+	*hash = hash_bytes(h, dump, len);
+	free(dump);
+	sim_free(s);
+	return (long)i;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long seeds = argc > 1 ? strtoul(argv[1], NULL, 0) : 200;
+	size_t nops = argc > 2 ? strtoul(argv[2], NULL, 0) : 600;
+	enum sim_mode mode = argc > 3 && !strcmp(argv[3], "legacy") ?
+			     SIM_MODE_LEGACY : SIM_MODE_NORMAL;
+	struct sim_op *ops = calloc(nops, sizeof(*ops));
+	unsigned long seed, total = 0, nondet = 0;
+
+	for (seed = 1; seed <= seeds; seed++) {
+		unsigned long h1, h2;
+		long fail, fail2, n;
+
+		n = run_seed(seed, nops, mode, ops, &fail, &h1);
+		total += (unsigned long)n;
+		if (fail >= 0) {
+			printf("seed %lu: invariant broken at op %ld\n", seed,
+			       fail);
+			shrink_and_print(ops, (size_t)n, mode);
+			harness_failed++;
+			if (mode == SIM_MODE_LEGACY) {
+				free(ops);
+				return 0;
+			}
+			continue;
+		}
+		harness_passed++;
+		if (seed % 10)
+			continue;
+		run_seed(seed, nops, mode, ops, &fail2, &h2);
+		if (h1 != h2) {
+			printf("seed %lu: replay differs (dump or trace)\n", seed);
+			nondet++;
+			harness_failed++;
+		}
+	}
+	printf("%lu operations over %lu seeds (%s mode), checker after each; "
+	       "%lu nondeterministic replays\n", total, seeds,
+	       sim_mode_name(mode), nondet);
+	free(ops);
+	if (mode == SIM_MODE_LEGACY) {
+		printf("no legacy violation found\n");
+		return 1;
+	}
+	return harness_summary();
+}
