@@ -13,7 +13,7 @@
 
 #include "sim.h"
 
-static int harness_failed_checks;
+static int harness_failed_checks __attribute__((unused));
 static int harness_passed, harness_failed;
 
 #define EXPECT(cond) do {						\

@@ -10,7 +10,7 @@
 
 static struct sim_result last;
 
-static struct sim *new_sim(enum sim_mode mode, bool no_zero_page)
+static inline struct sim *new_sim(enum sim_mode mode, bool no_zero_page)
 {
 	struct sim_config cfg = { .mode = mode, .no_zero_page = no_zero_page };
 
@@ -18,7 +18,7 @@ static struct sim *new_sim(enum sim_mode mode, bool no_zero_page)
 }
 
 /* Every test runs the checker after every op: a violation fails it. */
-static size_t checker_violations(struct sim *sim, bool print)
+static inline size_t checker_violations(struct sim *sim, bool print)
 {
 	struct sim_check_report rep = { 0 };
 	size_t n = sim_check(sim, &rep), i;
@@ -32,7 +32,7 @@ static size_t checker_violations(struct sim *sim, bool print)
 
 static bool expect_clean = true;
 
-static int apply(struct sim *sim, struct sim_op *op)
+static inline int apply(struct sim *sim, struct sim_op *op)
 {
 	int ret = sim_apply(sim, op, &last);
 
@@ -49,7 +49,7 @@ static int apply(struct sim *sim, struct sim_op *op)
 	return last.err;
 }
 
-static int do_spawn_op(struct sim *sim)
+static inline int do_spawn_op(struct sim *sim)
 {
 	struct sim_op op = { .kind = OP_SPAWN };
 
@@ -57,13 +57,13 @@ static int do_spawn_op(struct sim *sim)
 	return (int)last.value;
 }
 
-static int prot_of(const char *p)
+static inline int prot_of(const char *p)
 {
 	return (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) |
 	       (p[2] == 'x' ? PROT_EXEC : 0);
 }
 
-static int mmap_anon(struct sim *sim, int pid, unsigned long addr,
+static inline int mmap_anon(struct sim *sim, int pid, unsigned long addr,
 		     unsigned long pages, const char *prot, bool shared)
 {
 	struct sim_op op = { .kind = OP_MMAP, .pid = pid, .addr = addr,
@@ -75,7 +75,7 @@ static int mmap_anon(struct sim *sim, int pid, unsigned long addr,
 	return apply(sim, &op);
 }
 
-static int mmap_file(struct sim *sim, int pid, unsigned long addr,
+static inline int mmap_file(struct sim *sim, int pid, unsigned long addr,
 		     unsigned long pages, const char *prot, bool shared,
 		     const char *file, unsigned long offset_pages)
 {
@@ -90,7 +90,7 @@ static int mmap_file(struct sim *sim, int pid, unsigned long addr,
 	return apply(sim, &op);
 }
 
-static void new_file(struct sim *sim, const char *name, unsigned long pages)
+static inline void new_file(struct sim *sim, const char *name, unsigned long pages)
 {
 	struct sim_op op = { .kind = OP_FILE, .pages = pages };
 
@@ -98,7 +98,7 @@ static void new_file(struct sim *sim, const char *name, unsigned long pages)
 	apply(sim, &op);
 }
 
-static int touch(struct sim *sim, int pid, unsigned long addr, bool write)
+static inline int touch(struct sim *sim, int pid, unsigned long addr, bool write)
 {
 	struct sim_op op = { .kind = OP_ACCESS, .pid = pid, .addr = addr,
 			     .write = write };
@@ -106,7 +106,7 @@ static int touch(struct sim *sim, int pid, unsigned long addr, bool write)
 	return apply(sim, &op);
 }
 
-static int fork_op(struct sim *sim, int pid)
+static inline int fork_op(struct sim *sim, int pid)
 {
 	struct sim_op op = { .kind = OP_FORK, .pid = pid };
 
@@ -114,14 +114,14 @@ static int fork_op(struct sim *sim, int pid)
 	return (int)last.value;
 }
 
-static void exit_op(struct sim *sim, int pid)
+static inline void exit_op(struct sim *sim, int pid)
 {
 	struct sim_op op = { .kind = OP_EXIT, .pid = pid };
 
 	apply(sim, &op);
 }
 
-static int range_op(struct sim *sim, enum sim_op_kind kind, int pid,
+static inline int range_op(struct sim *sim, enum sim_op_kind kind, int pid,
 		    unsigned long addr, unsigned long pages, const char *prot,
 		    int advice)
 {
@@ -133,28 +133,28 @@ static int range_op(struct sim *sim, enum sim_op_kind kind, int pid,
 	return apply(sim, &op);
 }
 
-static struct pte *pte_at(struct sim *sim, int pid, unsigned long addr)
+static inline struct pte *pte_at(struct sim *sim, int pid, unsigned long addr)
 {
 	struct mm_struct *mm = sim_find_mm(sim, pid);
 
 	return mm ? pte_lookup(mm, addr >> PAGE_SHIFT) : NULL;
 }
 
-static unsigned long pfn_at(struct sim *sim, int pid, unsigned long addr)
+static inline unsigned long pfn_at(struct sim *sim, int pid, unsigned long addr)
 {
 	struct pte *pte = pte_at(sim, pid, addr);
 
 	return pte && pte->present ? pte->pfn : (unsigned long)-1;
 }
 
-static struct folio *folio_at(struct sim *sim, int pid, unsigned long addr)
+static inline struct folio *folio_at(struct sim *sim, int pid, unsigned long addr)
 {
 	struct pte *pte = pte_at(sim, pid, addr);
 
 	return pte && pte->present ? sim_find_folio(sim, pte->pfn) : NULL;
 }
 
-static struct vm_area_struct *vma_at(struct sim *sim, int pid,
+static inline struct vm_area_struct *vma_at(struct sim *sim, int pid,
 				     unsigned long addr)
 {
 	struct mm_struct *mm = sim_find_mm(sim, pid);
@@ -162,7 +162,7 @@ static struct vm_area_struct *vma_at(struct sim *sim, int pid,
 	return mm ? find_vma(mm, addr) : NULL;
 }
 
-static int swap_slot_find_count(struct sim *sim, unsigned long id)
+static inline int swap_slot_find_count(struct sim *sim, unsigned long id)
 {
 	struct rb_node *n;
 

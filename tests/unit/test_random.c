@@ -65,7 +65,7 @@ static unsigned long random_pfn(struct rng *r, struct sim *s)
 	return 12345;
 }
 
-static const char *const prots[] = { "r--", "rw-", "---", "r-x" };
+static const char *const prots[] = { "rw-", "rw-", "r--", "---", "r-x" };
 static const int advices[] = {
 	SIM_MADV_DONTNEED, SIM_MADV_DONTFORK, SIM_MADV_DOFORK,
 	SIM_MADV_WIPEONFORK, SIM_MADV_KEEPONFORK, SIM_MADV_PAGEOUT, 77,
@@ -77,20 +77,74 @@ static unsigned int prot_bits(const char *p)
 	       (p[2] == 'x' ? PROT_EXEC : 0);
 }
 
+/* Mostly a page inside one of the process's VMAs, else anywhere in WIN. */
+static unsigned long random_addr(struct rng *r, struct sim *s, int pid)
+{
+	struct mm_struct *mm = sim_find_mm(s, pid);
+	struct vm_area_struct *vma;
+	unsigned long n = 0, k;
+
+	if (mm && pick(r, 100) < 85) {
+		for (vma = vma_first(mm); vma; vma = vma_next(vma))
+			n++;
+		k = pick(r, n);
+		for (vma = vma_first(mm); vma && n; vma = vma_next(vma))
+			if (k-- == 0)
+				return vma->vm_start + PAGE_SIZE *
+				       pick(r, (vma->vm_end - vma->vm_start) >>
+						  PAGE_SHIFT);
+	}
+	return WIN + pick(r, WIN_PAGES) * PAGE_SIZE;
+}
+
+/*
+ * The legacy hunt: the few operations the 2022 bug needs (fork, exit,
+ * writes, protection changes that split and merge) on one 2-page region.
+ */
+static void gen_legacy_op(struct rng *r, struct sim *s, struct sim_op *op)
+{
+	unsigned long roll = pick(r, 100);
+
+	memset(op, 0, sizeof(*op));
+	op->pid = random_pid(r, s);
+	op->addr = WIN + PAGE_SIZE * pick(r, 2);
+	if (s->nr_mms == 0) {
+		op->kind = OP_SPAWN;
+	} else if (sim_find_mm(s, op->pid) &&
+		   !sim_find_mm(s, op->pid)->map_count) {
+		op->kind = OP_MMAP;
+		op->addr = WIN;
+		op->len = 2 * PAGE_SIZE;
+		op->prot = PROT_READ | PROT_WRITE;
+		op->flags = MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS;
+	} else if (roll < 30) {
+		op->kind = s->nr_mms < MAX_PROCS ? OP_FORK : OP_EXIT;
+	} else if (roll < 42) {
+		op->kind = s->nr_mms > 1 ? OP_EXIT : OP_FORK;
+	} else if (roll < 67) {
+		op->kind = OP_ACCESS;
+		op->write = true;
+	} else {
+		op->kind = OP_MPROTECT;
+		op->len = PAGE_SIZE * (1 + pick(r, 2));
+		if (op->len == 2 * PAGE_SIZE)
+			op->addr = WIN;
+		op->prot = PROT_READ | (pick(r, 2) ? PROT_WRITE : 0);
+	}
+}
+
 /* One operation, mostly valid, sometimes not. */
 static void gen_op(struct rng *r, struct sim *s, struct sim_op *op)
 {
-	unsigned long page = pick(r, WIN_PAGES);
-	unsigned long addr = WIN + page * PAGE_SIZE;
+	unsigned long addr;
 	unsigned long len = (1 + pick(r, 4)) * PAGE_SIZE;
 	unsigned long roll = pick(r, 100);
 
 	memset(op, 0, sizeof(*op));
 	op->pid = random_pid(r, s);
+	addr = random_addr(r, s, op->pid);
 	op->addr = addr;
 	op->len = len;
-	if (pick(r, 50) == 0)
-		op->addr += 1 + pick(r, PAGE_SIZE - 1);	/* unaligned */
 	if (s->nr_mms == 0 || roll < 3) {
 		op->kind = s->nr_mms < MAX_PROCS ? OP_SPAWN : OP_ACCESS;
 	} else if (roll < 6) {
@@ -99,7 +153,8 @@ static void gen_op(struct rng *r, struct sim *s, struct sim_op *op)
 		op->pages = 1 + pick(r, 8);
 	} else if (roll < 16) {
 		op->kind = OP_MMAP;
-		op->prot = prot_bits(prots[pick(r, 4)]);
+		op->addr = WIN + pick(r, WIN_PAGES) * PAGE_SIZE;
+		op->prot = prot_bits(prots[pick(r, 5)]);
 		op->flags = MAP_FIXED | (pick(r, 5) ? MAP_PRIVATE : MAP_SHARED);
 		if (pick(r, 3)) {
 			op->flags |= MAP_ANONYMOUS;
@@ -107,18 +162,18 @@ static void gen_op(struct rng *r, struct sim *s, struct sim_op *op)
 			snprintf(op->name, sizeof(op->name), "f%lu", pick(r, 3));
 			op->offset = pick(r, 6) * PAGE_SIZE;
 		}
-	} else if (roll < 22) {
+	} else if (roll < 23) {
 		op->kind = OP_FORK;
 		if (s->nr_mms >= MAX_PROCS)
-			op->kind = OP_EXIT;
-	} else if (roll < 26) {
+			op->kind = pick(r, 4) ? OP_ACCESS : OP_EXIT;
+	} else if (roll < 24) {
 		op->kind = s->nr_mms > 1 ? OP_EXIT : OP_FORK;
-	} else if (roll < 31) {
+	} else if (roll < 29) {
 		op->kind = OP_MUNMAP;
-	} else if (roll < 38) {
+	} else if (roll < 35) {
 		op->kind = OP_MPROTECT;
-		op->prot = prot_bits(prots[pick(r, 4)]);
-	} else if (roll < 43) {
+		op->prot = prot_bits(prots[pick(r, 5)]);
+	} else if (roll < 40) {
 		op->kind = OP_MREMAP;
 		op->old_len = len;
 		op->new_len = (1 + pick(r, 4)) * PAGE_SIZE;
@@ -126,7 +181,7 @@ static void gen_op(struct rng *r, struct sim *s, struct sim_op *op)
 		if (pick(r, 8) == 0)
 			op->flags |= MREMAP_DONTUNMAP;
 		op->new_addr = WIN + pick(r, WIN_PAGES) * PAGE_SIZE;
-	} else if (roll < 50) {
+	} else if (roll < 46) {
 		op->kind = OP_MADVISE;
 		op->advice = advices[pick(r, 7)];
 	} else if (roll < 94) {
@@ -140,6 +195,8 @@ static void gen_op(struct rng *r, struct sim *s, struct sim_op *op)
 		op->kind = OP_FOLIO_REFERENCED;
 		op->pfn = random_pfn(r, s);
 	}
+	if (pick(r, 50) == 0)
+		op->addr += 1 + pick(r, PAGE_SIZE - 1);	/* unaligned */
 }
 
 static void print_op(const struct sim_op *op)
@@ -250,6 +307,29 @@ static void shrink_and_print(const struct sim_op *ops, size_t n,
 	free(keep);
 }
 
+/* how the generated operations fared, to see that the test tests */
+static unsigned long st_applied[OP__COUNT], st_refused[OP__COUNT],
+		     st_kerr[OP__COUNT];
+
+static void tally(const struct sim_op *op, int ret, const struct sim_result *res)
+{
+	if (ret)
+		st_refused[op->kind]++;
+	else if (res->err)
+		st_kerr[op->kind]++;
+	else
+		st_applied[op->kind]++;
+}
+
+static void print_tally(void)
+{
+	int k;
+
+	for (k = 0; k < OP__COUNT; k++)
+		printf("  %-17s ok %6lu  kernel error %6lu  refused %6lu\n",
+		       sim_op_name(k), st_applied[k], st_kerr[k], st_refused[k]);
+}
+
 static unsigned long hash_bytes(unsigned long h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -291,8 +371,11 @@ static long run_seed(uint64_t seed, size_t nops, enum sim_mode mode,
 	for (i = 0; i < nops; i++) {
 		struct sim_check_report rep = { 0 };
 
-		gen_op(&r, s, &ops[i]);
-		sim_apply(s, &ops[i], &res);
+		if (mode == SIM_MODE_LEGACY)
+			gen_legacy_op(&r, s, &ops[i]);
+		else
+			gen_op(&r, s, &ops[i]);
+		tally(&ops[i], sim_apply(s, &ops[i], &res), &res);
 		h = hash_events(h, &res);
 		if (sim_check(s, &rep))
 			*fail_at = (long)i;
@@ -304,6 +387,22 @@ static long run_seed(uint64_t seed, size_t nops, enum sim_mode mode,
 	}
 	dump = sim_dump(s, &len);
 	*hash = hash_bytes(h, dump, len);
+	if (mode == SIM_MODE_NORMAL) {
+		/* a snapshot loads back to the same bytes */
+		char err[160];
+		struct sim *copy = sim_load(dump, len, err, sizeof(err));
+		size_t len2;
+		char *dump2 = copy ? sim_dump(copy, &len2) : NULL;
+
+		if (!copy || len2 != len || memcmp(dump, dump2, len)) {
+			printf("seed %lu: dump does not load back identically%s%s\n",
+			       (unsigned long)seed, copy ? "" : ": ",
+			       copy ? "" : err);
+			*hash = 0;
+		}
+		free(dump2);
+		sim_free(copy);
+	}
 	free(dump);
 	sim_free(s);
 	return (long)i;
@@ -316,7 +415,8 @@ int main(int argc, char **argv)
 	enum sim_mode mode = argc > 3 && !strcmp(argv[3], "legacy") ?
 			     SIM_MODE_LEGACY : SIM_MODE_NORMAL;
 	struct sim_op *ops = calloc(nops, sizeof(*ops));
-	unsigned long seed, total = 0, nondet = 0;
+	unsigned long seed, total = 0, nondet = 0, best_seed = 0;
+	long best_n = 0;
 
 	for (seed = 1; seed <= seeds; seed++) {
 		unsigned long h1, h2;
@@ -324,34 +424,54 @@ int main(int argc, char **argv)
 
 		n = run_seed(seed, nops, mode, ops, &fail, &h1);
 		total += (unsigned long)n;
+		if (fail >= 0 && mode == SIM_MODE_LEGACY) {
+			/* keep hunting for the shortest failing prefix */
+			if (!best_n || n < best_n) {
+				best_n = n;
+				best_seed = seed;
+			}
+			continue;
+		}
 		if (fail >= 0) {
 			printf("seed %lu: invariant broken at op %ld\n", seed,
 			       fail);
 			shrink_and_print(ops, (size_t)n, mode);
 			harness_failed++;
-			if (mode == SIM_MODE_LEGACY) {
-				free(ops);
-				return 0;
-			}
+			continue;
+		}
+		if (!h1) {
+			harness_failed++;
 			continue;
 		}
 		harness_passed++;
 		if (seed % 10)
 			continue;
 		run_seed(seed, nops, mode, ops, &fail2, &h2);
-		if (h1 != h2) {
+		if (!h1 || h1 != h2) {
 			printf("seed %lu: replay differs (dump or trace)\n", seed);
 			nondet++;
 			harness_failed++;
 		}
 	}
+	print_tally();
 	printf("%lu operations over %lu seeds (%s mode), checker after each; "
 	       "%lu nondeterministic replays\n", total, seeds,
 	       sim_mode_name(mode), nondet);
-	free(ops);
 	if (mode == SIM_MODE_LEGACY) {
-		printf("no legacy violation found\n");
-		return 1;
+		long fail;
+		unsigned long h;
+
+		if (!best_n) {
+			printf("no legacy violation found\n");
+			free(ops);
+			return 1;
+		}
+		run_seed(best_seed, nops, mode, ops, &fail, &h);
+		printf("seed %lu breaks an invariant at op %ld\n", best_seed, fail);
+		shrink_and_print(ops, (size_t)best_n, mode);
+		free(ops);
+		return 0;
 	}
+	free(ops);
 	return harness_summary();
 }
