@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# setup.sh - the two commands of the README.
+#   ./setup.sh run    install what is missing, build, start rmapd on 127.0.0.1:8080
+#   ./setup.sh test   install what is missing, build (plain and ASan+UBSan), run every test
+# Idempotent: apt-get and npm run only when something is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+APT_PACKAGES=(build-essential meson ninja-build pkg-config libmicrohttpd-dev
+	libcjson-dev libsqlite3-dev sqlite3 python3 curl systemd chromium
+	nodejs npm)
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+install_packages() {
+	local missing=()
+	for p in "${APT_PACKAGES[@]}"; do
+		# a Node.js from elsewhere ships its own npm: keep it
+		[[ $p == nodejs ]] && command -v node >/dev/null && continue
+		[[ $p == npm ]] && command -v npm >/dev/null && continue
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		log "installing: ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq "${missing[@]}" >/dev/null
+	fi
+	local d
+	for d in web tests/browser; do
+		if [[ -f $d/package.json && ! -d $d/node_modules ]]; then
+			log "npm ci in $d"
+			(cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
+		fi
+	done
+	if [[ -x web/vendor.sh ]]; then
+		web/vendor.sh
+	fi
+}
+
+build() {	# build DIR [meson options...]
+	local dir=$1
+	shift
+	if [[ ! -f $dir/build.ninja ]]; then
+		meson setup "$dir" "$@" >/dev/null
+	fi
+	ninja -C "$dir" >/dev/null
+}
+
+# meson test in DIR; adds its counts to PASSED/FAILED
+run_tests() {
+	local dir=$1 out rc=0
+	out=$(meson test -C "$dir" --print-errorlogs "${@:2}" 2>&1) || rc=$?
+	printf '%s\n' "$out" | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Expected Fail|Unexpected Pass|Skipped|Timeout): ' || true
+	if ((rc)); then
+		printf '%s\n' "$out" | sed -n '/^--- /,$p' | tail -200
+	fi
+	local ok fail
+	ok=$(printf '%s\n' "$out" | sed -n 's/^Ok: *\([0-9]*\).*/\1/p' | tail -1)
+	fail=$(printf '%s\n' "$out" | awk '/^(Fail|Timeout|Unexpected Pass): */ {n += $NF} END {print n + 0}')
+	PASSED=$((PASSED + ${ok:-0}))
+	FAILED=$((FAILED + ${fail:-0}))
+	if ((rc)) && ((${fail:-0} == 0)); then
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+case "${1:-}" in
+run)
+	install_packages
+	build build
+	if [[ ! -x build/daemon/rmapd ]]; then
+		log "build/daemon/rmapd was not built"
+		exit 1
+	fi
+	log "rmapd on http://127.0.0.1:8080/ (database ./rmapd.sqlite; Ctrl-C stops it)"
+	exec build/daemon/rmapd --listen 127.0.0.1:8080 --db ./rmapd.sqlite --web-root web
+	;;
+test)
+	install_packages
+	build build
+	build build-san -Db_sanitize=address,undefined -Db_lundef=false
+	PASSED=0 FAILED=0
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+	echo "== tests (plain build)"
+	run_tests build
+	echo "== tests (ASan + UBSan build)"
+	run_tests build-san --no-suite browser --no-suite fidelity
+	echo "$PASSED passed, $FAILED failed"
+	((FAILED == 0))
+	;;
+*)
+	echo "usage: $0 run|test" >&2
+	exit 2
+	;;
+esac
