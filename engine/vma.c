@@ -159,29 +159,35 @@ static struct vm_area_struct *split_vma(struct sim *sim,
 
 /* ---- merging ---- */
 
-static bool vma_had_uncowed_parents(const struct vm_area_struct *vma)
+/* Chained to a parent's anon_vmas: its pages may be shared with one. */
+static bool vma_is_fork_child(const struct vm_area_struct *vma)
 {
 	return vma && vma->anon_vma && !list_is_singular(&vma->anon_vma_chain);
-}
-
-/* src: the existing VMA being modified, NULL for a new range. */
-static bool is_mergeable_anon_vma(const struct vm_area_struct *tgt,
-				  const struct vm_area_struct *src,
-				  const struct anon_vma *src_anon)
-{
-	if (!tgt->anon_vma && src_anon)
-		return !vma_had_uncowed_parents(src);
-	if (tgt->anon_vma && !src_anon)
-		return !vma_had_uncowed_parents(tgt);
-	return tgt->anon_vma == src_anon;
 }
 
 struct merge_req {
 	unsigned long start, end, pgoff, flags;
 	struct address_space *file;
 	struct vm_area_struct *middle;		/* existing range, or NULL */
+	struct vm_area_struct *copied_from;	/* mremap's source VMA */
 	struct anon_vma *anon_vma;
 };
+
+/*
+ * Only one side has an anon_vma: the merged VMA will use it, which is safe
+ * unless the VMA that brings it was forked (its pages may belong to anon_vmas
+ * the other side is not chained to).  Both have one: they must be the same.
+ */
+static bool is_mergeable_anon_vma(const struct vm_area_struct *tgt,
+				  const struct merge_req *req)
+{
+	if (!tgt->anon_vma && req->anon_vma)
+		return !vma_is_fork_child(req->middle) &&
+		       !vma_is_fork_child(req->copied_from);
+	if (tgt->anon_vma && !req->anon_vma)
+		return !vma_is_fork_child(tgt);
+	return tgt->anon_vma == req->anon_vma;
+}
 
 static bool is_mergeable_vma(const struct vm_area_struct *tgt,
 			     const struct merge_req *req)
@@ -194,7 +200,7 @@ static bool can_merge_after(const struct vm_area_struct *prev,
 {
 	return prev && prev->vm_end == req->start &&
 	       is_mergeable_vma(prev, req) &&
-	       is_mergeable_anon_vma(prev, req->middle, req->anon_vma) &&
+	       is_mergeable_anon_vma(prev, req) &&
 	       prev->vm_pgoff + vma_pages(prev) == req->pgoff;
 }
 
@@ -203,7 +209,7 @@ static bool can_merge_before(const struct vm_area_struct *next,
 {
 	return next && next->vm_start == req->end &&
 	       is_mergeable_vma(next, req) &&
-	       is_mergeable_anon_vma(next, req->middle, req->anon_vma) &&
+	       is_mergeable_anon_vma(next, req) &&
 	       next->vm_pgoff == req->pgoff +
 				 ((req->end - req->start) >> PAGE_SHIFT);
 }
@@ -788,7 +794,7 @@ static struct vm_area_struct *copy_vma(struct sim *sim,
 		pgoff = addr >> PAGE_SHIFT;
 	req = (struct merge_req){ .start = addr, .end = addr + len,
 				  .pgoff = pgoff, .flags = vma->vm_flags,
-				  .file = vma->vm_file,
+				  .file = vma->vm_file, .copied_from = vma,
 				  .anon_vma = vma->anon_vma };
 	new = vma_merge_new_range(sim, mm, &req);
 	if (new) {
