@@ -77,21 +77,6 @@ int do_spawn(struct sim *sim, enum spawn_layout layout, struct sim_result *res)
 	return 0;
 }
 
-static struct vm_area_struct *dup_vma(struct sim *sim, struct mm_struct *mm,
-				      struct vm_area_struct *mpnt)
-{
-	struct vm_area_struct *tmp = vm_area_alloc(sim, mm, 0);
-
-	tmp->vm_start = mpnt->vm_start;
-	tmp->vm_end = mpnt->vm_end;
-	tmp->vm_pgoff = mpnt->vm_pgoff;
-	tmp->vm_flags = mpnt->vm_flags;
-	tmp->vm_file = mpnt->vm_file;
-	if (tmp->vm_file)
-		tmp->vm_file->nr_mappers++;
-	return tmp;
-}
-
 /*
  * dup_mmap: the child gets a copy of every VMA but VM_DONTCOPY ones; a
  * VM_WIPEONFORK VMA starts empty, without anon_vma; the others are chained
@@ -116,7 +101,10 @@ int dup_mmap(struct sim *sim, struct mm_struct *oldmm, struct sim_result *res)
 			      T_ID("vma", mpnt->id));
 			continue;
 		}
-		tmp = dup_vma(sim, mm, mpnt);
+		tmp = vm_area_dup(sim, mpnt);
+		tmp->vm_mm = mm;
+		if (tmp->vm_flags & VM_WIPEONFORK)
+			tmp->anon_vma = NULL;	/* a clean slate */
 		trace(sim, "vm_area_dup", 2, T_ID("vma", tmp->id),
 		      T_ID("from", mpnt->id));
 		if (!(tmp->vm_flags & VM_WIPEONFORK))

@@ -145,6 +145,8 @@ int do_madvise(struct sim *sim, struct mm_struct *mm, unsigned long start,
 int do_brk(struct sim *sim, struct mm_struct *mm, unsigned long brk,
 	   struct sim_result *res);
 void remove_vma(struct sim *sim, struct vm_area_struct *vma);
+struct vm_area_struct *vm_area_dup(struct sim *sim,
+				    struct vm_area_struct *orig);
 void unlink_file_vma(struct sim *sim, struct vm_area_struct *vma);
 void link_file_vma(struct sim *sim, struct vm_area_struct *vma);
 unsigned long calc_vm_flags(unsigned int prot, unsigned int flags);

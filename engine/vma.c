@@ -76,8 +76,8 @@ void unlink_file_vma(struct sim *sim, struct vm_area_struct *vma)
 		shmem_release(sim, mapping);
 }
 
-static struct vm_area_struct *vm_area_dup(struct sim *sim,
-					  struct vm_area_struct *orig)
+struct vm_area_struct *vm_area_dup(struct sim *sim,
+				    struct vm_area_struct *orig)
 {
 	struct vm_area_struct *vma = vm_area_alloc(sim, orig->vm_mm, 0);
 
