@@ -43,6 +43,9 @@ cJSON *api_encode_check(const struct sim_check_report *report);
 /* Graphviz export of the whole state (malloc'd string). */
 char *api_graph_dot(const struct sim *sim);
 
+/* The fidelity observation of the window (observe.c); after: last op index. */
+cJSON *api_observe(const struct sim *sim, long after);
+
 /* Addresses: accepted as integers or "0x..." strings, always written as "0x..." */
 cJSON *api_addr(unsigned long addr);
 int api_parse_addr(const cJSON *json, unsigned long *out);
@@ -52,7 +55,7 @@ int api_parse_config(const cJSON *json, struct sim_config *cfg,
 		     struct api_error *err);
 cJSON *api_encode_config(const struct sim_config *cfg);
 
-/* Built-in lessons, embedded at build time from api/lessons/*.json. */
+/* Built-in lessons, embedded at build time from api/lessons/NN-name.json. */
 size_t api_lesson_count(void);
 /* name, title, summary; and the full lesson (config + steps) as JSON */
 const char *api_lesson_name(size_t i);

@@ -156,6 +156,10 @@ int do_spawn(struct sim *sim, enum spawn_layout layout, struct sim_result *res);
 int dup_mmap(struct sim *sim, struct mm_struct *oldmm, struct sim_result *res);
 void exit_mmap(struct sim *sim, struct mm_struct *mm);
 
+/* check.c: sim_check without the violations named in ignore (NULL-ended) */
+size_t sim_check_except(const struct sim *sim, struct sim_check_report *report,
+			const char *const *ignore);
+
 /* ops.c */
 int sim_reject(struct sim *sim, int code, const char *field,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));

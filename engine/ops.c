@@ -249,9 +249,16 @@ static int check_op(struct sim *sim, const struct sim_op *op,
 		if (!(op->flags & MAP_ANONYMOUS) && !sim_find_file(sim, op->name))
 			return sim_reject(sim, SIM_REJECT_NO_FILE, "file",
 					  "no file named '%s'", op->name);
-		if ((op->flags & MAP_ANONYMOUS) && (op->flags & MAP_SHARED) &&
-		    (need_file(sim) || need_frames(sim, 0)))
-			return SIM_REJECT_LIMIT;
+		if ((op->flags & MAP_ANONYMOUS) && (op->flags & MAP_SHARED)) {
+			/* its shmem object is a file: the same limits */
+			if (need_file(sim))
+				return SIM_REJECT_LIMIT;
+			if (op->len > sim->cfg.limits.max_file_pages * PAGE_SIZE)
+				return sim_reject(sim, SIM_REJECT_LIMIT, "len",
+						  "a shared anonymous mapping "
+						  "is at most %lu pages",
+						  sim->cfg.limits.max_file_pages);
+		}
 		return need_vmas(sim, 2);
 	case OP_MUNMAP:
 	case OP_BRK:

@@ -781,11 +781,13 @@ static unsigned long move_page_tables(struct sim *sim, struct mm_struct *mm,
  * chained to all of the source's anon_vmas.
  */
 static struct vm_area_struct *copy_vma(struct sim *sim,
-				       struct vm_area_struct *vma,
+				       struct vm_area_struct **vmap,
 				       unsigned long addr, unsigned long len,
 				       unsigned long pgoff)
 {
+	struct vm_area_struct *vma = *vmap;
 	struct mm_struct *mm = vma->vm_mm;
+	unsigned long src_start = vma->vm_start, src_id = vma->id;
 	struct merge_req req;
 	struct vm_area_struct *new;
 
@@ -798,8 +800,15 @@ static struct vm_area_struct *copy_vma(struct sim *sim,
 				  .anon_vma = vma->anon_vma };
 	new = vma_merge_new_range(sim, mm, &req);
 	if (new) {
-		dup_anon_vma(sim, new, vma);
-		trace(sim, "copy_vma", 3, T_ID("vma", vma->id),
+		/*
+		 * Only an unfaulted source, whose pgoff was just reset, can
+		 * have been merged into the destination: it may be gone.
+		 */
+		if (src_start >= new->vm_start && src_start < new->vm_end)
+			*vmap = new;
+		else
+			dup_anon_vma(sim, new, vma);
+		trace(sim, "copy_vma", 3, T_ID("vma", src_id),
 		      T_ID("new", new->id), T_NUM("merged", 1));
 		return new;
 	}
@@ -825,7 +834,7 @@ static int move_vma(struct sim *sim, struct vm_area_struct *vma,
 
 	trace(sim, "move_vma", 3, T_ID("vma", vma->id),
 	      T_ADDR("old_addr", old_addr), T_ADDR("new_addr", new_addr));
-	new = copy_vma(sim, vma, new_addr, new_len, pgoff);
+	new = copy_vma(sim, &vma, new_addr, new_len, pgoff);
 	move_page_tables(sim, mm, old_addr, new_addr, min_ul(old_len, new_len));
 	if (flags & MREMAP_DONTUNMAP) {
 		/* dontunmap_complete: the old VMA stays, empty */

@@ -346,6 +346,25 @@ static void mremap_of_unfaulted_anon_takes_new_pgoff(void)
 	sim_free(s);
 }
 
+static void mremap_of_unfaulted_vma_next_to_itself_merges_with_it(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+	struct sim_op op = { .kind = OP_MREMAP, .pid = p1, .addr = A + P(2),
+			     .old_len = P(1), .new_len = P(1),
+			     .new_addr = A + P(1),
+			     .flags = MREMAP_MAYMOVE | MREMAP_FIXED };
+
+	mmap_anon(s, p1, A, 4, "r--", false);
+	/* the hole left at A+1 is filled by the page moved from A+2 */
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT_EQ(sim_find_mm(s, p1)->map_count, 2);
+	EXPECT_EQ(vma_at(s, p1, A)->vm_end, A + P(2));
+	EXPECT(vma_at(s, p1, A + P(2)) == NULL);
+	EXPECT_EQ(vma_at(s, p1, A + P(3))->vm_start, A + P(3));
+	sim_free(s);
+}
+
 static void shared_anon_across_fork_is_one_frame(void)
 {
 	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
@@ -607,6 +626,7 @@ int main(void)
 	RUN(forked_vma_does_not_merge_with_new_neighbour);
 	RUN(mremap_move_keeps_frames_and_pgoff);
 	RUN(mremap_of_unfaulted_anon_takes_new_pgoff);
+	RUN(mremap_of_unfaulted_vma_next_to_itself_merges_with_it);
 	RUN(shared_anon_across_fork_is_one_frame);
 	RUN(file_shared_in_three_processes_has_one_frame);
 	RUN(file_private_write_copies_into_anon);
