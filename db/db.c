@@ -268,6 +268,41 @@ int db_journal_append(struct db *db, long session, long seq, const char *op,
 		   "VALUES(?, ?, ?, ?)", "lltt", session, seq, op, result);
 }
 
+int db_journal_append_batch(struct db *db, long session, long first, size_t n,
+			    char *const *ops, char *const *results)
+{
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&db->lock);
+	if (exec(db, "BEGIN IMMEDIATE")) {
+		pthread_mutex_unlock(&db->lock);
+		return -1;
+	}
+	for (i = 0; i < n && !rc; i++) {
+		sqlite3_stmt *st = prep(db, "INSERT INTO journal(session, seq, op, "
+					"result) VALUES(?, ?, ?, ?)", "lltt",
+					session, first + (long)i, ops[i],
+					results[i]);
+
+		rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+		sqlite3_finalize(st);
+	}
+	if (rc || exec(db, "COMMIT")) {
+		exec(db, "ROLLBACK");
+		rc = -1;
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int db_journal_copy(struct db *db, long from, long to, long upto)
+{
+	return run(db, "INSERT INTO journal(session, seq, op, result) SELECT ?, "
+		   "seq, op, result FROM journal WHERE session = ? AND seq <= ?",
+		   "lll", to, from, upto);
+}
+
 int db_journal_read(struct db *db, long session, long from, long to,
 		    int (*fn)(long seq, const char *op, const char *result,
 			      void *arg),

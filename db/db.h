@@ -38,6 +38,11 @@ int db_journal_read(struct db *db, long session, long from, long to,
 		    int (*fn)(long seq, const char *op, const char *result,
 			      void *arg),
 		    void *arg);
+/* n entries seq first..first+n-1 in one transaction: all or nothing */
+int db_journal_append_batch(struct db *db, long session, long first, size_t n,
+			    char *const *ops, char *const *results);
+/* copy ops 1..upto of session from into session to (a clone) */
+int db_journal_copy(struct db *db, long from, long to, long upto);
 int db_journal_truncate(struct db *db, long session, long after);
 
 /* name NULL: an automatic snapshot */

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+/*
+ * http.c - libmicrohttpd glue: collect the body (bounded), hand the request
+ * to route(), send the reply, log one line and count it in the metrics.
+ * Event streams are answered by a reader that waits for the session's next
+ * version, sends it, and ends (EventSource reconnects after "retry").
+ */
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rmapd.h"
+
+struct conn_ctx {
+	char *body;
+	size_t len, cap;
+	bool too_large;
+	struct timespec start;
+};
+
+static unsigned long nr_streams;
+
+static double since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static const char *query(void *conn, const char *key)
+{
+	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+struct stream {
+	long session;
+	long version;
+	int state;		/* 0: retry hint, 1: wait, 2: done */
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *st = cls;
+	struct session *s;
+	struct timespec deadline;
+	int n = 0;
+
+	(void)pos;
+	if (st->state == 0) {
+		st->state = 1;
+		return snprintf(buf, max, "retry: 1000\n\n");
+	}
+	if (st->state == 2)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	s = session_get(st->session);
+	if (!s)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 20;
+	while (!s->deleted && s->version == st->version &&
+	       !pthread_cond_timedwait(&s->changed, &s->lock, &deadline))
+		;
+	if (s->deleted)
+		n = snprintf(buf, max, "event: deleted\ndata: {}\n\n");
+	else if (s->version != st->version)
+		n = snprintf(buf, max, "event: version\ndata: {\"version\":%ld}\n\n",
+			     s->version);
+	else
+		n = snprintf(buf, max, ": keep-alive\n\n");
+	session_put(s);
+	st->state = 2;
+	return n;
+}
+
+static void stream_free(void *cls)
+{
+	free(cls);
+	__atomic_sub_fetch(&nr_streams, 1, __ATOMIC_SEQ_CST);
+}
+
+static struct MHD_Response *make_response(struct reply *rep)
+{
+	struct MHD_Response *r;
+
+	if (rep->ctype && !strcmp(rep->ctype, "text/event-stream") &&
+	    rep->stream_session) {
+		struct stream *st;
+
+		if (__atomic_add_fetch(&nr_streams, 1, __ATOMIC_SEQ_CST) >
+		    g_cfg->max_sse) {
+			__atomic_sub_fetch(&nr_streams, 1, __ATOMIC_SEQ_CST);
+			reply_problem(rep, 503, "too-many-streams", "",
+				      "at most %lu event streams at once; poll "
+				      "the session instead", g_cfg->max_sse);
+			return make_response(rep);
+		}
+		st = calloc(1, sizeof(*st));
+		if (!st) {
+			__atomic_sub_fetch(&nr_streams, 1, __ATOMIC_SEQ_CST);
+			return NULL;
+		}
+		st->session = rep->stream_session;
+		st->version = rep->stream_version;
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024,
+						      stream_read, st,
+						      stream_free);
+		if (r)
+			MHD_add_response_header(r, "Cache-Control", "no-cache");
+	} else {
+		r = MHD_create_response_from_buffer(rep->len, rep->body,
+						    MHD_RESPMEM_MUST_FREE);
+		rep->body = NULL;
+	}
+	if (!r)
+		return NULL;
+	if (rep->ctype)
+		MHD_add_response_header(r, "Content-Type", rep->ctype);
+	if (rep->location[0])
+		MHD_add_response_header(r, "Location", rep->location);
+	if (rep->allow[0])
+		MHD_add_response_header(r, "Allow", rep->allow);
+	if (rep->ctype && !strncmp(rep->ctype, "text/html", 9))
+		MHD_add_response_header(r, "Cache-Control", "no-cache");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	return r;
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
+			      const char *url, const char *method,
+			      const char *version, const char *upload,
+			      size_t *upload_size, void **con_cls)
+{
+	struct conn_ctx *ctx = *con_cls;
+	struct reply rep = { 0 };
+	struct request req;
+	struct MHD_Response *r;
+	const char *route_name = "none";
+	enum MHD_Result ret;
+
+	(void)cls;
+	(void)version;
+	if (!ctx) {
+		ctx = calloc(1, sizeof(*ctx));
+		if (!ctx)
+			return MHD_NO;
+		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+		*con_cls = ctx;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		size_t n = *upload_size;
+
+		if (ctx->too_large || ctx->len + n > g_cfg->max_body) {
+			ctx->too_large = true;
+		} else {
+			if (ctx->len + n + 1 > ctx->cap) {
+				size_t cap = (ctx->len + n + 1) * 2;
+				char *p;
+
+				if (cap > g_cfg->max_body + 1)
+					cap = g_cfg->max_body + 1;
+				p = realloc(ctx->body, cap);
+				if (!p)
+					return MHD_NO;
+				ctx->body = p;
+				ctx->cap = cap;
+			}
+			memcpy(ctx->body + ctx->len, upload, n);
+			ctx->len += n;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (ctx->too_large) {
+		reply_problem(&rep, 413, "body-too-large", "", "the body is "
+			      "larger than %lu bytes", g_cfg->max_body);
+	} else {
+		req = (struct request){ .method = method, .path = url,
+					.body = ctx->body, .body_len = ctx->len,
+					.query = query, .conn = conn };
+		route(g_cfg, &req, &rep, &route_name);
+	}
+	if (!rep.status)
+		reply_problem(&rep, 500, "internal", "", "no answer was built");
+	r = make_response(&rep);
+	if (!r) {
+		free(rep.body);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(conn, (unsigned int)rep.status, r);
+	MHD_destroy_response(r);
+	metrics_request(route_name, method, rep.status, since(&ctx->start));
+	log_msg(LOG_INFO, "%s %s %d %.0fus", method, url, rep.status,
+		since(&ctx->start) * 1e6);
+	return ret;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct conn_ctx *ctx = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (!ctx)
+		return;
+	free(ctx->body);
+	free(ctx);
+	*con_cls = NULL;
+}
+
+struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
+			      const struct sockaddr *addr, bool ipv6);
+struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
+			      const struct sockaddr *addr, bool ipv6)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			     MHD_USE_ERROR_LOG;
+
+	if (ipv6)
+		flags |= MHD_USE_IPv6;
+	if (listen_fd >= 0)
+		return MHD_start_daemon(flags, 0, NULL, NULL, answer, NULL,
+					MHD_OPTION_LISTEN_SOCKET, listen_fd,
+					MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
+					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+					MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+					MHD_OPTION_CONNECTION_LIMIT, 2048u,
+					MHD_OPTION_END);
+	return MHD_start_daemon(flags, cfg->port, NULL, NULL, answer, NULL,
+				MHD_OPTION_SOCK_ADDR, addr,
+				MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
+				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+				MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+				MHD_OPTION_CONNECTION_LIMIT, 2048u,
+				MHD_OPTION_END);
+}

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: MIT
+/*
+ * main.c - rmapd: flags and config file, the database, the HTTP server,
+ * systemd readiness and socket activation, and a clean stop on SIGTERM or
+ * SIGINT (in-flight requests finish, the WAL is checkpointed).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "rmapd.h"
+#include "run.h"
+
+struct db *g_db;
+const struct config *g_cfg;
+
+struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
+			      const struct sockaddr *addr, bool ipv6);
+
+static const char usage[] =
+"usage: rmapd [OPTIONS]            serve the API and the web page\n"
+"       rmapd run [--observe] FILE.json\n"
+"                                  apply a scenario and print the result\n"
+"\n"
+"options (also accepted as 'name = value' lines in --config FILE):\n"
+"  --listen ADDR:PORT     address to serve on (default 127.0.0.1:8080;\n"
+"                         [::1]:PORT for IPv6). Under systemd socket\n"
+"                         activation the socket passed in is used instead\n"
+"  --allow-remote         allow a non-loopback address. rmapd has no user\n"
+"                         authentication yet: do this only on a trusted net\n"
+"  --db PATH              SQLite database (default ./rmapd.sqlite)\n"
+"  --web-root DIR         the web page's files (default " RMAPD_WEBROOT ")\n"
+"  --threads N            HTTP worker threads (default 8)\n"
+"  --max-body BYTES       largest request body (default 1048576)\n"
+"  --max-batch N          operations per request (default 1000)\n"
+"  --max-sessions N       sessions in the database (default 1000)\n"
+"  --max-loaded N         sessions kept in memory (default 256)\n"
+"  --max-streams N        concurrent event streams (default 4)\n"
+"  --snapshot-every N     automatic snapshot every N operations (default 100)\n"
+"  --max-procs N          per session: processes (default 64)\n"
+"  --max-vmas N           per session: VMAs (default 4096)\n"
+"  --max-frames N         per session: page frames (default 16384)\n"
+"  --max-files N          per session: files (default 64)\n"
+"  --max-file-pages N     per session: pages of one file (default 4096)\n"
+"  --config FILE          read options from FILE\n"
+"  --help, --version\n";
+
+static void defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen_addr, sizeof(c->listen_addr), "127.0.0.1");
+	c->port = 8080;
+	snprintf(c->db_path, sizeof(c->db_path), "./rmapd.sqlite");
+	snprintf(c->web_root, sizeof(c->web_root), "%s", RMAPD_WEBROOT);
+	c->threads = 8;
+	c->max_body = 1 << 20;
+	c->max_batch = 1000;
+	c->max_sessions = 1000;
+	c->max_loaded = 256;
+	c->max_sse = 4;
+	c->snapshot_every = 100;
+	sim_default_limits(&c->limits);
+}
+
+static int parse_num(const char *name, const char *v, unsigned long lo,
+		     unsigned long hi, unsigned long *out)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || !*v || *end || n < lo || n > hi) {
+		fprintf(stderr, "rmapd: --%s takes a number from %lu to %lu\n",
+			name, lo, hi);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+static int parse_listen(struct config *c, const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	unsigned long port;
+	size_t n;
+
+	if (!colon || parse_num("listen", colon + 1, 0, 65535, &port))
+		goto bad;
+	n = (size_t)(colon - v);
+	if (v[0] == '[') {
+		if (n < 3 || v[n - 1] != ']')
+			goto bad;
+		v++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof(c->listen_addr))
+		goto bad;
+	memcpy(c->listen_addr, v, n);
+	c->listen_addr[n] = '\0';
+	c->port = (unsigned short)port;
+	return 0;
+bad:
+	fprintf(stderr, "rmapd: --listen takes ADDR:PORT, e.g. 127.0.0.1:8080\n");
+	return -1;
+}
+
+static int read_config_file(struct config *c, const char *path);
+
+/* One option by name (without "--"); value may be NULL for flags. */
+static int set_option(struct config *c, const char *name, const char *v)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		unsigned long lo, hi;
+	} nums[] = {
+		{ "max-body", offsetof(struct config, max_body), 64, 1UL << 30 },
+		{ "max-batch", offsetof(struct config, max_batch), 1, 100000 },
+		{ "max-sessions", offsetof(struct config, max_sessions), 1, 1000000 },
+		{ "max-loaded", offsetof(struct config, max_loaded), 1, 1000000 },
+		{ "max-streams", offsetof(struct config, max_sse), 0, 10000 },
+		{ "snapshot-every", offsetof(struct config, snapshot_every), 0, 1000000 },
+		{ "max-procs", offsetof(struct config, limits.max_procs), 1, 100000 },
+		{ "max-vmas", offsetof(struct config, limits.max_vmas), 1, 10000000 },
+		{ "max-frames", offsetof(struct config, limits.max_frames), 1, 4000000 },
+		{ "max-files", offsetof(struct config, limits.max_files), 1, 100000 },
+		{ "max-file-pages", offsetof(struct config, limits.max_file_pages), 1, 1000000 },
+	};
+	unsigned long n;
+	size_t i;
+
+	if (!strcmp(name, "allow-remote")) {
+		c->allow_remote = true;
+		return 0;
+	}
+	if (!v) {
+		fprintf(stderr, "rmapd: --%s needs a value (see --help)\n", name);
+		return -1;
+	}
+	if (!strcmp(name, "listen"))
+		return parse_listen(c, v);
+	if (!strcmp(name, "db") || !strcmp(name, "web-root")) {
+		char *dst = name[0] == 'd' ? c->db_path : c->web_root;
+
+		if (strlen(v) >= sizeof(c->db_path)) {
+			fprintf(stderr, "rmapd: --%s: path too long\n", name);
+			return -1;
+		}
+		strcpy(dst, v);
+		return 0;
+	}
+	if (!strcmp(name, "config"))
+		return read_config_file(c, v);
+	if (!strcmp(name, "threads")) {
+		if (parse_num(name, v, 1, 256, &n))
+			return -1;
+		c->threads = (unsigned int)n;
+		return 0;
+	}
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		if (!strcmp(name, nums[i].name)) {
+			if (parse_num(name, v, nums[i].lo, nums[i].hi, &n))
+				return -1;
+			*(unsigned long *)((char *)c + nums[i].off) = n;
+			return 0;
+		}
+	fprintf(stderr, "rmapd: unknown option --%s (see --help)\n", name);
+	return -1;
+}
+
+static int read_config_file(struct config *c, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	int lineno = 0;
+
+	if (!f) {
+		fprintf(stderr, "rmapd: cannot read config %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *k = line, *v, *end;
+
+		lineno++;
+		k += strspn(k, " \t");
+		if (*k == '#' || *k == '\n' || !*k)
+			continue;
+		end = k + strcspn(k, "\r\n");
+		*end = '\0';
+		v = strpbrk(k, "= \t");
+		if (v) {
+			*v++ = '\0';
+			v += strspn(v, "= \t");
+			for (end = v + strlen(v); end > v && strchr(" \t", end[-1]);)
+				*--end = '\0';
+		}
+		if (!strcmp(k, "config") || set_option(c, k, v && *v ? v : NULL)) {
+			fprintf(stderr, "rmapd: %s:%d: bad setting\n", path, lineno);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static int parse_args(struct config *c, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		char *a = argv[i], *eq;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage, stdout);
+			exit(0);
+		}
+		if (!strcmp(a, "--version")) {
+			printf("rmapd " RMAPD_VERSION "\n");
+			exit(0);
+		}
+		if (strncmp(a, "--", 2)) {
+			fprintf(stderr, "rmapd: unexpected argument '%s' (see "
+				"--help)\n", a);
+			return -1;
+		}
+		a += 2;
+		eq = strchr(a, '=');
+		if (eq) {
+			*eq = '\0';
+			if (set_option(c, a, eq + 1))
+				return -1;
+		} else if (!strcmp(a, "allow-remote")) {
+			set_option(c, a, NULL);
+		} else if (set_option(c, a, i + 1 < argc ? argv[++i] : NULL)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* sd_notify, without libsystemd: one datagram to $NOTIFY_SOCKET. */
+static void notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sa.sun_path))
+		return;
+	strcpy(sa.sun_path, path);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   len) < 0)
+		log_msg(LOG_WARNING, "sd_notify: %s", strerror(errno));
+	close(fd);
+}
+
+/* The socket systemd passed (LISTEN_FDS), or -1. */
+static int activation_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+
+	if (!pid || !fds || atol(pid) != (long)getpid() || atoi(fds) < 1)
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return 3;
+}
+
+static bool is_loopback(const char *addr)
+{
+	return !strncmp(addr, "127.", 4) || !strcmp(addr, "::1") ||
+	       !strcmp(addr, "localhost");
+}
+
+int main(int argc, char **argv)
+{
+	static struct config cfg;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	struct MHD_Daemon *d;
+	sigset_t set;
+	char err[300];
+	bool ipv6;
+	int fd, sig = 0;
+
+	if (argc > 1 && !strcmp(argv[1], "run"))
+		return rmapd_run_main(argc - 1, argv + 1);
+	defaults(&cfg);
+	if (parse_args(&cfg, argc, argv))
+		return 2;
+	log_init();
+	if (!strcmp(cfg.listen_addr, "localhost"))
+		snprintf(cfg.listen_addr, sizeof(cfg.listen_addr), "127.0.0.1");
+	ipv6 = strchr(cfg.listen_addr, ':') != NULL;
+	fd = activation_socket();
+	if (fd < 0 && !is_loopback(cfg.listen_addr) && !cfg.allow_remote) {
+		fprintf(stderr, "rmapd: refusing to serve %s without "
+			"authentication; pass --allow-remote on a trusted "
+			"network\n", cfg.listen_addr);
+		return 2;
+	}
+	if (fd < 0 && (ipv6 ? inet_pton(AF_INET6, cfg.listen_addr, &sin6.sin6_addr)
+			    : inet_pton(AF_INET, cfg.listen_addr, &sin.sin_addr)) != 1) {
+		fprintf(stderr, "rmapd: bad address '%s'\n", cfg.listen_addr);
+		return 2;
+	}
+	sin.sin_port = htons(cfg.port);
+	sin6.sin6_port = htons(cfg.port);
+	g_cfg = &cfg;
+	g_db = db_open(cfg.db_path, err, sizeof(err));
+	if (!g_db) {
+		log_msg(LOG_ERR, "%s", err);
+		return 1;
+	}
+	if (sessions_init(&cfg, g_db)) {
+		log_msg(LOG_ERR, "cannot read the sessions of %s", cfg.db_path);
+		db_close(g_db);
+		return 1;
+	}
+	/* every thread started from here on leaves these signals to sigwait */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d = http_start(&cfg, fd, ipv6 ? (struct sockaddr *)&sin6 :
+		       (struct sockaddr *)&sin, ipv6);
+	if (!d) {
+		log_msg(LOG_ERR, "cannot serve on %s:%u", cfg.listen_addr, cfg.port);
+		sessions_shutdown();
+		db_close(g_db);
+		return 1;
+	}
+	if (fd >= 0)
+		log_msg(LOG_INFO, "rmapd %s serving the socket from systemd "
+			"(database %s)", RMAPD_VERSION, cfg.db_path);
+	else
+		log_msg(LOG_INFO, "rmapd %s serving http://%s%s%s:%u/ (database "
+			"%s, %lu sessions)", RMAPD_VERSION, ipv6 ? "[" : "",
+			cfg.listen_addr, ipv6 ? "]" : "", cfg.port, cfg.db_path,
+			sessions_count());
+	notify("READY=1");
+	sigwait(&set, &sig);
+	notify("STOPPING=1");
+	log_msg(LOG_INFO, "signal %d: stopping", sig);
+	MHD_stop_daemon(d);
+	sessions_shutdown();
+	db_close(g_db);
+	log_msg(LOG_INFO, "stopped");
+	return 0;
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+/*
+ * metrics.c - Prometheus text exposition: requests by route, method and
+ * status, a latency histogram, the number of sessions and of operations
+ * applied.  Routes are templates (/api/v1/sessions/{id}), so the number of
+ * series stays bounded.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rmapd.h"
+
+#define MAX_SERIES 256
+
+static const double buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+				  0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+#define NR_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+struct series {
+	const char *route;
+	char method[8];
+	int status;
+	unsigned long count;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct series series[MAX_SERIES];
+static size_t nr_series;
+static unsigned long hist[NR_BUCKETS + 1];
+static double hist_sum;
+static unsigned long hist_count, ops_applied;
+
+void metrics_request(const char *route, const char *method, int status,
+		     double seconds)
+{
+	size_t i, b;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < nr_series; i++)
+		if (series[i].route == route && series[i].status == status &&
+		    !strcmp(series[i].method, method))
+			break;
+	if (i == nr_series && nr_series < MAX_SERIES) {
+		series[i].route = route;
+		snprintf(series[i].method, sizeof(series[i].method), "%s", method);
+		series[i].status = status;
+		nr_series++;
+	}
+	if (i < nr_series)
+		series[i].count++;
+	for (b = 0; b < NR_BUCKETS && seconds > buckets[b]; b++)
+		;
+	hist[b]++;
+	hist_sum += seconds;
+	hist_count++;
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_ops(unsigned long n)
+{
+	pthread_mutex_lock(&lock);
+	ops_applied += n;
+	pthread_mutex_unlock(&lock);
+}
+
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+static void add(struct text *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < t->cap - t->len)
+			break;
+		t->cap = t->cap * 2 + (size_t)n;
+		t->p = realloc(t->p, t->cap);
+		if (!t->p)
+			abort();
+	}
+	t->len += (size_t)n;
+}
+
+char *metrics_render(size_t *len)
+{
+	struct text t = { malloc(4096), 0, 4096 };
+	unsigned long cum = 0;
+	size_t i;
+
+	if (!t.p)
+		abort();
+	pthread_mutex_lock(&lock);
+	add(&t, "# HELP rmapd_http_requests_total HTTP requests answered.\n"
+		"# TYPE rmapd_http_requests_total counter\n");
+	for (i = 0; i < nr_series; i++)
+		add(&t, "rmapd_http_requests_total{route=\"%s\",method=\"%s\","
+			"status=\"%d\"} %lu\n", series[i].route, series[i].method,
+			series[i].status, series[i].count);
+	add(&t, "# HELP rmapd_http_request_duration_seconds Time to answer.\n"
+		"# TYPE rmapd_http_request_duration_seconds histogram\n");
+	for (i = 0; i < NR_BUCKETS; i++) {
+		cum += hist[i];
+		add(&t, "rmapd_http_request_duration_seconds_bucket{le=\"%g\"} "
+			"%lu\n", buckets[i], cum);
+	}
+	add(&t, "rmapd_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+		"rmapd_http_request_duration_seconds_sum %.6f\n"
+		"rmapd_http_request_duration_seconds_count %lu\n",
+	    hist_count, hist_sum, hist_count);
+	add(&t, "# HELP rmapd_ops_applied_total Operations applied.\n"
+		"# TYPE rmapd_ops_applied_total counter\n"
+		"rmapd_ops_applied_total %lu\n", ops_applied);
+	pthread_mutex_unlock(&lock);
+	add(&t, "# HELP rmapd_sessions Sessions in the database.\n"
+		"# TYPE rmapd_sessions gauge\nrmapd_sessions %lu\n",
+	    sessions_count());
+	*len = t.len;
+	return t.p;
+}

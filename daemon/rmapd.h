@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rmapd.h - what the daemon's files share: the configuration, the session
+ * registry, the HTTP reply, logging and metrics.
+ */
+#ifndef RMAPD_DAEMON_H
+#define RMAPD_DAEMON_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../engine/sim.h"
+#include "db.h"
+
+#define RMAPD_VERSION "0.1.0"
+
+struct config {
+	char listen_addr[64];
+	unsigned short port;
+	char db_path[512];
+	char web_root[512];
+	unsigned int threads;
+	bool allow_remote;
+	unsigned long max_body;		/* bytes */
+	unsigned long max_batch;	/* ops per request */
+	unsigned long max_sessions;
+	unsigned long max_loaded;	/* sessions kept in memory */
+	unsigned long snapshot_every;	/* ops */
+	unsigned long max_sse;		/* concurrent event streams */
+	struct sim_limits limits;
+};
+
+/* ---- log.c ---- */
+enum log_level { LOG_ERR = 3, LOG_WARNING = 4, LOG_INFO = 6, LOG_DEBUG = 7 };
+void log_init(void);
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- sessions.c ---- */
+struct session {
+	long id;
+	char name[128];
+	char config_json[512];
+	struct sim_config cfg;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;		/* version moved (event streams) */
+	struct sim *sim;		/* NULL while evicted */
+	long version;			/* journal length */
+	uint64_t last_used;
+	bool deleted;
+	int refs;			/* under the registry lock */
+};
+
+int sessions_init(const struct config *cfg, struct db *db);
+void sessions_shutdown(void);
+unsigned long sessions_count(void);
+/* Takes a reference and the session's lock, loading its state if evicted. */
+struct session *session_get(long id);
+void session_put(struct session *s);
+/* Create (NULL past the session limit), delete (holding it), visit all. */
+struct session *session_create(const char *name, const char *config_json);
+void session_delete(struct session *s);
+void sessions_each(void (*fn)(const struct session *s, void *arg), void *arg);
+/* Replay the journal into s->sim (snapshot + ops after it) up to version. */
+struct sim *session_build(struct session *s, long version, char *err,
+			  size_t errlen);
+
+/* ---- routes.c ---- */
+struct request {
+	const char *method;
+	const char *path;
+	const char *body;
+	size_t body_len;
+	const char *(*query)(void *conn, const char *key);
+	void *conn;
+};
+
+struct reply {
+	int status;
+	const char *ctype;
+	char *body;			/* malloc'd */
+	size_t len;
+	char location[128];
+	char allow[64];
+	/* event streams: the session to follow from version */
+	long stream_session;
+	long stream_version;
+};
+
+void route(const struct config *cfg, const struct request *req,
+	   struct reply *rep, const char **route_name);
+void reply_problem(struct reply *rep, int status, const char *type,
+		   const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* ---- metrics.c ---- */
+void metrics_request(const char *route, const char *method, int status,
+		     double seconds);
+void metrics_ops(unsigned long n);
+char *metrics_render(size_t *len);
+
+/* ---- web.c ---- */
+void serve_static(const struct config *cfg, const char *path,
+		  struct reply *rep);
+
+extern struct db *g_db;
+extern const struct config *g_cfg;
+
+#endif /* RMAPD_DAEMON_H */

@@ -1,0 +1,824 @@
+// SPDX-License-Identifier: MIT
+/*
+ * routes.c - the HTTP API under /api/v1: sessions, operations and their
+ * journal, rewind, walks, the checker, Graphviz, snapshots, lessons.
+ *
+ * Every mutation is applied to the session's in-memory state and appended
+ * to the journal in one committed transaction before the answer is built;
+ * a batch is all or nothing.  Errors are RFC 9457 problem documents.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "rmapd.h"
+
+#define PROBLEM_PREFIX "urn:rmapd:problem:"
+
+static void reply_json(struct reply *rep, int status, cJSON *json)
+{
+	rep->status = status;
+	rep->ctype = "application/json";
+	rep->body = cJSON_PrintUnformatted(json);
+	rep->len = rep->body ? strlen(rep->body) : 0;
+	cJSON_Delete(json);
+}
+
+static void reply_text(struct reply *rep, int status, const char *ctype,
+		       char *body)
+{
+	rep->status = status;
+	rep->ctype = ctype;
+	rep->body = body;
+	rep->len = body ? strlen(body) : 0;
+}
+
+static void problem_json(struct reply *rep, int status, const char *type,
+			 const char *field, const char *detail, long index)
+{
+	cJSON *p = cJSON_CreateObject();
+	char t[96];
+
+	snprintf(t, sizeof(t), PROBLEM_PREFIX "%s", type);
+	cJSON_AddStringToObject(p, "type", t);
+	cJSON_AddStringToObject(p, "title", type);
+	cJSON_AddNumberToObject(p, "status", status);
+	cJSON_AddStringToObject(p, "detail", detail);
+	if (field && field[0])
+		cJSON_AddStringToObject(p, "field", field);
+	if (index >= 0)
+		cJSON_AddNumberToObject(p, "index", (double)index);
+	reply_json(rep, status, p);
+	rep->ctype = "application/problem+json";
+}
+
+void reply_problem(struct reply *rep, int status, const char *type,
+		   const char *field, const char *fmt, ...)
+{
+	char detail[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	problem_json(rep, status, type, field, detail, -1);
+}
+
+static void reply_api_error(struct reply *rep, const struct api_error *err,
+			    long index)
+{
+	problem_json(rep, err->status, err->type, err->field, err->detail, index);
+}
+
+/* ---- request helpers ---- */
+
+static cJSON *parse_body(const struct request *req, struct reply *rep)
+{
+	cJSON *json;
+
+	if (!req->body_len) {
+		reply_problem(rep, 400, "empty-body", "", "this request needs a "
+			      "JSON body");
+		return NULL;
+	}
+	json = cJSON_ParseWithLength(req->body, req->body_len);
+	if (!json)
+		reply_problem(rep, 400, "malformed-json", "",
+			      "the body is not valid JSON");
+	return json;
+}
+
+static bool only_fields(const cJSON *json, const char *const *allowed,
+			struct reply *rep)
+{
+	const cJSON *it;
+	const char *const *a;
+
+	if (!cJSON_IsObject(json)) {
+		reply_problem(rep, 422, "invalid-type", "", "the body must be a "
+			      "JSON object");
+		return false;
+	}
+	cJSON_ArrayForEach(it, json) {
+		for (a = allowed; *a && strcmp(*a, it->string); a++)
+			;
+		if (!*a) {
+			reply_problem(rep, 422, "unknown-field", it->string,
+				      "unknown field '%.60s'", it->string);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool valid_name(const char *s, size_t max)
+{
+	size_t n = strlen(s), i;
+
+	if (!n || n > max)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || strchr("._- ", s[i])))
+			return false;
+	return true;
+}
+
+static bool parse_long(const char *s, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	v = strtol(s, &end, 10);
+	if (*end || v < 0 || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static struct session *get_session(const char *id_text, struct reply *rep)
+{
+	struct session *s;
+	long id;
+
+	if (!parse_long(id_text, 1L << 40, &id)) {
+		reply_problem(rep, 404, "no-such-session", "id",
+			      "no session '%.40s'", id_text);
+		return NULL;
+	}
+	s = session_get(id);
+	if (!s)
+		reply_problem(rep, 404, "no-such-session", "id",
+			      "no session %ld", id);
+	return s;
+}
+
+/* ---- applying operations ---- */
+
+static void maybe_snapshot(struct session *s, long before)
+{
+	size_t len;
+	char *dump;
+
+	if (!g_cfg->snapshot_every ||
+	    before / (long)g_cfg->snapshot_every ==
+	    s->version / (long)g_cfg->snapshot_every)
+		return;
+	dump = sim_dump(s->sim, &len);
+	if (db_snapshot_put(g_db, s->id, s->version, NULL, dump, len))
+		log_msg(LOG_WARNING, "session %ld: snapshot at %ld failed",
+			s->id, s->version);
+	free(dump);
+}
+
+/*
+ * Parse every op of the batch, apply them, then journal them in one
+ * transaction.  A refusal or a database failure puts the state back: a
+ * batch is applied whole or not at all.
+ */
+static cJSON *apply_ops(struct session *s, const cJSON *list, bool steps,
+			struct reply *rep)
+{
+	size_t n = 0, i, k;
+	const cJSON *it;
+	struct sim_op *ops;
+	char **op_text, **res_text;
+	cJSON *results;
+	char *undo = NULL;
+	size_t undo_len = 0;
+	struct api_error err;
+	long before = s->version;
+
+	cJSON_ArrayForEach(it, list)
+		if (!steps || cJSON_GetObjectItemCaseSensitive(it, "op"))
+			n++;
+	if (n > g_cfg->max_batch) {
+		reply_problem(rep, 413, "batch-too-large", "ops", "at most %lu "
+			      "operations per request", g_cfg->max_batch);
+		return NULL;
+	}
+	ops = calloc(n ? n : 1, sizeof(*ops));
+	op_text = calloc(n ? n : 1, sizeof(*op_text));
+	res_text = calloc(n ? n : 1, sizeof(*res_text));
+	results = cJSON_CreateArray();
+	if (!ops || !op_text || !res_text)
+		goto oom;
+	i = 0;
+	cJSON_ArrayForEach(it, list) {
+		const cJSON *op = it;
+
+		if (steps) {
+			op = cJSON_GetObjectItemCaseSensitive(it, "op");
+			if (!op)
+				continue;
+		}
+		if (api_parse_op(op, &ops[i], &err)) {
+			reply_api_error(rep, &err, (long)i);
+			goto fail;
+		}
+		i++;
+	}
+	if (n > 1)
+		undo = sim_dump(s->sim, &undo_len);
+	for (i = 0; i < n; i++) {
+		struct sim_result res;
+		cJSON *r;
+
+		if (api_apply_op(s->sim, &ops[i], &res, &err)) {
+			reply_api_error(rep, &err, (long)i);
+			goto rollback;
+		}
+		r = api_encode_result(&ops[i], &res);
+		cJSON_AddNumberToObject(r, "seq", (double)(before + (long)i + 1));
+		op_text[i] = cJSON_PrintUnformatted(cJSON_GetObjectItem(r, "op"));
+		res_text[i] = cJSON_PrintUnformatted(r);
+		cJSON_AddItemToArray(results, r);
+	}
+	if (n && db_journal_append_batch(g_db, s->id, before + 1, n, op_text,
+					 res_text)) {
+		reply_problem(rep, 503, "storage-failed", "", "the journal could "
+			      "not be written; nothing was applied");
+		goto rollback;
+	}
+	s->version += (long)n;
+	metrics_ops(n);
+	maybe_snapshot(s, before);
+	pthread_cond_broadcast(&s->changed);
+	goto out;
+rollback:
+	{
+		char msg[160];
+		struct sim *back = undo ? sim_load(undo, undo_len, msg, sizeof(msg))
+					: session_build(s, before, msg, sizeof(msg));
+
+		if (back) {
+			sim_free(s->sim);
+			s->sim = back;
+		} else {
+			log_msg(LOG_ERR, "session %ld: cannot restore: %s", s->id,
+				msg);
+		}
+	}
+fail:
+	cJSON_Delete(results);
+	results = NULL;
+out:
+	for (k = 0; k < n; k++) {
+		cJSON_free(op_text[k]);
+		cJSON_free(res_text[k]);
+	}
+	free(undo);
+	free(ops);
+	free(op_text);
+	free(res_text);
+	return results;
+oom:
+	reply_problem(rep, 503, "out-of-memory", "", "out of memory");
+	goto fail;
+}
+
+/* ---- sessions ---- */
+
+static cJSON *session_json(const struct session *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	char url[64];
+
+	cJSON_AddNumberToObject(o, "id", (double)s->id);
+	cJSON_AddStringToObject(o, "name", s->name);
+	cJSON_AddStringToObject(o, "mode", sim_mode_name(s->cfg.mode));
+	cJSON_AddBoolToObject(o, "zero_page", !s->cfg.no_zero_page);
+	cJSON_AddNumberToObject(o, "version", (double)s->version);
+	snprintf(url, sizeof(url), "/api/v1/sessions/%ld", s->id);
+	cJSON_AddStringToObject(o, "url", url);
+	return o;
+}
+
+static void list_one(const struct session *s, void *arg)
+{
+	cJSON_AddItemToArray(arg, session_json(s));
+}
+
+static void override(cJSON *config, const cJSON *body, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
+
+	if (!v)
+		return;
+	cJSON_DeleteItemFromObject(config, key);
+	cJSON_AddItemToObject(config, key, cJSON_Duplicate(v, true));
+}
+
+static void create_session(const struct request *req, struct reply *rep)
+{
+	static const char *const fields[] = { "name", "mode", "zero_page",
+					      "scenario", NULL };
+	cJSON *body = parse_body(req, rep), *config, *lesson = NULL, *results;
+	const cJSON *name, *scen;
+	struct sim_config cfg;
+	struct api_error err;
+	struct session *s;
+	char *config_text;
+
+	if (!body || !only_fields(body, fields, rep))
+		goto out;
+	name = cJSON_GetObjectItemCaseSensitive(body, "name");
+	if (name && (!cJSON_IsString(name) || !valid_name(name->valuestring, 100))) {
+		reply_problem(rep, 422, "invalid-value", "name", "a session name "
+			      "is 1-100 letters, digits, spaces or . _ -");
+		goto out;
+	}
+	scen = cJSON_GetObjectItemCaseSensitive(body, "scenario");
+	if (scen) {
+		int i = cJSON_IsString(scen) ? api_lesson_find(scen->valuestring) : -1;
+
+		if (i < 0) {
+			reply_problem(rep, 422, "no-such-scenario", "scenario",
+				      "no built-in scenario by that name (see "
+				      "/api/v1/scenarios)");
+			goto out;
+		}
+		lesson = api_lesson_json((size_t)i, true);
+	}
+	/* the lesson's config, overridden by what the request says */
+	config = cJSON_Duplicate(cJSON_GetObjectItem(lesson, "config"), true);
+	if (!config)
+		config = cJSON_CreateObject();
+	override(config, body, "mode");
+	override(config, body, "zero_page");
+	if (api_parse_config(config, &cfg, &err)) {
+		reply_api_error(rep, &err, -1);
+		cJSON_Delete(config);
+		goto out;
+	}
+	cJSON_Delete(config);
+	config = api_encode_config(&cfg);
+	cJSON_DeleteItemFromObject(config, "limits");
+	config_text = cJSON_PrintUnformatted(config);
+	cJSON_Delete(config);
+	s = session_create(name ? name->valuestring :
+			   scen ? scen->valuestring : "session", config_text);
+	cJSON_free(config_text);
+	if (!s) {
+		reply_problem(rep, 429, "too-many-sessions", "", "the daemon holds "
+			      "its maximum of %lu sessions", g_cfg->max_sessions);
+		goto out;
+	}
+	s = session_get(s->id);
+	if (!s) {
+		reply_problem(rep, 503, "storage-failed", "", "the session "
+			      "could not be created");
+		goto out;
+	}
+	if (lesson) {
+		results = apply_ops(s, cJSON_GetObjectItem(lesson, "steps"), true,
+				    rep);
+		if (!results) {
+			session_put(s);
+			goto out;
+		}
+		cJSON_Delete(results);
+	}
+	snprintf(rep->location, sizeof(rep->location), "/api/v1/sessions/%ld",
+		 s->id);
+	reply_json(rep, 201, session_json(s));
+	session_put(s);
+out:
+	cJSON_Delete(lesson);
+	cJSON_Delete(body);
+}
+
+/* ---- journal, rewind, snapshots ---- */
+
+struct journal_ctx {
+	cJSON *arr;
+	long last;
+};
+
+static int journal_row(long seq, const char *op, const char *result, void *arg)
+{
+	struct journal_ctx *c = arg;
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(e, "seq", (double)seq);
+	cJSON_AddItemToObject(e, "op", cJSON_Parse(op));
+	cJSON_AddItemToObject(e, "result", cJSON_Parse(result));
+	cJSON_AddItemToArray(c->arr, e);
+	c->last = seq;
+	return 0;
+}
+
+static void get_journal(const struct request *req, struct session *s,
+			struct reply *rep)
+{
+	long from = 0, limit = 100;
+	const char *q_from = req->query(req->conn, "from");
+	const char *q_limit = req->query(req->conn, "limit");
+	struct journal_ctx c = { cJSON_CreateArray(), 0 };
+	cJSON *o;
+
+	if ((q_from && !parse_long(q_from, 1L << 40, &from)) ||
+	    (q_limit && (!parse_long(q_limit, 1000, &limit) || !limit))) {
+		cJSON_Delete(c.arr);
+		reply_problem(rep, 400, "invalid-query", q_from ? "from" : "limit",
+			      "from is an op number, limit 1 to 1000");
+		return;
+	}
+	db_journal_read(g_db, s->id, from, from + limit, journal_row, &c);
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "version", (double)s->version);
+	cJSON_AddItemToObject(o, "ops", c.arr);
+	if (c.last && c.last < s->version)
+		cJSON_AddNumberToObject(o, "next", (double)c.last);
+	else
+		cJSON_AddNullToObject(o, "next");
+	reply_json(rep, 200, o);
+}
+
+/* The state after op `to`; later history is discarded. */
+static int rewind_to(struct session *s, long to, struct reply *rep)
+{
+	char err[200];
+	struct sim *sim;
+
+	if (to < 0 || to > s->version) {
+		reply_problem(rep, 422, "invalid-value", "to", "to must be "
+			      "between 0 and the version (%ld)", s->version);
+		return -1;
+	}
+	sim = session_build(s, to, err, sizeof(err));
+	if (!sim || db_journal_truncate(g_db, s->id, to) ||
+	    db_snapshot_drop_after(g_db, s->id, to)) {
+		sim_free(sim);
+		reply_problem(rep, 503, "storage-failed", "", "rewind failed: %s",
+			      err);
+		return -1;
+	}
+	sim_free(s->sim);
+	s->sim = sim;
+	s->version = to;
+	pthread_cond_broadcast(&s->changed);
+	return 0;
+}
+
+static void post_rewind(const struct request *req, struct session *s,
+			struct reply *rep)
+{
+	static const char *const fields[] = { "to", NULL };
+	cJSON *body = parse_body(req, rep), *o;
+	const cJSON *to;
+
+	if (!body || !only_fields(body, fields, rep))
+		goto out;
+	to = cJSON_GetObjectItemCaseSensitive(body, "to");
+	if (!cJSON_IsNumber(to) || to->valuedouble != (double)(long)to->valuedouble) {
+		reply_problem(rep, 422, "invalid-type", "to", "to is an integer "
+			      "op number");
+		goto out;
+	}
+	if (rewind_to(s, (long)to->valuedouble, rep))
+		goto out;
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "version", (double)s->version);
+	reply_json(rep, 200, o);
+out:
+	cJSON_Delete(body);
+}
+
+static void list_snapshot(const char *name, long seq, void *arg)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "name", name);
+	cJSON_AddNumberToObject(e, "seq", (double)seq);
+	cJSON_AddItemToArray(arg, e);
+}
+
+static void post_snapshot(const struct request *req, struct session *s,
+			  struct reply *rep)
+{
+	static const char *const fields[] = { "name", NULL };
+	cJSON *body = parse_body(req, rep), *o;
+	const cJSON *name;
+	size_t len;
+	char *dump;
+
+	if (!body || !only_fields(body, fields, rep))
+		goto out;
+	name = cJSON_GetObjectItemCaseSensitive(body, "name");
+	if (!cJSON_IsString(name) || !valid_name(name->valuestring, 63) ||
+	    strchr(name->valuestring, ' ')) {
+		reply_problem(rep, 422, "invalid-value", "name", "a snapshot name "
+			      "is 1-63 letters, digits or . _ -");
+		goto out;
+	}
+	dump = sim_dump(s->sim, &len);
+	if (db_snapshot_put(g_db, s->id, s->version, name->valuestring, dump,
+			    len)) {
+		free(dump);
+		reply_problem(rep, 503, "storage-failed", "", "the snapshot was "
+			      "not stored");
+		goto out;
+	}
+	free(dump);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", name->valuestring);
+	cJSON_AddNumberToObject(o, "seq", (double)s->version);
+	snprintf(rep->location, sizeof(rep->location),
+		 "/api/v1/sessions/%ld/snapshots/%s", s->id, name->valuestring);
+	reply_json(rep, 201, o);
+out:
+	cJSON_Delete(body);
+}
+
+static void snapshot_action(struct session *s, const char *name,
+			    const char *action, struct reply *rep)
+{
+	struct session *copy;
+	char config[512], cname[140];
+	long seq;
+	cJSON *o;
+
+	if (db_snapshot_named(g_db, s->id, name, &seq)) {
+		reply_problem(rep, 404, "no-such-snapshot", "name",
+			      "no snapshot '%.63s'", name);
+		return;
+	}
+	if (!strcmp(action, "restore")) {
+		if (rewind_to(s, seq, rep))
+			return;
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "version", (double)s->version);
+		reply_json(rep, 200, o);
+		return;
+	}
+	snprintf(config, sizeof(config), "%s", s->config_json);
+	snprintf(cname, sizeof(cname), "%.100s %.30s", s->name, name);
+	copy = session_create(cname, config);
+	if (!copy || db_journal_copy(g_db, s->id, copy->id, seq)) {
+		reply_problem(rep, copy ? 503 : 429, copy ? "storage-failed" :
+			      "too-many-sessions", "", "the clone was not made");
+		return;
+	}
+	copy->version = seq;
+	snprintf(rep->location, sizeof(rep->location), "/api/v1/sessions/%ld",
+		 copy->id);
+	reply_json(rep, 201, session_json(copy));
+}
+
+/* ---- reading the state ---- */
+
+static void get_walk(struct session *s, const char *pfn_text,
+		     struct reply *rep)
+{
+	const struct rmap_walk_result *w;
+	long pfn;
+
+	if (!parse_long(pfn_text, 1L << 40, &pfn) ||
+	    !(w = sim_rmap_walk(s->sim, (unsigned long)pfn))) {
+		reply_problem(rep, 404, "no-such-frame", "pfn", "no frame with "
+			      "pfn %.30s", pfn_text);
+		return;
+	}
+	reply_json(rep, 200, api_encode_walk(w));
+}
+
+static void get_check(struct session *s, struct reply *rep)
+{
+	struct sim_check_report r = { 0 };
+
+	sim_check(s->sim, &r);
+	reply_json(rep, 200, api_encode_check(&r));
+	sim_check_report_free(&r);
+}
+
+/* ---- dispatch ---- */
+
+static int split(char *path, char **seg, int max)
+{
+	int n = 0;
+	char *save = NULL, *t;
+
+	for (t = strtok_r(path, "/", &save); t && n < max;
+	     t = strtok_r(NULL, "/", &save))
+		seg[n++] = t;
+	return t ? max + 1 : n;
+}
+
+static bool method_is(const struct request *req, const char *m,
+		      struct reply *rep, const char *allow)
+{
+	if (!strcmp(req->method, m))
+		return true;
+	snprintf(rep->allow, sizeof(rep->allow), "%s", allow);
+	if (!rep->status)
+		reply_problem(rep, 405, "method-not-allowed", "", "%s is not "
+			      "allowed here; allowed: %s", req->method, allow);
+	return false;
+}
+
+static void session_route(const struct request *req, char **seg, int n,
+			  struct reply *rep, const char **name)
+{
+	struct session *s = get_session(seg[3], rep);
+	cJSON *body, *results, *o;
+
+	if (!s)
+		return;
+	if (n == 4) {
+		*name = "/api/v1/sessions/{id}";
+		if (!strcmp(req->method, "DELETE")) {
+			session_delete(s);
+			rep->status = 204;
+		} else if (method_is(req, "GET", rep, "GET, DELETE")) {
+			const char *view = req->query(req->conn, "view");
+
+			o = api_encode_state(s->sim, view && !strcmp(view, "summary"));
+			cJSON_AddNumberToObject(o, "id", (double)s->id);
+			cJSON_AddStringToObject(o, "name", s->name);
+			reply_json(rep, 200, o);
+		}
+	} else if (n == 5 && !strcmp(seg[4], "ops")) {
+		*name = "/api/v1/sessions/{id}/ops";
+		if (!strcmp(req->method, "GET")) {
+			get_journal(req, s, rep);
+		} else if (method_is(req, "POST", rep, "GET, POST") &&
+			   (body = parse_body(req, rep))) {
+			const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "ops");
+			cJSON *one = NULL;
+
+			if (!list && !cJSON_GetObjectItemCaseSensitive(body, "op")) {
+				reply_problem(rep, 422, "missing-field", "op",
+					      "the body is one op {\"op\":...} or "
+					      "a batch {\"ops\":[...]}");
+			} else if (list && !cJSON_IsArray(list)) {
+				reply_problem(rep, 422, "invalid-type", "ops",
+					      "'ops' must be an array");
+			} else {
+				if (!list) {
+					one = cJSON_CreateArray();
+					cJSON_AddItemReferenceToArray(one, body);
+				}
+				results = apply_ops(s, list ? list : one, false, rep);
+				if (results) {
+					o = cJSON_CreateObject();
+					cJSON_AddItemToObject(o, "results", results);
+					cJSON_AddNumberToObject(o, "version",
+								(double)s->version);
+					reply_json(rep, 200, o);
+				}
+				cJSON_Delete(one);
+			}
+			cJSON_Delete(body);
+		}
+	} else if (n == 5 && !strcmp(seg[4], "rewind")) {
+		*name = "/api/v1/sessions/{id}/rewind";
+		if (method_is(req, "POST", rep, "POST"))
+			post_rewind(req, s, rep);
+	} else if (n == 5 && !strcmp(seg[4], "check")) {
+		*name = "/api/v1/sessions/{id}/check";
+		if (method_is(req, "GET", rep, "GET"))
+			get_check(s, rep);
+	} else if (n == 5 && !strcmp(seg[4], "graph.dot")) {
+		*name = "/api/v1/sessions/{id}/graph.dot";
+		if (method_is(req, "GET", rep, "GET"))
+			reply_text(rep, 200, "text/vnd.graphviz",
+				   api_graph_dot(s->sim));
+	} else if (n == 5 && !strcmp(seg[4], "events")) {
+		*name = "/api/v1/sessions/{id}/events";
+		if (method_is(req, "GET", rep, "GET")) {
+			const char *since = req->query(req->conn, "since");
+			long v = s->version;
+
+			if (since && !parse_long(since, 1L << 40, &v))
+				v = s->version;
+			rep->status = 200;
+			rep->ctype = "text/event-stream";
+			rep->stream_session = s->id;
+			rep->stream_version = v;
+		}
+	} else if (n == 7 && !strcmp(seg[4], "frames") && !strcmp(seg[6], "walk")) {
+		*name = "/api/v1/sessions/{id}/frames/{pfn}/walk";
+		if (method_is(req, "GET", rep, "GET"))
+			get_walk(s, seg[5], rep);
+	} else if (n == 5 && !strcmp(seg[4], "snapshots")) {
+		*name = "/api/v1/sessions/{id}/snapshots";
+		if (!strcmp(req->method, "GET")) {
+			o = cJSON_CreateObject();
+			db_snapshot_list(g_db, s->id, list_snapshot,
+					 cJSON_AddArrayToObject(o, "snapshots"));
+			reply_json(rep, 200, o);
+		} else if (method_is(req, "POST", rep, "GET, POST")) {
+			post_snapshot(req, s, rep);
+		}
+	} else if (n == 7 && !strcmp(seg[4], "snapshots") &&
+		   (!strcmp(seg[6], "restore") || !strcmp(seg[6], "clone"))) {
+		*name = !strcmp(seg[6], "restore") ?
+			"/api/v1/sessions/{id}/snapshots/{name}/restore" :
+			"/api/v1/sessions/{id}/snapshots/{name}/clone";
+		if (method_is(req, "POST", rep, "POST"))
+			snapshot_action(s, seg[5], seg[6], rep);
+	} else {
+		reply_problem(rep, 404, "not-found", "", "no such resource");
+	}
+	session_put(s);
+}
+
+static void scenarios_route(const struct request *req, char **seg, int n,
+			    struct reply *rep, const char **name)
+{
+	cJSON *arr;
+	size_t i;
+	int k;
+
+	if (!method_is(req, "GET", rep, "GET"))
+		return;
+	if (n == 3) {
+		*name = "/api/v1/scenarios";
+		arr = cJSON_CreateArray();
+		for (i = 0; i < api_lesson_count(); i++)
+			cJSON_AddItemToArray(arr, api_lesson_json(i, false));
+		reply_json(rep, 200, arr);
+		return;
+	}
+	*name = "/api/v1/scenarios/{name}";
+	k = api_lesson_find(seg[3]);
+	if (k < 0) {
+		reply_problem(rep, 404, "no-such-scenario", "name",
+			      "no scenario '%.60s'", seg[3]);
+		return;
+	}
+	reply_json(rep, 200, api_lesson_json((size_t)k, true));
+}
+
+extern const char *const api_openapi_src[];
+
+void route(const struct config *cfg, const struct request *req,
+	   struct reply *rep, const char **name)
+{
+	char path[512], *seg[9];
+	int n;
+
+	*name = "static";
+	if (strlen(req->path) >= sizeof(path)) {
+		reply_problem(rep, 414, "uri-too-long", "", "the path is too long");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s", req->path);
+	n = split(path, seg, 8);
+	if (n == 1 && (!strcmp(seg[0], "healthz") || !strcmp(seg[0], "readyz"))) {
+		cJSON *o = cJSON_CreateObject();
+
+		*name = seg[0][0] == 'h' ? "/healthz" : "/readyz";
+		if (!method_is(req, "GET", rep, "GET")) {
+			cJSON_Delete(o);
+			return;
+		}
+		cJSON_AddStringToObject(o, "status", "ok");
+		cJSON_AddNumberToObject(o, "sessions", (double)sessions_count());
+		reply_json(rep, 200, o);
+		return;
+	}
+	if (n == 1 && !strcmp(seg[0], "metrics")) {
+		*name = "/metrics";
+		if (method_is(req, "GET", rep, "GET")) {
+			size_t len;
+
+			reply_text(rep, 200, "text/plain; version=0.0.4",
+				   metrics_render(&len));
+		}
+		return;
+	}
+	if (n < 2 || strcmp(seg[0], "api") || strcmp(seg[1], "v1")) {
+		if (method_is(req, "GET", rep, "GET"))
+			serve_static(cfg, req->path, rep);
+		return;
+	}
+	*name = "api";
+	if (n == 3 && !strcmp(seg[2], "openapi.json")) {
+		*name = "/api/v1/openapi.json";
+		if (method_is(req, "GET", rep, "GET"))
+			reply_text(rep, 200, "application/json",
+				   strdup(api_openapi_src[0]));
+	} else if (n >= 3 && n <= 4 && !strcmp(seg[2], "scenarios")) {
+		scenarios_route(req, seg, n, rep, name);
+	} else if (n == 3 && !strcmp(seg[2], "sessions")) {
+		*name = "/api/v1/sessions";
+		if (!strcmp(req->method, "GET")) {
+			cJSON *arr = cJSON_CreateArray();
+
+			sessions_each(list_one, arr);
+			reply_json(rep, 200, arr);
+		} else if (method_is(req, "POST", rep, "GET, POST")) {
+			create_session(req, rep);
+		}
+	} else if (n >= 4 && n <= 7 && !strcmp(seg[2], "sessions")) {
+		session_route(req, seg, n, rep, name);
+	} else {
+		reply_problem(rep, 404, "not-found", "", "no such resource");
+	}
+}

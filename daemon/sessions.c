@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sessions.c - the registry of sessions: a table behind a read-write lock,
+ * one mutex per session so a lab of hundreds does not queue on one lock.
+ * A session's state lives in memory while it is used and is rebuilt from
+ * the database (latest snapshot + replay of the journal after it) when it
+ * is needed again; the least recently used are evicted past max_loaded.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec.h"
+#include "rmapd.h"
+
+static pthread_rwlock_t registry = PTHREAD_RWLOCK_INITIALIZER;
+static struct session **table;
+static size_t nr_table, cap_table;
+static unsigned long nr_loaded;
+static struct db *db;
+static const struct config *cfg;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct session *session_new(const struct db_session *row)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	cJSON *json;
+	struct api_error err;
+
+	if (!s)
+		return NULL;
+	s->id = row->id;
+	snprintf(s->name, sizeof(s->name), "%s", row->name);
+	snprintf(s->config_json, sizeof(s->config_json), "%s", row->config);
+	s->version = row->version;
+	json = cJSON_Parse(row->config);
+	api_parse_config(json, &s->cfg, &err);
+	cJSON_Delete(json);
+	s->cfg.limits = cfg->limits;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->changed, NULL);
+	return s;
+}
+
+/* caller holds the registry write lock */
+static int table_add(struct session *s)
+{
+	if (nr_table == cap_table) {
+		size_t cap = cap_table ? cap_table * 2 : 64;
+		struct session **t = realloc(table, cap * sizeof(*t));
+
+		if (!t)
+			return -1;
+		table = t;
+		cap_table = cap;
+	}
+	table[nr_table++] = s;
+	return 0;
+}
+
+static void load_row(const struct db_session *row, void *arg)
+{
+	struct session *s = session_new(row);
+
+	(void)arg;
+	if (s && table_add(s))
+		free(s);
+}
+
+int sessions_init(const struct config *c, struct db *d)
+{
+	cfg = c;
+	db = d;
+	return db_session_list(db, load_row, NULL);
+}
+
+unsigned long sessions_count(void)
+{
+	unsigned long n;
+
+	pthread_rwlock_rdlock(&registry);
+	n = nr_table;
+	pthread_rwlock_unlock(&registry);
+	return n;
+}
+
+static int replay_one(long seq, const char *op_text, const char *result,
+		      void *arg)
+{
+	struct sim *sim = arg;
+	cJSON *json = cJSON_Parse(op_text);
+	struct api_error err;
+	struct sim_result res;
+	struct sim_op op;
+	int rc = -1;
+
+	(void)seq;
+	(void)result;
+	if (json && !api_parse_op(json, &op, &err) &&
+	    !api_apply_op(sim, &op, &res, &err))
+		rc = 0;
+	cJSON_Delete(json);
+	return rc;
+}
+
+struct sim *session_build(struct session *s, long version, char *err,
+			  size_t errlen)
+{
+	struct sim *sim = NULL;
+	long seq = 0;
+	char *dump;
+	size_t len;
+
+	if (!db_snapshot_latest(db, s->id, version, &seq, &dump, &len)) {
+		sim = sim_load(dump, len, err, errlen);
+		free(dump);
+		if (!sim)
+			log_msg(LOG_WARNING, "session %ld: snapshot at op %ld "
+				"unusable (%s), replaying from the start",
+				s->id, seq, err);
+		else if (sim->nr_ops != (unsigned long)seq) {
+			sim_free(sim);
+			sim = NULL;
+		}
+	}
+	if (!sim) {
+		seq = 0;
+		sim = sim_new(&s->cfg);
+	}
+	sim->cfg.limits = s->cfg.limits;
+	if (db_journal_read(db, s->id, seq, version, replay_one, sim) ||
+	    sim->nr_ops != (unsigned long)version) {
+		snprintf(err, errlen, "journal replay of session %ld stopped "
+			 "at op %lu of %ld", s->id, sim->nr_ops, version);
+		sim_free(sim);
+		return NULL;
+	}
+	return sim;
+}
+
+/* Drop the state of the least recently used idle session. */
+static void evict_one(struct session *keep)
+{
+	struct session *victim = NULL;
+	size_t i;
+
+	pthread_rwlock_rdlock(&registry);
+	for (i = 0; i < nr_table; i++) {
+		struct session *s = table[i];
+
+		if (s == keep || !s->sim)
+			continue;
+		if (!victim || s->last_used < victim->last_used)
+			victim = s;
+	}
+	if (victim && !pthread_mutex_trylock(&victim->lock)) {
+		if (victim->sim) {
+			sim_free(victim->sim);
+			victim->sim = NULL;
+			__atomic_sub_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST);
+		}
+		pthread_mutex_unlock(&victim->lock);
+	}
+	pthread_rwlock_unlock(&registry);
+}
+
+struct session *session_get(long id)
+{
+	struct session *s = NULL;
+	size_t i;
+	char err[200];
+
+	pthread_rwlock_wrlock(&registry);
+	for (i = 0; i < nr_table; i++)
+		if (table[i]->id == id) {
+			s = table[i];
+			s->refs++;
+			break;
+		}
+	pthread_rwlock_unlock(&registry);
+	if (!s)
+		return NULL;
+	pthread_mutex_lock(&s->lock);
+	if (s->deleted) {
+		session_put(s);
+		return NULL;
+	}
+	if (!s->sim) {
+		s->sim = session_build(s, s->version, err, sizeof(err));
+		if (!s->sim) {
+			log_msg(LOG_ERR, "session %ld: %s", id, err);
+			session_put(s);
+			return NULL;
+		}
+		if (__atomic_add_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST) >
+		    cfg->max_loaded) {
+			pthread_mutex_unlock(&s->lock);
+			evict_one(s);
+			pthread_mutex_lock(&s->lock);
+		}
+	}
+	s->last_used = now_ms();
+	return s;
+}
+
+/* Unlock and drop the reference; the last one frees a deleted session. */
+void session_put(struct session *s)
+{
+	bool free_it;
+
+	pthread_mutex_unlock(&s->lock);
+	pthread_rwlock_wrlock(&registry);
+	free_it = --s->refs == 0 && s->deleted;
+	pthread_rwlock_unlock(&registry);
+	if (!free_it)
+		return;
+	if (s->sim) {
+		sim_free(s->sim);
+		__atomic_sub_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST);
+	}
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->changed);
+	free(s);
+}
+
+/* Create in the database and the table; NULL past the session limit. */
+struct session *session_create(const char *name, const char *config_json)
+{
+	struct db_session row = { 0 };
+	struct session *s;
+
+	pthread_rwlock_wrlock(&registry);
+	if (nr_table >= cfg->max_sessions) {
+		pthread_rwlock_unlock(&registry);
+		return NULL;
+	}
+	row.id = db_session_create(db, name, config_json);
+	if (row.id < 0) {
+		pthread_rwlock_unlock(&registry);
+		return NULL;
+	}
+	snprintf(row.name, sizeof(row.name), "%s", name);
+	snprintf(row.config, sizeof(row.config), "%s", config_json);
+	s = session_new(&row);
+	if (!s || table_add(s)) {
+		free(s);
+		pthread_rwlock_unlock(&registry);
+		return NULL;
+	}
+	pthread_rwlock_unlock(&registry);
+	return s;
+}
+
+/* Remove from the table (the caller holds a reference and the lock). */
+void session_delete(struct session *s)
+{
+	size_t i;
+
+	pthread_rwlock_wrlock(&registry);
+	for (i = 0; i < nr_table; i++)
+		if (table[i] == s) {
+			table[i] = table[--nr_table];
+			break;
+		}
+	s->deleted = true;
+	pthread_rwlock_unlock(&registry);
+	db_session_delete(db, s->id);
+	pthread_cond_broadcast(&s->changed);
+}
+
+/* Visit every session's id, name and version (under the read lock). */
+void sessions_each(void (*fn)(const struct session *s, void *arg), void *arg)
+{
+	size_t i;
+
+	pthread_rwlock_rdlock(&registry);
+	for (i = 0; i < nr_table; i++)
+		fn(table[i], arg);
+	pthread_rwlock_unlock(&registry);
+}
+
+void sessions_shutdown(void)
+{
+	size_t i;
+
+	pthread_rwlock_wrlock(&registry);
+	for (i = 0; i < nr_table; i++) {
+		sim_free(table[i]->sim);
+		pthread_mutex_destroy(&table[i]->lock);
+		pthread_cond_destroy(&table[i]->changed);
+		free(table[i]);
+	}
+	free(table);
+	table = NULL;
+	nr_table = cap_table = 0;
+	pthread_rwlock_unlock(&registry);
+}
