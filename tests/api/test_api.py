@@ -1,0 +1,254 @@
+"""API tests against a real rmapd: sessions, ops and their exact results,
+batches, the journal, rewind, snapshots, metrics, event streams, lessons,
+and every route the OpenAPI document describes."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+
+from rmapd_client import Daemon, Results
+
+RMAPD = sys.argv[1]
+A = "0x7f0000000000"
+
+
+def new_session(d, **kw):
+    body = {"name": "t"}
+    body.update(kw)
+    return d.json("POST", "/api/v1/sessions", body, expect=201)["id"]
+
+
+def ops(d, sid, *oplist):
+    return d.json("POST", "/api/v1/sessions/%d/ops" % sid, {"ops": list(oplist)})
+
+
+def mmap(pid, addr=A, pages=2, prot="rw-", flags=("private", "anonymous", "fixed")):
+    return {"op": "mmap", "pid": pid, "addr": addr, "len": pages * 4096,
+            "prot": prot, "flags": list(flags)}
+
+
+def access(pid, addr=A, write=True):
+    return {"op": "access", "pid": pid, "addr": addr, "write": write}
+
+
+def replay_state(ops_list, config=None):
+    """The state a fresh `rmapd run` gives for these ops."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump({"config": config or {}, "ops": ops_list}, f)
+    out = subprocess.run([RMAPD, "run", f.name], capture_output=True, check=True)
+    os.unlink(f.name)
+    return json.loads(out.stdout)["state"]
+
+
+def strip(state):
+    state = dict(state)
+    state.pop("id", None)
+    state.pop("name", None)
+    return state
+
+
+def session_lifecycle(d):
+    status, body, ctype, _, hdrs = d.request("POST", "/api/v1/sessions",
+                                             {"name": "lesson one"})
+    assert status == 201 and ctype == "application/json", (status, ctype)
+    sid = body["id"]
+    assert hdrs["Location"] == "/api/v1/sessions/%d" % sid
+    assert body["mode"] == "normal" and body["version"] == 0
+    assert any(s["id"] == sid for s in d.json("GET", "/api/v1/sessions"))
+    summary = d.json("GET", "/api/v1/sessions/%d?view=summary" % sid)
+    assert summary["counts"]["processes"] == 0 and "processes" not in summary
+    assert d.request("DELETE", "/api/v1/sessions/%d" % sid)[0] == 204
+    status, body, ctype, _, _ = d.request("GET", "/api/v1/sessions/%d" % sid)
+    assert status == 404 and ctype == "application/problem+json"
+    assert body["type"] == "urn:rmapd:problem:no-such-session"
+
+
+def fork_then_child_write_copies_page(d):
+    sid = new_session(d)
+    r = ops(d, sid, {"op": "spawn"}, mmap(1), access(1), {"op": "fork", "pid": 1},
+            access(2))["results"]
+    assert r[0]["pid"] == 1 and r[3]["child"] == 2
+    assert r[1]["addr"] == A
+    assert r[2]["fault"] == "anonymous"
+    assert r[4]["fault"] == "wp_page_copy"
+    assert [e["fn"] for e in r[3]["events"]].count("anon_vma_fork") == 1
+    st = d.json("GET", "/api/v1/sessions/%d" % sid)
+    frames = {f["pfn"]: f for f in st["frames"]}
+    assert sorted(frames) == [1, 2]
+    assert frames[1]["mapcount"] == 1 and frames[2]["mapcount"] == 1
+    assert frames[2]["mapping"] == {"kind": "anon_vma", "id": 2}
+    av = {a["id"]: a for a in st["anon_vmas"]}
+    assert av[1]["num_children"] == 2 and av[2]["parent"] == 1
+    w = d.json("GET", "/api/v1/sessions/%d/frames/1/walk" % sid)
+    assert (w["visited"], w["mapped"]) == (2, 1)
+    assert w["visits"][0] == {"vma": 1, "pid": 1, "anon_vma": 1, "avc": 1,
+                              "addr": A, "mapped": True, "young": False}
+    assert d.json("GET", "/api/v1/sessions/%d/check" % sid)["ok"] is True
+    dot = d.request("GET", "/api/v1/sessions/%d/graph.dot" % sid)
+    assert dot[0] == 200 and dot[2] == "text/vnd.graphviz"
+    assert dot[3].startswith(b"digraph rmapd {") and b"av2 -> av1" in dot[3]
+
+
+def kernel_refusals_are_answers(d):
+    sid = new_session(d)
+    r = ops(d, sid, {"op": "spawn"}, mmap(1, prot="r--"), access(1),
+            {"op": "munmap", "pid": 1, "addr": "0x7f0000000001", "len": 4096})
+    res = r["results"]
+    assert res[2]["ok"] is False and res[2]["error"] == "SIGSEGV"
+    assert res[3]["error"] == "EINVAL"
+    assert r["version"] == 4
+
+
+def batch_is_all_or_nothing(d):
+    sid = new_session(d)
+    ops(d, sid, {"op": "spawn"}, mmap(1))
+    before = d.json("GET", "/api/v1/sessions/%d" % sid)
+    status, body, ctype, _, _ = d.request(
+        "POST", "/api/v1/sessions/%d/ops" % sid,
+        {"ops": [access(1), {"op": "fork", "pid": 1}, access(7)]})
+    assert status == 404 and body["index"] == 2 and body["field"] == "pid"
+    assert d.json("GET", "/api/v1/sessions/%d" % sid) == before
+    assert len(d.json("GET", "/api/v1/sessions/%d/ops" % sid)["ops"]) == 2
+
+
+def journal_rewind_and_replay(d):
+    sid = new_session(d)
+    seq = [{"op": "spawn"}, mmap(1), access(1), {"op": "fork", "pid": 1},
+           access(2), access(1)]
+    ops(d, sid, *seq)
+    j = d.json("GET", "/api/v1/sessions/%d/ops" % sid)
+    assert [e["seq"] for e in j["ops"]] == [1, 2, 3, 4, 5, 6]
+    assert j["ops"][4]["result"]["fault"] == "wp_page_copy"
+    page = d.json("GET", "/api/v1/sessions/%d/ops?from=2&limit=2" % sid)
+    assert [e["seq"] for e in page["ops"]] == [3, 4] and page["next"] == 4
+    assert d.json("POST", "/api/v1/sessions/%d/rewind" % sid, {"to": 4}) == {"version": 4}
+    state = d.json("GET", "/api/v1/sessions/%d" % sid)
+    assert strip(state) == replay_state(seq[:4])
+    assert len(d.json("GET", "/api/v1/sessions/%d/ops" % sid)["ops"]) == 4
+
+
+def snapshots_restore_and_clone(d):
+    sid = new_session(d)
+    ops(d, sid, {"op": "spawn"}, mmap(1), access(1))
+    snap = d.json("POST", "/api/v1/sessions/%d/snapshots" % sid,
+                  {"name": "before-fork"}, expect=201)
+    assert snap == {"name": "before-fork", "seq": 3}
+    at3 = d.json("GET", "/api/v1/sessions/%d" % sid)
+    ops(d, sid, {"op": "fork", "pid": 1}, access(2))
+    assert d.json("GET", "/api/v1/sessions/%d/snapshots" % sid)["snapshots"] == [snap]
+    clone = d.json("POST", "/api/v1/sessions/%d/snapshots/before-fork/clone" % sid,
+                   expect=201)
+    assert strip(d.json("GET", "/api/v1/sessions/%d" % clone["id"])) == strip(at3)
+    assert d.json("POST", "/api/v1/sessions/%d/snapshots/before-fork/restore" % sid) == {"version": 3}
+    assert d.json("GET", "/api/v1/sessions/%d" % sid) == at3
+
+
+def lessons_are_listed_and_applied(d):
+    lessons = d.json("GET", "/api/v1/scenarios")
+    names = [l["name"] for l in lessons]
+    for n in ("fork-cow", "zero-page", "fork-chain", "anon-vma-reuse",
+              "split-merge", "mremap", "file-sharing", "legacy-reuse-bug"):
+        assert n in names, n
+    full = d.json("GET", "/api/v1/scenarios/fork-cow")
+    nops = sum(1 for s in full["steps"] if "op" in s)
+    s = d.json("POST", "/api/v1/sessions", {"scenario": "fork-cow"}, expect=201)
+    assert s["version"] == nops and s["name"] == "fork-cow"
+    st = d.json("GET", "/api/v1/sessions/%d" % s["id"])
+    assert [p["pid"] for p in st["processes"]] == [1]
+    leg = d.json("POST", "/api/v1/sessions", {"scenario": "legacy-reuse-bug"}, expect=201)
+    assert leg["mode"] == "legacy"
+    chk = d.json("GET", "/api/v1/sessions/%d/check" % leg["id"])
+    assert not chk["ok"] and chk["violations"][0]["what"] == "dangling-mapping"
+
+
+def metrics_count_requests_and_ops(d):
+    sid = new_session(d)
+    ops(d, sid, {"op": "spawn"})
+    status, _, ctype, text, _ = d.request("GET", "/metrics")
+    text = text.decode()
+    assert status == 200 and ctype.startswith("text/plain")
+    assert 'rmapd_http_requests_total{route="/api/v1/sessions/{id}/ops",method="POST",status="200"}' in text
+    assert "rmapd_http_request_duration_seconds_bucket{le=\"+Inf\"}" in text
+    ops_line = [l for l in text.splitlines() if l.startswith("rmapd_ops_applied_total")][0]
+    assert int(ops_line.split()[1]) >= 1
+    assert "rmapd_sessions " in text
+
+
+def event_stream_reports_new_version(d):
+    sid = new_session(d)
+    got = {}
+
+    def listen():
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=20)
+        c.request("GET", "/api/v1/sessions/%d/events" % sid)
+        r = c.getresponse()
+        got["ctype"] = r.getheader("Content-Type")
+        got["body"] = r.read().decode()
+    t = threading.Thread(target=listen)
+    t.start()
+    import time
+    time.sleep(0.3)
+    ops(d, sid, {"op": "spawn"})
+    t.join(25)
+    assert got["ctype"] == "text/event-stream"
+    assert "event: version\ndata: {\"version\":1}" in got["body"], got
+
+
+def static_files_stay_inside_the_web_root(d):
+    for path in ("/../etc/passwd", "/%2e%2e/etc/passwd", "/nonexistent.js"):
+        status, body, ctype, _, _ = d.request("GET", path)
+        assert status == 404 and ctype == "application/problem+json", path
+
+
+def openapi_routes_answer_as_documented(d):
+    status, doc, ctype, _, _ = d.request("GET", "/api/v1/openapi.json")
+    assert status == 200 and doc["openapi"].startswith("3.1")
+    sid = new_session(d)
+    ops(d, sid, {"op": "spawn"}, mmap(1), access(1))
+    d.json("POST", "/api/v1/sessions/%d/snapshots" % sid, {"name": "s1"}, expect=201)
+    bodies = {
+        ("/api/v1/sessions", "post"): {"name": "doc"},
+        ("/api/v1/sessions/{id}/ops", "post"): {"op": "spawn"},
+        ("/api/v1/sessions/{id}/rewind", "post"): {"to": 1},
+        ("/api/v1/sessions/{id}/snapshots", "post"): {"name": "s2"},
+    }
+    checked = 0
+    for path, methods in doc["paths"].items():
+        for method, spec in methods.items():
+            target = sid
+            if method == "delete":
+                target = new_session(d)
+            url = (path.replace("{id}", str(target)).replace("{pfn}", "1")
+                   .replace("{name}", "fork-cow" if "scenarios" in path else "s1"))
+            if path.endswith("/restore"):
+                ops(d, sid, {"op": "spawn"})
+            st, _, ct, _, _ = d.request(method.upper(), url, bodies.get((path, method)))
+            assert str(st) in spec["responses"], (method, url, st)
+            content = spec["responses"][str(st)].get("content")
+            if content:
+                assert any(ct.startswith(k) for k in content), (url, ct)
+            checked += 1
+    assert checked == sum(len(m) for m in doc["paths"].values()) >= 20
+    # every documented problem answers as problem+json
+    st, _, ct, _, _ = d.request("GET", "/api/v1/sessions/999999/check")
+    assert st == 404 and ct == "application/problem+json"
+
+
+if __name__ == "__main__":
+    d = Daemon(RMAPD).start()
+    res = Results()
+    try:
+        for t in (session_lifecycle, fork_then_child_write_copies_page,
+                  kernel_refusals_are_answers, batch_is_all_or_nothing,
+                  journal_rewind_and_replay, snapshots_restore_and_clone,
+                  lessons_are_listed_and_applied, metrics_count_requests_and_ops,
+                  event_stream_reports_new_version,
+                  static_files_stay_inside_the_web_root,
+                  openapi_routes_answer_as_documented):
+            res.run(t, d)
+    finally:
+        d.stop()
+    sys.exit(res.summary())
