@@ -1,0 +1,130 @@
+"""At least 50 malformed or refused requests: each gets a 4xx problem
+document with a useful detail, the daemon keeps answering, and no session's
+state or journal changes."""
+import sys
+
+from rmapd_client import Daemon, Results
+
+RMAPD = sys.argv[1]
+A = "0x7f0000000000"
+
+
+def bad_requests(sid):
+    s = "/api/v1/sessions/%d" % sid
+    o = s + "/ops"
+    mm = {"op": "mmap", "pid": 1, "addr": A, "len": 4096, "prot": "rw-",
+          "flags": ["private", "anonymous", "fixed"]}
+
+    def op(**kw):
+        d = dict(mm)
+        d.update(kw)
+        return d
+    return [
+        ("POST", o, None, b"{", 400, "malformed-json"),
+        ("POST", o, None, b"", 400, "empty-body"),
+        ("POST", o, None, b"[1,2", 400, "malformed-json"),
+        ("POST", o, None, b"\xff\xfe", 400, "malformed-json"),
+        ("POST", o, {"op": "frobnicate"}, None, 422, "unknown-op"),
+        ("POST", o, {"op": 7}, None, 422, "missing-field"),
+        ("POST", o, {"pid": 1}, None, 422, "missing-field"),
+        ("POST", o, [], None, 422, "missing-field"),
+        ("POST", o, {"ops": {}}, None, 422, "invalid-type"),
+        ("POST", o, {"ops": [{"op": "spawn"}, {"op": "nope"}]}, None, 422, "unknown-op"),
+        ("POST", o, {"op": "spawn", "colour": "red"}, None, 422, "unknown-field"),
+        ("POST", o, {"op": "spawn", "layout": "weird"}, None, 422, "invalid-value"),
+        ("POST", o, {"op": "fork"}, None, 422, "missing-field"),
+        ("POST", o, {"op": "fork", "pid": "one"}, None, 422, "invalid-value"),
+        ("POST", o, {"op": "fork", "pid": -1}, None, 422, "invalid-value"),
+        ("POST", o, {"op": "fork", "pid": 1.5}, None, 422, "invalid-value"),
+        ("POST", o, {"op": "fork", "pid": 42}, None, 404, "no-such-pid"),
+        ("POST", o, {"op": "exit", "pid": 42}, None, 404, "no-such-pid"),
+        ("POST", o, op(addr="0x800000000000"), None, 422, "invalid-address"),
+        ("POST", o, op(addr="0xffffffffffffffffff"), None, 422, "invalid-address"),
+        ("POST", o, op(addr="-4096"), None, 422, "invalid-address"),
+        ("POST", o, op(addr="0xzz"), None, 422, "invalid-address"),
+        ("POST", o, op(addr=[1]), None, 422, "invalid-address"),
+        ("POST", o, op(len="lots"), None, 422, "invalid-value"),
+        ("POST", o, op(len=2 ** 50), None, 422, "invalid-value"),
+        ("POST", o, op(prot="rwz"), None, 422, "invalid-value"),
+        ("POST", o, op(prot=3), None, 422, "invalid-value"),
+        ("POST", o, op(flags="private"), None, 422, "invalid-value"),
+        ("POST", o, op(flags=["private", "huge"]), None, 422, "invalid-value"),
+        ("POST", o, op(flags=["private"]), None, 422, "missing-field"),
+        ("POST", o, op(file="libc.so"), None, 422, "invalid-value"),
+        ("POST", o, op(flags=["shared", "fixed"], file="nofile"), None, 404, "no-such-file"),
+        ("POST", o, {"op": "access", "pid": 1, "addr": A, "write": "yes"}, None, 422, "invalid-type"),
+        ("POST", o, {"op": "madvise", "pid": 1, "addr": A, "len": 4096, "advice": "forget"}, None, 422, "invalid-value"),
+        ("POST", o, {"op": "mremap", "pid": 1, "addr": A, "old_len": 4096, "new_len": 4096, "flags": ["teleport"]}, None, 422, "invalid-value"),
+        ("POST", o, {"op": "try_to_unmap", "pfn": 99999}, None, 404, "no-such-frame"),
+        ("POST", o, {"op": "folio_referenced", "pfn": "x"}, None, 422, "invalid-value"),
+        ("POST", o, {"op": "file", "name": "../etc", "pages": 2}, None, 422, "invalid-op"),
+        ("POST", o, {"op": "file", "name": "big", "pages": 999999}, None, 422, "limit-exceeded"),
+        ("POST", o, {"op": "file", "name": "f0", "pages": 1}, None, 409, "file-exists"),
+        ("POST", o, {"ops": [{"op": "spawn"}] * 1001}, None, 413, "batch-too-large"),
+        ("POST", o, None, b"{\"op\":\"spawn\",\"pad\":\"" + b"x" * (1 << 20) + b"\"}", 413, "body-too-large"),
+        ("PUT", o, {"op": "spawn"}, None, 405, "method-not-allowed"),
+        ("DELETE", o, None, None, 405, "method-not-allowed"),
+        ("PATCH", s, None, None, 405, "method-not-allowed"),
+        ("POST", "/api/v1/sessions/99999/ops", {"op": "spawn"}, None, 404, "no-such-session"),
+        ("GET", "/api/v1/sessions/abc", None, None, 404, "no-such-session"),
+        ("GET", "/api/v1/sessions/-1", None, None, 404, "no-such-session"),
+        ("GET", s + "/frames/99999/walk", None, None, 404, "no-such-frame"),
+        ("GET", s + "/frames/abc/walk", None, None, 404, "no-such-frame"),
+        ("GET", s + "/ops?limit=0", None, None, 400, "invalid-query"),
+        ("GET", s + "/ops?from=-3", None, None, 400, "invalid-query"),
+        ("GET", s + "/nothing", None, None, 404, "not-found"),
+        ("POST", s + "/rewind", {"to": 999}, None, 422, "invalid-value"),
+        ("POST", s + "/rewind", {"to": "2"}, None, 422, "invalid-type"),
+        ("POST", s + "/rewind", {"to": 1, "also": 2}, None, 422, "unknown-field"),
+        ("POST", s + "/snapshots", {"name": "../x"}, None, 422, "invalid-value"),
+        ("POST", s + "/snapshots/none/restore", None, None, 404, "no-such-snapshot"),
+        ("POST", s + "/snapshots/none/clone", None, None, 404, "no-such-snapshot"),
+        ("POST", "/api/v1/sessions", {"mode": "chaos"}, None, 422, "invalid-value"),
+        ("POST", "/api/v1/sessions", {"scenario": "no-such-lesson"}, None, 422, "no-such-scenario"),
+        ("POST", "/api/v1/sessions", {"name": "x" * 200}, None, 422, "invalid-value"),
+        ("POST", "/api/v1/sessions", {"zero_page": "no"}, None, 422, "invalid-type"),
+        ("GET", "/api/v1/scenarios/nope", None, None, 404, "no-such-scenario"),
+        ("GET", "/api/v2/sessions", None, None, 404, "not-found"),
+    ]
+
+
+def main():
+    d = Daemon(RMAPD, args=["--max-file-pages", "4096"]).start()
+    res = Results()
+    try:
+        sid = d.json("POST", "/api/v1/sessions", {"name": "target"}, expect=201)["id"]
+        d.json("POST", "/api/v1/sessions/%d/ops" % sid, {"ops": [
+            {"op": "spawn"}, {"op": "file", "name": "f0", "pages": 2},
+            {"op": "mmap", "pid": 1, "addr": "0x7f0000000000", "len": 8192,
+             "prot": "rw-", "flags": ["private", "anonymous", "fixed"]},
+            {"op": "access", "pid": 1, "addr": "0x7f0000000000", "write": True}]})
+        before = d.json("GET", "/api/v1/sessions/%d" % sid)
+        journal = d.json("GET", "/api/v1/sessions/%d/ops" % sid)
+        sessions = d.json("GET", "/api/v1/sessions")
+        reqs = bad_requests(sid)
+        assert len(reqs) >= 50
+        for method, path, body, raw, status, ptype in reqs:
+            def one(method=method, path=path, body=body, raw=raw, status=status,
+                    ptype=ptype):
+                st, b, ct, payload, _ = d.request(method, path, body=body, raw=raw)
+                assert st == status, (st, payload[:200])
+                assert ct == "application/problem+json", ct
+                assert b["type"] == "urn:rmapd:problem:" + ptype, b
+                assert b["status"] == status and len(b["detail"]) > 10, b
+            one.__name__ = "%s %s -> %d %s" % (method, path[:50], status, ptype)
+            res.run(one)
+
+        def nothing_changed():
+            assert d.json("GET", "/healthz")["status"] == "ok"
+            assert d.json("GET", "/api/v1/sessions/%d" % sid) == before
+            assert d.json("GET", "/api/v1/sessions/%d/ops" % sid) == journal
+            assert d.json("GET", "/api/v1/sessions") == sessions
+        res.run(nothing_changed)
+        print("%d bad requests sent" % len(reqs))
+    finally:
+        d.stop()
+    return res.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

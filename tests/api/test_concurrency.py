@@ -1,0 +1,106 @@
+"""32+ concurrent clients, on sessions of their own and on one shared
+session: every answer is acknowledged in the journal, and each session's
+final state equals a serial replay of its journal (`rmapd run`)."""
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from load import processes, random_op
+from rmapd_client import Daemon, Results
+
+RMAPD = sys.argv[1]
+CLIENTS_OWN = 24
+CLIENTS_SHARED = 12
+OPS = 60
+
+
+def replay(d, sid):
+    journal, frm = [], 0
+    while True:
+        page = d.json("GET", "/api/v1/sessions/%d/ops?from=%d&limit=1000" % (sid, frm))
+        journal += page["ops"]
+        if page["next"] is None:
+            break
+        frm = page["next"]
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump({"ops": [e["op"] for e in journal]}, f)
+    out = subprocess.run([RMAPD, "run", f.name], capture_output=True, check=True)
+    os.unlink(f.name)
+    return journal, json.loads(out.stdout)["state"]
+
+
+def main():
+    d = Daemon(RMAPD, args=["--threads", "8"]).start()
+    res = Results()
+    acked = {}
+    errors = []
+    lock = threading.Lock()
+    shared = d.json("POST", "/api/v1/sessions", {"name": "shared"}, expect=201)["id"]
+    d.json("POST", "/api/v1/sessions/%d/ops" % shared, {"op": "spawn"})
+
+    def client(i):
+        rng = random.Random(i)
+        if i < CLIENTS_OWN:
+            sid = d.json("POST", "/api/v1/sessions", {"name": "c%d" % i}, expect=201)["id"]
+            nprocs = 0
+        else:
+            sid, nprocs = shared, 1
+        for _ in range(OPS):
+            op = random_op(rng, nprocs)
+            if sid == shared and op["op"] in ("spawn", "fork", "exit"):
+                op = {"op": "access", "pid": 1, "addr": op.get("addr", "0x7f0000000000"),
+                      "write": True}
+            try:
+                r = d.json("POST", "/api/v1/sessions/%d/ops" % sid, op)
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+                continue
+            with lock:
+                acked.setdefault(sid, []).append(r["results"][0]["seq"])
+            if sid != shared:
+                nprocs = processes(r["results"][0], nprocs)
+
+    t0 = time.time()
+    threads = [threading.Thread(target=client, args=(i,))
+               for i in range(CLIENTS_OWN + CLIENTS_SHARED)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.time() - t0
+    total = sum(len(v) for v in acked.values())
+    print("%d clients, %d ops acknowledged in %.2fs (%.0f ops/s)" % (
+        len(threads), total, elapsed, total / elapsed))
+
+    def no_request_failed():
+        assert not errors, errors[:3]
+
+    def every_session_equals_its_serial_replay():
+        for sid, seqs in acked.items():
+            journal, state = replay(d, sid)
+            assert set(seqs) <= {e["seq"] for e in journal}, sid
+            if sid != shared:
+                assert len(journal) == len(seqs), sid
+            live = d.json("GET", "/api/v1/sessions/%d" % sid)
+            live.pop("id")
+            live.pop("name")
+            assert live == state, sid
+
+    def shared_session_got_every_op():
+        journal, _ = replay(d, shared)
+        assert len(journal) == 1 + CLIENTS_SHARED * OPS, len(journal)
+        assert [e["seq"] for e in journal] == list(range(1, len(journal) + 1))
+    res.run(no_request_failed)
+    res.run(every_session_equals_its_serial_replay)
+    res.run(shared_session_got_every_op)
+    d.stop()
+    return res.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
