@@ -36,18 +36,66 @@ static const char *query(void *conn, const char *key)
 	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+/*
+ * An event stream never blocks a worker: while nothing has changed its
+ * connection is suspended (out of MHD's event loop) and the change, or a
+ * 20-second deadline, resumes it.
+ */
 struct stream {
+	struct MHD_Connection *conn;
 	long session;
 	long version;
-	int state;		/* 0: retry hint, 1: wait, 2: done */
+	time_t deadline;
+	int state;		/* 0: retry hint, 1: waiting, 2: done */
+	bool waiting;		/* suspended */
+	bool notified;		/* the session moved */
+	struct stream *next;
 };
+
+static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stream *streams;
+
+static void stream_resume(struct stream *st)
+{
+	if (st->waiting) {
+		st->waiting = false;
+		MHD_resume_connection(st->conn);
+	}
+}
+
+/* Called with the session's lock held whenever its version changes. */
+void streams_notify(long session)
+{
+	struct stream *st;
+
+	pthread_mutex_lock(&streams_lock);
+	for (st = streams; st; st = st->next)
+		if (st->session == session) {
+			st->notified = true;
+			stream_resume(st);
+		}
+	pthread_mutex_unlock(&streams_lock);
+}
+
+/* Resume streams past their deadline (once a second), or all of them. */
+void streams_expire(bool all)
+{
+	time_t now = time(NULL);
+	struct stream *st;
+
+	pthread_mutex_lock(&streams_lock);
+	for (st = streams; st; st = st->next)
+		if (all || now >= st->deadline)
+			stream_resume(st);
+	pthread_mutex_unlock(&streams_lock);
+}
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *st = cls;
 	struct session *s;
-	struct timespec deadline;
-	int n = 0;
+	long version = -1;
+	bool deleted = false, ready;
 
 	(void)pos;
 	if (st->state == 0) {
@@ -57,32 +105,48 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (st->state == 2)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	s = session_get(st->session);
-	if (!s)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 20;
-	while (!s->deleted && s->version == st->version &&
-	       !pthread_cond_timedwait(&s->changed, &s->lock, &deadline))
-		;
-	if (s->deleted)
-		n = snprintf(buf, max, "event: deleted\ndata: {}\n\n");
-	else if (s->version != st->version)
-		n = snprintf(buf, max, "event: version\ndata: {\"version\":%ld}\n\n",
-			     s->version);
-	else
-		n = snprintf(buf, max, ": keep-alive\n\n");
-	session_put(s);
+	if (s) {
+		version = s->version;
+		session_put(s);
+	} else {
+		deleted = true;
+	}
+	pthread_mutex_lock(&streams_lock);
+	ready = deleted || st->notified || version != st->version ||
+		time(NULL) >= st->deadline;
+	if (!ready) {
+		st->waiting = true;
+		MHD_suspend_connection(st->conn);
+	}
+	pthread_mutex_unlock(&streams_lock);
+	if (!ready)
+		return 0;
 	st->state = 2;
-	return n;
+	if (deleted)
+		return snprintf(buf, max, "event: deleted\ndata: {}\n\n");
+	if (version != st->version)
+		return snprintf(buf, max, "event: version\ndata: {\"version\":%ld}\n\n",
+				version);
+	return snprintf(buf, max, ": keep-alive\n\n");
 }
 
 static void stream_free(void *cls)
 {
-	free(cls);
+	struct stream *st = cls, **pp;
+
+	pthread_mutex_lock(&streams_lock);
+	for (pp = &streams; *pp; pp = &(*pp)->next)
+		if (*pp == st) {
+			*pp = st->next;
+			break;
+		}
+	pthread_mutex_unlock(&streams_lock);
+	free(st);
 	__atomic_sub_fetch(&nr_streams, 1, __ATOMIC_SEQ_CST);
 }
 
-static struct MHD_Response *make_response(struct reply *rep)
+static struct MHD_Response *make_response(struct reply *rep,
+					  struct MHD_Connection *conn)
 {
 	struct MHD_Response *r;
 
@@ -96,15 +160,21 @@ static struct MHD_Response *make_response(struct reply *rep)
 			reply_problem(rep, 503, "too-many-streams", "",
 				      "at most %lu event streams at once; poll "
 				      "the session instead", g_cfg->max_sse);
-			return make_response(rep);
+			return make_response(rep, conn);
 		}
 		st = calloc(1, sizeof(*st));
 		if (!st) {
 			__atomic_sub_fetch(&nr_streams, 1, __ATOMIC_SEQ_CST);
 			return NULL;
 		}
+		st->conn = conn;
 		st->session = rep->stream_session;
 		st->version = rep->stream_version;
+		st->deadline = time(NULL) + 20;
+		pthread_mutex_lock(&streams_lock);
+		st->next = streams;
+		streams = st;
+		pthread_mutex_unlock(&streams_lock);
 		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024,
 						      stream_read, st,
 						      stream_free);
@@ -186,7 +256,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	}
 	if (!rep.status)
 		reply_problem(&rep, 500, "internal", "", "no answer was built");
-	r = make_response(&rep);
+	r = make_response(&rep, conn);
 	if (!r) {
 		free(rep.body);
 		return MHD_NO;
@@ -220,7 +290,7 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 			      const struct sockaddr *addr, bool ipv6)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			     MHD_USE_ERROR_LOG;
+			     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
 	if (ipv6)
 		flags |= MHD_USE_IPv6;

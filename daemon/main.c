@@ -43,7 +43,7 @@ static const char usage[] =
 "  --max-batch N          operations per request (default 1000)\n"
 "  --max-sessions N       sessions in the database (default 1000)\n"
 "  --max-loaded N         sessions kept in memory (default 256)\n"
-"  --max-streams N        concurrent event streams (default 4)\n"
+"  --max-streams N        concurrent event streams (default 64)\n"
 "  --snapshot-every N     automatic snapshot every N operations (default 100)\n"
 "  --max-procs N          per session: processes (default 64)\n"
 "  --max-vmas N           per session: VMAs (default 4096)\n"
@@ -65,7 +65,7 @@ static void defaults(struct config *c)
 	c->max_batch = 1000;
 	c->max_sessions = 1000;
 	c->max_loaded = 256;
-	c->max_sse = 4;
+	c->max_sse = 64;
 	c->snapshot_every = 100;
 	sim_default_limits(&c->limits);
 }
@@ -360,9 +360,17 @@ int main(int argc, char **argv)
 			cfg.listen_addr, ipv6 ? "]" : "", cfg.port, cfg.db_path,
 			sessions_count());
 	notify("READY=1");
-	sigwait(&set, &sig);
+	for (;;) {
+		struct timespec tick = { 1, 0 };
+
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig > 0)
+			break;
+		streams_expire(false);
+	}
 	notify("STOPPING=1");
 	log_msg(LOG_INFO, "signal %d: stopping", sig);
+	streams_expire(true);
 	MHD_stop_daemon(d);
 	sessions_shutdown();
 	db_close(g_db);

@@ -45,7 +45,6 @@ struct session {
 	char config_json[512];
 	struct sim_config cfg;
 	pthread_mutex_t lock;
-	pthread_cond_t changed;		/* version moved (event streams) */
 	struct sim *sim;		/* NULL while evicted */
 	long version;			/* journal length */
 	uint64_t last_used;
@@ -100,6 +99,10 @@ void metrics_request(const char *route, const char *method, int status,
 		     double seconds);
 void metrics_ops(unsigned long n);
 char *metrics_render(size_t *len);
+
+/* ---- http.c: event streams ---- */
+void streams_notify(long session);
+void streams_expire(bool all);
 
 /* ---- web.c ---- */
 void serve_static(const struct config *cfg, const char *path,

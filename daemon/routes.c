@@ -247,7 +247,7 @@ static cJSON *apply_ops(struct session *s, const cJSON *list, bool steps,
 	s->version += (long)n;
 	metrics_ops(n);
 	maybe_snapshot(s, before);
-	pthread_cond_broadcast(&s->changed);
+	streams_notify(s->id);
 	goto out;
 rollback:
 	{
@@ -461,7 +461,7 @@ static int rewind_to(struct session *s, long to, struct reply *rep)
 	sim_free(s->sim);
 	s->sim = sim;
 	s->version = to;
-	pthread_cond_broadcast(&s->changed);
+	streams_notify(s->id);
 	return 0;
 }
 

@@ -46,7 +46,6 @@ static struct session *session_new(const struct db_session *row)
 	cJSON_Delete(json);
 	s->cfg.limits = cfg->limits;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->changed, NULL);
 	return s;
 }
 
@@ -227,7 +226,6 @@ void session_put(struct session *s)
 		__atomic_sub_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST);
 	}
 	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->changed);
 	free(s);
 }
 
@@ -273,7 +271,7 @@ void session_delete(struct session *s)
 	s->deleted = true;
 	pthread_rwlock_unlock(&registry);
 	db_session_delete(db, s->id);
-	pthread_cond_broadcast(&s->changed);
+	streams_notify(s->id);
 }
 
 /* Visit every session's id, name and version (under the read lock). */
@@ -295,7 +293,6 @@ void sessions_shutdown(void)
 	for (i = 0; i < nr_table; i++) {
 		sim_free(table[i]->sim);
 		pthread_mutex_destroy(&table[i]->lock);
-		pthread_cond_destroy(&table[i]->changed);
 		free(table[i]);
 	}
 	free(table);
