@@ -88,6 +88,38 @@ def bad_requests(sid):
     ]
 
 
+def session_limits_refuse_and_change_nothing():
+    d = Daemon(RMAPD, args=["--max-procs", "2", "--max-vmas", "3",
+                            "--max-frames", "2", "--max-sessions", "2"]).start()
+    try:
+        sid = d.json("POST", "/api/v1/sessions", {}, expect=201)["id"]
+        o = "/api/v1/sessions/%d/ops" % sid
+        d.json("POST", o, {"ops": [
+            {"op": "spawn"}, {"op": "mmap", "pid": 1, "addr": "0x7f0000000000",
+                              "len": 12288, "prot": "rw-",
+                              "flags": ["private", "anonymous", "fixed"]}]})
+        before = d.json("GET", "/api/v1/sessions/%d" % sid)
+        cases = [
+            ({"ops": [{"op": "spawn"}, {"op": "spawn"}]}, "process limit"),
+            ({"op": "mmap", "pid": 1, "addr": "0x7f0000100000", "len": 4096,
+              "prot": "r--", "flags": ["private", "anonymous", "fixed"]}, "VMA limit"),
+            ({"ops": [{"op": "access", "pid": 1, "addr": "0x7f0000000000",
+                       "write": True},
+                      {"op": "access", "pid": 1, "addr": "0x7f0000001000",
+                       "write": True}]}, "frame limit"),
+        ]
+        for body, word in cases:
+            st, b, ct, _, _ = d.request("POST", o, body)
+            assert st == 422 and b["type"].endswith("limit-exceeded"), (st, b)
+            assert word in b["detail"], b["detail"]
+        assert d.json("GET", "/api/v1/sessions/%d" % sid) == before
+        d.json("POST", "/api/v1/sessions", {}, expect=201)
+        st, b, _, _, _ = d.request("POST", "/api/v1/sessions", {})
+        assert st == 429 and b["type"].endswith("too-many-sessions"), b
+    finally:
+        d.stop()
+
+
 def main():
     d = Daemon(RMAPD, args=["--max-file-pages", "4096"]).start()
     res = Results()
@@ -123,6 +155,7 @@ def main():
         print("%d bad requests sent" % len(reqs))
     finally:
         d.stop()
+    res.run(session_limits_refuse_and_change_nothing)
     return res.summary()
 
 

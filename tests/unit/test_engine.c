@@ -579,6 +579,142 @@ out:
 	sim_free(s);
 }
 
+
+static void mmap_without_addr_is_placed_top_down(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+	struct sim_op op = { .kind = OP_MMAP, .pid = p1, .len = P(4),
+			     .prot = PROT_READ | PROT_WRITE,
+			     .flags = MAP_PRIVATE | MAP_ANONYMOUS };
+	unsigned long first;
+
+	EXPECT_EQ(apply(s, &op), 0);
+	first = last.value;
+	EXPECT_EQ(first, SIM_MMAP_BASE - P(4));
+	op.prot = PROT_READ;	/* different flags: no merge */
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT_EQ(last.value, first - P(4));
+	EXPECT_EQ(sim_find_mm(s, p1)->map_count, 2);
+	sim_free(s);
+}
+
+static void brk_grows_and_shrinks_the_heap(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	struct sim_op op = { .kind = OP_SPAWN, .layout = SPAWN_PROCESS };
+	struct mm_struct *mm;
+	unsigned long start;
+
+	apply(s, &op);
+	mm = sim_find_mm(s, 1);
+	EXPECT_EQ(mm->map_count, 4);	/* text, data, bss, stack */
+	start = mm->start_brk;
+	op = (struct sim_op){ .kind = OP_BRK, .pid = 1, .addr = start + P(3) };
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT_EQ(last.value, start + P(3));
+	/* the heap joins the bss: same flags, contiguous pgoff */
+	EXPECT_EQ(mm->map_count, 4);
+	EXPECT_EQ(vma_at(s, 1, start)->vm_end, start + P(3));
+	EXPECT_EQ(touch(s, 1, start + P(2), true), 0);
+	op.addr = start + P(1);
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT_EQ(vma_at(s, 1, start - 1)->vm_end, start + P(1));
+	EXPECT_EQ(touch(s, 1, start + P(2), true), SIM_SIGSEGV);
+	/* below start_brk: nothing changes, the current break is returned */
+	op.addr = start - P(8);
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT_EQ(last.value, start + P(1));
+	sim_free(s);
+}
+
+static void madvise_dontneed_drops_pages_and_read_refaults(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, true);
+	int p1 = do_spawn_op(s);
+
+	mmap_anon(s, p1, A, 2, "rw-", false);
+	touch(s, p1, A, true);
+	touch(s, p1, A + P(1), true);
+	EXPECT_EQ(s->nr_frames, 2);
+	EXPECT_EQ(range_op(s, OP_MADVISE, p1, A, 2, NULL, SIM_MADV_DONTNEED), 0);
+	EXPECT_EQ(s->nr_frames, 0);
+	EXPECT(pte_at(s, p1, A) == NULL);
+	EXPECT_EQ(sim_find_mm(s, p1)->map_count, 1);
+	EXPECT_EQ(touch(s, p1, A, false), 0);
+	EXPECT_STR(last.fault, "anonymous");
+	EXPECT_EQ(pfn_at(s, p1, A), 3);
+	sim_free(s);
+}
+
+static void madvise_pageout_reclaims_only_unshared_pages(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+
+	mmap_anon(s, p1, A, 2, "rw-", false);
+	touch(s, p1, A, true);
+	fork_op(s, p1);
+	touch(s, p1, A + P(1), true);	/* after fork: p1's alone */
+	EXPECT_EQ(range_op(s, OP_MADVISE, p1, A, 2, NULL, SIM_MADV_PAGEOUT), 0);
+	EXPECT(pte_at(s, p1, A)->present);		/* shared: kept */
+	EXPECT(!pte_at(s, p1, A + P(1))->present);	/* swapped out */
+	EXPECT(pte_at(s, p1, A + P(1))->swap != 0);
+	EXPECT_EQ(sim_find_mm(s, p1)->swapents, 1);
+	sim_free(s);
+}
+
+static void folio_referenced_counts_and_clears_young_ptes(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s), p2;
+	struct sim_op op = { .kind = OP_FOLIO_REFERENCED, .pfn = 1 };
+
+	mmap_anon(s, p1, A, 1, "rw-", false);
+	touch(s, p1, A, true);
+	p2 = fork_op(s, p1);
+	/* the parent's PTE is young, the child's copy starts old */
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT_EQ(last.referenced, 1);
+	EXPECT_EQ(last.walk->mapped, 2);
+	EXPECT(!pte_at(s, p1, A)->young);
+	touch(s, p2, A, false);
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT_EQ(last.referenced, 1);
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT_EQ(last.referenced, 0);
+	sim_free(s);
+}
+
+static void mremap_grows_in_place_and_shrinks(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+	struct sim_op op = { .kind = OP_MREMAP, .pid = p1, .addr = A,
+			     .old_len = P(2), .new_len = P(4) };
+
+	mmap_anon(s, p1, A, 2, "rw-", false);
+	touch(s, p1, A, true);
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT_EQ(last.value, A);
+	EXPECT_EQ(vma_at(s, p1, A)->vm_end, A + P(4));
+	EXPECT_EQ(pfn_at(s, p1, A), 1);
+	op.old_len = P(4);
+	op.new_len = P(1);
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT_EQ(vma_at(s, p1, A)->vm_end, A + P(1));
+	/* growing into a mapping without MREMAP_MAYMOVE fails */
+	mmap_anon(s, p1, A + P(1), 1, "r--", false);
+	op.old_len = P(1);
+	op.new_len = P(2);
+	EXPECT_EQ(apply(s, &op), SIM_ENOMEM);
+	op.flags = MREMAP_MAYMOVE;
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT(last.value != A);
+	EXPECT_EQ(pfn_at(s, p1, last.value), 1);
+	sim_free(s);
+}
+
 static void refusals_change_nothing(void)
 {
 	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
@@ -635,6 +771,12 @@ int main(void)
 	RUN(try_to_unmap_then_swap_in);
 	RUN(swap_in_of_exclusive_page_is_writable);
 	RUN(walk_of_file_mapped_by_1000_vmas_visits_only_covering_ones);
+	RUN(mmap_without_addr_is_placed_top_down);
+	RUN(brk_grows_and_shrinks_the_heap);
+	RUN(madvise_dontneed_drops_pages_and_read_refaults);
+	RUN(madvise_pageout_reclaims_only_unshared_pages);
+	RUN(folio_referenced_counts_and_clears_young_ptes);
+	RUN(mremap_grows_in_place_and_shrinks);
 	RUN(refusals_change_nothing);
 	RUN(kernel_errors_are_outcomes);
 	return harness_summary();
