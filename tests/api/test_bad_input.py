@@ -89,7 +89,7 @@ def bad_requests(sid):
 
 
 def session_limits_refuse_and_change_nothing():
-    d = Daemon(RMAPD, args=["--max-procs", "2", "--max-vmas", "3",
+    d = Daemon(RMAPD, args=["--max-procs", "2", "--max-vmas", "2",
                             "--max-frames", "2", "--max-sessions", "2"]).start()
     try:
         sid = d.json("POST", "/api/v1/sessions", {}, expect=201)["id"]
