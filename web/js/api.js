@@ -1,0 +1,36 @@
+// api.js - the HTTP client: JSON in and out; a problem document becomes an
+// Error carrying its detail and field, so forms can say what was wrong.
+export class ApiError extends Error {
+  constructor(problem, status) {
+    super(problem.detail || `HTTP ${status}`);
+    this.problem = problem;
+    this.status = status;
+  }
+}
+
+export async function call(method, path, body) {
+  const opts = { method, headers: {} };
+  if (body !== undefined) {
+    opts.body = JSON.stringify(body);
+    opts.headers['Content-Type'] = 'application/json';
+  }
+  const r = await fetch(path, opts);
+  if (r.status === 204) return null;
+  const ctype = r.headers.get('Content-Type') || '';
+  const data = ctype.includes('json') ? await r.json() : await r.text();
+  if (!r.ok) throw new ApiError(typeof data === 'object' ? data : { detail: data }, r.status);
+  return data;
+}
+
+export const api = {
+  sessions: () => call('GET', '/api/v1/sessions'),
+  create: (body) => call('POST', '/api/v1/sessions', body),
+  state: (id) => call('GET', `/api/v1/sessions/${id}`),
+  ops: (id, ops) => call('POST', `/api/v1/sessions/${id}/ops`, { ops }),
+  journal: (id, from = 0) => call('GET', `/api/v1/sessions/${id}/ops?from=${from}&limit=1000`),
+  rewind: (id, to) => call('POST', `/api/v1/sessions/${id}/rewind`, { to }),
+  check: (id) => call('GET', `/api/v1/sessions/${id}/check`),
+  walk: (id, pfn) => call('GET', `/api/v1/sessions/${id}/frames/${pfn}/walk`),
+  lessons: () => call('GET', '/api/v1/scenarios'),
+  lesson: (name) => call('GET', `/api/v1/scenarios/${encodeURIComponent(name)}`),
+};

@@ -1,0 +1,168 @@
+// graph.js - the session as one graph, laid out by ELK (layered): processes
+// as boxes holding their VMAs, anon_vmas with their parent edges and the
+// anon_vma_chains that tie them to VMAs, each VMA's own ->anon_vma drawn
+// bold, files with their i_mmap edges, frames with page->mapping.  Hovering
+// or clicking any object highlights everything linked to it.
+
+const NS = 'http://www.w3.org/2000/svg';
+const elk = new ELK();
+
+function el(tag, attrs = {}, parent) {
+  const e = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (parent) parent.appendChild(e);
+  return e;
+}
+
+const hex = (s) => s.replace(/^0x7f+0*/, '0x7f…');
+
+// The ELK graph, plus what each node/edge means for highlighting.
+export function buildGraph(st) {
+  const children = [];
+  const edges = [];
+  const info = {};
+  const add = (id, kind, labels, data, w = 150) => {
+    info[id] = { kind, data, links: new Set() };
+    const longest = Math.max(...labels.map((t) => t.length));
+    return { id, width: Math.max(w, 12 + 6.7 * longest), height: 10 + 14 * labels.length,
+      labels: labels.map((t) => ({ text: t })) };
+  };
+  const link = (a, b, kind, label) => {
+    const id = `e${edges.length}`;
+    edges.push({ id, sources: [a], targets: [b], kind, labels: label ? [{ text: label }] : [] });
+    info[a]?.links.add(b);
+    info[b]?.links.add(a);
+    info[id] = { kind: 'edge', ends: [a, b] };
+  };
+  for (const p of st.processes) {
+    const pid = `proc${p.pid}`;
+    const box = add(pid, 'proc', [`pid ${p.pid}` + (p.ppid ? ` (parent ${p.ppid})` : '')], p);
+    box.children = [];
+    box.layoutOptions = { 'elk.padding': '[top=24,left=8,bottom=8,right=8]',
+      'elk.direction': 'RIGHT' };
+    for (const v of p.vmas) {
+      const kind = v.file ? (v.shmem ? 'shmem' : v.file_name) : 'anon';
+      const node = add(`vma${v.id}`, 'vma', [
+        `vma #${v.id} ${v.prot}${v.flags.includes('shared') ? 's' : 'p'} ${kind}`,
+        `${hex(v.start)}–${hex(v.end)}`,
+        `pgoff ${v.pgoff} (${v.pages} pages)`,
+      ], { ...v, pid: p.pid }, 190);
+      info[`vma${v.id}`].links.add(pid);
+      box.children.push(node);
+    }
+    children.push(box);
+  }
+  for (const a of st.anon_vmas) {
+    const counters = 'degree' in a ? `degree ${a.degree}`
+      : `children ${a.num_children} active ${a.num_active_vmas}`;
+    children.push(add(`av${a.id}`, 'av', [`anon_vma #${a.id}`, counters,
+      `refcount ${a.refcount} root #${a.root}`], a, 170));
+  }
+  for (const f of st.files) {
+    children.push(add(`file${f.id}`, 'file', [f.shmem ? `shmem #${f.id}` : `file ${f.name}`,
+      `${f.pages} pages, i_mmap ${f.i_mmap.length}`], f, 160));
+  }
+  for (const fr of st.frames) {
+    const map = fr.mapping.kind === 'anon_vma' ? `anon_vma #${fr.mapping.id}`
+      : fr.mapping.kind === 'file' ? `file #${fr.mapping.id}` : 'none';
+    const freed = fr.mapping.kind === 'anon_vma' && !st.anon_vmas.some((a) => a.id === fr.mapping.id);
+    children.push(add(`pfn${fr.pfn}`, 'frame', [`pfn ${fr.pfn} → ${map}${freed ? ' (FREED)' : ''}`,
+      `index ${fr.index} mapcount ${fr.mapcount}` + (fr.flags.includes('anon_exclusive') ? ' excl' : '')], fr, 180));
+  }
+  const known = new Set(children.map((c) => c.id));
+  for (const a of st.anon_vmas) {
+    if (a.parent !== a.id) link(`av${a.id}`, `av${a.parent}`, 'parent', 'parent');
+    for (const c of a.avcs) link(`vma${c.vma}`, `av${a.id}`, 'avc');
+  }
+  for (const p of st.processes) {
+    for (const v of p.vmas) {
+      if (v.anon_vma !== null) link(`vma${v.id}`, `av${v.anon_vma}`, 'anon_vma', '->anon_vma');
+    }
+    for (const pte of p.ptes) {
+      if (!pte.present || pte.zero) continue;
+      const v = p.vmas.find((x) => BigInt(x.start) <= BigInt(pte.addr) && BigInt(pte.addr) < BigInt(x.end));
+      if (v) link(`vma${v.id}`, `pfn${pte.pfn}`, 'pte');
+    }
+  }
+  for (const f of st.files) for (const m of f.i_mmap) link(`file${f.id}`, `vma${m.vma}`, 'i_mmap');
+  for (const fr of st.frames) {
+    const target = fr.mapping.kind === 'anon_vma' ? `av${fr.mapping.id}` : `file${fr.mapping.id}`;
+    if (fr.mapping.kind !== 'none') {
+      if (known.has(target)) link(`pfn${fr.pfn}`, target, 'mapping', 'mapping');
+      else info[`pfn${fr.pfn}`].dangling = true;   // page->mapping names a freed anon_vma
+    }
+  }
+  return {
+    graph: {
+      id: 'root',
+      layoutOptions: {
+        'elk.algorithm': 'layered', 'elk.direction': 'DOWN',
+        'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
+        'elk.layered.spacing.nodeNodeBetweenLayers': '50', 'elk.spacing.nodeNode': '14',
+        'elk.edgeLabels.inline': 'true',
+      },
+      children, edges,
+    },
+    info,
+  };
+}
+
+export async function renderGraph(container, st, handlers) {
+  const { graph, info } = buildGraph(st);
+  const laid = await elk.layout(graph);
+  const svg = el('svg', { viewBox: `0 0 ${laid.width + 10} ${laid.height + 10}`,
+    width: laid.width + 10, height: laid.height + 10, role: 'img' });
+  const nodes = {};
+  const drawNode = (n, ox, oy, parent) => {
+    const meta = info[n.id];
+    const g = el('g', { class: `node ${meta.kind}${meta.dangling ? ' dangling' : ''}`,
+      'data-id': n.id, tabindex: 0 }, parent);
+    const x = ox + n.x, y = oy + n.y;
+    if (meta.kind === 'av') {
+      el('ellipse', { cx: x + n.width / 2, cy: y + n.height / 2, rx: n.width / 2, ry: n.height / 2 }, g);
+    } else if (meta.kind === 'file') {
+      el('polygon', { points: `${x},${y} ${x + n.width - 12},${y} ${x + n.width},${y + 12} ${x + n.width},${y + n.height} ${x},${y + n.height}` }, g);
+    } else {
+      el('rect', { x, y, width: n.width, height: n.height, rx: meta.kind === 'frame' ? 0 : 4 }, g);
+    }
+    (n.labels || []).forEach((l, i) => {
+      const t = el('text', { x: x + 6, y: y + 14 + 14 * i }, g);
+      t.textContent = l.text;
+    });
+    nodes[n.id] = g;
+    for (const c of n.children || []) drawNode(c, x, y, g);
+  };
+  const edgeLayer = el('g', {}, svg);
+  for (const n of laid.children) drawNode(n, 5, 5, svg);
+  const drawEdges = (container, ox, oy) => {
+    for (const e of container.edges || []) {
+      const g = el('g', { class: `edge ${graph.edges.find((x) => x.id === e.id)?.kind || ''}`, 'data-id': e.id }, edgeLayer);
+      for (const s of e.sections || []) {
+        const pts = [s.startPoint, ...(s.bendPoints || []), s.endPoint];
+        el('path', { d: 'M' + pts.map((p) => `${p.x + ox + 5},${p.y + oy + 5}`).join(' L'), 'marker-end': 'url(#arrow)' }, g);
+      }
+      nodes[e.id] = g;
+    }
+    for (const c of container.children || []) drawEdges(c, ox + (c.x || 0), oy + (c.y || 0));
+  };
+  drawEdges(laid, 0, 0);
+  const defs = el('defs', {}, svg);
+  const m = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto' }, defs);
+  el('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#555' }, m);
+  container.replaceChildren(svg);
+  const highlight = (id) => {
+    for (const g of Object.values(nodes)) g.classList.remove('hl');
+    if (!id || !info[id]) return;
+    const lit = new Set([id, ...info[id].links]);
+    for (const [eid, meta] of Object.entries(info)) {
+      if (meta.kind === 'edge' && meta.ends.includes(id)) lit.add(eid);
+    }
+    for (const x of lit) nodes[x]?.classList.add('hl');
+  };
+  for (const [id, g] of Object.entries(nodes)) {
+    if (info[id]?.kind === 'edge') continue;
+    g.addEventListener('mouseenter', (ev) => { ev.stopPropagation(); highlight(id); handlers.hover?.(id, info[id]); });
+    g.addEventListener('click', (ev) => { ev.stopPropagation(); highlight(id); handlers.select?.(id, info[id]); });
+  }
+  return { nodes, info, highlight };
+}
