@@ -3,6 +3,7 @@ talk to it over HTTP.  Used by every API, concurrency and durability test."""
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -51,6 +52,10 @@ class Daemon:
             self.proc.wait(timeout=20)
             self.proc = None
             self.log.close()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def request(self, method, path, body=None, raw=None, headers=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)

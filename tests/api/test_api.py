@@ -252,5 +252,5 @@ if __name__ == "__main__":
                   openapi_routes_answer_as_documented):
             res.run(t, d)
     finally:
-        d.stop()
+        d.cleanup()
     sys.exit(res.summary())

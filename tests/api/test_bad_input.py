@@ -117,7 +117,7 @@ def session_limits_refuse_and_change_nothing():
         st, b, _, _, _ = d.request("POST", "/api/v1/sessions", {})
         assert st == 429 and b["type"].endswith("too-many-sessions"), b
     finally:
-        d.stop()
+        d.cleanup()
 
 
 def main():
@@ -154,7 +154,7 @@ def main():
         res.run(nothing_changed)
         print("%d bad requests sent" % len(reqs))
     finally:
-        d.stop()
+        d.cleanup()
     res.run(session_limits_refuse_and_change_nothing)
     return res.summary()
 

@@ -98,7 +98,7 @@ def main():
     res.run(no_request_failed)
     res.run(every_session_equals_its_serial_replay)
     res.run(shared_session_got_every_op)
-    d.stop()
+    d.cleanup()
     return res.summary()
 
 

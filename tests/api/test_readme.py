@@ -45,7 +45,7 @@ def main():
     for t in (tutorial_has_six_blocks, every_command_succeeded,
               outputs_are_what_the_text_says):
         res.run(t)
-    d.stop()
+    d.cleanup()
     return res.summary()
 
 

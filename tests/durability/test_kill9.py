@@ -113,7 +113,7 @@ def main():
     res.run(every_acknowledged_op_survived)
     res.run(every_state_equals_a_fresh_replay)
     res.run(load_really_ran)
-    d.stop()
+    d.cleanup()
     return res.summary()
 
 
