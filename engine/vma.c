@@ -871,6 +871,20 @@ static int vma_to_resize(struct mm_struct *mm, unsigned long addr,
 	return 0;
 }
 
+/* the checks of check_mremap_params on a range given by the caller */
+static int check_new_range(unsigned long addr, unsigned long old_len,
+			   unsigned long new_addr, unsigned long new_len,
+			   struct sim_result *res)
+{
+	if (!PAGE_ALIGNED(new_addr))
+		return kerr(res, SIM_EINVAL, "new_addr is not page aligned");
+	if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
+		return kerr(res, SIM_EINVAL, "the new range is outside the address space");
+	if (addr + old_len > new_addr && new_addr + new_len > addr)
+		return kerr(res, SIM_EINVAL, "the old and new ranges overlap");
+	return 0;
+}
+
 static int mremap_to(struct sim *sim, struct mm_struct *mm,
 		     unsigned long addr, unsigned long old_len,
 		     unsigned long new_addr, unsigned long new_len,
@@ -879,12 +893,6 @@ static int mremap_to(struct sim *sim, struct mm_struct *mm,
 	struct vm_area_struct *vma;
 	int err;
 
-	if (!PAGE_ALIGNED(new_addr))
-		return kerr(res, SIM_EINVAL, "new_addr is not page aligned");
-	if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
-		return kerr(res, SIM_EINVAL, "the new range is outside the address space");
-	if (addr + old_len > new_addr && new_addr + new_len > addr)
-		return kerr(res, SIM_EINVAL, "the old and new ranges overlap");
 	err = vma_to_resize(mm, addr, old_len, &vma);
 	if (err)
 		return kerr(res, err, "the old range is not inside one VMA");
@@ -900,6 +908,48 @@ static int mremap_to(struct sim *sim, struct mm_struct *mm,
 	vma = find_vma(mm, addr);
 	move_vma(sim, vma, addr, old_len, new_len, new_addr, flags);
 	res->value = new_addr;
+	return 0;
+}
+
+/*
+ * remap_move: MREMAP_FIXED without a resize moves every VMA in
+ * [addr, addr + len) (Linux 6.17+), each with mremap_to, keeping the gaps
+ * between them.  The range must start inside a VMA.  (The kernel refuses
+ * userfaultfd-armed VMAs and files whose f_op places mappings itself; the
+ * simulation has neither: the fidelity suite's ext4 files move together.)
+ */
+static int remap_move(struct sim *sim, struct mm_struct *mm,
+		      unsigned long start, unsigned long len,
+		      unsigned long new_addr, unsigned int flags,
+		      struct sim_result *res)
+{
+	unsigned long end = start + len, cursor = start, first = 0;
+	struct vm_area_struct *vma;
+	bool seen = false;
+	int err;
+
+	while (cursor < end && (vma = find_vma_after(mm, cursor)) &&
+	       vma->vm_start < end) {
+		unsigned long from = max_ul(vma->vm_start, cursor);
+		unsigned long piece = min_ul(end, vma->vm_end) - from;
+
+		if (!seen && start < vma->vm_start)
+			return kerr(res, SIM_EFAULT, "addr is not inside a VMA");
+		trace(sim, "remap_move", 3, T_ID("vma", vma->id),
+		      T_ADDR("addr", from), T_ADDR("new_addr",
+						  new_addr + (from - start)));
+		err = mremap_to(sim, mm, from, piece, new_addr + (from - start),
+				piece, flags, res);
+		if (err)
+			return err;
+		if (!seen)
+			first = res->value;
+		seen = true;
+		cursor = from + piece;
+	}
+	if (!seen)
+		return kerr(res, SIM_EFAULT, "addr is not inside a VMA");
+	res->value = first;
 	return 0;
 }
 
@@ -937,6 +987,12 @@ int do_mremap(struct sim *sim, struct mm_struct *mm, const struct sim_op *op,
 			new_addr = get_unmapped_area(mm, 0, new_len);
 		if (!new_addr)
 			return kerr(res, SIM_ENOMEM, "no gap large enough");
+		err = check_new_range(addr, old_len, new_addr, new_len, res);
+		if (err)
+			return err;
+		if ((flags & MREMAP_FIXED) && old_len == new_len)
+			return remap_move(sim, mm, addr, old_len, new_addr,
+					  flags, res);
 		return mremap_to(sim, mm, addr, old_len, new_addr, new_len,
 				 flags, res);
 	}

@@ -8,6 +8,7 @@
 
 #define A	0x7f0000000000UL
 #define B	0x7f0000100000UL
+#define C	0x7f0000200000UL
 #define P(n)	((unsigned long)(n) * PAGE_SIZE)
 
 static void fork_then_child_write_copies_page(void)
@@ -329,6 +330,72 @@ static void mremap_move_keeps_frames_and_pgoff(void)
 	EXPECT_EQ(sim_rmap_walk(s, 2)->visits[0].address, B + P(1));
 	EXPECT_EQ(sim_find_mm(s, p1)->map_count, 1);
 	EXPECT_EQ(s->nr_frames, 2);
+	sim_free(s);
+}
+
+/*
+ * Linux 6.17+: MREMAP_FIXED without a resize moves every VMA in the range,
+ * keeping the gaps between them; the range must start inside a VMA.
+ */
+static void mremap_fixed_moves_several_vmas_keeping_gaps(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+	struct sim_op op = { .kind = OP_MREMAP, .pid = p1, .addr = A,
+			     .old_len = P(5), .new_len = P(5), .new_addr = B,
+			     .flags = MREMAP_MAYMOVE | MREMAP_FIXED };
+	struct vm_area_struct *v;
+
+	mmap_anon(s, p1, A, 2, "rw-", false);
+	mmap_anon(s, p1, A + P(3), 2, "r--", false);
+	touch(s, p1, A + P(1), true);
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT_EQ(last.value, B);
+	EXPECT_EQ(sim_find_mm(s, p1)->map_count, 2);
+	EXPECT(vma_at(s, p1, A) == NULL);
+	v = vma_at(s, p1, B);
+	EXPECT_EQ(v->vm_start, B);
+	EXPECT_EQ(v->vm_end, B + P(2));
+	EXPECT_EQ(v->vm_pgoff, A >> PAGE_SHIFT);
+	EXPECT(vma_at(s, p1, B + P(2)) == NULL);
+	v = vma_at(s, p1, B + P(3));
+	EXPECT_EQ(v->vm_start, B + P(3));
+	EXPECT_EQ(v->vm_end, B + P(5));
+	EXPECT_EQ(pfn_at(s, p1, B + P(1)), 1);
+	EXPECT_EQ(sim_rmap_walk(s, 1)->visits[0].address, B + P(1));
+
+	/* a range that begins in a hole moves nothing */
+	op.addr = B + P(2);
+	op.old_len = op.new_len = P(2);
+	op.new_addr = C;
+	EXPECT_EQ(apply(s, &op), SIM_EFAULT);
+	EXPECT_EQ(vma_at(s, p1, B + P(3))->vm_start, B + P(3));
+	EXPECT(vma_at(s, p1, C) == NULL);
+	sim_free(s);
+}
+
+/* a private file VMA moves along with an anonymous one */
+static void mremap_fixed_moves_file_and_anon_vmas_together(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+	struct sim_op op = { .kind = OP_MREMAP, .pid = p1, .addr = A,
+			     .old_len = P(4), .new_len = P(4), .new_addr = B,
+			     .flags = MREMAP_MAYMOVE | MREMAP_FIXED };
+	struct vm_area_struct *v;
+
+	new_file(s, "f", 4);
+	mmap_anon(s, p1, A, 2, "rw-", false);
+	mmap_file(s, p1, A + P(2), 2, "r--", false, "f", 1);
+	touch(s, p1, A + P(2), false);
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT(vma_at(s, p1, A + P(2)) == NULL);
+	v = vma_at(s, p1, B + P(2));
+	EXPECT_EQ(v->vm_start, B + P(2));
+	EXPECT_EQ(v->vm_pgoff, 1);
+	EXPECT(v->vm_file != NULL);
+	EXPECT_EQ(folio_at(s, p1, B + P(2))->index, 1);
+	EXPECT_EQ(sim_find_mm(s, p1)->map_count, 2);
 	sim_free(s);
 }
 
@@ -761,6 +828,8 @@ int main(void)
 	RUN(mprotect_split_then_restore_merges_back);
 	RUN(forked_vma_does_not_merge_with_new_neighbour);
 	RUN(mremap_move_keeps_frames_and_pgoff);
+	RUN(mremap_fixed_moves_several_vmas_keeping_gaps);
+	RUN(mremap_fixed_moves_file_and_anon_vmas_together);
 	RUN(mremap_of_unfaulted_anon_takes_new_pgoff);
 	RUN(mremap_of_unfaulted_vma_next_to_itself_merges_with_it);
 	RUN(shared_anon_across_fork_is_one_frame);
