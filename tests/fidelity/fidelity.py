@@ -1,0 +1,125 @@
+"""The fidelity suite: each scenario on the real kernel (kernel_runner) and
+through rmapd (`rmapd run --observe`), compared; prints every difference and
+`fidelity: N/M scenarios agree`, and fails unless all agree."""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import tempfile
+import sys
+
+from compare import compare
+
+
+# The runner reserves [WINDOW, WINDOW + WINDOW_SIZE) in every process it
+# starts (kernel_runner.c: WIN_START, WIN_END); a scenario names regions as
+# offsets inside it and gives every address as "region" or "region+0xN".
+WINDOW = 0x200000000000
+WINDOW_SIZE = 0x40000000
+
+
+def resolve(scenario):
+    """The scenario with each region-relative address made absolute: the op
+    format the API, `rmapd run` and the kernel runner all take."""
+    regions = {}
+    for name, off in scenario.get("regions", {}).items():
+        off = int(off, 0)
+        if not 0 <= off < WINDOW_SIZE:
+            raise ValueError("region %s is outside the runner's window" % name)
+        regions[name] = WINDOW + off
+
+    def absolute(v):
+        name, _, rest = v.partition("+")
+        if name not in regions:
+            raise ValueError("address %r names no region of the scenario" % v)
+        return "0x%x" % (regions[name] + (int(rest, 0) if rest else 0))
+    ops = []
+    for op in scenario["ops"]:
+        op = dict(op)
+        for key in ("addr", "new_addr"):
+            if isinstance(op.get(key), str):
+                op[key] = absolute(op[key])
+        ops.append(op)
+    return {"name": scenario["name"], "ops": ops}
+
+
+def run(cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (" ".join(cmd), out.stderr.strip()[-500:]))
+    return json.loads(out.stdout)
+
+
+PROBE = {"name": "probe", "regions": {"a": "0x0"}, "ops": [
+    {"op": "spawn"},
+    {"op": "mmap", "pid": 1, "addr": "a", "len": 4096, "prot": "rw-",
+     "flags": ["private", "anonymous", "fixed"]},
+    {"op": "access", "pid": 1, "addr": "a", "write": False}]}
+
+
+def write_resolved(scenario):
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(resolve(scenario), f)
+    return f.name
+
+
+def kernel_has_zero_page(runner):
+    """Probe once: does an anonymous read map the zero page here?"""
+    path = write_resolved(PROBE)
+    try:
+        obs = run([runner, path])
+    finally:
+        os.unlink(path)
+    return obs["observations"][-1]["processes"][0]["pages"][0]["frame"] == "Z"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runner", required=True)
+    ap.add_argument("--rmapd", required=True)
+    ap.add_argument("scenarios", nargs="*")
+    a = ap.parse_args()
+    files = a.scenarios or sorted(glob.glob(os.path.join(os.path.dirname(__file__), "scenarios", "*.json")))
+    for probe in ("/proc/kpagecount", "/proc/kpageflags"):
+        try:
+            with open(probe, "rb") as f:
+                f.read(8)
+        except OSError as e:
+            print("cannot read %s (%s): the fidelity suite needs root; failing" % (probe, e))
+            print("fidelity: 0/%d scenarios agree" % len(files))
+            print("0 passed, %d failed" % len(files))
+            return 1
+    zero = kernel_has_zero_page(a.runner)
+    print("this kernel %s the zero page on anonymous reads; rmapd runs with %s" % (
+        "maps" if zero else "does not map", "--zero-page" if zero else "--no-zero-page"))
+    agree = 0
+    for path in files:
+        with open(path) as f:
+            scenario = json.load(f)
+        resolved = None
+        try:
+            resolved = write_resolved(scenario)
+            kernel = run([a.runner, resolved])
+            sim = run([a.rmapd, "run", "--observe",
+                       "--zero-page" if zero else "--no-zero-page", resolved])
+            diffs = compare(scenario, kernel, sim)
+        except Exception as e:  # noqa: BLE001 - a broken scenario is a failure
+            diffs = ["could not run: %s" % e]
+        finally:
+            if resolved:
+                os.unlink(resolved)
+        if diffs:
+            print("FAIL %s" % scenario["name"])
+            for d in diffs:
+                print("     " + d)
+        else:
+            agree += 1
+            print("ok   %s" % scenario["name"])
+    print("fidelity: %d/%d scenarios agree" % (agree, len(files)))
+    print("%d passed, %d failed" % (agree, len(files) - agree))
+    return 0 if agree == len(files) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
