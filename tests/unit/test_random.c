@@ -147,6 +147,8 @@ static void gen_op(struct rng *r, struct sim *s, struct sim_op *op)
 	op->len = len;
 	if (s->nr_mms == 0 || roll < 3) {
 		op->kind = s->nr_mms < MAX_PROCS ? OP_SPAWN : OP_ACCESS;
+		if (pick(r, 2))
+			op->layout = SPAWN_PROCESS;	/* text, data, heap, stack */
 	} else if (roll < 6) {
 		op->kind = OP_FILE;
 		snprintf(op->name, sizeof(op->name), "f%lu", pick(r, 3));
@@ -184,6 +186,13 @@ static void gen_op(struct rng *r, struct sim *s, struct sim_op *op)
 	} else if (roll < 46) {
 		op->kind = OP_MADVISE;
 		op->advice = advices[pick(r, 7)];
+	} else if (roll < 49) {
+		/* move the break around its current value, sometimes below start_brk */
+		struct mm_struct *mm = sim_find_mm(s, op->pid);
+
+		op->kind = OP_BRK;
+		op->addr = (mm ? mm->brk : WIN) + pick(r, 9) * PAGE_SIZE -
+			   4 * PAGE_SIZE;
 	} else if (roll < 94) {
 		op->kind = OP_ACCESS;
 		op->write = pick(r, 2);
@@ -204,6 +213,8 @@ static void print_op(const struct sim_op *op)
 	printf("  {\"op\":\"%s\"", sim_op_name(op->kind));
 	switch (op->kind) {
 	case OP_SPAWN:
+		if (op->layout == SPAWN_PROCESS)
+			printf(",\"layout\":\"process\"");
 		break;
 	case OP_FILE:
 		printf(",\"name\":\"%s\",\"pages\":%lu", op->name, op->pages);
