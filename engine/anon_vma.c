@@ -123,6 +123,7 @@ int anon_vma_clone(struct sim *sim, struct vm_area_struct *dst,
 		   struct vm_area_struct *src)
 {
 	struct anon_vma_chain *pavc;
+	struct anon_vma *reused = NULL;
 
 	list_for_each_entry_reverse(pavc, &src->anon_vma_chain, same_vma) {
 		struct anon_vma *anon_vma = pavc->anon_vma;
@@ -134,16 +135,19 @@ int anon_vma_clone(struct sim *sim, struct vm_area_struct *dst,
 		if (!dst->anon_vma && src->anon_vma &&
 		    may_reuse(sim, anon_vma, src)) {
 			dst->anon_vma = anon_vma;
-			trace(sim, "anon_vma_reuse", 2, T_ID("vma", dst->id),
-			      T_ID("anon_vma", anon_vma->id));
+			reused = anon_vma;
 		}
 	}
 	if (dst->anon_vma) {
 		dst->anon_vma->num_active_vmas++;
 		dst->anon_vma->degree++;
 	}
-	trace(sim, "anon_vma_clone", 2, T_ID("dst", dst->id),
-	      T_ID("src", src->id));
+	if (reused)	/* the reuse rule gave dst an existing anon_vma */
+		trace(sim, "anon_vma_clone", 3, T_ID("dst", dst->id),
+		      T_ID("src", src->id), T_ID("reuse", reused->id));
+	else
+		trace(sim, "anon_vma_clone", 2, T_ID("dst", dst->id),
+		      T_ID("src", src->id));
 	return 0;
 }
 

@@ -97,8 +97,9 @@ int dup_mmap(struct sim *sim, struct mm_struct *oldmm, struct sim_result *res)
 		struct vm_area_struct *tmp;
 
 		if (mpnt->vm_flags & VM_DONTCOPY) {
-			trace(sim, "dup_mmap_skip_dontcopy", 1,
-			      T_ID("vma", mpnt->id));
+			/* VM_DONTCOPY: only the accounting sees it */
+			trace(sim, "vm_stat_account", 2, T_ID("vma", mpnt->id),
+			      T_NUM("dontcopy", 1));
 			continue;
 		}
 		tmp = vm_area_dup(sim, mpnt);

@@ -276,6 +276,13 @@ static int check_op(struct sim *sim, const struct sim_op *op,
 	}
 }
 
+/* the entry of a system call on a range, before any of its checks */
+static void trace_syscall(struct sim *sim, const char *fn,
+			  const struct sim_op *op)
+{
+	trace(sim, fn, 2, T_ADDR("start", op->addr), T_NUM("len", op->len));
+}
+
 static int run_op(struct sim *sim, struct mm_struct *mm,
 		  const struct sim_op *op, struct sim_result *res)
 {
@@ -305,10 +312,12 @@ static int run_op(struct sim *sim, struct mm_struct *mm,
 	case OP_MMAP:
 		return do_mmap(sim, mm, op, res);
 	case OP_MUNMAP:
+		trace_syscall(sim, "__vm_munmap", op);
 		err = do_munmap(sim, mm, op->addr, op->len);
 		return err ? kerr(res, err, "addr must be page aligned and "
 				  "the range inside the address space") : 0;
 	case OP_MPROTECT:
+		trace_syscall(sim, "do_mprotect_pkey", op);
 		err = do_mprotect(sim, mm, op->addr, op->len, op->prot);
 		if (err == SIM_EINVAL)
 			return kerr(res, err, "addr is not page aligned");
@@ -316,6 +325,7 @@ static int run_op(struct sim *sim, struct mm_struct *mm,
 	case OP_MREMAP:
 		return do_mremap(sim, mm, op, res);
 	case OP_MADVISE:
+		trace_syscall(sim, "do_madvise", op);
 		err = do_madvise(sim, mm, op->addr, op->len, op->advice);
 		if (err == SIM_EINVAL)
 			return kerr(res, err, "bad address, advice, or "
@@ -323,6 +333,7 @@ static int run_op(struct sim *sim, struct mm_struct *mm,
 				    "mapping");
 		return err ? kerr(res, err, "the range is not fully mapped") : 0;
 	case OP_BRK:
+		trace(sim, "__do_sys_brk", 1, T_ADDR("brk", op->addr));
 		return do_brk(sim, mm, op->addr, res);
 	case OP_ACCESS:
 		return handle_mm_fault(sim, mm, op->addr, op->write, res);

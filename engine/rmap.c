@@ -289,7 +289,7 @@ static bool try_to_unmap_one(struct sim *sim, struct folio *folio,
 	pte->swp_exclusive = (folio->flags & PG_anon_exclusive) != 0;
 	slot->count++;
 	vma->vm_mm->swapents++;
-	trace(sim, "set_pte_at(swp_entry)", 3, T_ID("vma", vma->id),
+	trace(sim, "try_to_unmap_one", 3, T_ID("vma", vma->id),
 	      T_ADDR("addr", visit->address), T_NUM("slot", slot->id));
 	return true;
 }
@@ -380,13 +380,13 @@ int folio_referenced_op(struct sim *sim, struct folio *folio,
 	struct walk_ctl ctl = { .rmap_one = folio_referenced_one, .arg = &left };
 	size_t i;
 
+	trace(sim, "folio_referenced", 1, T_ID("pfn", folio->pfn));
 	if (folio->flags & PG_zero)
 		return kerr(res, SIM_EINVAL, "the zero page has no rmap");
 	if (!folio->mapcount) {
 		res->referenced = 0;
 		return 0;
 	}
-	trace(sim, "folio_referenced", 1, T_ID("pfn", folio->pfn));
 	res->walk = rmap_walk(sim, folio, &ctl);
 	res->referenced = 0;
 	for (i = 0; i < sim->walk.nr_visits; i++)

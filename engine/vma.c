@@ -232,7 +232,7 @@ static void dup_anon_vma(struct sim *sim, struct vm_area_struct *dst,
 /* A VMA absorbed by a merge: its pages now belong to the survivor. */
 static void vma_merge_remove(struct sim *sim, struct vm_area_struct *vma)
 {
-	trace(sim, "vma_merge_remove", 1, T_ID("vma", vma->id));
+	trace(sim, "vma_complete", 1, T_ID("remove", vma->id));
 	unlink_anon_vmas(sim, vma);	/* anon_vma_merge */
 	unlink_file_vma(sim, vma);
 	vma_mm_remove(vma->vm_mm, vma);
@@ -433,6 +433,8 @@ int do_mmap(struct sim *sim, struct mm_struct *mm, const struct sim_op *op,
 	struct vm_area_struct *vma;
 	struct merge_req req;
 
+	trace(sim, "do_mmap", 3, T_ADDR("addr", addr), T_NUM("len", op->len),
+	      T_NUM("flags", op->flags));
 	if (!op->len)
 		return kerr(res, SIM_EINVAL, "len is 0");
 	len = page_align(op->len);
@@ -634,7 +636,7 @@ static int madvise_vma(struct sim *sim, struct vm_area_struct *vma,
 		flags &= ~VM_WIPEONFORK;
 		break;
 	case SIM_MADV_DONTNEED:
-		trace(sim, "madvise_dontneed", 3, T_ID("vma", vma->id),
+		trace(sim, "madvise_dontneed_single_vma", 3, T_ID("vma", vma->id),
 		      T_ADDR("start", start), T_ADDR("end", end));
 		zap_page_range(sim, vma, start, end);
 		return 0;
@@ -961,6 +963,8 @@ int do_mremap(struct sim *sim, struct mm_struct *mm, const struct sim_op *op,
 	struct vm_area_struct *vma;
 	int err;
 
+	trace(sim, "do_mremap", 3, T_ADDR("addr", addr),
+	      T_NUM("old_len", op->old_len), T_NUM("new_len", op->new_len));
 	if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP))
 		return kerr(res, SIM_EINVAL, "unknown flags");
 	if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) &&
@@ -979,8 +983,6 @@ int do_mremap(struct sim *sim, struct mm_struct *mm, const struct sim_op *op,
 	if (!old_len)
 		return kerr(res, SIM_EINVAL,
 			    "old_len 0 (duplicating a shared mapping) is not simulated");
-	trace(sim, "do_mremap", 3, T_ADDR("addr", addr),
-	      T_NUM("old_len", old_len), T_NUM("new_len", new_len));
 	if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
 		new_addr = op->new_addr;
 		if (!(flags & MREMAP_FIXED))
