@@ -165,7 +165,17 @@ static void fork_chain_walks_visit_every_descendant_vma(void)
 	EXPECT_EQ(w->visits[2].address, A);
 	/* pfn 2 lives in av 2: p2 and its child p3 only */
 	expect_walk(s, 2, 2, 1, 2);
+	w = sim_rmap_walk(s, 2);
+	EXPECT_EQ(w->visits[0].pid, p2);
+	EXPECT(w->visits[0].mapped);
+	EXPECT_EQ(w->visits[1].pid, p3);
+	EXPECT(!w->visits[1].mapped);
+	/* pfn 3 lives in av 3, to which only p3's VMA is chained */
 	expect_walk(s, 3, 1, 1, 3);
+	w = sim_rmap_walk(s, 3);
+	EXPECT_EQ(w->visits[0].pid, p3);
+	EXPECT_EQ(w->visits[0].address, A);
+	EXPECT(w->visits[0].mapped);
 	sim_free(s);
 }
 
@@ -239,6 +249,16 @@ static void munmap_middle_after_fork_splits_and_walks_find_both_halves(void)
 	EXPECT_EQ(lo->anon_vma->id, 1);
 	EXPECT_EQ(hi->anon_vma->id, 1);
 	EXPECT_EQ(sim_find_anon_vma(s, 1)->num_active_vmas, 2);
+	/* anon_vma_clone gave each half its own chain to av 1 */
+	EXPECT(list_is_singular(&lo->anon_vma_chain));
+	EXPECT(list_is_singular(&hi->anon_vma_chain));
+	EXPECT(list_entry(lo->anon_vma_chain.next, struct anon_vma_chain,
+				same_vma)->anon_vma->id == 1);
+	EXPECT(list_entry(hi->anon_vma_chain.next, struct anon_vma_chain,
+				same_vma) !=
+	       list_entry(lo->anon_vma_chain.next, struct anon_vma_chain,
+				same_vma));
+	EXPECT_EQ(s->nr_avcs, 4);		/* p1: lo, hi; p2: its VMA on av 1, av 2 */
 	EXPECT_EQ(sim_find_folio(s, 2)->mapcount, 1);
 	expect_walk(s, 1, 2, 2, 1);
 	w = sim_rmap_walk(s, 1);
@@ -299,9 +319,18 @@ static void forked_vma_does_not_merge_with_new_neighbour(void)
 	EXPECT(vma_at(s, p2, A + P(1))->anon_vma !=
 	       vma_at(s, p2, A)->anon_vma);
 	/* different anon_vmas: protection round trips cannot merge them */
-	range_op(s, OP_MPROTECT, p2, A, 2, "r--", 0);
-	range_op(s, OP_MPROTECT, p2, A, 2, "rw-", 0);
+	EXPECT_EQ(range_op(s, OP_MPROTECT, p2, A, 2, "r--", 0), 0);
+	EXPECT_EQ(vma_at(s, p2, A)->vm_flags & VM_WRITE, 0);
+	EXPECT_EQ(vma_at(s, p2, A + P(1))->vm_flags & VM_WRITE, 0);
+	EXPECT_EQ(range_op(s, OP_MPROTECT, p2, A, 2, "rw-", 0), 0);
+	EXPECT(vma_at(s, p2, A + P(1))->vm_flags & VM_WRITE);
 	EXPECT_EQ(sim_find_mm(s, p2)->map_count, 2);
+	EXPECT_EQ(vma_at(s, p2, A)->vm_end, A + P(1));
+	/* the parent's pair, sharing one anon_vma, does merge back */
+	EXPECT_EQ(range_op(s, OP_MPROTECT, p1, A + P(1), 1, "r--", 0), 0);
+	EXPECT_EQ(sim_find_mm(s, p1)->map_count, 2);
+	EXPECT_EQ(range_op(s, OP_MPROTECT, p1, A + P(1), 1, "rw-", 0), 0);
+	EXPECT_EQ(sim_find_mm(s, p1)->map_count, 1);
 	sim_free(s);
 }
 
@@ -548,9 +577,25 @@ static void dontfork_and_wipeonfork(void)
 	mmap_file(s, p1, A + P(8), 1, "r--", false, "f", 0);
 	EXPECT_EQ(range_op(s, OP_MADVISE, p1, A + P(8), 1, NULL,
 			   SIM_MADV_WIPEONFORK), SIM_EINVAL);
-	/* keeponfork and dofork undo them, and the VMAs stay single */
+	/* keeponfork and dofork undo them */
 	EXPECT_EQ(range_op(s, OP_MADVISE, p1, B, 1, NULL, SIM_MADV_KEEPONFORK), 0);
 	EXPECT(!(vma_at(s, p1, B)->vm_flags & VM_WIPEONFORK));
+	EXPECT_EQ(range_op(s, OP_MADVISE, p1, A, 1, NULL, SIM_MADV_DOFORK), 0);
+	EXPECT(!(vma_at(s, p1, A)->vm_flags & VM_DONTCOPY));
+	p2 = fork_op(s, p1);
+	EXPECT(vma_at(s, p2, A) != NULL);
+	EXPECT_EQ(pfn_at(s, p2, A), pfn_at(s, p1, A));	/* shared for COW */
+	EXPECT_EQ(pfn_at(s, p2, B), pfn_at(s, p1, B));
+	EXPECT_EQ(folio_at(s, p1, A)->mapcount, 2);
+	/* DONTFORK on part of a VMA splits it; DOFORK merges it back */
+	mmap_anon(s, p1, C, 3, "rw-", false);
+	EXPECT_EQ(range_op(s, OP_MADVISE, p1, C + P(1), 1, NULL,
+			   SIM_MADV_DONTFORK), 0);
+	EXPECT_EQ(vma_at(s, p1, C)->vm_end, C + P(1));
+	EXPECT(vma_at(s, p1, C + P(1))->vm_flags & VM_DONTCOPY);
+	EXPECT_EQ(range_op(s, OP_MADVISE, p1, C + P(1), 1, NULL,
+			   SIM_MADV_DOFORK), 0);
+	EXPECT_EQ(vma_at(s, p1, C)->vm_end, C + P(3));
 	sim_free(s);
 }
 

@@ -2,17 +2,22 @@
 /*
  * test_random.c - seeded random operation sequences, valid and invalid,
  * with the invariant checker after every operation.  A failing seed is
- * shrunk (one op dropped at a time while it still fails) and the shortest
- * sequence that reproduces it is printed as JSON ops.
+ * shrunk (one op dropped at a time while it still fails, until no single op
+ * can go) and printed as an `rmapd run` file in the API's op format.  A
+ * crash, abort or time-out prints the seed it happened in.
  *
- * Usage: test_random [SEEDS [OPS_PER_SEED [MODE]]]   (MODE: normal|legacy)
+ * Usage: test_random [SEEDS [OPS_PER_SEED [MODE [FIRST_SEED]]]]
+ * (MODE: normal|legacy; seeds FIRST_SEED .. FIRST_SEED + SEEDS - 1)
  * With "legacy" it hunts for a sequence that breaks the invariants under the
  * pre-2022 reuse rule and exits 0 when it finds one (a search tool, not a
  * test).  The determinism check replays every tenth seed and compares dumps.
  */
+#include <signal.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "codec.h"
 
 #define WIN		0x7f0000000000UL
 #define WIN_PAGES	24
@@ -114,6 +119,7 @@ static void gen_legacy_op(struct rng *r, struct sim *s, struct sim_op *op)
 		   !sim_find_mm(s, op->pid)->map_count) {
 		op->kind = OP_MMAP;
 		op->addr = WIN;
+		op->has_addr = true;
 		op->len = 2 * PAGE_SIZE;
 		op->prot = PROT_READ | PROT_WRITE;
 		op->flags = MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS;
@@ -157,7 +163,19 @@ static void gen_op(struct rng *r, struct sim *s, struct sim_op *op)
 		op->kind = OP_MMAP;
 		op->addr = WIN + pick(r, WIN_PAGES) * PAGE_SIZE;
 		op->prot = prot_bits(prots[pick(r, 5)]);
-		op->flags = MAP_FIXED | (pick(r, 5) ? MAP_PRIVATE : MAP_SHARED);
+		op->flags = pick(r, 5) ? MAP_PRIVATE : MAP_SHARED;
+		op->has_addr = true;
+		switch (pick(r, 8)) {
+		case 0:		/* placed top-down by get_unmapped_area */
+			op->has_addr = false;
+			op->addr = 0;
+			break;
+		case 1:		/* EEXIST when it lands on a mapping */
+			op->flags |= MAP_FIXED_NOREPLACE;
+			break;
+		default:
+			op->flags |= MAP_FIXED;
+		}
 		if (pick(r, 3)) {
 			op->flags |= MAP_ANONYMOUS;
 		} else {
@@ -208,58 +226,28 @@ static void gen_op(struct rng *r, struct sim *s, struct sim_op *op)
 		op->addr += 1 + pick(r, PAGE_SIZE - 1);	/* unaligned */
 }
 
-static void print_op(const struct sim_op *op)
+/* one op as the API and `rmapd run` take it, so a reproducer can be replayed */
+static void print_op(const struct sim_op *op, bool last_op)
 {
-	printf("  {\"op\":\"%s\"", sim_op_name(op->kind));
-	switch (op->kind) {
-	case OP_SPAWN:
-		if (op->layout == SPAWN_PROCESS)
-			printf(",\"layout\":\"process\"");
-		break;
-	case OP_FILE:
-		printf(",\"name\":\"%s\",\"pages\":%lu", op->name, op->pages);
-		break;
-	case OP_TRY_TO_UNMAP:
-	case OP_FOLIO_REFERENCED:
-		printf(",\"pfn\":%lu", op->pfn);
-		break;
-	default:
-		printf(",\"pid\":%d,\"addr\":\"0x%lx\"", op->pid, op->addr);
-	}
-	switch (op->kind) {
-	case OP_MMAP:
-		printf(",\"len\":%lu,\"prot\":%u,\"flags\":%u", op->len,
-		       op->prot, op->flags);
-		if (!(op->flags & MAP_ANONYMOUS))
-			printf(",\"file\":\"%s\",\"offset\":%lu", op->name,
-			       op->offset);
-		break;
-	case OP_MUNMAP:
-	case OP_MPROTECT:
-	case OP_MADVISE:
-		printf(",\"len\":%lu,\"prot\":%u,\"advice\":\"%s\"", op->len,
-		       op->prot, sim_advice_name(op->advice));
-		break;
-	case OP_MREMAP:
-		printf(",\"old_len\":%lu,\"new_len\":%lu,\"flags\":%u,"
-		       "\"new_addr\":\"0x%lx\"", op->old_len, op->new_len,
-		       op->flags, op->new_addr);
-		break;
-	case OP_ACCESS:
-		printf(",\"write\":%s", op->write ? "true" : "false");
-		break;
-	default:
-		break;
-	}
-	printf("},\n");
+	cJSON *j = api_encode_op(op);
+	char *text = cJSON_PrintUnformatted(j);
+
+	printf("  %s%s\n", text, last_op ? "" : ",");
+	free(text);
+	cJSON_Delete(j);
+}
+
+/* Every fourth seed runs a kernel without the zero page (mm_forbids_zeropage). */
+static struct sim_config seed_config(enum sim_mode mode, uint64_t seed)
+{
+	return (struct sim_config){ .mode = mode, .no_zero_page = seed % 4 == 3 };
 }
 
 /* Replay ops[0..n) where keep[i]; return the index of the first failing op or -1. */
 static long replay(const struct sim_op *ops, const bool *keep, size_t n,
-		   enum sim_mode mode, bool print)
+		   const struct sim_config *cfg, bool print)
 {
-	struct sim_config cfg = { .mode = mode };
-	struct sim *s = sim_new(&cfg);
+	struct sim *s = sim_new(cfg);
 	struct sim_result res;
 	long fail = -1;
 	size_t i;
@@ -286,7 +274,7 @@ static long replay(const struct sim_op *ops, const bool *keep, size_t n,
 
 /* Drop ops one at a time while the failure persists. */
 static void shrink_and_print(const struct sim_op *ops, size_t n,
-			     enum sim_mode mode)
+			     const struct sim_config *cfg)
 {
 	bool *keep = malloc(n * sizeof(*keep));
 	size_t i, kept = 0;
@@ -300,21 +288,24 @@ static void shrink_and_print(const struct sim_op *ops, size_t n,
 			if (!keep[i])
 				continue;
 			keep[i] = false;
-			if (replay(ops, keep, n, mode, false) >= 0)
+			if (replay(ops, keep, n, cfg, false) >= 0)
 				changed = true;
 			else
 				keep[i] = true;
 		}
 	}
-	printf("shortest reproducing sequence (%s mode):\n[\n",
-	       sim_mode_name(mode));
 	for (i = 0; i < n; i++)
-		if (keep[i]) {
-			print_op(&ops[i]);
-			kept++;
-		}
-	printf("]\n%zu ops\n", kept);
-	replay(ops, keep, n, mode, true);
+		kept += keep[i];
+	printf("a sequence that breaks it, shrunk until no single op can be "
+	       "dropped (%zu ops); replay it with `rmapd run`:\n"
+	       "{\"config\":{\"mode\":\"%s\",\"zero_page\":%s},"
+	       "\"ops\":[\n", kept, sim_mode_name(cfg->mode),
+	       cfg->no_zero_page ? "false" : "true");
+	for (i = 0; i < n; i++)
+		if (keep[i])
+			print_op(&ops[i], !--kept);
+	printf("]}\n");
+	replay(ops, keep, n, cfg, true);
 	free(keep);
 }
 
@@ -370,7 +361,7 @@ static unsigned long hash_events(unsigned long h, const struct sim_result *res)
 static long run_seed(uint64_t seed, size_t nops, enum sim_mode mode,
 		     struct sim_op *ops, long *fail_at, unsigned long *hash)
 {
-	struct sim_config cfg = { .mode = mode };
+	struct sim_config cfg = seed_config(mode, seed);
 	struct sim *s = sim_new(&cfg);
 	struct rng r = { seed * 2654435761u + 1 };
 	unsigned long h = 1469598103934665603UL;
@@ -419,17 +410,42 @@ static long run_seed(uint64_t seed, size_t nops, enum sim_mode mode,
 	return (long)i;
 }
 
+/* A crash, an abort or a time-out names the seed that caused it. */
+static volatile sig_atomic_t current_seed;
+
+static void on_fatal(int sig)
+{
+	char msg[96];
+	int n = snprintf(msg, sizeof(msg), "\nseed %lu died with signal %d; "
+			 "rerun it alone: test_random 1 OPS MODE %lu\n",
+			 (unsigned long)current_seed, sig,
+			 (unsigned long)current_seed);
+
+	if (write(STDOUT_FILENO, msg, (size_t)n) < 0)
+		_exit(128 + sig);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* test_random [SEEDS [OPS [normal|legacy [FIRST_SEED]]]] */
 int main(int argc, char **argv)
 {
 	unsigned long seeds = argc > 1 ? strtoul(argv[1], NULL, 0) : 200;
 	size_t nops = argc > 2 ? strtoul(argv[2], NULL, 0) : 600;
 	enum sim_mode mode = argc > 3 && !strcmp(argv[3], "legacy") ?
 			     SIM_MODE_LEGACY : SIM_MODE_NORMAL;
+	unsigned long first = argc > 4 ? strtoul(argv[4], NULL, 0) : 1;
 	struct sim_op *ops = calloc(nops, sizeof(*ops));
 	unsigned long seed, total = 0, nondet = 0, best_seed = 0;
 	long best_n = 0;
+	static const int fatal[] = { SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGTERM };
+	size_t k;
 
-	for (seed = 1; seed <= seeds; seed++) {
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (k = 0; k < sizeof(fatal) / sizeof(fatal[0]); k++)
+		signal(fatal[k], on_fatal);
+	for (seed = first; seed < first + seeds; seed++) {
+		current_seed = (sig_atomic_t)seed;
 		unsigned long h1, h2;
 		long fail, fail2, n;
 
@@ -444,9 +460,11 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (fail >= 0) {
+			struct sim_config cfg = seed_config(mode, seed);
+
 			printf("seed %lu: invariant broken at op %ld\n", seed,
 			       fail);
-			shrink_and_print(ops, (size_t)n, mode);
+			shrink_and_print(ops, (size_t)n, &cfg);
 			harness_failed++;
 			continue;
 		}
@@ -471,6 +489,7 @@ int main(int argc, char **argv)
 	if (mode == SIM_MODE_LEGACY) {
 		long fail;
 		unsigned long h;
+		struct sim_config cfg = seed_config(mode, best_seed);
 
 		if (!best_n) {
 			printf("no legacy violation found\n");
@@ -479,7 +498,7 @@ int main(int argc, char **argv)
 		}
 		run_seed(best_seed, nops, mode, ops, &fail, &h);
 		printf("seed %lu breaks an invariant at op %ld\n", best_seed, fail);
-		shrink_and_print(ops, (size_t)best_n, mode);
+		shrink_and_print(ops, (size_t)best_n, &cfg);
 		free(ops);
 		return 0;
 	}
