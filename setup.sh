@@ -42,10 +42,11 @@ install_packages() {
 build() {	# build DIR [meson options...]
 	local dir=$1
 	shift
+	local out
 	if [[ ! -f $dir/build.ninja ]]; then
-		meson setup "$dir" "$@" >/dev/null
+		out=$(meson setup "$dir" "$@" 2>&1) || { printf '%s\n' "$out" | tail -40; return 1; }
 	fi
-	ninja -C "$dir" >/dev/null
+	out=$(ninja -C "$dir" 2>&1) || { printf '%s\n' "$out" | tail -60; return 1; }
 }
 
 # meson test in DIR; adds its counts to PASSED/FAILED
@@ -54,7 +55,8 @@ run_tests() {
 	out=$(meson test -C "$dir" --print-errorlogs "${@:2}" 2>&1) || rc=$?
 	printf '%s\n' "$out" | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Expected Fail|Unexpected Pass|Skipped|Timeout): ' || true
 	if ((rc)); then
-		printf '%s\n' "$out" | sed -n '/^--- /,$p' | tail -200
+		# the failing tests' own output, as --print-errorlogs gave it
+		printf '%s\n' "$out" | grep -vE '^ *[0-9]+/[0-9]+ .* OK ' | tail -200
 	fi
 	local ok fail
 	ok=$(printf '%s\n' "$out" | sed -n 's/^Ok: *\([0-9]*\).*/\1/p' | tail -1)
@@ -79,8 +81,11 @@ run)
 	;;
 test)
 	install_packages
-	build build
-	build build-san -Db_sanitize=address,undefined -Db_lundef=false
+	if ! build build || ! build build-san -Db_sanitize=address,undefined -Db_lundef=false; then
+		log "the build failed"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
 	PASSED=0 FAILED=0
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
