@@ -5,6 +5,7 @@
  * error and not a silently different operation.  The simulated kernel's own
  * refusals (an unaligned munmap is EINVAL) are left to the engine.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,9 +29,16 @@ void api_error_set(struct api_error *err, int status, const char *type,
 	va_end(ap);
 }
 
-/* integers or "0x..." / decimal strings, within 64 bits */
+/*
+ * Integers (exact in a double: up to 2^53 - 1) or "0x..." strings for the
+ * rest of 64 bits, and nothing else: a string like "0100" is refused rather
+ * than guessed at (decimal? octal, as strtoul's base 0 would read it?).
+ */
 static int parse_ulong(const cJSON *j, unsigned long *out)
 {
+	const char *s;
+	char *end;
+
 	if (cJSON_IsNumber(j)) {
 		double d = j->valuedouble;
 
@@ -39,19 +47,15 @@ static int parse_ulong(const cJSON *j, unsigned long *out)
 		*out = (unsigned long)d;
 		return 0;
 	}
-	if (cJSON_IsString(j) && j->valuestring[0]) {
-		const char *s = j->valuestring;
-		char *end;
-
-		if (s[0] == '-' || s[0] == '+' || s[0] == ' ')
-			return -1;
-		errno = 0;
-		*out = strtoul(s, &end, 0);
-		if (errno || *end)
-			return -1;
-		return 0;
-	}
-	return -1;
+	if (!cJSON_IsString(j))
+		return -1;
+	s = j->valuestring;
+	/* strtoul alone would take a sign or spaces after the prefix */
+	if (strncmp(s, "0x", 2) || !isxdigit((unsigned char)s[2]))
+		return -1;
+	errno = 0;
+	*out = strtoul(s + 2, &end, 16);
+	return errno || *end ? -1 : 0;
 }
 
 int api_parse_addr(const cJSON *json, unsigned long *out)

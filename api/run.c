@@ -45,6 +45,15 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* Only whitespace may follow the JSON value (RFC 8259, section 2). */
+static bool only_whitespace(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			return false;
+	return true;
+}
+
 static void print_problem(const struct api_error *err, long index)
 {
 	cJSON *p = cJSON_CreateObject();
@@ -183,7 +192,7 @@ int rmapd_run_main(int argc, char **argv)
 {
 	bool observe = false;
 	int zero_page = -1, i, ret;
-	const char *path = NULL;
+	const char *path = NULL, *end;
 	size_t len;
 	char *buf;
 	cJSON *doc;
@@ -211,7 +220,11 @@ int rmapd_run_main(int argc, char **argv)
 			"bytes)\n", path, MAX_FILE_BYTES);
 		return 1;
 	}
-	doc = cJSON_ParseWithLength(buf, len);
+	doc = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+	if (doc && !only_whitespace(end, buf + len)) {
+		cJSON_Delete(doc);
+		doc = NULL;
+	}
 	free(buf);
 	if (!doc) {
 		fprintf(stderr, "rmapd run: %s is not valid JSON\n", path);

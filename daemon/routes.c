@@ -74,8 +74,18 @@ static void reply_api_error(struct reply *rep, const struct api_error *err,
 
 /* ---- request helpers ---- */
 
+/* Only whitespace may follow the JSON value (RFC 8259, section 2). */
+static bool only_whitespace(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			return false;
+	return true;
+}
+
 static cJSON *parse_body(const struct request *req, struct reply *rep)
 {
+	const char *end;
 	cJSON *json;
 
 	if (!req->body_len) {
@@ -83,10 +93,18 @@ static cJSON *parse_body(const struct request *req, struct reply *rep)
 			      "JSON body");
 		return NULL;
 	}
-	json = cJSON_ParseWithLength(req->body, req->body_len);
-	if (!json)
+	json = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, false);
+	if (!json) {
 		reply_problem(rep, 400, "malformed-json", "",
 			      "the body is not valid JSON");
+		return NULL;
+	}
+	if (!only_whitespace(end, req->body + req->body_len)) {
+		reply_problem(rep, 400, "malformed-json", "", "the body has more "
+			      "after its JSON value");
+		cJSON_Delete(json);
+		return NULL;
+	}
 	return json;
 }
 
@@ -175,6 +193,26 @@ static void maybe_snapshot(struct session *s, long before)
 	free(dump);
 }
 
+static size_t count_ops(const cJSON *list, bool steps)
+{
+	const cJSON *it;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(it, list)
+		if (!steps || cJSON_GetObjectItemCaseSensitive(it, "op"))
+			n++;
+	return n;
+}
+
+static bool batch_fits(size_t n, struct reply *rep)
+{
+	if (n <= g_cfg->max_batch)
+		return true;
+	reply_problem(rep, 413, "batch-too-large", "ops", "at most %lu "
+		      "operations per request", g_cfg->max_batch);
+	return false;
+}
+
 /*
  * Parse every op of the batch, apply them, then journal them in one
  * transaction.  A refusal or a database failure puts the state back: a
@@ -183,7 +221,7 @@ static void maybe_snapshot(struct session *s, long before)
 static cJSON *apply_ops(struct session *s, const cJSON *list, bool steps,
 			struct reply *rep)
 {
-	size_t n = 0, i, k;
+	size_t n = count_ops(list, steps), i, k;
 	const cJSON *it;
 	struct sim_op *ops;
 	char **op_text, **res_text;
@@ -193,14 +231,8 @@ static cJSON *apply_ops(struct session *s, const cJSON *list, bool steps,
 	struct api_error err;
 	long before = s->version;
 
-	cJSON_ArrayForEach(it, list)
-		if (!steps || cJSON_GetObjectItemCaseSensitive(it, "op"))
-			n++;
-	if (n > g_cfg->max_batch) {
-		reply_problem(rep, 413, "batch-too-large", "ops", "at most %lu "
-			      "operations per request", g_cfg->max_batch);
+	if (!batch_fits(n, rep))
 		return NULL;
-	}
 	ops = calloc(n ? n : 1, sizeof(*ops));
 	op_text = calloc(n ? n : 1, sizeof(*op_text));
 	res_text = calloc(n ? n : 1, sizeof(*res_text));
@@ -313,6 +345,45 @@ static void override(cJSON *config, const cJSON *body, const char *key)
 	cJSON_AddItemToObject(config, key, cJSON_Duplicate(v, true));
 }
 
+/*
+ * A lesson is tried on a scratch state before its session is created, so
+ * that one the limits refuse leaves no session behind.
+ */
+static bool lesson_applies(const cJSON *steps, struct sim_config cfg,
+			   struct reply *rep)
+{
+	const cJSON *step;
+	struct api_error err;
+	struct sim *sim;
+	long i = 0;
+	bool ok = true;
+
+	if (!batch_fits(count_ops(steps, true), rep))
+		return false;
+	cfg.limits = g_cfg->limits;
+	sim = sim_new(&cfg);
+	if (!sim) {
+		reply_problem(rep, 503, "out-of-memory", "", "out of memory");
+		return false;
+	}
+	cJSON_ArrayForEach(step, steps) {
+		const cJSON *op = cJSON_GetObjectItemCaseSensitive(step, "op");
+		struct sim_result res;
+		struct sim_op o;
+
+		if (!op)
+			continue;
+		if (api_parse_op(op, &o, &err) || api_apply_op(sim, &o, &res, &err)) {
+			reply_api_error(rep, &err, i);
+			ok = false;
+			break;
+		}
+		i++;
+	}
+	sim_free(sim);
+	return ok;
+}
+
 static void create_session(const struct request *req, struct reply *rep)
 {
 	static const char *const fields[] = { "name", "mode", "zero_page",
@@ -356,6 +427,9 @@ static void create_session(const struct request *req, struct reply *rep)
 		goto out;
 	}
 	cJSON_Delete(config);
+	if (lesson && !lesson_applies(cJSON_GetObjectItem(lesson, "steps"), cfg,
+				      rep))
+		goto out;
 	config = api_encode_config(&cfg);
 	cJSON_DeleteItemFromObject(config, "limits");
 	config_text = cJSON_PrintUnformatted(config);
@@ -378,6 +452,8 @@ static void create_session(const struct request *req, struct reply *rep)
 		results = apply_ops(s, cJSON_GetObjectItem(lesson, "steps"), true,
 				    rep);
 		if (!results) {
+			/* the journal could not be written: take the session back */
+			session_delete(s);
 			session_put(s);
 			goto out;
 		}
@@ -442,7 +518,7 @@ static void get_journal(const struct request *req, struct session *s,
 /* The state after op `to`; later history is discarded. */
 static int rewind_to(struct session *s, long to, struct reply *rep)
 {
-	char err[200];
+	char err[200] = "the journal could not be cut";
 	struct sim *sim;
 
 	if (to < 0 || to > s->version) {
@@ -451,8 +527,7 @@ static int rewind_to(struct session *s, long to, struct reply *rep)
 		return -1;
 	}
 	sim = session_build(s, to, err, sizeof(err));
-	if (!sim || db_journal_truncate(g_db, s->id, to) ||
-	    db_snapshot_drop_after(g_db, s->id, to)) {
+	if (!sim || db_rewind(g_db, s->id, to)) {
 		sim_free(sim);
 		reply_problem(rep, 503, "storage-failed", "", "rewind failed: %s",
 			      err);
@@ -506,6 +581,7 @@ static void post_snapshot(const struct request *req, struct session *s,
 	const cJSON *name;
 	size_t len;
 	char *dump;
+	int rc;
 
 	if (!body || !only_fields(body, fields, rep))
 		goto out;
@@ -517,14 +593,20 @@ static void post_snapshot(const struct request *req, struct session *s,
 		goto out;
 	}
 	dump = sim_dump(s->sim, &len);
-	if (db_snapshot_put(g_db, s->id, s->version, name->valuestring, dump,
-			    len)) {
-		free(dump);
+	rc = db_snapshot_put(g_db, s->id, s->version, name->valuestring, dump,
+			     len);
+	free(dump);
+	if (rc == DB_EXISTS) {
+		reply_problem(rep, 409, "snapshot-exists", "name", "this session "
+			      "already has a snapshot named '%s'",
+			      name->valuestring);
+		goto out;
+	}
+	if (rc) {
 		reply_problem(rep, 503, "storage-failed", "", "the snapshot was "
 			      "not stored");
 		goto out;
 	}
-	free(dump);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "name", name->valuestring);
 	cJSON_AddNumberToObject(o, "seq", (double)s->version);

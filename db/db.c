@@ -85,6 +85,19 @@ static int migrate(struct db *db, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A snapshot past the end of its session's journal was taken in a history
+ * that a rewind discarded (earlier rmapd cut the journal and the snapshots
+ * in two transactions, and could crash in between).  Once new ops reach its
+ * seq it would stand in for them: drop it before any replay.
+ */
+static int drop_stale_snapshots(struct db *db)
+{
+	return exec(db, "DELETE FROM snapshots WHERE seq > (SELECT "
+		    "COALESCE(MAX(seq), 0) FROM journal WHERE "
+		    "journal.session = snapshots.session)");
+}
+
 struct db *db_open(const char *path, char *err, size_t errlen)
 {
 	struct db *db = calloc(1, sizeof(*db));
@@ -109,6 +122,11 @@ struct db *db_open(const char *path, char *err, size_t errlen)
 	}
 	if (migrate(db, err, errlen))
 		goto fail;
+	if (drop_stale_snapshots(db)) {
+		snprintf(err, errlen, "cannot check the snapshots of %s: %s", path,
+			 sqlite3_errmsg(db->h));
+		goto fail;
+	}
 	return db;
 fail:
 	sqlite3_close(db->h);
@@ -176,20 +194,37 @@ static sqlite3_stmt *prep(struct db *db, const char *sql, const char *fmt, ...)
 	return st;
 }
 
-/* Run a statement that returns no rows, under the lock. */
+static int vstep(struct db *db, const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st = vprep(db, sql, fmt, ap);
+	int rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Run a statement that returns no rows; the caller holds the lock. */
+static int step(struct db *db, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vstep(db, sql, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* The same, under the lock. */
 static int run(struct db *db, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st;
 	va_list ap;
-	int rc = -1;
+	int rc;
 
 	pthread_mutex_lock(&db->lock);
 	va_start(ap, fmt);
-	st = vprep(db, sql, fmt, ap);
+	rc = vstep(db, sql, fmt, ap);
 	va_end(ap);
-	if (st && sqlite3_step(st) == SQLITE_DONE)
-		rc = 0;
-	sqlite3_finalize(st);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -324,17 +359,45 @@ int db_journal_read(struct db *db, long session, long from, long to,
 	return st ? rc : -1;
 }
 
-int db_journal_truncate(struct db *db, long session, long after)
+/*
+ * The journal and the snapshots are cut in one transaction: a snapshot that
+ * outlived its ops would later stand in for different ops of the same seq.
+ */
+int db_rewind(struct db *db, long session, long to)
 {
-	return run(db, "DELETE FROM journal WHERE session = ? AND seq > ?", "ll",
-		   session, after);
+	int rc = 0;
+
+	pthread_mutex_lock(&db->lock);
+	if (exec(db, "BEGIN IMMEDIATE") ||
+	    step(db, "DELETE FROM journal WHERE session = ? AND seq > ?", "ll",
+		 session, to) ||
+	    step(db, "DELETE FROM snapshots WHERE session = ? AND seq > ?", "ll",
+		 session, to) ||
+	    exec(db, "COMMIT")) {
+		exec(db, "ROLLBACK");
+		rc = -1;
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
 }
 
 int db_snapshot_put(struct db *db, long session, long seq, const char *name,
 		    const char *dump, size_t len)
 {
-	return run(db, "INSERT OR REPLACE INTO snapshots(session, seq, name, dump) "
-		   "VALUES(?, ?, ?, ?)", "lltb", session, seq, name, dump, len);
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	pthread_mutex_lock(&db->lock);
+	st = prep(db, "INSERT INTO snapshots(session, seq, name, dump) "
+		  "VALUES(?, ?, ?, ?)", "lltb", session, seq, name, dump, len);
+	if (st && sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	else if (st && sqlite3_extended_errcode(db->h) ==
+		 SQLITE_CONSTRAINT_UNIQUE)
+		rc = DB_EXISTS;		/* snapshots_by_name */
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
 }
 
 int db_snapshot_latest(struct db *db, long session, long max_seq, long *seq,
@@ -394,10 +457,4 @@ int db_snapshot_list(struct db *db, long session,
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&db->lock);
 	return st ? 0 : -1;
-}
-
-int db_snapshot_drop_after(struct db *db, long session, long seq)
-{
-	return run(db, "DELETE FROM snapshots WHERE session = ? AND seq > ?", "ll",
-		   session, seq);
 }

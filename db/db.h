@@ -43,9 +43,11 @@ int db_journal_append_batch(struct db *db, long session, long first, size_t n,
 			    char *const *ops, char *const *results);
 /* copy ops 1..upto of session from into session to (a clone) */
 int db_journal_copy(struct db *db, long from, long to, long upto);
-int db_journal_truncate(struct db *db, long session, long after);
+/* drop the ops and the snapshots after seq `to`, in one transaction */
+int db_rewind(struct db *db, long session, long to);
 
-/* name NULL: an automatic snapshot */
+#define DB_EXISTS	1	/* a snapshot of that name is already there */
+/* name NULL: an automatic snapshot; 0, DB_EXISTS or -1 */
 int db_snapshot_put(struct db *db, long session, long seq, const char *name,
 		    const char *dump, size_t len);
 /* the latest snapshot with seq <= max_seq (any name); *dump malloc'd */
@@ -54,6 +56,5 @@ int db_snapshot_latest(struct db *db, long session, long max_seq, long *seq,
 int db_snapshot_named(struct db *db, long session, const char *name, long *seq);
 int db_snapshot_list(struct db *db, long session,
 		     void (*fn)(const char *name, long seq, void *arg), void *arg);
-int db_snapshot_drop_after(struct db *db, long session, long seq);
 
 #endif /* RMAPD_DB_H */

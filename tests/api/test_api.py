@@ -203,36 +203,97 @@ def static_files_stay_inside_the_web_root(d):
         assert status == 404 and ctype == "application/problem+json", path
 
 
+JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool,
+              "null": type(None)}
+
+
+def resolve(doc, node):
+    """Follow a local $ref ("#/components/...") to what it names."""
+    while "$ref" in node:
+        ref, node = node["$ref"], doc
+        for part in ref[2:].split("/"):
+            node = node[part]
+    return node
+
+
+def is_type(value, t):
+    if t in ("integer", "number"):
+        return (isinstance(value, int if t == "integer" else (int, float))
+                and not isinstance(value, bool))
+    return isinstance(value, JSON_TYPES[t])
+
+
+def conforms(doc, schema, value, where):
+    """value has the types and the required properties the schema gives,
+    all the way down."""
+    schema = resolve(doc, schema)
+    types = schema.get("type")
+    if types is not None:
+        types = types if isinstance(types, list) else [types]
+        assert any(is_type(value, t) for t in types), (where, types, value)
+    if isinstance(value, dict):
+        for key in schema.get("required", []):
+            assert key in value, (where, "missing", key)
+        for key, sub in schema.get("properties", {}).items():
+            if key in value:
+                conforms(doc, sub, value[key], where + "." + key)
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            conforms(doc, schema["items"], item, "%s[%d]" % (where, i))
+
+
 def openapi_routes_answer_as_documented(d):
     status, doc, ctype, _, _ = d.request("GET", "/api/v1/openapi.json")
     assert status == 200 and doc["openapi"].startswith("3.1")
     sid = new_session(d)
     ops(d, sid, {"op": "spawn"}, mmap(1), access(1))
     d.json("POST", "/api/v1/sessions/%d/snapshots" % sid, {"name": "s1"}, expect=201)
+
+    def spare_session():
+        s = new_session(d)
+        ops(d, s, {"op": "spawn"})
+        return s
     bodies = {
         ("/api/v1/sessions", "post"): {"name": "doc"},
         ("/api/v1/sessions/{id}/ops", "post"): {"op": "spawn"},
-        ("/api/v1/sessions/{id}/rewind", "post"): {"to": 1},
+        ("/api/v1/sessions/{id}/rewind", "post"): {"to": 0},
         ("/api/v1/sessions/{id}/snapshots", "post"): {"name": "s2"},
     }
+    # requests that would undo what the later ones need go to a spare session
+    spare = {("/api/v1/sessions/{id}", "delete"),
+             ("/api/v1/sessions/{id}/rewind", "post")}
+
+    def url_of(path, target):
+        url = (path.replace("{id}", str(target)).replace("{pfn}", "1")
+               .replace("{name}", "fork-cow" if "scenarios" in path else "s1"))
+        if path.endswith("/events"):
+            url += "?since=0"   # behind the session: answers at once
+        return url
     checked = 0
     for path, methods in doc["paths"].items():
         for method, spec in methods.items():
-            target = sid
-            if method == "delete":
-                target = new_session(d)
-            url = (path.replace("{id}", str(target)).replace("{pfn}", "1")
-                   .replace("{name}", "fork-cow" if "scenarios" in path else "s1"))
-            if path.endswith("/events"):
-                url += "?since=0"   # behind the session: answers at once
+            where = "%s %s" % (method.upper(), path)
+            target = spare_session() if (path, method) in spare else sid
             if path.endswith("/restore"):
                 ops(d, sid, {"op": "spawn"})
-            st, _, ct, _, _ = d.request(method.upper(), url, bodies.get((path, method)))
-            assert str(st) in spec["responses"], (method, url, st)
-            content = spec["responses"][str(st)].get("content")
-            if content:
-                assert any(ct.startswith(k) for k in content), (url, ct)
+            st, body, ct, payload, _ = d.request(
+                method.upper(), url_of(path, target), bodies.get((path, method)))
+            success = [c for c in spec["responses"] if c.startswith("2")]
+            assert len(success) == 1, (where, success)
+            assert st == int(success[0]), (where, st, payload[:200])
+            content = resolve(doc, spec["responses"][success[0]]).get("content", {})
+            kinds = [k for k in content if ct.startswith(k)]
+            assert kinds or (not content and not payload), (where, ct)
+            if kinds and kinds[0] == "application/json":
+                conforms(doc, content[kinds[0]]["schema"], body, where)
+            assert "405" in spec["responses"], where
             checked += 1
+        wrong = next(m for m in ("PUT", "PATCH", "DELETE", "POST")
+                     if m.lower() not in methods)
+        st, body, ct, _, hdrs = d.request(wrong, url_of(path, sid))
+        assert st == 405 and ct == "application/problem+json", (wrong, path, st)
+        assert body["type"] == "urn:rmapd:problem:method-not-allowed", body
+        assert sorted(hdrs["Allow"].split(", ")) == sorted(m.upper() for m in methods)
     assert checked == sum(len(m) for m in doc["paths"].values()) >= 20
     # every documented problem answers as problem+json
     st, _, ct, _, _ = d.request("GET", "/api/v1/sessions/999999/check")

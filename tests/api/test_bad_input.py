@@ -1,7 +1,10 @@
 """At least 50 malformed or refused requests: each gets a 4xx problem
 document with a useful detail, the daemon keeps answering, and no session's
 state or journal changes."""
+import os
+import subprocess
 import sys
+import tempfile
 
 from rmapd_client import Daemon, Results
 
@@ -24,6 +27,11 @@ def bad_requests(sid):
         ("POST", o, None, b"", 400, "empty-body"),
         ("POST", o, None, b"[1,2", 400, "malformed-json"),
         ("POST", o, None, b"\xff\xfe", 400, "malformed-json"),
+        ("POST", o, None, b'{"op":"spawn"} trailing garbage', 400, "malformed-json"),
+        ("POST", o, None, b'{"op":"spawn"}{"op":"spawn"}', 400, "malformed-json"),
+        ("POST", o, None, b'{"ops":[{"op":"spawn"}]}]', 400, "malformed-json"),
+        ("POST", s + "/rewind", None, b'{"to":1} 2', 400, "malformed-json"),
+        ("POST", s + "/snapshots", None, b'{"name":"x"', 400, "malformed-json"),
         ("POST", o, {"op": "frobnicate"}, None, 422, "unknown-op"),
         ("POST", o, {"op": 7}, None, 422, "missing-field"),
         ("POST", o, {"pid": 1}, None, 422, "missing-field"),
@@ -43,6 +51,23 @@ def bad_requests(sid):
         ("POST", o, op(addr="-4096"), None, 422, "invalid-address"),
         ("POST", o, op(addr="0xzz"), None, 422, "invalid-address"),
         ("POST", o, op(addr=[1]), None, 422, "invalid-address"),
+        ("POST", o, op(addr="139637976727552"), None, 422, "invalid-address"),
+        ("POST", o, op(addr="0"), None, 422, "invalid-address"),
+        ("POST", o, op(addr="0x"), None, 422, "invalid-address"),
+        ("POST", o, op(addr="0x-7f0000000000"), None, 422, "invalid-address"),
+        ("POST", o, op(addr="0x 7f0000000000"), None, 422, "invalid-address"),
+        ("POST", o, op(addr="0X7F0000000000"), None, 422, "invalid-address"),
+        ("POST", o, op(addr="0x10000000000000000"), None, 422, "invalid-address"),
+        ("POST", o, op(addr=2 ** 64), None, 422, "invalid-address"),
+        ("POST", o, op(addr=2 ** 64 - 1), None, 422, "invalid-address"),
+        ("POST", o, op(addr=-4096), None, 422, "invalid-address"),
+        ("POST", o, op(addr=139637976727552.5), None, 422, "invalid-address"),
+        ("POST", o, op(addr=1e300), None, 422, "invalid-address"),
+        ("POST", o, {"op": "mremap", "pid": 1, "addr": A, "old_len": 4096,
+                     "new_len": 4096, "flags": ["maymove", "fixed"],
+                     "new_addr": "139637976793088"}, None, 422, "invalid-address"),
+        ("POST", o, {"op": "brk", "pid": 1, "addr": "4096"}, None, 422, "invalid-address"),
+        ("POST", o, op(len="4096"), None, 422, "invalid-value"),
         ("POST", o, op(len="lots"), None, 422, "invalid-value"),
         ("POST", o, op(len=2 ** 50), None, 422, "invalid-value"),
         ("POST", o, op(prot="rwz"), None, 422, "invalid-value"),
@@ -77,6 +102,7 @@ def bad_requests(sid):
         ("POST", s + "/rewind", {"to": "2"}, None, 422, "invalid-type"),
         ("POST", s + "/rewind", {"to": 1, "also": 2}, None, 422, "unknown-field"),
         ("POST", s + "/snapshots", {"name": "../x"}, None, 422, "invalid-value"),
+        ("POST", s + "/snapshots", {"name": "taken"}, None, 409, "snapshot-exists"),
         ("POST", s + "/snapshots/none/restore", None, None, 404, "no-such-snapshot"),
         ("POST", s + "/snapshots/none/clone", None, None, 404, "no-such-snapshot"),
         ("POST", "/api/v1/sessions", {"mode": "chaos"}, None, 422, "invalid-value"),
@@ -86,6 +112,22 @@ def bad_requests(sid):
         ("GET", "/api/v1/scenarios/nope", None, None, 404, "no-such-scenario"),
         ("GET", "/api/v2/sessions", None, None, 404, "not-found"),
     ]
+
+
+def documented_statuses(doc, method, path):
+    """The statuses the OpenAPI document gives for the route of a request
+    (None when no documented route matches)."""
+    segs = path.split("?")[0].strip("/").split("/")
+    for template, methods in doc["paths"].items():
+        t = template.strip("/").split("/")
+        if len(t) == len(segs) and all(a.startswith("{") or a == b
+                                       for a, b in zip(t, segs)):
+            if method.lower() in methods:
+                return set(methods[method.lower()]["responses"])
+            # another method: what every operation of the path documents
+            return set.intersection(*(set(m["responses"])
+                                      for m in methods.values()))
+    return None
 
 
 def session_limits_refuse_and_change_nothing():
@@ -113,11 +155,62 @@ def session_limits_refuse_and_change_nothing():
             assert st == 422 and b["type"].endswith("limit-exceeded"), (st, b)
             assert word in b["detail"], b["detail"]
         assert d.json("GET", "/api/v1/sessions/%d" % sid) == before
+        sessions = d.json("GET", "/api/v1/sessions")
+        st, b, _, _, _ = d.request("POST", "/api/v1/sessions",
+                                   {"scenario": "fork-chain"})
+        assert st == 422 and b["type"].endswith("limit-exceeded"), (st, b)
+        assert d.json("GET", "/api/v1/sessions") == sessions
         d.json("POST", "/api/v1/sessions", {}, expect=201)
         st, b, _, _, _ = d.request("POST", "/api/v1/sessions", {})
         assert st == 429 and b["type"].endswith("too-many-sessions"), b
     finally:
         d.cleanup()
+
+
+def refused_scenario_creates_no_session():
+    d = Daemon(RMAPD, args=["--max-batch", "5"]).start()
+    try:
+        d.json("POST", "/api/v1/sessions", {"name": "bystander"}, expect=201)
+        sessions = d.json("GET", "/api/v1/sessions")
+        st, b, ct, _, _ = d.request("POST", "/api/v1/sessions",
+                                    {"scenario": "fork-chain"})
+        assert st == 413 and ct == "application/problem+json", (st, b)
+        assert b["type"].endswith("batch-too-large"), b
+        assert d.json("GET", "/api/v1/sessions") == sessions
+        # a lesson within the limits is still applied whole
+        s = d.json("POST", "/api/v1/sessions", {"scenario": "zero-page"},
+                   expect=201)
+        assert s["version"] == 5
+    finally:
+        d.cleanup()
+
+
+def whitespace_after_the_body_is_accepted():
+    d = Daemon(RMAPD).start()
+    try:
+        sid = d.json("POST", "/api/v1/sessions", {}, expect=201)["id"]
+        st, b, _, _, _ = d.request("POST", "/api/v1/sessions/%d/ops" % sid,
+                                   raw=b' {"op":"spawn"} \r\n\t ')
+        assert st == 200 and b["version"] == 1, (st, b)
+    finally:
+        d.cleanup()
+
+
+def run_file_with_trailing_data_is_refused():
+    def run(text):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            f.write(text)
+        try:
+            return subprocess.run([RMAPD, "run", f.name], capture_output=True)
+        finally:
+            os.unlink(f.name)
+    for text in ('{"ops":[{"op":"spawn"}]} trailing garbage',
+                 '{"ops":[{"op":"spawn"}]}{"ops":[]}'):
+        out = run(text)
+        assert out.returncode == 2 and b"not valid JSON" in out.stderr, out
+        assert out.stdout == b"", out.stdout
+    out = run('{"ops":[{"op":"spawn"}]}\n\n')
+    assert out.returncode == 0, out.stderr
 
 
 def main():
@@ -128,11 +221,17 @@ def main():
         d.json("POST", "/api/v1/sessions/%d/ops" % sid, {"ops": [
             {"op": "spawn"}, {"op": "file", "name": "f0", "pages": 2},
             {"op": "mmap", "pid": 1, "addr": "0x7f0000000000", "len": 8192,
-             "prot": "rw-", "flags": ["private", "anonymous", "fixed"]},
-            {"op": "access", "pid": 1, "addr": "0x7f0000000000", "write": True}]})
+             "prot": "rw-", "flags": ["private", "anonymous", "fixed"]}]})
+        # one op before the version, so that replacing it would show
+        d.json("POST", "/api/v1/sessions/%d/snapshots" % sid, {"name": "taken"},
+               expect=201)
+        d.json("POST", "/api/v1/sessions/%d/ops" % sid,
+               {"op": "access", "pid": 1, "addr": "0x7f0000000000", "write": True})
         before = d.json("GET", "/api/v1/sessions/%d" % sid)
         journal = d.json("GET", "/api/v1/sessions/%d/ops" % sid)
+        snapshots = d.json("GET", "/api/v1/sessions/%d/snapshots" % sid)
         sessions = d.json("GET", "/api/v1/sessions")
+        doc = d.json("GET", "/api/v1/openapi.json")
         reqs = bad_requests(sid)
         assert len(reqs) >= 50
         for method, path, body, raw, status, ptype in reqs:
@@ -143,6 +242,10 @@ def main():
                 assert ct == "application/problem+json", ct
                 assert b["type"] == "urn:rmapd:problem:" + ptype, b
                 assert b["status"] == status and len(b["detail"]) > 10, b
+                if status == 422 and b.get("field"):
+                    assert b["field"] in b["detail"], b
+                codes = documented_statuses(doc, method, path)
+                assert codes is None or str(status) in codes, codes
             one.__name__ = "%s %s -> %d %s" % (method, path[:50], status, ptype)
             res.run(one)
 
@@ -150,12 +253,16 @@ def main():
             assert d.json("GET", "/healthz")["status"] == "ok"
             assert d.json("GET", "/api/v1/sessions/%d" % sid) == before
             assert d.json("GET", "/api/v1/sessions/%d/ops" % sid) == journal
+            assert d.json("GET", "/api/v1/sessions/%d/snapshots" % sid) == snapshots
             assert d.json("GET", "/api/v1/sessions") == sessions
         res.run(nothing_changed)
         print("%d bad requests sent" % len(reqs))
     finally:
         d.cleanup()
     res.run(session_limits_refuse_and_change_nothing)
+    res.run(refused_scenario_creates_no_session)
+    res.run(whitespace_after_the_body_is_accepted)
+    res.run(run_file_with_trailing_data_is_refused)
     return res.summary()
 
 

@@ -1,11 +1,13 @@
-"""kill -9 of rmapd at a random moment under load from many clients, then a
-restart on the same database: every acknowledged operation is in its
-session's journal, unchanged, and each session's state equals a fresh
-replay of its journal."""
+"""kill -9 of rmapd at a random moment under load from many clients (single
+ops, batches, snapshots and rewinds), then a restart on the same database:
+every acknowledged operation is in its session's journal, unchanged, and
+each session's state equals a fresh replay of its journal.  Also: a snapshot
+left beyond the end of its journal (a rewind cut short) is not used."""
 import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -17,8 +19,9 @@ from load import processes, random_op  # noqa: E402
 from rmapd_client import Daemon, Results  # noqa: E402
 
 RMAPD = sys.argv[1]
-SESSIONS = 8
+SESSIONS = 8        # each shared by two clients
 CLIENTS = 16
+REWINDERS = 4       # each alone on its session, so its rewinds are exact
 
 
 def journal_of(d, sid):
@@ -39,39 +42,116 @@ def replay_state(journal):
     return json.loads(out.stdout)["state"]
 
 
-def main():
+def pid1_op(rng):
+    # two clients share a session, and a rewind may undo any later spawn:
+    # keep to ops valid for pid 1
+    op = random_op(rng, 1)
+    if op["op"] in ("spawn", "fork"):
+        op = {"op": "access", "pid": 1, "addr": "0x7f0000001000", "write": True}
+    return op
+
+
+def snapshot_beyond_the_journal_is_not_used():
+    """A crash between the journal cut and the snapshot cut of a rewind
+    left a snapshot past the journal's end; the ops journaled later must not
+    be skipped over by loading it."""
+    d = Daemon(RMAPD).start()
+    try:
+        sid = d.json("POST", "/api/v1/sessions", {"name": "cut"}, expect=201)["id"]
+        donor = d.json("POST", "/api/v1/sessions", {"name": "donor"}, expect=201)["id"]
+        mm = {"op": "mmap", "pid": 1, "addr": "0x7f0000000000", "len": 8192,
+              "prot": "rw-", "flags": ["private", "anonymous", "fixed"]}
+        wr = {"op": "access", "pid": 1, "addr": "0x7f0000000000", "write": True}
+        d.json("POST", "/api/v1/sessions/%d/ops" % sid,
+               {"ops": [{"op": "spawn"}, mm, wr]})
+        d.json("POST", "/api/v1/sessions/%d/ops" % donor,
+               {"ops": [{"op": "spawn"}, mm, wr, {"op": "fork", "pid": 1},
+                        dict(wr, pid=2)]})
+        d.json("POST", "/api/v1/sessions/%d/snapshots" % donor, {"name": "at5"},
+               expect=201)
+        d.stop()
+        db = sqlite3.connect(d.db)
+        with db:
+            db.execute("INSERT INTO snapshots(session, seq, name, dump) SELECT "
+                       "?, seq, NULL, dump FROM snapshots WHERE session = ? AND "
+                       "name = 'at5'", (sid, donor))
+        db.close()
+        d.start()
+        d.json("POST", "/api/v1/sessions/%d/ops" % sid,
+               {"ops": [{"op": "spawn"}, {"op": "spawn"}]})
+        d.stop()
+        d.start()   # the state at op 5 is rebuilt from the database
+        live = d.json("GET", "/api/v1/sessions/%d" % sid)
+        live.pop("id")
+        live.pop("name")
+        assert live["version"] == 5
+        assert live == replay_state(journal_of(d, sid))
+    finally:
+        d.cleanup()
+
+
+def kill9_under_load(d, res):
     seed = int(os.environ.get("KILL9_SEED", random.SystemRandom().randrange(1 << 30)))
     rng = random.Random(seed)
-    d = Daemon(RMAPD, args=["--snapshot-every", "25"]).start()
+    d.start()
     sids = [d.json("POST", "/api/v1/sessions", {"name": "k%d" % i}, expect=201)["id"]
-            for i in range(SESSIONS)]
+            for i in range(SESSIONS + REWINDERS)]
     for sid in sids:
         d.json("POST", "/api/v1/sessions/%d/ops" % sid, {"op": "spawn"})
     acked = {sid: {1: {"op": "spawn"}} for sid in sids}
+    # a rewind sent but not answered: it happened whole or not at all
+    pending_rewind = {}
+    done = {"batches": 0, "snapshots": 0, "rewinds": 0}
     lock = threading.Lock()
     stop = threading.Event()
 
     def client(i):
         crng = random.Random(seed + i)
-        sid = sids[i % SESSIONS]
+        owner = i >= CLIENTS
+        sid = sids[SESSIONS + i - CLIENTS] if owner else sids[i % SESSIONS]
+        version, nsnap = 1, 0
         while not stop.is_set():
-            # sessions are shared by two clients: keep to ops valid for pid 1
-            op = random_op(crng, 1)
-            if op["op"] in ("spawn", "fork"):
-                op = {"op": "access", "pid": 1, "addr": "0x7f0000001000", "write": True}
+            r = crng.random()
             try:
-                r = d.json("POST", "/api/v1/sessions/%d/ops" % sid, op)
+                if r < 0.03:
+                    nsnap += 1
+                    d.json("POST", "/api/v1/sessions/%d/snapshots" % sid,
+                           {"name": "c%d-%d" % (i, nsnap)}, expect=201)
+                    with lock:
+                        done["snapshots"] += 1
+                    continue
+                if owner and r < 0.08:
+                    to = crng.randint(1, version)
+                    pending_rewind[sid] = to
+                    version = d.json("POST", "/api/v1/sessions/%d/rewind" % sid,
+                                     {"to": to})["version"]
+                    with lock:
+                        done["rewinds"] += 1
+                        del pending_rewind[sid]
+                        for seq in [q for q in acked[sid] if q > to]:
+                            del acked[sid][seq]
+                    continue
+                batch = [pid1_op(crng) for _ in range(crng.randint(2, 6))]
+                body = {"ops": batch} if r < 0.4 else batch[0]
+                reply = d.json("POST", "/api/v1/sessions/%d/ops" % sid, body)
             except Exception:  # noqa: BLE001 - the daemon was killed
                 return
-            res = r["results"][0]
+            version = reply["version"]
             with lock:
-                acked[sid][res["seq"]] = res["op"]
+                done["batches"] += len(reply["results"]) > 1
+                for result in reply["results"]:
+                    acked[sid][result["seq"]] = result["op"]
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    threads = [threading.Thread(target=client, args=(i,))
+               for i in range(CLIENTS + REWINDERS)]
     for t in threads:
         t.start()
-    delay = rng.uniform(0.5, 2.5)
-    time.sleep(delay)
+    start = time.time()
+    time.sleep(rng.uniform(0.5, 2.5))
+    # a slow (sanitized) build may need longer for every kind of request
+    while min(done.values()) == 0 and time.time() < start + 10:
+        time.sleep(0.05)
+    delay = time.time() - start
     d.proc.send_signal(signal.SIGKILL)
     d.proc.wait()
     d.proc = None
@@ -80,7 +160,6 @@ def main():
         t.join()
     n_acked = sum(len(v) for v in acked.values())
     d.start()
-    res = Results()
     n_journal = 0
     lost = []
     differs = []
@@ -89,7 +168,10 @@ def main():
         n_journal += len(journal)
         by_seq = {e["seq"]: e["op"] for e in journal}
         assert sorted(by_seq) == list(range(1, len(journal) + 1))
+        cut = pending_rewind.get(sid)
         for seq, op in acked[sid].items():
+            if cut is not None and len(journal) == cut and seq > cut:
+                continue    # the unanswered rewind was done
             if by_seq.get(seq) != op:
                 lost.append((sid, seq))
         live = d.json("GET", "/api/v1/sessions/%d" % sid)
@@ -99,8 +181,10 @@ def main():
             differs.append(sid)
     print("kill -9 after %.2fs (seed %d): %d ops acknowledged, %d in the "
           "journals after restart, %d acknowledged ops lost, %d of %d sessions "
-          "differ from a fresh replay" % (delay, seed, n_acked, n_journal,
-                                          len(lost), len(differs), SESSIONS))
+          "differ from a fresh replay; the load had %d batches, %d snapshots "
+          "and %d rewinds" % (delay, seed, n_acked, n_journal, len(lost),
+                              len(differs), len(sids), done["batches"],
+                              done["snapshots"], done["rewinds"]))
 
     def every_acknowledged_op_survived():
         assert not lost, lost[:5]
@@ -110,10 +194,20 @@ def main():
 
     def load_really_ran():
         assert n_acked > 100, n_acked
+        assert min(done.values()) > 0, done
     res.run(every_acknowledged_op_survived)
     res.run(every_state_equals_a_fresh_replay)
     res.run(load_really_ran)
-    d.cleanup()
+
+
+def main():
+    res = Results()
+    d = Daemon(RMAPD, args=["--snapshot-every", "25"])
+    try:
+        kill9_under_load(d, res)
+    finally:
+        d.cleanup()
+    res.run(snapshot_beyond_the_journal_is_not_used)
     return res.summary()
 
 
