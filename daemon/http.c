@@ -4,12 +4,16 @@
  * to route(), send the reply, log one line and count it in the metrics.
  * Event streams are answered by a reader that waits for the session's next
  * version, sends it, and ends (EventSource reconnects after "retry").
+ * Stopping is graceful: no new connections, streams end, requests in
+ * flight get their answers (for up to STOP_WAIT_MS), then MHD stops.
  */
 #include <microhttpd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rmapd.h"
 
@@ -20,7 +24,11 @@ struct conn_ctx {
 	struct timespec start;
 };
 
+#define STOP_WAIT_MS	10000
+
 static unsigned long nr_streams;
+static unsigned long nr_requests;	/* from their headers to completed() */
+static bool stopping;
 
 static double since(const struct timespec *start)
 {
@@ -113,7 +121,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 	pthread_mutex_lock(&streams_lock);
 	ready = deleted || st->notified || version != st->version ||
-		time(NULL) >= st->deadline;
+		time(NULL) >= st->deadline || stopping;
 	if (!ready) {
 		st->waiting = true;
 		MHD_suspend_connection(st->conn);
@@ -195,6 +203,8 @@ static struct MHD_Response *make_response(struct reply *rep,
 		MHD_add_response_header(r, "Allow", rep->allow);
 	if (rep->ctype && !strncmp(rep->ctype, "text/html", 9))
 		MHD_add_response_header(r, "Cache-Control", "no-cache");
+	if (__atomic_load_n(&stopping, __ATOMIC_SEQ_CST))
+		MHD_add_response_header(r, "Connection", "close");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	return r;
 }
@@ -219,6 +229,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
 		*con_cls = ctx;
+		__atomic_add_fetch(&nr_requests, 1, __ATOMIC_SEQ_CST);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -282,10 +293,24 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(ctx->body);
 	free(ctx);
 	*con_cls = NULL;
+	__atomic_sub_fetch(&nr_requests, 1, __ATOMIC_SEQ_CST);
 }
 
-struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
-			      const struct sockaddr *addr, bool ipv6);
+/* libmicrohttpd's own messages, through log_msg like every other line */
+static void __attribute__((format(printf, 2, 0)))
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_msg(LOG_WARNING, "libmicrohttpd: %s", msg);
+}
+
 struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 			      const struct sockaddr *addr, bool ipv6)
 {
@@ -301,6 +326,7 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 					MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 					MHD_OPTION_CONNECTION_LIMIT, 2048u,
+					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 					MHD_OPTION_END);
 	return MHD_start_daemon(flags, cfg->port, NULL, NULL, answer, NULL,
 				MHD_OPTION_SOCK_ADDR, addr,
@@ -308,5 +334,31 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 				MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 				MHD_OPTION_CONNECTION_LIMIT, 2048u,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				MHD_OPTION_END);
+}
+
+/* Stop accepting, let the requests in flight finish (bounded), then stop. */
+void http_stop(struct MHD_Daemon *d)
+{
+	MHD_socket fd = MHD_quiesce_daemon(d);
+	unsigned long left;
+	int waited;
+
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	pthread_mutex_lock(&streams_lock);
+	__atomic_store_n(&stopping, true, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&streams_lock);
+	streams_expire(true);
+	for (waited = 0; waited < STOP_WAIT_MS; waited += 10) {
+		left = __atomic_load_n(&nr_requests, __ATOMIC_SEQ_CST);
+		if (!left)
+			break;
+		usleep(10000);
+	}
+	if (left)
+		log_msg(LOG_WARNING, "%lu requests still running after %d ms; "
+			"cutting them off", left, STOP_WAIT_MS);
+	MHD_stop_daemon(d);
 }

@@ -6,7 +6,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,9 +20,6 @@
 
 struct db *g_db;
 const struct config *g_cfg;
-
-struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
-			      const struct sockaddr *addr, bool ipv6);
 
 static const char usage[] =
 "usage: rmapd [OPTIONS]            serve the API and the web page\n"
@@ -115,29 +111,59 @@ bad:
 
 static int read_config_file(struct config *c, const char *path);
 
+static const struct num_option {
+	const char *name;
+	size_t off;
+	unsigned long lo, hi;
+} num_options[] = {
+	{ "max-body", offsetof(struct config, max_body), 64, 1UL << 30 },
+	{ "max-batch", offsetof(struct config, max_batch), 1, 100000 },
+	{ "max-sessions", offsetof(struct config, max_sessions), 1, 1000000 },
+	{ "max-loaded", offsetof(struct config, max_loaded), 1, 1000000 },
+	{ "max-streams", offsetof(struct config, max_sse), 0, 10000 },
+	{ "snapshot-every", offsetof(struct config, snapshot_every), 0, 1000000 },
+	{ "max-procs", offsetof(struct config, limits.max_procs), 1, CEIL_MAX_PROCS },
+	{ "max-vmas", offsetof(struct config, limits.max_vmas), 1, CEIL_MAX_VMAS },
+	{ "max-frames", offsetof(struct config, limits.max_frames), 1, CEIL_MAX_FRAMES },
+	{ "max-files", offsetof(struct config, limits.max_files), 1, CEIL_MAX_FILES },
+	{ "max-file-pages", offsetof(struct config, limits.max_file_pages), 1, CEIL_MAX_FILE_PAGES },
+};
+
+static const char *const other_options[] = {
+	"allow-remote", "listen", "db", "web-root", "config", "threads", NULL,
+};
+
+static const struct num_option *find_num_option(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(num_options) / sizeof(num_options[0]); i++)
+		if (!strcmp(name, num_options[i].name))
+			return &num_options[i];
+	return NULL;
+}
+
+static bool known_option(const char *name)
+{
+	size_t i;
+
+	for (i = 0; other_options[i]; i++)
+		if (!strcmp(name, other_options[i]))
+			return true;
+	return find_num_option(name) != NULL;
+}
+
 /* One option by name (without "--"); value may be NULL for flags. */
 static int set_option(struct config *c, const char *name, const char *v)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-		unsigned long lo, hi;
-	} nums[] = {
-		{ "max-body", offsetof(struct config, max_body), 64, 1UL << 30 },
-		{ "max-batch", offsetof(struct config, max_batch), 1, 100000 },
-		{ "max-sessions", offsetof(struct config, max_sessions), 1, 1000000 },
-		{ "max-loaded", offsetof(struct config, max_loaded), 1, 1000000 },
-		{ "max-streams", offsetof(struct config, max_sse), 0, 10000 },
-		{ "snapshot-every", offsetof(struct config, snapshot_every), 0, 1000000 },
-		{ "max-procs", offsetof(struct config, limits.max_procs), 1, 100000 },
-		{ "max-vmas", offsetof(struct config, limits.max_vmas), 1, 10000000 },
-		{ "max-frames", offsetof(struct config, limits.max_frames), 1, 4000000 },
-		{ "max-files", offsetof(struct config, limits.max_files), 1, 100000 },
-		{ "max-file-pages", offsetof(struct config, limits.max_file_pages), 1, 1000000 },
-	};
+	const struct num_option *num;
 	unsigned long n;
-	size_t i;
 
+	if (!known_option(name)) {
+		fprintf(stderr, "rmapd: unknown option --%s (see --help)\n",
+			name);
+		return -1;
+	}
 	if (!strcmp(name, "allow-remote")) {
 		c->allow_remote = true;
 		return 0;
@@ -166,15 +192,11 @@ static int set_option(struct config *c, const char *name, const char *v)
 		c->threads = (unsigned int)n;
 		return 0;
 	}
-	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
-		if (!strcmp(name, nums[i].name)) {
-			if (parse_num(name, v, nums[i].lo, nums[i].hi, &n))
-				return -1;
-			*(unsigned long *)((char *)c + nums[i].off) = n;
-			return 0;
-		}
-	fprintf(stderr, "rmapd: unknown option --%s (see --help)\n", name);
-	return -1;
+	num = find_num_option(name);
+	if (parse_num(name, v, num->lo, num->hi, &n))
+		return -1;
+	*(unsigned long *)((char *)c + num->off) = n;
+	return 0;
 }
 
 static int read_config_file(struct config *c, const char *path)
@@ -370,8 +392,7 @@ int main(int argc, char **argv)
 	}
 	notify("STOPPING=1");
 	log_msg(LOG_INFO, "signal %d: stopping", sig);
-	streams_expire(true);
-	MHD_stop_daemon(d);
+	http_stop(d);
 	sessions_shutdown();
 	db_close(g_db);
 	log_msg(LOG_INFO, "stopped");

@@ -16,6 +16,13 @@
 
 #define RMAPD_VERSION "0.1.0"
 
+/* the highest per-session limits the flags accept */
+#define CEIL_MAX_PROCS		100000UL
+#define CEIL_MAX_VMAS		10000000UL
+#define CEIL_MAX_FRAMES		4000000UL
+#define CEIL_MAX_FILES		100000UL
+#define CEIL_MAX_FILE_PAGES	1000000UL
+
 struct config {
 	char listen_addr[64];
 	unsigned short port;
@@ -55,14 +62,20 @@ struct session {
 int sessions_init(const struct config *cfg, struct db *db);
 void sessions_shutdown(void);
 unsigned long sessions_count(void);
-/* Takes a reference and the session's lock, loading its state if evicted. */
+/*
+ * Takes a reference and the session's lock, loading its state if evicted:
+ * s->sim is then non-NULL until session_put().
+ */
 struct session *session_get(long id);
 void session_put(struct session *s);
 /* Create (NULL past the session limit), delete (holding it), visit all. */
 struct session *session_create(const char *name, const char *config_json);
 void session_delete(struct session *s);
 void sessions_each(void (*fn)(const struct session *s, void *arg), void *arg);
-/* Replay the journal into s->sim (snapshot + ops after it) up to version. */
+/*
+ * The state at version: snapshot + replay of the ops after it, whatever the
+ * current limits (they apply to new ops only).
+ */
 struct sim *session_build(struct session *s, long version, char *err,
 			  size_t errlen);
 
@@ -100,7 +113,15 @@ void metrics_request(const char *route, const char *method, int status,
 void metrics_ops(unsigned long n);
 char *metrics_render(size_t *len);
 
-/* ---- http.c: event streams ---- */
+/* ---- http.c ---- */
+struct MHD_Daemon;
+struct sockaddr;
+/* Serve on listen_fd if >= 0 (socket activation), else bind addr. */
+struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
+			      const struct sockaddr *addr, bool ipv6);
+/* Graceful: refuse new connections, finish the requests in flight. */
+void http_stop(struct MHD_Daemon *d);
+/* event streams */
 void streams_notify(long session);
 void streams_expire(bool all);
 

@@ -5,6 +5,10 @@
  * A session's state lives in memory while it is used and is rebuilt from
  * the database (latest snapshot + replay of the journal after it) when it
  * is needed again; the least recently used are evicted past max_loaded.
+ *
+ * Lock order: a session's mutex, then the registry lock.  A second
+ * session's mutex is only ever tried (eviction), never waited for.  s->sim
+ * is used only under s->lock, after session_get() has loaded it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +114,40 @@ static int replay_one(long seq, const char *op_text, const char *result,
 	return rc;
 }
 
+/*
+ * Limits guard new operations only.  What the journal holds was accepted
+ * once, so it replays under the highest limits a flag can set.  A session
+ * then keeps room for what it holds, so that its dumps (snapshots, a batch's
+ * undo) load again; beyond that the current limits apply.
+ */
+static const struct sim_limits replay_limits = {
+	.max_procs = CEIL_MAX_PROCS,
+	.max_vmas = CEIL_MAX_VMAS,
+	.max_frames = CEIL_MAX_FRAMES,
+	.max_files = CEIL_MAX_FILES,
+	.max_file_pages = CEIL_MAX_FILE_PAGES,
+};
+
+static unsigned long at_least(unsigned long limit, unsigned long used)
+{
+	return used > limit ? used : limit;
+}
+
+static void fit_limits(struct sim *sim, const struct sim_limits *want)
+{
+	struct sim_limits *l = &sim->cfg.limits;
+	const struct address_space *f;
+	unsigned long file_pages = 0;
+
+	list_for_each_entry(f, &sim->files, node)
+		file_pages = at_least(file_pages, f->nr_pages);
+	l->max_procs = at_least(want->max_procs, sim->nr_mms);
+	l->max_vmas = at_least(want->max_vmas, sim->nr_vmas);
+	l->max_frames = at_least(want->max_frames, sim->nr_frames);
+	l->max_files = at_least(want->max_files, sim->nr_files);
+	l->max_file_pages = at_least(want->max_file_pages, file_pages);
+}
+
 struct sim *session_build(struct session *s, long version, char *err,
 			  size_t errlen)
 {
@@ -134,7 +172,7 @@ struct sim *session_build(struct session *s, long version, char *err,
 		seq = 0;
 		sim = sim_new(&s->cfg);
 	}
-	sim->cfg.limits = s->cfg.limits;
+	sim->cfg.limits = replay_limits;
 	if (db_journal_read(db, s->id, seq, version, replay_one, sim) ||
 	    sim->nr_ops != (unsigned long)version) {
 		snprintf(err, errlen, "journal replay of session %ld stopped "
@@ -142,10 +180,15 @@ struct sim *session_build(struct session *s, long version, char *err,
 		sim_free(sim);
 		return NULL;
 	}
+	fit_limits(sim, &s->cfg.limits);
 	return sim;
 }
 
-/* Drop the state of the least recently used idle session. */
+/*
+ * Drop the state of the least recently used idle session.  The caller holds
+ * keep's lock; a victim's lock is only tried, so this cannot deadlock, and
+ * the scan's unlocked reads of s->sim are a hint, checked under the lock.
+ */
 static void evict_one(struct session *keep)
 {
 	struct session *victim = NULL;
@@ -199,12 +242,10 @@ struct session *session_get(long id)
 			session_put(s);
 			return NULL;
 		}
+		/* keep s locked: unlocked, it could be evicted in turn */
 		if (__atomic_add_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST) >
-		    cfg->max_loaded) {
-			pthread_mutex_unlock(&s->lock);
+		    cfg->max_loaded)
 			evict_one(s);
-			pthread_mutex_lock(&s->lock);
-		}
 	}
 	s->last_used = now_ms();
 	return s;

@@ -1,0 +1,468 @@
+"""The daemon itself, against a real rmapd: eviction under concurrency,
+a graceful stop on SIGTERM, the request log, limits on replay, the flags
+and config file, and systemd socket activation with sd_notify."""
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from rmapd_client import Daemon, Results, free_port
+
+RMAPD = sys.argv[1]
+A = 0x7f0000000000
+PAGES = 16
+CLIENTS = 36
+OPS = 25
+
+
+def setup_ops():
+    return [{"op": "spawn"},
+            {"op": "mmap", "pid": 1, "addr": hex(A), "len": 4096 * PAGES,
+             "prot": "rw-", "flags": ["private", "anonymous", "fixed"]}]
+
+
+def pid1_op(rng):
+    """An op on pid 1's mapping: valid, or refused with 422 at a limit."""
+    addr = A + 4096 * rng.randrange(PAGES)
+    r = rng.random()
+    if r < 0.05:
+        return {"op": "fork", "pid": 1}
+    if r < 0.15:
+        return {"op": "mprotect", "pid": 1, "addr": hex(addr), "len": 4096,
+                "prot": rng.choice(["rw-", "r--"])}
+    if r < 0.20:
+        return {"op": "mmap", "pid": 1, "addr": hex(addr), "len": 4096,
+                "prot": "rw-", "flags": ["private", "anonymous", "fixed"]}
+    return {"op": "access", "pid": 1, "addr": hex(addr + rng.randrange(4096)),
+            "write": rng.random() < 0.6}
+
+
+def journal(d, sid):
+    ops, frm = [], 0
+    while True:
+        page = d.json("GET", "/api/v1/sessions/%d/ops?from=%d&limit=1000" % (sid, frm))
+        ops += page["ops"]
+        if page["next"] is None:
+            return ops
+        frm = page["next"]
+
+
+def replay(entries):
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump({"ops": [e["op"] for e in entries]}, f)
+    out = subprocess.run([RMAPD, "run", f.name], capture_output=True, check=True)
+    os.unlink(f.name)
+    return json.loads(out.stdout)["state"]
+
+
+def live_state(d, sid):
+    st = d.json("GET", "/api/v1/sessions/%d" % sid)
+    st.pop("id")
+    st.pop("name")
+    return st
+
+
+def without_limits(state):
+    """The state but its limits, which come from the flags, not the ops."""
+    state = json.loads(json.dumps(state))
+    state["config"].pop("limits")
+    return state
+
+
+def log_text(d):
+    with open(os.path.join(d.tmp, "rmapd.log"), encoding="utf-8",
+              errors="replace") as f:
+        return f.read()
+
+
+def wait_for(fn, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if fn():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# ---- 1. eviction under concurrency ----
+
+def evict_round(d, base):
+    """36 clients each make a session, then work on theirs and on their
+    neighbour's: the sessions' ids and acknowledged op counts, and the
+    errors seen."""
+    sids, acked, errors = [None] * CLIENTS, {}, []
+    lock = threading.Lock()
+
+    def post(path, body):
+        try:
+            status, _, _, payload, _ = d.request("POST", path, body)
+        except (OSError, http.client.HTTPException) as e:
+            errors.append(repr(e))
+            return None
+        if status not in (200, 201, 422):
+            errors.append("%d %s" % (status, payload[:200]))
+        return status, payload
+
+    def client(i):
+        rng = random.Random(base + i)
+        r = post("/api/v1/sessions", {"name": "e%d" % (base + i)})
+        if not r or r[0] != 201:
+            return
+        sid = json.loads(r[1])["id"]
+        r = post("/api/v1/sessions/%d/ops" % sid, {"ops": setup_ops()})
+        if not r or r[0] != 200:
+            return
+        with lock:
+            sids[i] = sid
+            acked[sid] = 2
+        while None in sids:
+            if errors:
+                return
+            time.sleep(0.01)
+        for k in range(OPS):
+            sid = sids[(i + k % 2) % CLIENTS]
+            r = post("/api/v1/sessions/%d/ops" % sid, pid1_op(rng))
+            if not r:
+                return
+            if r[0] == 200:
+                with lock:
+                    acked[sid] += 1
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True)
+               for i in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    deadline = time.time() + 120
+    for t in threads:
+        t.join(max(0, deadline - time.time()))
+    assert not any(t.is_alive() for t in threads), "clients still running"
+    return sids, acked, errors
+
+
+def evicting_sessions_under_load_keeps_every_state_equal_to_its_journal():
+    """--max-loaded 2, rounds of 36 clients on 36 new sessions: sessions
+    are evicted and rebuilt under each other's feet, and none may be used
+    while it is not loaded."""
+    d = Daemon(RMAPD, args=["--max-loaded", "2", "--threads", "8"]).start()
+    try:
+        for rnd in range(3):
+            sids, acked, errors = evict_round(d, rnd * CLIENTS)
+            assert d.proc.poll() is None, "rmapd died: %s" % log_text(d)[-1000:]
+            assert not errors, errors[:3]
+            assert None not in sids
+            for sid in sids:
+                entries = journal(d, sid)
+                assert len(entries) == acked[sid], (sid, len(entries), acked[sid])
+                assert live_state(d, sid) == replay(entries), sid
+    finally:
+        d.cleanup()
+
+
+# ---- 2. graceful stop ----
+
+def post_ops(port, sid, ops):
+    """('ok', seqs) for a complete 2xx answer, ('none', why) when no answer
+    began, ('bad', why) for anything else."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/api/v1/sessions/%d/ops" % sid,
+                     body=json.dumps({"ops": ops}))
+        resp = conn.getresponse()
+    except (OSError, http.client.HTTPException) as e:
+        return "none", repr(e)
+    try:
+        payload = resp.read()
+        if resp.status != 200:
+            return "bad", "%d %s" % (resp.status, payload[:200])
+        return "ok", [r["seq"] for r in json.loads(payload)["results"]]
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        return "bad", repr(e)
+    finally:
+        conn.close()
+
+
+def slow_request_start(port, sid):
+    """Headers and half a body: a request in flight until the rest comes."""
+    body = json.dumps({"op": "spawn"}).encode()
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(b"POST /api/v1/sessions/%d/ops HTTP/1.1\r\nHost: t\r\n"
+              b"Connection: close\r\nContent-Length: %d\r\n\r\n"
+              % (sid, len(body)) + body[:5])
+    return s, body[5:]
+
+
+def slow_request_finish(s, rest):
+    s.sendall(rest)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return data
+
+
+def sigterm_finishes_requests_in_flight_and_exits_0():
+    d = Daemon(RMAPD, args=["--threads", "4"]).start()
+    port = d.port
+    try:
+        sids = []
+        for i in range(6):
+            sid = d.json("POST", "/api/v1/sessions", {"name": "g%d" % i},
+                         expect=201)["id"]
+            d.json("POST", "/api/v1/sessions/%d/ops" % sid, {"ops": setup_ops()})
+            sids.append(sid)
+        acked = {sid: [1, 2] for sid in sids}
+        bad = []
+
+        def client(sid):
+            rng = random.Random(sid)
+            while True:
+                batch = [{"op": "access", "pid": 1,
+                          "addr": hex(A + 4096 * rng.randrange(PAGES)),
+                          "write": True} for _ in range(50)]
+                kind, what = post_ops(port, sid, batch)
+                if kind == "ok":
+                    acked[sid] += what
+                elif kind == "bad":
+                    bad.append(what)
+                else:
+                    return
+
+        slow = slow_request_start(port, sids[0])
+        threads = [threading.Thread(target=client, args=(sid,), daemon=True)
+                   for sid in sids]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        t0 = time.time()
+        d.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            refused = False
+        except OSError:
+            refused = True
+        try:
+            answer = slow_request_finish(*slow)
+        except OSError as e:
+            answer = repr(e).encode()
+        rc = d.proc.wait(timeout=15)
+        elapsed = time.time() - t0
+        d.proc = None
+        d.log.close()
+        for t in threads:
+            t.join(10)
+        assert rc == 0, rc
+        assert elapsed < 12, elapsed
+        assert refused, "a new connection was accepted after SIGTERM"
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        assert len(body) == length and json.loads(body)["results"], answer
+        assert not bad, bad[:3]
+        assert all(len(v) > 2 for v in acked.values()), "no load was applied"
+        d.start()
+        for sid in sids:
+            seqs = {e["seq"] for e in journal(d, sid)}
+            missing = set(acked[sid]) - seqs
+            assert not missing, (sid, sorted(missing)[:5])
+        assert "stopped" in log_text(d)
+    finally:
+        d.cleanup()
+
+
+# ---- 3. the request log ----
+
+def request_log_line_has_method_path_status_and_microseconds():
+    d = Daemon(RMAPD).start()
+    try:
+        d.request("GET", "/api/v1/sessions/999")
+        d.stop()
+        lines = [l for l in log_text(d).splitlines() if "/api/v1/sessions/999" in l]
+        assert len(lines) == 1, lines
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ info: "
+                            r"GET /api/v1/sessions/999 404 \d+us", lines[0]), lines
+    finally:
+        d.cleanup()
+
+
+def encoded_newline_in_path_cannot_forge_a_log_line():
+    d = Daemon(RMAPD).start()
+    try:
+        status = d.request("GET", "/forged%0aerror:%20fake%1b[31m%ff")[0]
+        assert status == 404, status
+        d.stop()
+        text = log_text(d)
+        lines = [l for l in text.splitlines() if "forged" in l or "fake" in l]
+        assert len(lines) == 1, lines
+        assert "\x1b" not in text and "\ufffd" not in text, lines
+        assert re.search(r" info: GET /forged\\x0aerror: fake\\x1b\[31m\\xff 404 "
+                         r"\d+us$", lines[0]), lines
+    finally:
+        d.cleanup()
+
+
+# ---- 4. limits on replay ----
+
+def session_past_lowered_limits_replays_after_restart():
+    """Made under --max-procs 8, reloaded under --max-procs 3: the journal
+    replays; new ops meet the new limit, and a refused batch rolls back."""
+    d = Daemon(RMAPD, args=["--max-procs", "8", "--snapshot-every", "0"]).start()
+    try:
+        sid = d.json("POST", "/api/v1/sessions", {"name": "big"}, expect=201)["id"]
+        d.json("POST", "/api/v1/sessions/%d/ops" % sid,
+               {"ops": setup_ops() + [{"op": "spawn"}] * 5})
+        d.stop()
+        d.args = ["--max-procs", "3", "--snapshot-every", "1"]
+        d.start()
+        assert any(s["id"] == sid for s in d.json("GET", "/api/v1/sessions"))
+        st = live_state(d, sid)
+        assert st["version"] == 7 and st["counts"]["processes"] == 6, st["counts"]
+        # room for what it holds, the new limit for the rest
+        limits = st["config"]["limits"]
+        assert limits["processes"] == 6 and limits["files"] == 64, limits
+        status, body, _, _, _ = d.request(
+            "POST", "/api/v1/sessions/%d/ops" % sid,
+            {"ops": [{"op": "access", "pid": 1, "addr": hex(A), "write": True},
+                     {"op": "spawn"}]})
+        assert status == 422 and "limit" in body["detail"], body
+        assert without_limits(live_state(d, sid)) == \
+            without_limits(replay(journal(d, sid)))
+        d.json("POST", "/api/v1/sessions/%d/ops" % sid,
+               {"op": "access", "pid": 1, "addr": hex(A), "write": True})
+        d.stop()
+        d.start()
+        entries = journal(d, sid)
+        assert len(entries) == 8, len(entries)
+        assert without_limits(live_state(d, sid)) == without_limits(replay(entries))
+        assert "cannot restore" not in log_text(d), log_text(d)[-1500:]
+        assert "unusable" not in log_text(d), log_text(d)[-1500:]
+    finally:
+        d.cleanup()
+
+
+# ---- 5. flags, config file, socket activation ----
+
+def run(*args):
+    return subprocess.run([RMAPD] + list(args), capture_output=True, text=True,
+                          timeout=10)
+
+
+def help_and_version_print_and_exit_0():
+    r = run("--help")
+    assert r.returncode == 0 and r.stdout.startswith("usage: rmapd"), r
+    assert "--max-loaded" in r.stdout and "--config FILE" in r.stdout
+    r = run("--version")
+    assert r.returncode == 0 and re.fullmatch(r"rmapd \d+\.\d+\.\d+\n", r.stdout), r
+
+
+def unknown_option_is_named_and_exits_2():
+    for args in (["--no-such-flag"], ["--no-such-flag", "1"],
+                 ["--no-such-flag=1"]):
+        r = run(*args)
+        assert r.returncode == 2, (args, r)
+        assert "unknown option --no-such-flag" in r.stderr, (args, r.stderr)
+        assert "needs a value" not in r.stderr, (args, r.stderr)
+    r = run("--threads")
+    assert r.returncode == 2 and "--threads needs a value" in r.stderr, r
+
+
+def config_file_sets_the_listen_address():
+    tmp = tempfile.mkdtemp(prefix="rmapd-test-")
+    port = free_port()
+    conf = os.path.join(tmp, "rmapd.conf")
+    with open(conf, "w") as f:
+        f.write("# rmapd\n\nlisten = 127.0.0.1:%d\ndb=%s\n  threads 2\n"
+                % (port, os.path.join(tmp, "db.sqlite")))
+    p = subprocess.Popen([RMAPD, "--config", conf], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        def healthy():
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                c.request("GET", "/healthz")
+                return c.getresponse().status == 200
+            except OSError:
+                return False
+        assert wait_for(healthy, 10), "nothing on the configured port"
+        assert os.path.exists(os.path.join(tmp, "db.sqlite"))
+    finally:
+        p.terminate()
+        rc = p.wait(timeout=15)
+        p.stderr.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert rc == 0, rc
+
+
+def socket_activation_serves_and_notifies_ready_and_stopping():
+    tmp = tempfile.mkdtemp(prefix="rmapd-test-")
+    port = free_port()
+    sock_path = os.path.join(tmp, "notify.sock")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(sock_path)
+    notify.settimeout(10)
+    env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+    log = open(os.path.join(tmp, "rmapd.log"), "wb")
+    # --listen names another port: the passed socket must win
+    p = subprocess.Popen(["systemd-socket-activate", "-E", "NOTIFY_SOCKET",
+                          "-l", "127.0.0.1:%d" % port, RMAPD,
+                          "--db", os.path.join(tmp, "db.sqlite"),
+                          "--listen", "127.0.0.1:%d" % free_port()],
+                         env=env, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        def get(path):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", path)
+            r = c.getresponse()
+            out = r.status, r.read()
+            c.close()
+            return out
+
+        def healthy():
+            try:
+                return get("/healthz")[0] == 200
+            except OSError:
+                return False
+        assert wait_for(healthy, 10), "nothing on the activation socket"
+        assert notify.recv(256) == b"READY=1"
+        status, body = get("/api/v1/sessions")
+        assert status == 200 and json.loads(body) == [], body
+        p.send_signal(signal.SIGTERM)
+        assert notify.recv(256) == b"STOPPING=1"
+        assert p.wait(timeout=15) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        notify.close()
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    res = Results()
+    res.run(help_and_version_print_and_exit_0)
+    res.run(unknown_option_is_named_and_exits_2)
+    res.run(config_file_sets_the_listen_address)
+    res.run(request_log_line_has_method_path_status_and_microseconds)
+    res.run(encoded_newline_in_path_cannot_forge_a_log_line)
+    res.run(socket_activation_serves_and_notifies_ready_and_stopping)
+    res.run(session_past_lowered_limits_replays_after_restart)
+    res.run(sigterm_finishes_requests_in_flight_and_exits_0)
+    res.run(evicting_sessions_under_load_keeps_every_state_equal_to_its_journal)
+    return res.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
