@@ -149,9 +149,14 @@ cJSON *api_encode_events(const struct sim_event *ev, size_t n)
 	return arr;
 }
 
+static const char *const itree_step_name[] = {
+	[ITREE_LEFT] = "left", [ITREE_RIGHT] = "right", [ITREE_MATCH] = "match",
+	[ITREE_STOP] = "stop", [ITREE_PASS] = "pass",
+};
+
 cJSON *api_encode_walk(const struct rmap_walk_result *w)
 {
-	cJSON *o = cJSON_CreateObject(), *start, *pg, *visits;
+	cJSON *o = cJSON_CreateObject(), *start, *pg, *visits, *probes;
 	size_t i;
 
 	cJSON_AddStringToObject(o, "kind", w->kind == WALK_ANON ? "anon" :
@@ -185,6 +190,23 @@ cJSON *api_encode_walk(const struct rmap_walk_result *w)
 		cJSON_AddBoolToObject(e, "mapped", v->mapped);
 		cJSON_AddBoolToObject(e, "young", v->young);
 		cJSON_AddItemToArray(visits, e);
+	}
+	/* the interval-tree nodes the query examined, in order */
+	probes = cJSON_AddArrayToObject(o, "probes");
+	for (i = 0; i < w->nr_probes; i++) {
+		const struct rmap_probe *p = &w->probes[i];
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(e, w->kind == WALK_ANON ? "avc" : "vma",
+					(double)p->id);
+		if (w->kind == WALK_ANON)
+			cJSON_AddNumberToObject(e, "vma", (double)p->vma_id);
+		cJSON_AddNumberToObject(e, "start", (double)p->start);
+		cJSON_AddNumberToObject(e, "last", (double)p->last);
+		cJSON_AddNumberToObject(e, "subtree_last",
+					(double)p->subtree_last);
+		cJSON_AddStringToObject(e, "step", itree_step_name[p->step]);
+		cJSON_AddItemToArray(probes, e);
 	}
 	return o;
 }

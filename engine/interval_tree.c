@@ -60,10 +60,11 @@ void itree_remove(struct itree_node *node, struct itree_root *root)
 	root->count--;
 }
 
-static void probe(struct itree_root *root)
+static void probe(struct itree_root *root, const struct itree_node *node,
+		  enum itree_step step)
 {
 	if (root->probe)
-		(*root->probe)++;
+		root->probe(root->probe_ctx, node, step);
 }
 
 /* Leftmost node of node's subtree that overlaps [qs, ql]. */
@@ -72,17 +73,24 @@ static struct itree_node *subtree_search(struct itree_root *root,
 					 unsigned long qs, unsigned long ql)
 {
 	for (;;) {
-		probe(root);
 		if (node->rb.left && subtree_last_of(node->rb.left) >= qs) {
+			probe(root, node, ITREE_LEFT);
 			node = itree_entry(node->rb.left);
 			continue;
 		}
-		if (node->start > ql)
+		if (node->start > ql) {
+			probe(root, node, ITREE_STOP);
 			return NULL;
-		if (node->last >= qs)
+		}
+		if (node->last >= qs) {
+			probe(root, node, ITREE_MATCH);
 			return node;
-		if (!node->rb.right || subtree_last_of(node->rb.right) < qs)
+		}
+		if (!node->rb.right || subtree_last_of(node->rb.right) < qs) {
+			probe(root, node, ITREE_STOP);
 			return NULL;
+		}
+		probe(root, node, ITREE_RIGHT);
 		node = itree_entry(node->rb.right);
 	}
 }
@@ -113,11 +121,15 @@ struct itree_node *itree_iter_next(struct itree_root *root,
 			node = itree_entry(rb);
 			rb = node->rb.right;
 		} while (prev == rb);
-		probe(root);
-		if (node->start > ql)
+		if (node->start > ql) {
+			probe(root, node, ITREE_STOP);
 			return NULL;
-		if (node->last >= qs)
+		}
+		if (node->last >= qs) {
+			probe(root, node, ITREE_MATCH);
 			return node;
+		}
+		probe(root, node, ITREE_PASS);
 	}
 }
 

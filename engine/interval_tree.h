@@ -19,14 +19,25 @@ struct itree_node {
 	unsigned long subtree_last;	/* max last in this subtree */
 };
 
+/* what a query decided at a node it examined */
+enum itree_step {
+	ITREE_LEFT,		/* an overlap may lie in the left subtree */
+	ITREE_RIGHT,		/* not here: only the right subtree may hold one */
+	ITREE_MATCH,		/* this node overlaps: returned */
+	ITREE_STOP,		/* nothing further can overlap: the query ends */
+	ITREE_PASS,		/* climbed back to it: no overlap, go on */
+};
+
 struct itree_root {
 	struct rb_root rb;
 	unsigned long count;
-	/* when set, counts the nodes a query examines (the cost of a walk) */
-	unsigned long *probe;
+	/* when set, told of every node a query examines (the cost of a walk) */
+	void (*probe)(void *ctx, const struct itree_node *node,
+		      enum itree_step step);
+	void *probe_ctx;
 };
 
-#define ITREE_ROOT_INIT { RB_ROOT_INIT, 0, NULL }
+#define ITREE_ROOT_INIT { RB_ROOT_INIT, 0, NULL, NULL }
 
 void itree_insert(struct itree_node *node, struct itree_root *root);
 void itree_remove(struct itree_node *node, struct itree_root *root);

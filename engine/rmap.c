@@ -135,6 +135,43 @@ static struct rmap_visit *walk_push(struct sim *sim)
 	return &w->visits[w->nr_visits++];
 }
 
+/* the interval tree tells the walk of each node its query examines */
+static void walk_probe(void *ctx, const struct itree_node *node,
+		       enum itree_step step)
+{
+	struct sim *sim = ctx;
+	struct rmap_walk_result *w = &sim->walk;
+	struct rmap_probe *p;
+
+	w->tree_probes++;
+	if (w->nr_probes == RMAP_MAX_PROBES)
+		return;
+	if (w->nr_probes == sim->cap_probes) {
+		size_t cap = sim->cap_probes ? sim->cap_probes * 2 : 64;
+		struct rmap_probe *n = realloc(w->probes, cap * sizeof(*n));
+
+		if (!n)
+			abort();
+		w->probes = n;
+		sim->cap_probes = cap;
+	}
+	p = &w->probes[w->nr_probes++];
+	if (w->kind == WALK_ANON) {
+		const struct anon_vma_chain *avc =
+			container_of(node, struct anon_vma_chain, rb);
+
+		p->id = avc->id;
+		p->vma_id = avc->vma->id;
+	} else {
+		p->id = container_of(node, struct vm_area_struct, shared)->id;
+		p->vma_id = p->id;
+	}
+	p->start = node->start;
+	p->last = node->last;
+	p->subtree_last = node->subtree_last;
+	p->step = step;
+}
+
 /* page_vma_mapped_walk for one small folio: does vma map it at address? */
 static struct pte *page_vma_mapped(struct vm_area_struct *vma,
 				   const struct folio *folio,
@@ -197,7 +234,8 @@ static void rmap_walk_anon(struct sim *sim, struct folio *folio,
 		w->dangling = true;
 		return;
 	}
-	anon_vma->rb_root.probe = &w->tree_probes;
+	anon_vma->rb_root.probe = walk_probe;
+	anon_vma->rb_root.probe_ctx = sim;
 	for (node = itree_iter_first(&anon_vma->rb_root, w->pgoff_start,
 				     w->pgoff_last);
 	     node; node = itree_iter_next(&anon_vma->rb_root, node, w->pgoff_start,
@@ -220,7 +258,8 @@ static void rmap_walk_file(struct sim *sim, struct folio *folio,
 
 	w->kind = WALK_FILE;
 	w->start_id = mapping->id;
-	mapping->i_mmap.probe = &w->tree_probes;
+	mapping->i_mmap.probe = walk_probe;
+	mapping->i_mmap.probe_ctx = sim;
 	for (node = itree_iter_first(&mapping->i_mmap, w->pgoff_start,
 				     w->pgoff_last);
 	     node; node = itree_iter_next(&mapping->i_mmap, node, w->pgoff_start,
@@ -240,9 +279,11 @@ static const struct rmap_walk_result *rmap_walk(struct sim *sim,
 {
 	struct rmap_walk_result *w = &sim->walk;
 	struct rmap_visit *keep = w->visits;
+	struct rmap_probe *keep_probes = w->probes;
 
 	memset(w, 0, sizeof(*w));
 	w->visits = keep;
+	w->probes = keep_probes;
 	w->pfn = folio->pfn;
 	w->index = folio->index;
 	w->pgoff_start = folio->index;

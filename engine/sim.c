@@ -119,6 +119,7 @@ void sim_free(struct sim *sim)
 	}
 	free(sim->ev);
 	free(sim->walk.visits);
+	free(sim->walk.probes);
 	free(sim);
 }
 

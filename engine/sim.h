@@ -243,6 +243,18 @@ struct rmap_visit {
 	bool young;			/* folio_referenced: the PTE was young */
 };
 
+/*
+ * One interval-tree node a walk's stabbing query examined, in order: an
+ * anon_vma_chain (anon walk) or a VMA (i_mmap), its page-offset interval,
+ * its subtree's largest last, and what the query decided there.
+ */
+struct rmap_probe {
+	unsigned long id;		/* avc id (anon) or vma id (file) */
+	unsigned long vma_id;
+	unsigned long start, last, subtree_last;
+	enum itree_step step;
+};
+
 enum rmap_walk_kind { WALK_NONE, WALK_ANON, WALK_FILE };
 
 struct rmap_walk_result {
@@ -257,7 +269,12 @@ struct rmap_walk_result {
 	unsigned long mapped;
 	size_t nr_visits;
 	struct rmap_visit *visits;	/* owned by the sim until next call */
+	size_t nr_probes;		/* == tree_probes, up to RMAP_MAX_PROBES */
+	struct rmap_probe *probes;	/* owned by the sim until next call */
 };
+
+/* probes recorded per walk; the count (tree_probes) goes on past it */
+#define RMAP_MAX_PROBES	4096
 
 enum sim_op_kind {
 	OP_SPAWN,
@@ -360,6 +377,7 @@ struct sim {
 	size_t nr_ev, cap_ev;
 	struct rmap_walk_result walk;
 	size_t cap_visits;
+	size_t cap_probes;
 	const char *reject_field;
 	char reason[160];
 };

@@ -684,6 +684,34 @@ static void walk_of_file_mapped_by_1000_vmas_visits_only_covering_ones(void)
 	EXPECT(w->visits[1].mapped);
 	/* an O(log n + k) query, not a scan of 1000 nodes */
 	EXPECT(w->tree_probes < 64);
+	/* every node examined is recorded; the matches are the visits */
+	EXPECT_EQ(w->nr_probes, w->tree_probes);
+	{
+		size_t k, hits = 0;
+
+		for (k = 0; k < w->nr_probes; k++) {
+			const struct rmap_probe *p = &w->probes[k];
+			bool covers = p->start <= 500 && p->last >= 500;
+
+			EXPECT(p->subtree_last >= p->last);
+			if (p->step == ITREE_MATCH) {
+				EXPECT(covers);
+				if (hits < w->nr_visits)
+					EXPECT_EQ(p->vma_id,
+						  w->visits[hits++].vma_id);
+			}
+			/* a node that holds the index is never passed by */
+			if (p->step == ITREE_PASS || p->step == ITREE_RIGHT)
+				EXPECT(!covers);
+		}
+		EXPECT_EQ(hits, 4);
+		/* the descent starts at the root, which covers the whole file */
+		EXPECT_EQ(w->probes[0].vma_id,
+			  container_of(f->mapping->i_mmap.rb.node,
+				       struct vm_area_struct, shared.rb)->id);
+		EXPECT_EQ(w->probes[0].subtree_last, 1002);
+		EXPECT_EQ(w->probes[w->nr_probes - 1].step, ITREE_STOP);
+	}
 	printf("     walk of index 500: visited %lu, mapped %lu, "
 	       "tree nodes examined %lu of 1000\n",
 	       w->visited, w->mapped, w->tree_probes);
