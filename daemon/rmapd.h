@@ -17,11 +17,11 @@
 #define RMAPD_VERSION "0.1.0"
 
 /* the highest per-session limits the flags accept */
-#define CEIL_MAX_PROCS		100000UL
-#define CEIL_MAX_VMAS		10000000UL
-#define CEIL_MAX_FRAMES		4000000UL
-#define CEIL_MAX_FILES		100000UL
-#define CEIL_MAX_FILE_PAGES	1000000UL
+#define CEIL_MAX_PROCS		SIM_CAP_PROCS
+#define CEIL_MAX_VMAS		SIM_CAP_VMAS
+#define CEIL_MAX_FRAMES		SIM_CAP_FRAMES
+#define CEIL_MAX_FILES		SIM_CAP_FILES
+#define CEIL_MAX_FILE_PAGES	SIM_CAP_FILE_PAGES
 
 struct config {
 	char listen_addr[64];

@@ -48,12 +48,12 @@
 #define DUMP_MAGIC	"rmapd-dump 1"
 #define MAX_LINE	512
 #define MAX_TOKENS	16
-/* what a dump may claim, whatever its limits say */
-#define CAP_PROCS	65536UL
-#define CAP_VMAS	(1UL << 22)
-#define CAP_FRAMES	(1UL << 22)
-#define CAP_FILES	65536UL
-#define CAP_FILE_PAGES	(1UL << 20)
+/* what a dump may claim, whatever its limits say (SIM_CAP_*, sim.h) */
+#define CAP_PROCS	SIM_CAP_PROCS
+#define CAP_VMAS	SIM_CAP_VMAS
+#define CAP_FRAMES	SIM_CAP_FRAMES
+#define CAP_FILES	SIM_CAP_FILES
+#define CAP_FILE_PAGES	SIM_CAP_FILE_PAGES
 #define CAP_ID		(1UL << 48)
 /* an interval tree of 2^64 nodes is at most 128 deep */
 #define MAX_TREE_DEPTH	128

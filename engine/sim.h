@@ -92,6 +92,13 @@ enum sim_mode {
 	SIM_MODE_LEGACY,	/* 7a3ef208e662..2555283eb40d: one "degree" */
 };
 
+/* the largest limits a session may have: what a snapshot may hold */
+#define SIM_CAP_PROCS		65536UL
+#define SIM_CAP_VMAS		(1UL << 22)
+#define SIM_CAP_FRAMES		(1UL << 22)
+#define SIM_CAP_FILES		65536UL
+#define SIM_CAP_FILE_PAGES	(1UL << 20)
+
 struct sim_limits {
 	unsigned long max_procs;
 	unsigned long max_vmas;		/* in the whole session */
