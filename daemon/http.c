@@ -338,6 +338,11 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 				MHD_OPTION_END);
 }
 
+bool http_stopping(void)
+{
+	return __atomic_load_n(&stopping, __ATOMIC_SEQ_CST);
+}
+
 /* Stop accepting, let the requests in flight finish (bounded), then stop. */
 void http_stop(struct MHD_Daemon *d)
 {

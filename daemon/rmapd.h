@@ -121,6 +121,8 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 			      const struct sockaddr *addr, bool ipv6);
 /* Graceful: refuse new connections, finish the requests in flight. */
 void http_stop(struct MHD_Daemon *d);
+/* true once SIGTERM/SIGINT started the shutdown */
+bool http_stopping(void);
 /* event streams */
 void streams_notify(long session);
 void streams_expire(bool all);

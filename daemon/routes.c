@@ -860,6 +860,15 @@ void route(const struct config *cfg, const struct request *req,
 			cJSON_Delete(o);
 			return;
 		}
+		/* ready: not shutting down, and the database answers */
+		if (seg[0][0] == 'r' &&
+		    (http_stopping() || db_schema_version(g_db) < 0)) {
+			cJSON_Delete(o);
+			reply_problem(rep, 503, "not-ready", "",
+				      http_stopping() ? "rmapd is shutting down" :
+				      "the database does not answer");
+			return;
+		}
 		cJSON_AddStringToObject(o, "status", "ok");
 		cJSON_AddNumberToObject(o, "sessions", (double)sessions_count());
 		reply_json(rep, 200, o);
