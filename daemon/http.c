@@ -260,7 +260,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 		reply_problem(&rep, 413, "body-too-large", "", "the body is "
 			      "larger than %lu bytes", g_cfg->max_body);
 	} else {
-		req = (struct request){ .method = method, .path = url,
+		/* HEAD is GET without the body, which libmicrohttpd drops */
+		req = (struct request){ .method = strcmp(method, "HEAD") ?
+					method : "GET", .path = url,
 					.body = ctx->body, .body_len = ctx->len,
 					.query = query, .conn = conn };
 		route(g_cfg, &req, &rep, &route_name);

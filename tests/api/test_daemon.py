@@ -297,6 +297,24 @@ def request_log_line_has_method_path_status_and_microseconds():
         d.cleanup()
 
 
+def head_answers_like_get_without_a_body():
+    d = Daemon(RMAPD).start()
+    try:
+        status, _, ctype, payload, hdrs = d.request("HEAD", "/api/v1/sessions")
+        assert status == 200, status
+        assert ctype == "application/json", ctype
+        assert payload == b"", payload
+        gstatus, _, _, gpayload, _ = d.request("GET", "/api/v1/sessions")
+        assert gstatus == 200
+        assert int(hdrs["Content-Length"]) == len(gpayload), (hdrs, len(gpayload))
+        status, _, _, _, _ = d.request("HEAD", "/api/v1/sessions/999")
+        assert status == 404, status
+        status, body, _, _, _ = d.request("GET", "/readyz")
+        assert status == 200 and body["status"] == "ok", (status, body)
+    finally:
+        d.cleanup()
+
+
 def encoded_newline_in_path_cannot_forge_a_log_line():
     d = Daemon(RMAPD).start()
     try:
@@ -457,6 +475,7 @@ def main():
     res.run(config_file_sets_the_listen_address)
     res.run(request_log_line_has_method_path_status_and_microseconds)
     res.run(encoded_newline_in_path_cannot_forge_a_log_line)
+    res.run(head_answers_like_get_without_a_body)
     res.run(socket_activation_serves_and_notifies_ready_and_stopping)
     res.run(session_past_lowered_limits_replays_after_restart)
     res.run(sigterm_finishes_requests_in_flight_and_exits_0)
