@@ -33,11 +33,25 @@ static unsigned long hist[NR_BUCKETS + 1];
 static double hist_sum;
 static unsigned long hist_count, ops_applied;
 
+/* a client may send any token as a method: label only the known ones */
+static const char *method_label(const char *method)
+{
+	static const char *const known[] = { "GET", "HEAD", "POST", "PUT",
+					     "DELETE", "PATCH", "OPTIONS" };
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(method, known[i]))
+			return known[i];
+	return "other";
+}
+
 void metrics_request(const char *route, const char *method, int status,
 		     double seconds)
 {
 	size_t i, b;
 
+	method = method_label(method);
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < nr_series; i++)
 		if (series[i].route == route && series[i].status == status &&
