@@ -6,7 +6,7 @@
 // 1280x800 and 1920x1080 go to $SCREENSHOT_DIR (default ./screenshots).
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import net from 'node:net';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rmapd = process.argv[2] || process.env.RMAPD || join(here, '../../build/daemon/rmapd');
-const webRoot = resolve(here, '../../web');
+const webRoot = process.env.WEB_ROOT || resolve(here, '../../web');   // the source tree (after vendor.sh) or an install
 const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
 let passed = 0, failed = 0;
 const problems = [];
@@ -43,9 +43,22 @@ async function startDaemon() {
   throw new Error('rmapd did not start');
 }
 
-async function settle(page) {
-  await page.waitForLoadState('networkidle');
-  await page.waitForTimeout(150);
+// The page marks itself busy (<body data-busy="true">) from the moment an
+// action starts until the DOM shows its result; settle() waits for that to
+// clear and then for what the caller expects to be shown: no fixed sleeps.
+async function settle(page, want = {}) {
+  await page.waitForFunction((w) => {
+    if (document.body.dataset.busy !== 'false') return false;
+    if (w.pos !== undefined && document.getElementById('lesson-pos').textContent !== w.pos) return false;
+    if (w.op !== undefined && !document.getElementById('version').textContent.includes(` op ${w.op} `)) return false;
+    if (w.hash !== undefined && !new RegExp(w.hash).test(location.hash)) return false;
+    return true;
+  }, want, { polling: 50, timeout: 30000 }).catch(async (e) => {
+    const now = await page.evaluate(() => ({ busy: document.body.dataset.busy, pos: document.getElementById('lesson-pos').textContent,
+      version: document.getElementById('version').textContent, hash: location.hash,
+      message: document.getElementById('op-message').textContent })).catch(() => ({}));
+    throw new Error(`settle: wanted ${JSON.stringify(want)}, page shows ${JSON.stringify(now)}: ${e.message}`);
+  });
 }
 
 // What the page shows, read from the DOM.
@@ -59,8 +72,13 @@ async function shown(page) {
     for (const g of document.querySelectorAll('#graph g.node')) {
       nodes[g.dataset.id] = [...g.querySelectorAll(':scope > text')].map((t) => t.textContent).join('\n');
     }
+    // a file's cached pages that no PTE maps are drawn as one node listing them
+    const cached = {};
+    for (const g of document.querySelectorAll('#graph g.node[data-pfns]')) {
+      for (const pfn of g.dataset.pfns.split(' ')) cached[pfn] = g.dataset.id;
+    }
     const check = document.getElementById('check-status');
-    return { frames, nodes, checkOk: check.classList.contains('ok'), violations: check.dataset.violations,
+    return { frames, nodes, cached, checkOk: check.classList.contains('ok'), violations: check.dataset.violations,
       hash: location.hash, pos: document.getElementById('lesson-pos').textContent,
       tally: document.getElementById('walk-tally').textContent,
       ptes: [...document.querySelectorAll('table.ptes tbody tr')].map((tr) => tr.children[1].textContent) };
@@ -81,7 +99,12 @@ async function compare(page, base, label) {
   for (const f of st.frames) {
     const row = s.frames.find((r) => r.pfn === f.pfn);
     check(`${label}: pfn ${f.pfn} mapcount`, row && row.mapcount === f.mapcount, JSON.stringify(row));
-    check(`${label}: pfn ${f.pfn} node`, (s.nodes[`pfn${f.pfn}`] || '').includes(`mapcount ${f.mapcount}`));
+    if (s.cached[f.pfn]) {
+      check(`${label}: pfn ${f.pfn} in the unmapped page cache node`, f.mapcount === 0 && f.mapping.kind === 'file'
+        && s.cached[f.pfn] === `cache${f.mapping.id}` && !(`pfn${f.pfn}` in s.nodes), s.cached[f.pfn]);
+    } else {
+      check(`${label}: pfn ${f.pfn} node`, (s.nodes[`pfn${f.pfn}`] || '').includes(`mapcount ${f.mapcount}`));
+    }
   }
   for (const a of st.anon_vmas) {
     const want = 'degree' in a ? `degree ${a.degree}` : `children ${a.num_children} active ${a.num_active_vmas}`;
@@ -104,6 +127,8 @@ async function walkTally(page, pfn) {
   await page.selectOption('#walk-kind', 'walk');
   await page.click('#walk-start');
   await settle(page);
+  await page.waitForFunction((p) => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes(`pfn ${p} `)
+    || document.getElementById('walk-tally').textContent.startsWith('walk stopped'), pfn);
   for (let i = 0; i < 50; i++) {
     const t = await page.textContent('#walk-tally');
     if (t.startsWith('visited') || t.startsWith('walk stopped')) return t;
@@ -131,6 +156,10 @@ const expectations = {
     6: ({ st }) => st.processes[0].vmas.length === 1,
     8: ({ st }) => st.processes[0].vmas.length === 2,
   },
+  'file-sharing': {
+    1: ({ s }) => Object.keys(s.cached).length === 64 && s.nodes.cache1.includes('64 cached pages'),
+    27: ({ s }) => Object.keys(s.cached).length === 60 && ['pfn11', 'pfn12', 'pfn13', 'pfn14'].every((k) => k in s.nodes),
+  },
   'mremap': { 5: ({ st }) => st.processes[0].vmas[0].start === '0x7f0000100000' && st.frames.length === 2 },
   'legacy-reuse-bug': {
     18: ({ s }) => !s.checkOk && s.violations.includes('anon-not-reachable'),
@@ -147,6 +176,9 @@ const walks = {
 };
 
 async function main() {
+  if (!existsSync(join(webRoot, 'vendor', 'elk.bundled.js'))) {
+    throw new Error(`${webRoot}/vendor/elk.bundled.js is missing: run web/vendor.sh after npm ci in web/ (./setup.sh does both), or set WEB_ROOT to an installed web root`);
+  }
   mkdirSync(shots, { recursive: true });
   const d = await startDaemon();
   const browser = await chromium.launch({
@@ -164,16 +196,31 @@ async function main() {
     await settle(page);
     const lessons = await api(d.base, '/api/v1/scenarios');
     check('at least six lessons', lessons.length >= 6, String(lessons.length));
+    const opsAt = {};   // lesson name -> ops applied after step i
     for (const l of lessons) {
+      const full = await api(d.base, `/api/v1/scenarios/${l.name}`);
+      opsAt[l.name] = [0];
+      full.steps.forEach((st, i) => opsAt[l.name].push(opsAt[l.name][i] + (st.op ? 1 : 0)));
       await page.selectOption('#lesson-picker', l.name);
       await page.click('#load-lesson');
-      await settle(page);
+      await settle(page, { pos: `step 0 of ${l.steps}`, op: 0, hash: `/lesson/${l.name}/step/0$` });
       check(`${l.name}: loaded at step 0`, (await page.textContent('#lesson-pos')) === `step 0 of ${l.steps}`);
       for (let i = 1; i <= l.steps; i++) {
         await page.keyboard.press('ArrowRight');
-        await page.waitForFunction((t) => document.getElementById('lesson-pos').textContent === t, `step ${i} of ${l.steps}`);
-        await settle(page);
+        await settle(page, { pos: `step ${i} of ${l.steps}`, op: opsAt[l.name][i], hash: `/lesson/${l.name}/step/${i}$` });
         const got = await compare(page, d.base, `${l.name} step ${i}`);
+        // every step is explained: by its own text, or by its group's with where in the group it is
+        let first = i;
+        while (first > 1 && !full.steps[first - 1].explain) first--;
+        let end = i;
+        while (end < l.steps && !full.steps[end].explain) end++;
+        const explain = (await page.textContent('#lesson-explain')).trim();
+        check(`${l.name} step ${i}: explained`, explain.length > 0 && explain === full.steps[first - 1].explain, explain);
+        if (end > first) {
+          const g = await page.textContent('#lesson-group');
+          check(`${l.name} step ${i}: place in its group`, await page.isVisible('#lesson-group') && g.startsWith(`step ${i - first + 1} of the ${end - first + 1} `), g);
+        } else check(`${l.name} step ${i}: no group line`, await page.isHidden('#lesson-group'));
+        check(`${l.name} step ${i}: on the lesson's path`, await page.isHidden('#lesson-note'));
         const exp = expectations[l.name]?.[i];
         if (exp) check(`${l.name} step ${i}: hand-checked values`, exp(got));
         const w = walks[l.name];
@@ -189,29 +236,117 @@ async function main() {
     const url = page.url();
     const before = await shown(page);
     await page.reload();
-    await settle(page);
+    await settle(page, { pos: before.pos, hash: before.hash.slice(1) + '$' });
     const after = await shown(page);
     check('reload restores session, step and view', after.pos === before.pos && JSON.stringify(after.frames) === JSON.stringify(before.frames));
     // going back a step rewinds the session
+    const last = lessons[lessons.length - 1];
     await page.keyboard.press('ArrowLeft');
-    await settle(page);
+    await settle(page, { pos: `step ${last.steps - 1} of ${last.steps}`, op: opsAt[last.name][last.steps - 1] });
     check('back rewinds one lesson step', (await shown(page)).pos !== before.pos);
+    // the shared URL, opened in the same tab, goes forward again
     await page.goto(url);
-    await settle(page);
-    // large type and the big screen
-    await page.setViewportSize({ width: 1920, height: 1080 });
+    await settle(page, { pos: before.pos, op: opsAt[last.name][last.steps] });
+    check('a pasted URL shows its step', (await shown(page)).pos === before.pos);
+
+    // presses made while a lesson loads apply to it
     await page.selectOption('#lesson-picker', 'fork-cow');
     await page.click('#load-lesson');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await settle(page, { pos: 'step 2 of 7', op: 2, hash: '/lesson/fork-cow/step/2$' });
+    check('presses during loading reach step 2', (await page.textContent('#lesson-pos')) === 'step 2 of 7');
+    // four quick presses make four steps, none is lost
+    await page.selectOption('#lesson-picker', 'fork-cow');
+    await page.click('#load-lesson');
+    await settle(page, { pos: 'step 0 of 7', op: 0 });
+    for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowRight', { delay: 0 });
+    await settle(page, { pos: 'step 4 of 7', op: 4, hash: '/lesson/fork-cow/step/4$' });
+    check('four quick presses reach step 4', (await page.textContent('#lesson-pos')) === 'step 4 of 7');
+    await compare(page, d.base, 'fork-cow after quick presses');
+    // space presses a focused button, types in a focused field, and moves the lesson otherwise
+    await page.focus('#large-type');
+    await page.keyboard.press(' ');
     await settle(page);
-    for (let i = 0; i < 5; i++) { await page.keyboard.press('ArrowRight'); await settle(page); }
+    check('space on a focused button presses it', await page.evaluate(() => document.body.classList.contains('large')));
+    check('space on a focused button does not step', (await page.textContent('#lesson-pos')) === 'step 4 of 7');
+    await page.keyboard.press(' ');
+    await settle(page);
+    await page.selectOption('#op-kind', 'file');
+    await page.fill('#op-fields input[name=name]', 'a');
+    await page.focus('#op-fields input[name=name]');
+    await page.keyboard.press('End');
+    await page.keyboard.press(' ');
+    await page.keyboard.type('b');
+    await settle(page);
+    check('space in a text field types a space', (await page.inputValue('#op-fields input[name=name]')) === 'a b');
+    check('space in a text field does not step', (await page.textContent('#lesson-pos')) === 'step 4 of 7');
+    await page.evaluate(() => document.activeElement.blur());
+    await page.keyboard.press(' ');
+    await settle(page, { pos: 'step 5 of 7', op: 5 });
+    check('space on the page steps the lesson', (await page.textContent('#lesson-pos')) === 'step 5 of 7');
+    await page.keyboard.press('ArrowLeft');
+    await settle(page, { pos: 'step 4 of 7', op: 4 });
+
+    // a reclaim op from the walk panel during a lesson: shown as off the
+    // lesson's path, and Next still applies the lesson's own next op
+    await page.selectOption('#walk-pfn', '1');
+    await page.selectOption('#walk-kind', 'try_to_unmap');
+    await page.click('#walk-start');
+    await settle(page, { op: 5 });
+    check('try_to_unmap during a lesson is flagged', await page.isVisible('#lesson-note'));
+    check('try_to_unmap unmapped the page', (await shown(page)).ptes.every((x) => x.startsWith('swap')));
+    await page.click('#lesson-next');
+    await settle(page, { pos: 'step 5 of 7', op: 5 });
+    {
+      const got = await compare(page, d.base, 'fork-cow step 5 after try_to_unmap');
+      check('after try_to_unmap, Next applies the child\'s write', expectations['fork-cow'][5](got));
+      const j = await api(d.base, `/api/v1/sessions/${got.id}/ops?from=4&limit=5`);
+      check('the journal holds the lesson\'s op 5', j.ops.length === 1 && j.ops[0].op.op === 'access' && j.ops[0].op.pid === 2, JSON.stringify(j.ops.map((e) => e.op)));
+      check('back on the lesson\'s path', await page.isHidden('#lesson-note'));
+    }
+    await page.selectOption('#walk-kind', 'folio_referenced');
+    await page.click('#walk-start');
+    await settle(page, { op: 6 });
+    await page.keyboard.press('ArrowLeft');
+    await settle(page, { pos: 'step 4 of 7', op: 4 });
+    {
+      const got = await compare(page, d.base, 'fork-cow step 4 after folio_referenced and Back');
+      check('after folio_referenced, Back shows step 4', expectations['fork-cow'][4](got));
+    }
+    await page.selectOption('#walk-kind', 'walk');
+
+    // large type: at 1280x800 the graph keeps at least its normal size
+    await page.keyboard.press('ArrowRight');
+    await settle(page, { pos: 'step 5 of 7', op: 5 });
+    const graphWidth = () => page.evaluate(() => document.querySelector('#graph svg').getBoundingClientRect().width);
+    const normalWidth = await graphWidth();
     await page.keyboard.press('l');
     check('large-type mode', await page.evaluate(() => document.body.classList.contains('large')));
+    const largeWidth = await graphWidth();
+    check('large type does not shrink the graph at 1280x800', largeWidth >= normalWidth - 0.5, `${largeWidth} < ${normalWidth}`);
+    await page.screenshot({ path: join(shots, 'fork-cow-large-1280x800.png'), fullPage: true });
+    await page.setViewportSize({ width: 1920, height: 1080 });
     await page.screenshot({ path: join(shots, 'fork-cow-large-1920x1080.png'), fullPage: true });
     await page.keyboard.press('l');
     await page.screenshot({ path: join(shots, 'fork-cow-1920x1080.png'), fullPage: true });
+    // text contrast (WCAG AA, 4.5:1) of the checker badge and the header's version
+    const contrast = (sel) => page.evaluate((sel) => {
+      const rgb = (c) => c.match(/[\d.]+/g).map(Number);
+      const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+        .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+      const e = document.querySelector(sel);
+      let b = e;
+      while (b && rgb(getComputedStyle(b).backgroundColor)[3] === 0) b = b.parentElement;
+      const [x, y] = [lum(rgb(getComputedStyle(e).color)), lum(rgb(getComputedStyle(b).backgroundColor))];
+      return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+    }, sel);
+    for (const sel of ['#check-status', '#version']) {
+      const c = await contrast(sel);
+      check(`contrast of ${sel} >= 4.5`, c >= 4.5, c.toFixed(2));
+    }
     // an operation the daemon refuses shows its detail, and one the kernel refuses its errno
     await page.selectOption('#op-kind', 'access');
-    await page.fill('#op-fields input[name=write]', '').catch(() => {});
     await page.evaluate(() => { document.querySelector('#op-fields select[name=addr]').innerHTML = '<option value="0x10">0x10</option>'; });
     await page.click('#op-form button[type=submit]');
     await settle(page);

@@ -16,6 +16,20 @@ function el(tag, attrs = {}, parent) {
 
 const hex = (s) => s.replace(/^0x7f+0*/, '0x7f…');
 
+const cut = (t, n = 44) => (t.length > n ? t.slice(0, n - 1) + '…' : t);
+
+// 1 2 3 5 7 8 -> "1–3, 5, 7–8"
+function ranges(nums) {
+  const out = [];
+  for (let i = 0; i < nums.length; i++) {
+    let j = i;
+    while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
+    out.push(j > i ? `${nums[i]}–${nums[j]}` : `${nums[i]}`);
+    i = j;
+  }
+  return out.join(', ');
+}
+
 // The ELK graph, plus what each node/edge means for highlighting.
 export function buildGraph(st) {
   const children = [];
@@ -62,7 +76,23 @@ export function buildGraph(st) {
     children.push(add(`file${f.id}`, 'file', [f.shmem ? `shmem #${f.id}` : `file ${f.name}`,
       `${f.pages} pages, i_mmap ${f.i_mmap.length}`], f, 160));
   }
+  // A file's cached pages that no PTE maps (mapcount 0) are one node, not one
+  // each: a 64-page file would otherwise be a row of 64 boxes.
+  const unmapped = (fr) => fr.mapping.kind === 'file' && fr.mapcount === 0;
+  const cached = new Map();   // file id -> its unmapped frames
   for (const fr of st.frames) {
+    if (unmapped(fr)) cached.set(fr.mapping.id, [...(cached.get(fr.mapping.id) || []), fr]);
+  }
+  for (const [fid, frames] of [...cached]) {
+    if (frames.length < 4) { cached.delete(fid); continue; }
+    const node = add(`cache${fid}`, 'frame', [`file #${fid}: ${frames.length} cached pages`,
+      'that no PTE maps (mapcount 0):', cut(`pfn ${ranges(frames.map((f) => f.pfn))}`),
+      cut(`index ${ranges(frames.map((f) => f.index))}`)], { file: fid, pfns: frames.map((f) => f.pfn) }, 180);
+    children.push(node);
+  }
+  const collapsed = (fr) => unmapped(fr) && cached.has(fr.mapping.id);
+  for (const fr of st.frames) {
+    if (collapsed(fr)) continue;
     const map = fr.mapping.kind === 'anon_vma' ? `anon_vma #${fr.mapping.id}`
       : fr.mapping.kind === 'file' ? `file #${fr.mapping.id}` : 'none';
     const freed = fr.mapping.kind === 'anon_vma' && !st.anon_vmas.some((a) => a.id === fr.mapping.id);
@@ -85,13 +115,26 @@ export function buildGraph(st) {
     }
   }
   for (const f of st.files) for (const m of f.i_mmap) link(`file${f.id}`, `vma${m.vma}`, 'i_mmap');
+  for (const fid of cached.keys()) if (known.has(`file${fid}`)) link(`cache${fid}`, `file${fid}`, 'mapping', 'mapping');
   for (const fr of st.frames) {
+    if (collapsed(fr)) continue;
     const target = fr.mapping.kind === 'anon_vma' ? `av${fr.mapping.id}` : `file${fr.mapping.id}`;
     if (fr.mapping.kind !== 'none') {
       if (known.has(target)) link(`pfn${fr.pfn}`, target, 'mapping', 'mapping');
       else info[`pfn${fr.pfn}`].dangling = true;   // page->mapping names a freed anon_vma
     }
   }
+  // Many VMAs of one process side by side would make one very wide row: invisible 'grid'
+  // edges from each to the one a row further put them in rows of about
+  // sqrt(n) instead (a row is a layer of the layered layout).
+  const grid = (ids) => {
+    if (ids.length <= 6) return;
+    const cols = Math.ceil(Math.sqrt(ids.length));
+    for (let i = 0; i + cols < ids.length; i++) {
+      edges.push({ id: `e${edges.length}`, sources: [ids[i]], targets: [ids[i + cols]], kind: 'grid', labels: [] });
+    }
+  };
+  for (const p of st.processes) grid(p.vmas.map((v) => `vma${v.id}`));
   return {
     graph: {
       id: 'root',
@@ -100,6 +143,7 @@ export function buildGraph(st) {
         'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
         'elk.layered.spacing.nodeNodeBetweenLayers': '50', 'elk.spacing.nodeNode': '14',
         'elk.edgeLabels.inline': 'true',
+        'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',   // VMAs in address order
       },
       children, edges,
     },
@@ -112,11 +156,13 @@ export async function renderGraph(container, st, handlers) {
   const laid = await elk.layout(graph);
   const svg = el('svg', { viewBox: `0 0 ${laid.width + 10} ${laid.height + 10}`,
     width: laid.width + 10, height: laid.height + 10, role: 'img' });
+  svg.style.setProperty('--w', `${laid.width + 10}px`);   // its natural width, for large type (style.css)
   const nodes = {};
   const drawNode = (n, ox, oy, parent) => {
     const meta = info[n.id];
     const g = el('g', { class: `node ${meta.kind}${meta.dangling ? ' dangling' : ''}`,
       'data-id': n.id, tabindex: 0 }, parent);
+    if (meta.data?.pfns) g.dataset.pfns = meta.data.pfns.join(' ');
     const x = ox + n.x, y = oy + n.y;
     if (meta.kind === 'av') {
       el('ellipse', { cx: x + n.width / 2, cy: y + n.height / 2, rx: n.width / 2, ry: n.height / 2 }, g);
@@ -136,7 +182,9 @@ export async function renderGraph(container, st, handlers) {
   for (const n of laid.children) drawNode(n, 5, 5, svg);
   const drawEdges = (container, ox, oy) => {
     for (const e of container.edges || []) {
-      const g = el('g', { class: `edge ${graph.edges.find((x) => x.id === e.id)?.kind || ''}`, 'data-id': e.id }, edgeLayer);
+      const kind = graph.edges.find((x) => x.id === e.id)?.kind || '';
+      if (kind === 'grid') continue;   // layout only
+      const g = el('g', { class: `edge ${kind}`, 'data-id': e.id }, edgeLayer);
       for (const s of e.sections || []) {
         const pts = [s.startPoint, ...(s.bendPoints || []), s.endPoint];
         el('path', { d: 'M' + pts.map((p) => `${p.x + ox + 5},${p.y + oy + 5}`).join(' L'), 'marker-end': 'url(#arrow)' }, g);
@@ -163,6 +211,13 @@ export async function renderGraph(container, st, handlers) {
     if (info[id]?.kind === 'edge') continue;
     g.addEventListener('mouseenter', (ev) => { ev.stopPropagation(); highlight(id); handlers.hover?.(id, info[id]); });
     g.addEventListener('click', (ev) => { ev.stopPropagation(); highlight(id); handlers.select?.(id, info[id]); });
+  }
+  // a page inside its file's page-cache node answers to its own pfn too (walks, the frames table)
+  for (const [id, meta] of Object.entries(info)) {
+    for (const pfn of meta.data?.pfns || []) {
+      nodes[`pfn${pfn}`] = nodes[id];
+      info[`pfn${pfn}`] ??= meta;
+    }
   }
   return { nodes, info, highlight };
 }

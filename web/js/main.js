@@ -7,7 +7,7 @@ import { WalkPlayer } from './walk.js';
 import { setupForm } from './forms.js';
 
 const $ = (id) => document.getElementById(id);
-const app = { id: null, state: null, graph: null, lesson: null, step: 0, redo: [] };
+const app = { id: null, state: null, graph: null, lesson: null, step: 0, moves: 0, redo: [] };
 const player = new WalkPlayer({
   list: $('walk-steps'), tally: $('walk-tally'), graph: () => app.graph, playButton: $('walk-play'),
 });
@@ -17,6 +17,30 @@ function say(text, cls = '') {
   const m = $('op-message');
   m.textContent = text;
   m.className = 'message ' + cls;
+}
+
+// ---- one thing at a time ----
+// Every action that talks to the daemon runs through run(): actions queue up
+// and run one after another (so four quick presses of → make four steps), and
+// while any is queued or running <main aria-busy="true"> and
+// <body data-busy="true"> say the page is not final yet (tests wait on it).
+let queue = Promise.resolve();
+let pending = 0;
+
+function setBusy(on) {
+  document.body.dataset.busy = on ? 'true' : 'false';
+  document.querySelector('main').setAttribute('aria-busy', on ? 'true' : 'false');
+}
+
+function run(fn) {
+  pending++;
+  setBusy(true);
+  const p = queue.then(fn).catch((e) => {
+    if (e instanceof ApiError) say(`refused: ${e.message}` + (e.problem.field ? ` (field ${e.problem.field})` : ''), 'error');
+    else { say(String(e), 'error'); console.error(e); }
+  }).finally(() => { if (--pending === 0) setBusy(false); });
+  queue = p;
+  return p;
 }
 
 function describe(op) {
@@ -62,6 +86,7 @@ async function refresh() {
     h.style.whiteSpace = 'pre-wrap';
     d.appendChild(h);
   }
+  renderLesson(journal);
   setHash();
 }
 
@@ -162,15 +187,6 @@ async function applyOps(ops) {
   return r;
 }
 
-async function guarded(fn) {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof ApiError) say(`refused: ${e.message}` + (e.problem.field ? ` (field ${e.problem.field})` : ''), 'error');
-    else throw e;
-  }
-}
-
 // ---- sessions ----
 
 async function fillSessions() {
@@ -191,39 +207,109 @@ async function openSession(id, lessonName = null, step = 0) {
   app.redo = [];
   app.lesson = lessonName ? await api.lesson(lessonName) : null;
   app.step = 0;
+  player.clear();
   $('lesson-panel').hidden = !app.lesson;
-  if (app.lesson) await gotoStep(step);
-  await fillSessions();
+  // a URL's step is shown as the session has it: ops made after that step
+  // (a walk panel's try_to_unmap, the form) stay until Next or Back.
+  if (app.lesson) await gotoStep(step, { keepExtra: true });
   await refresh();
 }
 
 // ---- lessons ----
+// The lesson's position is always checked against the session's journal:
+// the session is on the lesson's path at step n when its first opsBefore(n)
+// ops are the lesson's.  Any other op (from the walk panel or the form) is
+// off the path; moving to a step rewinds to the last op the journal shares
+// with the lesson and applies the lesson's ops from there.
 
+const lessonOps = () => app.lesson.steps.filter((s) => s.op).map((s) => s.op);
 const opsBefore = (n) => app.lesson.steps.slice(0, n).filter((s) => s.op).length;
 
-async function gotoStep(n) {
+function sameOp(want, got) {
+  if (!got || want.op !== got.op) return false;
+  return Object.keys(want).every((k) => JSON.stringify(want[k]) === JSON.stringify(got[k]));
+}
+
+// How many of the journal's first ops are the lesson's.
+function sharedPrefix(journalOps) {
+  const ops = lessonOps();
+  let i = 0;
+  while (i < ops.length && i < journalOps.length && sameOp(ops[i], journalOps[i].op)) i++;
+  return i;
+}
+
+async function gotoStep(n, { keepExtra = false } = {}) {
   const steps = app.lesson.steps;
   n = Math.max(0, Math.min(n, steps.length));
   const want = opsBefore(n);
-  const st = await api.state(app.id);
-  if (st.version > want) await api.rewind(app.id, want);
-  const missing = steps.slice(0, n).filter((s) => s.op).slice(Math.min(st.version, want)).map((s) => s.op);
-  if (missing.length) await applyOps(missing);
+  const journal = await api.journal(app.id);
+  const shared = sharedPrefix(journal.ops);
+  const onPath = journal.version === want ? shared >= want : keepExtra && shared === want;
+  if (!onPath) {
+    const keep = Math.min(shared, want);
+    if (journal.version > keep) await api.rewind(app.id, keep);
+    const missing = lessonOps().slice(keep, want);
+    if (missing.length) await applyOps(missing);
+  }
   app.step = n;
-  $('lesson-title').textContent = app.lesson.title;
-  $('lesson-pos').textContent = `step ${n} of ${steps.length}`;
-  $('lesson-explain').textContent = n === 0 ? app.lesson.summary : (steps[n - 1].explain || '');
   const hint = n > 0 ? steps[n - 1].walk : undefined;
   if (hint !== undefined) $('walk-pfn').dataset.hint = hint;
 }
 
-async function lessonMove(delta) {
+// The explanation for step n: the step's own, or, for a step inside a group
+// of ops that one explanation covers, the group's with where in it we are.
+function explanation(n) {
+  const steps = app.lesson.steps;
+  if (n === 0) return { text: app.lesson.summary, group: '' };
+  let first = n - 1;
+  while (first > 0 && !steps[first].explain) first--;
+  let last = first;
+  while (last + 1 < steps.length && !steps[last + 1].explain) last++;
+  const text = steps[first].explain || '';
+  const size = last - first + 1;
+  const group = size > 1 ? `step ${n - first} of the ${size} in this group (steps ${first + 1}–${last + 1})` : '';
+  return { text, group };
+}
+
+function renderLesson(journal) {
   if (!app.lesson) return;
-  await guarded(async () => {
-    await gotoStep(app.step + delta);
+  const steps = app.lesson.steps;
+  const n = app.step;
+  $('lesson-title').textContent = app.lesson.title;
+  $('lesson-pos').textContent = `step ${n} of ${steps.length}`;
+  const { text, group } = explanation(n);
+  $('lesson-explain').textContent = text;
+  $('lesson-group').textContent = group;
+  $('lesson-group').hidden = !group;
+  const want = opsBefore(n);
+  const extra = journal.version - want;
+  const off = sharedPrefix(journal.ops) < want || extra !== 0;
+  const note = $('lesson-note');
+  note.hidden = !off;
+  note.textContent = !off ? ''
+    : extra > 0 && sharedPrefix(journal.ops) >= want
+      ? `The session has ${extra === 1 ? 'an op' : `${extra} ops`} after this lesson step (from the walk panel or the form), so the graph is not the lesson's step ${n} any more. Next or Back rewinds ${extra === 1 ? 'it' : 'them'} and goes on with the lesson.`
+      : `The session is off the lesson's path. Next or Back rewinds it to the lesson's ops.`;
+}
+
+// Presses add up: each queues a move, and the first to run takes all the
+// presses made so far (app.moves), the others find nothing left to do.
+function lessonMove(delta) {
+  if (!app.lesson) return;
+  app.moves += delta;
+  run(async () => {
+    const moves = app.moves;
+    app.moves = 0;
+    if (!app.lesson) return;
+    const target = Math.max(0, Math.min(app.step + moves, app.lesson.steps.length));
+    const journal = await api.journal(app.id);
+    if (target === app.step && journal.version === opsBefore(target) && sharedPrefix(journal.ops) >= opsBefore(target)) return;
+    const forward = target > app.step;
+    player.clear();
+    await gotoStep(target);
     await refresh();
     const hint = $('walk-pfn').dataset.hint;
-    if (hint && delta > 0 && app.step > 0 && app.lesson.steps[app.step - 1].walk !== undefined) {
+    if (hint && forward && app.step > 0 && app.lesson.steps[app.step - 1].walk !== undefined) {
       $('walk-pfn').value = hint;
     }
   });
@@ -237,11 +323,11 @@ async function loadLesson(name) {
 
 // ---- walks ----
 
-async function startWalk() {
+function startWalk() {
   const pfn = $('walk-pfn').value;
   if (!pfn) return;
-  await guarded(async () => {
-    const kind = $('walk-kind').value;
+  const kind = $('walk-kind').value;
+  run(async () => {
     if (kind === 'walk') {
       player.load(await api.walk(app.id, pfn), 'rmap_walk');
     } else {
@@ -257,14 +343,18 @@ async function startWalk() {
 
 $('op-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  guarded(async () => { app.redo = []; await applyOps([form.read()]); await refresh(); });
+  const op = form.read();
+  run(async () => { app.redo = []; await applyOps([op]); await refresh(); });
 });
-$('new-session').addEventListener('click', () => guarded(async () => {
+$('new-session').addEventListener('click', () => run(async () => {
   const s = await api.create({ name: 'playground', mode: $('new-legacy').checked ? 'legacy' : 'normal' });
   await openSession(s.id);
 }));
-$('session-picker').addEventListener('change', (e) => openSession(Number(e.target.value)));
-$('load-lesson').addEventListener('click', () => $('lesson-picker').value && guarded(() => loadLesson($('lesson-picker').value)));
+$('session-picker').addEventListener('change', (e) => { const id = Number(e.target.value); run(() => openSession(id)); });
+$('load-lesson').addEventListener('click', () => {
+  const name = $('lesson-picker').value;
+  if (name) run(() => loadLesson(name));
+});
 $('lesson-next').addEventListener('click', () => lessonMove(1));
 $('lesson-back').addEventListener('click', () => lessonMove(-1));
 $('walk-start').addEventListener('click', startWalk);
@@ -272,24 +362,40 @@ $('walk-step').addEventListener('click', () => player.step());
 $('walk-back').addEventListener('click', () => player.back());
 $('walk-play').addEventListener('click', () => player.toggle());
 $('large-type').addEventListener('click', () => document.body.classList.toggle('large'));
-$('step-back').addEventListener('click', () => guarded(async () => {
+$('step-back').addEventListener('click', () => run(async () => {
   if (!app.state || app.state.version === 0) return;
   const j = await api.journal(app.id, app.state.version - 1);
   app.redo.push(j.ops[0].op);
   await api.rewind(app.id, app.state.version - 1);
   await refresh();
 }));
-$('step-forward').addEventListener('click', () => guarded(async () => {
+$('step-forward').addEventListener('click', () => run(async () => {
   const op = app.redo.pop();
   if (op) { await applyOps([op]); await refresh(); }
 }));
 document.addEventListener('keydown', (e) => {
-  if (['INPUT', 'SELECT', 'TEXTAREA'].includes(e.target.tagName)) return;
+  if (e.ctrlKey || e.altKey || e.metaKey) return;
+  const t = e.target;
+  // typing goes to the field; space and enter press a focused button or link
+  if (['INPUT', 'SELECT', 'TEXTAREA'].includes(t.tagName) || t.isContentEditable) return;
+  if ((e.key === ' ' || e.key === 'Enter') && t !== document.body && t !== document.documentElement
+      && (['BUTTON', 'A', 'SUMMARY'].includes(t.tagName) || t.getAttribute?.('role') === 'button')) return;
   if (e.key === 'ArrowRight' || e.key === ' ') { e.preventDefault(); if (app.lesson) lessonMove(1); else player.step(); }
-  else if (e.key === 'ArrowLeft') { if (app.lesson) lessonMove(-1); else player.back(); }
+  else if (e.key === 'ArrowLeft') { e.preventDefault(); if (app.lesson) lessonMove(-1); else player.back(); }
   else if (e.key === 'p' || e.key === 'P') player.toggle();
   else if (e.key === 'l' || e.key === 'L') document.body.classList.toggle('large');
 });
+
+// #/s/ID or #/s/ID/lesson/NAME/step/N, from a reload, a shared link or one
+// pasted into this tab (hashchange)
+async function openFromHash() {
+  const m = location.hash.match(/^#\/s\/(\d+)(?:\/lesson\/([\w-]+)\/step\/(\d+))?/);
+  if (!m) return false;
+  await openSession(Number(m[1]), m[2] || null, Number(m[3] || 0));
+  return true;
+}
+
+window.addEventListener('hashchange', () => run(openFromHash));
 
 async function boot() {
   const lessons = await api.lessons();
@@ -299,14 +405,10 @@ async function boot() {
     o.textContent = l.title;
     $('lesson-picker').appendChild(o);
   }
-  const m = location.hash.match(/^#\/s\/(\d+)(?:\/lesson\/([\w-]+)\/step\/(\d+))?/);
-  if (m) {
-    await openSession(Number(m[1]), m[2] || null, Number(m[3] || 0));
-    return;
-  }
+  if (await openFromHash()) return;
   const sessions = await api.sessions();
   if (sessions.length) await openSession(sessions[sessions.length - 1].id);
   else await loadLesson('fork-cow');
 }
 
-boot().catch((e) => say(String(e), 'error'));
+run(boot);

@@ -36,6 +36,15 @@ export class WalkPlayer {
     this.render();
   }
 
+  // forget the walk (the session moved on, so it no longer describes it)
+  clear() {
+    this.stop();
+    this.walk = null;
+    this.pos = -1;
+    this.view.list.replaceChildren();
+    this.view.tally.textContent = '';
+  }
+
   render() {
     const { list, tally } = this.view;
     const g = this.view.graph();
