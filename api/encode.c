@@ -267,6 +267,7 @@ cJSON *api_encode_config(const struct sim_config *cfg)
 	cJSON_AddNumberToObject(l, "files", (double)cfg->limits.max_files);
 	cJSON_AddNumberToObject(l, "file_pages",
 				(double)cfg->limits.max_file_pages);
+	cJSON_AddNumberToObject(l, "ptes", (double)cfg->limits.max_ptes);
 	return o;
 }
 

@@ -46,6 +46,7 @@ static const char usage[] =
 "  --max-frames N         per session: page frames (default 16384)\n"
 "  --max-files N          per session: files (default 64)\n"
 "  --max-file-pages N     per session: pages of one file (default 4096)\n"
+"  --max-ptes N           per session: page-table entries (default 65536)\n"
 "  --config FILE          read options from FILE\n"
 "  --help, --version\n";
 
@@ -127,6 +128,7 @@ static const struct num_option {
 	{ "max-frames", offsetof(struct config, limits.max_frames), 1, CEIL_MAX_FRAMES },
 	{ "max-files", offsetof(struct config, limits.max_files), 1, CEIL_MAX_FILES },
 	{ "max-file-pages", offsetof(struct config, limits.max_file_pages), 1, CEIL_MAX_FILE_PAGES },
+	{ "max-ptes", offsetof(struct config, limits.max_ptes), 1, CEIL_MAX_PTES },
 };
 
 static const char *const other_options[] = {

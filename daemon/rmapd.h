@@ -22,6 +22,7 @@
 #define CEIL_MAX_FRAMES		SIM_CAP_FRAMES
 #define CEIL_MAX_FILES		SIM_CAP_FILES
 #define CEIL_MAX_FILE_PAGES	SIM_CAP_FILE_PAGES
+#define CEIL_MAX_PTES		SIM_CAP_PTES
 
 struct config {
 	char listen_addr[64];

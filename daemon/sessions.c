@@ -126,6 +126,7 @@ static const struct sim_limits replay_limits = {
 	.max_frames = CEIL_MAX_FRAMES,
 	.max_files = CEIL_MAX_FILES,
 	.max_file_pages = CEIL_MAX_FILE_PAGES,
+	.max_ptes = CEIL_MAX_PTES,
 };
 
 static unsigned long at_least(unsigned long limit, unsigned long used)
@@ -137,15 +138,19 @@ static void fit_limits(struct sim *sim, const struct sim_limits *want)
 {
 	struct sim_limits *l = &sim->cfg.limits;
 	const struct address_space *f;
-	unsigned long file_pages = 0;
+	const struct mm_struct *mm;
+	unsigned long file_pages = 0, ptes = 0;
 
 	list_for_each_entry(f, &sim->files, node)
 		file_pages = at_least(file_pages, f->nr_pages);
+	list_for_each_entry(mm, &sim->mms, node)
+		ptes += mm->nr_ptes;
 	l->max_procs = at_least(want->max_procs, sim->nr_mms);
 	l->max_vmas = at_least(want->max_vmas, sim->nr_vmas);
 	l->max_frames = at_least(want->max_frames, sim->nr_frames);
 	l->max_files = at_least(want->max_files, sim->nr_files);
 	l->max_file_pages = at_least(want->max_file_pages, file_pages);
+	l->max_ptes = at_least(want->max_ptes, ptes);
 }
 
 struct sim *session_build(struct session *s, long version, char *err,

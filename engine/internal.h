@@ -12,6 +12,8 @@
 #define min_ul(a, b) ((a) < (b) ? (a) : (b))
 #define max_ul(a, b) ((a) > (b) ? (a) : (b))
 
+#define FAULT_AROUND_PAGES	16	/* fault_around_bytes = 64 KiB */
+
 static inline unsigned long vma_pages(const struct vm_area_struct *vma)
 {
 	return (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;

@@ -11,7 +11,6 @@
  */
 #include "internal.h"
 
-#define FAULT_AROUND_PAGES	16	/* fault_around_bytes = 64 KiB */
 #define PTRS_PER_PTE		512
 
 static struct folio *pte_folio(struct sim *sim, const struct pte *pte)

@@ -210,11 +210,59 @@ static int check_file_op(struct sim *sim, const struct sim_op *op)
 	return need_frames(sim, op->pages);
 }
 
+/*
+ * How many VMAs [addr, addr + len) cuts in two: one straddling its start,
+ * one straddling its end (the same VMA counts twice).  *one: a single VMA
+ * straddles both ends, so the range is a hole punched inside it.
+ */
+static unsigned long range_cuts(struct mm_struct *mm, unsigned long addr,
+				unsigned long len, bool *one)
+{
+	unsigned long end = addr + len;
+	struct vm_area_struct *a = find_vma(mm, addr);
+	struct vm_area_struct *b = end > addr ? find_vma(mm, end - 1) : NULL;
+	bool cut_start = a && a->vm_start < addr, cut_end = b && b->vm_end > end;
+
+	*one = cut_start && cut_end && a == b;
+	return cut_start + cut_end;
+}
+
+static int need_ptes(struct sim *sim, unsigned long n)
+{
+	unsigned long max = sim->cfg.limits.max_ptes, have = 0;
+	struct mm_struct *mm;
+
+	list_for_each_entry(mm, &sim->mms, node)
+		have += mm->nr_ptes;
+	if (have + n > max)
+		return sim_reject(sim, SIM_REJECT_LIMIT, "op",
+				  "the session's page-table entry limit (%lu) "
+				  "would be exceeded", max);
+	return 0;
+}
+
+/*
+ * An access adds at most one page, or a private file page read in and its
+ * COW copy; a file read fault maps up to fault_around_pages PTEs.
+ */
+static int check_access(struct sim *sim, struct mm_struct *mm,
+			const struct sim_op *op)
+{
+	struct vm_area_struct *vma = find_vma(mm, op->addr);
+	bool file = vma && vma->vm_file;
+
+	if (need_ptes(sim, file ? FAULT_AROUND_PAGES : 1))
+		return SIM_REJECT_LIMIT;
+	return need_frames(sim, file && op->write &&
+			   !(vma->vm_flags & VM_SHARED) ? 2 : 1);
+}
+
 /* Refuse what would touch a missing object or break a limit. */
 static int check_op(struct sim *sim, const struct sim_op *op,
 		    struct mm_struct **mmp)
 {
 	struct mm_struct *mm = NULL;
+	bool one;
 
 	switch (op->kind) {
 	case OP_SPAWN:
@@ -242,7 +290,7 @@ static int check_op(struct sim *sim, const struct sim_op *op,
 	*mmp = mm;
 	switch (op->kind) {
 	case OP_FORK:
-		if (need_process(sim))
+		if (need_process(sim) || need_ptes(sim, mm->nr_ptes))
 			return SIM_REJECT_LIMIT;
 		return need_vmas(sim, mm->map_count);
 	case OP_MMAP:
@@ -259,18 +307,26 @@ static int check_op(struct sim *sim, const struct sim_op *op,
 						  "is at most %lu pages",
 						  sim->cfg.limits.max_file_pages);
 		}
-		return need_vmas(sim, 2);
+		/* the new VMA, and one more if MAP_FIXED punches a hole */
+		if (op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))
+			range_cuts(mm, op->addr, op->len, &one);
+		else
+			one = false;
+		return need_vmas(sim, 1 + one);
 	case OP_MUNMAP:
+		/* only a hole inside one VMA leaves one more VMA behind */
+		range_cuts(mm, op->addr, op->len, &one);
+		return need_vmas(sim, one);
 	case OP_BRK:
 		return need_vmas(sim, 1);
 	case OP_MPROTECT:
 	case OP_MADVISE:
-		return need_vmas(sim, 2);
+		/* each cut splits a VMA; merges only remove VMAs */
+		return need_vmas(sim, range_cuts(mm, op->addr, op->len, &one));
 	case OP_MREMAP:
 		return need_vmas(sim, 3);
 	case OP_ACCESS:
-		/* a private file COW may read the page in and copy it */
-		return need_frames(sim, 2);
+		return check_access(sim, mm, op);
 	default:
 		return 0;
 	}

@@ -215,9 +215,10 @@ char *sim_dump(const struct sim *sim, size_t *len)
 	if (!b.p)
 		return NULL;
 	put(&b, DUMP_MAGIC "\n");
-	put(&b, "config %s %d %lu %lu %lu %lu %lu\n",
+	put(&b, "config %s %d %lu %lu %lu %lu %lu %lu\n",
 	    sim_mode_name(sim->cfg.mode), sim->cfg.no_zero_page, l->max_procs,
-	    l->max_vmas, l->max_frames, l->max_files, l->max_file_pages);
+	    l->max_vmas, l->max_frames, l->max_files, l->max_file_pages,
+	    l->max_ptes);
 	put(&b, "next %lu %lu %lu %lu %lu %lu %lu %lu\n", sim->next_pid,
 	    sim->next_vma_id, sim->next_anon_vma_id, sim->next_avc_id,
 	    sim->next_file_id, sim->next_pfn, sim->next_swap, sim->nr_ops);
@@ -394,6 +395,7 @@ struct loader {
 	struct vm_area_struct *vma;	/* its last VMA, while avcs may follow */
 	bool mm_ptes;			/* its PTEs have started */
 	unsigned long last_vpn;
+	unsigned long nr_ptes;		/* in all the mms so far */
 	struct shape *shapes;
 	size_t nr_shapes, cap_shapes;
 };
@@ -480,7 +482,8 @@ static int load_config(struct loader *ld, const struct tokens *t)
 	struct sim_config *cfg = &ld->sim->cfg;
 	struct sim_limits *l = &cfg->limits;
 
-	if (t->nr != 8 || !tok_is(t, 0, "config"))
+	/* dumps made before max_ptes have 8 fields: the default applies */
+	if ((t->nr != 8 && t->nr != 9) || !tok_is(t, 0, "config"))
 		return fail(ld, "expected the config line");
 	if (tok_is(t, 1, "legacy"))
 		cfg->mode = SIM_MODE_LEGACY;
@@ -492,7 +495,16 @@ static int load_config(struct loader *ld, const struct tokens *t)
 			  &l->max_vmas, &l->max_frames, &l->max_files,
 			  &l->max_file_pages))
 		return fail(ld, "bad config");
-	if (!l->max_procs || l->max_procs > CAP_PROCS || !l->max_vmas ||
+	if (t->nr == 9 && !parse_fields(t, 8, "u", &l->max_ptes))
+		return fail(ld, "bad config");
+	if (t->nr == 8) {
+		struct sim_limits def;
+
+		sim_default_limits(&def);
+		l->max_ptes = def.max_ptes;
+	}
+	if (!l->max_ptes || l->max_ptes > SIM_CAP_PTES ||
+	    !l->max_procs || l->max_procs > CAP_PROCS || !l->max_vmas ||
 	    l->max_vmas > CAP_VMAS || !l->max_frames ||
 	    l->max_frames > CAP_FRAMES || !l->max_files ||
 	    l->max_files > CAP_FILES || !l->max_file_pages ||
@@ -775,6 +787,9 @@ static int load_pte(struct loader *ld, const struct tokens *t)
 	if (vpn >= TASK_SIZE >> PAGE_SHIFT ||
 	    (ld->mm_ptes && vpn <= ld->last_vpn))
 		return fail(ld, "pte %lx: duplicate or out of order", vpn);
+	if (++ld->nr_ptes > ld->sim->cfg.limits.max_ptes)
+		return fail(ld, "more page-table entries than the limit %lu",
+			    ld->sim->cfg.limits.max_ptes);
 	/* every PTE lies in a VMA, so there are no more than pages mapped */
 	pte = pte_alloc(ld->mm, vpn);
 	ld->mm_ptes = true;

@@ -29,6 +29,7 @@ void sim_default_limits(struct sim_limits *limits)
 	limits->max_frames = 16384;
 	limits->max_files = 64;
 	limits->max_file_pages = 4096;
+	limits->max_ptes = 65536;
 }
 
 static void fill_limits(struct sim_limits *l)
@@ -46,6 +47,8 @@ static void fill_limits(struct sim_limits *l)
 		l->max_files = def.max_files;
 	if (!l->max_file_pages)
 		l->max_file_pages = def.max_file_pages;
+	if (!l->max_ptes)
+		l->max_ptes = def.max_ptes;
 }
 
 struct sim *sim_new(const struct sim_config *cfg)

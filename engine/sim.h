@@ -98,6 +98,7 @@ enum sim_mode {
 #define SIM_CAP_FRAMES		(1UL << 22)
 #define SIM_CAP_FILES		65536UL
 #define SIM_CAP_FILE_PAGES	(1UL << 20)
+#define SIM_CAP_PTES		(1UL << 22)
 
 struct sim_limits {
 	unsigned long max_procs;
@@ -105,6 +106,7 @@ struct sim_limits {
 	unsigned long max_frames;	/* live frames, zero page excluded */
 	unsigned long max_files;
 	unsigned long max_file_pages;	/* size of one file */
+	unsigned long max_ptes;		/* page-table entries, all processes */
 };
 
 struct sim_config {

@@ -143,12 +143,12 @@ def session_limits_refuse_and_change_nothing():
         before = d.json("GET", "/api/v1/sessions/%d" % sid)
         cases = [
             ({"ops": [{"op": "spawn"}, {"op": "spawn"}]}, "process limit"),
-            ({"op": "mmap", "pid": 1, "addr": "0x7f0000100000", "len": 4096,
-              "prot": "r--", "flags": ["private", "anonymous", "fixed"]}, "VMA limit"),
-            ({"ops": [{"op": "access", "pid": 1, "addr": "0x7f0000000000",
-                       "write": True},
-                      {"op": "access", "pid": 1, "addr": "0x7f0000001000",
-                       "write": True}]}, "frame limit"),
+            ({"ops": [{"op": "mmap", "pid": 1, "addr": "0x7f000%d100000" % i,
+                       "len": 4096, "prot": "r--",
+                       "flags": ["private", "anonymous", "fixed"]}
+                      for i in range(2)]}, "VMA limit"),
+            ({"ops": [{"op": "access", "pid": 1, "addr": "0x7f000000%d000" % i,
+                       "write": True} for i in range(3)]}, "frame limit"),
         ]
         for body, word in cases:
             st, b, ct, _, _ = d.request("POST", o, body)
@@ -163,6 +163,43 @@ def session_limits_refuse_and_change_nothing():
         d.json("POST", "/api/v1/sessions", {}, expect=201)
         st, b, _, _, _ = d.request("POST", "/api/v1/sessions", {})
         assert st == 429 and b["type"].endswith("too-many-sessions"), b
+    finally:
+        d.cleanup()
+
+
+def limits_count_what_an_op_really_needs():
+    """At a limit, what frees or does not grow still works: an anonymous
+    write needs one frame, a whole-VMA munmap no new VMA; fork is refused
+    when the PTEs it copies would pass --max-ptes."""
+    d = Daemon(RMAPD, args=["--max-vmas", "2", "--max-frames", "2",
+                            "--max-ptes", "3"]).start()
+    try:
+        sid = d.json("POST", "/api/v1/sessions", {}, expect=201)["id"]
+        o = "/api/v1/sessions/%d/ops" % sid
+        r = d.json("POST", o, {"ops": [
+            {"op": "spawn"},
+            {"op": "mmap", "pid": 1, "addr": "0x7f0000000000", "len": 8192,
+             "prot": "rw-", "flags": ["private", "anonymous", "fixed"]},
+            {"op": "mmap", "pid": 1, "addr": "0x7f0000100000", "len": 4096,
+             "prot": "r--", "flags": ["private", "anonymous", "fixed"]},
+            {"op": "access", "pid": 1, "addr": "0x7f0000000000", "write": True},
+            {"op": "access", "pid": 1, "addr": "0x7f0000001000", "write": True}]})
+        assert all(x["ok"] for x in r["results"]), r
+        # two frames, two PTEs: fork would copy two more PTEs (4 > 3)
+        st, b, _, _, _ = d.request("POST", o, {"op": "fork", "pid": 1})
+        assert st == 422 and "page-table entry limit (3)" in b["detail"], (st, b)
+        # at the VMA limit, a hole inside a VMA is refused, a whole VMA goes
+        st, b, _, _, _ = d.request("POST", o, {"op": "mprotect", "pid": 1,
+                                              "addr": "0x7f0000001000",
+                                              "len": 4096, "prot": "r--"})
+        assert st == 422 and "VMA limit" in b["detail"], (st, b)
+        r = d.json("POST", o, {"op": "munmap", "pid": 1,
+                               "addr": "0x7f0000100000", "len": 4096})
+        assert r["results"][0]["ok"], r
+        state = d.json("GET", "/api/v1/sessions/%d" % sid)
+        assert [v["start"] for v in state["processes"][0]["vmas"]] == \
+            ["0x7f0000000000"], state["processes"][0]["vmas"]
+        assert state["config"]["limits"]["ptes"] == 3, state["config"]
     finally:
         d.cleanup()
 
@@ -260,6 +297,7 @@ def main():
     finally:
         d.cleanup()
     res.run(session_limits_refuse_and_change_nothing)
+    res.run(limits_count_what_an_op_really_needs)
     res.run(refused_scenario_creates_no_session)
     res.run(whitespace_after_the_body_is_accepted)
     res.run(run_file_with_trailing_data_is_refused)

@@ -383,6 +383,35 @@ static void empty_session_roundtrips(void)
 	sim_free(s);
 }
 
+/* a dump written before max_ptes existed loads with the default */
+static void dump_without_max_ptes_loads(void)
+{
+	struct sim_config cfg = { .limits = { 3, 10, 20, 2, 8, 77 } };
+	struct sim *s = sim_new(&cfg), *t;
+	struct sim_limits def;
+	char err[160], *dump, *eol;
+	size_t len;
+
+	dump = sim_dump(s, &len);
+	t = sim_load(dump, len, err, sizeof(err));
+	EXPECT(t && t->cfg.limits.max_ptes == 77);
+	sim_free(t);
+	/* drop the config line's last field: " 77" */
+	eol = strstr(dump, " 77\n");
+	EXPECT(eol != NULL);
+	if (eol) {
+		memmove(eol, eol + 3, len - (size_t)(eol + 3 - dump));
+		len -= 3;
+	}
+	sim_default_limits(&def);
+	t = sim_load(dump, len, err, sizeof(err));
+	EXPECT(t && t->cfg.limits.max_ptes == def.max_ptes &&
+	       t->cfg.limits.max_vmas == 10);
+	sim_free(t);
+	free(dump);
+	sim_free(s);
+}
+
 static void legacy_breakage_survives_a_roundtrip(void)
 {
 	struct sim *s = build_legacy_breakage(false);
@@ -935,6 +964,7 @@ static void garbage_is_refused(void)
 int main(void)
 {
 	RUN(empty_session_roundtrips);
+	RUN(dump_without_max_ptes_loads);
 	RUN(fork_cow_munmap_mremap_roundtrips);
 	RUN(legacy_fork_cow_roundtrips);
 	RUN(files_shmem_and_private_cow_roundtrip);
