@@ -1,6 +1,7 @@
 // forms.js - a form for every operation, with pickers that offer existing
 // pids, addresses inside existing VMAs, files and frames.
 const A = '0x7f0000000000';
+const FREE = 'other';
 
 const FIELDS = {
   spawn: [['layout', 'choice', ['empty', 'process']]],
@@ -48,15 +49,9 @@ export function setupForm(form, kindSelect, fieldsBox, getState) {
       else if (type === 'file') options([['', '—'], ...(st?.files || []).filter((f) => !f.shmem).map((f) => [f.name, f.name])]);
       else if (type === 'pfn') options((st?.frames || []).map((f) => [f.pfn, `pfn ${f.pfn}`]));
       else if (type === 'addr') {
-        const addrs = [];
-        for (const p of st?.processes || []) {
-          for (const v of p.vmas) {
-            for (let i = 0; i < Math.min(v.pages, 16); i++) {
-              addrs.push(['0x' + (BigInt(v.start) + BigInt(i * 4096)).toString(16), `pid ${p.pid}: ${'0x' + (BigInt(v.start) + BigInt(i * 4096)).toString(16)} (vma #${v.id})`]);
-            }
-          }
-        }
-        options(addrs.length ? addrs : [[A, A]]);
+        // filled by fillAddrs() from the pid chosen above, with a free field
+        input = document.createElement('select');
+        input.dataset.addr = 'true';
       } else {
         input = document.createElement('input');
         if (type === 'check') { input.type = 'checkbox'; input.checked = def; }
@@ -65,6 +60,48 @@ export function setupForm(form, kindSelect, fieldsBox, getState) {
       input.name = name;
       label.appendChild(input);
       fieldsBox.appendChild(label);
+      if (type === 'addr') {
+        const free = document.createElement('input');
+        free.type = 'text';
+        free.name = name + '_free';
+        free.placeholder = '0x… any address';
+        free.setAttribute('aria-label', `${name}, typed`);
+        free.hidden = true;
+        label.appendChild(free);
+        input.addEventListener('change', () => { free.hidden = input.value !== FREE; });
+      }
+    }
+    fillAddrs();
+    form.elements.pid?.addEventListener('change', fillAddrs);
+  };
+  // the addresses of the chosen process's VMAs: every page of a small VMA,
+  // the first and last pages of a big one; 'other' opens a free field
+  const fillAddrs = () => {
+    const st = getState();
+    const pid = Number(form.elements.pid?.value);
+    const p = (st?.processes || []).find((x) => x.pid === pid);
+    for (const sel of fieldsBox.querySelectorAll('select[data-addr]')) {
+      const keep = sel.value;
+      sel.replaceChildren();
+      for (const v of p?.vmas || []) {
+        const group = document.createElement('optgroup');
+        group.label = `vma #${v.id} ${v.start}–${v.end} ${v.prot}`;
+        const pages = v.pages <= 32 ? [...Array(v.pages).keys()] : [0, 1, 2, 3, v.pages - 2, v.pages - 1];
+        for (const i of pages) {
+          const a = '0x' + (BigInt(v.start) + BigInt(i) * 4096n).toString(16);
+          const o = document.createElement('option');
+          o.value = a;
+          o.textContent = `${a}${i === 0 ? ' (start)' : i === v.pages - 1 ? ' (last page)' : ''}`;
+          group.appendChild(o);
+        }
+        sel.appendChild(group);
+      }
+      const o = document.createElement('option');
+      o.value = FREE;
+      o.textContent = 'other address…';
+      sel.appendChild(o);
+      if ([...sel.options].some((x) => x.value === keep)) sel.value = keep;
+      sel.dispatchEvent(new Event('change'));
     }
   };
   kindSelect.addEventListener('change', render);
@@ -76,6 +113,7 @@ function readOp(kind, form) {
   const op = { op: kind };
   const num = (n) => Number(v(n).value);
   const pid = () => Number(v('pid').value);
+  const addr = () => (v('addr').value === FREE ? v('addr_free').value.trim() : v('addr').value);
   switch (kind) {
     case 'spawn': if (v('layout').value === 'process') op.layout = 'process'; break;
     case 'file': op.name = v('name').value; op.pages = num('pages'); break;
@@ -87,17 +125,17 @@ function readOp(kind, form) {
       if (v('fixed').checked) op.flags.push('fixed');
       break;
     }
-    case 'access': op.pid = pid(); op.addr = v('addr').value; op.write = v('write').checked; break;
+    case 'access': op.pid = pid(); op.addr = addr(); op.write = v('write').checked; break;
     case 'fork': case 'exit': op.pid = pid(); break;
-    case 'munmap': op.pid = pid(); op.addr = v('addr').value; op.len = num('len'); break;
-    case 'mprotect': op.pid = pid(); op.addr = v('addr').value; op.len = num('len'); op.prot = v('prot').value; break;
+    case 'munmap': op.pid = pid(); op.addr = addr(); op.len = num('len'); break;
+    case 'mprotect': op.pid = pid(); op.addr = addr(); op.len = num('len'); op.prot = v('prot').value; break;
     case 'mremap':
-      op.pid = pid(); op.addr = v('addr').value; op.old_len = num('old_len'); op.new_len = num('new_len');
+      op.pid = pid(); op.addr = addr(); op.old_len = num('old_len'); op.new_len = num('new_len');
       op.flags = [];
       if (v('maymove').checked) op.flags.push('maymove');
       if (v('fixed').checked) { op.flags.push('fixed'); op.new_addr = v('new_addr').value; }
       break;
-    case 'madvise': op.pid = pid(); op.addr = v('addr').value; op.len = num('len'); op.advice = v('advice').value; break;
+    case 'madvise': op.pid = pid(); op.addr = addr(); op.len = num('len'); op.advice = v('advice').value; break;
     case 'brk': op.pid = pid(); op.addr = v('addr').value; break;
     default: op.pfn = Number(v('pfn').value);
   }

@@ -14,7 +14,6 @@ function el(tag, attrs = {}, parent) {
   return e;
 }
 
-const hex = (s) => s.replace(/^0x7f+0*/, '0x7f…');
 
 const cut = (t, n = 44) => (t.length > n ? t.slice(0, n - 1) + '…' : t);
 
@@ -41,9 +40,12 @@ export function buildGraph(st) {
     return { id, width: Math.max(w, 12 + 6.7 * longest), height: 10 + 14 * labels.length,
       labels: labels.map((t) => ({ text: t })) };
   };
-  const link = (a, b, kind, label) => {
-    const id = `e${edges.length}`;
-    edges.push({ id, sources: [a], targets: [b], kind, labels: label ? [{ text: label }] : [] });
+  // edges have ids that name what they are (avc7, ptr3 = vma #3's ->anon_vma,
+  // parent2, root3, imap4 = vma #4 in its file's i_mmap, map5 = pfn 5's
+  // page->mapping, pte1:0x7f.. = a PTE), so highlighting and walks can find them
+  const link = (a, b, kind, label, id = `e${edges.length}`) => {
+    edges.push({ id, sources: [a], targets: [b], kind,
+      labels: label ? [{ text: label, width: 6.2 * label.length + 4, height: 12 }] : [] });
     info[a]?.links.add(b);
     info[b]?.links.add(a);
     info[id] = { kind: 'edge', ends: [a, b] };
@@ -58,7 +60,7 @@ export function buildGraph(st) {
       const kind = v.file ? (v.shmem ? 'shmem' : v.file_name) : 'anon';
       const node = add(`vma${v.id}`, 'vma', [
         `vma #${v.id} ${v.prot}${v.flags.includes('shared') ? 's' : 'p'} ${kind}`,
-        `${hex(v.start)}–${hex(v.end)}`,
+        `${v.start}–${v.end}`,   // in full: a shortened address is ambiguous
         `pgoff ${v.pgoff} (${v.pages} pages)`,
       ], { ...v, pid: p.pid }, 190);
       info[`vma${v.id}`].links.add(pid);
@@ -69,8 +71,11 @@ export function buildGraph(st) {
   for (const a of st.anon_vmas) {
     const counters = 'degree' in a ? `degree ${a.degree}`
       : `children ${a.num_children} active ${a.num_active_vmas}`;
-    children.push(add(`av${a.id}`, 'av', [`anon_vma #${a.id}`, counters,
-      `refcount ${a.refcount} root #${a.root}`], a, 170));
+    const av = add(`av${a.id}`, 'av', [`anon_vma #${a.id}`, counters,
+      `refcount ${a.refcount} root #${a.root}`], a, 170);
+    av.width += 24;   // an ellipse holds less than its box: room for the lines' ends
+    av.height += 6;
+    children.push(av);
   }
   for (const f of st.files) {
     children.push(add(`file${f.id}`, 'file', [f.shmem ? `shmem #${f.id}` : `file ${f.name}`,
@@ -101,26 +106,27 @@ export function buildGraph(st) {
   }
   const known = new Set(children.map((c) => c.id));
   for (const a of st.anon_vmas) {
-    if (a.parent !== a.id) link(`av${a.id}`, `av${a.parent}`, 'parent', 'parent');
-    for (const c of a.avcs) link(`vma${c.vma}`, `av${a.id}`, 'avc');
+    if (a.parent !== a.id) link(`av${a.id}`, `av${a.parent}`, 'parent', 'parent', `parent${a.id}`);
+    if (a.root !== a.id && a.root !== a.parent) link(`av${a.id}`, `av${a.root}`, 'root', 'root', `root${a.id}`);
+    for (const c of a.avcs) link(`vma${c.vma}`, `av${a.id}`, 'avc', `avc ${c.id}`, `avc${c.id}`);
   }
   for (const p of st.processes) {
     for (const v of p.vmas) {
-      if (v.anon_vma !== null) link(`vma${v.id}`, `av${v.anon_vma}`, 'anon_vma', '->anon_vma');
+      if (v.anon_vma !== null) link(`vma${v.id}`, `av${v.anon_vma}`, 'anon_vma', '->anon_vma', `ptr${v.id}`);
     }
     for (const pte of p.ptes) {
       if (!pte.present || pte.zero) continue;
       const v = p.vmas.find((x) => BigInt(x.start) <= BigInt(pte.addr) && BigInt(pte.addr) < BigInt(x.end));
-      if (v) link(`vma${v.id}`, `pfn${pte.pfn}`, 'pte');
+      if (v && known.has(`pfn${pte.pfn}`)) link(`vma${v.id}`, `pfn${pte.pfn}`, 'pte', '', `pte${p.pid}:${pte.addr}`);
     }
   }
-  for (const f of st.files) for (const m of f.i_mmap) link(`file${f.id}`, `vma${m.vma}`, 'i_mmap');
-  for (const fid of cached.keys()) if (known.has(`file${fid}`)) link(`cache${fid}`, `file${fid}`, 'mapping', 'mapping');
+  for (const f of st.files) for (const m of f.i_mmap) link(`file${f.id}`, `vma${m.vma}`, 'i_mmap', 'i_mmap', `imap${m.vma}`);
+  for (const fid of cached.keys()) if (known.has(`file${fid}`)) link(`cache${fid}`, `file${fid}`, 'mapping', 'mapping', `mapc${fid}`);
   for (const fr of st.frames) {
     if (collapsed(fr)) continue;
     const target = fr.mapping.kind === 'anon_vma' ? `av${fr.mapping.id}` : `file${fr.mapping.id}`;
     if (fr.mapping.kind !== 'none') {
-      if (known.has(target)) link(`pfn${fr.pfn}`, target, 'mapping', 'mapping');
+      if (known.has(target)) link(`pfn${fr.pfn}`, target, 'mapping', 'mapping', `map${fr.pfn}`);
       else info[`pfn${fr.pfn}`].dangling = true;   // page->mapping names a freed anon_vma
     }
   }
@@ -161,7 +167,7 @@ export async function renderGraph(container, st, handlers) {
   const drawNode = (n, ox, oy, parent) => {
     const meta = info[n.id];
     const g = el('g', { class: `node ${meta.kind}${meta.dangling ? ' dangling' : ''}`,
-      'data-id': n.id, tabindex: 0 }, parent);
+      'data-id': n.id, 'data-obj': n.id, tabindex: 0 }, parent);
     if (meta.data?.pfns) g.dataset.pfns = meta.data.pfns.join(' ');
     const x = ox + n.x, y = oy + n.y;
     if (meta.kind === 'av') {
@@ -172,7 +178,9 @@ export async function renderGraph(container, st, handlers) {
       el('rect', { x, y, width: n.width, height: n.height, rx: meta.kind === 'frame' ? 0 : 4 }, g);
     }
     (n.labels || []).forEach((l, i) => {
-      const t = el('text', { x: x + 6, y: y + 14 + 14 * i }, g);
+      // an ellipse's text is centred: its corners would cut the lines' ends
+      const t = meta.kind === 'av' ? el('text', { x: x + n.width / 2, y: y + 14 + 14 * i, 'text-anchor': 'middle' }, g)
+        : el('text', { x: x + 6, y: y + 14 + 14 * i }, g);
       t.textContent = l.text;
     });
     nodes[n.id] = g;
@@ -180,14 +188,26 @@ export async function renderGraph(container, st, handlers) {
   };
   const edgeLayer = el('g', {}, svg);
   for (const n of laid.children) drawNode(n, 5, 5, svg);
+  const labelLayer = el('g', { class: 'edge-labels' }, svg);   // above the nodes, so always readable
+  const kinds = new Map(graph.edges.map((x) => [x.id, x.kind]));
   const drawEdges = (container, ox, oy) => {
     for (const e of container.edges || []) {
-      const kind = graph.edges.find((x) => x.id === e.id)?.kind || '';
+      const kind = kinds.get(e.id) || '';
       if (kind === 'grid') continue;   // layout only
-      const g = el('g', { class: `edge ${kind}`, 'data-id': e.id }, edgeLayer);
+      const g = el('g', { class: `edge ${kind}`, 'data-id': e.id, 'data-obj': e.id }, edgeLayer);
       for (const s of e.sections || []) {
         const pts = [s.startPoint, ...(s.bendPoints || []), s.endPoint];
-        el('path', { d: 'M' + pts.map((p) => `${p.x + ox + 5},${p.y + oy + 5}`).join(' L'), 'marker-end': 'url(#arrow)' }, g);
+        // a wide invisible stroke under the drawn one makes a thin edge easy to hover
+        const d = 'M' + pts.map((p) => `${p.x + ox + 5},${p.y + oy + 5}`).join(' L');
+        el('path', { d, class: 'hit' }, g);
+        el('path', { d, class: 'line', 'marker-end': `url(#arrow-${kind})` }, g);
+      }
+      for (const l of e.labels || []) {
+        if (l.x === undefined) continue;
+        const lg = el('g', { class: `edge-label ${kind}`, 'data-obj': e.id }, labelLayer);
+        el('rect', { x: l.x + ox + 5 - 1, y: l.y + oy + 5 - 1, width: l.width + 2, height: l.height + 2, rx: 2 }, lg);
+        const t = el('text', { x: l.x + ox + 5 + 2, y: l.y + oy + 5 + l.height - 2 }, lg);
+        t.textContent = l.text;
       }
       nodes[e.id] = g;
     }
@@ -195,22 +215,16 @@ export async function renderGraph(container, st, handlers) {
   };
   drawEdges(laid, 0, 0);
   const defs = el('defs', {}, svg);
-  const m = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto' }, defs);
-  el('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#555' }, m);
+  for (const kind of new Set(kinds.values())) {
+    const m = el('marker', { id: `arrow-${kind}`, viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6,
+      orient: 'auto', class: `arrow ${kind}` }, defs);
+    el('path', { d: 'M0,0 L10,5 L0,10 z' }, m);
+  }
   container.replaceChildren(svg);
-  const highlight = (id) => {
-    for (const g of Object.values(nodes)) g.classList.remove('hl');
-    if (!id || !info[id]) return;
-    const lit = new Set([id, ...info[id].links]);
-    for (const [eid, meta] of Object.entries(info)) {
-      if (meta.kind === 'edge' && meta.ends.includes(id)) lit.add(eid);
-    }
-    for (const x of lit) nodes[x]?.classList.add('hl');
-  };
   for (const [id, g] of Object.entries(nodes)) {
-    if (info[id]?.kind === 'edge') continue;
-    g.addEventListener('mouseenter', (ev) => { ev.stopPropagation(); highlight(id); handlers.hover?.(id, info[id]); });
-    g.addEventListener('click', (ev) => { ev.stopPropagation(); highlight(id); handlers.select?.(id, info[id]); });
+    g.addEventListener('mouseenter', (ev) => { ev.stopPropagation(); handlers.hover?.(id, info[id]); });
+    g.addEventListener('mouseleave', (ev) => { ev.stopPropagation(); handlers.leave?.(id); });
+    g.addEventListener('click', (ev) => { ev.stopPropagation(); handlers.select?.(id, info[id]); });
   }
   // a page inside its file's page-cache node answers to its own pfn too (walks, the frames table)
   for (const [id, meta] of Object.entries(info)) {
@@ -219,5 +233,5 @@ export async function renderGraph(container, st, handlers) {
       info[`pfn${pfn}`] ??= meta;
     }
   }
-  return { nodes, info, highlight };
+  return { nodes, info };
 }

@@ -5,9 +5,11 @@ import { api, ApiError } from './api.js';
 import { renderGraph } from './graph.js';
 import { WalkPlayer } from './walk.js';
 import { setupForm } from './forms.js';
+import { index, related } from './links.js';
 
 const $ = (id) => document.getElementById(id);
-const app = { id: null, state: null, graph: null, lesson: null, step: 0, moves: 0, redo: [] };
+const app = { id: null, state: null, graph: null, lesson: null, step: 0, moves: 0, redo: [],
+  ix: null, journal: [], selected: null, hovered: null };
 const player = new WalkPlayer({
   list: $('walk-steps'), tally: $('walk-tally'), graph: () => app.graph, playButton: $('walk-play'),
 });
@@ -36,7 +38,9 @@ function run(fn) {
   pending++;
   setBusy(true);
   const p = queue.then(fn).catch((e) => {
-    if (e instanceof ApiError) say(`refused: ${e.message}` + (e.problem.field ? ` (field ${e.problem.field})` : ''), 'error');
+    if (e instanceof ApiError) {
+      say(`The daemon refused this (HTTP ${e.status}${e.problem.field ? `, field '${e.problem.field}'` : ''}): ${e.message}`, 'error');
+    }
     else { say(String(e), 'error'); console.error(e); }
   }).finally(() => { if (--pending === 0) setBusy(false); });
   queue = p;
@@ -61,33 +65,39 @@ async function refresh() {
   if (!app.id) return;
   const [st, chk, journal] = await Promise.all([api.state(app.id), api.check(app.id), api.journal(app.id)]);
   app.state = st;
+  app.ix = index(st);
+  app.journal = journal.ops;
   $('version').textContent = `session ${app.id} · op ${st.version} · ${st.config.mode}${st.config.zero_page ? '' : ' · no zero page'}`;
   const c = $('check-status');
   c.className = 'check ' + (chk.ok ? 'ok' : 'bad');
   c.textContent = chk.ok ? 'invariants hold' : `${chk.violations.length} violation(s)`;
   c.title = chk.violations.map((v) => `${v.what}: ${v.detail}`).join('\n');
   c.dataset.violations = chk.violations.map((v) => v.what).join(' ');
+  // the violations have their own box in the (sticky) header: always in view
+  const box = $('violations');
+  box.hidden = chk.ok;
+  box.replaceChildren(...chk.violations.map((v) => {
+    const li = document.createElement('li');
+    li.dataset.what = v.what;
+    const b = document.createElement('b');
+    b.textContent = v.what;
+    li.append(b, `: ${v.detail}`);
+    return li;
+  }));
   renderTables(st);
+  renderStrips(st);
   renderTimeline(journal.ops, st.version);
   await fillSessions();
   fillPfnPicker(st);
   form.render();
-  app.graph = await renderGraph($('graph'), st, { hover: showDetails, select: selectObject });
-  if (chk.ok && document.getElementById('violations')) {
-    $('details').className = 'muted';
-    $('details').textContent = 'Hover or click any object.';
-  }
-  if (!chk.ok) {
-    const d = $('details');
-    d.replaceChildren();
-    const h = document.createElement('div');
-    h.id = 'violations';
-    h.textContent = chk.violations.map((v) => `✗ ${v.what}: ${v.detail}`).join('\n');
-    h.style.whiteSpace = 'pre-wrap';
-    d.appendChild(h);
-  }
+  app.graph = await renderGraph($('graph'), st, { hover: hoverObject, leave: unhoverObject, select: selectObject });
+  player.paint();
+  if (app.selected && !describeObject(app.selected)) app.selected = null;
+  if (app.hovered && !describeObject(app.hovered)) app.hovered = null;
+  paintHighlight();
   renderLesson(journal);
   setHash();
+  watch();
 }
 
 function renderTables(st) {
@@ -96,13 +106,14 @@ function renderTables(st) {
   for (const f of st.frames) {
     const tr = document.createElement('tr');
     tr.dataset.pfn = f.pfn;
+    tr.dataset.obj = `pfn${f.pfn}`;
+    hoverable(tr, `pfn${f.pfn}`);
     const map = f.mapping.kind === 'anon_vma' ? `anon_vma #${f.mapping.id}` : f.mapping.kind === 'file' ? `file #${f.mapping.id}` : '—';
     for (const t of [f.pfn, map, f.index, f.mapcount, f.refcount, f.flags.join(' ')]) {
       const td = document.createElement('td');
       td.textContent = t;
       tr.appendChild(td);
     }
-    tr.addEventListener('click', () => { $('walk-pfn').value = f.pfn; selectObject(`pfn${f.pfn}`); });
     tb.appendChild(tr);
   }
   const pt = $('pagetables');
@@ -118,6 +129,8 @@ function renderTables(st) {
     const body = document.createElement('tbody');
     for (const e of p.ptes) {
       const tr = document.createElement('tr');
+      tr.dataset.obj = `pte${p.pid}:${e.addr}`;
+      hoverable(tr, tr.dataset.obj);
       const what = e.present ? (e.zero ? 'zero page' : `pfn ${e.pfn}`) : `swap slot ${e.swap}`;
       const bits = e.present ? [e.write ? 'W' : 'RO', e.dirty ? 'dirty' : '', e.young ? 'young' : ''].filter(Boolean).join(' ') : (e.exclusive ? 'exclusive' : '');
       for (const x of [e.addr, what, bits]) {
@@ -135,20 +148,99 @@ function renderTables(st) {
 function renderTimeline(ops, version) {
   const ol = $('timeline');
   ol.replaceChildren();
+  const SHOWN = 3;
   for (const e of ops) {
     const li = document.createElement('li');
     li.value = e.seq;
+    li.dataset.obj = `op${e.seq}`;
     li.classList.toggle('current', e.seq === version);
     const r = e.result;
-    li.textContent = `${describe(e.op)} → ${r.ok ? (r.fault || 'ok') : r.error}`;
+    const head = document.createElement('div');
+    head.textContent = `${describe(e.op)} → ${r.ok ? (r.fault || 'ok') : r.error}`;
+    li.appendChild(head);
+    // the kernel functions it ran: the first few, a toggle for all
     const ev = document.createElement('div');
     ev.className = 'events';
-    ev.textContent = r.events.map((x) => x.fn).join(' → ');
+    const names = r.events.map((x) => x.fn);
+    const short = document.createElement('span');
+    short.className = 'short';
+    short.textContent = names.slice(0, SHOWN).join(' → ');
+    const all = document.createElement('span');
+    all.className = 'all';
+    all.textContent = names.join(' → ');
+    ev.append(short, all);
+    if (names.length > SHOWN) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'more';
+      b.textContent = `+${names.length - SHOWN} more`;
+      b.setAttribute('aria-expanded', 'false');
+      b.addEventListener('click', (x) => {
+        x.stopPropagation();
+        const open = li.classList.toggle('open');
+        b.textContent = open ? 'fewer' : `+${names.length - SHOWN} more`;
+        b.setAttribute('aria-expanded', String(open));
+      });
+      ev.appendChild(b);
+    }
     li.appendChild(ev);
-    li.addEventListener('click', () => li.classList.toggle('open'));
+    hoverable(li, li.dataset.obj);
     ol.appendChild(li);
   }
-  ol.lastElementChild?.scrollIntoView({ block: 'nearest' });
+  ol.querySelector('li.current')?.scrollIntoView({ block: 'nearest' });
+}
+
+// Each process's VMAs along its address line, in address order: a VMA's
+// width grows with the log of its size, a hole between two VMAs is a break
+// of fixed width that says how big it is.
+function renderStrips(st) {
+  const box = $('strips');
+  box.replaceChildren();
+  const size = (n) => (n >= 1n << 30n ? `${n >> 30n} GiB` : n >= 1n << 20n ? `${n >> 20n} MiB` : `${n >> 10n} KiB`);
+  for (const p of st.processes) {
+    const row = document.createElement('div');
+    row.className = 'strip';
+    row.dataset.pid = p.pid;
+    row.dataset.obj = `proc${p.pid}`;
+    const name = document.createElement('span');
+    name.className = 'strip-pid';
+    name.textContent = `pid ${p.pid}`;
+    hoverable(name, `proc${p.pid}`);
+    row.appendChild(name);
+    const line = document.createElement('div');
+    line.className = 'line';
+    const vmas = [...p.vmas].sort((a, b) => (BigInt(a.start) < BigInt(b.start) ? -1 : 1));
+    if (!vmas.length) line.textContent = 'no VMAs';
+    vmas.forEach((v, i) => {
+      if (i > 0 && BigInt(vmas[i - 1].end) !== BigInt(v.start)) {
+        const gap = document.createElement('span');
+        gap.className = 'gap';
+        gap.textContent = `⋯ ${size(BigInt(v.start) - BigInt(vmas[i - 1].end))} ⋯`;
+        gap.title = `unmapped ${vmas[i - 1].end}–${v.start}`;
+        line.appendChild(gap);
+      }
+      const seg = document.createElement('div');
+      const shared = v.flags.includes('shared');
+      const kind = v.file !== null ? (v.shmem ? 'shmem' : v.file_name) : 'anon';
+      seg.className = `seg ${v.file !== null ? 'file' : 'anon'} ${shared ? 'shared' : 'private'}`;
+      seg.dataset.obj = `vma${v.id}`;
+      seg.dataset.start = v.start;
+      seg.dataset.end = v.end;
+      seg.dataset.prot = v.prot;
+      seg.style.flexGrow = String(1 + Math.log2(v.pages));
+      const range = document.createElement('div');
+      range.className = 'range';
+      range.textContent = `${v.start}–${v.end}`;
+      const what = document.createElement('div');
+      what.className = 'what';
+      what.textContent = `#${v.id} ${v.prot} ${shared ? 'shared' : 'private'} ${kind} · ${v.pages} page${v.pages === 1 ? '' : 's'}`;
+      seg.append(range, what);
+      hoverable(seg, seg.dataset.obj);
+      line.appendChild(seg);
+    });
+    row.appendChild(line);
+    box.appendChild(row);
+  }
 }
 
 function fillPfnPicker(st) {
@@ -163,20 +255,66 @@ function fillPfnPicker(st) {
   if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
 }
 
-function showDetails(id, meta) {
-  if (!meta) return;
-  const d = $('details');
-  d.className = '';
-  d.textContent = JSON.stringify(meta.data, null, 1).slice(0, 1500);
-  document.querySelectorAll('#frames tr.hl').forEach((r) => r.classList.remove('hl'));
-  if (meta.kind === 'frame') document.querySelector(`#frames tr[data-pfn="${meta.data.pfn}"]`)?.classList.add('hl');
+// ---- highlighting ----
+// Any object (graph node or edge, frame row, PTE row, VMA on the address
+// line, timeline row) answers to hover and click: it and everything linked
+// to it (links.js) light up everywhere they are shown.  A click selects: the
+// selection stays lit when the pointer leaves.
+
+function hoverable(elem, id) {
+  elem.addEventListener('mouseenter', () => hoverObject(id));
+  elem.addEventListener('mouseleave', () => unhoverObject(id));
+  elem.addEventListener('click', (ev) => { ev.stopPropagation(); selectObject(id); });
 }
 
+function paintHighlight() {
+  const id = app.hovered || app.selected;
+  const lit = id && app.ix ? related(app.ix, id, app.journal) : new Set();
+  for (const e of document.querySelectorAll('[data-obj]')) {
+    let on = lit.has(e.dataset.obj);
+    if (!on && e.dataset.pfns) on = e.dataset.pfns.split(' ').some((p) => lit.has(`pfn${p}`));
+    e.classList.toggle('hl', on);
+  }
+  document.body.dataset.highlight = id || '';
+  showDetails(id);
+}
+
+function describeObject(id) {
+  const m = /^([a-z]+?)(\d+)(?::(.*))?$/.exec(id || '');
+  if (!m || !app.ix) return null;
+  const n = Number(m[2]);
+  switch (m[1]) {
+    case 'vma': return app.ix.vmas.get(n);
+    case 'av': return app.ix.avs.get(n);
+    case 'avc': return app.ix.avcs.get(n);
+    case 'file': return app.ix.files.get(n);
+    case 'pfn': return app.ix.frames.get(n);
+    case 'proc': { const p = app.state.processes.find((x) => x.pid === n); return p && { pid: p.pid, ppid: p.ppid, rss: p.rss, vmas: p.vmas.length }; }
+    case 'pte': return app.ix.ptes.get(id)?.pte;
+    case 'op': return app.journal.find((x) => x.seq === n);
+    default: return app.graph?.info[id]?.data || app.graph?.info[id] || null;
+  }
+}
+
+function showDetails(id) {
+  const d = $('details');
+  const data = describeObject(id);
+  if (!id || !data) {
+    d.className = 'muted';
+    d.textContent = 'Hover or click any object.';
+    return;
+  }
+  d.className = '';
+  d.textContent = `${id}\n` + JSON.stringify(data, null, 1).slice(0, 1500);
+}
+
+function hoverObject(id) { app.hovered = id; paintHighlight(); }
+function unhoverObject(id) { if (app.hovered === id) { app.hovered = null; paintHighlight(); } }
+
 function selectObject(id) {
-  if (!app.graph) return;
-  app.graph.highlight(id);
-  showDetails(id, app.graph.info[id]);
+  app.selected = app.selected === id ? null : id;
   if (id.startsWith('pfn')) $('walk-pfn').value = id.slice(3);
+  paintHighlight();
 }
 
 async function applyOps(ops) {
@@ -186,6 +324,80 @@ async function applyOps(ops) {
   else if (last) say(`${describe(last.op)}: ${last.fault || 'ok'} (${last.events.length} kernel steps)`);
   return r;
 }
+
+// ---- live updates ----
+// The daemon's event stream for the session says when its version changes
+// (an op from another page, curl, a second teacher's laptop).  Each answer
+// is one event and then the end of the stream, so we ask again with the
+// version we know (?since=); a change is shown through run() like any
+// action, after checking that it is not our own op, already shown.  Leaving
+// the session aborts the stream.
+
+const live = { id: null, ctl: null };
+
+function watch() {
+  if (!app.id || (live.id === app.id && live.ctl)) return;
+  unwatch();
+  const ctl = new AbortController();
+  live.id = app.id;
+  live.ctl = ctl;
+  document.body.dataset.live = String(app.id);
+  listen(app.id, app.state ? app.state.version : 0, ctl.signal);
+}
+
+function unwatch() {
+  live.ctl?.abort();
+  live.ctl = null;
+  live.id = null;
+  document.body.dataset.live = '';
+}
+
+const pause = (ms, signal) => new Promise((res) => {
+  const t = setTimeout(res, ms);
+  signal.addEventListener('abort', () => { clearTimeout(t); res(); }, { once: true });
+});
+
+async function listen(id, since, signal) {
+  while (!signal.aborted) {
+    try {
+      const r = await fetch(`/api/v1/sessions/${id}/events?since=${since}`, { signal, headers: { Accept: 'text/event-stream' } });
+      if (r.status === 404) return;                              // the session is gone
+      if (!r.ok) { await pause(5000, signal); continue; }        // too many streams: try later
+      const reader = r.body.getReader();
+      const dec = new TextDecoder();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+        let cut;
+        while ((cut = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, cut);
+          buf = buf.slice(cut + 2);
+          const type = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (type === 'deleted') return;
+          if (type === 'version' && data) {
+            since = JSON.parse(data).version;
+            run(async () => {
+              if (signal.aborted || app.id !== id) return;
+              const st = await api.state(id);
+              if (st.version === app.state?.version) return;   // our own op, or already shown
+              player.clear();
+              say(`the session changed elsewhere: now at op ${st.version}`);
+              await refresh();
+            });
+          }
+        }
+      }
+    } catch (e) {
+      if (signal.aborted) return;
+      await pause(2000, signal);                                 // the daemon restarts: try again
+    }
+  }
+}
+
+window.addEventListener('pagehide', unwatch);
 
 // ---- sessions ----
 
@@ -203,6 +415,7 @@ async function fillSessions() {
 }
 
 async function openSession(id, lessonName = null, step = 0) {
+  if (app.id !== id) { unwatch(); app.selected = app.hovered = null; }
   app.id = id;
   app.redo = [];
   app.lesson = lessonName ? await api.lesson(lessonName) : null;

@@ -1,19 +1,50 @@
 // walk.js - an rmap walk, animated: where it starts (the anon_vma that
-// page->mapping names, or the file's i_mmap), then every interval-tree
-// visit with the VMA, the address computed from index and vm_pgoff, and
-// whether its PTE maps the frame; at the end the tally.
+// page->mapping names, or the file's i_mmap), then the interval-tree
+// stabbing query node by node (walk.probes: each AVC of an anon walk or VMA
+// of a file walk that the query examined, and whether it went left, right,
+// matched, stopped or passed), a match being the visit of its VMA with the
+// address computed from index and vm_pgoff and whether its PTE maps the
+// frame; at the end the tally.  Play, pause, step and back go through the
+// probes and visits one at a time.
+const WHY = {
+  left: 'an overlap may be in the left subtree: go left',
+  right: 'only the right subtree may overlap: go right',
+  match: 'overlaps the index: visit',
+  stop: 'nothing further can overlap: stop',
+  pass: 'climbed back to it, no overlap: pass',
+};
+
 export class WalkPlayer {
   constructor(view) {
     this.view = view;     // { list, tally, graph(), playButton }
     this.walk = null;
+    this.steps = [];
     this.pos = -1;
     this.timer = null;
+  }
+
+  // The steps: one per probe (a match carries the visit it leads to), then
+  // any visits no probe names (older daemons send no probes).
+  static steps(walk) {
+    const steps = [];
+    const visits = [...walk.visits];
+    for (const p of walk.probes || []) {
+      let visit = null;
+      if (p.step === 'match') {
+        const i = visits.findIndex((v) => v.vma === p.vma && (p.avc === undefined || v.avc === undefined || v.avc === p.avc));
+        if (i >= 0) visit = visits.splice(i, 1)[0];
+      }
+      steps.push({ probe: p, visit });
+    }
+    for (const v of visits) steps.push({ probe: null, visit: v });
+    return steps;
   }
 
   load(walk, title) {
     this.stop();
     this.walk = walk;
     this.title = title;
+    this.steps = WalkPlayer.steps(walk);
     this.pos = -1;
     const { list } = this.view;
     list.replaceChildren();
@@ -21,14 +52,25 @@ export class WalkPlayer {
     start.dataset.step = 'start';
     start.textContent = walk.dangling
       ? `${title}: page->mapping names anon_vma #${walk.start.id}, which was freed — a real kernel would read freed memory here`
-      : `${title}: pfn ${walk.pfn} index ${walk.index}: start at ${walk.start.kind === 'anon_vma' ? 'anon_vma' : 'file'} #${walk.start.id}, query [${walk.pgoff[0]}, ${walk.pgoff[1]}]`;
+      : `${title}: pfn ${walk.pfn} index ${walk.index}: start at ${walk.start.kind === 'anon_vma' ? 'anon_vma' : 'file'} #${walk.start.id}, `
+        + `stab its interval tree at [${walk.pgoff[0]}, ${walk.pgoff[1]}]`;
     list.appendChild(start);
-    walk.visits.forEach((v, i) => {
+    this.steps.forEach(({ probe: p, visit: v }, i) => {
       const li = document.createElement('li');
       li.dataset.step = String(i);
-      li.className = v.mapped ? 'hit' : 'miss';
-      li.textContent = `vma #${v.vma} (pid ${v.pid})` + (v.avc ? ` via avc ${v.avc}` : '') + ` at ${v.addr}`
-        + (v.young ? ' young' : '');
+      let text = '';
+      if (p) {
+        li.dataset.kind = 'probe';
+        li.dataset.probe = p.step;
+        const what = p.avc !== undefined ? `avc #${p.avc} (vma #${p.vma})` : `vma #${p.vma}`;
+        text = `examined ${what} [pgoff ${p.start}..${p.last}], subtree max ${p.subtree_last}: ${WHY[p.step] || p.step}`;
+      } else li.dataset.kind = 'visit';
+      if (v) {
+        li.classList.add(v.mapped ? 'hit' : 'miss');
+        text += (text ? ' → ' : '') + `vma #${v.vma} (pid ${v.pid})` + (v.avc && !p ? ` via avc ${v.avc}` : '') + ` at ${v.addr}`
+          + (v.young ? ' young' : '');
+      }
+      li.textContent = text;
       li.hidden = true;
       list.appendChild(li);
     });
@@ -40,37 +82,56 @@ export class WalkPlayer {
   clear() {
     this.stop();
     this.walk = null;
+    this.steps = [];
     this.pos = -1;
     this.view.list.replaceChildren();
     this.view.tally.textContent = '';
+    this.paint();
+  }
+
+  // the walk drawn on the graph (called again after the graph is redrawn)
+  paint() {
+    const g = this.view.graph();
+    if (!g) return;
+    for (const n of Object.values(g.nodes)) n.classList.remove('walk-start', 'walk-hit', 'walk-miss', 'walk-probe');
+    if (!this.walk) return;
+    const sid = this.walk.start.kind === 'anon_vma' ? `av${this.walk.start.id}` : `file${this.walk.start.id}`;
+    g.nodes[sid]?.classList.add('walk-start');
+    g.nodes[`pfn${this.walk.pfn}`]?.classList.add('walk-start');
+    this.steps.slice(0, this.pos + 1).forEach(({ visit: v }) => {
+      if (v) g.nodes[`vma${v.vma}`]?.classList.add(v.mapped ? 'walk-hit' : 'walk-miss');
+    });
+    const cur = this.steps[this.pos]?.probe;
+    if (cur) {
+      g.nodes[`vma${cur.vma}`]?.classList.add('walk-probe');
+      if (cur.avc !== undefined) g.nodes[`avc${cur.avc}`]?.classList.add('walk-probe');
+      else g.nodes[`imap${cur.vma}`]?.classList.add('walk-probe');
+    }
   }
 
   render() {
     const { list, tally } = this.view;
-    const g = this.view.graph();
     const items = list.querySelectorAll('li');
     items.forEach((li, i) => {
       li.hidden = i > this.pos + 1;
       li.classList.toggle('current', i === this.pos + 1);
     });
-    if (g) {
-      for (const n of Object.values(g.nodes)) n.classList.remove('walk-start', 'walk-hit', 'walk-miss');
-      const sid = this.walk.start.kind === 'anon_vma' ? `av${this.walk.start.id}` : `file${this.walk.start.id}`;
-      g.nodes[sid]?.classList.add('walk-start');
-      g.nodes[`pfn${this.walk.pfn}`]?.classList.add('walk-start');
-      this.walk.visits.slice(0, this.pos + 1).forEach((v) => {
-        g.nodes[`vma${v.vma}`]?.classList.add(v.mapped ? 'walk-hit' : 'walk-miss');
-      });
-    }
+    list.querySelector('li.current')?.scrollIntoView({ block: 'nearest' });
+    this.paint();
+    // keep what the step examines in view on a graph taller than its panel
+    const cur = this.steps[this.pos];
+    const g = this.view.graph();
+    const vid = cur?.probe?.vma ?? cur?.visit?.vma;
+    if (g && vid !== undefined) g.nodes[`vma${vid}`]?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
     if (this.done()) {
       tally.textContent = this.walk.dangling ? 'walk stopped: dangling page->mapping'
         : `visited ${this.walk.visited}, mapping ${this.walk.mapped} (tree nodes examined: ${this.walk.tree_probes})`;
     } else {
-      tally.textContent = `step ${this.pos + 2} of ${this.walk.visits.length + 1}`;
+      tally.textContent = `step ${this.pos + 2} of ${this.steps.length + 1}`;
     }
   }
 
-  done() { return this.walk && this.pos >= this.walk.visits.length - 1; }
+  done() { return this.walk && this.pos >= this.steps.length - 1; }
 
   step() {
     if (!this.walk || this.done()) { this.stop(); return; }
