@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const hex = (n) => `0x${n.toString(16)}`;   // as web/js/api.js prints offsets
 const rmapd = process.argv[2] || process.env.RMAPD || join(here, '../../build/daemon/rmapd');
 const webRoot = process.env.WEB_ROOT || resolve(here, '../../web');   // the source tree (after vendor.sh) or an install
 const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
@@ -122,7 +123,7 @@ async function compare(page, base, label) {
   for (const p of st.processes) {
     for (const v of p.vmas) {
       const text = s.nodes[`vma${v.id}`] || '';
-      check(`${label}: vma #${v.id}`, text.includes(`vma #${v.id} ${v.prot}`) && text.includes(`pgoff ${v.pgoff} (${v.pages} pages)`), text);
+      check(`${label}: vma #${v.id}`, text.includes(`vma #${v.id} ${v.prot}`) && text.includes(`pgoff ${hex(v.pgoff)} (${v.pages} pages)`), text);
     }
   }
   check(`${label}: checker status`, s.checkOk === chk.ok);
@@ -181,7 +182,7 @@ async function walkTally(page, pfn, base, label) {
       const p = w.probes[probeSteps];
       const obj = p.avc !== undefined ? `avc #${p.avc} (vma #${p.vma})` : `vma #${p.vma}`;
       check(`${label}: probe ${probeSteps + 1} shown as the API's`, p && cur.probe === p.step
-        && cur.text.startsWith(`examined ${obj} [pgoff ${p.start}..${p.last}], subtree max ${p.subtree_last}:`), cur.text);
+        && cur.text.startsWith(`examined ${obj} [pgoff ${hex(p.start)}..${hex(p.last)}], subtree max ${hex(p.subtree_last)}:`), cur.text);
       const want = [`vma${p.vma}`, p.avc !== undefined ? `avc${p.avc}` : `imap${p.vma}`].sort();
       check(`${label}: probe ${probeSteps + 1} lit on the graph`, want.every((x) => cur.lit.includes(x)), JSON.stringify(cur.lit));
       probeSteps++;

@@ -34,3 +34,7 @@ export const api = {
   lessons: () => call('GET', '/api/v1/scenarios'),
   lesson: (name) => call('GET', `/api/v1/scenarios/${encodeURIComponent(name)}`),
 };
+
+// page offsets and indexes in hex, as the kernel's tools print them: an
+// anonymous page's index is its address >> 12, which hex makes plain
+export const hex = (n) => `0x${n.toString(16)}`;

@@ -4,6 +4,8 @@
 // bold, files with their i_mmap edges, frames with page->mapping.  Hovering
 // or clicking any object highlights everything linked to it.
 
+import { hex } from './api.js';
+
 const NS = 'http://www.w3.org/2000/svg';
 const elk = new ELK();
 
@@ -61,7 +63,7 @@ export function buildGraph(st) {
       const node = add(`vma${v.id}`, 'vma', [
         `vma #${v.id} ${v.prot}${v.flags.includes('shared') ? 's' : 'p'} ${kind}`,
         `${v.start}–${v.end}`,   // in full: a shortened address is ambiguous
-        `pgoff ${v.pgoff} (${v.pages} pages)`,
+        `pgoff ${hex(v.pgoff)} (${v.pages} pages)`,
       ], { ...v, pid: p.pid }, 190);
       info[`vma${v.id}`].links.add(pid);
       box.children.push(node);
@@ -102,7 +104,7 @@ export function buildGraph(st) {
       : fr.mapping.kind === 'file' ? `file #${fr.mapping.id}` : 'none';
     const freed = fr.mapping.kind === 'anon_vma' && !st.anon_vmas.some((a) => a.id === fr.mapping.id);
     children.push(add(`pfn${fr.pfn}`, 'frame', [`pfn ${fr.pfn} → ${map}${freed ? ' (FREED)' : ''}`,
-      `index ${fr.index} mapcount ${fr.mapcount}` + (fr.flags.includes('anon_exclusive') ? ' excl' : '')], fr, 180));
+      `index ${hex(fr.index)} mapcount ${fr.mapcount}` + (fr.flags.includes('anon_exclusive') ? ' excl' : '')], fr, 180));
   }
   const known = new Set(children.map((c) => c.id));
   for (const a of st.anon_vmas) {

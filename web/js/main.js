@@ -1,7 +1,7 @@
 // main.js - the page: the session and what is drawn of it, lessons, the
 // timeline, the URL (#/s/ID or #/s/ID/lesson/NAME/step/N, so a reload or a
 // shared link shows the same thing), keyboard shortcuts, large type.
-import { api, ApiError } from './api.js';
+import { api, ApiError, hex } from './api.js';
 import { renderGraph } from './graph.js';
 import { WalkPlayer } from './walk.js';
 import { setupForm } from './forms.js';
@@ -109,7 +109,7 @@ function renderTables(st) {
     tr.dataset.obj = `pfn${f.pfn}`;
     hoverable(tr, `pfn${f.pfn}`);
     const map = f.mapping.kind === 'anon_vma' ? `anon_vma #${f.mapping.id}` : f.mapping.kind === 'file' ? `file #${f.mapping.id}` : '—';
-    for (const t of [f.pfn, map, f.index, f.mapcount, f.refcount, f.flags.join(' ')]) {
+    for (const t of [f.pfn, map, hex(f.index), f.mapcount, f.refcount, f.flags.join(' ')]) {
       const td = document.createElement('td');
       td.textContent = t;
       tr.appendChild(td);

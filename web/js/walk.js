@@ -6,6 +6,9 @@
 // address computed from index and vm_pgoff and whether its PTE maps the
 // frame; at the end the tally.  Play, pause, step and back go through the
 // probes and visits one at a time.
+
+import { hex } from './api.js';
+
 const WHY = {
   left: 'an overlap may be in the left subtree: go left',
   right: 'only the right subtree may overlap: go right',
@@ -52,8 +55,8 @@ export class WalkPlayer {
     start.dataset.step = 'start';
     start.textContent = walk.dangling
       ? `${title}: page->mapping names anon_vma #${walk.start.id}, which was freed — a real kernel would read freed memory here`
-      : `${title}: pfn ${walk.pfn} index ${walk.index}: start at ${walk.start.kind === 'anon_vma' ? 'anon_vma' : 'file'} #${walk.start.id}, `
-        + `stab its interval tree at [${walk.pgoff[0]}, ${walk.pgoff[1]}]`;
+      : `${title}: pfn ${walk.pfn} index ${hex(walk.index)}: start at ${walk.start.kind === 'anon_vma' ? 'anon_vma' : 'file'} #${walk.start.id}, `
+        + `stab its interval tree at [${hex(walk.pgoff[0])}, ${hex(walk.pgoff[1])}]`;
     list.appendChild(start);
     this.steps.forEach(({ probe: p, visit: v }, i) => {
       const li = document.createElement('li');
@@ -63,7 +66,7 @@ export class WalkPlayer {
         li.dataset.kind = 'probe';
         li.dataset.probe = p.step;
         const what = p.avc !== undefined ? `avc #${p.avc} (vma #${p.vma})` : `vma #${p.vma}`;
-        text = `examined ${what} [pgoff ${p.start}..${p.last}], subtree max ${p.subtree_last}: ${WHY[p.step] || p.step}`;
+        text = `examined ${what} [pgoff ${hex(p.start)}..${hex(p.last)}], subtree max ${hex(p.subtree_last)}: ${WHY[p.step] || p.step}`;
       } else li.dataset.kind = 'visit';
       if (v) {
         li.classList.add(v.mapped ? 'hit' : 'miss');
