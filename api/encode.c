@@ -361,6 +361,39 @@ static cJSON *encode_process(const struct sim *sim, const struct mm_struct *mm)
 	return o;
 }
 
+static unsigned long avc_id_of(const struct itree_node *n)
+{
+	return container_of(n, struct anon_vma_chain, rb)->id;
+}
+
+static unsigned long vma_id_of(const struct itree_node *n)
+{
+	return container_of(n, struct vm_area_struct, shared)->id;
+}
+
+/*
+ * Where node n sits in its interval tree (anon_vma->rb_root or i_mmap): its
+ * subtree's largest last, its colour, and its parent (by the id id_of gives
+ * it, null at the root) with the side it hangs on.
+ */
+static void add_tree_place(cJSON *o, const struct itree_node *n,
+			   unsigned long (*id_of)(const struct itree_node *))
+{
+	const struct rb_node *parent = n->rb.parent;
+
+	cJSON_AddNumberToObject(o, "subtree_last", (double)n->subtree_last);
+	cJSON_AddStringToObject(o, "color", n->rb.red ? "red" : "black");
+	if (!parent) {
+		cJSON_AddNullToObject(o, "tree_parent");
+		cJSON_AddNullToObject(o, "side");
+		return;
+	}
+	cJSON_AddNumberToObject(o, "tree_parent", (double)id_of(
+		container_of(parent, struct itree_node, rb)));
+	cJSON_AddStringToObject(o, "side", parent->left == &n->rb ?
+				"left" : "right");
+}
+
 static cJSON *encode_anon_vma(const struct sim *sim, const struct anon_vma *av)
 {
 	cJSON *o = cJSON_CreateObject(), *avcs;
@@ -388,6 +421,7 @@ static cJSON *encode_anon_vma(const struct sim *sim, const struct anon_vma *av)
 		cJSON_AddNumberToObject(a, "pid", avc->vma->vm_mm->pid);
 		cJSON_AddNumberToObject(a, "pgoff_start", (double)n->start);
 		cJSON_AddNumberToObject(a, "pgoff_last", (double)n->last);
+		add_tree_place(a, n, avc_id_of);
 		cJSON_AddItemToArray(avcs, a);
 	}
 	return o;
@@ -413,6 +447,7 @@ static cJSON *encode_file(const struct address_space *f)
 		cJSON_AddNumberToObject(v, "pid", vma->vm_mm->pid);
 		cJSON_AddNumberToObject(v, "pgoff_start", (double)n->start);
 		cJSON_AddNumberToObject(v, "pgoff_last", (double)n->last);
+		add_tree_place(v, n, vma_id_of);
 		cJSON_AddItemToArray(imm, v);
 	}
 	cached = cJSON_AddArrayToObject(o, "cached");

@@ -167,6 +167,21 @@ async function walkTally(page, pfn, base, label) {
     || document.getElementById('walk-tally').textContent.startsWith('walk stopped'), pfn);
   const id = Number((await page.evaluate(() => location.hash)).match(/#\/s\/(\d+)/)[1]);
   const w = await api(base, `/api/v1/sessions/${id}/frames/${pfn}/walk`);
+  // the interval tree the walk searches, drawn node for node as the API has it
+  if (!w.dangling) {
+    const st = await api(base, `/api/v1/sessions/${id}`);
+    const want = w.start.kind === 'anon_vma'
+      ? st.anon_vmas.find((a) => a.id === w.start.id).avcs.map((a) => ({ key: a.id, parent: a.tree_parent, color: a.color }))
+      : st.files.find((f) => f.id === w.start.id).i_mmap.map((v) => ({ key: v.vma, parent: v.tree_parent, color: v.color }));
+    const shown = await page.evaluate(() => ({
+      nodes: [...document.querySelectorAll('#walk-tree .tree-node')].map((g) => ({ key: Number(g.dataset.key),
+        color: g.classList.contains('red') ? 'red' : 'black' })),
+      edges: document.querySelectorAll('#walk-tree .tree-edge').length }));
+    const sameNodes = JSON.stringify(shown.nodes.map((n) => `${n.key}:${n.color}`).sort())
+      === JSON.stringify(want.map((n) => `${n.key}:${n.color}`).sort());
+    check(`${label}: the interval tree shows the API's nodes and colours`, sameNodes && shown.edges === want.length - 1
+      && want.filter((n) => n.parent === null).length === 1, JSON.stringify({ shown, want }));
+  }
   let probeSteps = 0;
   for (let i = 0; i < 200; i++) {
     const t = await page.textContent('#walk-tally');
@@ -176,7 +191,8 @@ async function walkTally(page, pfn, base, label) {
     const cur = await page.evaluate(() => {
       const li = document.querySelector('#walk-steps li.current');
       return { kind: li.dataset.kind, probe: li.dataset.probe, text: li.textContent,
-        lit: [...document.querySelectorAll('#graph .walk-probe')].map((e) => e.dataset.id).sort() };
+        lit: [...document.querySelectorAll('#graph .walk-probe')].map((e) => e.dataset.id).sort(),
+        treeProbe: [...document.querySelectorAll('#walk-tree .tree-node.probe')].map((g) => Number(g.dataset.key)) };
     });
     if (cur.kind === 'probe') {
       const p = w.probes[probeSteps];
@@ -185,6 +201,8 @@ async function walkTally(page, pfn, base, label) {
         && cur.text.startsWith(`examined ${obj} [pgoff ${hex(p.start)}..${hex(p.last)}], subtree max ${hex(p.subtree_last)}:`), cur.text);
       const want = [`vma${p.vma}`, p.avc !== undefined ? `avc${p.avc}` : `imap${p.vma}`].sort();
       check(`${label}: probe ${probeSteps + 1} lit on the graph`, want.every((x) => cur.lit.includes(x)), JSON.stringify(cur.lit));
+      check(`${label}: probe ${probeSteps + 1} marked in the interval tree`,
+        JSON.stringify(cur.treeProbe) === JSON.stringify([p.avc !== undefined ? p.avc : p.vma]), JSON.stringify(cur.treeProbe));
       probeSteps++;
     }
   }

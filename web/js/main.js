@@ -12,6 +12,7 @@ const app = { id: null, state: null, graph: null, lesson: null, step: 0, moves: 
   ix: null, journal: [], selected: null, hovered: null };
 const player = new WalkPlayer({
   list: $('walk-steps'), tally: $('walk-tally'), graph: () => app.graph, playButton: $('walk-play'),
+  tree: $('walk-tree'), state: () => app.state,
 });
 const form = setupForm($('op-form'), $('op-kind'), $('op-fields'), () => app.state);
 

@@ -8,6 +8,7 @@
 // probes and visits one at a time.
 
 import { hex } from './api.js';
+import { treeOf, drawTree } from './itree.js';
 
 const WHY = {
   left: 'an overlap may be in the left subtree: go left',
@@ -19,7 +20,7 @@ const WHY = {
 
 export class WalkPlayer {
   constructor(view) {
-    this.view = view;     // { list, tally, graph(), playButton }
+    this.view = view;     // { list, tally, graph(), playButton, tree, state() }
     this.walk = null;
     this.steps = [];
     this.pos = -1;
@@ -48,6 +49,7 @@ export class WalkPlayer {
     this.walk = walk;
     this.title = title;
     this.steps = WalkPlayer.steps(walk);
+    this.tree = treeOf(this.view.state?.(), walk);
     this.pos = -1;
     const { list } = this.view;
     list.replaceChildren();
@@ -86,14 +88,28 @@ export class WalkPlayer {
     this.stop();
     this.walk = null;
     this.steps = [];
+    this.tree = null;
     this.pos = -1;
     this.view.list.replaceChildren();
     this.view.tally.textContent = '';
     this.paint();
   }
 
+  // the interval tree: the node examined now, and the ones matched so far
+  paintTree() {
+    if (!this.view.tree) return;
+    const key = (p) => (p.avc !== undefined ? p.avc : p.vma);
+    const cur = this.steps[this.pos]?.probe;
+    const matched = new Set(this.steps.slice(0, this.pos + 1)
+      .filter((s) => s.probe?.step === 'match').map((s) => key(s.probe)));
+    drawTree(this.view.tree, this.walk && this.tree, (k) =>
+      (cur && key(cur) === k ? `probe ${cur.step}` : matched.has(k) ? 'match' : ''));
+    this.view.tree.querySelector('.tree-node.probe')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }
+
   // the walk drawn on the graph (called again after the graph is redrawn)
   paint() {
+    this.paintTree();
     const g = this.view.graph();
     if (!g) return;
     for (const n of Object.values(g.nodes)) n.classList.remove('walk-start', 'walk-hit', 'walk-miss', 'walk-probe');
