@@ -7,11 +7,13 @@
  * Stopping is graceful: no new connections, streams end, requests in
  * flight get their answers (for up to STOP_WAIT_MS), then MHD stops.
  */
+#include <errno.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@ struct conn_ctx {
 };
 
 #define STOP_WAIT_MS	10000
+#define MAX_CONNECTIONS	2048u
 
 static unsigned long nr_streams;
 static unsigned long nr_requests;	/* from their headers to completed() */
@@ -57,6 +60,7 @@ struct stream {
 	int state;		/* 0: retry hint, 1: waiting, 2: done */
 	bool waiting;		/* suspended */
 	bool notified;		/* the session moved */
+	bool gone;		/* the client hung up while it waited */
 	struct stream *next;
 };
 
@@ -85,16 +89,42 @@ void streams_notify(long session)
 	pthread_mutex_unlock(&streams_lock);
 }
 
-/* Resume streams past their deadline (once a second), or all of them. */
+/*
+ * A suspended connection is out of MHD's event loop: nothing would notice
+ * its client hanging up before the deadline, and its stream slot would stay
+ * taken until then.  Peek at the socket instead.
+ */
+static bool peer_gone(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	ssize_t n;
+	char c;
+
+	if (!info)
+		return false;
+	n = recv(info->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			  errno != EINTR);
+}
+
+/*
+ * Once a second: resume the streams past their deadline or whose client
+ * left (all of them when stopping).
+ */
 void streams_expire(bool all)
 {
 	time_t now = time(NULL);
 	struct stream *st;
 
 	pthread_mutex_lock(&streams_lock);
-	for (st = streams; st; st = st->next)
-		if (all || now >= st->deadline)
+	for (st = streams; st; st = st->next) {
+		if (st->waiting && !all && now < st->deadline &&
+		    peer_gone(st->conn))
+			__atomic_store_n(&st->gone, true, __ATOMIC_SEQ_CST);
+		if (all || now >= st->deadline || st->gone)
 			stream_resume(st);
+	}
 	pthread_mutex_unlock(&streams_lock);
 }
 
@@ -112,6 +142,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 	if (st->state == 2)
 		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (__atomic_load_n(&st->gone, __ATOMIC_SEQ_CST))
+		return MHD_CONTENT_READER_END_WITH_ERROR;
 	s = session_get(st->session);
 	if (s) {
 		version = s->version;
@@ -313,31 +345,46 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	log_msg(LOG_WARNING, "libmicrohttpd: %s", msg);
 }
 
+/*
+ * The logger comes first: MHD reports what goes wrong with the options
+ * after it through the logger set so far.  One address may hold at most
+ * max_conns_per_ip of the connections, so that a single client (slowloris)
+ * cannot take them all and /healthz still answers the others.
+ */
 struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 			      const struct sockaddr *addr, bool ipv6)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+	struct MHD_OptionItem where[] = {
+		{ listen_fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
+		  listen_fd, listen_fd >= 0 ? NULL : (void *)addr },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	struct MHD_Daemon *d;
 
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
-	if (listen_fd >= 0)
-		return MHD_start_daemon(flags, 0, NULL, NULL, answer, NULL,
-					MHD_OPTION_LISTEN_SOCKET, listen_fd,
-					MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
-					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-					MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-					MHD_OPTION_CONNECTION_LIMIT, 2048u,
-					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-					MHD_OPTION_END);
-	return MHD_start_daemon(flags, cfg->port, NULL, NULL, answer, NULL,
-				MHD_OPTION_SOCK_ADDR, addr,
-				MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
-				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-				MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-				MHD_OPTION_CONNECTION_LIMIT, 2048u,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				MHD_OPTION_END);
+	d = MHD_start_daemon(flags, cfg->port, NULL, NULL, answer, NULL,
+			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			     MHD_OPTION_ARRAY, where,
+			     MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
+			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+			     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+			     MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
+			     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			     (unsigned int)cfg->max_conns_per_ip,
+			     MHD_OPTION_END);
+	return d;
+}
+
+/* The port actually bound (--listen ADDR:0 lets the kernel pick), or 0. */
+unsigned short http_port(struct MHD_Daemon *d)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+
+	return info ? info->port : 0;
 }
 
 bool http_stopping(void)

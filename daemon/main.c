@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,14 +24,15 @@ const struct config *g_cfg;
 
 static const char usage[] =
 "usage: rmapd [OPTIONS]            serve the API and the web page\n"
-"       rmapd run [--observe] FILE.json\n"
+"       rmapd run [--observe] [--zero-page|--no-zero-page] FILE\n"
 "                                  apply a scenario and print the result\n"
 "\n"
 "options (also accepted as 'name = value' lines in --config FILE):\n"
 "  --listen ADDR:PORT     address to serve on (default 127.0.0.1:8080;\n"
 "                         [::1]:PORT for IPv6). Under systemd socket\n"
 "                         activation the socket passed in is used instead\n"
-"  --allow-remote         allow a non-loopback address. rmapd has no user\n"
+"  --allow-remote[=BOOL]  allow a non-loopback address (yes/no, true/false,\n"
+"                         1/0; the bare flag is yes). rmapd has no user\n"
 "                         authentication yet: do this only on a trusted net\n"
 "  --db PATH              SQLite database (default ./rmapd.sqlite)\n"
 "  --web-root DIR         the web page's files (default " RMAPD_WEBROOT ")\n"
@@ -39,8 +41,12 @@ static const char usage[] =
 "  --max-batch N          operations per request (default 1000)\n"
 "  --max-sessions N       sessions in the database (default 1000)\n"
 "  --max-loaded N         sessions kept in memory (default 256)\n"
-"  --max-streams N        concurrent event streams (default 64)\n"
+"  --max-streams N        concurrent event streams (default 1024)\n"
+"  --max-conns-per-ip N   connections from one address (default 256,\n"
+"                         0 = no limit; the daemon takes 2048 in all)\n"
 "  --snapshot-every N     automatic snapshot every N operations (default 100)\n"
+"  --keep-snapshots N     automatic snapshots kept per session, the latest\n"
+"                         (default 4; named snapshots are always kept)\n"
 "  --max-procs N          per session: processes (default 64)\n"
 "  --max-vmas N           per session: VMAs (default 4096)\n"
 "  --max-frames N         per session: page frames (default 16384)\n"
@@ -62,8 +68,10 @@ static void defaults(struct config *c)
 	c->max_batch = 1000;
 	c->max_sessions = 1000;
 	c->max_loaded = 256;
-	c->max_sse = 64;
+	c->max_sse = 1024;
+	c->max_conns_per_ip = 256;
 	c->snapshot_every = 100;
+	c->keep_snapshots = 4;
 	sim_default_limits(&c->limits);
 }
 
@@ -82,6 +90,32 @@ static int parse_num(const char *name, const char *v, unsigned long lo,
 	}
 	*out = n;
 	return 0;
+}
+
+/* A flag's value; a bare flag (v NULL) is true. */
+static int parse_bool(const char *name, const char *v, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "1", "on", NULL };
+	static const char *const no[] = { "no", "false", "0", "off", NULL };
+	size_t i;
+
+	if (!v) {
+		*out = true;
+		return 0;
+	}
+	for (i = 0; yes[i]; i++)
+		if (!strcasecmp(v, yes[i])) {
+			*out = true;
+			return 0;
+		}
+	for (i = 0; no[i]; i++)
+		if (!strcasecmp(v, no[i])) {
+			*out = false;
+			return 0;
+		}
+	fprintf(stderr, "rmapd: --%s takes yes/no, true/false or 1/0, not "
+		"'%s'\n", name, v);
+	return -1;
 }
 
 static int parse_listen(struct config *c, const char *v)
@@ -122,7 +156,9 @@ static const struct num_option {
 	{ "max-sessions", offsetof(struct config, max_sessions), 1, 1000000 },
 	{ "max-loaded", offsetof(struct config, max_loaded), 1, 1000000 },
 	{ "max-streams", offsetof(struct config, max_sse), 0, 10000 },
+	{ "max-conns-per-ip", offsetof(struct config, max_conns_per_ip), 0, 2048 },
 	{ "snapshot-every", offsetof(struct config, snapshot_every), 0, 1000000 },
+	{ "keep-snapshots", offsetof(struct config, keep_snapshots), 1, 1000000 },
 	{ "max-procs", offsetof(struct config, limits.max_procs), 1, CEIL_MAX_PROCS },
 	{ "max-vmas", offsetof(struct config, limits.max_vmas), 1, CEIL_MAX_VMAS },
 	{ "max-frames", offsetof(struct config, limits.max_frames), 1, CEIL_MAX_FRAMES },
@@ -166,10 +202,8 @@ static int set_option(struct config *c, const char *name, const char *v)
 			name);
 		return -1;
 	}
-	if (!strcmp(name, "allow-remote")) {
-		c->allow_remote = true;
-		return 0;
-	}
+	if (!strcmp(name, "allow-remote"))
+		return parse_bool(name, v, &c->allow_remote);
 	if (!v) {
 		fprintf(stderr, "rmapd: --%s needs a value (see --help)\n", name);
 		return -1;
@@ -375,6 +409,8 @@ int main(int argc, char **argv)
 		db_close(g_db);
 		return 1;
 	}
+	if (fd < 0 && !cfg.port)
+		cfg.port = http_port(d);
 	if (fd >= 0)
 		log_msg(LOG_INFO, "rmapd %s serving the socket from systemd "
 			"(database %s)", RMAPD_VERSION, cfg.db_path);

@@ -36,7 +36,9 @@ struct config {
 	unsigned long max_sessions;
 	unsigned long max_loaded;	/* sessions kept in memory */
 	unsigned long snapshot_every;	/* ops */
+	unsigned long keep_snapshots;	/* automatic ones, per session */
 	unsigned long max_sse;		/* concurrent event streams */
+	unsigned long max_conns_per_ip;	/* 0: no limit */
 	struct sim_limits limits;
 };
 
@@ -69,8 +71,22 @@ unsigned long sessions_count(void);
  */
 struct session *session_get(long id);
 void session_put(struct session *s);
-/* Create (NULL past the session limit), delete (holding it), visit all. */
-struct session *session_create(const char *name, const char *config_json);
+/* what a new session's journal starts with */
+struct session_origin {
+	long clone_of;		/* > 0: a copy of ops 1..upto of that session */
+	long upto;
+	size_t nr_ops;		/* else these ops, seq 1..nr_ops (may be 0) */
+	char *const *ops;
+	char *const *results;
+};
+/*
+ * Create a session with its initial journal, all or nothing.  Returned held
+ * and referenced like session_get() but with s->sim not loaded yet; NULL
+ * past the session limit (*full set) or when the database failed.
+ */
+struct session *session_create(const char *name, const char *config_json,
+			       const struct session_origin *origin, bool *full);
+/* Delete (holding it), visit all in id order. */
 void session_delete(struct session *s);
 void sessions_each(void (*fn)(const struct session *s, void *arg), void *arg);
 /*
@@ -79,6 +95,12 @@ void sessions_each(void (*fn)(const struct session *s, void *arg), void *arg);
  */
 struct sim *session_build(struct session *s, long version, char *err,
 			  size_t errlen);
+/*
+ * New ops meet the configured limits, raised to what the state already
+ * holds: a session over lowered limits cannot grow but can always shrink,
+ * whether or not it was evicted and reloaded since.
+ */
+void session_fit_limits(struct session *s);
 
 /* ---- routes.c ---- */
 struct request {
@@ -120,6 +142,8 @@ struct sockaddr;
 /* Serve on listen_fd if >= 0 (socket activation), else bind addr. */
 struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 			      const struct sockaddr *addr, bool ipv6);
+/* the port bound, when --listen asked for port 0 */
+unsigned short http_port(struct MHD_Daemon *d);
 /* Graceful: refuse new connections, finish the requests in flight. */
 void http_stop(struct MHD_Daemon *d);
 /* true once SIGTERM/SIGINT started the shutdown */

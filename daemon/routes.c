@@ -16,6 +16,7 @@
 #include "rmapd.h"
 
 #define PROBLEM_PREFIX "urn:rmapd:problem:"
+#define NAME_MAX_LEN	100	/* a session's name */
 
 static void reply_json(struct reply *rep, int status, cJSON *json)
 {
@@ -83,6 +84,24 @@ static bool only_whitespace(const char *p, const char *end)
 	return true;
 }
 
+/*
+ * Whether a JSON text escapes U+0000 in a string: cJSON would end the C
+ * string there, and a name "a\u0000b" would silently become "a".
+ */
+static bool escapes_nul(const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	for (; p < end; p++) {
+		if (*p != '\\')
+			continue;
+		if (end - p >= 6 && p[1] == 'u' && !memcmp(p + 2, "0000", 4))
+			return true;
+		p++;	/* the escaped character */
+	}
+	return false;
+}
+
 static cJSON *parse_body(const struct request *req, struct reply *rep)
 {
 	const char *end;
@@ -102,6 +121,12 @@ static cJSON *parse_body(const struct request *req, struct reply *rep)
 	if (!only_whitespace(end, req->body + req->body_len)) {
 		reply_problem(rep, 400, "malformed-json", "", "the body has more "
 			      "after its JSON value");
+		cJSON_Delete(json);
+		return NULL;
+	}
+	if (escapes_nul(req->body, req->body_len)) {
+		reply_problem(rep, 422, "invalid-value", "", "strings may not "
+			      "contain U+0000");
 		cJSON_Delete(json);
 		return NULL;
 	}
@@ -187,7 +212,8 @@ static void maybe_snapshot(struct session *s, long before)
 	    s->version / (long)g_cfg->snapshot_every)
 		return;
 	dump = sim_dump(s->sim, &len);
-	if (db_snapshot_put(g_db, s->id, s->version, NULL, dump, len))
+	if (!dump || db_snapshot_auto(g_db, s->id, s->version, dump, len,
+				      g_cfg->keep_snapshots))
 		log_msg(LOG_WARNING, "session %ld: snapshot at %ld failed",
 			s->id, s->version);
 	free(dump);
@@ -213,104 +239,154 @@ static bool batch_fits(size_t n, struct reply *rep)
 	return false;
 }
 
-/*
- * Parse every op of the batch, apply them, then journal them in one
- * transaction.  A refusal or a database failure puts the state back: a
- * batch is applied whole or not at all.
- */
-static cJSON *apply_ops(struct session *s, const cJSON *list, bool steps,
-			struct reply *rep)
-{
-	size_t n = count_ops(list, steps), i, k;
-	const cJSON *it;
+/* The ops of one request, and the journal text of each once applied. */
+struct batch {
+	size_t n;
 	struct sim_op *ops;
 	char **op_text, **res_text;
 	cJSON *results;
-	char *undo = NULL;
-	size_t undo_len = 0;
+};
+
+static void batch_free(struct batch *b)
+{
+	size_t k;
+
+	for (k = 0; b->op_text && k < b->n; k++) {
+		cJSON_free(b->op_text[k]);
+		cJSON_free(b->res_text[k]);
+	}
+	free(b->ops);
+	free(b->op_text);
+	free(b->res_text);
+	cJSON_Delete(b->results);
+}
+
+/* Every op of list (steps: a lesson's entries, those with an "op"). */
+static int batch_parse(struct batch *b, const cJSON *list, bool steps,
+		       struct reply *rep)
+{
+	const cJSON *it;
 	struct api_error err;
-	long before = s->version;
+	size_t n = count_ops(list, steps), i = 0;
 
 	if (!batch_fits(n, rep))
-		return NULL;
-	ops = calloc(n ? n : 1, sizeof(*ops));
-	op_text = calloc(n ? n : 1, sizeof(*op_text));
-	res_text = calloc(n ? n : 1, sizeof(*res_text));
-	results = cJSON_CreateArray();
-	if (!ops || !op_text || !res_text)
-		goto oom;
-	i = 0;
+		return -1;
+	b->n = n;
+	b->ops = calloc(n ? n : 1, sizeof(*b->ops));
+	b->op_text = calloc(n ? n : 1, sizeof(*b->op_text));
+	b->res_text = calloc(n ? n : 1, sizeof(*b->res_text));
+	b->results = cJSON_CreateArray();
+	if (!b->ops || !b->op_text || !b->res_text || !b->results) {
+		reply_problem(rep, 503, "out-of-memory", "", "out of memory");
+		return -1;
+	}
 	cJSON_ArrayForEach(it, list) {
-		const cJSON *op = it;
+		const cJSON *op = steps ? cJSON_GetObjectItemCaseSensitive(it, "op")
+					: it;
 
-		if (steps) {
-			op = cJSON_GetObjectItemCaseSensitive(it, "op");
-			if (!op)
-				continue;
-		}
-		if (api_parse_op(op, &ops[i], &err)) {
+		if (!op)
+			continue;
+		if (api_parse_op(op, &b->ops[i], &err)) {
 			reply_api_error(rep, &err, (long)i);
-			goto fail;
+			return -1;
 		}
 		i++;
 	}
-	if (n > 1)
-		undo = sim_dump(s->sim, &undo_len);
-	for (i = 0; i < n; i++) {
+	return 0;
+}
+
+/*
+ * Apply the ops to sim as ops before + 1, ...; how many were applied: all
+ * of them, or fewer when one was refused (answered in rep).  A refused op
+ * leaves the state as it was.
+ */
+static size_t batch_apply(struct batch *b, struct sim *sim, long before,
+			  struct reply *rep)
+{
+	struct api_error err;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
 		struct sim_result res;
 		cJSON *r;
 
-		if (api_apply_op(s->sim, &ops[i], &res, &err)) {
+		if (api_apply_op(sim, &b->ops[i], &res, &err)) {
 			reply_api_error(rep, &err, (long)i);
-			goto rollback;
+			return i;
 		}
-		r = api_encode_result(&ops[i], &res);
+		r = api_encode_result(&b->ops[i], &res);
 		cJSON_AddNumberToObject(r, "seq", (double)(before + (long)i + 1));
-		op_text[i] = cJSON_PrintUnformatted(cJSON_GetObjectItem(r, "op"));
-		res_text[i] = cJSON_PrintUnformatted(r);
-		cJSON_AddItemToArray(results, r);
+		b->op_text[i] = cJSON_PrintUnformatted(cJSON_GetObjectItem(r, "op"));
+		b->res_text[i] = cJSON_PrintUnformatted(r);
+		cJSON_AddItemToArray(b->results, r);
+		if (!b->op_text[i] || !b->res_text[i]) {
+			reply_problem(rep, 503, "out-of-memory", "",
+				      "out of memory");
+			return i + 1;
+		}
 	}
-	if (n && db_journal_append_batch(g_db, s->id, before + 1, n, op_text,
-					 res_text)) {
+	return i;
+}
+
+/* Put back the state before the batch: its undo dump, else a rebuild. */
+static void batch_undo(struct session *s, long before, const char *undo,
+		       size_t undo_len)
+{
+	char msg[160];
+	struct sim *back = undo ? sim_load(undo, undo_len, msg, sizeof(msg))
+				: session_build(s, before, msg, sizeof(msg));
+
+	if (!back) {
+		log_msg(LOG_ERR, "session %ld: cannot restore: %s", s->id, msg);
+		return;
+	}
+	sim_free(s->sim);
+	s->sim = back;
+}
+
+/*
+ * Parse every op of the batch, apply them, then journal them in one
+ * transaction.  A refusal or a database failure puts the state back: a
+ * batch is applied whole or not at all.  Only ops already applied need
+ * undoing, so a refused single op (or first op) costs nothing more.
+ */
+static cJSON *apply_ops(struct session *s, const cJSON *list,
+			struct reply *rep)
+{
+	struct batch b = { 0 };
+	long before = s->version;
+	char *undo = NULL;
+	size_t undo_len = 0, done;
+	cJSON *results = NULL;
+
+	if (batch_parse(&b, list, false, rep))
+		goto out;
+	session_fit_limits(s);
+	if (b.n > 1)
+		undo = sim_dump(s->sim, &undo_len);
+	done = batch_apply(&b, s->sim, before, rep);
+	if (done < b.n || rep->status) {
+		if (done)
+			batch_undo(s, before, undo, undo_len);
+		goto out;
+	}
+	if (b.n && db_journal_append_batch(g_db, s->id, before + 1, b.n,
+					   b.op_text, b.res_text)) {
 		reply_problem(rep, 503, "storage-failed", "", "the journal could "
 			      "not be written; nothing was applied");
-		goto rollback;
+		batch_undo(s, before, undo, undo_len);
+		goto out;
 	}
-	s->version += (long)n;
-	metrics_ops(n);
+	s->version += (long)b.n;
+	metrics_ops(b.n);
 	maybe_snapshot(s, before);
 	streams_notify(s->id);
-	goto out;
-rollback:
-	{
-		char msg[160];
-		struct sim *back = undo ? sim_load(undo, undo_len, msg, sizeof(msg))
-					: session_build(s, before, msg, sizeof(msg));
-
-		if (back) {
-			sim_free(s->sim);
-			s->sim = back;
-		} else {
-			log_msg(LOG_ERR, "session %ld: cannot restore: %s", s->id,
-				msg);
-		}
-	}
-fail:
-	cJSON_Delete(results);
-	results = NULL;
+	results = b.results;
+	b.results = NULL;
 out:
-	for (k = 0; k < n; k++) {
-		cJSON_free(op_text[k]);
-		cJSON_free(res_text[k]);
-	}
 	free(undo);
-	free(ops);
-	free(op_text);
-	free(res_text);
+	batch_free(&b);
 	return results;
-oom:
-	reply_problem(rep, 503, "out-of-memory", "", "out of memory");
-	goto fail;
 }
 
 /* ---- sessions ---- */
@@ -346,59 +422,46 @@ static void override(cJSON *config, const cJSON *body, const char *key)
 }
 
 /*
- * A lesson is tried on a scratch state before its session is created, so
- * that one the limits refuse leaves no session behind.
+ * A lesson runs on a scratch state first: one the limits refuse leaves no
+ * session behind, and the session is then created with its journal whole.
  */
-static bool lesson_applies(const cJSON *steps, struct sim_config cfg,
-			   struct reply *rep)
+static int lesson_run(const cJSON *steps, struct sim_config cfg,
+		      struct batch *b, struct reply *rep)
 {
-	const cJSON *step;
-	struct api_error err;
 	struct sim *sim;
-	long i = 0;
-	bool ok = true;
+	size_t done;
 
-	if (!batch_fits(count_ops(steps, true), rep))
-		return false;
+	if (batch_parse(b, steps, true, rep))
+		return -1;
 	cfg.limits = g_cfg->limits;
 	sim = sim_new(&cfg);
 	if (!sim) {
 		reply_problem(rep, 503, "out-of-memory", "", "out of memory");
-		return false;
+		return -1;
 	}
-	cJSON_ArrayForEach(step, steps) {
-		const cJSON *op = cJSON_GetObjectItemCaseSensitive(step, "op");
-		struct sim_result res;
-		struct sim_op o;
-
-		if (!op)
-			continue;
-		if (api_parse_op(op, &o, &err) || api_apply_op(sim, &o, &res, &err)) {
-			reply_api_error(rep, &err, i);
-			ok = false;
-			break;
-		}
-		i++;
-	}
+	done = batch_apply(b, sim, 0, rep);
 	sim_free(sim);
-	return ok;
+	return done == b->n && !rep->status ? 0 : -1;
 }
 
 static void create_session(const struct request *req, struct reply *rep)
 {
 	static const char *const fields[] = { "name", "mode", "zero_page",
 					      "scenario", NULL };
-	cJSON *body = parse_body(req, rep), *config, *lesson = NULL, *results;
+	cJSON *body = parse_body(req, rep), *config, *lesson = NULL;
 	const cJSON *name, *scen;
 	struct sim_config cfg;
 	struct api_error err;
 	struct session *s;
+	struct batch b = { 0 };
+	struct session_origin origin = { 0 };
 	char *config_text;
+	bool full;
 
 	if (!body || !only_fields(body, fields, rep))
 		goto out;
 	name = cJSON_GetObjectItemCaseSensitive(body, "name");
-	if (name && (!cJSON_IsString(name) || !valid_name(name->valuestring, 100))) {
+	if (name && (!cJSON_IsString(name) || !valid_name(name->valuestring, NAME_MAX_LEN))) {
 		reply_problem(rep, 422, "invalid-value", "name", "a session name "
 			      "is 1-100 letters, digits, spaces or . _ -");
 		goto out;
@@ -427,43 +490,37 @@ static void create_session(const struct request *req, struct reply *rep)
 		goto out;
 	}
 	cJSON_Delete(config);
-	if (lesson && !lesson_applies(cJSON_GetObjectItem(lesson, "steps"), cfg,
-				      rep))
+	if (lesson && lesson_run(cJSON_GetObjectItem(lesson, "steps"), cfg, &b,
+				 rep))
 		goto out;
+	origin.nr_ops = b.n;
+	origin.ops = b.op_text;
+	origin.results = b.res_text;
 	config = api_encode_config(&cfg);
 	cJSON_DeleteItemFromObject(config, "limits");
 	config_text = cJSON_PrintUnformatted(config);
 	cJSON_Delete(config);
 	s = session_create(name ? name->valuestring :
-			   scen ? scen->valuestring : "session", config_text);
+			   scen ? scen->valuestring : "session", config_text,
+			   &origin, &full);
 	cJSON_free(config_text);
 	if (!s) {
-		reply_problem(rep, 429, "too-many-sessions", "", "the daemon holds "
-			      "its maximum of %lu sessions", g_cfg->max_sessions);
+		if (full)
+			reply_problem(rep, 429, "too-many-sessions", "", "the "
+				      "daemon holds its maximum of %lu sessions",
+				      g_cfg->max_sessions);
+		else
+			reply_problem(rep, 503, "storage-failed", "", "the "
+				      "session could not be created");
 		goto out;
 	}
-	s = session_get(s->id);
-	if (!s) {
-		reply_problem(rep, 503, "storage-failed", "", "the session "
-			      "could not be created");
-		goto out;
-	}
-	if (lesson) {
-		results = apply_ops(s, cJSON_GetObjectItem(lesson, "steps"), true,
-				    rep);
-		if (!results) {
-			/* the journal could not be written: take the session back */
-			session_delete(s);
-			session_put(s);
-			goto out;
-		}
-		cJSON_Delete(results);
-	}
+	metrics_ops(b.n);
 	snprintf(rep->location, sizeof(rep->location), "/api/v1/sessions/%ld",
 		 s->id);
 	reply_json(rep, 201, session_json(s));
 	session_put(s);
 out:
+	batch_free(&b);
 	cJSON_Delete(lesson);
 	cJSON_Delete(body);
 }
@@ -550,9 +607,16 @@ static void post_rewind(const struct request *req, struct session *s,
 	if (!body || !only_fields(body, fields, rep))
 		goto out;
 	to = cJSON_GetObjectItemCaseSensitive(body, "to");
-	if (!cJSON_IsNumber(to) || to->valuedouble != (double)(long)to->valuedouble) {
+	if (!cJSON_IsNumber(to)) {
 		reply_problem(rep, 422, "invalid-type", "to", "to is an integer "
 			      "op number");
+		goto out;
+	}
+	/* the range first: outside long's, the cast is undefined */
+	if (!(to->valuedouble >= 0) || to->valuedouble > (double)s->version ||
+	    (double)(long)to->valuedouble != to->valuedouble) {
+		reply_problem(rep, 422, "invalid-value", "to", "to is a whole "
+			      "op number from 0 to the version (%ld)", s->version);
 		goto out;
 	}
 	if (rewind_to(s, (long)to->valuedouble, rep))
@@ -617,12 +681,31 @@ out:
 	cJSON_Delete(body);
 }
 
+/*
+ * "SESSION SNAPSHOT", cut to the 100 characters of any session name (and
+ * without the trailing space a cut can leave).
+ */
+static void clone_name(char *out, const char *session, const char *snapshot)
+{
+	char full[sizeof(((struct session *)0)->name) + 80];
+	size_t n;
+
+	snprintf(full, sizeof(full), "%s %s", session, snapshot);
+	n = strnlen(full, NAME_MAX_LEN);
+	memcpy(out, full, n);
+	out[n] = '\0';
+	while (n > 1 && out[n - 1] == ' ')
+		out[--n] = '\0';
+}
+
 static void snapshot_action(struct session *s, const char *name,
 			    const char *action, struct reply *rep)
 {
+	struct session_origin origin = { .clone_of = s->id };
 	struct session *copy;
-	char config[512], cname[140];
+	char config[512], cname[NAME_MAX_LEN + 1];
 	long seq;
+	bool full;
 	cJSON *o;
 
 	if (db_snapshot_named(g_db, s->id, name, &seq)) {
@@ -630,6 +713,7 @@ static void snapshot_action(struct session *s, const char *name,
 			      "no snapshot '%.63s'", name);
 		return;
 	}
+	origin.upto = seq;
 	if (!strcmp(action, "restore")) {
 		if (rewind_to(s, seq, rep))
 			return;
@@ -639,17 +723,17 @@ static void snapshot_action(struct session *s, const char *name,
 		return;
 	}
 	snprintf(config, sizeof(config), "%s", s->config_json);
-	snprintf(cname, sizeof(cname), "%.100s %.30s", s->name, name);
-	copy = session_create(cname, config);
-	if (!copy || db_journal_copy(g_db, s->id, copy->id, seq)) {
-		reply_problem(rep, copy ? 503 : 429, copy ? "storage-failed" :
-			      "too-many-sessions", "", "the clone was not made");
+	clone_name(cname, s->name, name);
+	copy = session_create(cname, config, &origin, &full);
+	if (!copy) {
+		reply_problem(rep, full ? 429 : 503, full ? "too-many-sessions" :
+			      "storage-failed", "", "the clone was not made");
 		return;
 	}
-	copy->version = seq;
 	snprintf(rep->location, sizeof(rep->location), "/api/v1/sessions/%ld",
 		 copy->id);
 	reply_json(rep, 201, session_json(copy));
+	session_put(copy);
 }
 
 /* ---- reading the state ---- */
@@ -706,6 +790,7 @@ static bool method_is(const struct request *req, const char *m,
 static void session_route(const struct request *req, char **seg, int n,
 			  struct reply *rep, const char **name)
 {
+	static const char *const batch_fields[] = { "ops", NULL };
 	struct session *s = get_session(seg[3], rep);
 	cJSON *body, *results, *o;
 
@@ -737,6 +822,8 @@ static void session_route(const struct request *req, char **seg, int n,
 				reply_problem(rep, 422, "missing-field", "op",
 					      "the body is one op {\"op\":...} or "
 					      "a batch {\"ops\":[...]}");
+			} else if (list && !only_fields(body, batch_fields, rep)) {
+				/* answered: a batch is {"ops":[...]} alone */
 			} else if (list && !cJSON_IsArray(list)) {
 				reply_problem(rep, 422, "invalid-type", "ops",
 					      "'ops' must be an array");
@@ -745,7 +832,7 @@ static void session_route(const struct request *req, char **seg, int n,
 					one = cJSON_CreateArray();
 					cJSON_AddItemReferenceToArray(one, body);
 				}
-				results = apply_ops(s, list ? list : one, false, rep);
+				results = apply_ops(s, list ? list : one, rep);
 				if (results) {
 					o = cJSON_CreateObject();
 					cJSON_AddItemToObject(o, "results", results);

@@ -21,6 +21,7 @@
 static pthread_rwlock_t registry = PTHREAD_RWLOCK_INITIALIZER;
 static struct session **table;
 static size_t nr_table, cap_table;
+static size_t nr_pending;		/* created in the database, not yet here */
 static unsigned long nr_loaded;
 static struct db *db;
 static const struct config *cfg;
@@ -53,9 +54,27 @@ static struct session *session_new(const struct db_session *row)
 	return s;
 }
 
+/* The first slot whose id is >= id: the table is kept in id order. */
+static size_t table_find(long id)
+{
+	size_t lo = 0, hi = nr_table;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (table[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* caller holds the registry write lock */
 static int table_add(struct session *s)
 {
+	size_t at;
+
 	if (nr_table == cap_table) {
 		size_t cap = cap_table ? cap_table * 2 : 64;
 		struct session **t = realloc(table, cap * sizeof(*t));
@@ -65,7 +84,10 @@ static int table_add(struct session *s)
 		table = t;
 		cap_table = cap;
 	}
-	table[nr_table++] = s;
+	at = table_find(s->id);
+	memmove(&table[at + 1], &table[at], (nr_table - at) * sizeof(*table));
+	table[at] = s;
+	nr_table++;
 	return 0;
 }
 
@@ -153,6 +175,11 @@ static void fit_limits(struct sim *sim, const struct sim_limits *want)
 	l->max_ptes = at_least(want->max_ptes, ptes);
 }
 
+void session_fit_limits(struct session *s)
+{
+	fit_limits(s->sim, &s->cfg.limits);
+}
+
 struct sim *session_build(struct session *s, long version, char *err,
 			  size_t errlen)
 {
@@ -226,12 +253,11 @@ struct session *session_get(long id)
 	char err[200];
 
 	pthread_rwlock_wrlock(&registry);
-	for (i = 0; i < nr_table; i++)
-		if (table[i]->id == id) {
-			s = table[i];
-			s->refs++;
-			break;
-		}
+	i = table_find(id);
+	if (i < nr_table && table[i]->id == id) {
+		s = table[i];
+		s->refs++;
+	}
 	pthread_rwlock_unlock(&registry);
 	if (!s)
 		return NULL;
@@ -275,31 +301,60 @@ void session_put(struct session *s)
 	free(s);
 }
 
-/* Create in the database and the table; NULL past the session limit. */
-struct session *session_create(const char *name, const char *config_json)
+/*
+ * The session is made whole in the database (one transaction) before it
+ * enters the table: no request can see it before its journal is complete
+ * and its version set.  A slot is reserved first, so that concurrent
+ * creations cannot pass the session limit together.
+ */
+struct session *session_create(const char *name, const char *config_json,
+			       const struct session_origin *origin, bool *full)
 {
 	struct db_session row = { 0 };
 	struct session *s;
 
+	*full = false;
 	pthread_rwlock_wrlock(&registry);
-	if (nr_table >= cfg->max_sessions) {
+	if (nr_table + nr_pending >= cfg->max_sessions) {
 		pthread_rwlock_unlock(&registry);
+		*full = true;
 		return NULL;
 	}
-	row.id = db_session_create(db, name, config_json);
-	if (row.id < 0) {
-		pthread_rwlock_unlock(&registry);
-		return NULL;
+	nr_pending++;
+	pthread_rwlock_unlock(&registry);
+
+	if (origin->clone_of > 0) {
+		row.id = db_session_clone(db, name, config_json, origin->clone_of,
+					  origin->upto);
+		row.version = origin->upto;
+	} else {
+		row.id = db_session_create(db, name, config_json, origin->nr_ops,
+					   origin->ops, origin->results);
+		row.version = (long)origin->nr_ops;
 	}
-	snprintf(row.name, sizeof(row.name), "%s", name);
-	snprintf(row.config, sizeof(row.config), "%s", config_json);
-	s = session_new(&row);
-	if (!s || table_add(s)) {
+	s = NULL;
+	if (row.id >= 0) {
+		snprintf(row.name, sizeof(row.name), "%s", name);
+		snprintf(row.config, sizeof(row.config), "%s", config_json);
+		s = session_new(&row);
+		if (s) {
+			s->refs = 1;
+			s->last_used = now_ms();
+			pthread_mutex_lock(&s->lock);	/* not yet shared */
+		}
+	}
+
+	pthread_rwlock_wrlock(&registry);
+	nr_pending--;
+	if (s && table_add(s)) {
+		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_destroy(&s->lock);
 		free(s);
-		pthread_rwlock_unlock(&registry);
-		return NULL;
+		s = NULL;
 	}
 	pthread_rwlock_unlock(&registry);
+	if (!s && row.id >= 0)
+		db_session_delete(db, row.id);
 	return s;
 }
 
@@ -309,11 +364,11 @@ void session_delete(struct session *s)
 	size_t i;
 
 	pthread_rwlock_wrlock(&registry);
-	for (i = 0; i < nr_table; i++)
-		if (table[i] == s) {
-			table[i] = table[--nr_table];
-			break;
-		}
+	i = table_find(s->id);
+	if (i < nr_table && table[i] == s) {
+		nr_table--;
+		memmove(&table[i], &table[i + 1], (nr_table - i) * sizeof(*table));
+	}
 	s->deleted = true;
 	pthread_rwlock_unlock(&registry);
 	db_session_delete(db, s->id);

@@ -229,17 +229,72 @@ static int run(struct db *db, const char *sql, const char *fmt, ...)
 	return rc;
 }
 
-long db_session_create(struct db *db, const char *name, const char *config)
+/* The journal rows of a batch; the caller holds the lock, in a transaction. */
+static int insert_ops(struct db *db, long session, long first, size_t n,
+		      char *const *ops, char *const *results)
 {
-	long id = -1;
-	sqlite3_stmt *st;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (step(db, "INSERT INTO journal(session, seq, op, result) "
+			 "VALUES(?, ?, ?, ?)", "lltt", session, first + (long)i,
+			 ops[i], results[i]))
+			return -1;
+	return 0;
+}
+
+static long insert_session(struct db *db, const char *name, const char *config)
+{
+	if (step(db, "INSERT INTO sessions(name, config) VALUES(?, ?)", "tt",
+		 name, config))
+		return -1;
+	return (long)sqlite3_last_insert_rowid(db->h);
+}
+
+/*
+ * A session and the journal it starts with (a scenario's steps, or a clone's
+ * copy of its source's ops) are one transaction: a crash never leaves a
+ * session without the ops it was made with.
+ */
+long db_session_create(struct db *db, const char *name, const char *config,
+		       size_t n, char *const *ops, char *const *results)
+{
+	long id;
 
 	pthread_mutex_lock(&db->lock);
-	st = prep(db, "INSERT INTO sessions(name, config) VALUES(?, ?)", "tt",
-		  name, config);
-	if (st && sqlite3_step(st) == SQLITE_DONE)
-		id = (long)sqlite3_last_insert_rowid(db->h);
-	sqlite3_finalize(st);
+	if (exec(db, "BEGIN IMMEDIATE")) {
+		pthread_mutex_unlock(&db->lock);
+		return -1;
+	}
+	id = insert_session(db, name, config);
+	if (id < 0 || insert_ops(db, id, 1, n, ops, results) ||
+	    exec(db, "COMMIT")) {
+		exec(db, "ROLLBACK");
+		id = -1;
+	}
+	pthread_mutex_unlock(&db->lock);
+	return id;
+}
+
+long db_session_clone(struct db *db, const char *name, const char *config,
+		      long from, long upto)
+{
+	long id;
+
+	pthread_mutex_lock(&db->lock);
+	if (exec(db, "BEGIN IMMEDIATE")) {
+		pthread_mutex_unlock(&db->lock);
+		return -1;
+	}
+	id = insert_session(db, name, config);
+	if (id < 0 ||
+	    step(db, "INSERT INTO journal(session, seq, op, result) SELECT ?, "
+		 "seq, op, result FROM journal WHERE session = ? AND seq <= ?",
+		 "lll", id, from, upto) ||
+	    exec(db, "COMMIT")) {
+		exec(db, "ROLLBACK");
+		id = -1;
+	}
 	pthread_mutex_unlock(&db->lock);
 	return id;
 }
@@ -306,7 +361,6 @@ int db_journal_append(struct db *db, long session, long seq, const char *op,
 int db_journal_append_batch(struct db *db, long session, long first, size_t n,
 			    char *const *ops, char *const *results)
 {
-	size_t i;
 	int rc = 0;
 
 	pthread_mutex_lock(&db->lock);
@@ -314,16 +368,8 @@ int db_journal_append_batch(struct db *db, long session, long first, size_t n,
 		pthread_mutex_unlock(&db->lock);
 		return -1;
 	}
-	for (i = 0; i < n && !rc; i++) {
-		sqlite3_stmt *st = prep(db, "INSERT INTO journal(session, seq, op, "
-					"result) VALUES(?, ?, ?, ?)", "lltt",
-					session, first + (long)i, ops[i],
-					results[i]);
-
-		rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-		sqlite3_finalize(st);
-	}
-	if (rc || exec(db, "COMMIT")) {
+	if (insert_ops(db, session, first, n, ops, results) ||
+	    exec(db, "COMMIT")) {
 		exec(db, "ROLLBACK");
 		rc = -1;
 	}
@@ -331,32 +377,81 @@ int db_journal_append_batch(struct db *db, long session, long first, size_t n,
 	return rc;
 }
 
-int db_journal_copy(struct db *db, long from, long to, long upto)
+#define READ_CHUNK	256
+
+struct journal_row {
+	long seq;
+	char *op, *result;
+};
+
+static void free_rows(struct journal_row *rows, int n)
 {
-	return run(db, "INSERT INTO journal(session, seq, op, result) SELECT ?, "
-		   "seq, op, result FROM journal WHERE session = ? AND seq <= ?",
-		   "lll", to, from, upto);
+	while (n--) {
+		free(rows[n].op);
+		free(rows[n].result);
+	}
 }
 
+/* Up to READ_CHUNK rows after from, copied out under the lock; -1 on error. */
+static int read_chunk(struct db *db, long session, long from, long to,
+		      struct journal_row *rows)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+	bool oom = false;
+
+	pthread_mutex_lock(&db->lock);
+	st = prep(db, "SELECT seq, op, result FROM journal WHERE session = ? "
+		  "AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?", "llll",
+		  session, from, to, (long)READ_CHUNK);
+	while (st && !oom && sqlite3_step(st) == SQLITE_ROW) {
+		struct journal_row *r = &rows[n++];
+
+		r->seq = (long)sqlite3_column_int64(st, 0);
+		r->op = strdup((const char *)sqlite3_column_text(st, 1));
+		r->result = strdup((const char *)sqlite3_column_text(st, 2));
+		oom = !r->op || !r->result;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->lock);
+	if (!st || oom) {
+		free_rows(rows, n);
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * The rows come in chunks and the lock is let go while fn runs: replaying a
+ * long journal must not stall every other session's writes.  The session's
+ * own rows do not change meanwhile: its caller holds the session.
+ */
 int db_journal_read(struct db *db, long session, long from, long to,
 		    int (*fn)(long seq, const char *op, const char *result,
 			      void *arg),
 		    void *arg)
 {
-	sqlite3_stmt *st;
-	int rc = 0;
+	struct journal_row *rows = malloc(READ_CHUNK * sizeof(*rows));
+	int n, i, rc = 0;
 
-	pthread_mutex_lock(&db->lock);
-	st = prep(db, "SELECT seq, op, result FROM journal WHERE session = ? "
-		  "AND seq > ? AND seq <= ? ORDER BY seq", "lll", session, from,
-		  to);
-	while (st && !rc && sqlite3_step(st) == SQLITE_ROW)
-		rc = fn((long)sqlite3_column_int64(st, 0),
-			(const char *)sqlite3_column_text(st, 1),
-			(const char *)sqlite3_column_text(st, 2), arg);
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->lock);
-	return st ? rc : -1;
+	if (!rows)
+		return -1;
+	while (!rc && from < to) {
+		n = read_chunk(db, session, from, to, rows);
+		if (n < 0) {
+			rc = -1;
+			break;
+		}
+		for (i = 0; i < n && !rc; i++)
+			rc = fn(rows[i].seq, rows[i].op, rows[i].result, arg);
+		if (n)
+			from = rows[n - 1].seq;
+		free_rows(rows, n);
+		if (n < READ_CHUNK)
+			break;
+	}
+	free(rows);
+	return rc;
 }
 
 /*
@@ -396,6 +491,35 @@ int db_snapshot_put(struct db *db, long session, long seq, const char *name,
 		 SQLITE_CONSTRAINT_UNIQUE)
 		rc = DB_EXISTS;		/* snapshots_by_name */
 	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+/*
+ * Automatic snapshots only shorten a replay: a session's latest `keep` are
+ * enough, and the older ones would fill the disk of a long-running lab.
+ * The new one and the pruning are one transaction.
+ */
+int db_snapshot_auto(struct db *db, long session, long seq, const char *dump,
+		     size_t len, unsigned long keep)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&db->lock);
+	if (exec(db, "BEGIN IMMEDIATE")) {
+		pthread_mutex_unlock(&db->lock);
+		return -1;
+	}
+	if (step(db, "INSERT INTO snapshots(session, seq, name, dump) "
+		 "VALUES(?, ?, NULL, ?)", "llb", session, seq, dump, len) ||
+	    step(db, "DELETE FROM snapshots WHERE session = ? AND name IS NULL "
+		 "AND rowid NOT IN (SELECT rowid FROM snapshots WHERE session "
+		 "= ? AND name IS NULL ORDER BY seq DESC, rowid DESC LIMIT ?)",
+		 "lll", session, session, (long)keep) ||
+	    exec(db, "COMMIT")) {
+		exec(db, "ROLLBACK");
+		rc = -1;
+	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }

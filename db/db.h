@@ -24,7 +24,12 @@ struct db *db_open(const char *path, char *err, size_t errlen);
 void db_close(struct db *db);	/* checkpoints the WAL */
 int db_schema_version(struct db *db);
 
-long db_session_create(struct db *db, const char *name, const char *config);
+/* a session with its first n ops (seq 1..n), in one transaction; its id or -1 */
+long db_session_create(struct db *db, const char *name, const char *config,
+		       size_t n, char *const *ops, char *const *results);
+/* a session with a copy of ops 1..upto of session from, in one transaction */
+long db_session_clone(struct db *db, const char *name, const char *config,
+		      long from, long upto);
 int db_session_delete(struct db *db, long id);
 int db_session_get(struct db *db, long id, struct db_session *out);
 /* calls fn for every session, in id order */
@@ -41,8 +46,6 @@ int db_journal_read(struct db *db, long session, long from, long to,
 /* n entries seq first..first+n-1 in one transaction: all or nothing */
 int db_journal_append_batch(struct db *db, long session, long first, size_t n,
 			    char *const *ops, char *const *results);
-/* copy ops 1..upto of session from into session to (a clone) */
-int db_journal_copy(struct db *db, long from, long to, long upto);
 /* drop the ops and the snapshots after seq `to`, in one transaction */
 int db_rewind(struct db *db, long session, long to);
 
@@ -51,6 +54,9 @@ int db_rewind(struct db *db, long session, long to);
 int db_snapshot_put(struct db *db, long session, long seq, const char *name,
 		    const char *dump, size_t len);
 /* the latest snapshot with seq <= max_seq (any name); *dump malloc'd */
+/* an automatic snapshot; the automatic ones older than the latest keep go */
+int db_snapshot_auto(struct db *db, long session, long seq, const char *dump,
+		     size_t len, unsigned long keep);
 int db_snapshot_latest(struct db *db, long session, long max_seq, long *seq,
 		       char **dump, size_t *len);
 int db_snapshot_named(struct db *db, long session, const char *name, long *seq);

@@ -145,6 +145,48 @@ def snapshots_restore_and_clone(d):
     assert d.json("GET", "/api/v1/sessions/%d" % sid) == at3
 
 
+def clone_name_is_cut_to_a_session_name_length(d):
+    """A clone is named "SESSION SNAPSHOT", cut to the 100 characters of a
+    session name (the name it then has can be given back to a session)."""
+    sid = new_session(d, name="n" * 100)
+    ops(d, sid, {"op": "spawn"})
+    d.json("POST", "/api/v1/sessions/%d/snapshots" % sid, {"name": "s" * 63},
+           expect=201)
+    clone = d.json("POST", "/api/v1/sessions/%d/snapshots/%s/clone" % (sid, "s" * 63),
+                   expect=201)
+    assert clone["name"] == "n" * 100, clone["name"]
+    sid = new_session(d, name="short")
+    d.json("POST", "/api/v1/sessions/%d/snapshots" % sid, {"name": "s" * 63},
+           expect=201)
+    clone = d.json("POST", "/api/v1/sessions/%d/snapshots/%s/clone" % (sid, "s" * 63),
+                   expect=201)
+    assert clone["name"] == "short " + "s" * 63, clone["name"]
+    assert new_session(d, name=clone["name"])
+
+
+def delete_keeps_the_session_list_in_id_order(d):
+    made = [new_session(d, name="order%d" % i) for i in range(5)]
+    d.json("DELETE", "/api/v1/sessions/%d" % made[1], expect=204)
+    ids = [s["id"] for s in d.json("GET", "/api/v1/sessions")]
+    assert ids == sorted(ids), ids
+    assert made[1] not in ids and set(made) - {made[1]} <= set(ids)
+
+
+def rewind_and_restore_delete_the_snapshots_after_their_target(d):
+    sid = new_session(d)
+    snaps = "/api/v1/sessions/%d/snapshots" % sid
+    ops(d, sid, {"op": "spawn"})
+    d.json("POST", snaps, {"name": "at1"}, expect=201)
+    ops(d, sid, {"op": "spawn"})
+    d.json("POST", snaps, {"name": "at2"}, expect=201)
+    ops(d, sid, {"op": "spawn"})
+    d.json("POST", snaps, {"name": "at3"}, expect=201)
+    d.json("POST", "/api/v1/sessions/%d/rewind" % sid, {"to": 2})
+    assert [x["name"] for x in d.json("GET", snaps)["snapshots"]] == ["at1", "at2"]
+    d.json("POST", snaps + "/at1/restore")
+    assert [x["name"] for x in d.json("GET", snaps)["snapshots"]] == ["at1"]
+
+
 def lessons_are_listed_and_applied(d):
     lessons = d.json("GET", "/api/v1/scenarios")
     names = [l["name"] for l in lessons]
@@ -307,6 +349,9 @@ if __name__ == "__main__":
         for t in (session_lifecycle, fork_then_child_write_copies_page,
                   kernel_refusals_are_answers, batch_is_all_or_nothing,
                   journal_rewind_and_replay, snapshots_restore_and_clone,
+                  clone_name_is_cut_to_a_session_name_length,
+                  delete_keeps_the_session_list_in_id_order,
+                  rewind_and_restore_delete_the_snapshots_after_their_target,
                   lessons_are_listed_and_applied, metrics_count_requests_and_ops,
                   event_stream_reports_new_version,
                   static_files_stay_inside_the_web_root,

@@ -101,6 +101,22 @@ def bad_requests(sid):
         ("POST", s + "/rewind", {"to": 999}, None, 422, "invalid-value"),
         ("POST", s + "/rewind", {"to": "2"}, None, 422, "invalid-type"),
         ("POST", s + "/rewind", {"to": 1, "also": 2}, None, 422, "unknown-field"),
+        ("POST", s + "/rewind", {"to": 1e300}, None, 422, "invalid-value"),
+        ("POST", s + "/rewind", {"to": -1e300}, None, 422, "invalid-value"),
+        ("POST", s + "/rewind", {"to": 1.5}, None, 422, "invalid-value"),
+        ("POST", s + "/rewind", {"to": -1}, None, 422, "invalid-value"),
+        ("POST", s + "/rewind", None, b'{"to": 1e999}', 422, "invalid-value"),
+        ("POST", o, {"op": "spawn", "ops": []}, None, 422, "unknown-field"),
+        ("POST", o, {"ops": [{"op": "spawn"}], "atomic": False}, None, 422, "unknown-field"),
+        ("POST", "/api/v1/sessions", {"name": "a\u0000b"}, None, 422, "invalid-value"),
+        ("POST", "/api/v1/sessions", {"name": "a\nb"}, None, 422, "invalid-value"),
+        ("POST", "/api/v1/sessions", {"name": "a\u007fb"}, None, 422, "invalid-value"),
+        ("POST", s + "/snapshots", {"name": "x\u0000y"}, None, 422, "invalid-value"),
+        ("POST", s + "/snapshots", {"name": "x\ty"}, None, 422, "invalid-value"),
+        ("POST", o, {"op": "file", "name": "g\u0000h", "pages": 1}, None, 422, "invalid-value"),
+        ("GET", s + "/frames/" + "1" * 600 + "/walk", None, None, 414, "uri-too-long"),
+        ("POST", s + "/snapshots/taken/restore", None, b"{" + b" " * (1 << 20) + b"}", 413, "body-too-large"),
+        ("GET", "/healthz", None, b" " * ((1 << 20) + 1), 413, "body-too-large"),
         ("POST", s + "/snapshots", {"name": "../x"}, None, 422, "invalid-value"),
         ("POST", s + "/snapshots", {"name": "taken"}, None, 409, "snapshot-exists"),
         ("POST", s + "/snapshots/none/restore", None, None, 404, "no-such-snapshot"),
@@ -112,6 +128,29 @@ def bad_requests(sid):
         ("GET", "/api/v1/scenarios/nope", None, None, 404, "no-such-scenario"),
         ("GET", "/api/v2/sessions", None, None, 404, "not-found"),
     ]
+
+
+def every_route_documents_413_and_414():
+    """Any request can bring a body past --max-body (413) or a path past
+    511 bytes (414): every operation of the OpenAPI document lists both."""
+    d = Daemon(RMAPD).start()
+    try:
+        doc = d.json("GET", "/api/v1/openapi.json")
+        missing = ["%s %s" % (m.upper(), p) for p, ms in doc["paths"].items()
+                   for m, op in ms.items()
+                   if not {"413", "414"} <= set(op["responses"])]
+        assert not missing, missing
+    finally:
+        d.cleanup()
+
+
+def no_sanitizer_report(d):
+    """Nothing above was undefined behaviour (an out-of-range double cast
+    to long, say): the sanitized build reports it in the log."""
+    with open(os.path.join(d.tmp, "rmapd.log"), errors="replace") as f:
+        text = f.read()
+    assert "runtime error" not in text and "AddressSanitizer" not in text, \
+        text[-1500:]
 
 
 def documented_statuses(doc, method, path):
@@ -293,6 +332,11 @@ def main():
             assert d.json("GET", "/api/v1/sessions/%d/snapshots" % sid) == snapshots
             assert d.json("GET", "/api/v1/sessions") == sessions
         res.run(nothing_changed)
+        d.stop()
+
+        def no_undefined_behaviour():
+            no_sanitizer_report(d)
+        res.run(no_undefined_behaviour)
         print("%d bad requests sent" % len(reqs))
     finally:
         d.cleanup()
@@ -301,6 +345,7 @@ def main():
     res.run(refused_scenario_creates_no_session)
     res.run(whitespace_after_the_body_is_accepted)
     res.run(run_file_with_trailing_data_is_refused)
+    res.run(every_route_documents_413_and_414)
     return res.summary()
 
 

@@ -34,6 +34,73 @@ def replay(d, sid):
     return journal, json.loads(out.stdout)["state"]
 
 
+def clones_and_scenarios_are_never_seen_half_made():
+    """Readers and writers hammer the ids the next clones and scenario
+    sessions will get while they are being made: each is seen whole or not
+    at all (a GET then must not cache an empty state, a POST must not
+    journal onto one), and after a restart every session replays."""
+    d = Daemon(RMAPD, args=["--snapshot-every", "0", "--threads", "8"]).start()
+    try:
+        src = d.json("POST", "/api/v1/sessions", {"name": "src"}, expect=201)["id"]
+        base = "/api/v1/sessions/%d" % src
+        d.json("POST", base + "/ops", {"ops": [{"op": "spawn"},
+               {"op": "file", "name": "f0", "pages": 4}] + [{"op": "spawn"}] * 10})
+        d.json("POST", base + "/snapshots", {"name": "a"}, expect=201)
+        lesson = d.json("GET", "/api/v1/scenarios/fork-cow")
+        lesson_ops = sum(1 for s in lesson["steps"] if "op" in s)
+        latest = [src]
+        stop = threading.Event()
+        wrote = []
+
+        def hammer():
+            rng = random.Random()
+            while not stop.is_set():
+                sid = latest[0] + rng.randint(1, 2)
+                try:
+                    d.request("GET", "/api/v1/sessions/%d?view=summary" % sid)
+                    st = d.request("POST", "/api/v1/sessions/%d/ops" % sid,
+                                   {"op": "file", "name": "f0", "pages": 1})[0]
+                    if st == 200:
+                        wrote.append(sid)
+                except OSError:
+                    pass
+        threads = [threading.Thread(target=hammer) for _ in range(6)]
+        for t in threads:
+            t.start()
+        made = []
+        try:
+            for i in range(150):
+                if i % 3:
+                    c = d.json("POST", base + "/snapshots/a/clone", expect=201)
+                    want = 12
+                else:
+                    c = d.json("POST", "/api/v1/sessions", {"scenario": "fork-cow"},
+                               expect=201)
+                    want = lesson_ops
+                latest[0] = c["id"]
+                assert c["version"] == want, c
+                made.append((c["id"], want))
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        for sid, want in made:
+            st = d.json("GET", "/api/v1/sessions/%d?view=summary" % sid)
+            journal, state = replay(d, sid)
+            grew = 1 if sid in wrote else 0
+            assert st["version"] == want + grew == len(journal), (sid, st, len(journal))
+        d.stop()
+        d.start()
+        for sid, _ in made:
+            journal, state = replay(d, sid)
+            live = d.json("GET", "/api/v1/sessions/%d" % sid)
+            live.pop("id")
+            live.pop("name")
+            assert live == state, sid
+    finally:
+        d.cleanup()
+
+
 def main():
     d = Daemon(RMAPD, args=["--threads", "8"]).start()
     res = Results()
@@ -99,6 +166,7 @@ def main():
     res.run(every_session_equals_its_serial_replay)
     res.run(shared_session_got_every_op)
     d.cleanup()
+    res.run(clones_and_scenarios_are_never_seen_half_made)
     return res.summary()
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import random
 import re
+import selectors
 import shutil
 import signal
 import socket
@@ -381,6 +382,8 @@ def help_and_version_print_and_exit_0():
     r = run("--help")
     assert r.returncode == 0 and r.stdout.startswith("usage: rmapd"), r
     assert "--max-loaded" in r.stdout and "--config FILE" in r.stdout
+    assert "rmapd run [--observe] [--zero-page|--no-zero-page] FILE\n" in r.stdout
+    assert "--keep-snapshots" in r.stdout and "--max-conns-per-ip" in r.stdout
     r = run("--version")
     assert r.returncode == 0 and re.fullmatch(r"rmapd \d+\.\d+\.\d+\n", r.stdout), r
 
@@ -468,6 +471,272 @@ def socket_activation_serves_and_notifies_ready_and_stopping():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ---- 6. costs, pruning, connection limits, event stream slots ----
+
+def timed(fn):
+    t0 = time.monotonic()
+    fn()
+    return time.monotonic() - t0
+
+
+def refused_single_op_costs_no_replay():
+    """A refused op leaves nothing to undo: it answers about as fast as an
+    accepted one instead of replaying the whole journal (8000 ops here, no
+    snapshot), and another session's writes are not held up meanwhile."""
+    d = Daemon(RMAPD, args=["--snapshot-every", "0"]).start()
+    try:
+        big = d.json("POST", "/api/v1/sessions", {"name": "big"}, expect=201)["id"]
+        ops = "/api/v1/sessions/%d/ops" % big
+        d.json("POST", ops, {"ops": [
+            {"op": "spawn"},
+            {"op": "mmap", "pid": 1, "addr": hex(A), "len": 4096 * 8000,
+             "prot": "rw-", "flags": ["private", "anonymous", "fixed"]}]})
+        for k in range(0, 8000, 1000):
+            d.json("POST", ops, {"ops": [
+                {"op": "access", "pid": 1, "addr": hex(A + 4096 * i),
+                 "write": True} for i in range(k, k + 1000)]})
+        small = d.json("POST", "/api/v1/sessions", {"name": "small"}, expect=201)["id"]
+        other = "/api/v1/sessions/%d/ops" % small
+
+        def accepted():
+            d.json("POST", ops, {"op": "access", "pid": 1, "addr": hex(A),
+                                 "write": False})
+
+        def refused():
+            status = d.request("POST", ops, {"op": "fork", "pid": 999})[0]
+            assert status == 404, status
+
+        def other_write():
+            d.json("POST", other, {"op": "spawn"})
+        t_acc = sum(timed(accepted) for _ in range(20))
+        t_ref = sum(timed(refused) for _ in range(20))
+        assert t_ref < 10 * t_acc, (t_ref, t_acc)
+        alone = sorted(timed(other_write) for _ in range(10))[5]
+        done = threading.Event()
+
+        def refuse_many():
+            for _ in range(20):
+                refused()
+            done.set()
+        th = threading.Thread(target=refuse_many)
+        th.start()
+        during = []
+        while not done.is_set():
+            during.append(timed(other_write))
+        th.join()
+        during.sort()
+        assert not during or during[len(during) // 2] < 10 * alone + 0.02, \
+            (during, alone)
+        assert d.json("GET", "/api/v1/sessions/%d?view=summary" % big)["version"] == 8022
+    finally:
+        d.cleanup()
+
+
+def automatic_snapshots_are_pruned_and_rewind_still_replays():
+    """After 100 ops at one snapshot per 5, only the latest 4 (the default
+    --keep-snapshots) automatic snapshots are in the database and the named
+    one stays; rewinds to before any of them equal a fresh replay."""
+    d = Daemon(RMAPD, args=["--snapshot-every", "5"]).start()
+    try:
+        sid = d.json("POST", "/api/v1/sessions", {"name": "long"}, expect=201)["id"]
+        ops = "/api/v1/sessions/%d/ops" % sid
+        d.json("POST", ops, {"ops": setup_ops()})
+        d.json("POST", "/api/v1/sessions/%d/snapshots" % sid, {"name": "early"},
+               expect=201)
+        rng = random.Random(7)
+        for _ in range(49):
+            d.request("POST", ops, {"ops": [pid1_op(rng), pid1_op(rng)]})
+        version = d.json("GET", "/api/v1/sessions/%d?view=summary" % sid)["version"]
+        assert version > 60, version
+        import sqlite3
+        db = sqlite3.connect(d.db)
+        auto = db.execute("SELECT seq FROM snapshots WHERE session = ? AND "
+                          "name IS NULL ORDER BY seq", (sid,)).fetchall()
+        named = db.execute("SELECT seq FROM snapshots WHERE session = ? AND "
+                           "name = 'early'", (sid,)).fetchall()
+        db.close()
+        assert len(auto) == 4, auto
+        assert auto[-1][0] > version - 5, (auto, version)
+        assert named == [(2,)], named
+        full = journal(d, sid)
+        for to in (7, 2, 1):
+            d.json("POST", "/api/v1/sessions/%d/rewind" % sid, {"to": to})
+            assert live_state(d, sid) == replay(full[:to]), to
+            d.stop()
+            d.start()
+            assert live_state(d, sid) == replay(full[:to]), to
+    finally:
+        d.cleanup()
+
+
+def one_address_cannot_take_every_connection():
+    """A slowloris from 127.0.0.2 gets its 256 connections (the default
+    --max-conns-per-ip) and no more: of 257, one is closed at once (the
+    workers accept concurrently, so not always the last), while /healthz
+    still answers another address."""
+    d = Daemon(RMAPD).start()
+    held = []
+    sel = selectors.DefaultSelector()
+    try:
+        for _ in range(257):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=5,
+                                         source_address=("127.0.0.2", 0))
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            held.append(s)
+            sel.register(s, selectors.EVENT_READ)
+        closed = []
+        deadline = time.monotonic() + 5
+        while not closed and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=0.2):
+                try:
+                    data = key.fileobj.recv(100)
+                except ConnectionResetError:
+                    data = b""
+                if data == b"":
+                    closed.append(key.fileobj)
+                    sel.unregister(key.fileobj)
+        assert len(closed) == 1, len(closed)
+        assert d.json("GET", "/healthz")["status"] == "ok"
+        assert not sel.select(timeout=0.5), "a second connection was closed"
+    finally:
+        sel.close()
+        for s in held:
+            s.close()
+        d.cleanup()
+
+
+def open_stream(port, sid):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /api/v1/sessions/%d/events HTTP/1.1\r\nHost: x\r\n\r\n" % sid)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(1000)
+        if not chunk:
+            break
+        head += chunk
+    return s, int(head.split(b" ", 2)[1])
+
+
+def hung_up_event_stream_frees_its_slot_at_once():
+    """--max-streams 2: two subscribers hang up; a third gets a stream
+    within seconds, not after the 20-second deadline of the two."""
+    d = Daemon(RMAPD, args=["--max-streams", "2"]).start()
+    try:
+        sid = d.json("POST", "/api/v1/sessions", {"name": "watched"}, expect=201)["id"]
+        streams = [open_stream(d.port, sid) for _ in range(2)]
+        assert [st for _, st in streams] == [200, 200], streams
+        s, status = open_stream(d.port, sid)
+        s.close()
+        assert status == 503, status
+        for s, _ in streams:
+            s.close()
+        t0 = time.monotonic()
+        while True:
+            s, status = open_stream(d.port, sid)
+            s.close()
+            if status == 200 or time.monotonic() - t0 > 5:
+                break
+        assert status == 200, "no slot freed in 5 s"
+    finally:
+        d.cleanup()
+
+
+def limits_apply_alike_whether_or_not_a_session_was_evicted():
+    """Two sessions grown to 4 processes, then --max-procs 2 and
+    --max-loaded 1: after an exit, neither may spawn again (one was
+    evicted and reloaded, the other stayed loaded), and both can shrink."""
+    d = Daemon(RMAPD, args=["--max-procs", "4"]).start()
+    try:
+        a, b = (d.json("POST", "/api/v1/sessions", {"name": n}, expect=201)["id"]
+                for n in "ab")
+        for s in (a, b):
+            d.json("POST", "/api/v1/sessions/%d/ops" % s, {"ops": [{"op": "spawn"}] * 4})
+        d.stop()
+        d.args = ["--max-procs", "2", "--max-loaded", "1"]
+        d.start()
+        for s in (a, b):
+            d.json("POST", "/api/v1/sessions/%d/ops" % s, {"op": "exit", "pid": 1})
+        for s in (b, a):
+            status, body = d.request("POST", "/api/v1/sessions/%d/ops" % s,
+                                     {"op": "spawn"})[:2]
+            assert status == 422 and body["type"].endswith("limit-exceeded"), \
+                (s, status, body)
+        for s in (b, a):
+            d.json("POST", "/api/v1/sessions/%d/ops" % s, {"op": "exit", "pid": 2})
+    finally:
+        d.cleanup()
+
+
+# ---- 7. flags ----
+
+def allow_remote_reads_its_value():
+    tmp = tempfile.mkdtemp(prefix="rmapd-test-")
+    try:
+        db = os.path.join(tmp, "db.sqlite")
+        # 192.0.2.1 (TEST-NET-1) is not this host's: were it not refused,
+        # the bind would fail, and nothing is ever served off loopback
+        for value in ("false", "no", "0", "off"):
+            r = run("--db", db, "--listen", "192.0.2.1:1", "--allow-remote=" + value)
+            assert r.returncode == 2 and "refusing" in r.stderr, (value, r)
+        conf = os.path.join(tmp, "rmapd.conf")
+        with open(conf, "w") as f:
+            f.write("allow-remote = no\nlisten = 192.0.2.1:1\n")
+        r = run("--db", db, "--config", conf)
+        assert r.returncode == 2 and "refusing" in r.stderr, r
+        r = run("--db", db, "--allow-remote=maybe")
+        assert r.returncode == 2 and "yes/no" in r.stderr, r
+        # allowed: the address is looked at next (and this one is bad)
+        for args in (["--allow-remote=yes"], ["--allow-remote"],
+                     ["--allow-remote=1"]):
+            r = run("--db", db, "--listen", "999.0.0.1:1", *args)
+            assert r.returncode == 2 and "bad address" in r.stderr, (args, r)
+        assert not os.path.exists(db)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def libmicrohttpd_messages_all_go_through_the_log():
+    """The logger is MHD's first option, so that none of its messages
+    bypass the escaped one-line format; a failed bind shows one."""
+    tmp = tempfile.mkdtemp(prefix="rmapd-test-")
+    try:
+        r = run("--db", os.path.join(tmp, "db.sqlite"), "--allow-remote",
+                "--listen", "192.0.2.1:1")
+        assert r.returncode == 1, r
+        lines = r.stderr.splitlines()
+        assert any("libmicrohttpd: Failed to bind" in x for x in lines), lines
+        assert not any("not the first option" in x for x in lines), lines
+        for x in lines:
+            assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (info|warning|error): ",
+                            x), x
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def listen_on_port_0_logs_the_port_bound():
+    tmp = tempfile.mkdtemp(prefix="rmapd-test-")
+    p = subprocess.Popen([RMAPD, "--listen", "127.0.0.1:0", "--db",
+                          os.path.join(tmp, "db.sqlite")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        line = ""
+        for line in p.stderr:
+            if "serving" in line:
+                break
+        m = re.search(r"serving http://127\.0\.0\.1:(\d+)/", line)
+        assert m and int(m.group(1)) != 0, line
+        c = http.client.HTTPConnection("127.0.0.1", int(m.group(1)), timeout=5)
+        c.request("GET", "/healthz")
+        assert c.getresponse().status == 200
+        c.close()
+    finally:
+        p.terminate()
+        p.wait(timeout=15)
+        p.stderr.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     res = Results()
     res.run(help_and_version_print_and_exit_0)
@@ -480,6 +749,14 @@ def main():
     res.run(session_past_lowered_limits_replays_after_restart)
     res.run(sigterm_finishes_requests_in_flight_and_exits_0)
     res.run(evicting_sessions_under_load_keeps_every_state_equal_to_its_journal)
+    res.run(refused_single_op_costs_no_replay)
+    res.run(automatic_snapshots_are_pruned_and_rewind_still_replays)
+    res.run(one_address_cannot_take_every_connection)
+    res.run(hung_up_event_stream_frees_its_slot_at_once)
+    res.run(limits_apply_alike_whether_or_not_a_session_was_evicted)
+    res.run(allow_remote_reads_its_value)
+    res.run(listen_on_port_0_logs_the_port_bound)
+    res.run(libmicrohttpd_messages_all_go_through_the_log)
     return res.summary()
 
 

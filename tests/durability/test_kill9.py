@@ -2,7 +2,9 @@
 ops, batches, snapshots and rewinds), then a restart on the same database:
 every acknowledged operation is in its session's journal, unchanged, and
 each session's state equals a fresh replay of its journal.  Also: a snapshot
-left beyond the end of its journal (a rewind cut short) is not used."""
+left beyond the end of its journal (a rewind cut short) is not used, and a
+kill -9 while sessions are created from scenarios and clones leaves none
+half-made."""
 import json
 import os
 import random
@@ -200,6 +202,70 @@ def kill9_under_load(d, res):
     res.run(load_really_ran)
 
 
+def kill9_during_creates_and_clones_leaves_only_whole_sessions():
+    """kill -9 while clients create scenario sessions and clone a snapshot,
+    three times over: after each restart every session has the whole
+    journal it was made with (none is left empty, as a session created in
+    one transaction and filled in another would be), and every
+    acknowledged one is there."""
+    d = Daemon(RMAPD, args=["--snapshot-every", "0", "--max-sessions", "100000"])
+    try:
+        d.start()
+        src = d.json("POST", "/api/v1/sessions", {"name": "src"}, expect=201)["id"]
+        base = "/api/v1/sessions/%d" % src
+        d.json("POST", base + "/ops", {"ops": [{"op": "spawn"}] * 30})
+        d.json("POST", base + "/snapshots", {"name": "s"}, expect=201)
+        lesson = d.json("GET", "/api/v1/scenarios/fork-cow")
+        want = {"clone": 30, "scenario": sum(1 for s in lesson["steps"] if "op" in s)}
+        acked = {}
+        rng = random.Random()
+        for _ in range(3):
+            stop = threading.Event()
+
+            def client(k):
+                while not stop.is_set():
+                    try:
+                        if k % 2:
+                            st, j = d.request("POST", "/api/v1/sessions",
+                                              {"scenario": "fork-cow"})[:2]
+                            kind = "scenario"
+                        else:
+                            st, j = d.request("POST", base + "/snapshots/s/clone")[:2]
+                            kind = "clone"
+                    except Exception:  # noqa: BLE001 - the daemon was killed
+                        return
+                    if st == 201:
+                        acked[j["id"]] = kind
+            threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+            for t in threads:
+                t.start()
+            n = len(acked)
+            deadline = time.time() + rng.uniform(0.3, 1.0)
+            while time.time() < deadline or (len(acked) == n and
+                                             time.time() < deadline + 10):
+                time.sleep(0.02)
+            d.proc.send_signal(signal.SIGKILL)
+            d.proc.wait()
+            d.proc = None
+            d.log.close()
+            stop.set()
+            for t in threads:
+                t.join()
+            d.start()
+            listed = {s["id"]: s for s in d.json("GET", "/api/v1/sessions")}
+            assert set(acked) <= set(listed), set(acked) - set(listed)
+            for sid, s in listed.items():
+                if sid == src:
+                    continue
+                kind = "scenario" if s["name"] == "fork-cow" else "clone"
+                assert s["version"] == want[kind], s
+                assert len(journal_of(d, sid)) == want[kind], s
+        assert len(acked) > 20, len(acked)
+        print("%d sessions made across three kill -9s, none half-made" % len(acked))
+    finally:
+        d.cleanup()
+
+
 def main():
     res = Results()
     d = Daemon(RMAPD, args=["--snapshot-every", "25"])
@@ -208,6 +274,7 @@ def main():
     finally:
         d.cleanup()
     res.run(snapshot_beyond_the_journal_is_not_used)
+    res.run(kill9_during_creates_and_clones_leaves_only_whole_sessions)
     return res.summary()
 
 
