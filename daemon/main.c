@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -350,6 +351,22 @@ static bool is_loopback(const char *addr)
 	       !strcmp(addr, "localhost");
 }
 
+/*
+ * Every connection and event stream is a descriptor: take the hard limit
+ * (systemd's is large) rather than the historical soft 1024.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_msg(LOG_WARNING, "cannot raise the open-file limit: %s",
+			strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	static struct config cfg;
@@ -385,6 +402,7 @@ int main(int argc, char **argv)
 	sin.sin_port = htons(cfg.port);
 	sin6.sin6_port = htons(cfg.port);
 	g_cfg = &cfg;
+	raise_nofile();
 	g_db = db_open(cfg.db_path, err, sizeof(err));
 	if (!g_db) {
 		log_msg(LOG_ERR, "%s", err);

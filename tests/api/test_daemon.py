@@ -298,6 +298,27 @@ def request_log_line_has_method_path_status_and_microseconds():
         d.cleanup()
 
 
+def open_file_limit_is_raised_to_the_hard_limit():
+    """Connections and event streams are descriptors: a soft limit of 256
+    (below the hard one) is raised at start."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard > 256, hard
+    old = (soft, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    try:
+        d = Daemon(RMAPD).start()     # inherits the soft 256
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, old)
+    try:
+        with open("/proc/%d/limits" % d.proc.pid) as f:
+            line = next(l for l in f if l.startswith("Max open files"))
+        fields = line.split()
+        assert fields[3] == fields[4] == str(hard), line
+    finally:
+        d.cleanup()
+
+
 def head_answers_like_get_without_a_body():
     d = Daemon(RMAPD).start()
     try:
@@ -745,6 +766,7 @@ def main():
     res.run(request_log_line_has_method_path_status_and_microseconds)
     res.run(encoded_newline_in_path_cannot_forge_a_log_line)
     res.run(head_answers_like_get_without_a_body)
+    res.run(open_file_limit_is_raised_to_the_hard_limit)
     res.run(socket_activation_serves_and_notifies_ready_and_stopping)
     res.run(session_past_lowered_limits_replays_after_restart)
     res.run(sigterm_finishes_requests_in_flight_and_exits_0)
