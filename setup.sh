@@ -29,7 +29,9 @@ install_packages() {
 	fi
 	local d
 	for d in web tests/browser; do
-		if [[ -f $d/package.json && ! -d $d/node_modules ]]; then
+		# again when the lock changed since the last install
+		if [[ -f $d/package.json && ( ! -f $d/node_modules/.package-lock.json ||
+			$d/package-lock.json -nt $d/node_modules/.package-lock.json ) ]]; then
 			log "npm ci in $d"
 			(cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
 		fi
