@@ -31,6 +31,18 @@ static inline bool vma_is_anonymous(const struct vm_area_struct *vma)
 	return vma->vm_file == NULL;
 }
 
+/*
+ * vma_wants_writenotify: a shared writable mapping of a file that tracks
+ * dirty pages (page_mkwrite, writeback: the simulated regular files) gets
+ * read-only PTEs, so the first write faults into wp_page_shared.  shmem
+ * needs no such notice: its PTEs are writable from the first fault.
+ */
+static inline bool vma_wants_writenotify(const struct vm_area_struct *vma)
+{
+	return (vma->vm_flags & (VM_SHARED | VM_WRITE)) ==
+	       (VM_SHARED | VM_WRITE) && vma->vm_file && !vma->vm_file->shmem;
+}
+
 static inline bool is_cow_mapping(unsigned long flags)
 {
 	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;

@@ -91,8 +91,12 @@ static void map_file_pte(struct sim *sim, struct vm_area_struct *vma,
 			 unsigned long addr, struct folio *folio, bool write)
 {
 	struct pte *pte = pte_alloc(vma->vm_mm, addr >> PAGE_SHIFT);
+	/* vm_page_prot is writable for shared shmem: no write notify */
+	bool writable = write || ((vma->vm_flags & (VM_SHARED | VM_WRITE)) ==
+				  (VM_SHARED | VM_WRITE) &&
+				  !vma_wants_writenotify(vma));
 
-	set_pte(pte, folio, write, write);
+	set_pte(pte, folio, writable, write);
 	if (write)
 		folio->flags |= PG_dirty;
 	folio_add_file_rmap_pte(sim, folio, vma);

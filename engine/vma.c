@@ -559,7 +559,7 @@ static void change_protection(struct sim *sim, struct vm_area_struct *vma)
 			continue;
 		/* can_change_pte_writable: no fault needed to write */
 		folio = sim_find_folio(sim, pte->pfn);
-		if (shared ? pte->dirty :
+		if (shared ? pte->dirty || !vma_wants_writenotify(vma) :
 		    folio && folio_test_anon(folio) &&
 		    (folio->flags & PG_anon_exclusive))
 			pte->write = true;
@@ -593,10 +593,17 @@ int do_mprotect(struct sim *sim, struct mm_struct *mm, unsigned long start,
 			return SIM_ENOMEM;	/* a hole: stop here */
 		newflags = (oldflags & ~(VM_READ | VM_WRITE | VM_EXEC)) |
 			   (calc_vm_flags(prot, 0) & (VM_READ | VM_WRITE | VM_EXEC));
-		/* making a private mapping writable charges it */
+		/*
+		 * making a private mapping writable charges it; making it
+		 * read-only again uncharges it only while it is anonymous and
+		 * has no anon_vma (no page of its own yet)
+		 */
 		if ((newflags & VM_WRITE) &&
 		    !(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED)))
 			newflags |= VM_ACCOUNT;
+		else if (!(newflags & VM_WRITE) && (oldflags & VM_ACCOUNT) &&
+			 vma_is_anonymous(vma) && !vma->anon_vma)
+			newflags &= ~VM_ACCOUNT;
 		if (newflags != oldflags) {
 			trace(sim, "mprotect_fixup", 3, T_ID("vma", vma->id),
 			      T_ADDR("start", tmp), T_ADDR("end", vend));
@@ -734,8 +741,10 @@ int do_brk(struct sim *sim, struct mm_struct *mm, unsigned long brk,
 	      T_ADDR("end", newbrk));
 	req = (struct merge_req){ .start = oldbrk, .end = newbrk,
 				  .pgoff = oldbrk >> PAGE_SHIFT, .flags = flags };
+	/* brk's vma_prev_limit: only a VMA of the heap itself, at or above
+	 * start_brk, grows; the bss below it never does */
 	vma = vma_prev_adjacent(mm, oldbrk);
-	if (vma && can_merge_after(vma, &req))
+	if (vma && vma->vm_start >= mm->start_brk && can_merge_after(vma, &req))
 		vma_set_range(sim, vma, vma->vm_start, newbrk, vma->vm_pgoff);
 	else
 		new_vma(sim, mm, oldbrk, newbrk, oldbrk >> PAGE_SHIFT, flags,
@@ -898,10 +907,6 @@ static int mremap_to(struct sim *sim, struct mm_struct *mm,
 	err = vma_to_resize(mm, addr, old_len, &vma);
 	if (err)
 		return kerr(res, err, "the old range is not inside one VMA");
-	if ((flags & MREMAP_DONTUNMAP) &&
-	    (vma->vm_flags & VM_SHARED))
-		return kerr(res, SIM_EINVAL,
-			    "MREMAP_DONTUNMAP needs a private mapping");
 	do_munmap(sim, mm, new_addr, new_len);
 	if (old_len > new_len) {
 		do_munmap(sim, mm, addr + new_len, old_len - new_len);

@@ -753,18 +753,110 @@ static void brk_grows_and_shrinks_the_heap(void)
 	op = (struct sim_op){ .kind = OP_BRK, .pid = 1, .addr = start + P(3) };
 	EXPECT_EQ(apply(s, &op), 0);
 	EXPECT_EQ(last.value, start + P(3));
-	/* the heap joins the bss: same flags, contiguous pgoff */
-	EXPECT_EQ(mm->map_count, 4);
+	/*
+	 * brk looks for the heap with vma_prev_limit(start_brk): the bss
+	 * below start_brk never grows, so the heap is a VMA of its own even
+	 * where it could merge with the bss (same flags, contiguous pgoff)
+	 */
+	EXPECT_EQ(mm->map_count, 5);
+	EXPECT_EQ(vma_at(s, 1, start)->vm_start, start);
 	EXPECT_EQ(vma_at(s, 1, start)->vm_end, start + P(3));
+	EXPECT_EQ(vma_at(s, 1, start - 1)->vm_end, start);
 	EXPECT_EQ(touch(s, 1, start + P(2), true), 0);
+	/* growing again extends the heap VMA */
+	op.addr = start + P(4);
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT_EQ(mm->map_count, 5);
+	EXPECT_EQ(vma_at(s, 1, start)->vm_end, start + P(4));
 	op.addr = start + P(1);
 	EXPECT_EQ(apply(s, &op), 0);
-	EXPECT_EQ(vma_at(s, 1, start - 1)->vm_end, start + P(1));
+	EXPECT_EQ(vma_at(s, 1, start)->vm_end, start + P(1));
+	EXPECT_EQ(vma_at(s, 1, start - 1)->vm_end, start);
 	EXPECT_EQ(touch(s, 1, start + P(2), true), SIM_SIGSEGV);
 	/* below start_brk: nothing changes, the current break is returned */
 	op.addr = start - P(8);
 	EXPECT_EQ(apply(s, &op), 0);
 	EXPECT_EQ(last.value, start + P(1));
+	sim_free(s);
+}
+
+/* mprotect_fixup: read-only again, an unfaulted anonymous VMA is uncharged */
+static void mprotect_readonly_uncharges_unfaulted_anon_so_it_merges(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+
+	mmap_anon(s, p1, A, 2, "rw-", false);
+	EXPECT(vma_at(s, p1, A)->vm_flags & VM_ACCOUNT);
+	EXPECT_EQ(range_op(s, OP_MPROTECT, p1, A, 2, "r--", 0), 0);
+	EXPECT(!(vma_at(s, p1, A)->vm_flags & VM_ACCOUNT));
+	/* so a read-only neighbour (never charged) merges with it */
+	mmap_anon(s, p1, A + P(2), 2, "r--", false);
+	EXPECT_EQ(sim_find_mm(s, p1)->map_count, 1);
+	EXPECT_EQ(vma_at(s, p1, A)->vm_end, A + P(4));
+	/* with a page of its own (an anon_vma) the charge stays */
+	mmap_anon(s, p1, B, 1, "rw-", false);
+	touch(s, p1, B, true);
+	EXPECT_EQ(range_op(s, OP_MPROTECT, p1, B, 1, "r--", 0), 0);
+	EXPECT(vma_at(s, p1, B)->vm_flags & VM_ACCOUNT);
+	sim_free(s);
+}
+
+/*
+ * No write notify for shmem: a read fault maps a writable (clean) PTE, so
+ * the first write takes no fault; a regular shared file's PTE stays
+ * read-only until wp_page_shared.
+ */
+static void shared_shmem_ptes_are_writable_from_a_read_fault(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+
+	mmap_anon(s, p1, A, 2, "rw-", true);
+	EXPECT_EQ(touch(s, p1, A, false), 0);
+	EXPECT(pte_at(s, p1, A)->write);
+	EXPECT(!pte_at(s, p1, A)->dirty);
+	EXPECT_EQ(touch(s, p1, A, true), 0);
+	EXPECT_STR(last.fault, "hit");
+	EXPECT(pte_at(s, p1, A)->dirty);
+	/* read-only, then writable again: every PTE becomes writable */
+	EXPECT_EQ(range_op(s, OP_MPROTECT, p1, A, 2, "r--", 0), 0);
+	EXPECT(!pte_at(s, p1, A)->write);
+	touch(s, p1, A + P(1), false);
+	EXPECT_EQ(range_op(s, OP_MPROTECT, p1, A, 2, "rw-", 0), 0);
+	EXPECT(pte_at(s, p1, A + P(1))->write);
+	/* a regular file shared writable: read-only until the write fault */
+	new_file(s, "f", 2);
+	mmap_file(s, p1, B, 2, "rw-", true, "f", 0);
+	EXPECT_EQ(touch(s, p1, B, false), 0);
+	EXPECT(!pte_at(s, p1, B)->write);
+	EXPECT_EQ(touch(s, p1, B, true), 0);
+	EXPECT_STR(last.fault, "wp_page_shared");
+	sim_free(s);
+}
+
+/* MREMAP_DONTUNMAP works on shared mappings too (Linux 5.13+) */
+static void mremap_dontunmap_moves_a_shared_mapping(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+	struct sim_op op = { .kind = OP_MREMAP, .pid = p1, .addr = A,
+			     .old_len = P(2), .new_len = P(2), .new_addr = B,
+			     .flags = MREMAP_MAYMOVE | MREMAP_FIXED |
+				      MREMAP_DONTUNMAP };
+	unsigned long pfn;
+
+	mmap_anon(s, p1, A, 2, "rw-", true);
+	touch(s, p1, A, true);
+	pfn = pfn_at(s, p1, A);
+	EXPECT_EQ(apply(s, &op), 0);
+	EXPECT_EQ(sim_find_mm(s, p1)->map_count, 2);
+	EXPECT_EQ(pfn_at(s, p1, B), pfn);
+	EXPECT(pte_at(s, p1, A) == NULL);
+	/* the old range faults the same shmem page back in */
+	EXPECT_EQ(touch(s, p1, A, false), 0);
+	EXPECT_EQ(pfn_at(s, p1, A), pfn);
+	EXPECT_EQ(sim_find_folio(s, pfn)->mapcount, 2);
 	sim_free(s);
 }
 
@@ -915,6 +1007,9 @@ int main(void)
 	RUN(walk_of_file_mapped_by_1000_vmas_visits_only_covering_ones);
 	RUN(mmap_without_addr_is_placed_top_down);
 	RUN(brk_grows_and_shrinks_the_heap);
+	RUN(mprotect_readonly_uncharges_unfaulted_anon_so_it_merges);
+	RUN(shared_shmem_ptes_are_writable_from_a_read_fault);
+	RUN(mremap_dontunmap_moves_a_shared_mapping);
 	RUN(madvise_dontneed_drops_pages_and_read_refaults);
 	RUN(madvise_pageout_reclaims_only_unshared_pages);
 	RUN(folio_referenced_counts_and_clears_young_ptes);
