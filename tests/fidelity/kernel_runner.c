@@ -111,6 +111,35 @@ static int sys_err(long rc)
 	return rc < 0 ? errno : 0;
 }
 
+/*
+ * A process opens each file once and maps it through that one open file,
+ * as a program would: VMAs of one struct file can merge (vma_merge compares
+ * vm_file), which a fresh open per mmap would forbid.  A forked child
+ * inherits the descriptors, and so the same open files.
+ */
+static struct { char path[256]; int fd; } open_files[MAX_FILES];
+static int nr_open_files;
+
+static int file_fd(const char *path)
+{
+	int i, fd;
+
+	for (i = 0; i < nr_open_files; i++)
+		if (!strcmp(open_files[i].path, path))
+			return open_files[i].fd;
+	if (nr_open_files == MAX_FILES) {
+		errno = EMFILE;
+		return -1;
+	}
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -1;
+	snprintf(open_files[nr_open_files].path, sizeof(open_files[0].path),
+		 "%s", path);
+	open_files[nr_open_files++].fd = fd;
+	return fd;
+}
+
 static void proc_loop(int me) __attribute__((noreturn));
 
 static void proc_loop(int me)
@@ -131,15 +160,13 @@ static void proc_loop(int me)
 			int fd = -1;
 			void *p;
 
-			if (c.path[0] && (fd = open(c.path, O_RDWR)) < 0) {
+			if (c.path[0] && (fd = file_fd(c.path)) < 0) {
 				a.err = errno;
 				break;
 			}
 			p = mmap((void *)c.addr, c.len, c.prot, c.flags, fd,
 				 (off_t)c.offset);
 			a.err = p == MAP_FAILED ? errno : 0;
-			if (fd >= 0)
-				close(fd);
 			break;
 		}
 		case C_MUNMAP:
