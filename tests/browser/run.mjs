@@ -280,6 +280,46 @@ async function stickyViolations(page, base, id) {
   await page.mouse.move(0, 0);
 }
 
+// folio_referenced of a page nobody maps has no walk: the walk panel says so
+// in words instead of keeping the walk before it (file-sharing's last step:
+// pfn 13's walk is shown, pfn 40 is a cached page no PTE maps).
+async function noWalk(page, base, id) {
+  const st = await api(base, `/api/v1/sessions/${id}`);
+  const f = st.frames.find((x) => x.pfn === 40);
+  check('file-sharing: pfn 40 is a cached page nobody maps', f && f.mapcount === 0, JSON.stringify(f));
+  check('file-sharing: a walk is shown before', await page.evaluate(() => document.querySelectorAll('#walk-steps li[data-kind]').length > 0));
+  await page.selectOption('#walk-pfn', '40');
+  await page.selectOption('#walk-kind', 'folio_referenced');
+  await page.click('#walk-start');
+  await settle(page, { op: st.version + 1 });
+  const panel = await page.evaluate(() => ({ text: document.getElementById('walk-steps').textContent,
+    old: document.querySelectorAll('#walk-steps li[data-kind], #walk-steps li[data-step=start]').length,
+    tree: document.querySelectorAll('#walk-tree .tree-node').length, lit: document.querySelectorAll('#graph .walk-hit, #graph .walk-miss, #graph .walk-start').length }));
+  check('folio_referenced of an unmapped page says there is no walk', panel.text === 'folio_referenced: pfn 40 is not mapped: no walk, referenced 0'
+    && panel.old === 0 && panel.tree === 0 && panel.lit === 0, JSON.stringify(panel));
+  // the op is off the lesson's path: said neutrally, whoever made it
+  const note = await page.textContent('#lesson-note');
+  check('the off-path note counts the ops without blaming a panel', note.startsWith('1 operation after this lesson step')
+    && !/walk panel|the form/.test(note), note);
+  await page.selectOption('#walk-kind', 'walk');
+}
+
+// The walk panel shows no walk (or only a note saying why): after a change
+// of the session the old walk's visits are gone.
+const walkCleared = (page) => page.evaluate(() => document.querySelectorAll('#walk-steps li[data-kind], #walk-steps li[data-step=start]').length === 0
+  && document.querySelectorAll('#walk-tree .tree-node').length === 0 && document.querySelectorAll('#graph .walk-hit, #graph .walk-miss').length === 0
+  && document.getElementById('walk-tally').textContent === '');
+
+// Walk pfn to its end (Walk, then ▶| until the tally).
+async function walkToEnd(page, pfn) {
+  await page.selectOption('#walk-pfn', String(pfn));
+  await page.selectOption('#walk-kind', 'walk');
+  await page.click('#walk-start');
+  await settle(page);
+  await page.waitForFunction((p) => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes(`pfn ${p} `), pfn);
+  for (let i = 0; i < 100 && !(await page.textContent('#walk-tally')).startsWith('visited'); i++) await page.click('#walk-step');
+}
+
 // Everything lit (class hl) anywhere on the page, by object name.
 const litSet = (page) => page.evaluate(() => [...new Set([...document.querySelectorAll('.hl[data-obj]')].map((e) => e.dataset.obj))].sort());
 
@@ -350,6 +390,17 @@ async function main() {
           const tally = await walkTally(page, w.pfn, d.base, `${l.name} step ${i} walk`);
           check(`${l.name} step ${i}: walk of pfn ${w.pfn}`, tally.startsWith(w.tally), tally);
         }
+        if (l.name === 'file-sharing' && i === l.steps) await noWalk(page, d.base, got.id);
+      }
+      // the timeline shows every argument of an op
+      const rows = await page.evaluate(() => [...document.querySelectorAll('#timeline li > div:first-child')].map((e) => e.textContent));
+      if (l.name === 'mremap') {
+        check('mremap: the timeline shows old_len, new_len, flags and new_addr', rows.some((r) => r.startsWith('mremap ')
+          && r.includes('old_len=8192') && r.includes('new_len=8192') && r.includes('new_addr=0x7f0000100000') && r.includes('maymove|fixed')), JSON.stringify(rows));
+      }
+      if (l.name === 'file-sharing') {
+        check('file-sharing: the timeline shows a file mmap\'s file and offset', rows.some((r) => r.startsWith('mmap ')
+          && r.includes('file=libc.so') && /offset=\w+/.test(r)), JSON.stringify(rows.slice(0, 4)));
       }
       // every kind of edge drawn looks as its legend sample does
       const looks = await page.evaluate(() => {
@@ -368,6 +419,8 @@ async function main() {
     await settle(page, { pos: before.pos, hash: before.hash.slice(1) + '$' });
     const after = await shown(page);
     check('reload restores session, step and view', after.pos === before.pos && JSON.stringify(after.frames) === JSON.stringify(before.frames));
+    check('after a reload the lesson picker shows the lesson', await page.inputValue('#lesson-picker') === lessons[lessons.length - 1].name,
+      await page.inputValue('#lesson-picker'));
     // going back a step rewinds the session
     const last = lessons[lessons.length - 1];
     await page.keyboard.press('ArrowLeft');
@@ -377,6 +430,16 @@ async function main() {
     await page.goto(url);
     await settle(page, { pos: before.pos, op: opsAt[last.name][last.steps] });
     check('a pasted URL shows its step', (await shown(page)).pos === before.pos);
+    {
+      // a lesson URL opened in a fresh page: the picker names its lesson
+      const p2 = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      p2.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      await p2.goto(url);
+      await settle(p2, { pos: before.pos });
+      check('a lesson URL in a new page: the picker shows its lesson', await p2.inputValue('#lesson-picker') === lessons[lessons.length - 1].name,
+        await p2.inputValue('#lesson-picker'));
+      await p2.close();
+    }
 
     // ---- fork-chain: highlighting, edge styles, the walk mid-animation, live updates ----
     await page.selectOption('#lesson-picker', 'fork-chain');
@@ -387,6 +450,10 @@ async function main() {
     // hovering links everything the rmap links to it (hand-checked against the lesson's state)
     const sameSet = (a, b) => JSON.stringify(a) === JSON.stringify([...b].sort());
     await page.hover('#frames tr[data-obj="pfn1"]');
+    {
+      const det = await page.textContent('#details');
+      check('the selection box shows the index in hex', /"index": "0x[0-9a-f]+"/.test(det) && !/"index": \d/.test(det), det);
+    }
     let lit = await litSet(page);
     check('hover frame pfn 1 lights its PTE, VMA, process, anon_vma, AVC', sameSet(lit,
       ['pfn1', 'pte1:0x7f0000000000', 'proc1', 'vma1', 'av1', 'map1', 'avc1']), JSON.stringify(lit));
@@ -449,6 +516,7 @@ async function main() {
     await page.setViewportSize({ width: 1280, height: 800 });
     // live updates: an op posted by another client shows up without a reload
     check('the page listens to its session', await page.evaluate(() => document.body.dataset.live) === String(chain.id));
+    check('a walk is shown before the other client\'s op', !(await walkCleared(page)));
     const posted = await (await fetch(`${d.base}/api/v1/sessions/${chain.id}/ops`, { method: 'POST',
       headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ops: [{ op: 'spawn', layout: 'process' }] }) })).json();
     await settle(page, { op: posted.version });
@@ -457,6 +525,10 @@ async function main() {
       const got = await compare(page, d.base, 'fork-chain after an op from another client');
       check('the other client\'s op is shown', got.s.nodes.proc4 !== undefined && posted.version === 8
         && (await page.textContent('#version')).includes(' op 8 ') && await page.isVisible('#lesson-note'));
+      check('an op from another client clears the walk', await walkCleared(page));
+      const note = await page.textContent('#lesson-note');
+      check('the off-path note after another client\'s op is neutral', note.startsWith('1 operation after this lesson step')
+        && !/walk panel|the form/.test(note), note);
     }
 
     // ---- split-merge: the address line after the split, the op form's addresses, refused ops ----
@@ -512,6 +584,82 @@ async function main() {
       check('the two refusals were the only 422s', seen422.filter((x) => x.startsWith('http')).length === 2
         && seen422.filter((x) => x.startsWith('Failed')).length <= 2, JSON.stringify(seen422));
       check('refused ops change nothing', (await page.textContent('#version')).includes(' op 8 '));
+    }
+
+    // ---- a walk the session no longer has is not shown ----
+    {
+      await page.selectOption('#lesson-picker', 'fork-cow');
+      await page.click('#load-lesson');
+      await settle(page, { pos: 'step 0 of 7', op: 0 });
+      for (let i = 1; i <= 4; i++) { await page.keyboard.press('ArrowRight'); await settle(page, { pos: `step ${i} of 7`, op: i }); }
+      await walkToEnd(page, 1);
+      check('stale walk: walk of pfn 1 visits the fork\'s two VMAs', (await page.textContent('#walk-tally')).startsWith('visited 2, mapping 2')
+        && !(await walkCleared(page)), await page.textContent('#walk-tally'));
+      // an op from the form: exit of pid 2
+      await page.selectOption('#op-kind', 'exit');
+      await page.selectOption('#op-fields select[name=pid]', '2');
+      await page.click('#op-form button[type=submit]');
+      await settle(page, { op: 5 });
+      check('an op from the form clears the walk', await walkCleared(page)
+        && /session changed/.test(await page.textContent('#walk-steps')), await page.textContent('#walk-steps'));
+      // timeline back (a rewind) and forward
+      await walkToEnd(page, 1);
+      check('walk after the exit: one VMA', (await page.textContent('#walk-tally')).startsWith('visited 1, mapping 1'), await page.textContent('#walk-tally'));
+      await page.click('#step-back');
+      await settle(page, { op: 4 });
+      check('timeline back clears the walk', await walkCleared(page));
+      await walkToEnd(page, 1);
+      await page.click('#step-forward');
+      await settle(page, { op: 5 });
+      check('timeline forward clears the walk', await walkCleared(page));
+      // Back through the lesson (a rewind) too
+      await walkToEnd(page, 1);
+      await page.click('#lesson-back');
+      await settle(page, { pos: 'step 3 of 7', op: 3 });
+      check('lesson Back clears the walk', await walkCleared(page));
+    }
+
+    // ---- keys act on the lesson and the walk after a click or a choice ----
+    {
+      const count = async () => (await api(d.base, '/api/v1/sessions')).length;
+      const n0 = await count();
+      await page.selectOption('#lesson-picker', 'fork-cow');
+      await page.click('#load-lesson');
+      await page.keyboard.press(' ');
+      await settle(page, { pos: 'step 1 of 7', op: 1, hash: '/lesson/fork-cow/step/1$' });
+      check('Space after Load lesson steps the new lesson', (await page.textContent('#lesson-pos')) === 'step 1 of 7');
+      check('Space after Load lesson does not load it again', (await count()) === n0 + 1, `${await count()} sessions, ${n0} before`);
+      for (let i = 2; i <= 4; i++) { await page.keyboard.press('ArrowRight'); await settle(page, { pos: `step ${i} of 7`, op: i }); }
+      // a value chosen in the pfn picker: → still moves the lesson
+      await page.focus('#walk-pfn');
+      await page.selectOption('#walk-pfn', '1');
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowRight');
+      await settle(page, { pos: 'step 6 of 7', op: 6 });
+      check('→ → after choosing a pfn moves the lesson', (await page.textContent('#lesson-pos')) === 'step 6 of 7');
+      await page.focus('#lesson-picker');
+      await page.selectOption('#lesson-picker', 'mremap');
+      await page.keyboard.press('ArrowLeft');
+      await settle(page, { pos: 'step 5 of 7', op: 5 });
+      check('← after choosing a lesson (not loaded) moves the lesson', (await page.textContent('#lesson-pos')) === 'step 5 of 7');
+      // Walk clicked, then a walk kind chosen: P plays the walk
+      await page.selectOption('#walk-pfn', '1');
+      await page.selectOption('#walk-kind', 'walk');
+      await page.click('#walk-start');
+      await settle(page);
+      await page.waitForFunction(() => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes('pfn 1 '));
+      await page.focus('#walk-kind');
+      await page.selectOption('#walk-kind', 'try_to_unmap');
+      await page.keyboard.press('p');
+      await page.waitForFunction(() => document.getElementById('walk-tally').textContent.startsWith('visited'), null, { timeout: 15000 }).catch(() => {});
+      check('P after choosing a walk kind plays the walk', (await page.textContent('#walk-tally')).startsWith('visited'), await page.textContent('#walk-tally'));
+      check('choosing a walk kind applies no op', (await page.textContent('#version')).includes(' op 5 '));
+      // a mouse-clicked Back: Space then steps forward, it does not press Back again
+      await page.click('#lesson-back');
+      await page.keyboard.press(' ');
+      await settle(page, { pos: 'step 5 of 7', op: 5 });
+      check('Space after clicking Back steps forward, not Back again', (await page.textContent('#lesson-pos')) === 'step 5 of 7');
+      await page.selectOption('#walk-kind', 'walk');
     }
 
     // presses made while a lesson loads apply to it
@@ -598,6 +746,44 @@ async function main() {
     check('large-type mode', await page.evaluate(() => document.body.classList.contains('large')));
     const largeWidth = await graphWidth();
     check('large type does not shrink the graph at 1280x800', largeWidth >= normalWidth - 0.5, `${largeWidth} < ${normalWidth}`);
+    {
+      // projector readability: the graph's text at >= 14px, the header in two lines
+      const r = await page.evaluate(() => {
+        // a text's height on screen, and its font size times the SVG's scale
+        const svg = document.querySelector('#graph svg');
+        const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+        const texts = [...document.querySelectorAll('#graph g.node text')].map((t) => Math.min(t.getBoundingClientRect().height,
+          parseFloat(getComputedStyle(t).fontSize) * scale));
+        const h = document.querySelector('header');
+        const cs = getComputedStyle(h);
+        const kids = [...h.children].filter((c) => c.id !== 'violations' && c.getClientRects().length);
+        const line = Math.max(...kids.map((c) => c.getBoundingClientRect().height));
+        return { text: Math.min(...texts), header: h.getBoundingClientRect().height, line,
+          pad: parseFloat(cs.paddingTop) + parseFloat(cs.paddingBottom), gap: parseFloat(cs.rowGap) || 0 };
+      });
+      check('large type: the graph\'s text is at least 14px', r.text >= 14, JSON.stringify(r));
+      check('large type at 1280x800: the header takes at most two lines', r.header <= 2 * r.line + r.gap + r.pad + 1, JSON.stringify(r));
+      // a walk in large type: its tree's text grows, the current step wraps, and the
+      // current step and the examined tree node are both in the column's view
+      await page.selectOption('#walk-pfn', '1');
+      await page.click('#walk-start');
+      await settle(page);
+      await page.waitForFunction(() => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes('pfn 1 '));
+      await page.click('#walk-step');
+      const w = await page.evaluate(() => {
+        const col = document.getElementById('right').getBoundingClientRect();
+        const cur = document.querySelector('#walk-steps li.current');
+        const node = document.querySelector('#walk-tree .tree-node.probe');
+        const inView = (e) => { const b = e.getBoundingClientRect(); return b.top >= col.top - 1 && b.bottom <= col.bottom + 1; };
+        const list = document.getElementById('walk-steps');
+        return { tree: document.querySelector('#walk-tree .tree-node text').getBoundingClientRect().height,
+          wraps: [...list.querySelectorAll('li:not([hidden])')].every((li) => li.scrollWidth <= li.clientWidth + 1) && list.scrollWidth <= list.clientWidth + 1,
+          cur: !!cur && inView(cur), node: !!node && inView(node) };
+      });
+      check('large type: the walk tree\'s text grows', w.tree >= 13, JSON.stringify(w));
+      check('large type: walk steps wrap, none is clipped', w.wraps, JSON.stringify(w));
+      check('large type: the current step and the examined tree node are both in view', w.cur && w.node, JSON.stringify(w));
+    }
     await page.screenshot({ path: join(shots, 'fork-cow-large-1280x800.png'), fullPage: true });
     await page.setViewportSize({ width: 1920, height: 1080 });
     await page.screenshot({ path: join(shots, 'fork-cow-large-1920x1080.png'), fullPage: true });

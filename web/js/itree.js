@@ -9,7 +9,7 @@ import { hex } from './api.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 // drawn sideways, to fit a narrow column: depth to the right, key order down
-const W = 104, H = 50, GAP_X = 14, GAP_Y = 6;
+const W = 100, H = 50, GAP_X = 10, GAP_Y = 5;
 
 function el(tag, attrs = {}, parent) {
   const e = document.createElementNS(NS, tag);
@@ -59,6 +59,7 @@ export function drawTree(box, nodes, mark) {
   const width = (depth + 1) * (W + GAP_X), height = rank * (H + GAP_Y);
   const svg = el('svg', { viewBox: `-2 -2 ${width + 4} ${height + 4}`, width: width + 4, height: height + 4,
     role: 'img', 'aria-label': 'the interval tree the walk searches' }, box);
+  svg.style.setProperty('--tw', `${width + 4}px`);   // its natural width, for large type (style.css)
   for (const n of byKey.values()) {
     for (const c of [n.left, n.right]) {
       if (c) el('line', { x1: n.x + W, y1: n.y + H / 2, x2: c.x, y2: c.y + H / 2, class: 'tree-edge' }, svg);

@@ -12,7 +12,7 @@ const app = { id: null, state: null, graph: null, lesson: null, step: 0, moves: 
   ix: null, journal: [], selected: null, hovered: null };
 const player = new WalkPlayer({
   list: $('walk-steps'), tally: $('walk-tally'), graph: () => app.graph, playButton: $('walk-play'),
-  tree: $('walk-tree'), state: () => app.state,
+  tree: $('walk-tree'), state: () => app.state, heading: $('walk-heading'),
 });
 const form = setupForm($('op-form'), $('op-kind'), $('op-fields'), () => app.state);
 
@@ -48,10 +48,14 @@ function run(fn) {
   return p;
 }
 
+// An op in words, with all its arguments: the usual ones first, then any
+// other (mremap's old_len, new_len, new_addr; a file mmap's file and offset).
 function describe(op) {
   const parts = [op.op];
-  for (const k of ['pid', 'addr', 'len', 'prot', 'advice', 'pfn', 'name']) if (k in op) parts.push(`${k}=${op[k]}`);
-  if (op.flags) parts.push(op.flags.join('|'));
+  const first = ['pid', 'addr', 'len', 'old_len', 'new_len', 'new_addr', 'prot', 'advice', 'file', 'offset', 'pages', 'pfn', 'name', 'layout'];
+  const keys = [...first.filter((k) => k in op), ...Object.keys(op).filter((k) => !first.includes(k) && !['op', 'flags', 'write'].includes(k))];
+  for (const k of keys) parts.push(`${k}=${typeof op[k] === 'object' ? JSON.stringify(op[k]) : op[k]}`);
+  if (op.flags) parts.push(Array.isArray(op.flags) ? op.flags.join('|') : `flags=${op.flags}`);
   if ('write' in op) parts.push(op.write ? 'write' : 'read');
   return parts.join(' ');
 }
@@ -306,7 +310,9 @@ function showDetails(id) {
     return;
   }
   d.className = '';
-  d.textContent = `${id}\n` + JSON.stringify(data, null, 1).slice(0, 1500);
+  // page offsets and indexes in hex, as everywhere else on the page
+  const HEX = new Set(['pgoff', 'index', 'pgoff_start', 'pgoff_last', 'subtree_last', 'offset']);
+  d.textContent = `${id}\n` + JSON.stringify(data, (k, v) => (HEX.has(k) && typeof v === 'number' ? hex(v) : v), 1).slice(0, 1500);
 }
 
 function hoverObject(id) { app.hovered = id; paintHighlight(); }
@@ -384,7 +390,7 @@ async function listen(id, since, signal) {
               if (signal.aborted || app.id !== id) return;
               const st = await api.state(id);
               if (st.version === app.state?.version) return;   // our own op, or already shown
-              player.clear();
+              player.clear(STALE);
               say(`the session changed elsewhere: now at op ${st.version}`);
               await refresh();
             });
@@ -423,10 +429,14 @@ async function openSession(id, lessonName = null, step = 0) {
   app.step = 0;
   player.clear();
   $('lesson-panel').hidden = !app.lesson;
+  $('lesson-picker').value = app.lesson ? app.lesson.name : '';
   // a URL's step is shown as the session has it: ops made after that step
   // (a walk panel's try_to_unmap, the form) stay until Next or Back.
   if (app.lesson) await gotoStep(step, { keepExtra: true });
   await refresh();
+  // a step that names a frame to walk preselects it (after a reload too)
+  const hint = app.lesson && app.step > 0 ? app.lesson.steps[app.step - 1].walk : undefined;
+  if (hint !== undefined && [...$('walk-pfn').options].some((o) => o.value === String(hint))) $('walk-pfn').value = String(hint);
 }
 
 // ---- lessons ----
@@ -502,19 +512,24 @@ function renderLesson(journal) {
   note.hidden = !off;
   note.textContent = !off ? ''
     : extra > 0 && sharedPrefix(journal.ops) >= want
-      ? `The session has ${extra === 1 ? 'an op' : `${extra} ops`} after this lesson step (from the walk panel or the form), so the graph is not the lesson's step ${n} any more. Next or Back rewinds ${extra === 1 ? 'it' : 'them'} and goes on with the lesson.`
+      ? `${extra === 1 ? '1 operation' : `${extra} operations`} after this lesson step: the graph is not the lesson's step ${n} any more. Next or Back rewinds ${extra === 1 ? 'it' : 'them'} and goes on with the lesson.`
       : `The session is off the lesson's path. Next or Back rewinds it to the lesson's ops.`;
 }
 
 // Presses add up: each queues a move, and the first to run takes all the
 // presses made so far (app.moves), the others find nothing left to do.
-function lessonMove(delta) {
-  if (!app.lesson) return;
+// What a press moves is decided when it runs, behind anything queued before
+// it: a press made while a lesson loads moves that lesson; with no lesson,
+// the keys (not the Back/Next buttons, walk=false) step the walk.
+function lessonMove(delta, walk = false) {
   app.moves += delta;
   run(async () => {
     const moves = app.moves;
     app.moves = 0;
-    if (!app.lesson) return;
+    if (!app.lesson) {
+      if (walk) for (let i = 0; i < Math.abs(moves); i++) (moves > 0 ? player.step() : player.back());
+      return;
+    }
     const target = Math.max(0, Math.min(app.step + moves, app.lesson.steps.length));
     const journal = await api.journal(app.id);
     if (target === app.step && journal.version === opsBefore(target) && sharedPrefix(journal.ops) >= opsBefore(target)) return;
@@ -537,6 +552,9 @@ async function loadLesson(name) {
 
 // ---- walks ----
 
+// what the walk panel says when the session moved on from its walk
+const STALE = 'The session changed since the last walk, so it was cleared: press Walk to walk the page as it is now.';
+
 function startWalk() {
   const pfn = $('walk-pfn').value;
   if (!pfn) return;
@@ -548,7 +566,16 @@ function startWalk() {
       const r = await applyOps([{ op: kind, pfn: Number(pfn) }]);
       await refresh();
       const res = r.results[0];
-      if (res.walk) player.load(res.walk, kind + (kind === 'folio_referenced' ? ` (referenced ${res.referenced})` : ''));
+      if (res?.walk) player.load(res.walk, kind + (kind === 'folio_referenced' ? ` (referenced ${res.referenced})` : ''));
+      else {
+        // no walk to show (an unmapped page, a refused op): say so, not the previous walk
+        const f = app.state.frames.find((x) => x.pfn === Number(pfn));
+        const why = !res ? 'no result'
+          : !res.ok ? `refused (${res.error}${res.reason ? `: ${res.reason}` : ''})`
+          : !f ? 'is gone' : f.mapcount === 0 ? 'is not mapped' : 'no rmap walk was needed';
+        const tail = kind === 'folio_referenced' && res && 'referenced' in res ? `, referenced ${res.referenced}` : '';
+        player.clear(`${kind}: pfn ${pfn} ${why}: no walk${tail}`);
+      }
     }
   });
 }
@@ -558,7 +585,7 @@ function startWalk() {
 $('op-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const op = form.read();
-  run(async () => { app.redo = []; await applyOps([op]); await refresh(); });
+  run(async () => { app.redo = []; await applyOps([op]); player.clear(STALE); await refresh(); });
 });
 $('new-session').addEventListener('click', () => run(async () => {
   const s = await api.create({ name: 'playground', mode: $('new-legacy').checked ? 'legacy' : 'normal' });
@@ -581,23 +608,42 @@ $('step-back').addEventListener('click', () => run(async () => {
   const j = await api.journal(app.id, app.state.version - 1);
   app.redo.push(j.ops[0].op);
   await api.rewind(app.id, app.state.version - 1);
+  player.clear(STALE);
   await refresh();
 }));
 $('step-forward').addEventListener('click', () => run(async () => {
   const op = app.redo.pop();
-  if (op) { await applyOps([op]); await refresh(); }
+  if (op) { await applyOps([op]); player.clear(STALE); await refresh(); }
 }));
+// A control clicked with the mouse (detail > 0; a key press on it has
+// detail 0) or a value chosen in a select gives the focus back to the page,
+// so that Space, the arrows and P act on the lesson and the walk and Space
+// never presses the last clicked button again.  Controls reached with Tab
+// keep their focus: Space presses a focused button.
+document.addEventListener('click', (e) => {
+  const c = e.target.closest?.('button, input[type=checkbox], input[type=radio], summary');
+  if (c && e.detail > 0 && document.activeElement === c) c.blur();
+}, { capture: true });
+document.addEventListener('change', (e) => {
+  const t = e.target;
+  if ((t.tagName === 'SELECT' && !t.closest('#op-form')) || t.type === 'checkbox') t.blur();
+}, { capture: true });
+
+const typing = (t) => t.isContentEditable || t.tagName === 'TEXTAREA'
+  || (t.tagName === 'INPUT' && !['checkbox', 'radio', 'button', 'submit', 'reset', 'range', 'color', 'file'].includes(t.type))
+  || (t.tagName === 'SELECT' && t.closest('#op-form'));   // the form's pickers keep their keys
+
 document.addEventListener('keydown', (e) => {
   if (e.ctrlKey || e.altKey || e.metaKey) return;
   const t = e.target;
-  // typing goes to the field; space and enter press a focused button or link
-  if (['INPUT', 'SELECT', 'TEXTAREA'].includes(t.tagName) || t.isContentEditable) return;
+  // typing goes to the field; space and enter press a button reached with Tab
+  if (typing(t)) return;
   if ((e.key === ' ' || e.key === 'Enter') && t !== document.body && t !== document.documentElement
-      && (['BUTTON', 'A', 'SUMMARY'].includes(t.tagName) || t.getAttribute?.('role') === 'button')) return;
-  if (e.key === 'ArrowRight' || e.key === ' ') { e.preventDefault(); if (app.lesson) lessonMove(1); else player.step(); }
-  else if (e.key === 'ArrowLeft') { e.preventDefault(); if (app.lesson) lessonMove(-1); else player.back(); }
-  else if (e.key === 'p' || e.key === 'P') player.toggle();
-  else if (e.key === 'l' || e.key === 'L') document.body.classList.toggle('large');
+      && (['BUTTON', 'A', 'SUMMARY', 'INPUT'].includes(t.tagName) || t.getAttribute?.('role') === 'button')) return;
+  if (e.key === 'ArrowRight' || e.key === ' ') { e.preventDefault(); lessonMove(1, true); }
+  else if (e.key === 'ArrowLeft') { e.preventDefault(); lessonMove(-1, true); }
+  else if (e.key === 'p' || e.key === 'P') { e.preventDefault(); run(() => player.toggle()); }
+  else if (e.key === 'l' || e.key === 'L') { e.preventDefault(); document.body.classList.toggle('large'); }
 });
 
 // #/s/ID or #/s/ID/lesson/NAME/step/N, from a reload, a shared link or one

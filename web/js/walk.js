@@ -81,16 +81,27 @@ export class WalkPlayer {
     });
     this.view.tally.textContent = '';
     this.render();
+    // the column shows the walk from its heading down: controls, tree, steps
+    const head = this.view.heading, col = head?.closest('section');
+    if (col) col.scrollTop += head.getBoundingClientRect().top - col.getBoundingClientRect().top - 4;
   }
 
-  // forget the walk (the session moved on, so it no longer describes it)
-  clear() {
+  // forget the walk (the session moved on, so it no longer describes it, or
+  // an op had none); note, if given, says why in the panel
+  clear(note = '') {
     this.stop();
     this.walk = null;
     this.steps = [];
     this.tree = null;
     this.pos = -1;
     this.view.list.replaceChildren();
+    if (note) {
+      const li = document.createElement('li');
+      li.dataset.step = 'none';
+      li.className = 'walk-note';
+      li.textContent = note;
+      this.view.list.appendChild(li);
+    }
     this.view.tally.textContent = '';
     this.paint();
   }
