@@ -251,15 +251,23 @@ static long insert_session(struct db *db, const char *name, const char *config)
 	return (long)sqlite3_last_insert_rowid(db->h);
 }
 
+/* What a new session starts with: a scenario's ops, or a clone's copy. */
+struct session_start {
+	size_t n;
+	char *const *ops, *const *results;
+	long from, upto;		/* clone: the source and its last op */
+};
+
 /*
- * A session and the journal it starts with (a scenario's steps, or a clone's
- * copy of its source's ops) are one transaction: a crash never leaves a
- * session without the ops it was made with.
+ * A session and the journal it starts with are one transaction: a crash
+ * never leaves a session without the ops it was made with.
  */
-long db_session_create(struct db *db, const char *name, const char *config,
-		       size_t n, char *const *ops, char *const *results)
+static long create_with_journal(struct db *db, const char *name,
+				const char *config,
+				const struct session_start *start)
 {
 	long id;
+	int err;
 
 	pthread_mutex_lock(&db->lock);
 	if (exec(db, "BEGIN IMMEDIATE")) {
@@ -267,8 +275,17 @@ long db_session_create(struct db *db, const char *name, const char *config,
 		return -1;
 	}
 	id = insert_session(db, name, config);
-	if (id < 0 || insert_ops(db, id, 1, n, ops, results) ||
-	    exec(db, "COMMIT")) {
+	if (id < 0)
+		err = -1;
+	else if (start->from)
+		err = step(db, "INSERT INTO journal(session, seq, op, result) "
+			   "SELECT ?, seq, op, result FROM journal WHERE "
+			   "session = ? AND seq <= ?", "lll", id, start->from,
+			   start->upto);
+	else
+		err = insert_ops(db, id, 1, start->n, start->ops,
+				 start->results);
+	if (err || exec(db, "COMMIT")) {
 		exec(db, "ROLLBACK");
 		id = -1;
 	}
@@ -276,27 +293,20 @@ long db_session_create(struct db *db, const char *name, const char *config,
 	return id;
 }
 
+long db_session_create(struct db *db, const char *name, const char *config,
+		       size_t n, char *const *ops, char *const *results)
+{
+	struct session_start start = { .n = n, .ops = ops, .results = results };
+
+	return create_with_journal(db, name, config, &start);
+}
+
 long db_session_clone(struct db *db, const char *name, const char *config,
 		      long from, long upto)
 {
-	long id;
+	struct session_start start = { .from = from, .upto = upto };
 
-	pthread_mutex_lock(&db->lock);
-	if (exec(db, "BEGIN IMMEDIATE")) {
-		pthread_mutex_unlock(&db->lock);
-		return -1;
-	}
-	id = insert_session(db, name, config);
-	if (id < 0 ||
-	    step(db, "INSERT INTO journal(session, seq, op, result) SELECT ?, "
-		 "seq, op, result FROM journal WHERE session = ? AND seq <= ?",
-		 "lll", id, from, upto) ||
-	    exec(db, "COMMIT")) {
-		exec(db, "ROLLBACK");
-		id = -1;
-	}
-	pthread_mutex_unlock(&db->lock);
-	return id;
+	return create_with_journal(db, name, config, &start);
 }
 
 int db_session_delete(struct db *db, long id)
