@@ -6,12 +6,12 @@
  * series stays bounded.
  */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rmapd.h"
+#include "strbuf.h"
 
 #define MAX_SERIES 256
 
@@ -80,64 +80,36 @@ void metrics_ops(unsigned long n)
 	pthread_mutex_unlock(&lock);
 }
 
-struct text {
-	char *p;
-	size_t len, cap;
-};
-
-static void add(struct text *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void add(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < t->cap - t->len)
-			break;
-		t->cap = t->cap * 2 + (size_t)n;
-		t->p = realloc(t->p, t->cap);
-		if (!t->p)
-			abort();
-	}
-	t->len += (size_t)n;
-}
-
 char *metrics_render(size_t *len)
 {
-	struct text t = { malloc(4096), 0, 4096 };
+	struct strbuf t;
 	unsigned long cum = 0;
 	size_t i;
 
-	if (!t.p)
-		abort();
+	strbuf_init(&t, 4096);
 	pthread_mutex_lock(&lock);
-	add(&t, "# HELP rmapd_http_requests_total HTTP requests answered.\n"
+	strbuf_printf(&t, "# HELP rmapd_http_requests_total HTTP requests answered.\n"
 		"# TYPE rmapd_http_requests_total counter\n");
 	for (i = 0; i < nr_series; i++)
-		add(&t, "rmapd_http_requests_total{route=\"%s\",method=\"%s\","
+		strbuf_printf(&t, "rmapd_http_requests_total{route=\"%s\",method=\"%s\","
 			"status=\"%d\"} %lu\n", series[i].route, series[i].method,
 			series[i].status, series[i].count);
-	add(&t, "# HELP rmapd_http_request_duration_seconds Time to answer.\n"
+	strbuf_printf(&t, "# HELP rmapd_http_request_duration_seconds Time to answer.\n"
 		"# TYPE rmapd_http_request_duration_seconds histogram\n");
 	for (i = 0; i < NR_BUCKETS; i++) {
 		cum += hist[i];
-		add(&t, "rmapd_http_request_duration_seconds_bucket{le=\"%g\"} "
+		strbuf_printf(&t, "rmapd_http_request_duration_seconds_bucket{le=\"%g\"} "
 			"%lu\n", buckets[i], cum);
 	}
-	add(&t, "rmapd_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+	strbuf_printf(&t, "rmapd_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
 		"rmapd_http_request_duration_seconds_sum %.6f\n"
 		"rmapd_http_request_duration_seconds_count %lu\n",
 	    hist_count, hist_sum, hist_count);
-	add(&t, "# HELP rmapd_ops_applied_total Operations applied.\n"
+	strbuf_printf(&t, "# HELP rmapd_ops_applied_total Operations applied.\n"
 		"# TYPE rmapd_ops_applied_total counter\n"
 		"rmapd_ops_applied_total %lu\n", ops_applied);
 	pthread_mutex_unlock(&lock);
-	add(&t, "# HELP rmapd_sessions Sessions in the database.\n"
+	strbuf_printf(&t, "# HELP rmapd_sessions Sessions in the database.\n"
 		"# TYPE rmapd_sessions gauge\nrmapd_sessions %lu\n",
 	    sessions_count());
 	*len = t.len;
