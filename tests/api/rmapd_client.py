@@ -10,6 +10,18 @@ import tempfile
 import time
 
 
+def run_state(rmapd, ops, config=None):
+    """The state a fresh `rmapd run` gives for these ops (op objects)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump({"config": config or {}, "ops": ops}, f)
+    try:
+        out = subprocess.run([rmapd, "run", f.name], capture_output=True,
+                             check=True)
+    finally:
+        os.unlink(f.name)
+    return json.loads(out.stdout)["state"]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -71,6 +83,17 @@ class Daemon:
         if "json" in ctype and payload:
             parsed = json.loads(payload)
         return resp.status, parsed, ctype, payload, hdrs
+
+    def journal(self, sid):
+        """Every entry of a session's journal, page after page."""
+        entries, frm = [], 0
+        while True:
+            page = self.json("GET", "/api/v1/sessions/%d/ops?from=%d&limit=1000"
+                             % (sid, frm))
+            entries += page["ops"]
+            if page["next"] is None:
+                return entries
+            frm = page["next"]
 
     def json(self, method, path, body=None, expect=200):
         status, parsed, ctype, payload, _ = self.request(method, path, body)

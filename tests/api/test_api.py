@@ -1,14 +1,10 @@
 """API tests against a real rmapd: sessions, ops and their exact results,
 batches, the journal, rewind, snapshots, metrics, event streams, lessons,
 and every route the OpenAPI document describes."""
-import json
-import os
-import subprocess
 import sys
-import tempfile
 import threading
 
-from rmapd_client import Daemon, Results
+from rmapd_client import Daemon, Results, run_state
 
 RMAPD = sys.argv[1]
 A = "0x7f0000000000"
@@ -34,12 +30,7 @@ def access(pid, addr=A, write=True):
 
 
 def replay_state(ops_list, config=None):
-    """The state a fresh `rmapd run` gives for these ops."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump({"config": config or {}, "ops": ops_list}, f)
-    out = subprocess.run([RMAPD, "run", f.name], capture_output=True, check=True)
-    os.unlink(f.name)
-    return json.loads(out.stdout)["state"]
+    return run_state(RMAPD, ops_list, config)
 
 
 def strip(state):

@@ -1,17 +1,13 @@
 """32+ concurrent clients, on sessions of their own and on one shared
 session: every answer is acknowledged in the journal, and each session's
 final state equals a serial replay of its journal (`rmapd run`)."""
-import json
-import os
 import random
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 from load import processes, random_op
-from rmapd_client import Daemon, Results
+from rmapd_client import Daemon, Results, run_state
 
 RMAPD = sys.argv[1]
 CLIENTS_OWN = 24
@@ -20,18 +16,8 @@ OPS = 60
 
 
 def replay(d, sid):
-    journal, frm = [], 0
-    while True:
-        page = d.json("GET", "/api/v1/sessions/%d/ops?from=%d&limit=1000" % (sid, frm))
-        journal += page["ops"]
-        if page["next"] is None:
-            break
-        frm = page["next"]
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump({"ops": [e["op"] for e in journal]}, f)
-    out = subprocess.run([RMAPD, "run", f.name], capture_output=True, check=True)
-    os.unlink(f.name)
-    return journal, json.loads(out.stdout)["state"]
+    journal = d.journal(sid)
+    return journal, run_state(RMAPD, [e["op"] for e in journal])
 
 
 def clones_and_scenarios_are_never_seen_half_made():

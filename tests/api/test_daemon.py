@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 
-from rmapd_client import Daemon, Results, free_port
+from rmapd_client import Daemon, Results, free_port, run_state
 
 RMAPD = sys.argv[1]
 A = 0x7f0000000000
@@ -47,22 +47,8 @@ def pid1_op(rng):
             "write": rng.random() < 0.6}
 
 
-def journal(d, sid):
-    ops, frm = [], 0
-    while True:
-        page = d.json("GET", "/api/v1/sessions/%d/ops?from=%d&limit=1000" % (sid, frm))
-        ops += page["ops"]
-        if page["next"] is None:
-            return ops
-        frm = page["next"]
-
-
 def replay(entries):
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump({"ops": [e["op"] for e in entries]}, f)
-    out = subprocess.run([RMAPD, "run", f.name], capture_output=True, check=True)
-    os.unlink(f.name)
-    return json.loads(out.stdout)["state"]
+    return run_state(RMAPD, [e["op"] for e in entries])
 
 
 def live_state(d, sid):
@@ -161,7 +147,7 @@ def evicting_sessions_under_load_keeps_every_state_equal_to_its_journal():
             assert not errors, errors[:3]
             assert None not in sids
             for sid in sids:
-                entries = journal(d, sid)
+                entries = d.journal(sid)
                 assert len(entries) == acked[sid], (sid, len(entries), acked[sid])
                 assert live_state(d, sid) == replay(entries), sid
     finally:
@@ -275,7 +261,7 @@ def sigterm_finishes_requests_in_flight_and_exits_0():
         assert all(len(v) > 2 for v in acked.values()), "no load was applied"
         d.start()
         for sid in sids:
-            seqs = {e["seq"] for e in journal(d, sid)}
+            seqs = {e["seq"] for e in d.journal(sid)}
             missing = set(acked[sid]) - seqs
             assert not missing, (sid, sorted(missing)[:5])
         assert "stopped" in log_text(d)
@@ -378,12 +364,12 @@ def session_past_lowered_limits_replays_after_restart():
                      {"op": "spawn"}]})
         assert status == 422 and "limit" in body["detail"], body
         assert without_limits(live_state(d, sid)) == \
-            without_limits(replay(journal(d, sid)))
+            without_limits(replay(d.journal(sid)))
         d.json("POST", "/api/v1/sessions/%d/ops" % sid,
                {"op": "access", "pid": 1, "addr": hex(A), "write": True})
         d.stop()
         d.start()
-        entries = journal(d, sid)
+        entries = d.journal(sid)
         assert len(entries) == 8, len(entries)
         assert without_limits(live_state(d, sid)) == without_limits(replay(entries))
         assert "cannot restore" not in log_text(d), log_text(d)[-1500:]
@@ -579,7 +565,7 @@ def automatic_snapshots_are_pruned_and_rewind_still_replays():
         assert len(auto) == 4, auto
         assert auto[-1][0] > version - 5, (auto, version)
         assert named == [(2,)], named
-        full = journal(d, sid)
+        full = d.journal(sid)
         for to in (7, 2, 1):
             d.json("POST", "/api/v1/sessions/%d/rewind" % sid, {"to": to})
             assert live_state(d, sid) == replay(full[:to]), to

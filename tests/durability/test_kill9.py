@@ -5,20 +5,17 @@ each session's state equals a fresh replay of its journal.  Also: a snapshot
 left beyond the end of its journal (a rewind cut short) is not used, and a
 kill -9 while sessions are created from scenarios and clones leaves none
 half-made."""
-import json
 import os
 import random
 import signal
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 from load import processes, random_op  # noqa: E402
-from rmapd_client import Daemon, Results  # noqa: E402
+from rmapd_client import Daemon, Results, run_state  # noqa: E402
 
 RMAPD = sys.argv[1]
 SESSIONS = 8        # each shared by two clients
@@ -26,22 +23,8 @@ CLIENTS = 16
 REWINDERS = 4       # each alone on its session, so its rewinds are exact
 
 
-def journal_of(d, sid):
-    out, frm = [], 0
-    while True:
-        page = d.json("GET", "/api/v1/sessions/%d/ops?from=%d&limit=1000" % (sid, frm))
-        out += page["ops"]
-        if page["next"] is None:
-            return out
-        frm = page["next"]
-
-
 def replay_state(journal):
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump({"ops": [e["op"] for e in journal]}, f)
-    out = subprocess.run([RMAPD, "run", f.name], capture_output=True, check=True)
-    os.unlink(f.name)
-    return json.loads(out.stdout)["state"]
+    return run_state(RMAPD, [e["op"] for e in journal])
 
 
 def pid1_op(rng):
@@ -87,7 +70,7 @@ def snapshot_beyond_the_journal_is_not_used():
         live.pop("id")
         live.pop("name")
         assert live["version"] == 5
-        assert live == replay_state(journal_of(d, sid))
+        assert live == replay_state(d.journal(sid))
     finally:
         d.cleanup()
 
@@ -166,7 +149,7 @@ def kill9_under_load(d, res):
     lost = []
     differs = []
     for sid in sids:
-        journal = journal_of(d, sid)
+        journal = d.journal(sid)
         n_journal += len(journal)
         by_seq = {e["seq"]: e["op"] for e in journal}
         assert sorted(by_seq) == list(range(1, len(journal) + 1))
@@ -259,7 +242,7 @@ def kill9_during_creates_and_clones_leaves_only_whole_sessions():
                     continue
                 kind = "scenario" if s["name"] == "fork-cow" else "clone"
                 assert s["version"] == want[kind], s
-                assert len(journal_of(d, sid)) == want[kind], s
+                assert len(d.journal(sid)) == want[kind], s
         assert len(acked) > 20, len(acked)
         print("%d sessions made across three kill -9s, none half-made" % len(acked))
     finally:

@@ -18,27 +18,11 @@
 
 #include "harness.h"
 #include "codec.h"
+#include "rng.h"
 
 #define WIN		0x7f0000000000UL
 #define WIN_PAGES	24
 #define MAX_PROCS	6
-
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return r->s;
-}
-
-static unsigned long pick(struct rng *r, unsigned long n)
-{
-	return n ? rnd(r) % n : 0;
-}
 
 static int random_pid(struct rng *r, struct sim *s)
 {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "harness.h"
+#include "rng.h"
 
 #define WIN		0x7f0000000000UL
 #define PG(n)		((unsigned long)(n) * PAGE_SIZE)
@@ -507,23 +508,6 @@ static void dangling_page_mapping_is_kept(void)
 }
 
 /* ---- a loaded copy behaves like the original ---- */
-
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return r->s;
-}
-
-static unsigned long pick(struct rng *r, unsigned long n)
-{
-	return n ? rnd(r) % n : 0;
-}
 
 static int any_pid(struct rng *r, const struct sim *s)
 {
