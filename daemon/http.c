@@ -27,7 +27,7 @@ struct conn_ctx {
 };
 
 #define STOP_WAIT_MS	10000
-#define MAX_CONNECTIONS	2048u
+#define IDLE_TIMEOUT_S	30u
 
 static unsigned long nr_streams;
 static unsigned long nr_requests;	/* from their headers to completed() */
@@ -288,6 +288,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	conns_request_received(conn);
 	if (ctx->too_large) {
 		reply_problem(&rep, 413, "body-too-large", "", "the body is "
 			      "larger than %lu bytes", g_cfg->max_body);
@@ -320,8 +321,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct conn_ctx *ctx = *con_cls;
 
 	(void)cls;
-	(void)conn;
 	(void)toe;
+	conns_request_done(conn);
 	if (!ctx)
 		return;
 	free(ctx->body);
@@ -330,7 +331,11 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	__atomic_sub_fetch(&nr_requests, 1, __ATOMIC_SEQ_CST);
 }
 
-/* libmicrohttpd's own messages, through log_msg like every other line */
+/*
+ * libmicrohttpd's own messages, through log_msg like every other line.
+ * Each refused connection is one of them, so they are rate-limited, each
+ * format string being one kind of message.
+ */
 static void __attribute__((format(printf, 2, 0)))
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -342,14 +347,18 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	log_msg(LOG_WARNING, "libmicrohttpd: %s", msg);
+	log_limited(fmt, LOG_WARNING, "libmicrohttpd: %s", msg);
 }
 
 /*
  * The logger comes first: MHD reports what goes wrong with the options
  * after it through the logger set so far.  One address may hold at most
- * max_conns_per_ip of the connections, so that a single client (slowloris)
- * cannot take them all and /healthz still answers the others.
+ * max_conns_per_ip of the max_conns connections, so that a few clients
+ * (slowloris) cannot take them all and /healthz still answers the others;
+ * conns.c cuts a connection that has not sent a whole request in
+ * request_timeout seconds, however slowly it trickles.  Every worker of
+ * the pool accepts on the listen socket from its own epoll set, and the
+ * backlog holds a burst of max_conns while they do.
  */
 struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 			      const struct sockaddr *addr, bool ipv6)
@@ -359,6 +368,7 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 	struct MHD_OptionItem where[] = {
 		{ listen_fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
 		  listen_fd, listen_fd >= 0 ? NULL : (void *)addr },
+		{ MHD_OPTION_LISTEN_BACKLOG_SIZE, (intptr_t)cfg->max_conns, NULL },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	struct MHD_Daemon *d;
@@ -370,8 +380,10 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 			     MHD_OPTION_ARRAY, where,
 			     MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-			     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-			     MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
+			     MHD_OPTION_NOTIFY_CONNECTION, conns_notify, NULL,
+			     MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
+			     MHD_OPTION_CONNECTION_LIMIT,
+			     (unsigned int)cfg->max_conns,
 			     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 			     (unsigned int)cfg->max_conns_per_ip,
 			     MHD_OPTION_END);
@@ -415,4 +427,5 @@ void http_stop(struct MHD_Daemon *d)
 		log_msg(LOG_WARNING, "%lu requests still running after %d ms; "
 			"cutting them off", left, STOP_WAIT_MS);
 	MHD_stop_daemon(d);
+	log_limited_flush(true);
 }

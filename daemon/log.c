@@ -5,8 +5,12 @@
  * journald reads; otherwise with a timestamp and the level's name.
  * Messages carry what clients sent (paths, names): every byte that is not
  * printable ASCII is written as \xNN, so one message stays one line.
+ * A message that a client can make repeat at will (a refused connection)
+ * goes through log_limited(): one line at once, then at most one a second
+ * saying how many more there were.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -72,4 +76,88 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	escape(line + n, sizeof(line) - (size_t)n, msg);
 	fprintf(stderr, "%s\n", line);
+}
+
+/*
+ * One slot per kind of repeated message, keyed by a pointer that names the
+ * kind (a format string literal does).  A slot is freed after a quiet
+ * second, so the next occurrence is logged at once again.
+ */
+#define NR_LIMITED	16
+#define LIMIT_MS	1000
+
+static struct limited {
+	const void *key;
+	enum log_level level;
+	char text[512];
+	unsigned long more;	/* occurrences since the last line */
+	int64_t last_ms;	/* of the last line */
+} limited[NR_LIMITED];
+static unsigned long limited_dropped;	/* no slot was free */
+static pthread_mutex_t limited_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct limited *limited_slot(const void *key)
+{
+	struct limited *free_slot = NULL;
+	size_t i;
+
+	for (i = 0; i < NR_LIMITED; i++) {
+		if (limited[i].key == key)
+			return &limited[i];
+		if (!limited[i].key && !free_slot)
+			free_slot = &limited[i];
+	}
+	return free_slot;
+}
+
+void log_limited(const void *key, enum log_level level, const char *fmt, ...)
+{
+	struct limited *l;
+	va_list ap;
+
+	pthread_mutex_lock(&limited_lock);
+	l = limited_slot(key);
+	if (!l) {
+		limited_dropped++;
+	} else if (l->key) {
+		l->more++;
+	} else {
+		l->key = key;
+		l->level = level;
+		l->more = 0;
+		l->last_ms = monotonic_ms();
+		va_start(ap, fmt);
+		vsnprintf(l->text, sizeof(l->text), fmt, ap);
+		va_end(ap);
+		log_msg(level, "%s", l->text);
+	}
+	pthread_mutex_unlock(&limited_lock);
+}
+
+void log_limited_flush(bool all)
+{
+	int64_t now = monotonic_ms();
+	size_t i;
+
+	pthread_mutex_lock(&limited_lock);
+	for (i = 0; i < NR_LIMITED; i++) {
+		struct limited *l = &limited[i];
+
+		if (!l->key || (!all && now - l->last_ms < LIMIT_MS))
+			continue;
+		if (!l->more) {
+			l->key = NULL;
+			continue;
+		}
+		log_msg(l->level, "%s (%lu more like it in the last %.1f s)",
+			l->text, l->more, (double)(now - l->last_ms) / 1000);
+		l->more = 0;
+		l->last_ms = now;
+	}
+	if (limited_dropped) {
+		log_msg(LOG_WARNING, "%lu more repeated messages not logged",
+			limited_dropped);
+		limited_dropped = 0;
+	}
+	pthread_mutex_unlock(&limited_lock);
 }

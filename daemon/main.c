@@ -43,8 +43,13 @@ static const char usage[] =
 "  --max-sessions N       sessions in the database (default 1000)\n"
 "  --max-loaded N         sessions kept in memory (default 256)\n"
 "  --max-streams N        concurrent event streams (default 1024)\n"
-"  --max-conns-per-ip N   connections from one address (default 256,\n"
-"                         0 = no limit; the daemon takes 2048 in all)\n"
+"  --max-connections N    connections at once, from all addresses (default\n"
+"                         4096; lowered to fit the open-file limit)\n"
+"  --max-conns-per-ip N   connections from one address (default 64,\n"
+"                         0 = no limit)\n"
+"  --request-timeout S    a connection that has not sent a whole request\n"
+"                         (headers and body) S seconds after it opened or\n"
+"                         after its previous answer is closed (default 10)\n"
 "  --snapshot-every N     automatic snapshot every N operations (default 100)\n"
 "  --keep-snapshots N     automatic snapshots kept per session, the latest\n"
 "                         (default 4; named snapshots are always kept)\n"
@@ -70,7 +75,9 @@ static void defaults(struct config *c)
 	c->max_sessions = 1000;
 	c->max_loaded = 256;
 	c->max_sse = 1024;
-	c->max_conns_per_ip = 256;
+	c->max_conns = 4096;
+	c->max_conns_per_ip = 64;
+	c->request_timeout = 10;
 	c->snapshot_every = 100;
 	c->keep_snapshots = 4;
 	sim_default_limits(&c->limits);
@@ -157,7 +164,9 @@ static const struct num_option {
 	{ "max-sessions", offsetof(struct config, max_sessions), 1, 1000000 },
 	{ "max-loaded", offsetof(struct config, max_loaded), 1, 1000000 },
 	{ "max-streams", offsetof(struct config, max_sse), 0, 10000 },
-	{ "max-conns-per-ip", offsetof(struct config, max_conns_per_ip), 0, 2048 },
+	{ "max-connections", offsetof(struct config, max_conns), 16, 65536 },
+	{ "max-conns-per-ip", offsetof(struct config, max_conns_per_ip), 0, 65536 },
+	{ "request-timeout", offsetof(struct config, request_timeout), 1, 3600 },
 	{ "snapshot-every", offsetof(struct config, snapshot_every), 0, 1000000 },
 	{ "keep-snapshots", offsetof(struct config, keep_snapshots), 1, 1000000 },
 	{ "max-procs", offsetof(struct config, limits.max_procs), 1, CEIL_MAX_PROCS },
@@ -351,20 +360,36 @@ static bool is_loopback(const char *addr)
 	       !strcmp(addr, "localhost");
 }
 
+/* descriptors kept for the database, its WAL, epoll sets, logs */
+#define NOFILE_RESERVE	64
+
 /*
  * Every connection and event stream is a descriptor: take the hard limit
- * (systemd's is large) rather than the historical soft 1024.
+ * (systemd's is large) rather than the historical soft 1024, and take no
+ * more connections than it leaves room for, so that accept(2) never fails
+ * for want of a descriptor (libmicrohttpd then stops accepting for a while).
  */
-static void raise_nofile(void)
+static void raise_nofile(struct config *c)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return;
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		log_msg(LOG_WARNING, "cannot raise the open-file limit: %s",
-			strerror(errno));
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl)) {
+			log_msg(LOG_WARNING, "cannot raise the open-file limit: "
+				"%s", strerror(errno));
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	if (rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= c->max_conns + NOFILE_RESERVE)
+		return;
+	c->max_conns = rl.rlim_cur > NOFILE_RESERVE + 16 ?
+		       rl.rlim_cur - NOFILE_RESERVE : 16;
+	log_msg(LOG_WARNING, "open-file limit %lu: taking at most %lu "
+		"connections", (unsigned long)rl.rlim_cur, c->max_conns);
 }
 
 int main(int argc, char **argv)
@@ -402,7 +427,7 @@ int main(int argc, char **argv)
 	sin.sin_port = htons(cfg.port);
 	sin6.sin6_port = htons(cfg.port);
 	g_cfg = &cfg;
-	raise_nofile();
+	raise_nofile(&cfg);
 	g_db = db_open(cfg.db_path, err, sizeof(err));
 	if (!g_db) {
 		log_msg(LOG_ERR, "%s", err);
@@ -445,6 +470,8 @@ int main(int argc, char **argv)
 		if (sig > 0)
 			break;
 		streams_expire(false);
+		conns_sweep();
+		log_limited_flush(false);
 	}
 	notify("STOPPING=1");
 	log_msg(LOG_INFO, "signal %d: stopping", sig);

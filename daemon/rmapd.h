@@ -38,7 +38,9 @@ struct config {
 	unsigned long snapshot_every;	/* ops */
 	unsigned long keep_snapshots;	/* automatic ones, per session */
 	unsigned long max_sse;		/* concurrent event streams */
+	unsigned long max_conns;	/* connections at once, all addresses */
 	unsigned long max_conns_per_ip;	/* 0: no limit */
+	unsigned long request_timeout;	/* s to deliver a whole request */
 	struct sim_limits limits;
 };
 
@@ -47,6 +49,15 @@ enum log_level { LOG_ERR = 3, LOG_WARNING = 4, LOG_INFO = 6, LOG_DEBUG = 7 };
 void log_init(void);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/*
+ * For what a client can repeat at will: the first of a kind (key, e.g. a
+ * format string) is logged at once, the next ones are counted and
+ * log_limited_flush(), called every second, logs how many there were at
+ * most once a second (all: now, when stopping).
+ */
+void log_limited(const void *key, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void log_limited_flush(bool all);
 
 /* ---- sessions.c ---- */
 struct session {
@@ -151,6 +162,21 @@ bool http_stopping(void);
 /* event streams */
 void streams_notify(long session);
 void streams_expire(bool all);
+
+/* ---- conns.c ---- */
+struct MHD_Connection;
+int64_t monotonic_ms(void);
+#ifdef MHD_VERSION	/* for the files that include microhttpd.h */
+/* MHD_OPTION_NOTIFY_CONNECTION: registers and unregisters connections */
+void conns_notify(void *cls, struct MHD_Connection *mc, void **socket_ctx,
+		  enum MHD_ConnectionNotificationCode code);
+#endif
+/* the whole request is in: its deadline stops while it is answered */
+void conns_request_received(struct MHD_Connection *mc);
+/* answered: the next request on the connection has a fresh deadline */
+void conns_request_done(struct MHD_Connection *mc);
+/* once a second: shut down the connections past their deadline */
+void conns_sweep(void);
 
 /* ---- web.c ---- */
 void serve_static(const struct config *cfg, const char *path,

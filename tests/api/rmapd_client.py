@@ -69,6 +69,11 @@ class Daemon:
         self.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def log_text(self):
+        with open(os.path.join(self.tmp, "rmapd.log"), encoding="utf-8",
+                  errors="replace") as f:
+            return f.read()
+
     def request(self, method, path, body=None, raw=None, headers=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         data = raw if raw is not None else (
