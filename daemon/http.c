@@ -353,9 +353,10 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 /*
  * The logger comes first: MHD reports what goes wrong with the options
  * after it through the logger set so far.  One address may hold at most
- * max_conns_per_ip of the max_conns connections, so that a few clients
- * (slowloris) cannot take them all and /healthz still answers the others;
- * conns.c cuts a connection that has not sent a whole request in
+ * max_conns_per_ip of the max_conns connections, and conns_accept() keeps
+ * half of them for the addresses that hold little, so that no number of
+ * slowloris clients can take them all and /healthz still answers the
+ * others; conns.c cuts a connection that has not sent a whole request in
  * request_timeout seconds, however slowly it trickles.  Every worker of
  * the pool accepts on the listen socket from its own epoll set, and the
  * backlog holds a burst of max_conns while they do.
@@ -375,7 +376,7 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
-	d = MHD_start_daemon(flags, cfg->port, NULL, NULL, answer, NULL,
+	d = MHD_start_daemon(flags, cfg->port, conns_accept, NULL, answer, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_ARRAY, where,
 			     MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,

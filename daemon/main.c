@@ -45,8 +45,9 @@ static const char usage[] =
 "  --max-streams N        concurrent event streams (default 1024)\n"
 "  --max-connections N    connections at once, from all addresses (default\n"
 "                         4096; lowered to fit the open-file limit)\n"
-"  --max-conns-per-ip N   connections from one address (default 64,\n"
-"                         0 = no limit)\n"
+"  --max-conns-per-ip N   connections from one address (default 256,\n"
+"                         0 = no limit); past half of --max-connections,\n"
+"                         an address holding 1/64 of them gets no more\n"
 "  --request-timeout S    a connection that has not sent a whole request\n"
 "                         (headers and body) S seconds after it opened or\n"
 "                         after its previous answer is closed (default 10)\n"
@@ -76,7 +77,7 @@ static void defaults(struct config *c)
 	c->max_loaded = 256;
 	c->max_sse = 1024;
 	c->max_conns = 4096;
-	c->max_conns_per_ip = 64;
+	c->max_conns_per_ip = 256;
 	c->request_timeout = 10;
 	c->snapshot_every = 100;
 	c->keep_snapshots = 4;

@@ -170,6 +170,9 @@ int64_t monotonic_ms(void);
 /* MHD_OPTION_NOTIFY_CONNECTION: registers and unregisters connections */
 void conns_notify(void *cls, struct MHD_Connection *mc, void **socket_ctx,
 		  enum MHD_ConnectionNotificationCode code);
+/* MHD's accept policy: keeps room for the addresses that hold little */
+enum MHD_Result conns_accept(void *cls, const struct sockaddr *addr,
+			     socklen_t addrlen);
 #endif
 /* the whole request is in: its deadline stops while it is answered */
 void conns_request_received(struct MHD_Connection *mc);

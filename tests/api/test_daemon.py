@@ -575,15 +575,15 @@ def automatic_snapshots_are_pruned_and_rewind_still_replays():
 
 
 def one_address_cannot_take_every_connection():
-    """A slowloris from 127.0.0.2 gets its 64 connections (the default
-    --max-conns-per-ip) and no more: of 65, one is closed at once (the
+    """A slowloris from 127.0.0.2 gets its 256 connections (the default
+    --max-conns-per-ip) and no more: of 257, one is closed at once (the
     workers accept concurrently, so not always the last), while /healthz
     still answers another address."""
     d = Daemon(RMAPD).start()
     held = []
     sel = selectors.DefaultSelector()
     try:
-        for _ in range(65):
+        for _ in range(257):
             s = socket.create_connection(("127.0.0.1", d.port), timeout=5,
                                          source_address=("127.0.0.2", 0))
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
