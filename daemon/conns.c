@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "rmapd.h"
+#include "strbuf.h"
 
 /* connections held by one client address */
 struct peer {
@@ -54,6 +55,8 @@ struct conn {
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn conns = { .prev = &conns, .next = &conns };
 static unsigned long nr_conns;
+static unsigned long nr_unfair;		/* refused for their fair share */
+static unsigned long nr_cut;		/* past their deadline */
 static struct peer *peers[PEER_BUCKETS];
 
 /* An address as a key; false for what is not IP (no per-address share). */
@@ -147,6 +150,7 @@ enum MHD_Result conns_accept(void *cls, const struct sockaddr *addr,
 	pthread_mutex_unlock(&conns_lock);
 	if (held < fair_share())
 		return MHD_YES;
+	__atomic_add_fetch(&nr_unfair, 1, __ATOMIC_RELAXED);
 	inet_ntop(key[0] == 4 ? AF_INET : AF_INET6, key + 1, name, sizeof(name));
 	log_limited(&nr_conns, LOG_WARNING, "refused a connection from %s: "
 		    "it holds %lu of the %lu in use, its fair share is %lu",
@@ -268,9 +272,31 @@ void conns_sweep(void)
 		__atomic_store_n(&c->deadline_ms, 0, __ATOMIC_RELAXED);
 		cut++;
 	}
+	nr_cut += cut;
 	pthread_mutex_unlock(&conns_lock);
 	if (cut)
 		log_msg(LOG_WARNING, "closed %lu connection%s that sent no whole "
 			"request within %lu s", cut, cut == 1 ? "" : "s",
 			g_cfg->request_timeout);
+}
+
+void conns_metrics(struct strbuf *t)
+{
+	unsigned long n, cut;
+
+	pthread_mutex_lock(&conns_lock);
+	n = nr_conns;
+	cut = nr_cut;
+	pthread_mutex_unlock(&conns_lock);
+	strbuf_printf(t, "# HELP rmapd_connections Client connections open.\n"
+		"# TYPE rmapd_connections gauge\nrmapd_connections %lu\n"
+		"# HELP rmapd_connections_refused_total Connections refused "
+		"to an address holding its fair share.\n"
+		"# TYPE rmapd_connections_refused_total counter\n"
+		"rmapd_connections_refused_total{reason=\"fair-share\"} %lu\n"
+		"# HELP rmapd_connections_cut_total Connections closed by "
+		"the request deadline.\n"
+		"# TYPE rmapd_connections_cut_total counter\n"
+		"rmapd_connections_cut_total %lu\n", n,
+		__atomic_load_n(&nr_unfair, __ATOMIC_RELAXED), cut);
 }

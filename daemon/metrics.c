@@ -112,6 +112,7 @@ char *metrics_render(size_t *len)
 	strbuf_printf(&t, "# HELP rmapd_sessions Sessions in the database.\n"
 		"# TYPE rmapd_sessions gauge\nrmapd_sessions %lu\n",
 	    sessions_count());
+	conns_metrics(&t);
 	*len = t.len;
 	return t.p;
 }

@@ -180,6 +180,8 @@ void conns_request_received(struct MHD_Connection *mc);
 void conns_request_done(struct MHD_Connection *mc);
 /* once a second: shut down the connections past their deadline */
 void conns_sweep(void);
+struct strbuf;
+void conns_metrics(struct strbuf *t);
 
 /* ---- web.c ---- */
 void serve_static(const struct config *cfg, const char *path,

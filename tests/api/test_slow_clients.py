@@ -112,7 +112,7 @@ def time_healthz(port, n, gap):
     for _ in range(n):
         t0 = time.monotonic()
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        conn.request("GET", "/healthz", headers={"Host": "127.0.0.1"})
+        conn.request("GET", "/healthz")
         resp = conn.getresponse()
         body = resp.read()
         conn.close()
@@ -139,6 +139,14 @@ def deadline_closures(log):
     counts = [int(m.group(1)) for m in re.finditer(
         r"closed (\d+) connections? that sent no whole request", log)]
     return len(counts), sum(counts)
+
+
+def metric(d, name):
+    _, _, _, text, _ = d.request("GET", "/metrics")
+    for line in text.decode().splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[-1])
+    raise AssertionError("no %s in /metrics" % name)
 
 
 def print_figures(what, fig):
@@ -179,6 +187,8 @@ def defaults_keep_room_for_other_addresses():
         fig = time_healthz(d.port, 200, 0.02)
         records = finish_attack(p, pipe, duration)
         elapsed = time.monotonic() - t_start
+        cut = metric(d, "rmapd_connections_cut_total")
+        unfair = metric(d, 'rmapd_connections_refused_total{reason="fair-share"}')
         d.stop()
         refused, held = [], []
         for r in records:
@@ -201,6 +211,7 @@ def defaults_keep_room_for_other_addresses():
         print("refusals: %d in %d log lines over %.0f s" % (
             fair[1] + hard[1], fair[0] + hard[0], elapsed), flush=True)
         assert fair[1] + hard[1] == len(refused), (fair, hard, len(refused))
+        assert unfair == fair[1] and cut == len(held), (unfair, fair, cut)
         assert 1 <= fair[0] <= elapsed + 2 and hard[0] <= elapsed + 2, \
             (fair, hard)
         lines, total = deadline_closures(log)
@@ -227,6 +238,7 @@ def three_thousand_slow_connections_leave_healthz_fast():
         p, pipe, _ = start_attack(d.port, per_addr, duration)
         fig = time_healthz(d.port, 200, 0.02)
         print_figures("3000 held", fig)
+        held = metric(d, "rmapd_connections")
         records = finish_attack(p, pipe, duration)
         d.stop()
         ages = sorted(r[3] - r[2] for r in records if r[3] is not None)
@@ -234,6 +246,7 @@ def three_thousand_slow_connections_leave_healthz_fast():
             3000 - len(ages))
         assert 7.9 <= ages[0] and ages[-1] <= 10.5, (ages[0], ages[-1])
         assert fig["p99"] < 0.1, fig
+        assert held >= 3000, held
         lines, total = deadline_closures(d.log_text())
         assert total == 3000 and lines <= 4, (lines, total)
     finally:
@@ -277,9 +290,9 @@ def slow_body_is_cut_by_the_deadline_too():
     d = Daemon(RMAPD, args=["--config", conf]).start()
     try:
         body = json.dumps({"name": "slow" * 20}).encode()
-        head = (b"POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        head = (b"POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
                 b"Content-Type: application/json\r\n"
-                b"Content-Length: %d\r\n\r\n" % len(body))
+                b"Content-Length: %d\r\n\r\n" % (d.port, len(body)))
         t0 = time.monotonic()
         s = socket.create_connection(("127.0.0.1", d.port))
         s.sendall(head)
@@ -296,9 +309,9 @@ def slow_body_is_cut_by_the_deadline_too():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def http_get(s):
-    """One GET /healthz on the kept-alive socket s; its status line."""
-    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+def http_get(s, port):
+    """One GET /healthz on the kept-alive socket s; its status."""
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % port)
     resp = http.client.HTTPResponse(s)
     resp.begin()
     resp.read()
@@ -316,7 +329,7 @@ def keep_alive_deadline_starts_after_each_answer():
         t0 = time.monotonic()
         for at in (0, 2, 4):
             time.sleep(max(0, t0 + at - time.monotonic()))
-            assert http_get(s) == 200, at
+            assert http_get(s, d.port) == 200, at
         last = time.monotonic()
         closed_within(s, 3.0, 4.6, last)
         s.close()
@@ -332,7 +345,7 @@ def event_stream_outlives_the_request_deadline():
         sid = d.json("POST", "/api/v1/sessions", {"name": "w"}, expect=201)["id"]
         s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
         s.sendall(b"GET /api/v1/sessions/%d/events HTTP/1.1\r\n"
-                  b"Host: 127.0.0.1\r\n\r\n" % sid)
+                  b"Host: 127.0.0.1:%d\r\n\r\n" % (sid, d.port))
         data = b""
         while b"retry:" not in data:
             chunk = s.recv(4096)
