@@ -211,6 +211,11 @@ static int open_readers(struct db *db)
 				    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 			return -1;
 		sqlite3_busy_timeout(r->h, READ_BUSY_MS);
+		/* SQLite opens the file on first use: do it now, so that the
+		 * readers hold the file rmapd watches, whatever happens to
+		 * its path later */
+		if (user_version(r->h) < 0)
+			return -1;
 	}
 	return 0;
 }
