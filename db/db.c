@@ -20,16 +20,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
 #include <sqlite3.h>
 
+#include "checksum.h"
 #include "db.h"
 
 #define SCHEMA_VERSION	2
 #define NR_READERS	4
 #define READ_BUSY_MS	1000	/* a WAL reader waits only on recovery */
 #define PROBE_EVERY_MS	1000
-#define SUM_LEN		32	/* BLAKE2b-256 */
 
 struct reader {
 	sqlite3 *h;
@@ -532,7 +531,7 @@ struct db *db_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_mutex_init(&db->fault_lock, NULL);
-	if (sodium_init() < 0) {
+	if (db_checksum_init()) {
 		snprintf(err, errlen, "libsodium cannot start");
 		goto fail;
 	}
@@ -801,39 +800,12 @@ int db_rewind(struct db *db, long session, long to)
 
 /* ---- snapshots ---- */
 
-/*
- * What a snapshot's checksum covers: the session and seq it belongs to as
- * well as the dump, so that a valid dump copied to another session or seq
- * fails as surely as a damaged one.  BLAKE2b-256, unkeyed: it guards
- * against accidents and misplaced rows, not against someone who can write
- * the database (they can write the journal too).
- */
-static void snapshot_sum(long session, long seq, const char *dump, size_t len,
-			 unsigned char sum[SUM_LEN])
-{
-	static const char domain[] = "rmapd-snapshot-v1";
-	crypto_generichash_state h;
-	unsigned char le[16];
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		le[i] = (unsigned char)((unsigned long)session >> (8 * i));
-		le[8 + i] = (unsigned char)((unsigned long)seq >> (8 * i));
-	}
-	crypto_generichash_init(&h, NULL, 0, SUM_LEN);
-	crypto_generichash_update(&h, (const unsigned char *)domain,
-				  sizeof(domain));
-	crypto_generichash_update(&h, le, sizeof(le));
-	crypto_generichash_update(&h, (const unsigned char *)dump, len);
-	crypto_generichash_final(&h, sum, SUM_LEN);
-}
-
 static int insert_snapshot(struct db *db, long session, long seq,
 			   const char *name, const char *dump, size_t len)
 {
-	unsigned char sum[SUM_LEN];
+	unsigned char sum[SNAPSHOT_SUM_LEN];
 
-	snapshot_sum(session, seq, dump, len, sum);
+	db_snapshot_sum(session, seq, dump, len, sum);
 	return step(db->h, "INSERT INTO snapshots(session, seq, name, dump, "
 		    "checksum) VALUES(?, ?, ?, ?, ?)", "lltbb", session, seq,
 		    name, dump, len, sum, sizeof(sum));
@@ -878,15 +850,15 @@ int db_snapshot_auto(struct db *db, long session, long seq, const char *dump,
 static int verified_dump(sqlite3_stmt *st, long session, long seq,
 			 char **dump, size_t *len)
 {
-	unsigned char sum[SUM_LEN];
+	unsigned char sum[SNAPSHOT_SUM_LEN];
 	int n = sqlite3_column_bytes(st, 1);
 	const void *blob = sqlite3_column_blob(st, 1);
 
 	if (sqlite3_column_type(st, 2) == SQLITE_NULL)
 		return DB_UNSIGNED;
-	snapshot_sum(session, seq, blob ? blob : "", (size_t)n, sum);
-	if (sqlite3_column_bytes(st, 2) != SUM_LEN ||
-	    sodium_memcmp(sqlite3_column_blob(st, 2), sum, SUM_LEN))
+	db_snapshot_sum(session, seq, blob ? blob : "", (size_t)n, sum);
+	if (sqlite3_column_bytes(st, 2) != SNAPSHOT_SUM_LEN ||
+	    db_snapshot_sum_differs(sqlite3_column_blob(st, 2), sum))
 		return DB_BADSUM;
 	*dump = malloc((size_t)n + 1);
 	if (!*dump)
