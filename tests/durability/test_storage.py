@@ -1,12 +1,13 @@
 """Storage faults under a running rmapd: the database file unlinked, moved
 away or replaced, the disk full (a small tmpfs), the file made immutable
-(chattr +i), and another process holding the write lock.  In each case a
+(chattr +i, or chmod under an unprivileged daemon), and another process
+holding the write lock.  In each case a
 write gets 503 storage-unavailable with the reason and changes nothing (the
 session's version and state stay as the journal has them), /readyz says 503
 with the same reason, reads go on, and writes and readiness come back by
 themselves once the fault is gone.  After a restart every acknowledged op is
 in the journal and the state equals a fresh replay of it.  Needs root
-(mount, chattr)."""
+(mount, chattr, setpriv)."""
 import json
 import os
 import sqlite3
@@ -184,6 +185,34 @@ def immutable_file_refuses_writes_until_writable():
         d.cleanup()
 
 
+def chmod_refuses_writes_of_an_unprivileged_daemon_until_writable():
+    """rmapd as an unprivileged user, as systemd runs it (DynamicUser):
+    chmod a-w of its database refuses writes as read-only; chmod u+w
+    resumes them."""
+    d = Daemon(RMAPD)
+    try:
+        os.chown(d.tmp, 65534, 65534)
+        wrapper = os.path.join(d.tmp, "as-nobody")
+        with open(wrapper, "w") as f:
+            f.write('#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 '
+                    '--clear-groups %s "$@"\n' % os.path.abspath(RMAPD))
+        os.chmod(wrapper, 0o755)
+        d.rmapd = wrapper
+        d.start()
+        sess = Session(d)
+        assert os.stat(d.db).st_uid == 65534
+        os.chmod(d.db, 0o444)
+        body = refused(sess, "read-only")
+        assert "Permission denied" in body["detail"], body
+        not_ready(d, "read-only")
+        os.chmod(d.db, 0o644)
+        ready_again(d)
+        writes_work(sess)
+        survives_restart(d, [sess])
+    finally:
+        d.cleanup()
+
+
 def fill(path):
     """Write path until the disk is full."""
     with open(path, "wb", buffering=0) as f:
@@ -313,6 +342,7 @@ if __name__ == "__main__":
     res.run(unlinked_file_refuses_writes_until_it_is_back)
     res.run(moved_and_replaced_file_refuses_writes_until_it_is_back)
     res.run(immutable_file_refuses_writes_until_writable)
+    res.run(chmod_refuses_writes_of_an_unprivileged_daemon_until_writable)
     res.run(full_disk_refuses_writes_until_space_is_freed)
     res.run(busy_database_stalls_no_read_and_bounds_writes)
     sys.exit(res.summary())
