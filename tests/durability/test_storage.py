@@ -175,6 +175,7 @@ def immutable_file_refuses_writes_until_writable():
             not_ready(d, "read-only")
             status, _, _, _, _ = d.request("DELETE", sess.url, headers=JSON)
             assert status == 503, status
+            assert [s["id"] for s in d.json("GET", "/api/v1/sessions")] == [sess.id]
             assert sess.version() == len(sess.acked)
         finally:
             subprocess.run(["chattr", "-i", d.db], check=True)
