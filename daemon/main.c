@@ -367,6 +367,16 @@ static void raise_nofile(void)
 			strerror(errno));
 }
 
+/* Once when writes start failing for a reason, once when they work again. */
+static void log_fault_change(enum db_fault fault, const char *why)
+{
+	if (fault)
+		log_msg(LOG_ERR, "storage: writes refused (%s): %s",
+			db_fault_name(fault), why);
+	else
+		log_msg(LOG_INFO, "storage: writes work again");
+}
+
 int main(int argc, char **argv)
 {
 	static struct config cfg;
@@ -408,6 +418,7 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "%s", err);
 		return 1;
 	}
+	db_on_fault_change(g_db, log_fault_change);
 	if (sessions_init(&cfg, g_db)) {
 		log_msg(LOG_ERR, "cannot read the sessions of %s", cfg.db_path);
 		db_close(g_db);

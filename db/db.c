@@ -47,6 +47,7 @@ struct db {
 	enum db_fault fault;		/* of the latest write, until one works */
 	char fault_why[256];
 	long long probed_ms;
+	void (*on_change)(enum db_fault fault, const char *why);
 };
 
 /* Migration n takes the schema from version n to n + 1. */
@@ -233,21 +234,35 @@ int db_schema_version(struct db *db)
 static void set_fault(struct db *db, enum db_fault fault, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+void db_on_fault_change(struct db *db,
+			void (*fn)(enum db_fault fault, const char *why))
+{
+	pthread_mutex_lock(&db->fault_lock);
+	db->on_change = fn;
+	pthread_mutex_unlock(&db->fault_lock);
+}
+
 static void set_fault(struct db *db, enum db_fault fault, const char *fmt, ...)
 {
+	enum db_fault was;
 	va_list ap;
 
 	pthread_mutex_lock(&db->fault_lock);
+	was = db->fault;
 	db->fault = fault;
 	va_start(ap, fmt);
 	vsnprintf(db->fault_why, sizeof(db->fault_why), fmt, ap);
 	va_end(ap);
+	if (was != fault && db->on_change)
+		db->on_change(fault, db->fault_why);
 	pthread_mutex_unlock(&db->fault_lock);
 }
 
 static void clear_fault(struct db *db)
 {
 	pthread_mutex_lock(&db->fault_lock);
+	if (db->fault && db->on_change)
+		db->on_change(DB_FAULT_NONE, "");
 	db->fault = DB_FAULT_NONE;
 	db->fault_why[0] = '\0';
 	pthread_mutex_unlock(&db->fault_lock);

@@ -53,6 +53,13 @@ enum db_fault db_health(struct db *db, char *why, size_t len);
 enum db_fault db_last_fault(struct db *db, char *why, size_t len);
 /* a stable name for a fault: "database-removed", "disk-full", ... */
 const char *db_fault_name(enum db_fault fault);
+/*
+ * fn is told when writes start failing for a new reason, and when they
+ * work again (DB_FAULT_NONE), so that an operator sees both in the log.
+ * It runs under the fault record's lock: it must only log.
+ */
+void db_on_fault_change(struct db *db,
+			void (*fn)(enum db_fault fault, const char *why));
 
 /* a session with its first n ops (seq 1..n), in one transaction; its id or -1 */
 long db_session_create(struct db *db, const char *name, const char *config,

@@ -132,6 +132,14 @@ def unlinked_file_refuses_writes_until_it_is_back():
         ready_again(d)
         writes_work(sess)
         survives_restart(d, [sess])
+        # the operator's log: the fault once, however many writes it
+        # refused, and its end
+        with open(os.path.join(d.tmp, "rmapd.log")) as f:
+            log = [ln for ln in f.read().splitlines() if "storage: " in ln]
+        assert len(log) == 2, log
+        assert "error: storage: writes refused (database-removed): the " \
+            "database file %s is gone" % d.db in log[0], log
+        assert log[1].endswith("info: storage: writes work again"), log
     finally:
         d.cleanup()
 
