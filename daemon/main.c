@@ -377,6 +377,21 @@ static void log_fault_change(enum db_fault fault, const char *why)
 		log_msg(LOG_INFO, "storage: writes work again");
 }
 
+/* A database file removed while rmapd ran is not lost with its inode. */
+static void rescue(void)
+{
+	char where[600];
+	int rc = db_rescue(g_db, where, sizeof(where));
+
+	if (!rc)
+		log_msg(LOG_ERR, "storage: %s was removed or replaced while rmapd "
+			"ran; what it held is saved as %s (move it back to use "
+			"it)", g_cfg->db_path, where);
+	else if (rc < 0)
+		log_msg(LOG_ERR, "storage: %s was removed or replaced while rmapd "
+			"ran and is lost: %s", g_cfg->db_path, where);
+}
+
 int main(int argc, char **argv)
 {
 	static struct config cfg;
@@ -461,6 +476,7 @@ int main(int argc, char **argv)
 	log_msg(LOG_INFO, "signal %d: stopping", sig);
 	http_stop(d);
 	sessions_shutdown();
+	rescue();
 	db_close(g_db);
 	log_msg(LOG_INFO, "stopped");
 	return 0;

@@ -573,6 +573,41 @@ fail:
 	return NULL;
 }
 
+/*
+ * The unlinked file still holds every op acknowledged before its removal
+ * (and none after): an online backup through the open connection keeps
+ * them, where closing would lose them with the inode.
+ */
+int db_rescue(struct db *db, char *out, size_t len)
+{
+	enum db_fault f = file_fault(db, out, len);
+	sqlite3_backup *b;
+	sqlite3 *to;
+	int rc;
+
+	if (f != DB_FAULT_REMOVED && f != DB_FAULT_REPLACED)
+		return 1;
+	snprintf(out, len, "%s.rescued-%ld", db->path, (long)time(NULL));
+	if (!access(out, F_OK) ||
+	    sqlite3_open_v2(out, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    NULL) != SQLITE_OK) {
+		snprintf(out, len, "cannot create a rescue copy beside %s",
+			 db->path);
+		return -1;
+	}
+	pthread_mutex_lock(&db->lock);
+	b = sqlite3_backup_init(to, "main", db->h, "main");
+	rc = b && sqlite3_backup_step(b, -1) == SQLITE_DONE ? 0 : -1;
+	if (b)
+		sqlite3_backup_finish(b);
+	pthread_mutex_unlock(&db->lock);
+	if (rc)
+		snprintf(out, len, "the rescue copy failed: %s",
+			 sqlite3_errmsg(to));
+	sqlite3_close(to);
+	return rc;
+}
+
 void db_close(struct db *db)
 {
 	if (!db)

@@ -41,6 +41,12 @@ enum db_fault {
 
 struct db *db_open(const char *path, char *err, size_t errlen);
 void db_close(struct db *db);	/* checkpoints the WAL */
+/*
+ * If the file opened is no longer at its path (removed or replaced while
+ * rmapd ran), copy what it holds to a new file beside the path, named in
+ * out; 0 done, 1 nothing to do, -1 failed (why in out).
+ */
+int db_rescue(struct db *db, char *out, size_t len);
 int db_schema_version(struct db *db);
 /*
  * Whether writes can go through now, else the fault and its reason in why.

@@ -10,6 +10,7 @@ in the journal and the state equals a fresh replay of it.  Needs root
 (mount, chattr, setpriv)."""
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -140,6 +141,31 @@ def unlinked_file_refuses_writes_until_it_is_back():
         assert "error: storage: writes refused (database-removed): the " \
             "database file %s is gone" % d.db in log[0], log
         assert log[1].endswith("info: storage: writes work again"), log
+    finally:
+        d.cleanup()
+
+
+def removed_file_is_rescued_at_shutdown():
+    """rm of the database file with no copy kept, then SIGTERM: what the
+    removed file held (every acknowledged op) is saved beside the path and
+    named in the log; moved back, it serves every acknowledged op."""
+    d = Daemon(RMAPD).start()
+    try:
+        sess = Session(d)
+        writes_work(sess)
+        os.unlink(d.db)
+        refused(sess, "database-removed")
+        d.stop()
+        with open(os.path.join(d.tmp, "rmapd.log")) as f:
+            found = re.findall(r"what it held is saved as (\S+) \(move it back",
+                               f.read())
+        assert len(found) == 1 and found[0].startswith(d.db + ".rescued-"), found
+        os.rename(found[0], d.db)
+        d.start()
+        journal = [e["op"] for e in d.journal(sess.id)]
+        assert journal == sess.acked, (len(journal), len(sess.acked))
+        assert sess.state() == run_state(RMAPD, journal)
+        writes_work(sess)
     finally:
         d.cleanup()
 
@@ -349,6 +375,7 @@ def busy_database_stalls_no_read_and_bounds_writes():
 if __name__ == "__main__":
     res = Results()
     res.run(unlinked_file_refuses_writes_until_it_is_back)
+    res.run(removed_file_is_rescued_at_shutdown)
     res.run(moved_and_replaced_file_refuses_writes_until_it_is_back)
     res.run(immutable_file_refuses_writes_until_writable)
     res.run(chmod_refuses_writes_of_an_unprivileged_daemon_until_writable)
