@@ -38,8 +38,11 @@ class Session:
 
     def __init__(self, d, name="s"):
         self.d = d
-        self.id = d.json("POST", "/api/v1/sessions", {"name": name},
-                         expect=201)["id"]
+        status, body, _, _, _ = d.request(
+            "POST", "/api/v1/sessions", raw=json.dumps({"name": name}).encode(),
+            headers=JSON)
+        assert status == 201, (status, body)
+        self.id = body["id"]
         self.url = "/api/v1/sessions/%d" % self.id
         self.acked = []
         for op in ({"op": "spawn"}, MM, write_op(0)):
