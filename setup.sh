@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # setup.sh - the two commands of the README.
 #   ./setup.sh run    install what is missing, build, start rmapd on 127.0.0.1:8080
-#   ./setup.sh test   install what is missing, build (plain and ASan+UBSan), run every test
+#   ./setup.sh test   install what is missing, build (plain, ASan+UBSan, TSan), run every test
 # Idempotent: apt-get and npm run only when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(build-essential meson ninja-build pkg-config libmicrohttpd-dev
-	libcjson-dev libsqlite3-dev sqlite3 python3 curl systemd chromium
+	libcjson-dev libsqlite3-dev libsodium-dev sqlite3 python3 curl systemd chromium
 	nodejs npm)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -83,7 +83,8 @@ run)
 	;;
 test)
 	install_packages
-	if ! build build || ! build build-san -Db_sanitize=address,undefined -Db_lundef=false; then
+	if ! build build || ! build build-san -Db_sanitize=address,undefined -Db_lundef=false ||
+		! build build-tsan -Db_sanitize=thread -Db_lundef=false; then
 		log "the build failed"
 		echo "0 passed, 1 failed"
 		exit 1
@@ -91,10 +92,14 @@ test)
 	PASSED=0 FAILED=0
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+	# any data race stops the daemon (exit 66), which fails its test
+	export TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1
 	echo "== tests (plain build)"
 	run_tests build
 	echo "== tests (ASan + UBSan build)"
 	run_tests build-san --no-suite browser --no-suite fidelity
+	echo "== tests (ThreadSanitizer build: the daemon under concurrent clients)"
+	run_tests build-tsan --suite api --suite durability
 	echo "$PASSED passed, $FAILED failed"
 	((FAILED == 0))
 	;;

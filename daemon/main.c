@@ -393,6 +393,31 @@ static void raise_nofile(struct config *c)
 		"connections", (unsigned long)rl.rlim_cur, c->max_conns);
 }
 
+/* Once when writes start failing for a reason, once when they work again. */
+static void log_fault_change(enum db_fault fault, const char *why)
+{
+	if (fault)
+		log_msg(LOG_ERR, "storage: writes refused (%s): %s",
+			db_fault_name(fault), why);
+	else
+		log_msg(LOG_INFO, "storage: writes work again");
+}
+
+/* A database file removed while rmapd ran is not lost with its inode. */
+static void rescue(void)
+{
+	char where[600];
+	int rc = db_rescue(g_db, where, sizeof(where));
+
+	if (!rc)
+		log_msg(LOG_ERR, "storage: %s was removed or replaced while rmapd "
+			"ran; what it held is saved as %s (move it back to use "
+			"it)", g_cfg->db_path, where);
+	else if (rc < 0)
+		log_msg(LOG_ERR, "storage: %s was removed or replaced while rmapd "
+			"ran and is lost: %s", g_cfg->db_path, where);
+}
+
 int main(int argc, char **argv)
 {
 	static struct config cfg;
@@ -434,6 +459,7 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "%s", err);
 		return 1;
 	}
+	db_on_fault_change(g_db, log_fault_change);
 	if (sessions_init(&cfg, g_db)) {
 		log_msg(LOG_ERR, "cannot read the sessions of %s", cfg.db_path);
 		db_close(g_db);
@@ -478,6 +504,7 @@ int main(int argc, char **argv)
 	log_msg(LOG_INFO, "signal %d: stopping", sig);
 	http_stop(d);
 	sessions_shutdown();
+	rescue();
 	db_close(g_db);
 	log_msg(LOG_INFO, "stopped");
 	return 0;

@@ -67,8 +67,9 @@ struct session {
 	struct sim_config cfg;
 	pthread_mutex_t lock;
 	struct sim *sim;		/* NULL while evicted */
-	long version;			/* journal length */
-	uint64_t last_used;
+	bool loaded;			/* sim != NULL, as an atomic */
+	long version;			/* journal length: session_version() */
+	uint64_t last_used;		/* atomic */
 	bool deleted;
 	int refs;			/* under the registry lock */
 };
@@ -97,8 +98,11 @@ struct session_origin {
  */
 struct session *session_create(const char *name, const char *config_json,
 			       const struct session_origin *origin, bool *full);
-/* Delete (holding it), visit all in id order. */
-void session_delete(struct session *s);
+/* the version, without the session's lock; set it holding the lock */
+long session_version(const struct session *s);
+void session_set_version(struct session *s, long version);
+/* Delete (holding it; -1: the database failed), visit all in id order. */
+int session_delete(struct session *s);
 void sessions_each(void (*fn)(const struct session *s, void *arg), void *arg);
 /*
  * The state at version: snapshot + replay of the ops after it, whatever the

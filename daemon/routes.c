@@ -36,8 +36,8 @@ static void reply_text(struct reply *rep, int status, const char *ctype,
 	rep->len = body ? strlen(body) : 0;
 }
 
-static void problem_json(struct reply *rep, int status, const char *type,
-			 const char *field, const char *detail, long index)
+static cJSON *problem_new(int status, const char *type, const char *field,
+			  const char *detail, long index)
 {
 	cJSON *p = cJSON_CreateObject();
 	char t[96];
@@ -51,8 +51,46 @@ static void problem_json(struct reply *rep, int status, const char *type,
 		cJSON_AddStringToObject(p, "field", field);
 	if (index >= 0)
 		cJSON_AddNumberToObject(p, "index", (double)index);
+	return p;
+}
+
+static void reply_problem_json(struct reply *rep, int status, cJSON *p)
+{
 	reply_json(rep, status, p);
 	rep->ctype = "application/problem+json";
+}
+
+static void problem_json(struct reply *rep, int status, const char *type,
+			 const char *field, const char *detail, long index)
+{
+	reply_problem_json(rep, status, problem_new(status, type, field, detail,
+						    index));
+}
+
+/* 503 storage-unavailable: what was not done, why, and a stable reason. */
+static void reply_storage(struct reply *rep, enum db_fault fault,
+			  const char *why, const char *what)
+{
+	char detail[400];
+	cJSON *p;
+
+	snprintf(detail, sizeof(detail), "%s: %s", what, why);
+	p = problem_new(503, "storage-unavailable", "", detail, -1);
+	cJSON_AddStringToObject(p, "reason", db_fault_name(fault));
+	reply_problem_json(rep, 503, p);
+}
+
+/* A write the database refused: nothing was changed. */
+static void reply_write_failed(struct reply *rep, const char *what)
+{
+	char why[256];
+	enum db_fault f = db_last_fault(g_db, why, sizeof(why));
+
+	if (!f) {
+		f = DB_FAULT_IO;
+		snprintf(why, sizeof(why), "the database failed");
+	}
+	reply_storage(rep, f, why, what);
 }
 
 void reply_problem(struct reply *rep, int status, const char *type,
@@ -372,12 +410,12 @@ static cJSON *apply_ops(struct session *s, const cJSON *list,
 	}
 	if (b.n && db_journal_append_batch(g_db, s->id, before + 1, b.n,
 					   b.op_text, b.res_text)) {
-		reply_problem(rep, 503, "storage-failed", "", "the journal could "
-			      "not be written; nothing was applied");
+		reply_write_failed(rep, "the journal could not be written; "
+				   "nothing was applied");
 		batch_undo(s, before, undo, undo_len);
 		goto out;
 	}
-	s->version += (long)b.n;
+	session_set_version(s, s->version + (long)b.n);
 	metrics_ops(b.n);
 	maybe_snapshot(s, before);
 	streams_notify(s->id);
@@ -400,7 +438,7 @@ static cJSON *session_json(const struct session *s)
 	cJSON_AddStringToObject(o, "name", s->name);
 	cJSON_AddStringToObject(o, "mode", sim_mode_name(s->cfg.mode));
 	cJSON_AddBoolToObject(o, "zero_page", !s->cfg.no_zero_page);
-	cJSON_AddNumberToObject(o, "version", (double)s->version);
+	cJSON_AddNumberToObject(o, "version", (double)session_version(s));
 	snprintf(url, sizeof(url), "/api/v1/sessions/%ld", s->id);
 	cJSON_AddStringToObject(o, "url", url);
 	return o;
@@ -510,8 +548,7 @@ static void create_session(const struct request *req, struct reply *rep)
 				      "daemon holds its maximum of %lu sessions",
 				      g_cfg->max_sessions);
 		else
-			reply_problem(rep, 503, "storage-failed", "", "the "
-				      "session could not be created");
+			reply_write_failed(rep, "the session was not created");
 		goto out;
 	}
 	metrics_ops(b.n);
@@ -575,7 +612,7 @@ static void get_journal(const struct request *req, struct session *s,
 /* The state after op `to`; later history is discarded. */
 static int rewind_to(struct session *s, long to, struct reply *rep)
 {
-	char err[200] = "the journal could not be cut";
+	char err[200];
 	struct sim *sim;
 
 	if (to < 0 || to > s->version) {
@@ -584,15 +621,18 @@ static int rewind_to(struct session *s, long to, struct reply *rep)
 		return -1;
 	}
 	sim = session_build(s, to, err, sizeof(err));
-	if (!sim || db_rewind(g_db, s->id, to)) {
+	if (!sim) {
+		reply_storage(rep, DB_FAULT_IO, err, "the rewind was not done");
+		return -1;
+	}
+	if (db_rewind(g_db, s->id, to)) {
 		sim_free(sim);
-		reply_problem(rep, 503, "storage-failed", "", "rewind failed: %s",
-			      err);
+		reply_write_failed(rep, "the rewind was not done");
 		return -1;
 	}
 	sim_free(s->sim);
 	s->sim = sim;
-	s->version = to;
+	session_set_version(s, to);
 	streams_notify(s->id);
 	return 0;
 }
@@ -667,8 +707,7 @@ static void post_snapshot(const struct request *req, struct session *s,
 		goto out;
 	}
 	if (rc) {
-		reply_problem(rep, 503, "storage-failed", "", "the snapshot was "
-			      "not stored");
+		reply_write_failed(rep, "the snapshot was not stored");
 		goto out;
 	}
 	o = cJSON_CreateObject();
@@ -726,8 +765,12 @@ static void snapshot_action(struct session *s, const char *name,
 	clone_name(cname, s->name, name);
 	copy = session_create(cname, config, &origin, &full);
 	if (!copy) {
-		reply_problem(rep, full ? 429 : 503, full ? "too-many-sessions" :
-			      "storage-failed", "", "the clone was not made");
+		if (full)
+			reply_problem(rep, 429, "too-many-sessions", "", "the "
+				      "daemon holds its maximum of %lu sessions",
+				      g_cfg->max_sessions);
+		else
+			reply_write_failed(rep, "the clone was not made");
 		return;
 	}
 	snprintf(rep->location, sizeof(rep->location), "/api/v1/sessions/%ld",
@@ -799,8 +842,11 @@ static void session_route(const struct request *req, char **seg, int n,
 	if (n == 4) {
 		*name = "/api/v1/sessions/{id}";
 		if (!strcmp(req->method, "DELETE")) {
-			session_delete(s);
-			rep->status = 204;
+			if (session_delete(s))
+				reply_write_failed(rep, "the session was not "
+						   "deleted");
+			else
+				rep->status = 204;
 		} else if (method_is(req, "GET", rep, "GET, DELETE")) {
 			const char *view = req->query(req->conn, "view");
 
@@ -926,6 +972,24 @@ static void scenarios_route(const struct request *req, char **seg, int n,
 
 extern const char *const api_openapi_src[];
 
+/* Ready: not shutting down, and the database takes writes; else why not. */
+static bool ready(struct reply *rep)
+{
+	enum db_fault f;
+	char why[300];
+
+	if (http_stopping()) {
+		reply_problem(rep, 503, "not-ready", "", "rmapd is shutting down");
+		return false;
+	}
+	f = db_health(g_db, why, sizeof(why));
+	if (f) {
+		reply_storage(rep, f, why, "writes are refused");
+		return false;
+	}
+	return true;
+}
+
 void route(const struct config *cfg, const struct request *req,
 	   struct reply *rep, const char **name)
 {
@@ -947,13 +1011,8 @@ void route(const struct config *cfg, const struct request *req,
 			cJSON_Delete(o);
 			return;
 		}
-		/* ready: not shutting down, and the database answers */
-		if (seg[0][0] == 'r' &&
-		    (http_stopping() || db_schema_version(g_db) < 0)) {
+		if (seg[0][0] == 'r' && !ready(rep)) {
 			cJSON_Delete(o);
-			reply_problem(rep, 503, "not-ready", "",
-				      http_stopping() ? "rmapd is shutting down" :
-				      "the database does not answer");
 			return;
 		}
 		cJSON_AddStringToObject(o, "status", "ok");

@@ -180,26 +180,82 @@ void session_fit_limits(struct session *s)
 	fit_limits(s->sim, &s->cfg.limits);
 }
 
+/* A snapshot's dump as a state, if it is what the journal says at seq. */
+static struct sim *snapshot_load(const struct session *s, long seq,
+				 const char *dump, size_t len, char *why,
+				 size_t whylen)
+{
+	struct sim_check_report r = { 0 };
+	char err[160];
+	struct sim *sim = sim_load(dump, len, err, sizeof(err));
+
+	if (!sim) {
+		snprintf(why, whylen, "the engine cannot load it: %s", err);
+		return NULL;
+	}
+	if (sim->nr_ops != (unsigned long)seq) {
+		snprintf(why, whylen, "it holds %lu ops, not %ld", sim->nr_ops,
+			 seq);
+	} else if (sim->cfg.mode != s->cfg.mode) {
+		snprintf(why, whylen, "it is a %s session's",
+			 sim_mode_name(sim->cfg.mode));
+	} else if (s->cfg.mode != SIM_MODE_LEGACY && sim_check(sim, &r)) {
+		/* legacy mode breaks invariants by design; normal mode never */
+		snprintf(why, whylen, "the invariant checker rejects it (%s)",
+			 r.v[0].what);
+	} else {
+		sim_check_report_free(&r);
+		return sim;
+	}
+	sim_check_report_free(&r);
+	sim_free(sim);
+	return NULL;
+}
+
+/*
+ * The newest snapshot at or before version that proves good, else NULL
+ * (replay from the start).  A bad one is logged and the one below it tried:
+ * snapshots are caches, the journal is the truth.
+ */
+static struct sim *latest_good_snapshot(const struct session *s,
+					long version, long *seq)
+{
+	long max = version;
+	char why[200];
+	struct sim *sim;
+	size_t len;
+	char *dump;
+	int rc;
+
+	while (max > 0) {
+		rc = db_snapshot_latest(db, s->id, max, seq, &dump, &len);
+		if (rc < 0)
+			return NULL;
+		if (rc == DB_UNSIGNED) {
+			snprintf(why, sizeof(why), "it has no checksum (stored "
+				 "by an older rmapd)");
+		} else if (rc == DB_BADSUM) {
+			snprintf(why, sizeof(why), "its checksum does not match "
+				 "its dump, session and seq");
+		} else {
+			sim = snapshot_load(s, *seq, dump, len, why, sizeof(why));
+			free(dump);
+			if (sim)
+				return sim;
+		}
+		log_msg(LOG_WARNING, "session %ld: snapshot at op %ld ignored: %s",
+			s->id, *seq, why);
+		max = *seq - 1;
+	}
+	return NULL;
+}
+
 struct sim *session_build(struct session *s, long version, char *err,
 			  size_t errlen)
 {
-	struct sim *sim = NULL;
 	long seq = 0;
-	char *dump;
-	size_t len;
+	struct sim *sim = latest_good_snapshot(s, version, &seq);
 
-	if (!db_snapshot_latest(db, s->id, version, &seq, &dump, &len)) {
-		sim = sim_load(dump, len, err, errlen);
-		free(dump);
-		if (!sim)
-			log_msg(LOG_WARNING, "session %ld: snapshot at op %ld "
-				"unusable (%s), replaying from the start",
-				s->id, seq, err);
-		else if (sim->nr_ops != (unsigned long)seq) {
-			sim_free(sim);
-			sim = NULL;
-		}
-	}
 	if (!sim) {
 		seq = 0;
 		sim = sim_new(&s->cfg);
@@ -218,8 +274,9 @@ struct sim *session_build(struct session *s, long version, char *err,
 
 /*
  * Drop the state of the least recently used idle session.  The caller holds
- * keep's lock; a victim's lock is only tried, so this cannot deadlock, and
- * the scan's unlocked reads of s->sim are a hint, checked under the lock.
+ * keep's lock; a victim's lock is only tried, so this cannot deadlock.  The
+ * scan reads other sessions' loaded and last_used without their locks (as
+ * atomics): a hint, checked again under the victim's lock.
  */
 static void evict_one(struct session *keep)
 {
@@ -230,15 +287,17 @@ static void evict_one(struct session *keep)
 	for (i = 0; i < nr_table; i++) {
 		struct session *s = table[i];
 
-		if (s == keep || !s->sim)
+		if (s == keep || !__atomic_load_n(&s->loaded, __ATOMIC_RELAXED))
 			continue;
-		if (!victim || s->last_used < victim->last_used)
+		if (!victim || __atomic_load_n(&s->last_used, __ATOMIC_RELAXED) <
+		    __atomic_load_n(&victim->last_used, __ATOMIC_RELAXED))
 			victim = s;
 	}
 	if (victim && !pthread_mutex_trylock(&victim->lock)) {
 		if (victim->sim) {
 			sim_free(victim->sim);
 			victim->sim = NULL;
+			__atomic_store_n(&victim->loaded, false, __ATOMIC_RELAXED);
 			__atomic_sub_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST);
 		}
 		pthread_mutex_unlock(&victim->lock);
@@ -273,13 +332,24 @@ struct session *session_get(long id)
 			session_put(s);
 			return NULL;
 		}
+		__atomic_store_n(&s->loaded, true, __ATOMIC_RELAXED);
 		/* keep s locked: unlocked, it could be evicted in turn */
 		if (__atomic_add_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST) >
 		    cfg->max_loaded)
 			evict_one(s);
 	}
-	s->last_used = now_ms();
+	__atomic_store_n(&s->last_used, now_ms(), __ATOMIC_RELAXED);
 	return s;
+}
+
+long session_version(const struct session *s)
+{
+	return __atomic_load_n(&s->version, __ATOMIC_RELAXED);
+}
+
+void session_set_version(struct session *s, long version)
+{
+	__atomic_store_n(&s->version, version, __ATOMIC_RELAXED);
 }
 
 /* Unlock and drop the reference; the last one frees a deleted session. */
@@ -358,11 +428,16 @@ struct session *session_create(const char *name, const char *config_json,
 	return s;
 }
 
-/* Remove from the table (the caller holds a reference and the lock). */
-void session_delete(struct session *s)
+/*
+ * Delete from the database, then from the table (the caller holds a
+ * reference and the lock); -1 and nothing changed if the database failed.
+ */
+int session_delete(struct session *s)
 {
 	size_t i;
 
+	if (db_session_delete(db, s->id))
+		return -1;
 	pthread_rwlock_wrlock(&registry);
 	i = table_find(s->id);
 	if (i < nr_table && table[i] == s) {
@@ -371,11 +446,14 @@ void session_delete(struct session *s)
 	}
 	s->deleted = true;
 	pthread_rwlock_unlock(&registry);
-	db_session_delete(db, s->id);
 	streams_notify(s->id);
+	return 0;
 }
 
-/* Visit every session's id, name and version (under the read lock). */
+/*
+ * Visit every session (under the read lock, not the sessions' own: fn reads
+ * only what never changes, and the version through session_version()).
+ */
 void sessions_each(void (*fn)(const struct session *s, void *arg), void *arg)
 {
 	size_t i;

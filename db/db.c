@@ -2,22 +2,52 @@
 /*
  * db.c - SQLite persistence: schema and migrations, the operation journal,
  * snapshots.  The journal is the source of truth (replaying it rebuilds any
- * session, byte for byte); snapshots only shorten the replay.
+ * session, byte for byte); snapshots only shorten the replay, and are
+ * trusted only when their checksum matches.
+ *
+ * Locking: the writing connection behind db->lock, taken for at most
+ * DB_BUSY_MS; each reading connection behind its own mutex; the fault
+ * record behind db->fault_lock, taken last and never held across SQL.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "checksum.h"
 #include "db.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION	2
+#define NR_READERS	4
+#define READ_BUSY_MS	1000	/* a WAL reader waits only on recovery */
+#define PROBE_EVERY_MS	1000
 
-struct db {
+struct reader {
 	sqlite3 *h;
 	pthread_mutex_t lock;
+};
+
+struct db {
+	sqlite3 *h;			/* the one writing connection */
+	pthread_mutex_t lock;
+	struct reader readers[NR_READERS];
+	unsigned int next_reader;
+	char path[512], wal[520];
+	dev_t dev;			/* the file opened */
+	ino_t ino;
+	pthread_mutex_t fault_lock;
+	enum db_fault fault;		/* of the latest write, until one works */
+	char fault_why[256];
+	long long probed_ms;
+	void (*on_change)(enum db_fault fault, const char *why);
 };
 
 /* Migration n takes the schema from version n to n + 1. */
@@ -40,30 +70,396 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"  dump BLOB NOT NULL);"
 	"CREATE INDEX snapshots_by_seq ON snapshots(session, seq);"
 	"CREATE UNIQUE INDEX snapshots_by_name ON snapshots(session, name);",
+	/* rows from before stay NULL: unverified, never loaded */
+	"ALTER TABLE snapshots ADD COLUMN checksum BLOB;",
 };
 
-static int exec(struct db *db, const char *sql)
+static const char *const fault_names[] = {
+	[DB_FAULT_NONE] = "none",
+	[DB_FAULT_REMOVED] = "database-removed",
+	[DB_FAULT_REPLACED] = "database-replaced",
+	[DB_FAULT_READONLY] = "read-only",
+	[DB_FAULT_FULL] = "disk-full",
+	[DB_FAULT_BUSY] = "database-busy",
+	[DB_FAULT_IO] = "io-error",
+};
+
+const char *db_fault_name(enum db_fault fault)
 {
-	return sqlite3_exec(db->h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	return fault_names[fault];
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int exec(sqlite3 *h, const char *sql)
+{
+	return sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* ---- statements ---- */
+
+/* Prepare and bind with a tiny format: 'l' long, 't' text, 'b' blob+len. */
+static sqlite3_stmt *vprep(sqlite3 *h, const char *sql, const char *fmt,
+			   va_list ap)
+{
+	sqlite3_stmt *st;
+	int i;
+
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	for (i = 0; fmt[i]; i++) {
+		int rc;
+
+		if (fmt[i] == 'l') {
+			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, long));
+		} else if (fmt[i] == 't') {
+			const char *s = va_arg(ap, const char *);
+
+			rc = s ? sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT)
+			       : sqlite3_bind_null(st, i + 1);
+		} else {
+			const void *p = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+
+			rc = sqlite3_bind_blob64(st, i + 1, p, n, SQLITE_TRANSIENT);
+		}
+		if (rc != SQLITE_OK) {
+			sqlite3_finalize(st);
+			return NULL;
+		}
+	}
+	return st;
+}
+
+static sqlite3_stmt *prep(sqlite3 *h, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = vprep(h, sql, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+/* Run a statement that returns no rows; the caller holds its connection. */
+static int step(sqlite3 *h, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	st = vprep(h, sql, fmt, ap);
+	va_end(ap);
+	rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int user_version(sqlite3 *h)
+{
+	sqlite3_stmt *st = prep(h, "PRAGMA user_version", "");
+	int v = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* ---- reading connections ---- */
+
+/* A free reader if there is one, else wait for one (they are quick). */
+static struct reader *reader_get(struct db *db)
+{
+	unsigned int start = __atomic_fetch_add(&db->next_reader, 1,
+						__ATOMIC_RELAXED);
+	struct reader *r;
+	unsigned int i;
+
+	for (i = 0; i < NR_READERS; i++) {
+		r = &db->readers[(start + i) % NR_READERS];
+		if (!pthread_mutex_trylock(&r->lock))
+			return r;
+	}
+	r = &db->readers[start % NR_READERS];
+	pthread_mutex_lock(&r->lock);
+	return r;
+}
+
+static void reader_put(struct reader *r)
+{
+	pthread_mutex_unlock(&r->lock);
+}
+
+static int open_readers(struct db *db)
+{
+	int i;
+
+	for (i = 0; i < NR_READERS; i++) {
+		struct reader *r = &db->readers[i];
+
+		pthread_mutex_init(&r->lock, NULL);
+		if (sqlite3_open_v2(db->path, &r->h, SQLITE_OPEN_READONLY |
+				    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+			return -1;
+		sqlite3_busy_timeout(r->h, READ_BUSY_MS);
+		/* SQLite opens the file on first use: do it now, so that the
+		 * readers hold the file rmapd watches, whatever happens to
+		 * its path later */
+		if (user_version(r->h) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int db_schema_version(struct db *db)
 {
-	sqlite3_stmt *st;
-	int v = -1;
+	struct reader *r = reader_get(db);
+	int v = user_version(r->h);
 
-	pthread_mutex_lock(&db->lock);
-	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) ==
-	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->lock);
+	reader_put(r);
 	return v;
 }
 
+/* ---- watching the storage ---- */
+
+static void set_fault(struct db *db, enum db_fault fault, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+void db_on_fault_change(struct db *db,
+			void (*fn)(enum db_fault fault, const char *why))
+{
+	pthread_mutex_lock(&db->fault_lock);
+	db->on_change = fn;
+	pthread_mutex_unlock(&db->fault_lock);
+}
+
+static void set_fault(struct db *db, enum db_fault fault, const char *fmt, ...)
+{
+	enum db_fault was;
+	va_list ap;
+
+	pthread_mutex_lock(&db->fault_lock);
+	was = db->fault;
+	db->fault = fault;
+	va_start(ap, fmt);
+	vsnprintf(db->fault_why, sizeof(db->fault_why), fmt, ap);
+	va_end(ap);
+	if (was != fault && db->on_change)
+		db->on_change(fault, db->fault_why);
+	pthread_mutex_unlock(&db->fault_lock);
+}
+
+static void clear_fault(struct db *db)
+{
+	pthread_mutex_lock(&db->fault_lock);
+	if (db->fault && db->on_change)
+		db->on_change(DB_FAULT_NONE, "");
+	db->fault = DB_FAULT_NONE;
+	db->fault_why[0] = '\0';
+	pthread_mutex_unlock(&db->fault_lock);
+}
+
+enum db_fault db_last_fault(struct db *db, char *why, size_t len)
+{
+	enum db_fault f;
+
+	pthread_mutex_lock(&db->fault_lock);
+	f = db->fault;
+	snprintf(why, len, "%s", f ? db->fault_why : "");
+	pthread_mutex_unlock(&db->fault_lock);
+	return f;
+}
+
+/*
+ * Whether the path still names the file opened, writable.  SQLite goes on
+ * writing into an unlinked inode, and a restart would then come up without
+ * every op acknowledged since: a write is refused instead, until the same
+ * file is back at the path (moved or linked back) or rmapd restarts.  As
+ * root, access() ignores the mode bits but not chattr +i or a read-only
+ * mount; as the service's own user it sees a chmod too.
+ */
+static enum db_fault file_fault(struct db *db, char *why, size_t len)
+{
+	struct stat st;
+
+	if (stat(db->path, &st)) {
+		snprintf(why, len, "the database file %s is gone (%s): writes "
+			 "are refused until it is put back or rmapd restarts",
+			 db->path, strerror(errno));
+		return DB_FAULT_REMOVED;
+	}
+	if (st.st_dev != db->dev || st.st_ino != db->ino) {
+		snprintf(why, len, "%s is no longer the database file rmapd "
+			 "opened: writes are refused until that file is put "
+			 "back or rmapd restarts", db->path);
+		return DB_FAULT_REPLACED;
+	}
+	if (access(db->path, W_OK) ||
+	    (access(db->wal, W_OK) && errno != ENOENT)) {
+		snprintf(why, len, "the database file %s (or its -wal) cannot "
+			 "be written: %s", db->path, strerror(errno));
+		return DB_FAULT_READONLY;
+	}
+	return DB_FAULT_NONE;
+}
+
+/* What a failed statement on the writer means, remembered. */
+static void note_sql_failure(struct db *db)
+{
+	int rc = sqlite3_errcode(db->h);
+	const char *msg = sqlite3_errmsg(db->h);
+
+	if (rc == SQLITE_FULL)
+		set_fault(db, DB_FAULT_FULL, "the disk holding %s is full: %s",
+			  db->path, msg);
+	else if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		set_fault(db, DB_FAULT_BUSY, "another process holds the "
+			  "database's write lock (waited %d ms)", DB_BUSY_MS);
+	else if (rc == SQLITE_READONLY)
+		set_fault(db, DB_FAULT_READONLY, "the database %s cannot be "
+			  "written: %s", db->path, msg);
+	else
+		set_fault(db, DB_FAULT_IO, "the database %s failed: %s",
+			  db->path, msg);
+}
+
+/* ---- writing ---- */
+
+static int lock_writer(struct db *db, int wait_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return pthread_mutex_timedlock(&db->lock, &ts);
+}
+
+/*
+ * Take the writer and open a write transaction, all within DB_BUSY_MS:
+ * while another process holds the lock, writes queue for a bounded time,
+ * then fail, rather than hang a worker each.
+ */
+static int write_begin(struct db *db)
+{
+	long long start = now_ms(), left;
+	enum db_fault f;
+	char why[256];
+
+	if (lock_writer(db, DB_BUSY_MS)) {
+		set_fault(db, DB_FAULT_BUSY, "the database's writer stayed busy "
+			  "for %d ms", DB_BUSY_MS);
+		return -1;
+	}
+	f = file_fault(db, why, sizeof(why));
+	if (f) {
+		set_fault(db, f, "%s", why);
+		goto fail;
+	}
+	left = DB_BUSY_MS - (now_ms() - start);
+	sqlite3_busy_timeout(db->h, left > 1 ? (int)left : 1);
+	if (exec(db->h, "BEGIN IMMEDIATE")) {
+		note_sql_failure(db);
+		goto fail;
+	}
+	return 0;
+fail:
+	pthread_mutex_unlock(&db->lock);
+	return -1;
+}
+
+/*
+ * Commit (err 0) or roll back.  The file is checked again just before the
+ * commit: an unlink during the transaction must not be acknowledged.
+ */
+static int write_end(struct db *db, int err)
+{
+	enum db_fault f;
+	char why[256];
+
+	if (err) {
+		note_sql_failure(db);
+	} else if ((f = file_fault(db, why, sizeof(why)))) {
+		set_fault(db, f, "%s", why);
+		err = -1;
+	} else if (exec(db->h, "COMMIT")) {
+		note_sql_failure(db);
+		err = -1;
+	} else {
+		clear_fault(db);
+	}
+	if (!sqlite3_get_autocommit(db->h))
+		exec(db->h, "ROLLBACK");
+	pthread_mutex_unlock(&db->lock);
+	return err;
+}
+
+/*
+ * One real write (the schema version rewritten as it is) to see whether a
+ * remembered fault is gone, at most once a second; never waits for the
+ * writer: if a write holds it, that write will tell.
+ */
+static void probe(struct db *db)
+{
+	long long now = now_ms();
+	char sql[64];
+
+	pthread_mutex_lock(&db->fault_lock);
+	if (now - db->probed_ms < PROBE_EVERY_MS) {
+		pthread_mutex_unlock(&db->fault_lock);
+		return;
+	}
+	db->probed_ms = now;
+	pthread_mutex_unlock(&db->fault_lock);
+	if (pthread_mutex_trylock(&db->lock))
+		return;
+	sqlite3_busy_timeout(db->h, 0);
+	if (exec(db->h, "BEGIN IMMEDIATE")) {
+		note_sql_failure(db);
+		pthread_mutex_unlock(&db->lock);
+		return;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+	write_end(db, exec(db->h, sql));
+}
+
+enum db_fault db_health(struct db *db, char *why, size_t len)
+{
+	enum db_fault f = file_fault(db, why, len);
+
+	if (f)
+		return f;
+	if (db_last_fault(db, why, len)) {
+		probe(db);
+		f = db_last_fault(db, why, len);
+		if (f)
+			return f;
+	}
+	if (db_schema_version(db) < 0) {
+		snprintf(why, len, "the database %s does not answer", db->path);
+		return DB_FAULT_IO;
+	}
+	return DB_FAULT_NONE;
+}
+
+/* ---- opening ---- */
+
 static int migrate(struct db *db, char *err, size_t errlen)
 {
-	int v = db_schema_version(db);
+	int v = user_version(db->h);
 
 	if (v < 0 || v > SCHEMA_VERSION) {
 		snprintf(err, errlen, "database schema version %d is not one "
@@ -74,11 +470,11 @@ static int migrate(struct db *db, char *err, size_t errlen)
 		char sql[64];
 
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (exec(db, "BEGIN IMMEDIATE") || exec(db, migrations[v]) ||
-		    exec(db, sql) || exec(db, "COMMIT")) {
+		if (exec(db->h, "BEGIN IMMEDIATE") || exec(db->h, migrations[v]) ||
+		    exec(db->h, sql) || exec(db->h, "COMMIT")) {
 			snprintf(err, errlen, "migration to schema %d failed: %s",
 				 v + 1, sqlite3_errmsg(db->h));
-			exec(db, "ROLLBACK");
+			exec(db->h, "ROLLBACK");
 			return -1;
 		}
 	}
@@ -93,9 +489,53 @@ static int migrate(struct db *db, char *err, size_t errlen)
  */
 static int drop_stale_snapshots(struct db *db)
 {
-	return exec(db, "DELETE FROM snapshots WHERE seq > (SELECT "
+	return exec(db->h, "DELETE FROM snapshots WHERE seq > (SELECT "
 		    "COALESCE(MAX(seq), 0) FROM journal WHERE "
 		    "journal.session = snapshots.session)");
+}
+
+static int open_writer(struct db *db, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (sqlite3_open_v2(db->path, &db->h, SQLITE_OPEN_READWRITE |
+			    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", db->path,
+			 db->h ? sqlite3_errmsg(db->h) : "out of memory");
+		return -1;
+	}
+	sqlite3_busy_timeout(db->h, DB_BUSY_MS);
+	if (exec(db->h, "PRAGMA journal_mode=WAL") ||
+	    exec(db->h, "PRAGMA synchronous=FULL") ||
+	    exec(db->h, "PRAGMA foreign_keys=ON")) {
+		snprintf(err, errlen, "cannot set up %s: %s", db->path,
+			 sqlite3_errmsg(db->h));
+		return -1;
+	}
+	/* the file as it is now is the one to keep watching */
+	if (stat(db->path, &st)) {
+		snprintf(err, errlen, "cannot stat %s: %s", db->path,
+			 strerror(errno));
+		return -1;
+	}
+	db->dev = st.st_dev;
+	db->ino = st.st_ino;
+	return 0;
+}
+
+static void close_all(struct db *db)
+{
+	int i;
+
+	for (i = 0; i < NR_READERS; i++) {
+		sqlite3_close(db->readers[i].h);
+		pthread_mutex_destroy(&db->readers[i].lock);
+	}
+	sqlite3_close(db->h);
+	pthread_mutex_destroy(&db->lock);
+	pthread_mutex_destroy(&db->fault_lock);
+	free(db);
 }
 
 struct db *db_open(const char *path, char *err, size_t errlen)
@@ -105,33 +545,67 @@ struct db *db_open(const char *path, char *err, size_t errlen)
 	if (!db)
 		return NULL;
 	pthread_mutex_init(&db->lock, NULL);
-	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
-			    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-			 db->h ? sqlite3_errmsg(db->h) : "out of memory");
+	pthread_mutex_init(&db->fault_lock, NULL);
+	if (db_checksum_init()) {
+		snprintf(err, errlen, "libsodium cannot start");
 		goto fail;
 	}
-	sqlite3_busy_timeout(db->h, 5000);
-	if (exec(db, "PRAGMA journal_mode=WAL") ||
-	    exec(db, "PRAGMA synchronous=FULL") ||
-	    exec(db, "PRAGMA foreign_keys=ON")) {
-		snprintf(err, errlen, "cannot set up %s: %s", path,
-			 sqlite3_errmsg(db->h));
+	if (strlen(path) >= sizeof(db->path)) {
+		snprintf(err, errlen, "database path too long");
 		goto fail;
 	}
-	if (migrate(db, err, errlen))
+	snprintf(db->path, sizeof(db->path), "%s", path);
+	snprintf(db->wal, sizeof(db->wal), "%s-wal", path);
+	if (open_writer(db, err, errlen) || migrate(db, err, errlen))
 		goto fail;
 	if (drop_stale_snapshots(db)) {
 		snprintf(err, errlen, "cannot check the snapshots of %s: %s", path,
 			 sqlite3_errmsg(db->h));
 		goto fail;
 	}
+	if (open_readers(db)) {
+		snprintf(err, errlen, "cannot open %s for reading", path);
+		goto fail;
+	}
 	return db;
 fail:
-	sqlite3_close(db->h);
-	free(db);
+	close_all(db);
 	return NULL;
+}
+
+/*
+ * The unlinked file still holds every op acknowledged before its removal
+ * (and none after): an online backup through the open connection keeps
+ * them, where closing would lose them with the inode.
+ */
+int db_rescue(struct db *db, char *out, size_t len)
+{
+	enum db_fault f = file_fault(db, out, len);
+	sqlite3_backup *b;
+	sqlite3 *to;
+	int rc;
+
+	if (f != DB_FAULT_REMOVED && f != DB_FAULT_REPLACED)
+		return 1;
+	snprintf(out, len, "%s.rescued-%ld", db->path, (long)time(NULL));
+	if (!access(out, F_OK) ||
+	    sqlite3_open_v2(out, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    NULL) != SQLITE_OK) {
+		snprintf(out, len, "cannot create a rescue copy beside %s",
+			 db->path);
+		return -1;
+	}
+	pthread_mutex_lock(&db->lock);
+	b = sqlite3_backup_init(to, "main", db->h, "main");
+	rc = b && sqlite3_backup_step(b, -1) == SQLITE_DONE ? 0 : -1;
+	if (b)
+		sqlite3_backup_finish(b);
+	pthread_mutex_unlock(&db->lock);
+	if (rc)
+		snprintf(out, len, "the rescue copy failed: %s",
+			 sqlite3_errmsg(to));
+	sqlite3_close(to);
+	return rc;
 }
 
 void db_close(struct db *db)
@@ -140,115 +614,23 @@ void db_close(struct db *db)
 		return;
 	sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE,
 				  NULL, NULL);
-	sqlite3_close(db->h);
-	pthread_mutex_destroy(&db->lock);
-	free(db);
+	close_all(db);
 }
 
-/* Prepare, bind with a tiny format ('l' long, 't' text, 'b' blob+len), step. */
-static sqlite3_stmt *prep(struct db *db, const char *sql, const char *fmt, ...)
-	__attribute__((unused));
+/* ---- sessions and the journal ---- */
 
-#include <stdarg.h>
-
-static sqlite3_stmt *vprep(struct db *db, const char *sql, const char *fmt,
-			   va_list ap)
-{
-	sqlite3_stmt *st;
-	int i;
-
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	for (i = 0; fmt[i]; i++) {
-		int rc;
-
-		if (fmt[i] == 'l') {
-			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, long));
-		} else if (fmt[i] == 't') {
-			const char *s = va_arg(ap, const char *);
-
-			rc = s ? sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT)
-			       : sqlite3_bind_null(st, i + 1);
-		} else {
-			const char *p = va_arg(ap, const char *);
-			size_t n = va_arg(ap, size_t);
-
-			rc = sqlite3_bind_blob64(st, i + 1, p, n, SQLITE_TRANSIENT);
-		}
-		if (rc != SQLITE_OK) {
-			sqlite3_finalize(st);
-			return NULL;
-		}
-	}
-	return st;
-}
-
-static sqlite3_stmt *prep(struct db *db, const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt *st;
-	va_list ap;
-
-	va_start(ap, fmt);
-	st = vprep(db, sql, fmt, ap);
-	va_end(ap);
-	return st;
-}
-
-static int vstep(struct db *db, const char *sql, const char *fmt, va_list ap)
-{
-	sqlite3_stmt *st = vprep(db, sql, fmt, ap);
-	int rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Run a statement that returns no rows; the caller holds the lock. */
-static int step(struct db *db, const char *sql, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = vstep(db, sql, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-/* The same, under the lock. */
-static int run(struct db *db, const char *sql, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	pthread_mutex_lock(&db->lock);
-	va_start(ap, fmt);
-	rc = vstep(db, sql, fmt, ap);
-	va_end(ap);
-	pthread_mutex_unlock(&db->lock);
-	return rc;
-}
-
-/* The journal rows of a batch; the caller holds the lock, in a transaction. */
+/* The journal rows of a batch; the caller is in a write transaction. */
 static int insert_ops(struct db *db, long session, long first, size_t n,
 		      char *const *ops, char *const *results)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (step(db, "INSERT INTO journal(session, seq, op, result) "
+		if (step(db->h, "INSERT INTO journal(session, seq, op, result) "
 			 "VALUES(?, ?, ?, ?)", "lltt", session, first + (long)i,
 			 ops[i], results[i]))
 			return -1;
 	return 0;
-}
-
-static long insert_session(struct db *db, const char *name, const char *config)
-{
-	if (step(db, "INSERT INTO sessions(name, config) VALUES(?, ?)", "tt",
-		 name, config))
-		return -1;
-	return (long)sqlite3_last_insert_rowid(db->h);
 }
 
 /* What a new session starts with: a scenario's ops, or a clone's copy. */
@@ -266,31 +648,25 @@ static long create_with_journal(struct db *db, const char *name,
 				const char *config,
 				const struct session_start *start)
 {
-	long id;
+	long id = -1;
 	int err;
 
-	pthread_mutex_lock(&db->lock);
-	if (exec(db, "BEGIN IMMEDIATE")) {
-		pthread_mutex_unlock(&db->lock);
+	if (write_begin(db))
 		return -1;
+	err = step(db->h, "INSERT INTO sessions(name, config) VALUES(?, ?)",
+		   "tt", name, config);
+	if (!err) {
+		id = (long)sqlite3_last_insert_rowid(db->h);
+		if (start->from)
+			err = step(db->h, "INSERT INTO journal(session, seq, op, "
+				   "result) SELECT ?, seq, op, result FROM "
+				   "journal WHERE session = ? AND seq <= ?",
+				   "lll", id, start->from, start->upto);
+		else
+			err = insert_ops(db, id, 1, start->n, start->ops,
+					 start->results);
 	}
-	id = insert_session(db, name, config);
-	if (id < 0)
-		err = -1;
-	else if (start->from)
-		err = step(db, "INSERT INTO journal(session, seq, op, result) "
-			   "SELECT ?, seq, op, result FROM journal WHERE "
-			   "session = ? AND seq <= ?", "lll", id, start->from,
-			   start->upto);
-	else
-		err = insert_ops(db, id, 1, start->n, start->ops,
-				 start->results);
-	if (err || exec(db, "COMMIT")) {
-		exec(db, "ROLLBACK");
-		id = -1;
-	}
-	pthread_mutex_unlock(&db->lock);
-	return id;
+	return write_end(db, err) ? -1 : id;
 }
 
 long db_session_create(struct db *db, const char *name, const char *config,
@@ -311,7 +687,10 @@ long db_session_clone(struct db *db, const char *name, const char *config,
 
 int db_session_delete(struct db *db, long id)
 {
-	return run(db, "DELETE FROM sessions WHERE id = ?", "l", id);
+	if (write_begin(db))
+		return -1;
+	return write_end(db, step(db->h, "DELETE FROM sessions WHERE id = ?",
+				  "l", id));
 }
 
 static void row_to_session(sqlite3_stmt *st, struct db_session *s)
@@ -329,62 +708,53 @@ static void row_to_session(sqlite3_stmt *st, struct db_session *s)
 
 int db_session_get(struct db *db, long id, struct db_session *out)
 {
+	struct reader *r = reader_get(db);
 	sqlite3_stmt *st;
 	int rc = -1;
 
-	pthread_mutex_lock(&db->lock);
-	st = prep(db, "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?",
+	st = prep(r->h, "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?",
 		  "l", id);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		row_to_session(st, out);
 		rc = 0;
 	}
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->lock);
+	reader_put(r);
 	return rc;
 }
 
 int db_session_list(struct db *db, void (*fn)(const struct db_session *, void *),
 		    void *arg)
 {
+	struct reader *r = reader_get(db);
 	sqlite3_stmt *st;
 	struct db_session s;
 
-	pthread_mutex_lock(&db->lock);
-	st = prep(db, "SELECT " SESSION_COLUMNS " FROM sessions ORDER BY id", "");
+	st = prep(r->h, "SELECT " SESSION_COLUMNS " FROM sessions ORDER BY id",
+		  "");
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		row_to_session(st, &s);
 		fn(&s, arg);
 	}
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->lock);
+	reader_put(r);
 	return st ? 0 : -1;
 }
 
 int db_journal_append(struct db *db, long session, long seq, const char *op,
 		      const char *result)
 {
-	return run(db, "INSERT INTO journal(session, seq, op, result) "
-		   "VALUES(?, ?, ?, ?)", "lltt", session, seq, op, result);
+	char *const ops[1] = { (char *)op }, *const results[1] = { (char *)result };
+
+	return db_journal_append_batch(db, session, seq, 1, ops, results);
 }
 
 int db_journal_append_batch(struct db *db, long session, long first, size_t n,
 			    char *const *ops, char *const *results)
 {
-	int rc = 0;
-
-	pthread_mutex_lock(&db->lock);
-	if (exec(db, "BEGIN IMMEDIATE")) {
-		pthread_mutex_unlock(&db->lock);
+	if (write_begin(db))
 		return -1;
-	}
-	if (insert_ops(db, session, first, n, ops, results) ||
-	    exec(db, "COMMIT")) {
-		exec(db, "ROLLBACK");
-		rc = -1;
-	}
-	pthread_mutex_unlock(&db->lock);
-	return rc;
+	return write_end(db, insert_ops(db, session, first, n, ops, results));
 }
 
 #define READ_CHUNK	256
@@ -402,28 +772,28 @@ static void free_rows(struct journal_row *rows, int n)
 	}
 }
 
-/* Up to READ_CHUNK rows after from, copied out under the lock; -1 on error. */
+/* Up to READ_CHUNK rows after from, copied out; -1 on error. */
 static int read_chunk(struct db *db, long session, long from, long to,
 		      struct journal_row *rows)
 {
+	struct reader *r = reader_get(db);
 	sqlite3_stmt *st;
 	int n = 0;
 	bool oom = false;
 
-	pthread_mutex_lock(&db->lock);
-	st = prep(db, "SELECT seq, op, result FROM journal WHERE session = ? "
+	st = prep(r->h, "SELECT seq, op, result FROM journal WHERE session = ? "
 		  "AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?", "llll",
 		  session, from, to, (long)READ_CHUNK);
 	while (st && !oom && sqlite3_step(st) == SQLITE_ROW) {
-		struct journal_row *r = &rows[n++];
+		struct journal_row *row = &rows[n++];
 
-		r->seq = (long)sqlite3_column_int64(st, 0);
-		r->op = strdup((const char *)sqlite3_column_text(st, 1));
-		r->result = strdup((const char *)sqlite3_column_text(st, 2));
-		oom = !r->op || !r->result;
+		row->seq = (long)sqlite3_column_int64(st, 0);
+		row->op = strdup((const char *)sqlite3_column_text(st, 1));
+		row->result = strdup((const char *)sqlite3_column_text(st, 2));
+		oom = !row->op || !row->result;
 	}
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->lock);
+	reader_put(r);
 	if (!st || oom) {
 		free_rows(rows, n);
 		return -1;
@@ -432,9 +802,9 @@ static int read_chunk(struct db *db, long session, long from, long to,
 }
 
 /*
- * The rows come in chunks and the lock is let go while fn runs: replaying a
- * long journal must not stall every other session's writes.  The session's
- * own rows do not change meanwhile: its caller holds the session.
+ * The rows come in chunks and the reader is let go while fn runs: replaying
+ * a long journal must not hold a connection others need.  The session's own
+ * rows do not change meanwhile: its caller holds the session.
  */
 int db_journal_read(struct db *db, long session, long from, long to,
 		    int (*fn)(long seq, const char *op, const char *result,
@@ -470,39 +840,42 @@ int db_journal_read(struct db *db, long session, long from, long to,
  */
 int db_rewind(struct db *db, long session, long to)
 {
-	int rc = 0;
+	if (write_begin(db))
+		return -1;
+	return write_end(db, step(db->h, "DELETE FROM journal WHERE session = ? "
+				  "AND seq > ?", "ll", session, to) ||
+			 step(db->h, "DELETE FROM snapshots WHERE session = ? "
+			      "AND seq > ?", "ll", session, to));
+}
 
-	pthread_mutex_lock(&db->lock);
-	if (exec(db, "BEGIN IMMEDIATE") ||
-	    step(db, "DELETE FROM journal WHERE session = ? AND seq > ?", "ll",
-		 session, to) ||
-	    step(db, "DELETE FROM snapshots WHERE session = ? AND seq > ?", "ll",
-		 session, to) ||
-	    exec(db, "COMMIT")) {
-		exec(db, "ROLLBACK");
-		rc = -1;
-	}
-	pthread_mutex_unlock(&db->lock);
-	return rc;
+/* ---- snapshots ---- */
+
+static int insert_snapshot(struct db *db, long session, long seq,
+			   const char *name, const char *dump, size_t len)
+{
+	unsigned char sum[SNAPSHOT_SUM_LEN];
+
+	db_snapshot_sum(session, seq, dump, len, sum);
+	return step(db->h, "INSERT INTO snapshots(session, seq, name, dump, "
+		    "checksum) VALUES(?, ?, ?, ?, ?)", "lltbb", session, seq,
+		    name, dump, len, sum, sizeof(sum));
 }
 
 int db_snapshot_put(struct db *db, long session, long seq, const char *name,
 		    const char *dump, size_t len)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
+	int err;
 
-	pthread_mutex_lock(&db->lock);
-	st = prep(db, "INSERT INTO snapshots(session, seq, name, dump) "
-		  "VALUES(?, ?, ?, ?)", "lltb", session, seq, name, dump, len);
-	if (st && sqlite3_step(st) == SQLITE_DONE)
-		rc = 0;
-	else if (st && sqlite3_extended_errcode(db->h) ==
-		 SQLITE_CONSTRAINT_UNIQUE)
-		rc = DB_EXISTS;		/* snapshots_by_name */
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->lock);
-	return rc;
+	if (write_begin(db))
+		return -1;
+	err = insert_snapshot(db, session, seq, name, dump, len);
+	if (err && sqlite3_extended_errcode(db->h) == SQLITE_CONSTRAINT_UNIQUE) {
+		/* snapshots_by_name: the caller's mistake, not the storage's */
+		exec(db->h, "ROLLBACK");
+		pthread_mutex_unlock(&db->lock);
+		return DB_EXISTS;
+	}
+	return write_end(db, err);
 }
 
 /*
@@ -513,82 +886,88 @@ int db_snapshot_put(struct db *db, long session, long seq, const char *name,
 int db_snapshot_auto(struct db *db, long session, long seq, const char *dump,
 		     size_t len, unsigned long keep)
 {
-	int rc = 0;
-
-	pthread_mutex_lock(&db->lock);
-	if (exec(db, "BEGIN IMMEDIATE")) {
-		pthread_mutex_unlock(&db->lock);
+	if (write_begin(db))
 		return -1;
-	}
-	if (step(db, "INSERT INTO snapshots(session, seq, name, dump) "
-		 "VALUES(?, ?, NULL, ?)", "llb", session, seq, dump, len) ||
-	    step(db, "DELETE FROM snapshots WHERE session = ? AND name IS NULL "
-		 "AND rowid NOT IN (SELECT rowid FROM snapshots WHERE session "
-		 "= ? AND name IS NULL ORDER BY seq DESC, rowid DESC LIMIT ?)",
-		 "lll", session, session, (long)keep) ||
-	    exec(db, "COMMIT")) {
-		exec(db, "ROLLBACK");
-		rc = -1;
-	}
-	pthread_mutex_unlock(&db->lock);
-	return rc;
+	return write_end(db, insert_snapshot(db, session, seq, NULL, dump, len) ||
+			 step(db->h, "DELETE FROM snapshots WHERE session = ? "
+			      "AND name IS NULL AND rowid NOT IN (SELECT rowid "
+			      "FROM snapshots WHERE session = ? AND name IS NULL "
+			      "ORDER BY seq DESC, rowid DESC LIMIT ?)", "lll",
+			      session, session, (long)keep));
+}
+
+/* The row's dump, if its checksum says it is the one stored for it. */
+static int verified_dump(sqlite3_stmt *st, long session, long seq,
+			 char **dump, size_t *len)
+{
+	unsigned char sum[SNAPSHOT_SUM_LEN];
+	int n = sqlite3_column_bytes(st, 1);
+	const void *blob = sqlite3_column_blob(st, 1);
+
+	if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+		return DB_UNSIGNED;
+	db_snapshot_sum(session, seq, blob ? blob : "", (size_t)n, sum);
+	if (sqlite3_column_bytes(st, 2) != SNAPSHOT_SUM_LEN ||
+	    db_snapshot_sum_differs(sqlite3_column_blob(st, 2), sum))
+		return DB_BADSUM;
+	*dump = malloc((size_t)n + 1);
+	if (!*dump)
+		return -1;
+	if (n)
+		memcpy(*dump, blob, (size_t)n);
+	(*dump)[n] = '\0';
+	*len = (size_t)n;
+	return 0;
 }
 
 int db_snapshot_latest(struct db *db, long session, long max_seq, long *seq,
 		       char **dump, size_t *len)
 {
+	struct reader *r = reader_get(db);
 	sqlite3_stmt *st;
 	int rc = -1;
 
-	pthread_mutex_lock(&db->lock);
-	st = prep(db, "SELECT seq, dump FROM snapshots WHERE session = ? AND "
-		  "seq <= ? ORDER BY seq DESC LIMIT 1", "ll", session, max_seq);
+	st = prep(r->h, "SELECT seq, dump, checksum FROM snapshots WHERE "
+		  "session = ? AND seq <= ? ORDER BY seq DESC LIMIT 1", "ll",
+		  session, max_seq);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		int n = sqlite3_column_bytes(st, 1);
-
 		*seq = (long)sqlite3_column_int64(st, 0);
-		*dump = malloc((size_t)n + 1);
-		if (*dump) {
-			memcpy(*dump, sqlite3_column_blob(st, 1), (size_t)n);
-			(*dump)[n] = '\0';
-			*len = (size_t)n;
-			rc = 0;
-		}
+		rc = verified_dump(st, session, *seq, dump, len);
 	}
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->lock);
+	reader_put(r);
 	return rc;
 }
 
 int db_snapshot_named(struct db *db, long session, const char *name, long *seq)
 {
+	struct reader *r = reader_get(db);
 	sqlite3_stmt *st;
 	int rc = -1;
 
-	pthread_mutex_lock(&db->lock);
-	st = prep(db, "SELECT seq FROM snapshots WHERE session = ? AND name = ?",
-		  "lt", session, name);
+	st = prep(r->h, "SELECT seq FROM snapshots WHERE session = ? AND "
+		  "name = ?", "lt", session, name);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		*seq = (long)sqlite3_column_int64(st, 0);
 		rc = 0;
 	}
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->lock);
+	reader_put(r);
 	return rc;
 }
 
 int db_snapshot_list(struct db *db, long session,
 		     void (*fn)(const char *name, long seq, void *arg), void *arg)
 {
+	struct reader *r = reader_get(db);
 	sqlite3_stmt *st;
 
-	pthread_mutex_lock(&db->lock);
-	st = prep(db, "SELECT name, seq FROM snapshots WHERE session = ? AND "
+	st = prep(r->h, "SELECT name, seq FROM snapshots WHERE session = ? AND "
 		  "name IS NOT NULL ORDER BY seq, name", "l", session);
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		fn((const char *)sqlite3_column_text(st, 0),
 		   (long)sqlite3_column_int64(st, 1), arg);
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db->lock);
+	reader_put(r);
 	return st ? 0 : -1;
 }

@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * db.h - the SQLite store: sessions, the operation journal (the truth) and
- * snapshots (caches and teaching artefacts).  One connection behind one
- * mutex; WAL with synchronous=FULL, so a journal row is on disk when
- * db_journal_append() returns.
+ * db.h - the store: sessions, the operation journal (the truth) and
+ * snapshots (caches and teaching artefacts).  SQLite in WAL mode with
+ * synchronous=FULL: a journal row is on disk when its append returns.  One
+ * writing connection; reads go through connections of their own, so that
+ * no read waits behind a write (or behind another process's write lock).
+ *
+ * Every write first checks that the file still is the one opened and can
+ * be written, and waits for the write lock at most DB_BUSY_MS: a failed
+ * write changes nothing in the database, is remembered as a fault with its
+ * reason (db_health), and the next write simply tries again.
  */
 #ifndef RMAPD_DB_H
 #define RMAPD_DB_H
@@ -20,9 +26,46 @@ struct db_session {
 	long version;		/* journal length */
 };
 
+#define DB_BUSY_MS	2000	/* longest wait for the write lock */
+
+/* why writes cannot go through */
+enum db_fault {
+	DB_FAULT_NONE,
+	DB_FAULT_REMOVED,	/* the file was unlinked or moved away */
+	DB_FAULT_REPLACED,	/* another file is at the path now */
+	DB_FAULT_READONLY,	/* the file or its WAL cannot be written */
+	DB_FAULT_FULL,		/* the disk is full */
+	DB_FAULT_BUSY,		/* another process holds the write lock */
+	DB_FAULT_IO,		/* any other failure of the database */
+};
+
 struct db *db_open(const char *path, char *err, size_t errlen);
 void db_close(struct db *db);	/* checkpoints the WAL */
+/*
+ * If the file opened is no longer at its path (removed or replaced while
+ * rmapd ran), copy what it holds to a new file beside the path, named in
+ * out; 0 done, 1 nothing to do, -1 failed (why in out).
+ */
+int db_rescue(struct db *db, char *out, size_t len);
 int db_schema_version(struct db *db);
+/*
+ * Whether writes can go through now, else the fault and its reason in why.
+ * Never waits for the write lock; a remembered fault is probed again (one
+ * real write, at most once a second) so that readiness comes back by
+ * itself once the fault is gone.
+ */
+enum db_fault db_health(struct db *db, char *why, size_t len);
+/* the fault that made the latest write fail, until one succeeds */
+enum db_fault db_last_fault(struct db *db, char *why, size_t len);
+/* a stable name for a fault: "database-removed", "disk-full", ... */
+const char *db_fault_name(enum db_fault fault);
+/*
+ * fn is told when writes start failing for a new reason, and when they
+ * work again (DB_FAULT_NONE), so that an operator sees both in the log.
+ * It runs under the fault record's lock: it must only log.
+ */
+void db_on_fault_change(struct db *db,
+			void (*fn)(enum db_fault fault, const char *why));
 
 /* a session with its first n ops (seq 1..n), in one transaction; its id or -1 */
 long db_session_create(struct db *db, const char *name, const char *config,
@@ -50,13 +93,21 @@ int db_journal_append_batch(struct db *db, long session, long first, size_t n,
 int db_rewind(struct db *db, long session, long to);
 
 #define DB_EXISTS	1	/* a snapshot of that name is already there */
+#define DB_UNSIGNED	2	/* a snapshot stored without a checksum */
+#define DB_BADSUM	3	/* a snapshot whose checksum does not match */
 /* name NULL: an automatic snapshot; 0, DB_EXISTS or -1 */
 int db_snapshot_put(struct db *db, long session, long seq, const char *name,
 		    const char *dump, size_t len);
-/* the latest snapshot with seq <= max_seq (any name); *dump malloc'd */
 /* an automatic snapshot; the automatic ones older than the latest keep go */
 int db_snapshot_auto(struct db *db, long session, long seq, const char *dump,
 		     size_t len, unsigned long keep);
+/*
+ * The latest snapshot with seq <= max_seq (any name); *dump malloc'd.
+ * Snapshots are stored with a checksum over (session, seq, dump): one that
+ * was damaged, or copied from another session or seq, gives DB_BADSUM, one
+ * stored before checksums DB_UNSIGNED, each with *seq set and no dump, so
+ * that the caller can look below it.  -1: none (or the database failed).
+ */
 int db_snapshot_latest(struct db *db, long session, long max_seq, long *seq,
 		       char **dump, size_t *len);
 int db_snapshot_named(struct db *db, long session, const char *name, long *seq);

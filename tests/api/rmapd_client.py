@@ -56,14 +56,19 @@ class Daemon:
         raise RuntimeError("rmapd did not start")
 
     def stop(self, sig=None):
+        """SIGTERM (and a clean exit, so that a sanitizer's report at exit
+        fails the test), or the signal given."""
         if self.proc:
             if sig is None:
                 self.proc.terminate()
             else:
                 self.proc.send_signal(sig)
-            self.proc.wait(timeout=20)
+            rc = self.proc.wait(timeout=60)
             self.proc = None
             self.log.close()
+            if sig is None and rc != 0:
+                raise RuntimeError("rmapd exited with %d; its log: %s" % (
+                    rc, os.path.join(self.tmp, "rmapd.log")))
 
     def cleanup(self):
         self.stop()

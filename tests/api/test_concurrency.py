@@ -20,6 +20,59 @@ def replay(d, sid):
     return journal, run_state(RMAPD, [e["op"] for e in journal])
 
 
+def list_and_eviction_race_with_writes():
+    """Writers on more sessions than stay loaded (each load evicts another,
+    scanning the others as they are written) while listers read every
+    session's version: under ThreadSanitizer (halt_on_error) a read of
+    s->version, s->sim or s->last_used outside the session's lock would
+    stop the daemon; here every write is answered, every listed version is
+    one that session really had, and each session replays."""
+    d = Daemon(RMAPD, args=["--snapshot-every", "0", "--max-loaded", "2",
+                            "--threads", "8"]).start()
+    try:
+        sids = [d.json("POST", "/api/v1/sessions", {"name": "e%d" % i},
+                       expect=201)["id"] for i in range(6)]
+        stop = threading.Event()
+        errors, seen = [], []
+
+        def writer(sid):
+            try:
+                for _ in range(25):
+                    d.json("POST", "/api/v1/sessions/%d/ops" % sid, {"op": "spawn"})
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+
+        def lister():
+            try:
+                while not stop.is_set():
+                    seen.extend(s["version"] for s in
+                                d.json("GET", "/api/v1/sessions"))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+
+        writers = [threading.Thread(target=writer, args=(sid,)) for sid in sids]
+        listers = [threading.Thread(target=lister) for _ in range(2)]
+        for t in writers + listers:
+            t.start()
+        for t in writers:
+            t.join()
+        stop.set()
+        for t in listers:
+            t.join()
+        assert not errors, errors[:3]
+        assert seen and all(0 <= v <= 25 for v in seen), seen[:10]
+        for sid in sids:
+            journal, state = replay(d, sid)
+            assert len(journal) == 25, (sid, len(journal))
+            live = d.json("GET", "/api/v1/sessions/%d" % sid)
+            live.pop("id")
+            live.pop("name")
+            assert live == state, sid
+        d.stop()
+    finally:
+        d.cleanup()
+
+
 def clones_and_scenarios_are_never_seen_half_made():
     """Readers and writers hammer the ids the next clones and scenario
     sessions will get while they are being made: each is seen whole or not
@@ -153,6 +206,7 @@ def main():
     res.run(shared_session_got_every_op)
     d.cleanup()
     res.run(clones_and_scenarios_are_never_seen_half_made)
+    res.run(list_and_eviction_race_with_writes)
     return res.summary()
 
 
