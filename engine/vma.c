@@ -545,10 +545,12 @@ static void change_protection(struct sim *sim, struct vm_area_struct *vma)
 {
 	struct pte *pte = pte_lower_bound(vma->vm_mm, vma->vm_start >> PAGE_SHIFT);
 	bool shared = vma->vm_flags & VM_SHARED;
+	unsigned long n = 0;
 
 	for (; pte && pte->vpn < vma->vm_end >> PAGE_SHIFT; pte = pte_next(pte)) {
 		struct folio *folio;
 
+		n++;
 		if (!pte->present)
 			continue;
 		if (!(vma->vm_flags & VM_WRITE)) {
@@ -564,7 +566,8 @@ static void change_protection(struct sim *sim, struct vm_area_struct *vma)
 		    (folio->flags & PG_anon_exclusive))
 			pte->write = true;
 	}
-	trace(sim, "change_protection", 1, T_ID("vma", vma->id));
+	trace(sim, "change_protection", 2, T_ID("vma", vma->id),
+	      T_WORK("ptes", n));
 }
 
 int do_mprotect(struct sim *sim, struct mm_struct *mm, unsigned long start,
@@ -782,7 +785,7 @@ static unsigned long move_page_tables(struct sim *sim, struct mm_struct *mm,
 		n++;
 	}
 	trace(sim, "move_page_tables", 4, T_ADDR("old_addr", old_addr),
-	      T_ADDR("new_addr", new_addr), T_NUM("len", len), T_NUM("ptes", n));
+	      T_ADDR("new_addr", new_addr), T_NUM("len", len), T_WORK("ptes", n));
 	return n;
 }
 
