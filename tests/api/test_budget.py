@@ -216,31 +216,28 @@ def budget_from_the_config_file(d_unused):
         d.cleanup()
 
 
+def run_on(res, args, tests):
+    """Each test on one daemon started with args."""
+    d = Daemon(RMAPD, args=args).start()
+    try:
+        for t in tests:
+            res.run(t, d)
+    finally:
+        d.cleanup()
+
+
 def main():
     res = Results()
-    d = Daemon(RMAPD).start()
-    try:
-        for t in (exit_events_are_folded_per_function,
-                  events_all_shows_every_step,
-                  events_all_is_capped_and_says_so,
-                  events_query_takes_all_or_summary,
-                  journal_keeps_a_bounded_result,
-                  reclaim_result_is_journaled_without_its_walk):
-            res.run(t, d)
-    finally:
-        d.cleanup()
-    d = Daemon(RMAPD, args=["--max-batch-cost", "3000"]).start()
-    try:
-        for t in (budget_refuses_a_batch_sure_to_exceed_it,
-                  budget_stops_and_undoes_a_batch_that_exceeds_it):
-            res.run(t, d)
-    finally:
-        d.cleanup()
-    d = Daemon(RMAPD, args=["--max-batch-cost", "4000"]).start()
-    try:
-        res.run(budget_stops_a_single_op, d)
-    finally:
-        d.cleanup()
+    run_on(res, [], (exit_events_are_folded_per_function,
+                     events_all_shows_every_step,
+                     events_all_is_capped_and_says_so,
+                     events_query_takes_all_or_summary,
+                     journal_keeps_a_bounded_result,
+                     reclaim_result_is_journaled_without_its_walk))
+    run_on(res, ["--max-batch-cost", "3000"],
+           (budget_refuses_a_batch_sure_to_exceed_it,
+            budget_stops_and_undoes_a_batch_that_exceeds_it))
+    run_on(res, ["--max-batch-cost", "4000"], (budget_stops_a_single_op,))
     res.run(budget_from_the_config_file, None)
     return res.summary()
 

@@ -112,20 +112,6 @@ static void a_limit_keeps_that_many_then_folds(void)
 	sim_free(sim);
 }
 
-static bool same_event(const struct sim_event *x, const struct sim_event *y)
-{
-	int k;
-
-	if (strcmp(x->fn, y->fn) || x->nargs != y->nargs ||
-	    x->count != y->count || x->omitted != y->omitted)
-		return false;
-	for (k = 0; k < x->nargs; k++)
-		if (strcmp(x->arg[k].key, y->arg[k].key) ||
-		    x->arg[k].val != y->arg[k].val)
-			return false;
-	return true;
-}
-
 static void folding_a_folded_trace_again_changes_nothing(void)
 {
 	struct sim *sim = written_process();
@@ -138,7 +124,7 @@ static void folding_a_folded_trace_again_changes_nothing(void)
 		sim_trace_add(&t, &last.events[i]);
 	EXPECT_EQ(t.nr, last.nr_events);
 	for (i = 0; i < t.nr && i < last.nr_events; i++)
-		EXPECT(same_event(&t.ev[i], &last.events[i]));
+		EXPECT(harness_same_event(&t.ev[i], &last.events[i]));
 	EXPECT_EQ(t.omitted, last.events_omitted);
 	sim_trace_free(&t);
 	sim_free(sim);
