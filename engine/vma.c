@@ -759,20 +759,25 @@ int do_brk(struct sim *sim, struct mm_struct *mm, unsigned long brk,
 
 /* ---- mremap ---- */
 
-/* move_page_tables: PTEs change address, folios keep index and mapping. */
+/*
+ * move_page_tables: PTEs change address, folios keep index and mapping.
+ * It steps from PTE to PTE, as the kernel skips empty page tables: a
+ * terabyte VMA with two pages costs two, not 2^28 lookups.  The ranges
+ * never overlap (do_mremap refuses it), so a moved PTE is never met again.
+ */
 static unsigned long move_page_tables(struct sim *sim, struct mm_struct *mm,
 				      unsigned long old_addr,
 				      unsigned long new_addr, unsigned long len)
 {
-	unsigned long n = 0, i;
+	unsigned long n = 0, end = (old_addr + len) >> PAGE_SHIFT;
+	struct pte *old = pte_lower_bound(mm, old_addr >> PAGE_SHIFT), *next;
 
-	for (i = 0; i < len >> PAGE_SHIFT; i++) {
-		struct pte *old = pte_lookup(mm, (old_addr >> PAGE_SHIFT) + i);
+	for (; old && old->vpn < end; old = next) {
 		struct pte *new;
 
-		if (!old)
-			continue;
-		new = pte_alloc(mm, (new_addr >> PAGE_SHIFT) + i);
+		next = pte_next(old);
+		new = pte_alloc(mm, old->vpn - (old_addr >> PAGE_SHIFT) +
+				(new_addr >> PAGE_SHIFT));
 		new->pfn = old->pfn;
 		new->swap = old->swap;
 		new->present = old->present;

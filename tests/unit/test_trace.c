@@ -5,7 +5,8 @@
  * the trace is as small for 1,000 pages as for 20; sim_trace_limits() keeps
  * all of them up to a limit; the cost counts every call, kept or folded, the
  * PTEs steps handle in bulk and the VMAs walks visit; sim_cost_bound() never
- * says more than an op then costs.
+ * says more than an op then costs; and a move of a sparse VMA costs its
+ * PTEs, not its size.
  */
 #include "simtest.h"
 
@@ -194,6 +195,41 @@ static void a_walk_costs_the_vmas_it_visits(void)
 	sim_free(sim);
 }
 
+/*
+ * A move walks the PTEs it moves, not the pages of the range: 200 moves of
+ * a 1 TiB VMA with two pages (a request can ask for them) cost a few steps
+ * each; walking 2^28 pages each took minutes and held the session's lock.
+ */
+static void moving_a_sparse_terabyte_vma_costs_its_ptes(void)
+{
+	struct sim *sim = new_sim(SIM_MODE_NORMAL, false);
+	unsigned long len = 1UL << 40, at = BASE, to = BASE + len;
+	unsigned long pfn1, pfn2;
+	int i;
+
+	do_spawn_op(sim);
+	mmap_anon(sim, 1, at, len >> PAGE_SHIFT, "rw-", false);
+	touch(sim, 1, at + PAGE_SIZE, true);
+	touch(sim, 1, at + len - PAGE_SIZE, true);
+	pfn1 = pfn_at(sim, 1, at + PAGE_SIZE);
+	pfn2 = pfn_at(sim, 1, at + len - PAGE_SIZE);
+	for (i = 0; i < 200; i++) {
+		struct sim_op op = { .kind = OP_MREMAP, .pid = 1, .addr = at,
+				     .old_len = len, .new_len = len,
+				     .new_addr = to,
+				     .flags = MREMAP_MAYMOVE | MREMAP_FIXED };
+
+		EXPECT_EQ(apply(sim, &op), 0);
+		EXPECT(last.cost < 40);
+		to = at;
+		at = op.new_addr;
+	}
+	EXPECT_EQ(pfn_at(sim, 1, at + PAGE_SIZE), pfn1);
+	EXPECT_EQ(pfn_at(sim, 1, at + len - PAGE_SIZE), pfn2);
+	EXPECT_EQ(sim_find_mm(sim, 1)->nr_ptes, 2);
+	sim_free(sim);
+}
+
 int main(void)
 {
 	RUN(exit_of_1000_pages_keeps_8_rmap_removals_and_counts_the_rest);
@@ -204,5 +240,6 @@ int main(void)
 	RUN(a_dontfork_vma_costs_a_fork_nothing);
 	RUN(mprotect_costs_every_pte_it_changes);
 	RUN(a_walk_costs_the_vmas_it_visits);
+	RUN(moving_a_sparse_terabyte_vma_costs_its_ptes);
 	return harness_summary();
 }
