@@ -331,15 +331,26 @@ static bool pid_settled(const struct batch *b, size_t upto, int pid)
 static bool batch_within_budget(const struct batch *b, struct sim *sim,
 				struct reply *rep)
 {
-	unsigned long budget = g_cfg->max_batch_cost, sure = 0;
+	unsigned long budget = g_cfg->max_batch_cost, sure = 0, fork_bound = 0;
+	int fork_pid = 0;
 	char detail[240];
 	size_t i;
 
 	if (!budget)
 		return true;
-	for (i = 0; i < b->n && sure <= budget; i++)
-		if (pid_settled(b, i, b->ops[i].pid))
-			sure += sim_cost_bound(sim, &b->ops[i]);
+	for (i = 0; i < b->n && sure <= budget; i++) {
+		const struct sim_op *op = &b->ops[i];
+
+		if (!pid_settled(b, i, op->pid))
+			continue;
+		/* a settled process only grew since: its last bound holds */
+		if (op->kind == OP_FORK && op->pid != fork_pid) {
+			fork_pid = op->pid;
+			fork_bound = sim_cost_bound(sim, op);
+		}
+		sure += op->kind == OP_FORK ? fork_bound :
+			sim_cost_bound(sim, op);
+	}
 	if (sure <= budget)
 		return true;
 	snprintf(detail, sizeof(detail), "the batch would cost at least %lu "
