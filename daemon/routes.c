@@ -303,8 +303,8 @@ static int batch_parse(struct batch *b, const cJSON *list, bool steps,
 }
 
 /*
- * PID p is "settled" for the budget's advance bound while no op before in
- * the batch could have shrunk what a fork or an exit of it must do.
+ * A process is settled, for the budget's advance bound, while no op before
+ * `upto` in the batch could have shrunk what a fork or an exit of it must do.
  */
 static bool pid_settled(const struct batch *b, size_t upto, int pid)
 {
@@ -450,9 +450,10 @@ static void batch_undo(struct session *s, long before, const char *undo,
 
 /*
  * Parse every op of the batch, apply them, then journal them in one
- * transaction.  A refusal or a database failure puts the state back: a
- * batch is applied whole or not at all.  Only ops already applied need
- * undoing, so a refused single op (or first op) costs nothing more.
+ * transaction; the answer, or NULL with rep answered.  A refusal, the
+ * budget or a database failure puts the state back: a batch is applied
+ * whole or not at all.  Only ops already applied need undoing, so a
+ * refused single op (or first op) costs nothing more.
  */
 static cJSON *apply_ops(struct session *s, const cJSON *list,
 			bool all_events, struct reply *rep)

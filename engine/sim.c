@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * sim.c - the session: object lifetimes, id counters, lookups.  Nothing here decides kernel behaviour; it is the slab allocator and
- * the bookkeeping the other files stand on (kernel/fork.c's mm_alloc and
- * vm_area_alloc, mm/rmap.c's anon_vma_alloc and anon_vma_chain_alloc, the page
- * allocator).
+ * sim.c - the session: object lifetimes, id counters, lookups (the trace
+ * is trace.c).  Nothing here decides kernel behaviour; it is the slab
+ * allocator and the bookkeeping the other files stand on (kernel/fork.c's
+ * mm_alloc and vm_area_alloc, mm/rmap.c's anon_vma_alloc and
+ * anon_vma_chain_alloc, the page allocator).
  */
 #include <stdio.h>
 #include <stdlib.h>
