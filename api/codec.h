@@ -33,8 +33,15 @@ int api_apply_op(struct sim *sim, const struct sim_op *op,
 
 /* The op in canonical JSON (what the journal stores). */
 cJSON *api_encode_op(const struct sim_op *op);
-/* One op's answer: outcome, value, events (and walk for reclaim ops). */
+/* One op's answer: op, outcome, value, cost, events (walk of reclaim ops). */
 cJSON *api_encode_result(const struct sim_op *op, const struct sim_result *res);
+/*
+ * What the journal keeps of an answer, bounded whatever the session holds:
+ * the outcome, value and cost, the events folded as a default answer folds
+ * them; not the op (stored beside it) nor the walk (GET .../walk, replay).
+ */
+cJSON *api_encode_journal_result(const struct sim_op *op,
+				 const struct sim_result *res);
 cJSON *api_encode_events(const struct sim_event *ev, size_t n);
 /* The whole state, or a summary (counts only). */
 cJSON *api_encode_state(const struct sim *sim, bool summary);

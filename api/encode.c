@@ -137,6 +137,12 @@ cJSON *api_encode_events(const struct sim_event *ev, size_t n)
 		cJSON *e = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(e, "fn", ev[i].fn);
+		if (ev[i].omitted) {
+			/* a summary: the events before it show the first calls */
+			cJSON_AddNumberToObject(e, "count", (double)ev[i].count);
+			cJSON_AddNumberToObject(e, "omitted",
+						(double)ev[i].omitted);
+		}
 		for (k = 0; k < ev[i].nargs; k++) {
 			if (ev[i].arg[k].kind == ARG_ADDR)
 				add_addr(e, ev[i].arg[k].key, ev[i].arg[k].val);
@@ -211,11 +217,14 @@ cJSON *api_encode_walk(const struct rmap_walk_result *w)
 	return o;
 }
 
-cJSON *api_encode_result(const struct sim_op *op, const struct sim_result *res)
+/* The outcome, the value and the cost of an op: every form of its answer. */
+static cJSON *encode_outcome(const struct sim_op *op,
+			     const struct sim_result *res, bool with_op)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddItemToObject(o, "op", api_encode_op(op));
+	if (with_op)
+		cJSON_AddItemToObject(o, "op", api_encode_op(op));
 	cJSON_AddBoolToObject(o, "ok", res->err == 0);
 	if (res->err) {
 		cJSON_AddStringToObject(o, "error", sim_errno_name(res->err));
@@ -247,10 +256,34 @@ cJSON *api_encode_result(const struct sim_op *op, const struct sim_result *res)
 	default:
 		break;
 	}
+	cJSON_AddNumberToObject(o, "cost", (double)res->cost);
+	return o;
+}
+
+cJSON *api_encode_result(const struct sim_op *op, const struct sim_result *res)
+{
+	cJSON *o = encode_outcome(op, res, true);
+
 	if (res->walk)
 		cJSON_AddItemToObject(o, "walk", api_encode_walk(res->walk));
 	cJSON_AddItemToObject(o, "events",
 			      api_encode_events(res->events, res->nr_events));
+	return o;
+}
+
+cJSON *api_encode_journal_result(const struct sim_op *op,
+				 const struct sim_result *res)
+{
+	cJSON *o = encode_outcome(op, res, false);
+	struct sim_trace t;
+	size_t i;
+
+	/* folded as a default answer folds them, whatever this one asked */
+	sim_trace_init(&t, SIM_TRACE_REPEAT, 0);
+	for (i = 0; i < res->nr_events; i++)
+		sim_trace_add(&t, &res->events[i]);
+	cJSON_AddItemToObject(o, "events", api_encode_events(t.ev, t.nr));
+	sim_trace_free(&t);
 	return o;
 }
 

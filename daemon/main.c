@@ -40,6 +40,10 @@ static const char usage[] =
 "  --threads N            HTTP worker threads (default 8)\n"
 "  --max-body BYTES       largest request body (default 1048576)\n"
 "  --max-batch N          operations per request (default 1000)\n"
+"  --max-batch-cost N     engine work per request: kernel steps, PTEs and\n"
+"                         pages handled, VMAs visited by rmap walks (default\n"
+"                         2000000; 0 = no budget). A batch sure to cost more\n"
+"                         is refused, one that does is stopped and undone\n"
 "  --max-sessions N       sessions in the database (default 1000)\n"
 "  --max-loaded N         sessions kept in memory (default 256)\n"
 "  --max-streams N        concurrent event streams (default 1024)\n"
@@ -73,6 +77,7 @@ static void defaults(struct config *c)
 	c->threads = 8;
 	c->max_body = 1 << 20;
 	c->max_batch = 1000;
+	c->max_batch_cost = 2000000;
 	c->max_sessions = 1000;
 	c->max_loaded = 256;
 	c->max_sse = 1024;
@@ -162,6 +167,7 @@ static const struct num_option {
 } num_options[] = {
 	{ "max-body", offsetof(struct config, max_body), 64, 1UL << 30 },
 	{ "max-batch", offsetof(struct config, max_batch), 1, 100000 },
+	{ "max-batch-cost", offsetof(struct config, max_batch_cost), 0, 1UL << 40 },
 	{ "max-sessions", offsetof(struct config, max_sessions), 1, 1000000 },
 	{ "max-loaded", offsetof(struct config, max_loaded), 1, 1000000 },
 	{ "max-streams", offsetof(struct config, max_sse), 0, 10000 },

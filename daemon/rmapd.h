@@ -33,6 +33,7 @@ struct config {
 	bool allow_remote;
 	unsigned long max_body;		/* bytes */
 	unsigned long max_batch;	/* ops per request */
+	unsigned long max_batch_cost;	/* engine work per request, 0: none */
 	unsigned long max_sessions;
 	unsigned long max_loaded;	/* sessions kept in memory */
 	unsigned long snapshot_every;	/* ops */

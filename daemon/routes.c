@@ -277,12 +277,19 @@ static bool batch_fits(size_t n, struct reply *rep)
 	return false;
 }
 
+/* events=all keeps this many events per request; the rest are folded */
+#define EVENTS_ALL_CAP	100000
+
 /* The ops of one request, and the journal text of each once applied. */
 struct batch {
 	size_t n;
 	struct sim_op *ops;
 	char **op_text, **res_text;
 	cJSON *results;
+	bool all_events;		/* ?events=all */
+	size_t events_kept;		/* steps kept, against EVENTS_ALL_CAP */
+	bool events_capped;		/* the cap folded some */
+	unsigned long cost;
 };
 
 static void batch_free(struct batch *b)
@@ -334,30 +341,127 @@ static int batch_parse(struct batch *b, const cJSON *list, bool steps,
 }
 
 /*
+ * A process is settled, for the budget's advance bound, while no op before
+ * `upto` in the batch could have shrunk what a fork or an exit of it must do.
+ */
+static bool pid_settled(const struct batch *b, size_t upto, int pid)
+{
+	size_t k;
+
+	for (k = 0; k < upto; k++) {
+		const struct sim_op *op = &b->ops[k];
+
+		if (op->kind == OP_TRY_TO_UNMAP)
+			return false;	/* it frees file PTEs anywhere */
+		if (op->pid == pid && op->kind != OP_FORK &&
+		    op->kind != OP_ACCESS && op->kind != OP_FOLIO_REFERENCED &&
+		    op->kind != OP_SPAWN && op->kind != OP_FILE)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Refuse, before anything runs, a batch sure to cost more than the budget:
+ * the sum of what its forks and exits of processes that exist now must do
+ * (sim_cost_bound), as long as nothing earlier in the batch changed them.
+ */
+static bool batch_within_budget(const struct batch *b, struct sim *sim,
+				struct reply *rep)
+{
+	unsigned long budget = g_cfg->max_batch_cost, sure = 0, fork_bound = 0;
+	int fork_pid = 0;
+	char detail[240];
+	size_t i;
+
+	if (!budget)
+		return true;
+	for (i = 0; i < b->n && sure <= budget; i++) {
+		const struct sim_op *op = &b->ops[i];
+
+		if (!pid_settled(b, i, op->pid))
+			continue;
+		/* a settled process only grew since: its last bound holds */
+		if (op->kind == OP_FORK && op->pid != fork_pid) {
+			fork_pid = op->pid;
+			fork_bound = sim_cost_bound(sim, op);
+		}
+		sure += op->kind == OP_FORK ? fork_bound :
+			sim_cost_bound(sim, op);
+	}
+	if (sure <= budget)
+		return true;
+	snprintf(detail, sizeof(detail), "the batch would cost at least %lu "
+		 "by op %zu (the PTEs its forks copy and its exits zap), over "
+		 "the budget of %lu per request; nothing was applied", sure,
+		 i - 1, budget);
+	problem_json(rep, 422, "budget-exceeded", "ops", detail, (long)i - 1);
+	return false;
+}
+
+/* How op i keeps its events: folded, or all of them up to the cap. */
+static void batch_trace_limits(struct batch *b, struct sim *sim)
+{
+	if (b->all_events && b->events_kept < EVENTS_ALL_CAP)
+		sim_trace_limits(sim, 0, EVENTS_ALL_CAP - b->events_kept);
+	else
+		sim_trace_limits(sim, SIM_TRACE_REPEAT, 0);
+}
+
+/* One op's answer and journal text; false when out of memory. */
+static bool batch_result(struct batch *b, size_t i, long seq,
+			 const struct sim_result *res)
+{
+	cJSON *r = api_encode_result(&b->ops[i], res);
+	cJSON *j = api_encode_journal_result(&b->ops[i], res);
+
+	cJSON_AddNumberToObject(r, "seq", (double)seq);
+	b->op_text[i] = cJSON_PrintUnformatted(cJSON_GetObjectItem(r, "op"));
+	b->res_text[i] = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	cJSON_AddItemToArray(b->results, r);
+	return b->op_text[i] && b->res_text[i];
+}
+
+/*
  * Apply the ops to sim as ops before + 1, ...; how many were applied: all
- * of them, or fewer when one was refused (answered in rep).  A refused op
- * leaves the state as it was.
+ * of them, or fewer when one was refused or the budget ran out (answered in
+ * rep).  A refused op leaves the state as it was; the caller undoes the
+ * others.
  */
 static size_t batch_apply(struct batch *b, struct sim *sim, long before,
 			  struct reply *rep)
 {
+	unsigned long budget = g_cfg->max_batch_cost;
 	struct api_error err;
 	size_t i;
 
 	for (i = 0; i < b->n; i++) {
 		struct sim_result res;
-		cJSON *r;
+		int ret;
 
-		if (api_apply_op(sim, &b->ops[i], &res, &err)) {
+		batch_trace_limits(b, sim);
+		ret = api_apply_op(sim, &b->ops[i], &res, &err);
+		sim_trace_limits(sim, SIM_TRACE_REPEAT, 0);
+		if (ret) {
 			reply_api_error(rep, &err, (long)i);
 			return i;
 		}
-		r = api_encode_result(&b->ops[i], &res);
-		cJSON_AddNumberToObject(r, "seq", (double)(before + (long)i + 1));
-		b->op_text[i] = cJSON_PrintUnformatted(cJSON_GetObjectItem(r, "op"));
-		b->res_text[i] = cJSON_PrintUnformatted(r);
-		cJSON_AddItemToArray(b->results, r);
-		if (!b->op_text[i] || !b->res_text[i]) {
+		b->cost += res.cost;
+		if (budget && b->cost > budget) {
+			char detail[240];
+
+			snprintf(detail, sizeof(detail), "the batch cost %lu "
+				 "by op %zu, over the budget of %lu per "
+				 "request; it was stopped and nothing was "
+				 "applied", b->cost, i, budget);
+			problem_json(rep, 422, "budget-exceeded", "ops", detail,
+				     (long)i);
+			return i + 1;
+		}
+		b->events_kept += res.nr_events;
+		b->events_capped |= b->all_events && res.events_omitted;
+		if (!batch_result(b, i, before + (long)i + 1, &res)) {
 			reply_problem(rep, 503, "out-of-memory", "",
 				      "out of memory");
 			return i + 1;
@@ -384,12 +488,13 @@ static void batch_undo(struct session *s, long before, const char *undo,
 
 /*
  * Parse every op of the batch, apply them, then journal them in one
- * transaction.  A refusal or a database failure puts the state back: a
- * batch is applied whole or not at all.  Only ops already applied need
- * undoing, so a refused single op (or first op) costs nothing more.
+ * transaction; the answer, or NULL with rep answered.  A refusal, the
+ * budget or a database failure puts the state back: a batch is applied
+ * whole or not at all.  Only ops already applied need undoing, so a
+ * refused single op (or first op) costs nothing more.
  */
 static cJSON *apply_ops(struct session *s, const cJSON *list,
-			struct reply *rep)
+			bool all_events, struct reply *rep)
 {
 	struct batch b = { 0 };
 	long before = s->version;
@@ -398,6 +503,9 @@ static cJSON *apply_ops(struct session *s, const cJSON *list,
 	cJSON *results = NULL;
 
 	if (batch_parse(&b, list, false, rep))
+		goto out;
+	b.all_events = all_events;
+	if (!batch_within_budget(&b, s->sim, rep))
 		goto out;
 	session_fit_limits(s);
 	if (b.n > 1)
@@ -419,8 +527,15 @@ static cJSON *apply_ops(struct session *s, const cJSON *list,
 	metrics_ops(b.n);
 	maybe_snapshot(s, before);
 	streams_notify(s->id);
-	results = b.results;
+	results = cJSON_CreateObject();
+	cJSON_AddItemToObject(results, "results", b.results);
 	b.results = NULL;
+	cJSON_AddNumberToObject(results, "version", (double)s->version);
+	cJSON_AddNumberToObject(results, "cost", (double)b.cost);
+	cJSON_AddNumberToObject(results, "budget",
+				(double)g_cfg->max_batch_cost);
+	if (b.all_events)
+		cJSON_AddBoolToObject(results, "events_capped", b.events_capped);
 out:
 	free(undo);
 	batch_free(&b);
@@ -569,14 +684,33 @@ struct journal_ctx {
 	long last;
 };
 
+/* The answer's shape from the stored result: op first, seq last. */
+static cJSON *journal_result(const char *result, const cJSON *op, long seq)
+{
+	cJSON *stored = cJSON_Parse(result), *r, *item;
+
+	if (!stored || cJSON_HasObjectItem(stored, "op"))
+		return stored;	/* a row from before results were cut */
+	r = cJSON_CreateObject();
+	cJSON_AddItemToObject(r, "op", cJSON_Duplicate(op, true));
+	while (stored->child) {
+		item = cJSON_DetachItemViaPointer(stored, stored->child);
+		cJSON_AddItemToObject(r, item->string, item);
+	}
+	cJSON_Delete(stored);
+	cJSON_AddNumberToObject(r, "seq", (double)seq);
+	return r;
+}
+
 static int journal_row(long seq, const char *op, const char *result, void *arg)
 {
 	struct journal_ctx *c = arg;
-	cJSON *e = cJSON_CreateObject();
+	cJSON *e = cJSON_CreateObject(), *o = cJSON_Parse(op);
+	cJSON *r = journal_result(result, o, seq);
 
 	cJSON_AddNumberToObject(e, "seq", (double)seq);
-	cJSON_AddItemToObject(e, "op", cJSON_Parse(op));
-	cJSON_AddItemToObject(e, "result", cJSON_Parse(result));
+	cJSON_AddItemToObject(e, "op", o);
+	cJSON_AddItemToObject(e, "result", r);
 	cJSON_AddItemToArray(c->arr, e);
 	c->last = seq;
 	return 0;
@@ -830,12 +964,27 @@ static bool method_is(const struct request *req, const char *m,
 	return false;
 }
 
+/* ?events=all (every step, up to EVENTS_ALL_CAP) or ?events=summary */
+static bool events_query(const struct request *req, bool *all,
+			 struct reply *rep)
+{
+	const char *v = req->query(req->conn, "events");
+
+	*all = v && !strcmp(v, "all");
+	if (!v || *all || !strcmp(v, "summary"))
+		return true;
+	reply_problem(rep, 400, "invalid-query", "events", "events is 'all' "
+		      "or 'summary'");
+	return false;
+}
+
 static void session_route(const struct request *req, char **seg, int n,
 			  struct reply *rep, const char **name)
 {
 	static const char *const batch_fields[] = { "ops", NULL };
 	struct session *s = get_session(seg[3], rep);
 	cJSON *body, *results, *o;
+	bool all_events;
 
 	if (!s)
 		return;
@@ -860,6 +1009,7 @@ static void session_route(const struct request *req, char **seg, int n,
 		if (!strcmp(req->method, "GET")) {
 			get_journal(req, s, rep);
 		} else if (method_is(req, "POST", rep, "GET, POST") &&
+			   events_query(req, &all_events, rep) &&
 			   (body = parse_body(req, rep))) {
 			const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "ops");
 			cJSON *one = NULL;
@@ -878,14 +1028,10 @@ static void session_route(const struct request *req, char **seg, int n,
 					one = cJSON_CreateArray();
 					cJSON_AddItemReferenceToArray(one, body);
 				}
-				results = apply_ops(s, list ? list : one, rep);
-				if (results) {
-					o = cJSON_CreateObject();
-					cJSON_AddItemToObject(o, "results", results);
-					cJSON_AddNumberToObject(o, "version",
-								(double)s->version);
-					reply_json(rep, 200, o);
-				}
+				results = apply_ops(s, list ? list : one,
+						    all_events, rep);
+				if (results)
+					reply_json(rep, 200, results);
 				cJSON_Delete(one);
 			}
 			cJSON_Delete(body);

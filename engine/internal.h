@@ -53,11 +53,13 @@ static inline bool sim_legacy(const struct sim *sim)
 	return sim->cfg.mode == SIM_MODE_LEGACY;
 }
 
-/* sim.c: the trace.  Arguments come in (key, kind, value) triples. */
+/* trace.c: one step.  Arguments come in (key, kind, value) triples. */
 void trace(struct sim *sim, const char *fn, int nargs, ...);
 #define T_ID(k, v)	(k), ARG_ID, (unsigned long)(v)
 #define T_ADDR(k, v)	(k), ARG_ADDR, (unsigned long)(v)
 #define T_NUM(k, v)	(k), ARG_NUM, (unsigned long)(v)
+/* a count of PTEs or pages handled by the step: the op's cost grows by it */
+#define T_WORK(k, v)	(k), ARG_WORK, (unsigned long)(v)
 
 /* sim.c: object lifetimes.  id 0 takes the next id of the kind. */
 struct mm_struct *mm_alloc(struct sim *sim, int pid);

@@ -440,7 +440,7 @@ void zap_page_range(struct sim *sim, struct vm_area_struct *vma,
 	if (n)
 		trace(sim, "zap_pte_range", 4, T_ID("vma", vma->id),
 		      T_ADDR("start", start), T_ADDR("end", end),
-		      T_NUM("ptes", n));
+		      T_WORK("ptes", n));
 }
 
 /* ---- fork: copy_page_range ---- */
@@ -512,6 +512,6 @@ int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 		dst_vma->vm_mm->swapents++;
 	}
 	trace(sim, "copy_page_range", 3, T_ID("dst", dst_vma->id),
-	      T_ID("src", src_vma->id), T_NUM("ptes", n));
+	      T_ID("src", src_vma->id), T_WORK("ptes", n));
 	return 0;
 }

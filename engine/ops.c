@@ -332,6 +332,35 @@ static int check_op(struct sim *sim, const struct sim_op *op,
 	}
 }
 
+/*
+ * What a fork or an exit is sure to cost (see struct sim_result): a step
+ * per VMA copied or removed, every PTE copy_page_range copies or exit_mmap
+ * zaps.  Other ops depend on more than the state can say before they run.
+ */
+unsigned long sim_cost_bound(struct sim *sim, const struct sim_op *op)
+{
+	struct mm_struct *mm;
+	struct vm_area_struct *vma;
+	unsigned long n = 0;
+
+	if (op->kind != OP_FORK && op->kind != OP_EXIT)
+		return 0;
+	mm = sim_find_mm(sim, op->pid);
+	if (!mm)
+		return 0;
+	for (vma = vma_first(mm); vma; vma = vma_next(vma)) {
+		bool copied = !(vma->vm_flags & (VM_DONTCOPY | VM_WIPEONFORK)) &&
+			      vma->anon_vma;
+
+		if (op->kind == OP_FORK && (vma->vm_flags & VM_DONTCOPY))
+			continue;
+		n++;		/* vm_area_dup, or remove_vma */
+		if (op->kind == OP_EXIT || copied)
+			n += count_ptes(mm, vma->vm_start, vma->vm_end);
+	}
+	return n;
+}
+
 /* the entry of a system call on a range, before any of its checks */
 static void trace_syscall(struct sim *sim, const char *fn,
 			  const struct sim_op *op)
@@ -361,7 +390,7 @@ static int run_op(struct sim *sim, struct mm_struct *mm,
 			f->pages[i] = folio;
 		}
 		trace(sim, "filemap_add_folio", 2, T_ID("file", f->id),
-		      T_NUM("pages", op->pages));
+		      T_WORK("pages", op->pages));
 		res->value = f->id;
 		return 0;
 	}
@@ -414,7 +443,8 @@ int sim_apply(struct sim *sim, const struct sim_op *op, struct sim_result *res)
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	sim->nr_ev = 0;
+	sim_trace_reset(&sim->trace);
+	sim->cost = 0;
 	sim->reason[0] = '\0';
 	sim->reject_field = NULL;
 	if ((unsigned int)op->kind >= OP__COUNT)
@@ -425,7 +455,9 @@ int sim_apply(struct sim *sim, const struct sim_op *op, struct sim_result *res)
 		return ret;
 	run_op(sim, mm, op, res);
 	sim->nr_ops++;
-	res->events = sim->ev;
-	res->nr_events = sim->nr_ev;
+	res->events = sim->trace.ev;
+	res->nr_events = sim->trace.nr;
+	res->events_omitted = sim->trace.omitted;
+	res->cost = sim->cost;
 	return SIM_APPLIED;
 }

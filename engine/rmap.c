@@ -292,6 +292,8 @@ static const struct rmap_walk_result *rmap_walk(struct sim *sim,
 		rmap_walk_anon(sim, folio, ctl);
 	else if (folio->mapping)
 		rmap_walk_file(sim, folio, ctl);
+	/* a walk's work is its visits, traced or not */
+	sim->cost += w->visited + w->tree_probes;
 	return w;
 }
 

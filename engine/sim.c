@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * sim.c - the session: object lifetimes, id counters, lookups, the event
- * trace.  Nothing here decides kernel behaviour; it is the slab allocator and
- * the bookkeeping the other files stand on (kernel/fork.c's mm_alloc and
- * vm_area_alloc, mm/rmap.c's anon_vma_alloc and anon_vma_chain_alloc, the page
- * allocator).
+ * sim.c - the session: object lifetimes, id counters, lookups (the trace
+ * is trace.c).  Nothing here decides kernel behaviour; it is the slab
+ * allocator and the bookkeeping the other files stand on (kernel/fork.c's
+ * mm_alloc and vm_area_alloc, mm/rmap.c's anon_vma_alloc and
+ * anon_vma_chain_alloc, the page allocator).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +64,7 @@ struct sim *sim_new(const struct sim_config *cfg)
 	sim->next_file_id = 1;
 	sim->next_pfn = 1;
 	sim->next_swap = 1;
+	sim_trace_init(&sim->trace, SIM_TRACE_REPEAT, 0);
 	INIT_LIST_HEAD(&sim->mms);
 	INIT_LIST_HEAD(&sim->anon_vmas);
 	INIT_LIST_HEAD(&sim->files);
@@ -120,42 +120,10 @@ void sim_free(struct sim *sim)
 		rb_erase_augmented(n, &sim->swap, NULL);
 		free(rb_entry(n, struct swap_slot, node));
 	}
-	free(sim->ev);
+	sim_trace_free(&sim->trace);
 	free(sim->walk.visits);
 	free(sim->walk.probes);
 	free(sim);
-}
-
-/* ---- the trace ---- */
-
-void trace(struct sim *sim, const char *fn, int nargs, ...)
-{
-	struct sim_event *ev;
-	va_list ap;
-	int i;
-
-	if (sim->nr_ev == sim->cap_ev) {
-		size_t cap = sim->cap_ev ? sim->cap_ev * 2 : 32;
-		struct sim_event *p = realloc(sim->ev, cap * sizeof(*p));
-
-		if (!p)
-			abort();
-		sim->ev = p;
-		sim->cap_ev = cap;
-	}
-	ev = &sim->ev[sim->nr_ev++];
-	memset(ev, 0, sizeof(*ev));
-	ev->fn = fn;
-	if (nargs > SIM_EVENT_ARGS)
-		nargs = SIM_EVENT_ARGS;
-	ev->nargs = nargs;
-	va_start(ap, nargs);
-	for (i = 0; i < nargs; i++) {
-		ev->arg[i].key = va_arg(ap, const char *);
-		ev->arg[i].kind = (enum sim_arg_kind)va_arg(ap, int);
-		ev->arg[i].val = va_arg(ap, unsigned long);
-	}
-	va_end(ap);
 }
 
 /* ---- processes ---- */

@@ -227,8 +227,11 @@ struct swap_slot {
 	struct rb_node node;		/* sim->swap, by id */
 };
 
-/* One kernel step taken by an operation. */
-enum sim_arg_kind { ARG_ID, ARG_ADDR, ARG_NUM };
+/*
+ * One kernel step taken by an operation.  ARG_WORK is a number of PTEs or
+ * pages the step handled in one go: a number, and part of the op's cost.
+ */
+enum sim_arg_kind { ARG_ID, ARG_ADDR, ARG_NUM, ARG_WORK };
 
 #define SIM_EVENT_ARGS 5
 struct sim_event {
@@ -239,7 +242,39 @@ struct sim_event {
 		enum sim_arg_kind kind;
 		unsigned long val;
 	} arg[SIM_EVENT_ARGS];
+	/*
+	 * omitted != 0 makes this a summary, not a step: fn ran count times in
+	 * the call, the events before this one show count - omitted of them
+	 * (the first ones, with their objects), and the rest are only counted.
+	 */
+	unsigned long count;
+	unsigned long omitted;
 };
+
+/*
+ * What an op's trace keeps (trace.c).  A step that repeats per page or per
+ * VMA (zap_pte_range's folio_remove_rmap_pte, free_folio, ...) would make
+ * the trace as large as the session; each function's first `repeat` calls
+ * are kept, the rest folded into one summary event placed where the first
+ * folded call happened.  limit caps the events kept in all; what goes past
+ * it is folded the same way.  0 means no bound.
+ */
+#define SIM_TRACE_REPEAT	8
+struct sim_trace_fn;
+struct sim_trace {
+	struct sim_event *ev;
+	size_t nr, cap;
+	struct sim_trace_fn *fns;	/* per function: kept, its summary */
+	size_t nr_fns, cap_fns;
+	size_t repeat, limit;
+	size_t kept;			/* events that are steps, not summaries */
+	unsigned long omitted;		/* calls folded into summaries */
+};
+void sim_trace_init(struct sim_trace *t, size_t repeat, size_t limit);
+void sim_trace_reset(struct sim_trace *t);
+void sim_trace_free(struct sim_trace *t);
+/* Add one event (a step, or a summary of steps) under t's bounds. */
+void sim_trace_add(struct sim_trace *t, const struct sim_event *e);
 
 /* One VMA an rmap walk looked at. */
 struct rmap_visit {
@@ -338,6 +373,13 @@ struct sim_result {
 	int referenced;			/* folio_referenced */
 	size_t nr_events;
 	const struct sim_event *events;
+	unsigned long events_omitted;	/* calls folded into summaries */
+	/*
+	 * The work the op did: one per kernel step (folded ones included), the
+	 * PTEs and pages of ARG_WORK arguments, the VMAs and tree nodes its
+	 * rmap walks visited.  Deterministic, like everything else.
+	 */
+	unsigned long cost;
 	const struct rmap_walk_result *walk;
 };
 
@@ -381,9 +423,9 @@ struct sim {
 	unsigned long nr_files;
 	unsigned long nr_frames;
 
-	/* per-call scratch: events, walk visits, and the reject reason */
-	struct sim_event *ev;
-	size_t nr_ev, cap_ev;
+	/* per-call scratch: events, cost, walk visits, the reject reason */
+	struct sim_trace trace;
+	unsigned long cost;
 	struct rmap_walk_result walk;
 	size_t cap_visits;
 	size_t cap_probes;
@@ -396,6 +438,16 @@ void sim_free(struct sim *sim);
 void sim_default_limits(struct sim_limits *limits);
 
 int sim_apply(struct sim *sim, const struct sim_op *op, struct sim_result *res);
+/*
+ * How sim_apply() keeps its trace from now on (see struct sim_trace); a new
+ * session keeps SIM_TRACE_REPEAT calls per function, without limit.
+ */
+void sim_trace_limits(struct sim *sim, size_t repeat, size_t limit);
+/*
+ * A lower bound of the cost sim_apply(op) would have now: what is sure to
+ * be done (the PTEs a fork copies, an exit zaps), 0 when it depends on more.
+ */
+unsigned long sim_cost_bound(struct sim *sim, const struct sim_op *op);
 /* Why the last sim_apply() was refused, and the op field at fault. */
 const char *sim_reject_reason(const struct sim *sim);
 const char *sim_reject_field(const struct sim *sim);

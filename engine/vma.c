@@ -545,10 +545,12 @@ static void change_protection(struct sim *sim, struct vm_area_struct *vma)
 {
 	struct pte *pte = pte_lower_bound(vma->vm_mm, vma->vm_start >> PAGE_SHIFT);
 	bool shared = vma->vm_flags & VM_SHARED;
+	unsigned long n = 0;
 
 	for (; pte && pte->vpn < vma->vm_end >> PAGE_SHIFT; pte = pte_next(pte)) {
 		struct folio *folio;
 
+		n++;
 		if (!pte->present)
 			continue;
 		if (!(vma->vm_flags & VM_WRITE)) {
@@ -564,7 +566,8 @@ static void change_protection(struct sim *sim, struct vm_area_struct *vma)
 		    (folio->flags & PG_anon_exclusive))
 			pte->write = true;
 	}
-	trace(sim, "change_protection", 1, T_ID("vma", vma->id));
+	trace(sim, "change_protection", 2, T_ID("vma", vma->id),
+	      T_WORK("ptes", n));
 }
 
 int do_mprotect(struct sim *sim, struct mm_struct *mm, unsigned long start,
@@ -756,20 +759,25 @@ int do_brk(struct sim *sim, struct mm_struct *mm, unsigned long brk,
 
 /* ---- mremap ---- */
 
-/* move_page_tables: PTEs change address, folios keep index and mapping. */
+/*
+ * move_page_tables: PTEs change address, folios keep index and mapping.
+ * It steps from PTE to PTE, as the kernel skips empty page tables: a
+ * terabyte VMA with two pages costs two, not 2^28 lookups.  The ranges
+ * never overlap (do_mremap refuses it), so a moved PTE is never met again.
+ */
 static unsigned long move_page_tables(struct sim *sim, struct mm_struct *mm,
 				      unsigned long old_addr,
 				      unsigned long new_addr, unsigned long len)
 {
-	unsigned long n = 0, i;
+	unsigned long n = 0, end = (old_addr + len) >> PAGE_SHIFT;
+	struct pte *old = pte_lower_bound(mm, old_addr >> PAGE_SHIFT), *next;
 
-	for (i = 0; i < len >> PAGE_SHIFT; i++) {
-		struct pte *old = pte_lookup(mm, (old_addr >> PAGE_SHIFT) + i);
+	for (; old && old->vpn < end; old = next) {
 		struct pte *new;
 
-		if (!old)
-			continue;
-		new = pte_alloc(mm, (new_addr >> PAGE_SHIFT) + i);
+		next = pte_next(old);
+		new = pte_alloc(mm, old->vpn - (old_addr >> PAGE_SHIFT) +
+				(new_addr >> PAGE_SHIFT));
 		new->pfn = old->pfn;
 		new->swap = old->swap;
 		new->present = old->present;
@@ -782,7 +790,7 @@ static unsigned long move_page_tables(struct sim *sim, struct mm_struct *mm,
 		n++;
 	}
 	trace(sim, "move_page_tables", 4, T_ADDR("old_addr", old_addr),
-	      T_ADDR("new_addr", new_addr), T_NUM("len", len), T_NUM("ptes", n));
+	      T_ADDR("new_addr", new_addr), T_NUM("len", len), T_WORK("ptes", n));
 	return n;
 }
 

@@ -55,6 +55,22 @@ static int harness_passed, harness_failed;
 	}								\
 } while (0)
 
+/* Two kernel steps (or summaries) alike: function, arguments, counts. */
+static inline bool harness_same_event(const struct sim_event *x,
+				      const struct sim_event *y)
+{
+	int k;
+
+	if (strcmp(x->fn, y->fn) || x->nargs != y->nargs ||
+	    x->count != y->count || x->omitted != y->omitted)
+		return false;
+	for (k = 0; k < x->nargs; k++)
+		if (strcmp(x->arg[k].key, y->arg[k].key) ||
+		    x->arg[k].val != y->arg[k].val)
+			return false;
+	return true;
+}
+
 static inline int harness_summary(void)
 {
 	printf("%d passed, %d failed\n", harness_passed, harness_failed);

@@ -589,20 +589,12 @@ static void gen_op(struct rng *r, const struct sim *s, struct sim_op *op)
 static bool same_events(const struct sim_result *a, const struct sim_result *b)
 {
 	size_t i;
-	int k;
 
 	if (a->nr_events != b->nr_events)
 		return false;
-	for (i = 0; i < a->nr_events; i++) {
-		const struct sim_event *x = &a->events[i], *y = &b->events[i];
-
-		if (strcmp(x->fn, y->fn) || x->nargs != y->nargs)
+	for (i = 0; i < a->nr_events; i++)
+		if (!harness_same_event(&a->events[i], &b->events[i]))
 			return false;
-		for (k = 0; k < x->nargs; k++)
-			if (strcmp(x->arg[k].key, y->arg[k].key) ||
-			    x->arg[k].val != y->arg[k].val)
-				return false;
-	}
 	return true;
 }
 

@@ -150,6 +150,11 @@ function renderTables(st) {
   }
 }
 
+// A summary event stands for the calls of its function that the daemon
+// only counted (the first ones are the events before it).
+const stepName = (x) => (x.omitted ? `${x.fn} ×${x.omitted} more` : x.fn);
+const stepCount = (events) => events.reduce((n, x) => n + (x.omitted || 1), 0);
+
 function renderTimeline(ops, version) {
   const ol = $('timeline');
   ol.replaceChildren();
@@ -166,7 +171,7 @@ function renderTimeline(ops, version) {
     // the kernel functions it ran: the first few, a toggle for all
     const ev = document.createElement('div');
     ev.className = 'events';
-    const names = r.events.map((x) => x.fn);
+    const names = r.events.map(stepName);
     const short = document.createElement('span');
     short.className = 'short';
     short.textContent = names.slice(0, SHOWN).join(' → ');
@@ -328,7 +333,7 @@ async function applyOps(ops) {
   const r = await api.ops(app.id, ops);
   const last = r.results[r.results.length - 1];
   if (last && !last.ok) say(`the simulated kernel answered ${last.error}: ${last.reason}`, 'kernel');
-  else if (last) say(`${describe(last.op)}: ${last.fault || 'ok'} (${last.events.length} kernel steps)`);
+  else if (last) say(`${describe(last.op)}: ${last.fault || 'ok'} (${stepCount(last.events)} kernel steps)`);
   return r;
 }
 
