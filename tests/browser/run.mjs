@@ -353,7 +353,15 @@ async function main() {
       if (expect422 && r.status() === 422 && r.request().method() === 'POST' && /\/api\/v1\/sessions\/\d+\/ops$/.test(r.url())) { seen422.push(r.url()); return; }
       if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`);
     });
-    await page.goto(d.base + '/');
+    // the page's own Content-Security-Policy must never have to block it
+    // (collected here, across the reloads and navigations below)
+    const csp = [];
+    await page.exposeFunction('reportCspViolation', (v) => csp.push(v));
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => window.reportCspViolation(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    const home = await page.goto(d.base + '/');
+    check('the page is served under a CSP', /default-src 'self'/.test(home.headers()['content-security-policy'] || ''));
     await settle(page);
     const lessons = await api(d.base, '/api/v1/scenarios');
     check('at least six lessons', lessons.length >= 6, String(lessons.length));
@@ -810,6 +818,7 @@ async function main() {
     await page.click('#op-form button[type=submit]');
     await settle(page);
     check('kernel refusal shown', /SIGSEGV/.test(await page.textContent('#op-message')), await page.textContent('#op-message'));
+    check('no CSP violation while the lessons ran', csp.length === 0, JSON.stringify(csp.slice(0, 5)));
   } finally {
     await browser.close();
     d.proc.kill('SIGTERM');
