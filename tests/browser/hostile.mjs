@@ -4,13 +4,11 @@
 // with a no-cors fetch, a form POST and a JSON fetch, and to frame the
 // page.  The journal must be intact after each, and the frame empty.
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import net from 'node:net';
+import { startDaemon } from './daemon.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rmapd = process.argv[2] || process.env.RMAPD || join(here, '../../build/daemon/rmapd');
@@ -19,26 +17,6 @@ let passed = 0, failed = 0;
 
 function check(name, cond, detail = '') {
   if (cond) { passed++; console.log(`ok   ${name}`); } else { failed++; console.log(`FAIL ${name} ${detail}`); }
-}
-
-async function freePort() {
-  return new Promise((res) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-  });
-}
-
-async function startDaemon() {
-  const dir = mkdtempSync(join(tmpdir(), 'rmapd-hostile-'));
-  const port = await freePort();
-  const proc = spawn(rmapd, ['--listen', `127.0.0.1:${port}`, '--db', join(dir, 'db.sqlite'), '--web-root', webRoot],
-    { stdio: ['ignore', 'ignore', 'ignore'] });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(base + '/healthz')).ok) return { proc, base, dir }; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('rmapd did not start');
 }
 
 const json = { 'Content-Type': 'application/json' };
@@ -82,7 +60,7 @@ async function journalLength(base) {
 }
 
 async function main() {
-  const d = await startDaemon();
+  const d = await startDaemon(rmapd, webRoot);
   const attacker = await startAttacker(attackerPages(d.base));
   const aport = attacker.address().port;
   const browser = await chromium.launch({
