@@ -20,8 +20,13 @@
 #include "codec.h"
 #include "rmapd.h"
 
-/* request line target + headers; libmicrohttpd itself refuses past its pool */
+/*
+ * request line target + headers, and headers: libmicrohttpd itself refuses
+ * past its 32 KiB pool, in HTML, and with a few hundred headers has no
+ * room left to send any answer at all
+ */
 #define MAX_HEAD	8192
+#define MAX_HEADERS	100
 
 #define CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
 	"img-src 'self'; connect-src 'self'; object-src 'none'; " \
@@ -42,11 +47,13 @@ static enum MHD_Result add_len(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
-static size_t kind_len(struct MHD_Connection *conn, enum MHD_ValueKind kind)
+/* The bytes of the values of one kind; *count how many there are. */
+static size_t kind_len(struct MHD_Connection *conn, enum MHD_ValueKind kind,
+		       int *count)
 {
 	size_t n = 0;
 
-	MHD_get_connection_values(conn, kind, add_len, &n);
+	*count = MHD_get_connection_values(conn, kind, add_len, &n);
 	return n;
 }
 
@@ -223,17 +230,21 @@ bool guard_admit(const struct config *cfg, const char *method,
 		 struct MHD_Connection *conn, struct reply *rep)
 {
 	const char *host = header(conn, "Host");
+	int count;
 
 	if (!strcmp(method, "HEAD"))
 		method = "GET";
-	if (kind_len(conn, MHD_GET_ARGUMENT_KIND) + strlen(path) > MAX_HEAD) {
+	if (kind_len(conn, MHD_GET_ARGUMENT_KIND, &count) + strlen(path) >
+	    MAX_HEAD) {
 		reply_problem(rep, 414, "uri-too-long", "", "the request target "
 			      "is longer than %d bytes", MAX_HEAD);
 		return true;
 	}
-	if (kind_len(conn, MHD_HEADER_KIND) > MAX_HEAD) {
+	if (kind_len(conn, MHD_HEADER_KIND, &count) > MAX_HEAD ||
+	    count > MAX_HEADERS) {
 		reply_problem(rep, 431, "headers-too-large", "", "the request "
-			      "headers are larger than %d bytes", MAX_HEAD);
+			      "headers are more than %d bytes or %d headers",
+			      MAX_HEAD, MAX_HEADERS);
 		return true;
 	}
 	if (!host && strcmp(version, MHD_HTTP_VERSION_1_0)) {
