@@ -2,14 +2,17 @@
 another site, with a non-JSON body or for a host rmapd does not serve
 changes nothing; ids have one spelling; JSON whitespace is JSON's; error
 documents are valid UTF-8; every answer carries the security headers."""
+import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 
-from rmapd_client import Daemon, Results
+from rmapd_client import Daemon, Results, free_port
 
 RMAPD = sys.argv[1]
 A = "0x7f0000000000"
@@ -297,6 +300,46 @@ def missing_host_is_400_in_http11_only():
         d.cleanup()
 
 
+def local_address():
+    """This machine's address on its default route (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("10.255.255.255", 9))
+        return s.getsockname()[0]
+
+
+def non_loopback_listener_serves_its_address_not_localhost():
+    addr = local_address()
+    assert not addr.startswith("127."), addr
+    port = free_port()
+    tmp = tempfile.mkdtemp(prefix="rmapd-test-")
+    proc = subprocess.Popen([RMAPD, "--listen", "%s:%d" % (addr, port),
+                             "--allow-remote", "--db",
+                             os.path.join(tmp, "db.sqlite")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def get(host):
+            for _ in range(100):
+                try:
+                    c = http.client.HTTPConnection(addr, port, timeout=10)
+                    c.request("GET", "/healthz", headers={"Host": host})
+                    r = c.getresponse()
+                    return r.status, r.getheader("Content-Type"), r.read()
+                except ConnectionRefusedError:
+                    time.sleep(0.05)
+            raise RuntimeError("rmapd did not start")
+        for host in (addr, "%s:%d" % (addr, port)):
+            st, _, payload = get(host)
+            assert st == 200, (host, st, payload)
+        for host in ("localhost:%d" % port, "127.0.0.1:%d" % port,
+                     "[::1]:%d" % port, "%s:%d" % (addr, port + 1)):
+            st, ct, payload = get(host)
+            problem(st, ct, payload, 421, "unknown-host")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def server_name_flag_and_config_line_add_names():
     with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
         f.write("server-name = rmapd.lab.example\n")
@@ -537,6 +580,7 @@ def main():
               rebound_host_gets_neither_a_read_nor_a_delete,
               loopback_names_with_and_without_the_port_are_served,
               missing_host_is_400_in_http11_only,
+              non_loopback_listener_serves_its_address_not_localhost,
               server_name_flag_and_config_line_add_names,
               problem_documents_cut_client_text_at_a_character_boundary,
               invalid_utf8_from_the_client_never_reaches_a_document,
