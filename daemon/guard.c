@@ -47,6 +47,18 @@ static enum MHD_Result add_len(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind,
+				  const char *key, const char *value)
+{
+	int *n = cls;
+
+	(void)kind;
+	(void)value;
+	if (!strcasecmp(key, "Host"))
+		(*n)++;
+	return MHD_YES;
+}
+
 /* The bytes of the values of one kind; *count how many there are. */
 static size_t kind_len(struct MHD_Connection *conn, enum MHD_ValueKind kind,
 		       int *count)
@@ -139,8 +151,10 @@ static bool cors_allowed(const struct config *cfg, const char *origin)
 	return false;
 }
 
-/* rmapd's own origin, as the Host (checked already) names it: any scheme a
- * proxy in front may serve it over. */
+/*
+ * rmapd's own origin, as the Host (checked already) names it, over either
+ * scheme: a proxy in front may serve it as https.
+ */
 static bool own_origin(const char *origin, const char *host)
 {
 	const char *authority;
@@ -154,8 +168,10 @@ static bool own_origin(const char *origin, const char *host)
 	return host && !strcasecmp(authority, host);
 }
 
-/* The media type, without parameters, is application/json; a charset, if
- * any, is UTF-8 (RFC 8259 allows no other). */
+/*
+ * The media type, without parameters, is application/json; a charset, if
+ * any, is UTF-8 (RFC 8259 allows no other).
+ */
 static bool is_json(const char *ctype)
 {
 	const char *semi = strchr(ctype, ';'), *cs;
@@ -166,8 +182,16 @@ static bool is_json(const char *ctype)
 	if (n != 16 || strncasecmp(ctype, "application/json", 16))
 		return false;
 	cs = semi ? strcasestr(semi, "charset=") : NULL;
-	return !cs || !strncasecmp(cs + 8, "utf-8", 5) ||
-	       !strncasecmp(cs + 8, "\"utf-8\"", 7);
+	if (!cs)
+		return true;
+	cs += 8;
+	if (!strncasecmp(cs, "utf-8", 5))
+		n = 5;
+	else if (!strncasecmp(cs, "\"utf-8\"", 7))
+		n = 7;
+	else
+		return false;
+	return !cs[n] || cs[n] == ';' || cs[n] == ' ' || cs[n] == '\t';
 }
 
 static bool path_ok(const char *path)
@@ -245,6 +269,14 @@ bool guard_admit(const struct config *cfg, const char *method,
 		reply_problem(rep, 431, "headers-too-large", "", "the request "
 			      "headers are more than %d bytes or %d headers",
 			      MAX_HEAD, MAX_HEADERS);
+		return true;
+	}
+	count = 0;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_host, &count);
+	if (count > 1) {
+		/* a proxy and rmapd might each believe a different one */
+		reply_problem(rep, 400, "missing-host", "Host", "a request has "
+			      "one Host header, not %d", count);
 		return true;
 	}
 	if (!host && strcmp(version, MHD_HTTP_VERSION_1_0)) {

@@ -270,7 +270,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 		size_t n = *upload_size;
 
 		if (ctx->refusal.status) {
-			/* discarded */
+			/* refused already: read and dropped */
 		} else if (ctx->too_large || ctx->len + n > g_cfg->max_body) {
 			ctx->too_large = true;
 		} else {

@@ -76,7 +76,8 @@ def no_cors_text_plain_rewind_is_refused_415():
                       "application/x-www-form-urlencoded",
                       "multipart/form-data; boundary=x", "application/jsonx",
                       "application/problem+json",
-                      "application/json; charset=latin1"):
+                      "application/json; charset=latin1",
+                      "application/json; charset=utf-8x"):
             st, _, ct, payload, _ = d.request(
                 "POST", "/api/v1/sessions/%d/rewind" % sid, raw=b'{"to":0}',
                 headers={"Content-Type": ctype})
@@ -288,7 +289,7 @@ def loopback_names_with_and_without_the_port_are_served():
         d.cleanup()
 
 
-def missing_host_is_400_in_http11_only():
+def missing_or_repeated_host_is_400():
     d = Daemon(RMAPD).start()
     try:
         st, h, b = raw(d, b"GET /api/v1/sessions HTTP/1.1\r\n"
@@ -296,6 +297,11 @@ def missing_host_is_400_in_http11_only():
         problem(st, h.get("content-type"), b, 400, "missing-host")
         st, h, b = raw(d, b"GET /healthz HTTP/1.0\r\n\r\n")
         assert st == 200, (st, b)
+        # two Host headers: a proxy might route by one, rmapd check the other
+        st, h, b = raw(d, b"GET /api/v1/sessions HTTP/1.1\r\n"
+                       b"Host: 127.0.0.1:%d\r\nHost: evil.example\r\n"
+                       b"Connection: close\r\n\r\n" % d.port)
+        problem(st, h.get("content-type"), b, 400, "missing-host")
     finally:
         d.cleanup()
 
@@ -579,7 +585,7 @@ def main():
               bad_flag_values_are_refused,
               rebound_host_gets_neither_a_read_nor_a_delete,
               loopback_names_with_and_without_the_port_are_served,
-              missing_host_is_400_in_http11_only,
+              missing_or_repeated_host_is_400,
               non_loopback_listener_serves_its_address_not_localhost,
               server_name_flag_and_config_line_add_names,
               problem_documents_cut_client_text_at_a_character_boundary,
