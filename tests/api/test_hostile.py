@@ -346,6 +346,36 @@ def non_loopback_listener_serves_its_address_not_localhost():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def socket_activation_serves_the_port_of_the_socket_it_got():
+    """Under systemd the port is the passed socket's, not --listen's."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(64)
+    port = lsock.getsockname()[1]
+    tmp = tempfile.mkdtemp(prefix="rmapd-test-")
+    proc = subprocess.Popen(
+        ["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"', RMAPD,
+         "--db", os.path.join(tmp, "db.sqlite")],
+        preexec_fn=lambda: os.dup2(lsock.fileno(), 3), pass_fds=(3,),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lsock.close()
+    try:
+        def get(host):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", "/healthz", headers={"Host": host})
+            r = c.getresponse()
+            return r.status, r.getheader("Content-Type"), r.read()
+        for host in ("127.0.0.1:%d" % port, "localhost:%d" % port, "localhost"):
+            st, _, payload = get(host)
+            assert st == 200, (host, st, payload)
+        st, ct, payload = get("localhost:8080")
+        problem(st, ct, payload, 421, "unknown-host")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def server_name_flag_and_config_line_add_names():
     with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
         f.write("server-name = rmapd.lab.example\n")
@@ -587,6 +617,7 @@ def main():
               loopback_names_with_and_without_the_port_are_served,
               missing_or_repeated_host_is_400,
               non_loopback_listener_serves_its_address_not_localhost,
+              socket_activation_serves_the_port_of_the_socket_it_got,
               server_name_flag_and_config_line_add_names,
               problem_documents_cut_client_text_at_a_character_boundary,
               invalid_utf8_from_the_client_never_reaches_a_document,
