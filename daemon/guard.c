@@ -21,9 +21,9 @@
 #include "rmapd.h"
 
 /*
- * request line target + headers, and headers: libmicrohttpd itself refuses
- * past its 32 KiB pool, in HTML, and with a few hundred headers has no
- * room left to send any answer at all
+ * Limits on the request target and the headers, well inside
+ * libmicrohttpd's 32 KiB pool: past the pool it answers in HTML itself,
+ * and with a few hundred headers it has no room left for any answer.
  */
 #define MAX_HEAD	8192
 #define MAX_HEADERS	100
@@ -109,6 +109,7 @@ static bool split_host(const char *h, char *name, size_t size, long *port)
 	return true;
 }
 
+/* on loopback, or on every address (loopback among them) */
 static bool listens_on_loopback(const struct config *cfg)
 {
 	const char *a = cfg->listen_addr;
