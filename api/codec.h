@@ -24,6 +24,21 @@ void api_error_set(struct api_error *err, int status, const char *type,
 		   const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* ---- text.c ---- */
+/* Whether s[0..len) is UTF-8 as RFC 3629 defines it. */
+bool api_utf8_valid(const char *s, size_t len);
+/*
+ * src into dst (size bytes) as valid UTF-8 for an error document: whole
+ * characters only, a character cut short by a truncation dropped, any other
+ * invalid byte replaced by U+FFFD.
+ */
+void api_utf8_clean(char *dst, size_t size, const char *src);
+/*
+ * NULL if s[0..len) is UTF-8 with no control byte outside the whitespace
+ * JSON allows between tokens and none raw inside a string, else why not.
+ */
+const char *api_json_text_error(const char *s, size_t len);
+
 /* Parse one operation object into op; 0, or -1 with err filled. */
 int api_parse_op(const cJSON *json, struct sim_op *op, struct api_error *err);
 

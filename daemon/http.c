@@ -23,6 +23,7 @@ struct conn_ctx {
 	char *body;
 	size_t len, cap;
 	bool too_large;
+	struct reply refusal;	/* status set: guard_admit() answered */
 	struct timespec start;
 };
 
@@ -237,7 +238,7 @@ static struct MHD_Response *make_response(struct reply *rep,
 		MHD_add_response_header(r, "Cache-Control", "no-cache");
 	if (__atomic_load_n(&stopping, __ATOMIC_SEQ_CST))
 		MHD_add_response_header(r, "Connection", "close");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	guard_headers(g_cfg, r, conn);
 	return r;
 }
 
@@ -254,7 +255,6 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	enum MHD_Result ret;
 
 	(void)cls;
-	(void)version;
 	if (!ctx) {
 		ctx = calloc(1, sizeof(*ctx));
 		if (!ctx)
@@ -262,12 +262,16 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
 		*con_cls = ctx;
 		__atomic_add_fetch(&nr_requests, 1, __ATOMIC_SEQ_CST);
+		/* refused from its head: its body is never kept */
+		guard_admit(g_cfg, method, url, version, conn, &ctx->refusal);
 		return MHD_YES;
 	}
 	if (*upload_size) {
 		size_t n = *upload_size;
 
-		if (ctx->too_large || ctx->len + n > g_cfg->max_body) {
+		if (ctx->refusal.status) {
+			/* refused already: read and dropped */
+		} else if (ctx->too_large || ctx->len + n > g_cfg->max_body) {
 			ctx->too_large = true;
 		} else {
 			if (ctx->len + n + 1 > ctx->cap) {
@@ -289,7 +293,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	conns_request_received(conn);
-	if (ctx->too_large) {
+	if (ctx->refusal.status) {
+		rep = ctx->refusal;
+		ctx->refusal.body = NULL;
+	} else if (ctx->too_large) {
 		reply_problem(&rep, 413, "body-too-large", "", "the body is "
 			      "larger than %lu bytes", g_cfg->max_body);
 	} else {
@@ -326,6 +333,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!ctx)
 		return;
 	free(ctx->body);
+	free(ctx->refusal.body);
 	free(ctx);
 	*con_cls = NULL;
 	__atomic_sub_fetch(&nr_requests, 1, __ATOMIC_SEQ_CST);
@@ -381,6 +389,7 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 			     MHD_OPTION_ARRAY, where,
 			     MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+			     MHD_OPTION_UNESCAPE_CALLBACK, guard_unescape, NULL,
 			     MHD_OPTION_NOTIFY_CONNECTION, conns_notify, NULL,
 			     MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
 			     MHD_OPTION_CONNECTION_LIMIT,

@@ -35,6 +35,13 @@ static const char usage[] =
 "  --allow-remote[=BOOL]  allow a non-loopback address (yes/no, true/false,\n"
 "                         1/0; the bare flag is yes). rmapd has no user\n"
 "                         authentication yet: do this only on a trusted net\n"
+"  --server-name NAME     a host name (or address) clients reach rmapd by,\n"
+"                         besides the listening address (and localhost,\n"
+"                         127.0.0.1, [::1] on loopback); repeatable. Other\n"
+"                         Host headers get 421 (DNS rebinding)\n"
+"  --cors-origin ORIGIN   send CORS headers to pages from ORIGIN\n"
+"                         (http[s]://host[:port]) and let them change state;\n"
+"                         repeatable; none by default\n"
 "  --db PATH              SQLite database (default ./rmapd.sqlite)\n"
 "  --web-root DIR         the web page's files (default " RMAPD_WEBROOT ")\n"
 "  --threads N            HTTP worker threads (default 8)\n"
@@ -160,6 +167,80 @@ bad:
 
 static int read_config_file(struct config *c, const char *path);
 
+/* A DNS name or IPv4 address, or an IPv6 one in brackets (added if bare). */
+static bool host_name(const char *v, char *out, size_t size)
+{
+	size_t n = strlen(v);
+
+	if (!n || n > 253)
+		return false;
+	if (strchr(v, ':')) {
+		const char *in = v[0] == '[' ? v + 1 : v;
+		size_t len = v[0] == '[' ? n - 2 : n;
+
+		if (v[0] == '[' && v[n - 1] != ']')
+			return false;
+		if (!len || strspn(in, "0123456789abcdefABCDEF:.") != len)
+			return false;
+		snprintf(out, size, "[%.*s]", (int)len, in);
+		return true;
+	}
+	if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789.-") != n)
+		return false;
+	snprintf(out, size, "%s", v);
+	return true;
+}
+
+/* http[s]://host[:port], as a browser sends it in Origin. */
+static bool origin_name(const char *v, char *out, size_t size)
+{
+	const char *auth = !strncmp(v, "http://", 7) ? v + 7 :
+			   !strncmp(v, "https://", 8) ? v + 8 : NULL;
+	const char *colon;
+	char host[256];
+	size_t n;
+
+	if (!auth || strlen(v) >= size)
+		return false;
+	colon = auth[0] == '[' ? strstr(auth, "]:") : strchr(auth, ':');
+	if (colon && auth[0] == '[')
+		colon++;
+	n = colon ? (size_t)(colon - auth) : strlen(auth);
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, auth, n);
+	host[n] = '\0';
+	if (colon && (!colon[1] || strspn(colon + 1, "0123456789") !=
+		      strlen(colon + 1) || strlen(colon + 1) > 5))
+		return false;
+	if (!host_name(host, out, size) || strcmp(out, host))
+		return false;
+	snprintf(out, size, "%s", v);
+	return true;
+}
+
+static int add_name(struct config *c, const char *name, const char *v)
+{
+	bool server = !strcmp(name, "server-name");
+	unsigned int *nr = server ? &c->nr_server_names : &c->nr_cors_origins;
+	char (*list)[256] = server ? c->server_names : c->cors_origins;
+
+	if (*nr >= MAX_NAMES) {
+		fprintf(stderr, "rmapd: at most %d --%s\n", MAX_NAMES, name);
+		return -1;
+	}
+	if (server ? !host_name(v, list[*nr], sizeof(list[0])) :
+		     !origin_name(v, list[*nr], sizeof(list[0]))) {
+		fprintf(stderr, "rmapd: --%s takes %s, not '%s'\n", name,
+			server ? "a host name or address (no port)" :
+			"an origin such as https://example.org:8443", v);
+		return -1;
+	}
+	(*nr)++;
+	return 0;
+}
+
 static const struct num_option {
 	const char *name;
 	size_t off;
@@ -185,7 +266,8 @@ static const struct num_option {
 };
 
 static const char *const other_options[] = {
-	"allow-remote", "listen", "db", "web-root", "config", "threads", NULL,
+	"allow-remote", "listen", "db", "web-root", "config", "threads",
+	"server-name", "cors-origin", NULL,
 };
 
 static const struct num_option *find_num_option(const char *name)
@@ -239,6 +321,8 @@ static int set_option(struct config *c, const char *name, const char *v)
 	}
 	if (!strcmp(name, "config"))
 		return read_config_file(c, v);
+	if (!strcmp(name, "server-name") || !strcmp(name, "cors-origin"))
+		return add_name(c, name, v);
 	if (!strcmp(name, "threads")) {
 		if (parse_num(name, v, 1, 256, &n))
 			return -1;
@@ -361,6 +445,27 @@ static int activation_socket(void)
 	return 3;
 }
 
+/* The address and port of the socket systemd passed, for the Host check. */
+static void activation_address(struct config *c, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const void *a = NULL;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return;
+	if (ss.ss_family == AF_INET) {
+		a = &((struct sockaddr_in *)&ss)->sin_addr;
+		c->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		c->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	if (a)
+		inet_ntop(ss.ss_family, a, c->listen_addr,
+			  sizeof(c->listen_addr));
+}
+
 static bool is_loopback(const char *addr)
 {
 	return !strncmp(addr, "127.", 4) || !strcmp(addr, "::1") ||
@@ -445,6 +550,8 @@ int main(int argc, char **argv)
 		snprintf(cfg.listen_addr, sizeof(cfg.listen_addr), "127.0.0.1");
 	ipv6 = strchr(cfg.listen_addr, ':') != NULL;
 	fd = activation_socket();
+	if (fd >= 0)
+		activation_address(&cfg, fd);
 	if (fd < 0 && !is_loopback(cfg.listen_addr) && !cfg.allow_remote) {
 		fprintf(stderr, "rmapd: refusing to serve %s without "
 			"authentication; pass --allow-remote on a trusted "

@@ -24,6 +24,8 @@
 #define CEIL_MAX_FILE_PAGES	SIM_CAP_FILE_PAGES
 #define CEIL_MAX_PTES		SIM_CAP_PTES
 
+#define MAX_NAMES		16	/* --server-name, --cors-origin */
+
 struct config {
 	char listen_addr[64];
 	unsigned short port;
@@ -42,6 +44,12 @@ struct config {
 	unsigned long max_conns;	/* connections at once, all addresses */
 	unsigned long max_conns_per_ip;	/* 0: no limit */
 	unsigned long request_timeout;	/* s to deliver a whole request */
+	/* Host names served besides the listening address's own */
+	char server_names[MAX_NAMES][256];
+	unsigned int nr_server_names;
+	/* origins given CORS headers; none by default */
+	char cors_origins[MAX_NAMES][256];
+	unsigned int nr_cors_origins;
 	struct sim_limits limits;
 };
 
@@ -187,6 +195,21 @@ void conns_request_done(struct MHD_Connection *mc);
 void conns_sweep(void);
 struct strbuf;
 void conns_metrics(struct strbuf *t);
+/* ---- guard.c ---- */
+struct MHD_Connection;
+struct MHD_Response;
+/*
+ * From the request's head: true with rep filled when it is refused (Host,
+ * Origin, Content-Type, path) or is a CORS preflight, answered as is.
+ */
+bool guard_admit(const struct config *cfg, const char *method,
+		 const char *path, const char *version,
+		 struct MHD_Connection *conn, struct reply *rep);
+/* security headers, and CORS ones for an allowed origin */
+void guard_headers(const struct config *cfg, struct MHD_Response *r,
+		   struct MHD_Connection *conn);
+/* MHD_OPTION_UNESCAPE_CALLBACK */
+size_t guard_unescape(void *cls, struct MHD_Connection *conn, char *s);
 
 /* ---- web.c ---- */
 void serve_static(const struct config *cfg, const char *path,

@@ -40,15 +40,19 @@ static cJSON *problem_new(int status, const char *type, const char *field,
 			  const char *detail, long index)
 {
 	cJSON *p = cJSON_CreateObject();
-	char t[96];
+	char t[96], text[3 * 300];
 
 	snprintf(t, sizeof(t), PROBLEM_PREFIX "%s", type);
 	cJSON_AddStringToObject(p, "type", t);
 	cJSON_AddStringToObject(p, "title", type);
 	cJSON_AddNumberToObject(p, "status", status);
-	cJSON_AddStringToObject(p, "detail", detail);
-	if (field && field[0])
-		cJSON_AddStringToObject(p, "field", field);
+	/* both may quote the client, cut to fit a buffer */
+	api_utf8_clean(text, sizeof(text), detail);
+	cJSON_AddStringToObject(p, "detail", text);
+	if (field && field[0]) {
+		api_utf8_clean(text, sizeof(text), field);
+		cJSON_AddStringToObject(p, "field", text);
+	}
 	if (index >= 0)
 		cJSON_AddNumberToObject(p, "index", (double)index);
 	return p;
@@ -142,12 +146,17 @@ static bool escapes_nul(const char *p, size_t len)
 
 static cJSON *parse_body(const struct request *req, struct reply *rep)
 {
-	const char *end;
+	const char *end, *why;
 	cJSON *json;
 
 	if (!req->body_len) {
 		reply_problem(rep, 400, "empty-body", "", "this request needs a "
 			      "JSON body");
+		return NULL;
+	}
+	why = api_json_text_error(req->body, req->body_len);
+	if (why) {
+		reply_problem(rep, 400, "malformed-json", "", "%s", why);
 		return NULL;
 	}
 	json = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, false);
@@ -207,15 +216,24 @@ static bool valid_name(const char *s, size_t max)
 	return true;
 }
 
+/*
+ * Canonical decimal only: "1", never "01", "+1", " 1" or "1 " (strtol
+ * takes all but the last), so that one number has one spelling and an id
+ * in a path names one resource.
+ */
 static bool parse_long(const char *s, long max, long *out)
 {
-	char *end;
-	long v;
+	long v = 0;
+	size_t i;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	if (!s || !*s || (s[0] == '0' && s[1]) || strlen(s) > 18)
 		return false;
-	v = strtol(s, &end, 10);
-	if (*end || v < 0 || v > max)
+	for (i = 0; s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v > max)
 		return false;
 	*out = v;
 	return true;

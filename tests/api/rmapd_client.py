@@ -83,7 +83,13 @@ class Daemon:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         data = raw if raw is not None else (
             json.dumps(body).encode() if body is not None else None)
-        conn.request(method, path, body=data, headers=headers or {})
+        headers = dict(headers or {})
+        # rmapd takes a body only as JSON (415 otherwise): say so unless
+        # the test sends a Content-Type of its own
+        if data is not None and not any(k.lower() == "content-type"
+                                        for k in headers):
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=headers)
         resp = conn.getresponse()
         payload = resp.read()
         ctype = resp.getheader("Content-Type") or ""

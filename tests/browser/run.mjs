@@ -7,12 +7,10 @@
 // the one test that provokes it, the 422 of a refused op.  Screenshots at
 // 1280x800 and 1920x1080 go to $SCREENSHOT_DIR (default ./screenshots).
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import net from 'node:net';
+import { startDaemon } from './daemon.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const hex = (n) => `0x${n.toString(16)}`;   // as web/js/api.js prints offsets
@@ -27,26 +25,6 @@ const seen422 = [];
 
 function check(name, cond, detail = '') {
   if (cond) { passed++; } else { failed++; console.log(`FAIL ${name} ${detail}`); }
-}
-
-async function freePort() {
-  return new Promise((res) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-  });
-}
-
-async function startDaemon() {
-  const dir = mkdtempSync(join(tmpdir(), 'rmapd-browser-'));
-  const port = await freePort();
-  const proc = spawn(rmapd, ['--listen', `127.0.0.1:${port}`, '--db', join(dir, 'db.sqlite'), '--web-root', webRoot],
-    { stdio: ['ignore', 'ignore', 'ignore'] });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(base + '/healthz')).ok) return { proc, base, dir }; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('rmapd did not start');
 }
 
 // The page marks itself busy (<body data-busy="true">) from the moment an
@@ -329,7 +307,7 @@ async function main() {
     throw new Error(`${webRoot}/vendor/elk.bundled.js is missing: run web/vendor.sh after npm ci in web/ (./setup.sh does both), or set WEB_ROOT to an installed web root`);
   }
   mkdirSync(shots, { recursive: true });
-  const d = await startDaemon();
+  const d = await startDaemon(rmapd, webRoot);
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
@@ -354,7 +332,15 @@ async function main() {
       if (expect422 && r.status() === 422 && r.request().method() === 'POST' && /\/api\/v1\/sessions\/\d+\/ops$/.test(r.url())) { seen422.push(r.url()); return; }
       if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`);
     });
-    await page.goto(d.base + '/');
+    // the page's own Content-Security-Policy must never have to block it
+    // (collected here, across the reloads and navigations below)
+    const csp = [];
+    await page.exposeFunction('reportCspViolation', (v) => csp.push(v));
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => window.reportCspViolation(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    const home = await page.goto(d.base + '/');
+    check('the page is served under a CSP', /default-src 'self'/.test(home.headers()['content-security-policy'] || ''));
     await settle(page);
     const lessons = await api(d.base, '/api/v1/scenarios');
     check('at least six lessons', lessons.length >= 6, String(lessons.length));
@@ -812,6 +798,7 @@ async function main() {
     await page.click('#op-form button[type=submit]');
     await settle(page);
     check('kernel refusal shown', /SIGSEGV/.test(await page.textContent('#op-message')), await page.textContent('#op-message'));
+    check('no CSP violation while the lessons ran', csp.length === 0, JSON.stringify(csp.slice(0, 5)));
   } finally {
     await browser.close();
     d.proc.kill('SIGTERM');
