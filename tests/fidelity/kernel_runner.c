@@ -9,6 +9,10 @@
  * the answer.  fork is done by the process itself, so the child inherits its
  * address space.  Observations are taken while every process is blocked.
  * Everything happens inside one reserved window of the address space.
+ *
+ * The kernel's answer must not depend on timing: every process of a run is
+ * pinned to one CPU and that CPU's LRU batches are drained before each
+ * operation and each observation (see pin_to_one_cpu() and drain_lru()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -376,7 +381,8 @@ static const char *apply(const cJSON *op)
 		c.flags = (has_flag(op, "shared") ? MAP_SHARED : MAP_PRIVATE) |
 			  (has_flag(op, "anonymous") ? MAP_ANONYMOUS : 0) |
 			  (has_flag(op, "fixed") ? MAP_FIXED : 0) |
-			  (has_flag(op, "fixed_noreplace") ? MAP_FIXED_NOREPLACE : 0);
+			  (has_flag(op, "fixed_noreplace") ? MAP_FIXED_NOREPLACE : 0) |
+			  (has_flag(op, "noreserve") ? MAP_NORESERVE : 0);
 		c.offset = num(op, "offset");
 		if (cJSON_IsString(file))
 			snprintf(c.path, sizeof(c.path), "%s", file_path(file->valuestring));
@@ -426,6 +432,51 @@ static const char *apply(const cJSON *op)
 		real_pid[pid] = 0;
 	}
 	return errname(a.err);
+}
+
+/* ---- stable runs ---- */
+
+/*
+ * A folio sitting in a per-CPU LRU batch holds a reference, and
+ * wp_can_reuse_anon_folio() refuses to reuse a folio with an extra
+ * reference: a write fault would then copy where it reuses at other times.
+ * The kernel drains the local CPU's batches before giving up, but not
+ * another CPU's.  With every process of the run on one CPU (children
+ * inherit the affinity, as under `taskset -c 0`) no other CPU ever holds a
+ * batch with one of our folios.
+ */
+static void pin_to_one_cpu(void)
+{
+	cpu_set_t allowed, one;
+	int cpu;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		die("sched_getaffinity: %s", strerror(errno));
+	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed); cpu++)
+		;
+	if (cpu == CPU_SETSIZE)
+		die("no CPU to run on");
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		die("sched_setaffinity(%d): %s", cpu, strerror(errno));
+}
+
+/*
+ * lru_add_drain() from user space: MADV_COLD on a page that was never
+ * touched drains the calling CPU's batches (madvise_cold() drains before
+ * walking the range) and then finds nothing to deactivate, so it changes
+ * no page of the scenario.  The controller runs on the same CPU as every
+ * scenario process, so this empties every batch that could hold their
+ * folios.
+ */
+static void *drain_page;
+
+static void drain_lru(void)
+{
+	if (madvise(drain_page, PAGE, MADV_COLD))
+		die("madvise(MADV_COLD) to drain the LRU batches: %s",
+		    strerror(errno));
 }
 
 /* ---- observing ---- */
@@ -591,6 +642,11 @@ int main(int argc, char **argv)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/rmapd-fidelity-XXXXXX");
 	if (!mkdtemp(tmpdir))
 		die("mkdtemp failed");
+	pin_to_one_cpu();
+	drain_page = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	if (drain_page == MAP_FAILED)
+		die("mmap of the drain page failed");
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < MAX_PROCS; i++)
@@ -605,6 +661,7 @@ int main(int argc, char **argv)
 		const char *kind = cJSON_GetObjectItemCaseSensitive(op, "op")->valuestring;
 		cJSON *r;
 
+		drain_lru();
 		if (!strcmp(kind, "observe")) {
 			cJSON_AddItemToArray(observations, observe(last));
 			index++;
@@ -617,6 +674,7 @@ int main(int argc, char **argv)
 		cJSON_AddItemToArray(results, r);
 		last = index++;
 	}
+	drain_lru();
 	cJSON_AddItemToArray(observations, observe(last));
 	text = cJSON_Print(out);
 	printf("%s\n", text);
