@@ -525,14 +525,15 @@ static void check_vma_file(struct ctx *c, const struct vm_area_struct *vma)
 
 #define VM_KNOWN	(VM_READ | VM_WRITE | VM_EXEC | VM_SHARED | VM_MAYREAD | \
 			 VM_MAYWRITE | VM_MAYEXEC | VM_MAYSHARE | VM_GROWSDOWN | \
-			 VM_DONTCOPY | VM_ACCOUNT | VM_WIPEONFORK)
+			 VM_DONTCOPY | VM_ACCOUNT | VM_NORESERVE | \
+			 VM_WIPEONFORK)
 #define VM_MAYALL	(VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
 
 /*
  * The flags calc_vm_flags() and the madvise/mprotect paths can produce: all
  * three VM_MAY* bits, VM_SHARED exactly with VM_MAYSHARE, a shared mapping
  * of anonymous memory only through its shmem file, WIPEONFORK only on
- * private anonymous memory.
+ * private anonymous memory, never a charge on a VM_NORESERVE mapping.
  */
 static void check_vma_flags(struct ctx *c, const struct mm_struct *mm,
 			    const struct vm_area_struct *vma)
@@ -545,7 +546,8 @@ static void check_vma_flags(struct ctx *c, const struct mm_struct *mm,
 	    (shared && vma_is_anonymous(vma)) ||
 	    (!shared && vma->vm_file && file_live(c, vma->vm_file) &&
 	     vma->vm_file->shmem) ||
-	    ((f & VM_WIPEONFORK) && (shared || vma->vm_file)))
+	    ((f & VM_WIPEONFORK) && (shared || vma->vm_file)) ||
+	    (f & (VM_ACCOUNT | VM_NORESERVE)) == (VM_ACCOUNT | VM_NORESERVE))
 		report(c, "vma-flags", "pid %d vma #%lu has flags 0x%lx",
 		       mm->pid, vma->id, f);
 }

@@ -18,9 +18,10 @@
  * the dangling and unreachable anonymous mappings that legacy mode leaves
  * behind by design.  Anything else fails the whole load, freeing all of it.
  *
- * Format (version 1), one line each, fields separated by one space:
- *   rmapd-dump 1
+ * Format (version 2), one line each, fields separated by one space:
+ *   rmapd-dump 2
  *   config MODE NO_ZERO_PAGE MAX_PROCS MAX_VMAS MAX_FRAMES MAX_FILES MAX_FILE_PAGES
+ *          MAX_PTES OVERCOMMIT
  *   next PID VMA ANON_VMA AVC FILE PFN SWAP NR_OPS
  *   file ID NAME PAGES SHMEM
  *   anon_vma ID ROOT PARENT REFCOUNT NUM_CHILDREN NUM_ACTIVE_VMAS DEGREE
@@ -35,7 +36,11 @@
  * SHAPE is PARENT SIDE COLOUR: the parent node's id (0 for the root), l, r
  * or - for the root, and r or b.  Addresses, vpns and flags are lower-case
  * hex, everything else decimal; a file name escapes any byte outside
- * [A-Za-z0-9._/#-] as %XX.
+ * [A-Za-z0-9._/#-] as %XX.  The in-order walk of a tree is its order, equal
+ * keys included (insertion order, as in the kernel), so the shape carries it.
+ *
+ * Version 1 dumps still load: their config line ends before OVERCOMMIT (the
+ * heuristic mode 0 applies) or before MAX_PTES (the default limit applies).
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -45,7 +50,8 @@
 
 #include "internal.h"
 
-#define DUMP_MAGIC	"rmapd-dump 1"
+#define DUMP_MAGIC	"rmapd-dump 2"
+#define DUMP_MAGIC_V1	"rmapd-dump 1"
 #define MAX_LINE	512
 #define MAX_TOKENS	16
 /* what a dump may claim, whatever its limits say (SIM_CAP_*, sim.h) */
@@ -215,10 +221,10 @@ char *sim_dump(const struct sim *sim, size_t *len)
 	if (!b.p)
 		return NULL;
 	put(&b, DUMP_MAGIC "\n");
-	put(&b, "config %s %d %lu %lu %lu %lu %lu %lu\n",
+	put(&b, "config %s %d %lu %lu %lu %lu %lu %lu %d\n",
 	    sim_mode_name(sim->cfg.mode), sim->cfg.no_zero_page, l->max_procs,
 	    l->max_vmas, l->max_frames, l->max_files, l->max_file_pages,
-	    l->max_ptes);
+	    l->max_ptes, (int)sim->cfg.overcommit);
 	put(&b, "next %lu %lu %lu %lu %lu %lu %lu %lu\n", sim->next_pid,
 	    sim->next_vma_id, sim->next_anon_vma_id, sim->next_avc_id,
 	    sim->next_file_id, sim->next_pfn, sim->next_swap, sim->nr_ops);
@@ -387,6 +393,7 @@ struct loader {
 	size_t errlen;
 	unsigned long lineno;
 	enum section section;
+	int version;			/* of the format: 1 or 2 */
 	unsigned long last_id;		/* order within the section */
 	struct address_space **files;	/* by id, for lookups */
 	size_t nr_files;
@@ -482,8 +489,11 @@ static int load_config(struct loader *ld, const struct tokens *t)
 	struct sim_config *cfg = &ld->sim->cfg;
 	struct sim_limits *l = &cfg->limits;
 
-	/* dumps made before max_ptes have 8 fields: the default applies */
-	if ((t->nr != 8 && t->nr != 9) || !tok_is(t, 0, "config"))
+	int overcommit = SIM_OVERCOMMIT_GUESS;
+
+	/* version 1: 8 fields before max_ptes, 9 after; version 2: 10 */
+	if ((ld->version == 1 ? t->nr != 8 && t->nr != 9 : t->nr != 10) ||
+	    !tok_is(t, 0, "config"))
 		return fail(ld, "expected the config line");
 	if (tok_is(t, 1, "legacy"))
 		cfg->mode = SIM_MODE_LEGACY;
@@ -495,8 +505,12 @@ static int load_config(struct loader *ld, const struct tokens *t)
 			  &l->max_vmas, &l->max_frames, &l->max_files,
 			  &l->max_file_pages))
 		return fail(ld, "bad config");
-	if (t->nr == 9 && !parse_fields(t, 8, "u", &l->max_ptes))
+	if (t->nr >= 9 && !parse_fields(t, 8, "u", &l->max_ptes))
 		return fail(ld, "bad config");
+	if (t->nr == 10 && (!parse_fields(t, 9, "i", &overcommit) ||
+			    overcommit > SIM_OVERCOMMIT_NEVER))
+		return fail(ld, "bad config");
+	cfg->overcommit = (enum sim_overcommit)overcommit;
 	if (t->nr == 8) {
 		struct sim_limits def;
 
@@ -948,6 +962,15 @@ static int validate(struct loader *ld)
 	return ret;
 }
 
+static int magic_version(const char *line, size_t n)
+{
+	if (n == strlen(DUMP_MAGIC) && !memcmp(line, DUMP_MAGIC, n))
+		return 2;
+	if (n == strlen(DUMP_MAGIC_V1) && !memcmp(line, DUMP_MAGIC_V1, n))
+		return 1;
+	return 0;
+}
+
 static int load_lines(struct loader *ld, const char *buf, size_t len)
 {
 	size_t pos = 0;
@@ -964,8 +987,10 @@ static int load_lines(struct loader *ld, const char *buf, size_t len)
 		n = (size_t)(nl - line);
 		pos += n + 1;
 		if (ld->lineno == 1) {
-			if (n != strlen(DUMP_MAGIC) || memcmp(line, DUMP_MAGIC, n))
-				return fail(ld, "not an rmapd dump, version 1");
+			ld->version = magic_version(line, n);
+			if (!ld->version)
+				return fail(ld, "not an rmapd dump, version 1 "
+					    "or 2");
 			continue;
 		}
 		if (!tokenize(line, n, &t))

@@ -50,6 +50,7 @@
 #define VM_GROWSDOWN	0x00000100UL
 #define VM_DONTCOPY	0x00020000UL
 #define VM_ACCOUNT	0x00100000UL
+#define VM_NORESERVE	0x00200000UL
 #define VM_WIPEONFORK	0x02000000UL
 
 /* mmap(2) / mprotect(2) / mremap(2) argument bits */
@@ -60,6 +61,7 @@
 #define MAP_PRIVATE	0x02
 #define MAP_FIXED	0x10
 #define MAP_ANONYMOUS	0x20
+#define MAP_NORESERVE	0x4000
 #define MAP_FIXED_NOREPLACE 0x100000
 #define MREMAP_MAYMOVE	1
 #define MREMAP_FIXED	2
@@ -109,10 +111,18 @@ struct sim_limits {
 	unsigned long max_ptes;		/* page-table entries, all processes */
 };
 
+/* vm.overcommit_memory: only OVERCOMMIT_NEVER ignores MAP_NORESERVE */
+enum sim_overcommit {
+	SIM_OVERCOMMIT_GUESS = 0,	/* the default, and the reference machine's */
+	SIM_OVERCOMMIT_ALWAYS = 1,
+	SIM_OVERCOMMIT_NEVER = 2,
+};
+
 struct sim_config {
 	enum sim_mode mode;
 	/* mm_forbids_zeropage(): anonymous read faults allocate a page */
 	bool no_zero_page;
+	enum sim_overcommit overcommit;
 	struct sim_limits limits;
 };
 

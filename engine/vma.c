@@ -29,8 +29,22 @@ unsigned long calc_vm_flags(unsigned int prot, unsigned int flags)
 		vm_flags |= VM_EXEC;
 	if (flags & MAP_SHARED)
 		vm_flags |= VM_SHARED | VM_MAYSHARE;
-	/* accountable_mapping: private and writable */
-	if ((vm_flags & (VM_SHARED | VM_WRITE)) == VM_WRITE)
+	return vm_flags;
+}
+
+/*
+ * do_mmap honours MAP_NORESERVE unless overcommit is strict; a mapping is
+ * charged (accountable_mapping) when it is private, writable and not
+ * VM_NORESERVE.
+ */
+static unsigned long mmap_account_flags(const struct sim *sim,
+					unsigned long vm_flags,
+					unsigned int flags)
+{
+	if ((flags & MAP_NORESERVE) &&
+	    sim->cfg.overcommit != SIM_OVERCOMMIT_NEVER)
+		vm_flags |= VM_NORESERVE;
+	if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE)
 		vm_flags |= VM_ACCOUNT;
 	return vm_flags;
 }
@@ -464,7 +478,8 @@ int do_mmap(struct sim *sim, struct mm_struct *mm, const struct sim_op *op,
 		if (!addr)
 			return kerr(res, SIM_ENOMEM, "no gap large enough");
 	}
-	flags = calc_vm_flags(op->prot, type);
+	flags = mmap_account_flags(sim, calc_vm_flags(op->prot, type),
+				   op->flags);
 	if (file)
 		pgoff = op->offset >> PAGE_SHIFT;
 	else if (type == MAP_SHARED)
@@ -594,12 +609,14 @@ int do_mprotect(struct sim *sim, struct mm_struct *mm, unsigned long start,
 		newflags = (oldflags & ~(VM_READ | VM_WRITE | VM_EXEC)) |
 			   (calc_vm_flags(prot, 0) & (VM_READ | VM_WRITE | VM_EXEC));
 		/*
-		 * making a private mapping writable charges it; making it
-		 * read-only again uncharges it only while it is anonymous and
-		 * has no anon_vma (no page of its own yet)
+		 * making a private mapping writable charges it unless it is
+		 * VM_NORESERVE; making it read-only again uncharges it only
+		 * while it is anonymous and has no anon_vma (no page of its
+		 * own yet)
 		 */
 		if ((newflags & VM_WRITE) &&
-		    !(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED)))
+		    !(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED |
+				  VM_NORESERVE)))
 			newflags |= VM_ACCOUNT;
 		else if (!(newflags & VM_WRITE) && (oldflags & VM_ACCOUNT) &&
 			 vma_is_anonymous(vma) && !vma->anon_vma)

@@ -384,26 +384,53 @@ static void empty_session_roundtrips(void)
 	sim_free(s);
 }
 
-/* a dump written before max_ptes existed loads with the default */
-static void dump_without_max_ptes_loads(void)
+static struct sim *load_exact(const char *d, size_t len);
+
+/* Remove n bytes at the first occurrence of where (in place). */
+static bool cut_text(char *dump, size_t *len, const char *where, size_t n)
 {
-	struct sim_config cfg = { .limits = { 3, 10, 20, 2, 8, 77 } };
+	char *at = strstr(dump, where);
+
+	if (!at)
+		return false;
+	memmove(at, at + n, *len - (size_t)(at + n - dump));
+	*len -= n;
+	return true;
+}
+
+/*
+ * Version 1 dumps load: with max_ptes (9 config fields) in heuristic
+ * overcommit, without it (8) also with the default limit.  A version 2
+ * dump must carry every field.
+ */
+static void version_1_dumps_load(void)
+{
+	struct sim_config cfg = { .limits = { 3, 10, 20, 2, 8, 77 },
+				  .overcommit = SIM_OVERCOMMIT_NEVER };
+	static const char head[] =
+		"rmapd-dump 2\nconfig normal 0 3 10 20 2 8 77 2\n";
 	struct sim *s = sim_new(&cfg), *t;
 	struct sim_limits def;
-	char err[160], *dump, *eol;
+	char err[160], *dump;
 	size_t len;
 
 	dump = sim_dump(s, &len);
+	EXPECT(!strncmp(dump, head, strlen(head)));
 	t = sim_load(dump, len, err, sizeof(err));
-	EXPECT(t && t->cfg.limits.max_ptes == 77);
+	EXPECT(t && t->cfg.limits.max_ptes == 77 &&
+	       t->cfg.overcommit == SIM_OVERCOMMIT_NEVER);
 	sim_free(t);
-	/* drop the config line's last field: " 77" */
-	eol = strstr(dump, " 77\n");
-	EXPECT(eol != NULL);
-	if (eol) {
-		memmove(eol, eol + 3, len - (size_t)(eol + 3 - dump));
-		len -= 3;
-	}
+	/* version 2 without the overcommit field is refused */
+	EXPECT(cut_text(dump, &len, " 2\nnext", 2));
+	EXPECT(load_exact(dump, len) == NULL);
+	/* ... and is a valid version 1 dump */
+	dump[strlen("rmapd-dump ")] = '1';
+	t = sim_load(dump, len, err, sizeof(err));
+	EXPECT(t && t->cfg.limits.max_ptes == 77 &&
+	       t->cfg.overcommit == SIM_OVERCOMMIT_GUESS);
+	sim_free(t);
+	/* version 1 from before max_ptes: drop " 77" */
+	EXPECT(cut_text(dump, &len, " 77\n", 3));
 	sim_default_limits(&def);
 	t = sim_load(dump, len, err, sizeof(err));
 	EXPECT(t && t->cfg.limits.max_ptes == def.max_ptes &&
@@ -948,7 +975,7 @@ static void garbage_is_refused(void)
 int main(void)
 {
 	RUN(empty_session_roundtrips);
-	RUN(dump_without_max_ptes_loads);
+	RUN(version_1_dumps_load);
 	RUN(fork_cow_munmap_mremap_roundtrips);
 	RUN(legacy_fork_cow_roundtrips);
 	RUN(files_shmem_and_private_cow_roundtrip);
