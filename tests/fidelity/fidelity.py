@@ -74,6 +74,35 @@ def kernel_has_zero_page(runner):
     return obs["observations"][-1]["processes"][0]["pages"][0]["frame"] == "Z"
 
 
+def can_observe():
+    """The runner reads /proc/kpagecount and /proc/kpageflags: root only.
+    None when it can, else why not."""
+    for probe in ("/proc/kpagecount", "/proc/kpageflags"):
+        try:
+            with open(probe, "rb") as f:
+                f.read(8)
+        except OSError as e:
+            return "cannot read %s (%s): the fidelity suite needs root" % (probe, e)
+    return None
+
+
+def rmapd_zero_flag(zero):
+    return "--zero-page" if zero else "--no-zero-page"
+
+
+def play(scenario, runner, rmapd, zero):
+    """Run one scenario on the kernel and through rmapd and compare: the
+    differences in words, none when they agree.  Raises when either side
+    cannot run it."""
+    resolved = write_resolved(scenario)
+    try:
+        kernel = run([runner, resolved])
+        sim = run([rmapd, "run", "--observe", rmapd_zero_flag(zero), resolved])
+    finally:
+        os.unlink(resolved)
+    return compare(scenario, kernel, sim)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runner", required=True)
@@ -81,34 +110,23 @@ def main():
     ap.add_argument("scenarios", nargs="*")
     a = ap.parse_args()
     files = a.scenarios or sorted(glob.glob(os.path.join(os.path.dirname(__file__), "scenarios", "*.json")))
-    for probe in ("/proc/kpagecount", "/proc/kpageflags"):
-        try:
-            with open(probe, "rb") as f:
-                f.read(8)
-        except OSError as e:
-            print("cannot read %s (%s): the fidelity suite needs root; failing" % (probe, e))
-            print("fidelity: 0/%d scenarios agree" % len(files))
-            print("0 passed, %d failed" % len(files))
-            return 1
+    why = can_observe()
+    if why:
+        print(why + "; failing")
+        print("fidelity: 0/%d scenarios agree" % len(files))
+        print("0 passed, %d failed" % len(files))
+        return 1
     zero = kernel_has_zero_page(a.runner)
     print("this kernel %s the zero page on anonymous reads; rmapd runs with %s" % (
-        "maps" if zero else "does not map", "--zero-page" if zero else "--no-zero-page"))
+        "maps" if zero else "does not map", rmapd_zero_flag(zero)))
     agree = 0
     for path in files:
         with open(path) as f:
             scenario = json.load(f)
-        resolved = None
         try:
-            resolved = write_resolved(scenario)
-            kernel = run([a.runner, resolved])
-            sim = run([a.rmapd, "run", "--observe",
-                       "--zero-page" if zero else "--no-zero-page", resolved])
-            diffs = compare(scenario, kernel, sim)
+            diffs = play(scenario, a.runner, a.rmapd, zero)
         except Exception as e:  # noqa: BLE001 - a broken scenario is a failure
             diffs = ["could not run: %s" % e]
-        finally:
-            if resolved:
-                os.unlink(resolved)
         if diffs:
             print("FAIL %s" % scenario["name"])
             for d in diffs:
