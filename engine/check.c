@@ -432,10 +432,10 @@ static void check_avc(struct ctx *c, const struct vm_area_struct *vma,
 	}
 	t->avcs++;
 	if (avc->rb.start != start || avc->rb.last != last ||
-	    avc->rb.tie != avc->id)
-		report(c, "avc-key", "avc #%lu is keyed [%lu,%lu] tie %lu "
+	    avc->rb.id != avc->id)
+		report(c, "avc-key", "avc #%lu is keyed [%lu,%lu] id %lu "
 		       "in anon_vma #%lu, vma #%lu spans [%lu,%lu]", avc->id,
-		       avc->rb.start, avc->rb.last, avc->rb.tie, t->av->id,
+		       avc->rb.start, avc->rb.last, avc->rb.id, t->av->id,
 		       vma->id, start, last);
 	if (!rb_node_in(&avc->rb.rb, &t->av->rb_root.rb))
 		report(c, "avc-not-in-tree", "avc #%lu of vma #%lu is not "
@@ -517,10 +517,10 @@ static void check_vma_file(struct ctx *c, const struct vm_area_struct *vma)
 		       vma->id, f->id);
 	if (vma->shared.start != vma->vm_pgoff ||
 	    vma->shared.last != vma->vm_pgoff + vma_pages(vma) - 1 ||
-	    vma->shared.tie != vma->id)
-		report(c, "i-mmap-key", "vma #%lu is keyed [%lu,%lu] tie "
+	    vma->shared.id != vma->id)
+		report(c, "i-mmap-key", "vma #%lu is keyed [%lu,%lu] id "
 		       "%lu in file #%lu's i_mmap", vma->id, vma->shared.start,
-		       vma->shared.last, vma->shared.tie, f->id);
+		       vma->shared.last, vma->shared.id, f->id);
 }
 
 #define VM_KNOWN	(VM_READ | VM_WRITE | VM_EXEC | VM_SHARED | VM_MAYREAD | \

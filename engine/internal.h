@@ -94,6 +94,9 @@ struct pte *pte_lower_bound(struct mm_struct *mm, unsigned long vpn);
 
 /* interval tree keys (anon_vma->rb_root, i_mmap) */
 void vma_interval_tree_insert(struct sim *sim, struct vm_area_struct *vma);
+void vma_interval_tree_insert_after(struct sim *sim,
+				    struct vm_area_struct *vma,
+				    struct vm_area_struct *prev);
 void vma_interval_tree_remove(struct sim *sim, struct vm_area_struct *vma);
 void anon_vma_interval_tree_insert(struct anon_vma_chain *avc);
 void anon_vma_interval_tree_remove(struct anon_vma_chain *avc);

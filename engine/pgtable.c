@@ -104,11 +104,11 @@ unsigned long count_ptes(struct mm_struct *mm, unsigned long start,
 /* ---- mm/interval_tree.c: both rooms key by the VMA's pgoff range ---- */
 
 static void key_from_vma(struct itree_node *node,
-			 const struct vm_area_struct *vma, unsigned long tie)
+			 const struct vm_area_struct *vma, unsigned long id)
 {
 	node->start = vma->vm_pgoff;
 	node->last = vma->vm_pgoff + vma_pages(vma) - 1;
-	node->tie = tie;
+	node->id = id;
 }
 
 void vma_interval_tree_insert(struct sim *sim, struct vm_area_struct *vma)
@@ -117,6 +117,17 @@ void vma_interval_tree_insert(struct sim *sim, struct vm_area_struct *vma)
 	itree_insert(&vma->shared, &vma->vm_file->i_mmap);
 	trace(sim, "vma_interval_tree_insert", 3, T_ID("vma", vma->id),
 	      T_ID("file", vma->vm_file->id), T_NUM("pgoff", vma->vm_pgoff));
+}
+
+/* dup_mmap: the child's VMA goes right after its parent's in i_mmap */
+void vma_interval_tree_insert_after(struct sim *sim,
+				    struct vm_area_struct *vma,
+				    struct vm_area_struct *prev)
+{
+	key_from_vma(&vma->shared, vma, vma->id);
+	itree_insert_after(&vma->shared, &prev->shared, &vma->vm_file->i_mmap);
+	trace(sim, "vma_interval_tree_insert_after", 3, T_ID("vma", vma->id),
+	      T_ID("prev", prev->id), T_ID("file", vma->vm_file->id));
 }
 
 void vma_interval_tree_remove(struct sim *sim, struct vm_area_struct *vma)

@@ -126,7 +126,7 @@ static void put_name(struct buf *b, const char *name)
 	}
 }
 
-/* parent id (the parent's tie), side and colour of an interval tree node */
+/* parent id (its node id), side and colour of an interval tree node */
 static void put_shape(struct buf *b, const struct itree_node *n)
 {
 	const struct rb_node *parent = n->rb.parent;
@@ -136,7 +136,7 @@ static void put_shape(struct buf *b, const struct itree_node *n)
 		return;
 	}
 	put(b, " %lu %c %c",
-	    rb_entry(parent, struct itree_node, rb)->tie,
+	    rb_entry(parent, struct itree_node, rb)->id,
 	    parent->left == &n->rb ? 'l' : 'r', n->rb.red ? 'r' : 'b');
 }
 
@@ -380,7 +380,7 @@ static bool parse_name(const struct tokens *t, int i, char *name, size_t size)
 struct shape {
 	struct itree_root *tree;
 	struct itree_node *node;
-	unsigned long parent;	/* parent's tie, 0 for the root */
+	unsigned long parent;	/* parent node id, 0 for the root */
 	char side;		/* 'l', 'r', '-' */
 	bool red;
 };
@@ -718,7 +718,7 @@ static int vma_fields(struct loader *ld, const struct tokens *t,
 		vma->vm_file->nr_mappers++;
 		vma->shared.start = vma->vm_pgoff;
 		vma->shared.last = vma->vm_pgoff + vma_pages(vma) - 1;
-		vma->shared.tie = vma->id;
+		vma->shared.id = vma->id;
 		if (add_shape(ld, t, 9, &vma->vm_file->i_mmap, &vma->shared))
 			return -1;
 	}
@@ -783,7 +783,7 @@ static int load_avc(struct loader *ld, const struct tokens *t)
 	list_add_tail(&avc->same_vma, &vma->anon_vma_chain);
 	avc->rb.start = vma->vm_pgoff;
 	avc->rb.last = vma->vm_pgoff + vma_pages(vma) - 1;
-	avc->rb.tie = id;
+	avc->rb.id = id;
 	return add_shape(ld, t, 4, &anon_vma->rb_root, &avc->rb);
 }
 
@@ -852,13 +852,13 @@ static int cmp_shape(const void *a, const void *b)
 
 	if (tx != ty)
 		return tx < ty ? -1 : 1;
-	return x->node->tie < y->node->tie ? -1 : x->node->tie > y->node->tie;
+	return x->node->id < y->node->id ? -1 : x->node->id > y->node->id;
 }
 
 static struct shape *find_shape(struct loader *ld, struct itree_root *tree,
-				unsigned long tie)
+				unsigned long id)
 {
-	struct itree_node key_node = { .tie = tie };
+	struct itree_node key_node = { .id = id };
 	struct shape key = { .tree = tree, .node = &key_node };
 
 	return bsearch(&key, ld->shapes, ld->nr_shapes, sizeof(key), cmp_shape);
@@ -879,11 +879,11 @@ static int link_shape(struct loader *ld, struct shape *sh)
 	parent = find_shape(ld, sh->tree, sh->parent);
 	if (!parent || parent == sh)
 		return fail(ld, "node %lu: its parent %lu is not in its tree",
-			    sh->node->tie, sh->parent);
+			    sh->node->id, sh->parent);
 	slot = sh->side == 'l' ? &parent->node->rb.left :
 				 &parent->node->rb.right;
 	if (*slot)
-		return fail(ld, "node %lu: its place is taken", sh->node->tie);
+		return fail(ld, "node %lu: its place is taken", sh->node->id);
 	*slot = rb;
 	rb->parent = &parent->node->rb;
 	return 0;
@@ -905,14 +905,14 @@ static int climb(struct loader *ld, const struct shape *sh)
 
 		if (++depth > MAX_TREE_DEPTH)
 			return fail(ld, "node %lu: tree too deep or cyclic",
-				    n->tie);
+				    n->id);
 		rb = rb->parent;
 		up = rb_entry(rb, struct itree_node, rb);
 		if (up->subtree_last < n->last)
 			up->subtree_last = n->last;
 	}
 	if (rb != sh->tree->rb.node)
-		return fail(ld, "node %lu: not under its tree's root", n->tie);
+		return fail(ld, "node %lu: not under its tree's root", n->id);
 	return 0;
 }
 
@@ -928,7 +928,7 @@ static int link_trees(struct loader *ld)
 
 		if (i && !cmp_shape(sh - 1, sh))
 			return fail(ld, "node %lu twice in one tree",
-				    sh->node->tie);
+				    sh->node->id);
 		sh->node->rb.red = sh->red;
 		sh->node->subtree_last = sh->node->last;
 	}

@@ -161,12 +161,13 @@ static struct vm_area_struct *split_vma(struct sim *sim,
 	trace(sim, "__split_vma", 4, T_ID("vma", vma->id), T_ID("new", new->id),
 	      T_ADDR("addr", addr), T_NUM("new_below", new_below));
 	anon_vma_clone(sim, new, vma);
+	/* vma_prepare links the new VMA before the old one is re-keyed */
+	link_file_vma(sim, new);
 	if (new_below)
 		vma_set_range(sim, vma, addr, vma->vm_end,
 			      vma->vm_pgoff + delta);
 	else
 		vma_set_range(sim, vma, vma->vm_start, addr, vma->vm_pgoff);
-	link_file_vma(sim, new);
 	vma_mm_insert(vma->vm_mm, new);
 	return new;
 }

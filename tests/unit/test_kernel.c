@@ -146,6 +146,133 @@ static void mremap_keeps_noreserve(void)
 	sim_free(s);
 }
 
+/* ---- i_mmap order ---- */
+
+/* The VMA ids a walk of pfn visits, in order, as a string "1 3 2". */
+static const char *walk_order(struct sim *sim, unsigned long pfn)
+{
+	static char buf[128];
+	const struct rmap_walk_result *w = sim_rmap_walk(sim, pfn);
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; w && i < w->nr_visits && len < sizeof(buf); i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%lu",
+					i ? " " : "", w->visits[i].vma_id);
+	return buf;
+}
+
+/* A shared file mapping of 4 pages at A in pid, its first page read in. */
+static unsigned long map_file_and_read(struct sim *s, int pid)
+{
+	EXPECT_EQ(mmap_file(s, pid, A, 4, "rw-", true, "f", 0), 0);
+	EXPECT_EQ(touch(s, pid, A, false), 0);
+	return pfn_at(s, pid, A);
+}
+
+/*
+ * dup_mmap inserts each child's file VMA right after the parent's
+ * (vma_interval_tree_insert_after): two forks walk parent, second child,
+ * first child.
+ */
+static void fork_twice_walks_parent_second_child_first_child(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+	unsigned long pfn;
+
+	new_file(s, "f", 4);
+	pfn = map_file_and_read(s, p1);
+	EXPECT_EQ(fork_op(s, p1), 2);
+	EXPECT_EQ(fork_op(s, p1), 3);
+	EXPECT_EQ(vma_at(s, 2, A)->id, 2);
+	EXPECT_EQ(vma_at(s, 3, A)->id, 3);
+	EXPECT_STR(walk_order(s, pfn), "1 3 2");
+	/* a fork of the first child goes right after it */
+	EXPECT_EQ(fork_op(s, 2), 4);
+	EXPECT_STR(walk_order(s, pfn), "1 3 2 4");
+	sim_free(s);
+}
+
+/* the order, kept by the trees' shape, survives a snapshot round trip */
+static void i_mmap_order_survives_a_roundtrip(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false), *t;
+	int p1 = do_spawn_op(s);
+	unsigned long pfn;
+	char *d1, *d2, err[160];
+	size_t n1, n2;
+
+	new_file(s, "f", 4);
+	pfn = map_file_and_read(s, p1);
+	fork_op(s, p1);
+	fork_op(s, p1);
+	d1 = sim_dump(s, &n1);
+	t = sim_load(d1, n1, err, sizeof(err));
+	EXPECT(t != NULL);
+	if (!t) {
+		free(d1);
+		sim_free(s);
+		return;
+	}
+	EXPECT_STR(walk_order(t, pfn), "1 3 2");
+	/* the same op on both gives the same bytes */
+	fork_op(s, p1);
+	fork_op(t, p1);
+	EXPECT_STR(walk_order(t, pfn), "1 4 3 2");
+	free(d1);
+	d1 = sim_dump(s, &n1);
+	d2 = sim_dump(t, &n2);
+	EXPECT(n1 == n2 && !memcmp(d1, d2, n1));
+	free(d1);
+	free(d2);
+	sim_free(t);
+	sim_free(s);
+}
+
+/*
+ * vma_prepare/vma_complete take a re-keyed VMA out of i_mmap and put it
+ * back behind the VMAs with its start: after mprotect splits pid 1's
+ * mapping, pid 2's (inserted later) is walked first.
+ */
+static void rekeyed_vma_goes_behind_equal_starts(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s), p2 = do_spawn_op(s);
+	unsigned long pfn;
+
+	new_file(s, "f", 4);
+	pfn = map_file_and_read(s, p1);
+	EXPECT_EQ(mmap_file(s, p2, A, 4, "rw-", true, "f", 0), 0);
+	EXPECT_STR(walk_order(s, pfn), "1 2");
+	/* the original VMA keeps [A, A+2) and is re-inserted */
+	EXPECT_EQ(range_op(s, OP_MPROTECT, p1, A, 2, "r--", 0), 0);
+	EXPECT_EQ(vma_at(s, p1, A)->id, 1);
+	EXPECT_EQ(vma_at(s, p1, A + P(2))->id, 3);
+	EXPECT_STR(walk_order(s, pfn), "2 1");
+	sim_free(s);
+}
+
+/* the anon_vma tree keeps insertion order too: parent, then each child */
+static void anon_vma_tree_keeps_insertion_order(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+	unsigned long pfn;
+
+	EXPECT_EQ(mmap_anon(s, p1, A, 2, "rw-", false), 0);
+	EXPECT_EQ(touch(s, p1, A, true), 0);
+	pfn = pfn_at(s, p1, A);
+	fork_op(s, p1);
+	fork_op(s, p1);
+	EXPECT_STR(walk_order(s, pfn), "1 2 3");
+	/* pid 1 re-keyed by a split: its chain goes behind the children's */
+	EXPECT_EQ(range_op(s, OP_MPROTECT, p1, A, 1, "r--", 0), 0);
+	EXPECT_EQ(vma_at(s, p1, A)->id, 1);
+	EXPECT_STR(walk_order(s, pfn), "2 3 1");
+	sim_free(s);
+}
+
 int main(void)
 {
 	RUN(noreserve_mapping_is_not_charged);
@@ -153,5 +280,9 @@ int main(void)
 	RUN(faulted_noreserve_made_readonly_merges);
 	RUN(strict_overcommit_ignores_noreserve);
 	RUN(mremap_keeps_noreserve);
+	RUN(fork_twice_walks_parent_second_child_first_child);
+	RUN(i_mmap_order_survives_a_roundtrip);
+	RUN(rekeyed_vma_goes_behind_equal_starts);
+	RUN(anon_vma_tree_keeps_insertion_order);
 	return harness_summary();
 }
