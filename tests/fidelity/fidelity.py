@@ -90,23 +90,46 @@ def rmapd_zero_flag(zero):
     return "--zero-page" if zero else "--no-zero-page"
 
 
-def play(scenario, runner, rmapd, zero):
-    """Run one scenario on the kernel and through rmapd and compare: the
-    differences in words, none when they agree.  Raises when either side
-    cannot run it."""
+def sides(scenario, runner, rmapd, zero):
+    """What the kernel and what rmapd show for one scenario (their
+    observation documents).  Raises when either side cannot run it."""
     resolved = write_resolved(scenario)
     try:
         kernel = run([runner, resolved])
         sim = run([rmapd, "run", "--observe", rmapd_zero_flag(zero), resolved])
     finally:
         os.unlink(resolved)
+    return kernel, sim
+
+
+def play(scenario, runner, rmapd, zero):
+    """Run one scenario on the kernel and through rmapd and compare: the
+    differences in words, none when they agree."""
+    kernel, sim = sides(scenario, runner, rmapd, zero)
     return compare(scenario, kernel, sim)
+
+
+def kernel_unstable(scenario, runner, first, repeat):
+    """Replay the kernel side repeat-1 more times: a difference from the
+    first answer (in words), or None when every run gave the same."""
+    path = write_resolved(scenario)
+    try:
+        for i in range(2, repeat + 1):
+            again = run([runner, path])
+            diffs = compare(scenario, first, again, ("run 1", "run %d" % i))
+            if diffs:
+                return "the kernel's answer changed: " + "; ".join(diffs)
+    finally:
+        os.unlink(path)
+    return None
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runner", required=True)
     ap.add_argument("--rmapd", required=True)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run the kernel side N times and fail if its answer ever changes")
     ap.add_argument("scenarios", nargs="*")
     a = ap.parse_args()
     files = a.scenarios or sorted(glob.glob(os.path.join(os.path.dirname(__file__), "scenarios", "*.json")))
@@ -124,7 +147,11 @@ def main():
         with open(path) as f:
             scenario = json.load(f)
         try:
-            diffs = play(scenario, a.runner, a.rmapd, zero)
+            kernel, sim = sides(scenario, a.runner, a.rmapd, zero)
+            diffs = compare(scenario, kernel, sim)
+            unstable = kernel_unstable(scenario, a.runner, kernel, a.repeat)
+            if unstable:
+                diffs.append(unstable)
         except Exception as e:  # noqa: BLE001 - a broken scenario is a failure
             diffs = ["could not run: %s" % e]
         if diffs:

@@ -227,20 +227,38 @@ static struct ack send_cmd(int sim_pid, const struct cmd *c)
 	return a;
 }
 
-/* After exit: wait (bounded) until the process's memory is gone. */
+/*
+ * After exit: wait (bounded) until the process's memory is gone.  An empty
+ * /proc/PID/maps is not enough: exit_mm() detaches the mm first and
+ * exit_mmap() unmaps it afterwards, so a reader in between sees no VMAs
+ * while the pages are still mapped.  The task becomes a zombie (or, with
+ * SIGCHLD ignored by its parent, disappears) only after exit_mm() returned.
+ */
+static bool exited(pid_t pid)
+{
+	char path[64], buf[512], *paren;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
 static void wait_gone(pid_t pid)
 {
-	char path[64];
 	int i;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	for (i = 0; i < 500; i++) {
-		FILE *f = fopen(path, "r");
-		int c = f ? fgetc(f) : EOF;
-
-		if (f)
-			fclose(f);
-		if (c == EOF)
+	for (i = 0; i < 2500; i++) {
+		if (exited(pid))
 			return;
 		usleep(2000);
 	}
