@@ -41,7 +41,16 @@ def resolve(scenario):
             if isinstance(op.get(key), str):
                 op[key] = absolute(op[key])
         ops.append(op)
-    return {"name": scenario["name"], "ops": ops}
+    return {"name": scenario["name"], "ops": ops,
+            "config": {"overcommit_memory": machine_overcommit()}}
+
+
+def machine_overcommit():
+    """vm.overcommit_memory of this machine: it decides whether MAP_NORESERVE
+    leaves VM_ACCOUNT off (modes 0 and 1) or is ignored (2), so rmapd runs
+    with the same mode."""
+    with open("/proc/sys/vm/overcommit_memory") as f:
+        return int(f.read())
 
 
 def run(cmd):
