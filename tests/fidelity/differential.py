@@ -259,8 +259,14 @@ def main():
         small = shrink(scenario, disagrees)
         small["name"] = "differential_seed%d" % seed
         print("DISAGREE seed %d (%d ops, shrunk to %d):" % (seed, len(scenario["ops"]), len(small["ops"])))
-        for d in diffs_of(small):
+        kernel, sim = fidelity.sides(small, a.runner, a.rmapd, zero)
+        for d in fidelity.compare(small, kernel, sim):
             print("     " + d)
+        # a kernel that answers differently from run to run is the
+        # runner's problem, not rmapd's: say so
+        unstable = fidelity.kernel_unstable(small, a.runner, kernel, 5)
+        if unstable:
+            print("     UNSTABLE: " + unstable)
         text = json.dumps(small, indent=1) + "\n"
         if a.out:
             os.makedirs(a.out, exist_ok=True)
