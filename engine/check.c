@@ -843,9 +843,12 @@ static void check_swap(struct ctx *c)
 		long n = keys_count(&c->swaps, s->id);
 		const struct folio *f;
 
-		if (n != s->count || s->count <= 0)
+		/* count 0: only the swap cache holds the slot */
+		if (n != s->count || s->count < 0 ||
+		    (!s->count && !s->cache_pfn))
 			report(c, "swap-count", "swap slot %lu: count %d, "
-			       "%ld swap PTEs", s->id, s->count, n);
+			       "%ld swap PTEs and shmem pages name it", s->id,
+			       s->count, n);
 		if (!s->cache_pfn)
 			continue;
 		f = sim_find_folio(c->sim, s->cache_pfn);
@@ -857,6 +860,35 @@ static void check_swap(struct ctx *c)
 }
 
 /* ---- files ---- */
+
+/* A shmem page written to swap holds a reference to its slot. */
+static void collect_shmem_swap(struct ctx *c)
+{
+	size_t i;
+	unsigned long k;
+
+	for (i = 0; i < c->nr_files; i++) {
+		const struct address_space *f = c->files[i];
+
+		for (k = 0; f->shmem && k < f->nr_pages; k++)
+			if (f->swap[k])
+				keys_push(&c->swaps, f->swap[k]);
+	}
+}
+
+static void check_shmem_swap(struct ctx *c, const struct address_space *f,
+			     unsigned long i)
+{
+	const struct swap_slot *s;
+
+	if (!f->swap || !f->swap[i])
+		return;
+	s = swap_slot_find(c->sim, f->swap[i]);
+	if (!s || s->cache_pfn || f->pages[i])
+		report(c, "shmem-swap", "file #%lu index %lu names swap slot "
+		       "%lu, which is gone, cached, or beside a cached page",
+		       f->id, i, f->swap[i]);
+}
 
 static void check_i_mmap(struct ctx *c, const struct address_space *f)
 {
@@ -880,6 +912,7 @@ static void check_file(struct ctx *c, const struct address_space *f)
 	for (i = 0; i < f->nr_pages; i++) {
 		const struct folio *folio = f->pages[i];
 
+		check_shmem_swap(c, f, i);
 		if (!folio)
 			continue;
 		if (sim_find_folio(c->sim, folio->pfn) != folio ||
@@ -1047,6 +1080,7 @@ size_t sim_check_except(const struct sim *sim, struct sim_check_report *rep,
 	tally_hierarchy(&c);
 	for (i = 0; i < c.nr_av; i++)
 		check_anon_vma(&c, &c.av[i]);
+	collect_shmem_swap(&c);
 	keys_sort(&c.maps);
 	keys_sort(&c.swaps);
 	check_folios(&c);

@@ -78,6 +78,7 @@ void folio_free(struct sim *sim, struct folio *folio);
 struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id);
 struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id);
 void swap_free(struct sim *sim, unsigned long id);
+void swap_cache_del(struct sim *sim, struct folio *folio);
 
 /* sim.c: the VMA tree of an mm */
 void vma_mm_insert(struct mm_struct *mm, struct vm_area_struct *vma);
@@ -143,6 +144,7 @@ int handle_mm_fault(struct sim *sim, struct mm_struct *mm, unsigned long addr,
 /* zap_pte_range: unmap [start,end) of vma, dropping rmaps */
 void zap_page_range(struct sim *sim, struct vm_area_struct *vma,
 		    unsigned long start, unsigned long end);
+void free_swap_and_cache(struct sim *sim, unsigned long entry);
 int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 		    struct vm_area_struct *src_vma);
 unsigned long count_ptes(struct mm_struct *mm, unsigned long start,

@@ -26,7 +26,8 @@
  *   file ID NAME PAGES SHMEM
  *   anon_vma ID ROOT PARENT REFCOUNT NUM_CHILDREN NUM_ACTIVE_VMAS DEGREE
  *   folio PFN ANON_VMA FILE INDEX MAPCOUNT FLAGS SWAP CACHED
- *   swap ID COUNT CACHE_PFN
+ *   swap ID COUNT CACHE_PFN FILE INDEX (FILE: the shmem file whose page
+ *                                       INDEX the slot holds, or 0)
  *   mm PID PPID START_BRK BRK MMAP_BASE RSS_ANON RSS_FILE RSS_SHMEM SWAPENTS
  *   vma ID PID START END PGOFF FLAGS FILE ANON_VMA [SHAPE]   (SHAPE if FILE)
  *   avc ID VMA ANON_VMA SHAPE          (after its VMA, in same_vma order)
@@ -40,7 +41,8 @@
  * keys included (insertion order, as in the kernel), so the shape carries it.
  *
  * Version 1 dumps still load: their config line ends before OVERCOMMIT (the
- * heuristic mode 0 applies) or before MAX_PTES (the default limit applies).
+ * heuristic mode 0 applies) or before MAX_PTES (the default limit applies),
+ * and their swap lines before FILE (no shmem page was ever swapped).
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -181,6 +183,24 @@ static bool folio_in_page_cache(const struct folio *folio)
 	return m && folio->index < m->nr_pages && m->pages[folio->index] == folio;
 }
 
+/* The shmem page that holds swap slot id, if any. */
+static void shmem_swap_owner(const struct sim *sim, unsigned long id,
+			     unsigned long *file, unsigned long *index)
+{
+	const struct address_space *f;
+	unsigned long i;
+
+	list_for_each_entry(f, &sim->files, node) {
+		for (i = 0; f->shmem && i < f->nr_pages; i++) {
+			if (f->swap[i] == id) {
+				*file = f->id;
+				*index = i;
+				return;
+			}
+		}
+	}
+}
+
 static void dump_objects(struct buf *b, const struct sim *sim)
 {
 	const struct address_space *f;
@@ -205,8 +225,11 @@ static void dump_objects(struct buf *b, const struct sim *sim)
 		    folio_in_page_cache(folio));
 	for (rb = rb_first(&sim->swap); rb; rb = rb_next(rb)) {
 		const struct swap_slot *s = rb_entry(rb, struct swap_slot, node);
+		unsigned long file = 0, index = 0;
 
-		put(b, "swap %lu %d %lu\n", s->id, s->count, s->cache_pfn);
+		shmem_swap_owner(sim, s->id, &file, &index);
+		put(b, "swap %lu %d %lu %lu %lu\n", s->id, s->count,
+		    s->cache_pfn, file, index);
 	}
 }
 
@@ -645,19 +668,37 @@ static int load_folio(struct loader *ld, const struct tokens *t)
 	return 0;
 }
 
+/* The shmem page a swap line names: a shmem file's uncached index. */
+static int load_shmem_swap(struct loader *ld, unsigned long id,
+			   unsigned long file, unsigned long index)
+{
+	struct address_space *f = file_by_id(ld, file);
+
+	if (!f || !f->shmem || index >= f->nr_pages || f->swap[index] ||
+	    f->pages[index])
+		return fail(ld, "swap %lu: bad shmem page", id);
+	f->swap[index] = id;
+	return 0;
+}
+
 static int load_swap(struct loader *ld, const struct tokens *t)
 {
-	unsigned long id, cache;
+	unsigned long id, cache, file = 0, index = 0;
 	struct swap_slot *s;
 	int count;
 
-	if (t->nr != 4 || !parse_fields(t, 1, "uiu", &id, &count, &cache))
+	if (t->nr != (ld->version == 1 ? 4 : 6) ||
+	    !parse_fields(t, 1, "uiu", &id, &count, &cache) ||
+	    (t->nr == 6 && !parse_fields(t, 4, "uu", &file, &index)))
 		return fail(ld, "bad swap line");
 	if (enter(ld, S_SWAP, id))
 		return -1;
-	if (!id || id >= ld->sim->next_swap || !count ||
-	    (cache && !sim_find_folio(ld->sim, cache)))
+	/* count 0: only the swap cache holds the slot */
+	if (!id || id >= ld->sim->next_swap || (!count && !cache) ||
+	    (cache && !sim_find_folio(ld->sim, cache)) || (!file && index))
 		return fail(ld, "swap %lu: bad slot", id);
+	if (file && load_shmem_swap(ld, id, file, index))
+		return -1;
 	s = swap_slot_alloc(ld->sim, id);
 	s->count = count;
 	s->cache_pfn = cache;

@@ -154,6 +154,8 @@ struct address_space {
 	bool shmem;		/* backs a MAP_SHARED|MAP_ANONYMOUS mapping */
 	int nr_mappers;		/* VMAs that map it (shmem dies with the last) */
 	struct folio **pages;	/* the page cache: index -> folio or NULL */
+	unsigned long *swap;	/* shmem: index -> swap slot of a page written
+				 * out (shmem_writeout), 0 if none */
 	struct itree_root i_mmap;	/* VMAs, by pgoff range */
 	struct list_head node;		/* sim->files, by id */
 };
@@ -232,7 +234,9 @@ struct mm_struct {
 
 struct swap_slot {
 	unsigned long id;
-	int count;			/* swap_map[]: PTEs naming this slot */
+	int count;			/* swap_map[]: PTEs (or the shmem page)
+					 * naming this slot; 0 while only the
+					 * swap cache holds it */
 	unsigned long cache_pfn;	/* folio in the swap cache, 0 if none */
 	struct rb_node node;		/* sim->swap, by id */
 };

@@ -69,6 +69,8 @@ static void shmem_release(struct sim *sim, struct address_space *mapping)
 	for (i = 0; i < mapping->nr_pages; i++) {
 		struct folio *folio = mapping->pages[i];
 
+		if (mapping->swap[i])	/* shmem_free_swap */
+			swap_free(sim, mapping->swap[i]);
 		if (!folio)
 			continue;
 		mapping->pages[i] = NULL;

@@ -273,6 +273,226 @@ static void anon_vma_tree_keeps_insertion_order(void)
 	sim_free(s);
 }
 
+/* ---- reclaim of file and shmem folios ---- */
+
+/* Did the last operation take the kernel step fn? */
+static bool took(const char *fn)
+{
+	size_t i;
+
+	for (i = 0; i < last.nr_events; i++)
+		if (!strcmp(last.events[i].fn, fn))
+			return true;
+	return false;
+}
+
+static int reclaim(struct sim *sim, unsigned long pfn)
+{
+	struct sim_op op = { .kind = OP_TRY_TO_UNMAP, .pfn = pfn };
+
+	return apply(sim, &op);
+}
+
+static struct address_space *file_of(struct sim *sim, int pid,
+				     unsigned long addr)
+{
+	return vma_at(sim, pid, addr)->vm_file;
+}
+
+/*
+ * shmem_writeout: a dirty shmem folio goes to swap, the shmem page names
+ * the slot, and the next fault of either process reads it back into the
+ * page cache (shmem_swapin_folio), dirty, and frees the slot.
+ */
+static void dirty_shmem_page_goes_to_swap_and_back(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s), p2;
+	struct address_space *shm;
+	unsigned long pfn;
+
+	EXPECT_EQ(mmap_anon(s, p1, A, 2, "rw-", true), 0);
+	EXPECT_EQ(touch(s, p1, A, true), 0);
+	pfn = pfn_at(s, p1, A);
+	p2 = fork_op(s, p1);
+	EXPECT_EQ(touch(s, p2, A, false), 0);
+	EXPECT_EQ(folio_at(s, p2, A)->mapcount, 2);
+	shm = file_of(s, p1, A);
+	EXPECT_EQ(reclaim(s, pfn), 0);
+	EXPECT(took("shmem_writeout"));
+	EXPECT(sim_find_folio(s, pfn) == NULL);
+	EXPECT(shm->pages[0] == NULL);
+	EXPECT_EQ(shm->swap[0], 1);
+	EXPECT_EQ(swap_slot_find_count(s, 1), 1);
+	/* shmem page tables hold no swap entries: the PTEs are just gone */
+	EXPECT(pte_at(s, p1, A) == NULL && pte_at(s, p2, A) == NULL);
+	EXPECT_EQ(sim_find_mm(s, p1)->swapents, 0);
+	/* the child's read brings it back */
+	EXPECT_EQ(touch(s, p2, A, false), 0);
+	EXPECT(took("shmem_swapin_folio"));
+	EXPECT(!took("shmem_alloc_folio"));
+	EXPECT(shm->pages[0] != NULL && shm->pages[0]->pfn == pfn_at(s, p2, A));
+	EXPECT(shm->pages[0]->flags & PG_dirty);
+	EXPECT_EQ(shm->swap[0], 0);
+	EXPECT(swap_slot_at(s, 1) == NULL);
+	/* and the parent maps the same page from the page cache */
+	EXPECT_EQ(touch(s, p1, A, false), 0);
+	EXPECT_EQ(pfn_at(s, p1, A), pfn_at(s, p2, A));
+	sim_free(s);
+}
+
+/* the last mapping of a shmem object frees the swap its pages hold */
+static void shmem_swap_is_freed_with_the_object(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+
+	EXPECT_EQ(mmap_anon(s, p1, A, 1, "rw-", true), 0);
+	EXPECT_EQ(touch(s, p1, A, true), 0);
+	EXPECT_EQ(reclaim(s, pfn_at(s, p1, A)), 0);
+	EXPECT(swap_slot_at(s, 1) != NULL);
+	exit_op(s, p1);
+	EXPECT(swap_slot_at(s, 1) == NULL);
+	EXPECT(rb_empty(&s->swap));
+	sim_free(s);
+}
+
+/* a clean shmem page is simply dropped: a later read gets a new zero page */
+static void clean_shmem_page_is_dropped(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+	struct address_space *shm;
+
+	EXPECT_EQ(mmap_anon(s, p1, A, 1, "rw-", true), 0);
+	EXPECT_EQ(touch(s, p1, A, false), 0);
+	shm = file_of(s, p1, A);
+	EXPECT_EQ(reclaim(s, pfn_at(s, p1, A)), 0);
+	EXPECT(!took("shmem_writeout"));
+	EXPECT(shm->pages[0] == NULL && shm->swap[0] == 0);
+	EXPECT(rb_empty(&s->swap));
+	EXPECT_EQ(touch(s, p1, A, false), 0);
+	EXPECT(took("shmem_alloc_folio"));
+	sim_free(s);
+}
+
+/*
+ * MADV_PAGEOUT of a dirty regular-file page: unmapped, but shrink_folio_list
+ * outside kswapd does not write file folios (folio_set_reclaim), so it stays
+ * in the page cache, dirty; a clean one leaves it.
+ */
+static void pageout_keeps_dirty_file_page_cached(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+	struct address_space *f;
+	struct folio *dirty;
+
+	new_file(s, "f", 2);
+	EXPECT_EQ(mmap_file(s, p1, A, 2, "rw-", true, "f", 0), 0);
+	EXPECT_EQ(touch(s, p1, A, true), 0);
+	EXPECT_EQ(touch(s, p1, A + P(1), false), 0);
+	f = file_of(s, p1, A);
+	dirty = f->pages[0];
+	EXPECT(dirty->flags & PG_dirty);
+	EXPECT_EQ(range_op(s, OP_MADVISE, p1, A, 2, NULL, SIM_MADV_PAGEOUT),
+		  0);
+	EXPECT(took("folio_set_reclaim"));
+	EXPECT(pte_at(s, p1, A) == NULL && pte_at(s, p1, A + P(1)) == NULL);
+	EXPECT(f->pages[0] == dirty && sim_find_folio(s, dirty->pfn) == dirty);
+	EXPECT(dirty->flags & PG_dirty);
+	EXPECT_EQ(dirty->mapcount, 0);
+	EXPECT(f->pages[1] == NULL);
+	/* the next fault maps the cached page again: nothing is read in */
+	EXPECT_EQ(touch(s, p1, A, false), 0);
+	EXPECT_EQ(pfn_at(s, p1, A), dirty->pfn);
+	EXPECT(!took("filemap_read_folio"));
+	EXPECT(f->pages[1] == NULL);
+	sim_free(s);
+}
+
+/* ---- the swap cache ---- */
+
+/* Two processes share a swapped-out page: one PTE each on slot 1. */
+static struct sim *shared_swap_entry(int *p1, int *p2, unsigned long *pfn)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+
+	*p1 = do_spawn_op(s);
+	EXPECT_EQ(mmap_anon(s, *p1, A, 1, "rw-", false), 0);
+	EXPECT_EQ(touch(s, *p1, A, true), 0);
+	*p2 = fork_op(s, *p1);
+	EXPECT_EQ(reclaim(s, pfn_at(s, *p1, A)), 0);
+	EXPECT_EQ(swap_slot_find_count(s, 1), 2);
+	/* the first to fault reads it into the swap cache */
+	EXPECT_EQ(touch(s, *p2, A, false), 0);
+	*pfn = pfn_at(s, *p2, A);
+	EXPECT(sim_find_folio(s, *pfn)->flags & PG_swapcache);
+	EXPECT_EQ(swap_slot_find_count(s, 1), 1);
+	return s;
+}
+
+/* should_try_to_free_swap: a write fault by the last user frees it */
+static void last_user_write_fault_frees_the_swap_cache(void)
+{
+	int p1, p2;
+	unsigned long pfn;
+	struct sim *s = shared_swap_entry(&p1, &p2, &pfn);
+	struct folio *f;
+
+	exit_op(s, p2);
+	EXPECT(sim_find_folio(s, pfn) != NULL);	/* still cached */
+	EXPECT_EQ(touch(s, p1, A, true), 0);
+	EXPECT(took("folio_free_swap"));
+	f = folio_at(s, p1, A);
+	EXPECT(f && f->pfn == pfn);
+	EXPECT(f && !(f->flags & PG_swapcache));
+	EXPECT(f && (f->flags & PG_anon_exclusive));
+	EXPECT(pte_at(s, p1, A)->write);
+	EXPECT(swap_slot_at(s, 1) == NULL);
+	sim_free(s);
+}
+
+/*
+ * free_swap_and_cache (zap of a swap PTE) leaves a cached folio that is
+ * still mapped alone; the slot lives on for the swap cache, count 0.
+ */
+static void zap_keeps_a_cached_folio_still_mapped(void)
+{
+	int p1, p2;
+	unsigned long pfn;
+	struct sim *s = shared_swap_entry(&p1, &p2, &pfn);
+	struct folio *f;
+
+	EXPECT_EQ(range_op(s, OP_MUNMAP, p1, A, 1, NULL, 0), 0);
+	f = sim_find_folio(s, pfn);
+	EXPECT(f && (f->flags & PG_swapcache) && f->mapcount == 1);
+	EXPECT(swap_slot_at(s, 1) && swap_slot_at(s, 1)->count == 0 &&
+	       swap_slot_at(s, 1)->cache_pfn == pfn);
+	/* the survivor's write reuses it, freeing the swap cache first */
+	EXPECT_EQ(touch(s, p2, A, true), 0);
+	EXPECT_STR(last.fault, "wp_page_reuse");
+	EXPECT(took("folio_free_swap"));
+	EXPECT(swap_slot_at(s, 1) == NULL);
+	sim_free(s);
+}
+
+/* the same zap with nothing mapping the cached folio frees it too */
+static void zap_frees_an_unmapped_cached_folio(void)
+{
+	int p1, p2;
+	unsigned long pfn;
+	struct sim *s = shared_swap_entry(&p1, &p2, &pfn);
+
+	EXPECT_EQ(range_op(s, OP_MUNMAP, p2, A, 1, NULL, 0), 0);
+	EXPECT(sim_find_folio(s, pfn) != NULL);	/* slot still used by p1 */
+	EXPECT_EQ(range_op(s, OP_MUNMAP, p1, A, 1, NULL, 0), 0);
+	EXPECT(took("__try_to_reclaim_swap"));
+	EXPECT(sim_find_folio(s, pfn) == NULL);
+	EXPECT(rb_empty(&s->swap));
+	sim_free(s);
+}
+
 int main(void)
 {
 	RUN(noreserve_mapping_is_not_charged);
@@ -284,5 +504,12 @@ int main(void)
 	RUN(i_mmap_order_survives_a_roundtrip);
 	RUN(rekeyed_vma_goes_behind_equal_starts);
 	RUN(anon_vma_tree_keeps_insertion_order);
+	RUN(dirty_shmem_page_goes_to_swap_and_back);
+	RUN(shmem_swap_is_freed_with_the_object);
+	RUN(clean_shmem_page_is_dropped);
+	RUN(pageout_keeps_dirty_file_page_cached);
+	RUN(last_user_write_fault_frees_the_swap_cache);
+	RUN(zap_keeps_a_cached_folio_still_mapped);
+	RUN(zap_frees_an_unmapped_cached_folio);
 	return harness_summary();
 }

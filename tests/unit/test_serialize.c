@@ -295,6 +295,33 @@ static struct sim *build_swap(bool no_zero_page)
 	return s;
 }
 
+/* a slot only the swap cache holds (count 0), and a shmem page in swap */
+static void swap_cache_only_slot_and_shmem_swap_roundtrip(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = spawn(s, SPAWN_EMPTY), p2;
+	size_t len;
+	char *d;
+
+	map(s, p1, WIN, 1, RW, MAP_PRIVATE, NULL, 0);
+	touch(s, p1, WIN, true);
+	p2 = fork_op(s, p1);
+	apply_op(s, (struct sim_op){ .kind = OP_TRY_TO_UNMAP,
+		 .pfn = pfn_at(s, p1, WIN) });
+	touch(s, p2, WIN, false);
+	range(s, OP_MUNMAP, p1, WIN, 1, 0, 0);
+	map(s, p1, WIN + PG(16), 2, RW, MAP_SHARED, NULL, 0);
+	touch(s, p1, WIN + PG(16), true);
+	apply_op(s, (struct sim_op){ .kind = OP_TRY_TO_UNMAP,
+		 .pfn = pfn_at(s, p1, WIN + PG(16)) });
+	d = sim_dump(s, &len);
+	EXPECT(strstr(d, "\nswap 1 0 2 0 0\n") != NULL);
+	EXPECT(strstr(d, "\nswap 2 1 0 1 0\n") != NULL);
+	free(d);
+	check_roundtrip(s);
+	sim_free(s);
+}
+
 /*
  * test_legacy.c's sequence: in legacy mode pid 9 ends with a page rmap
  * cannot reach; once everyone else exits, its page->mapping dangles.
@@ -980,6 +1007,7 @@ int main(void)
 	RUN(legacy_fork_cow_roundtrips);
 	RUN(files_shmem_and_private_cow_roundtrip);
 	RUN(swap_entries_and_swap_cache_roundtrip);
+	RUN(swap_cache_only_slot_and_shmem_swap_roundtrip);
 	RUN(legacy_breakage_survives_a_roundtrip);
 	RUN(dangling_page_mapping_is_kept);
 	RUN(loaded_copy_replays_identically);
