@@ -90,8 +90,8 @@ enum sim_advice {
 #define SIM_SIGSEGV	1011
 
 enum sim_mode {
-	SIM_MODE_NORMAL,	/* Linux 6.x: num_children + num_active_vmas */
-	SIM_MODE_LEGACY,	/* 7a3ef208e662..2555283eb40d: one "degree" */
+	SIM_MODE_NORMAL,	/* Linux 6.18.8+: num_children + num_active_vmas */
+	SIM_MODE_LEGACY,	/* Linux 6.0: one "degree", 6.0's merges */
 };
 
 /* the largest limits a session may have: what a snapshot may hold */

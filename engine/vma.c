@@ -188,6 +188,7 @@ struct merge_req {
 	struct vm_area_struct *middle;		/* existing range, or NULL */
 	struct vm_area_struct *copied_from;	/* mremap's source VMA */
 	struct anon_vma *anon_vma;
+	bool legacy;				/* Linux 6.0's vma_merge rule */
 };
 
 /*
@@ -198,6 +199,13 @@ struct merge_req {
 static bool is_mergeable_anon_vma(const struct vm_area_struct *tgt,
 				  const struct merge_req *req)
 {
+	/*
+	 * Linux 6.0 never gave a VMA without an anon_vma another's: its
+	 * is_mergeable_anon_vma asked for a singular chain on the side that
+	 * has none, which an empty chain is not (dup_anon_vma came later).
+	 */
+	if (!tgt->anon_vma && req->anon_vma && req->legacy)
+		return false;
 	if (!tgt->anon_vma && req->anon_vma)
 		return !vma_is_fork_child(req->middle) &&
 		       !vma_is_fork_child(req->copied_from);
@@ -316,7 +324,7 @@ static struct vm_area_struct *vma_modify(struct sim *sim,
 	struct merge_req req = {
 		.start = start, .end = end, .flags = newflags,
 		.file = vma->vm_file, .middle = vma, .anon_vma = vma->anon_vma,
-		.pgoff = linear_page_index(vma, start),
+		.pgoff = linear_page_index(vma, start), .legacy = sim_legacy(sim),
 	};
 	struct vm_area_struct *prev = vma_prev_adjacent(mm, start);
 	struct vm_area_struct *next = find_vma(mm, end);
@@ -622,7 +630,8 @@ int do_mprotect(struct sim *sim, struct mm_struct *mm, unsigned long start,
 				  VM_NORESERVE)))
 			newflags |= VM_ACCOUNT;
 		else if (!(newflags & VM_WRITE) && (oldflags & VM_ACCOUNT) &&
-			 vma_is_anonymous(vma) && !vma->anon_vma)
+			 vma_is_anonymous(vma) && !vma->anon_vma &&
+			 !sim_legacy(sim))	/* Linux 6.5+ */
 			newflags &= ~VM_ACCOUNT;
 		if (newflags != oldflags) {
 			trace(sim, "mprotect_fixup", 3, T_ID("vma", vma->id),
@@ -828,7 +837,8 @@ static struct vm_area_struct *copy_vma(struct sim *sim,
 	req = (struct merge_req){ .start = addr, .end = addr + len,
 				  .pgoff = pgoff, .flags = vma->vm_flags,
 				  .file = vma->vm_file, .copied_from = vma,
-				  .anon_vma = vma->anon_vma };
+				  .anon_vma = vma->anon_vma,
+				  .legacy = sim_legacy(sim) };
 	new = vma_merge_new_range(sim, mm, &req);
 	if (new) {
 		/*
@@ -1017,7 +1027,8 @@ int do_mremap(struct sim *sim, struct mm_struct *mm, const struct sim_op *op,
 		err = check_new_range(addr, old_len, new_addr, new_len, res);
 		if (err)
 			return err;
-		if ((flags & MREMAP_FIXED) && old_len == new_len)
+		if ((flags & MREMAP_FIXED) && old_len == new_len &&
+		    !sim_legacy(sim))	/* Linux 6.17+ */
 			return remap_move(sim, mm, addr, old_len, new_addr,
 					  flags, res);
 		return mremap_to(sim, mm, addr, old_len, new_addr, new_len,
@@ -1038,7 +1049,7 @@ int do_mremap(struct sim *sim, struct mm_struct *mm, const struct sim_op *op,
 			.start = vma->vm_end, .end = addr + new_len,
 			.flags = vma->vm_flags, .file = vma->vm_file,
 			.pgoff = linear_page_index(vma, vma->vm_end),
-			.anon_vma = vma->anon_vma,
+			.anon_vma = vma->anon_vma, .legacy = sim_legacy(sim),
 		};
 		struct vm_area_struct *next = find_vma(mm, addr + new_len);
 

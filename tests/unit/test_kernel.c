@@ -493,6 +493,82 @@ static void zap_frees_an_unmapped_cached_folio(void)
 	sim_free(s);
 }
 
+/* ---- legacy mode: Linux 6.0 ---- */
+
+/*
+ * A faulted VMA made like its unfaulted neighbour: 6.18 merges them and
+ * gives the neighbour its anon_vma (dup_anon_vma); 6.0's vma_merge refused
+ * (is_mergeable_anon_vma wanted a singular chain on the empty side).
+ */
+static void legacy_faulted_vma_does_not_merge_into_unfaulted_prev(void)
+{
+	enum sim_mode modes[] = { SIM_MODE_NORMAL, SIM_MODE_LEGACY };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct sim *s = new_sim(modes[i], false);
+		int p1 = do_spawn_op(s);
+		unsigned long count = modes[i] == SIM_MODE_LEGACY ? 2 : 1;
+
+		EXPECT_EQ(mmap_flags(s, p1, A, 2, "r--", ANON_NORESERVE), 0);
+		EXPECT_EQ(mmap_flags(s, p1, A + P(2), 2, "rw-", ANON_NORESERVE),
+			  0);
+		EXPECT_EQ(touch(s, p1, A + P(2), true), 0);
+		EXPECT_EQ(range_op(s, OP_MPROTECT, p1, A + P(2), 2, "r--", 0),
+			  0);
+		EXPECT_EQ(sim_find_mm(s, p1)->map_count, count);
+		EXPECT_EQ(vma_at(s, p1, A)->anon_vma != NULL, count == 1);
+		/* the other way round, an unfaulted VMA joins a faulted one */
+		EXPECT_EQ(mmap_flags(s, p1, A + P(4), 2, "rw-", ANON_NORESERVE),
+			  0);
+		EXPECT_EQ(range_op(s, OP_MPROTECT, p1, A + P(4), 2, "r--", 0),
+			  0);
+		EXPECT_EQ(sim_find_mm(s, p1)->map_count, count);
+		sim_free(s);
+	}
+}
+
+/* 6.0's mprotect_fixup never uncharged (the anonymous case is 6.5+) */
+static void legacy_readonly_keeps_the_charge(void)
+{
+	struct sim *s = new_sim(SIM_MODE_LEGACY, false);
+	int p1 = do_spawn_op(s);
+
+	EXPECT_EQ(mmap_anon(s, p1, A, 2, "rw-", false), 0);
+	EXPECT_EQ(range_op(s, OP_MPROTECT, p1, A, 2, "r--", 0), 0);
+	EXPECT(vma_at(s, p1, A)->vm_flags & VM_ACCOUNT);
+	sim_free(s);
+}
+
+/* MREMAP_FIXED without a resize moves one VMA only before 6.17 */
+static void legacy_mremap_fixed_moves_one_vma(void)
+{
+	enum sim_mode modes[] = { SIM_MODE_NORMAL, SIM_MODE_LEGACY };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct sim *s = new_sim(modes[i], false);
+		int p1 = do_spawn_op(s);
+		struct sim_op op = { .kind = OP_MREMAP, .pid = p1, .addr = A,
+				     .old_len = P(4), .new_len = P(4),
+				     .new_addr = A + P(16),
+				     .flags = MREMAP_MAYMOVE | MREMAP_FIXED };
+
+		EXPECT_EQ(mmap_anon(s, p1, A, 2, "rw-", false), 0);
+		EXPECT_EQ(mmap_anon(s, p1, A + P(2), 2, "r--", false), 0);
+		if (modes[i] == SIM_MODE_LEGACY) {
+			EXPECT_EQ(apply(s, &op), SIM_EFAULT);
+			EXPECT_EQ(vma_at(s, p1, A)->vm_start, A);
+		} else {
+			EXPECT_EQ(apply(s, &op), 0);
+			EXPECT_EQ(vma_at(s, p1, A + P(16))->vm_start, A + P(16));
+			EXPECT_EQ(vma_at(s, p1, A + P(18))->vm_start, A + P(18));
+			EXPECT(vma_at(s, p1, A) == NULL);
+		}
+		sim_free(s);
+	}
+}
+
 int main(void)
 {
 	RUN(noreserve_mapping_is_not_charged);
@@ -511,5 +587,8 @@ int main(void)
 	RUN(last_user_write_fault_frees_the_swap_cache);
 	RUN(zap_keeps_a_cached_folio_still_mapped);
 	RUN(zap_frees_an_unmapped_cached_folio);
+	RUN(legacy_faulted_vma_does_not_merge_into_unfaulted_prev);
+	RUN(legacy_readonly_keeps_the_charge);
+	RUN(legacy_mremap_fixed_moves_one_vma);
 	return harness_summary();
 }
