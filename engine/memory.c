@@ -219,7 +219,13 @@ static int do_fault(struct sim *sim, struct vm_area_struct *vma,
 {
 	unsigned long index = linear_page_index(vma, addr);
 
+	/*
+	 * A read fault maps the cached pages around it before ->fault looks
+	 * at the page itself, so those stay mapped even past the end
+	 */
 	if (index >= vma->vm_file->nr_pages) {
+		if (!write)
+			do_fault_around(sim, vma, addr);
 		trace(sim, "do_fault", 2, T_ID("vma", vma->id),
 		      T_ADDR("addr", addr));
 		res->fault = "sigbus";

@@ -878,8 +878,10 @@ static int move_vma(struct sim *sim, struct vm_area_struct *vma,
 	new = copy_vma(sim, &vma, new_addr, new_len, pgoff);
 	move_page_tables(sim, mm, old_addr, new_addr, min_ul(old_len, new_len));
 	if (flags & MREMAP_DONTUNMAP) {
-		/* dontunmap_complete: the old VMA stays, empty */
-		vma->vm_flags &= ~VM_ACCOUNT;
+		/*
+		 * dontunmap_complete: the old VMA stays, empty, and keeps its
+		 * charge (6.18 clears only the mlock bits, as 6.0 did)
+		 */
 		if (new != vma && vma->vm_start == old_addr &&
 		    vma->vm_end == old_addr + old_len)
 			unlink_anon_vmas(sim, vma);
@@ -898,17 +900,22 @@ static bool vma_expandable(struct vm_area_struct *vma, unsigned long delta)
 	return range_is_free(vma->vm_mm, vma->vm_end, end);
 }
 
-/* vma_to_resize: [addr, addr+old_len) must lie in one VMA. */
-static int vma_to_resize(struct mm_struct *mm, unsigned long addr,
-			 unsigned long old_len, struct vm_area_struct **out)
+/*
+ * check_prep_vma for a call that maps something new (grows, or moves): addr
+ * must lie in a VMA, and what it takes along must too - after a shrink
+ * that is only new_len.  (A shrink in place checks no more than addr.)
+ */
+static int check_prep_vma(struct mm_struct *mm, unsigned long addr,
+			  unsigned long old_len, unsigned long new_len,
+			  struct vm_area_struct **out)
 {
 	struct vm_area_struct *vma = find_vma(mm, addr);
 
 	if (!vma)
 		return SIM_EFAULT;
-	if (old_len > vma->vm_end - addr)
-		return SIM_EFAULT;
 	*out = vma;
+	if (min_ul(old_len, new_len) > vma->vm_end - addr)
+		return SIM_EFAULT;
 	return 0;
 }
 
@@ -934,9 +941,10 @@ static int mremap_to(struct sim *sim, struct mm_struct *mm,
 	struct vm_area_struct *vma;
 	int err;
 
-	err = vma_to_resize(mm, addr, old_len, &vma);
+	err = check_prep_vma(mm, addr, old_len, new_len, &vma);
 	if (err)
-		return kerr(res, err, "the old range is not inside one VMA");
+		return kerr(res, err, "addr is not inside a VMA, or the range "
+			    "to move runs past its end");
 	do_munmap(sim, mm, new_addr, new_len);
 	if (old_len > new_len) {
 		do_munmap(sim, mm, addr + new_len, old_len - new_len);
@@ -1034,15 +1042,22 @@ int do_mremap(struct sim *sim, struct mm_struct *mm, const struct sim_op *op,
 		return mremap_to(sim, mm, addr, old_len, new_addr, new_len,
 				 flags, res);
 	}
-	err = vma_to_resize(mm, addr, old_len, &vma);
-	if (err)
-		return kerr(res, err, "the old range is not inside one VMA");
-	if (old_len >= new_len && !(flags & MREMAP_DONTUNMAP)) {
+	/*
+	 * A shrink in place unmaps the tail wherever it lies; Linux 6.0
+	 * allowed it with no VMA at addr at all
+	 */
+	if (old_len >= new_len) {
+		if (!sim_legacy(sim) && !find_vma(mm, addr))
+			return kerr(res, SIM_EFAULT, "addr is not inside a VMA");
 		if (old_len > new_len)
 			do_munmap(sim, mm, addr + new_len, old_len - new_len);
 		res->value = addr;
 		return 0;
 	}
+	err = check_prep_vma(mm, addr, old_len, new_len, &vma);
+	if (err)
+		return kerr(res, err, "addr is not inside a VMA, or the range "
+			    "to grow runs past its end");
 	if (addr + old_len == vma->vm_end && !(flags & MREMAP_DONTUNMAP) &&
 	    vma_expandable(vma, new_len - old_len)) {
 		struct merge_req req = {

@@ -569,6 +569,124 @@ static void legacy_mremap_fixed_moves_one_vma(void)
 	}
 }
 
+/* ---- found by the differential runs against the kernel ---- */
+
+static int mremap_op(struct sim *sim, int pid, unsigned long addr,
+		     unsigned long old_pages, unsigned long new_pages,
+		     unsigned int flags, unsigned long new_addr)
+{
+	struct sim_op op = { .kind = OP_MREMAP, .pid = pid, .addr = addr,
+			     .old_len = P(old_pages), .new_len = P(new_pages),
+			     .flags = flags, .new_addr = new_addr };
+
+	return apply(sim, &op);
+}
+
+/*
+ * check_prep_vma checks the range against the VMA only for a call that
+ * maps something new: a shrink in place unmaps its tail across holes and
+ * other VMAs, a no-op needs only a VMA at addr.
+ */
+static void mremap_shrink_unmaps_past_the_vma(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+
+	EXPECT_EQ(mmap_anon(s, p1, A, 4, "r--", false), 0);
+	EXPECT_EQ(mmap_anon(s, p1, A + P(6), 4, "rw-", false), 0);
+	/* from A+3, 6 pages down to 1: unmaps [A+4, A+9) */
+	EXPECT_EQ(mremap_op(s, p1, A + P(3), 6, 1, 0, 0), 0);
+	EXPECT_EQ(last.value, A + P(3));
+	EXPECT_EQ(vma_at(s, p1, A)->vm_end, A + P(4));
+	EXPECT_EQ(vma_at(s, p1, A + P(9))->vm_start, A + P(9));
+	EXPECT(vma_at(s, p1, A + P(8)) == NULL);
+	/* no resize, no flags: nothing happens, the end is never looked at */
+	EXPECT_EQ(mremap_op(s, p1, A + P(2), 8, 8, 0, 0), 0);
+	EXPECT_EQ(sim_find_mm(s, p1)->map_count, 2);
+	/* growing still needs the old range inside the VMA */
+	EXPECT_EQ(mremap_op(s, p1, A + P(2), 3, 5, MREMAP_MAYMOVE, 0),
+		  SIM_EFAULT);
+	/* and every call needs a VMA at addr */
+	EXPECT_EQ(mremap_op(s, p1, A + P(5), 2, 1, 0, 0), SIM_EFAULT);
+	sim_free(s);
+}
+
+/* Linux 6.0 let a shrink in place start in a hole */
+static void legacy_mremap_shrink_needs_no_vma(void)
+{
+	struct sim *s = new_sim(SIM_MODE_LEGACY, false);
+	int p1 = do_spawn_op(s);
+
+	EXPECT_EQ(mmap_anon(s, p1, A + P(2), 4, "rw-", false), 0);
+	EXPECT_EQ(mremap_op(s, p1, A, 4, 1, 0, 0), 0);
+	EXPECT_EQ(vma_at(s, p1, A + P(4))->vm_start, A + P(4));
+	sim_free(s);
+}
+
+/* mremap_to shrinks first, then needs only new_len inside the VMA */
+static void mremap_fixed_shrink_moves_what_is_left(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+
+	EXPECT_EQ(mmap_anon(s, p1, A, 8, "rw-", false), 0);
+	EXPECT_EQ(touch(s, p1, A + P(4), true), 0);
+	EXPECT_EQ(mremap_op(s, p1, A + P(4), 6, 4, MREMAP_MAYMOVE |
+			    MREMAP_FIXED, A + P(32)), 0);
+	EXPECT_EQ(last.value, A + P(32));
+	EXPECT_EQ(vma_at(s, p1, A)->vm_end, A + P(4));
+	EXPECT_EQ(vma_at(s, p1, A + P(32))->vm_end, A + P(36));
+	EXPECT(pte_at(s, p1, A + P(32)) && pte_at(s, p1, A + P(32))->present);
+	EXPECT_EQ(sim_find_mm(s, p1)->map_count, 2);
+	sim_free(s);
+}
+
+/*
+ * do_read_fault runs fault-around before ->fault finds the page past the
+ * end: the cached pages of the window stay mapped after the SIGBUS.  A write
+ * fault maps nothing.
+ */
+static void read_past_eof_maps_the_fault_around_window(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+	unsigned long i;
+
+	new_file(s, "f", 7);
+	/* pgoff 2..9: pages 2-6 exist, 7 and 8 lie past the end */
+	EXPECT_EQ(mmap_file(s, p1, A, 8, "rw-", true, "f", 2), 0);
+	EXPECT_EQ(touch(s, p1, A + P(6), true), SIM_SIGBUS);
+	EXPECT_EQ(sim_find_mm(s, p1)->rss_file, 0);
+	EXPECT_EQ(touch(s, p1, A + P(5), false), SIM_SIGBUS);
+	EXPECT_STR(last.fault, "sigbus");
+	for (i = 0; i < 5; i++)
+		EXPECT(pte_at(s, p1, A + P(i)) &&
+		       pte_at(s, p1, A + P(i))->present);
+	EXPECT(pte_at(s, p1, A + P(5)) == NULL);
+	EXPECT_EQ(sim_find_mm(s, p1)->rss_file, 5);
+	sim_free(s);
+}
+
+/*
+ * dontunmap_complete clears only the mlock bits (6.18's fix "correctly
+ * account old mapping after MREMAP_DONTUNMAP remap"): the old VMA keeps
+ * VM_ACCOUNT and merges with a charged neighbour.
+ */
+static void dontunmap_keeps_the_charge(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+
+	EXPECT_EQ(mmap_anon(s, p1, A, 4, "rwx", false), 0);
+	EXPECT_EQ(mremap_op(s, p1, A, 1, 1, MREMAP_MAYMOVE | MREMAP_FIXED |
+			    MREMAP_DONTUNMAP, A + P(36)), 0);
+	EXPECT(vma_at(s, p1, A)->vm_flags & VM_ACCOUNT);
+	EXPECT_EQ(mmap_anon(s, p1, A + P(1), 8, "rwx", false), 0);
+	EXPECT_EQ(vma_at(s, p1, A)->vm_end, A + P(9));
+	EXPECT_EQ(sim_find_mm(s, p1)->map_count, 2);
+	sim_free(s);
+}
+
 int main(void)
 {
 	RUN(noreserve_mapping_is_not_charged);
@@ -590,5 +708,10 @@ int main(void)
 	RUN(legacy_faulted_vma_does_not_merge_into_unfaulted_prev);
 	RUN(legacy_readonly_keeps_the_charge);
 	RUN(legacy_mremap_fixed_moves_one_vma);
+	RUN(mremap_shrink_unmaps_past_the_vma);
+	RUN(legacy_mremap_shrink_needs_no_vma);
+	RUN(mremap_fixed_shrink_moves_what_is_left);
+	RUN(read_past_eof_maps_the_fault_around_window);
+	RUN(dontunmap_keeps_the_charge);
 	return harness_summary();
 }
