@@ -23,9 +23,10 @@ def _sharers(obs, frame_of):
 
 
 def _vmas_text(vmas):
-    return "[" + ", ".join("%s-%s %s%s%s" % (v["start"], v["end"], v["prot"],
-                                            "s" if v["shared"] else "p",
-                                            " " + v["file"] if v["file"] else "")
+    return "[" + ", ".join("%s-%s %s%s%s%s" % (v["start"], v["end"], v["prot"],
+                                              "s" if v["shared"] else "p",
+                                              " " + v["file"] if v["file"] else "",
+                                              "".join(" " + f for f in v.get("flags", [])))
                            for v in vmas) + "]"
 
 

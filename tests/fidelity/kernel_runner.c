@@ -499,6 +499,32 @@ static void drain_lru(void)
 
 /* ---- observing ---- */
 
+/*
+ * The VM flags compared, as /proc/PID/smaps spells them in VmFlags (sorted):
+ * the ones rmap's lessons turn on (accounting decides merges; dontcopy and
+ * wipeonfork decide what fork copies).
+ */
+static const char *const vm_flag_names[] = { "ac", "dc", "nr", "wf" };
+
+static cJSON *vm_flags_of(const char *line)
+{
+	cJSON *flags = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < sizeof(vm_flag_names) / sizeof(vm_flag_names[0]); i++) {
+		char word[8];
+
+		snprintf(word, sizeof(word), " %s", vm_flag_names[i]);
+		for (const char *at = strstr(line, word); at; at = strstr(at + 1, word))
+			if (at[3] == ' ' || at[3] == '\n' || at[3] == '\0') {
+				cJSON_AddItemToArray(flags,
+						     cJSON_CreateString(vm_flag_names[i]));
+				break;
+			}
+	}
+	return flags;
+}
+
 static int kpagecount_fd, kpageflags_fd;
 
 static uint64_t read_u64(int fd, uint64_t index)
@@ -575,7 +601,7 @@ static cJSON *observe(long after)
 	procs = cJSON_AddArrayToObject(o, "processes");
 	for (sim = 1; sim <= nr_pids; sim++) {
 		char path[64], line[512];
-		cJSON *p, *vmas, *pages;
+		cJSON *p, *vmas, *pages, *cur = NULL;
 		FILE *maps;
 		int pagemap;
 
@@ -585,7 +611,7 @@ static cJSON *observe(long after)
 		cJSON_AddNumberToObject(p, "pid", sim);
 		vmas = cJSON_AddArrayToObject(p, "vmas");
 		pages = cJSON_AddArrayToObject(p, "pages");
-		snprintf(path, sizeof(path), "/proc/%d/maps", real_pid[sim]);
+		snprintf(path, sizeof(path), "/proc/%d/smaps", real_pid[sim]);
 		maps = fopen(path, "r");
 		snprintf(path, sizeof(path), "/proc/%d/pagemap", real_pid[sim]);
 		pagemap = open(path, O_RDONLY);
@@ -598,12 +624,20 @@ static cJSON *observe(long after)
 			cJSON *v;
 			const char *name;
 
+			if (!strncmp(line, "VmFlags:", 8)) {
+				if (cur)
+					cJSON_AddItemToObject(cur, "flags",
+							      vm_flags_of(line + 8));
+				cur = NULL;
+				continue;
+			}
 			if (sscanf(line, "%lx-%lx %7s %lx %15s %lu %299[^\n]", &s, &e,
 				   perms, &off, dev, &ino, file) < 6)
 				continue;
+			cur = NULL;
 			if (e <= WIN_START || s >= WIN_END)
 				continue;
-			v = cJSON_CreateObject();
+			v = cur = cJSON_CreateObject();
 			cJSON_AddItemToObject(v, "start", offset_str(s));
 			cJSON_AddItemToObject(v, "end", offset_str(e));
 			perms[3] = '\0';
