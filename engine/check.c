@@ -729,6 +729,25 @@ static void check_swap_pte(struct ctx *c, const struct mm_struct *mm,
 		       folio->anon_vma_id);
 }
 
+/* free_pgtables leaves a table only where a VMA reaches into its region. */
+static void check_pte_tables(struct ctx *c, const struct mm_struct *mm)
+{
+	size_t i;
+
+	for (i = 0; i < mm->nr_pt; i++) {
+		unsigned long lo = mm->pt[i] << (PTE_TABLE_SHIFT + PAGE_SHIFT);
+		const struct vm_area_struct *vma = NULL;
+
+		if (mm->pt[i] <= (TASK_SIZE >> PAGE_SHIFT) >> PTE_TABLE_SHIFT)
+			vma = find_vma_after((struct mm_struct *)mm, lo);
+		if ((i && mm->pt[i] <= mm->pt[i - 1]) || !vma ||
+		    vma->vm_start >= lo + (1UL << (PTE_TABLE_SHIFT + PAGE_SHIFT)))
+			report(c, "pte-table", "pid %d: PTE table of region "
+			       "0x%lx out of order or where no VMA is",
+			       mm->pid, mm->pt[i]);
+	}
+}
+
 static void check_ptes(struct ctx *c, const struct mm_struct *mm)
 {
 	const struct pte *pte;
@@ -747,6 +766,9 @@ static void check_ptes(struct ctx *c, const struct mm_struct *mm)
 			continue;
 		}
 		check_pte_bits(c, mm, pte);
+		if (!pte_table_present(mm, pte->vpn))
+			report(c, "pte-table", "pid %d pte vpn 0x%lx has no "
+			       "PTE table", mm->pid, pte->vpn);
 		if (pte->present) {
 			check_present_pte(c, mm, vma, pte, rss);
 		} else {
@@ -1075,6 +1097,7 @@ size_t sim_check_except(const struct sim *sim, struct sim_check_report *rep,
 	list_for_each_entry(mm, &sim->mms, node) {
 		nr_vmas += check_vmas(&c, mm);
 		check_ptes(&c, mm);
+		check_pte_tables(&c, mm);
 	}
 	check_totals(&c, nr_vmas);
 	tally_hierarchy(&c);

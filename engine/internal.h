@@ -92,6 +92,14 @@ struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn);
 void pte_free(struct mm_struct *mm, struct pte *pte);
 /* first PTE with vpn >= vpn */
 struct pte *pte_lower_bound(struct mm_struct *mm, unsigned long vpn);
+bool pte_table_present(const struct mm_struct *mm, unsigned long vpn);
+void pte_table_alloc(struct mm_struct *mm, unsigned long vpn);
+void free_pgtables(struct sim *sim, struct mm_struct *mm, unsigned long start,
+		   unsigned long end);
+void pte_tables_copy(struct mm_struct *dst, const struct mm_struct *src,
+		     unsigned long start, unsigned long end);
+void pte_tables_reclaim(struct sim *sim, struct mm_struct *mm,
+			unsigned long start, unsigned long end);
 
 /* interval tree keys (anon_vma->rb_root, i_mmap) */
 void vma_interval_tree_insert(struct sim *sim, struct vm_area_struct *vma);

@@ -123,6 +123,30 @@ static void map_file_pte(struct sim *sim, struct vm_area_struct *vma,
 }
 
 /*
+ * filemap_map_pages installs the PTE table (filemap_map_pmd) only when the
+ * first cached folio of the window is not the file's last page, or the file
+ * is shmem; without a table already there it then maps nothing at all.
+ */
+static bool fault_around_has_table(const struct sim *sim,
+				   struct vm_area_struct *vma,
+				   unsigned long addr, unsigned long start,
+				   unsigned long n)
+{
+	struct address_space *mapping = vma->vm_file;
+	unsigned long index;
+
+	/* 6.0 always installed the table (the i_size check is 6.18) */
+	if (sim_legacy(sim) || mapping->shmem ||
+	    pte_table_present(vma->vm_mm, addr >> PAGE_SHIFT))
+		return true;
+	for (index = start; index < start + n && index < mapping->nr_pages;
+	     index++)
+		if (mapping->pages[index])
+			return index + 1 < mapping->nr_pages;
+	return false;
+}
+
+/*
  * do_fault_around: map the cached pages of the aligned 16-page block around
  * the fault (clamped to the VMA and the page table) that are not mapped yet,
  * read-only.  Only pages already in the page cache: nothing is read in.
@@ -132,7 +156,7 @@ static void do_fault_around(struct sim *sim, struct vm_area_struct *vma,
 {
 	unsigned long pte_off = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1);
 	unsigned long vma_off = (addr - vma->vm_start) >> PAGE_SHIFT;
-	unsigned long from, to, i, n = 0;
+	unsigned long from, to, first, i, n = 0;
 	struct address_space *mapping = vma->vm_file;
 
 	from = pte_off & ~(unsigned long)(FAULT_AROUND_PAGES - 1);
@@ -140,6 +164,12 @@ static void do_fault_around(struct sim *sim, struct vm_area_struct *vma,
 		from = pte_off - min_ul(pte_off, vma_off);
 	to = min_ul(from + FAULT_AROUND_PAGES, PTRS_PER_PTE);
 	to = min_ul(to, pte_off + vma_pages(vma) - vma_off);
+	first = linear_page_index(vma, addr) - (pte_off - from);
+	if (!fault_around_has_table(sim, vma, addr, first, to - from)) {
+		trace(sim, "do_fault_around", 3, T_ID("vma", vma->id),
+		      T_ADDR("addr", addr), T_NUM("mapped", 0));
+		return;
+	}
 	for (i = from; i < to; i++) {
 		unsigned long a = addr + ((i - pte_off) << PAGE_SHIFT);
 		unsigned long index = linear_page_index(vma, a);
@@ -221,11 +251,15 @@ static int do_fault(struct sim *sim, struct vm_area_struct *vma,
 
 	/*
 	 * A read fault maps the cached pages around it before ->fault looks
-	 * at the page itself, so those stay mapped even past the end
+	 * at the page itself, so those stay mapped even past the end; a
+	 * private write has given the VMA its anon_vma by then
 	 */
 	if (index >= vma->vm_file->nr_pages) {
 		if (!write)
 			do_fault_around(sim, vma, addr);
+		/* do_cow_fault prepares the anon_vma before ->fault fails */
+		else if (!(vma->vm_flags & VM_SHARED))
+			anon_vma_prepare(sim, vma);
 		trace(sim, "do_fault", 2, T_ID("vma", vma->id),
 		      T_ADDR("addr", addr));
 		res->fault = "sigbus";
@@ -554,6 +588,8 @@ int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 
 	if (!vma_needs_copy(src_vma))
 		return 0;
+	pte_tables_copy(dst_vma->vm_mm, src_mm, src_vma->vm_start,
+			src_vma->vm_end);
 	for (; src && src->vpn < src_vma->vm_end >> PAGE_SHIFT;
 	     src = pte_next(src)) {
 		struct pte *dst = pte_alloc(dst_vma->vm_mm, src->vpn);

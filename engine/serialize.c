@@ -33,6 +33,8 @@
  *   avc ID VMA ANON_VMA SHAPE          (after its VMA, in same_vma order)
  *   pte PID VPN PFN SWAP BITS          (BITS: present write dirty young
  *                                       special swp_exclusive as 0/1)
+ *   pt PID REGION                      (a PTE table: vpn >> 9, after the
+ *                                       PTEs, in order)
  *   end
  * SHAPE is PARENT SIDE COLOUR: the parent node's id (0 for the root), l, r
  * or - for the root, and r or b.  Addresses, vpns and flags are lower-case
@@ -164,6 +166,7 @@ static void dump_mm(struct buf *b, const struct mm_struct *mm)
 {
 	const struct vm_area_struct *vma;
 	const struct pte *pte;
+	size_t i;
 
 	put(b, "mm %d %d %lx %lx %lx %lu %lu %lu %lu\n", mm->pid, mm->ppid,
 	    mm->start_brk, mm->brk, mm->mmap_base, mm->rss_anon, mm->rss_file,
@@ -174,6 +177,8 @@ static void dump_mm(struct buf *b, const struct mm_struct *mm)
 		put(b, "pte %d %lx %lu %lu %d%d%d%d%d%d\n", mm->pid, pte->vpn,
 		    pte->pfn, pte->swap, pte->present, pte->write, pte->dirty,
 		    pte->young, pte->special, pte->swp_exclusive);
+	for (i = 0; i < mm->nr_pt; i++)
+		put(b, "pt %d %lx\n", mm->pid, mm->pt[i]);
 }
 
 static bool folio_in_page_cache(const struct folio *folio)
@@ -424,6 +429,8 @@ struct loader {
 	struct mm_struct *mm;		/* the mm being loaded */
 	struct vm_area_struct *vma;	/* its last VMA, while avcs may follow */
 	bool mm_ptes;			/* its PTEs have started */
+	bool pt_seen;			/* its PTE tables have started */
+	unsigned long last_pt;
 	unsigned long last_vpn;
 	unsigned long nr_ptes;		/* in all the mms so far */
 	struct shape *shapes;
@@ -734,6 +741,7 @@ static int load_mm(struct loader *ld, const struct tokens *t)
 	ld->mm = mm;
 	ld->vma = NULL;
 	ld->mm_ptes = false;
+	ld->pt_seen = false;
 	return 0;
 }
 
@@ -861,6 +869,27 @@ static int load_pte(struct loader *ld, const struct tokens *t)
 	return 0;
 }
 
+/* A PTE table (those holding PTEs were made by the PTE lines already). */
+static int load_pt(struct loader *ld, const struct tokens *t)
+{
+	unsigned long pid, region;
+
+	if (ld->version == 1 || t->nr != 3 ||
+	    !parse_fields(t, 1, "ux", &pid, &region))
+		return fail(ld, "bad pt line");
+	if (in_mm(ld, pid, true))
+		return -1;
+	if (region > (TASK_SIZE >> PAGE_SHIFT) >> PTE_TABLE_SHIFT ||
+	    (ld->pt_seen && region <= ld->last_pt))
+		return fail(ld, "pt %lx: duplicate or out of order", region);
+	ld->mm_ptes = true;
+	ld->pt_seen = true;
+	ld->last_pt = region;
+	ld->last_vpn = ULONG_MAX;	/* no PTE after the tables */
+	pte_table_alloc(ld->mm, region << PTE_TABLE_SHIFT);
+	return 0;
+}
+
 static int load_line(struct loader *ld, const struct tokens *t)
 {
 	static const struct {
@@ -870,7 +899,7 @@ static int load_line(struct loader *ld, const struct tokens *t)
 		{ "file", load_file }, { "anon_vma", load_anon_vma },
 		{ "folio", load_folio }, { "swap", load_swap },
 		{ "mm", load_mm }, { "vma", load_vma }, { "avc", load_avc },
-		{ "pte", load_pte },
+		{ "pte", load_pte }, { "pt", load_pt },
 	};
 	size_t i;
 

@@ -101,6 +101,7 @@ void sim_free(struct sim *sim)
 			free(vma);
 		}
 		list_del(&mm->node);
+		free(mm->pt);
 		free(mm);
 	}
 	list_for_each_entry_safe(av, nav, &sim->anon_vmas, node) {
@@ -179,6 +180,7 @@ void mm_free(struct sim *sim, struct mm_struct *mm)
 {
 	list_del(&mm->node);
 	sim->nr_mms--;
+	free(mm->pt);
 	free(mm);
 }
 

@@ -29,6 +29,7 @@
 #define PAGE_SIZE	(1UL << PAGE_SHIFT)
 #define PAGE_MASK	(~(PAGE_SIZE - 1))
 #define PAGE_ALIGNED(x)	(((x) & (PAGE_SIZE - 1)) == 0)
+#define PTE_TABLE_SHIFT	9		/* PTRS_PER_PTE = 512: 2 MiB a table */
 
 /* x86_64 with 4-level paging: the top of the user address space. */
 #define TASK_SIZE	0x7ffffffff000UL
@@ -222,6 +223,14 @@ struct mm_struct {
 	unsigned long map_count;
 	struct rb_root pgtable;		/* PTEs by vpn */
 	unsigned long nr_ptes;
+	/*
+	 * The PTE tables (page-table pages) the process has: the 2 MiB regions
+	 * (vpn >> PTE_TABLE_SHIFT) whose PMD is populated, sorted.  A table
+	 * stays when its PTEs are zapped, and goes (free_pgtables) when no VMA
+	 * is left in its region.
+	 */
+	unsigned long *pt;
+	size_t nr_pt, cap_pt;
 	unsigned long rss_anon;
 	unsigned long rss_file;
 	unsigned long rss_shmem;

@@ -536,6 +536,7 @@ static void unmap_region(struct sim *sim, struct mm_struct *mm,
 		vma_mm_remove(mm, vma);
 		remove_vma(sim, vma);
 	}
+	free_pgtables(sim, mm, start, end);
 }
 
 int do_munmap(struct sim *sim, struct mm_struct *mm, unsigned long start,
@@ -675,6 +676,8 @@ static int madvise_vma(struct sim *sim, struct vm_area_struct *vma,
 		trace(sim, "madvise_dontneed_single_vma", 3, T_ID("vma", vma->id),
 		      T_ADDR("start", start), T_ADDR("end", end));
 		zap_page_range(sim, vma, start, end);
+		if (!sim_legacy(sim))
+			pte_tables_reclaim(sim, vma->vm_mm, start, end);
 		return 0;
 	case SIM_MADV_PAGEOUT:
 		trace(sim, "madvise_pageout", 3, T_ID("vma", vma->id),
@@ -785,6 +788,29 @@ int do_brk(struct sim *sim, struct mm_struct *mm, unsigned long brk,
 
 /* ---- mremap ---- */
 
+/*
+ * move_page_tables walks the old range a PMD extent at a time and gives the
+ * new range a PTE table for each extent that has one, PTEs in it or not.
+ */
+static void move_pte_tables(struct mm_struct *mm, unsigned long old_addr,
+			    unsigned long new_addr, unsigned long len)
+{
+	unsigned long vpn = old_addr >> PAGE_SHIFT, end = vpn + (len >> PAGE_SHIFT);
+	unsigned long delta = (new_addr >> PAGE_SHIFT) - vpn;
+
+	while (vpn < end) {
+		unsigned long next = ((vpn >> PTE_TABLE_SHIFT) + 1) <<
+				     PTE_TABLE_SHIFT;
+
+		next = min_ul(next, end);
+		if (pte_table_present(mm, vpn)) {
+			pte_table_alloc(mm, vpn + delta);
+			pte_table_alloc(mm, next - 1 + delta);
+		}
+		vpn = next;
+	}
+}
+
 /* move_page_tables: PTEs change address, folios keep index and mapping. */
 static unsigned long move_page_tables(struct sim *sim, struct mm_struct *mm,
 				      unsigned long old_addr,
@@ -792,6 +818,7 @@ static unsigned long move_page_tables(struct sim *sim, struct mm_struct *mm,
 {
 	unsigned long n = 0, i;
 
+	move_pte_tables(mm, old_addr, new_addr, len);
 	for (i = 0; i < len >> PAGE_SHIFT; i++) {
 		struct pte *old = pte_lookup(mm, (old_addr >> PAGE_SHIFT) + i);
 		struct pte *new;

@@ -687,6 +687,128 @@ static void dontunmap_keeps_the_charge(void)
 	sim_free(s);
 }
 
+/*
+ * filemap_map_pages installs a PTE table only when the first cached page of
+ * the window is not the file's last: a read past EOF whose window holds the
+ * last page alone maps nothing without a table already in the 2 MiB region
+ * - which a zapped page leaves behind and free_pgtables takes away.
+ */
+static void fault_around_past_eof_needs_a_pte_table(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s);
+	unsigned long F = A + P(0x29);
+	struct mm_struct *mm;
+
+	new_file(s, "f", 4);
+	/* pgoff 3..7: only the first page, the file's last, exists */
+	EXPECT_EQ(mmap_file(s, p1, F, 5, "r-x", false, "f", 3), 0);
+	EXPECT_EQ(touch(s, p1, F + P(3), false), SIM_SIGBUS);
+	EXPECT(pte_at(s, p1, F) == NULL);
+	mm = sim_find_mm(s, p1);
+	EXPECT_EQ(mm->nr_pt, 0);
+	/* a page of another mapping in the region makes the table */
+	EXPECT_EQ(mmap_anon(s, p1, A, 2, "rw-", false), 0);
+	EXPECT_EQ(touch(s, p1, A, true), 0);
+	EXPECT_EQ(mm->nr_pt, 1);
+	/* zapped, its table stays, and fault-around maps the last page */
+	EXPECT_EQ(range_op(s, OP_MADVISE, p1, A, 2, NULL, SIM_MADV_DONTNEED),
+		  0);
+	EXPECT_EQ(mm->nr_ptes, 0);
+	EXPECT_EQ(mm->nr_pt, 1);
+	EXPECT_EQ(touch(s, p1, F + P(3), false), SIM_SIGBUS);
+	EXPECT(pte_at(s, p1, F) && pte_at(s, p1, F)->present);
+	/* with no VMA left in the region, free_pgtables frees the table */
+	EXPECT_EQ(range_op(s, OP_MUNMAP, p1, A, 0x40, NULL, 0), 0);
+	EXPECT(took("free_pgtables"));
+	EXPECT_EQ(mm->nr_pt, 0);
+	EXPECT_EQ(mmap_file(s, p1, F, 5, "r-x", false, "f", 3), 0);
+	EXPECT_EQ(touch(s, p1, F + P(3), false), SIM_SIGBUS);
+	EXPECT(pte_at(s, p1, F) == NULL);
+	sim_free(s);
+}
+
+/* an empty PTE table is part of the state: it survives a round trip */
+static void empty_pte_table_survives_a_roundtrip(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false), *t;
+	int p1 = do_spawn_op(s);
+	char *d1, *d2, err[160];
+	size_t n1, n2;
+
+	EXPECT_EQ(mmap_anon(s, p1, A, 2, "rw-", false), 0);
+	EXPECT_EQ(touch(s, p1, A, true), 0);
+	EXPECT_EQ(range_op(s, OP_MADVISE, p1, A, 2, NULL, SIM_MADV_DONTNEED),
+		  0);
+	d1 = sim_dump(s, &n1);
+	EXPECT(strstr(d1, "\npt 1 3f80000\n") != NULL);
+	t = sim_load(d1, n1, err, sizeof(err));
+	EXPECT(t != NULL);
+	if (t) {
+		EXPECT_EQ(sim_find_mm(t, p1)->nr_pt, 1);
+		d2 = sim_dump(t, &n2);
+		EXPECT(n1 == n2 && !memcmp(d1, d2, n1));
+		free(d2);
+		sim_free(t);
+	}
+	free(d1);
+	sim_free(s);
+}
+
+/*
+ * do_cow_fault runs vmf_anon_prepare before ->fault: a private write past
+ * EOF gives the VMA an anon_vma, so a fork then copies its file PTEs.
+ */
+static void cow_fault_past_eof_prepares_the_anon_vma(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = do_spawn_op(s), p2;
+	struct folio *f;
+
+	new_file(s, "f", 12);
+	EXPECT_EQ(mmap_file(s, p1, A + P(8), 7, "rw-", false, "f", 9), 0);
+	EXPECT_EQ(touch(s, p1, A + P(14), false), SIM_SIGBUS);
+	EXPECT(vma_at(s, p1, A + P(8))->anon_vma == NULL);
+	EXPECT_EQ(touch(s, p1, A + P(14), true), SIM_SIGBUS);
+	EXPECT(vma_at(s, p1, A + P(8))->anon_vma != NULL);
+	p2 = fork_op(s, p1);
+	f = folio_at(s, p2, A + P(8));
+	EXPECT(f != NULL && f->pfn == pfn_at(s, p1, A + P(8)));
+	EXPECT(f && f->mapcount == 2);
+	sim_free(s);
+}
+
+/*
+ * PT_RECLAIM: MADV_DONTNEED over a whole 2 MiB region frees its PTE table
+ * (6.14+; legacy mode, 6.0, keeps it).
+ */
+static void dontneed_of_a_whole_region_frees_its_table(void)
+{
+	enum sim_mode modes[] = { SIM_MODE_NORMAL, SIM_MODE_LEGACY };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct sim *s = new_sim(modes[i], false);
+		int p1 = do_spawn_op(s);
+		struct mm_struct *mm;
+
+		EXPECT_EQ(mmap_anon(s, p1, A, 1024, "rw-", false), 0);
+		EXPECT_EQ(touch(s, p1, A + P(3), true), 0);
+		EXPECT_EQ(touch(s, p1, A + P(600), true), 0);
+		mm = sim_find_mm(s, p1);
+		EXPECT_EQ(mm->nr_pt, 2);
+		/* part of a region: the table stays */
+		EXPECT_EQ(range_op(s, OP_MADVISE, p1, A + P(512), 256, NULL,
+				   SIM_MADV_DONTNEED), 0);
+		EXPECT_EQ(mm->nr_pt, 2);
+		/* all of the first region */
+		EXPECT_EQ(range_op(s, OP_MADVISE, p1, A, 512, NULL,
+				   SIM_MADV_DONTNEED), 0);
+		EXPECT_EQ(mm->nr_pt, modes[i] == SIM_MODE_LEGACY ? 2 : 1);
+		sim_free(s);
+	}
+}
+
 int main(void)
 {
 	RUN(noreserve_mapping_is_not_charged);
@@ -713,5 +835,9 @@ int main(void)
 	RUN(mremap_fixed_shrink_moves_what_is_left);
 	RUN(read_past_eof_maps_the_fault_around_window);
 	RUN(dontunmap_keeps_the_charge);
+	RUN(fault_around_past_eof_needs_a_pte_table);
+	RUN(empty_pte_table_survives_a_roundtrip);
+	RUN(cow_fault_past_eof_prepares_the_anon_vma);
+	RUN(dontneed_of_a_whole_region_frees_its_table);
 	return harness_summary();
 }
