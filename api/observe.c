@@ -88,9 +88,11 @@ static cJSON *smaps_flags(unsigned long vm_flags)
 	cJSON *arr = cJSON_CreateArray();
 	size_t i;
 
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (vm_flags & f[i].bit)
-			cJSON_AddItemToArray(arr, cJSON_CreateString(f[i].name));
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (!(vm_flags & f[i].bit))
+			continue;
+		cJSON_AddItemToArray(arr, cJSON_CreateString(f[i].name));
+	}
 	return arr;
 }
 

@@ -436,6 +436,10 @@ int api_apply_op(struct sim *sim, const struct sim_op *op,
 	return -1;
 }
 
+static const char overcommit_problem[] =
+	"'overcommit_memory' is 0 (heuristic), 1 (always) or 2 (never), as "
+	"vm.overcommit_memory";
+
 int api_parse_config(const cJSON *json, struct sim_config *cfg,
 		     struct api_error *err)
 {
@@ -468,9 +472,8 @@ int api_parse_config(const cJSON *json, struct sim_config *cfg,
 					    oc->valuedouble != 1 &&
 					    oc->valuedouble != 2)) {
 			api_error_set(err, 422, "invalid-value",
-				      "overcommit_memory", "'overcommit_memory' "
-				      "is 0 (heuristic), 1 (always) or 2 (never), "
-				      "as vm.overcommit_memory");
+				      "overcommit_memory", "%s",
+				      overcommit_problem);
 			return -1;
 		}
 		cfg->overcommit = (enum sim_overcommit)oc->valueint;

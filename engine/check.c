@@ -732,16 +732,17 @@ static void check_swap_pte(struct ctx *c, const struct mm_struct *mm,
 /* free_pgtables leaves a table only where a VMA reaches into its region. */
 static void check_pte_tables(struct ctx *c, const struct mm_struct *mm)
 {
+	const unsigned long size = 1UL << (PTE_TABLE_SHIFT + PAGE_SHIFT);
 	size_t i;
 
 	for (i = 0; i < mm->nr_pt; i++) {
-		unsigned long lo = mm->pt[i] << (PTE_TABLE_SHIFT + PAGE_SHIFT);
+		unsigned long lo = mm->pt[i] * size;
 		const struct vm_area_struct *vma = NULL;
 
 		if (mm->pt[i] <= (TASK_SIZE >> PAGE_SHIFT) >> PTE_TABLE_SHIFT)
 			vma = find_vma_after((struct mm_struct *)mm, lo);
 		if ((i && mm->pt[i] <= mm->pt[i - 1]) || !vma ||
-		    vma->vm_start >= lo + (1UL << (PTE_TABLE_SHIFT + PAGE_SHIFT)))
+		    vma->vm_start >= lo + size)
 			report(c, "pte-table", "pid %d: PTE table of region "
 			       "0x%lx out of order or where no VMA is",
 			       mm->pid, mm->pt[i]);
