@@ -13,10 +13,15 @@ import argparse
 import json
 import os
 import random
+import subprocess
 import sys
 import time
 
 import fidelity
+
+# what a side that cannot run a scenario raises (fidelity.run): a failed
+# command, output that is not JSON, a time-out
+CANNOT_RUN = (RuntimeError, ValueError, subprocess.TimeoutExpired)
 
 PAGE = 0x1000
 # Every address falls in a zone of ZONE pages of the runner's window: small
@@ -241,7 +246,7 @@ def main():
     def disagrees(scenario):
         try:
             return bool(diffs_of(scenario))
-        except RuntimeError:
+        except CANNOT_RUN:
             return False        # a side could not run it: not the same case
 
     start = time.time()
@@ -250,7 +255,7 @@ def main():
         scenario = generate(seed, a.ops)
         try:
             diffs = diffs_of(scenario)
-        except RuntimeError as e:
+        except CANNOT_RUN as e:
             errors += 1
             print("ERROR seed %d could not be run: %s" % (seed, e))
             continue
