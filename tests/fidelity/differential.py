@@ -39,24 +39,36 @@ ADVICE = ["dontfork", "dofork", "wipeonfork", "keeponfork", "dontneed"]
 
 
 class Gen:
-    """A random scenario, op by op.  It tracks only what it needs to stay
-    within the runner's vocabulary (live pids, files); it does not predict
-    outcomes, so refused calls (EINVAL, ENOMEM, EFAULT, SIGSEGV...) are
-    generated and compared too."""
+    """A random scenario, op by op.  It does not predict outcomes, so
+    refused calls (EINVAL, ENOMEM, EFAULT, SIGSEGV...) are generated and
+    compared too; but it remembers, per process, the ranges it asked to map
+    (inherited at fork, never forgotten), and aims most addresses at them, so
+    that most calls meet memory that is really there: faulted pages shared
+    across forks, COW, splits and merges of VMAs that hold pages."""
 
     def __init__(self, seed):
         self.r = random.Random(seed)
         self.alive = []
         self.pids = 0
         self.files = {}
-        self.ops = []
+        self.hints = {}         # pid -> [(first page, pages)] it mapped
 
-    def addr(self, in_page=True):
-        page = self.r.randrange(ZONE)
+    def addr(self, pid, in_page=True):
+        ranges = self.hints.get(pid)
+        if ranges and self.r.random() < 0.8:
+            first, n = self.r.choice(ranges)
+            page = min(ZONE - 1, first + self.r.randrange(n))
+        else:
+            page = self.r.randrange(ZONE)
         off = page * PAGE
         if in_page and self.r.random() < 0.03:
             off += 0x800        # unaligned: EINVAL for most calls
         return "w+0x%x" % off if off else "w"
+
+    def hint(self, pid, addr, length):
+        page = int(addr.partition("+")[2] or "0", 0) // PAGE
+        if length:
+            self.hints.setdefault(pid, []).append((page, length // PAGE))
 
     def pages(self, most=8):
         if self.r.random() < 0.02:
@@ -76,9 +88,10 @@ class Gen:
         self.files[name] = self.r.randint(*FILE_PAGES)
         return {"op": "file", "name": name, "pages": self.files[name]}
 
-    def mmap(self):
+    def mmap(self, pid=None):
+        pid = pid or self.pid()
         kind = self.r.random()
-        op = {"op": "mmap", "pid": self.pid(), "addr": self.addr(),
+        op = {"op": "mmap", "pid": pid, "addr": self.addr(pid),
               "len": self.pages(), "prot": self.r.choice(PROTS)}
         shared = self.r.random() < 0.3
         flags = ["shared" if shared else "private"]
@@ -93,14 +106,17 @@ class Gen:
         if self.r.random() < 0.25:
             flags.append("noreserve")
         op["flags"] = flags
+        self.hint(pid, op["addr"], op["len"])
         return op
 
     def access(self):
-        return {"op": "access", "pid": self.pid(), "addr": self.addr(False),
+        pid = self.pid()
+        return {"op": "access", "pid": pid, "addr": self.addr(pid, False),
                 "write": self.r.random() < 0.6}
 
     def range_op(self, name):
-        return {"op": name, "pid": self.pid(), "addr": self.addr(),
+        pid = self.pid()
+        return {"op": name, "pid": pid, "addr": self.addr(pid),
                 "len": self.pages()}
 
     def mprotect(self):
@@ -114,8 +130,9 @@ class Gen:
         return op
 
     def mremap(self):
+        pid = self.pid()
         old = self.r.randint(1, 6) * PAGE
-        op = {"op": "mremap", "pid": self.pid(), "addr": self.addr(), "old_len": old}
+        op = {"op": "mremap", "pid": pid, "addr": self.addr(pid), "old_len": old}
         how = self.r.random()
         if how < 0.2:                           # shrink in place
             op["new_len"] = self.r.randint(0, old // PAGE - 1) * PAGE or PAGE
@@ -126,20 +143,22 @@ class Gen:
         elif how < 0.8:                         # move, maybe resized
             op["new_len"] = old if self.r.random() < 0.6 else self.r.randint(1, 6) * PAGE
             op["flags"] = ["maymove", "fixed"]
-            op["new_addr"] = self.addr()
+            op["new_addr"] = self.addr(pid)
         else:                                   # move, leaving the old range mapped
             op["new_len"] = old
             op["flags"] = ["maymove", "fixed", "dontunmap"]
-            op["new_addr"] = self.addr()
+            op["new_addr"] = self.addr(pid)
+        self.hint(pid, op.get("new_addr", op["addr"]), op["new_len"])
         return op
 
     def fork(self):
         if len(self.alive) >= MAX_ALIVE or self.pids >= MAX_PIDS:
             return self.access()
-        op = {"op": "fork", "pid": self.pid()}
+        parent = self.pid()
         self.pids += 1
         self.alive.append(self.pids)
-        return op
+        self.hints[self.pids] = list(self.hints.get(parent, []))
+        return {"op": "fork", "pid": parent}
 
     def exit(self):
         if len(self.alive) < 2:
@@ -149,6 +168,10 @@ class Gen:
         return {"op": "exit", "pid": pid}
 
     def one(self):
+        # a process with nothing mapped first maps something
+        empty = [p for p in self.alive if p not in self.hints]
+        if empty and self.r.random() < 0.7:
+            return self.mmap(self.r.choice(empty))
         choices = [
             (30, self.access), (15, self.mmap), (7, lambda: self.range_op("munmap")),
             (10, self.mprotect), (10, self.mremap), (9, self.madvise),
