@@ -54,6 +54,8 @@ static void add_flag_names(cJSON *obj, unsigned int flags, bool mremap)
 		cJSON_AddItemToArray(arr, cJSON_CreateString("fixed"));
 	if (flags & MAP_FIXED_NOREPLACE)
 		cJSON_AddItemToArray(arr, cJSON_CreateString("fixed_noreplace"));
+	if (flags & MAP_NORESERVE)
+		cJSON_AddItemToArray(arr, cJSON_CreateString("noreserve"));
 }
 
 /* The canonical form: exactly the fields the op takes, addresses in hex. */
@@ -293,6 +295,7 @@ cJSON *api_encode_config(const struct sim_config *cfg)
 
 	cJSON_AddStringToObject(o, "mode", sim_mode_name(cfg->mode));
 	cJSON_AddBoolToObject(o, "zero_page", !cfg->no_zero_page);
+	cJSON_AddNumberToObject(o, "overcommit_memory", cfg->overcommit);
 	l = cJSON_AddObjectToObject(o, "limits");
 	cJSON_AddNumberToObject(l, "processes", (double)cfg->limits.max_procs);
 	cJSON_AddNumberToObject(l, "vmas", (double)cfg->limits.max_vmas);
@@ -328,6 +331,8 @@ static cJSON *encode_vma(const struct vm_area_struct *vma)
 		cJSON_AddItemToArray(flags, cJSON_CreateString("growsdown"));
 	if (vma->vm_flags & VM_ACCOUNT)
 		cJSON_AddItemToArray(flags, cJSON_CreateString("account"));
+	if (vma->vm_flags & VM_NORESERVE)
+		cJSON_AddItemToArray(flags, cJSON_CreateString("noreserve"));
 	if (vma->vm_file) {
 		cJSON_AddNumberToObject(o, "file", (double)vma->vm_file->id);
 		cJSON_AddStringToObject(o, "file_name", vma->vm_file->name);

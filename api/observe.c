@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * observe.c - what the fidelity suite compares with the real kernel: per
- * process, the VMAs inside the reserved window and, per page, whether it is
+ * process, the VMAs inside the reserved window (with the smaps VmFlags
+ * ac, dc, nr, wf) and, per page, whether it is
  * present or swapped, its frame as a canonical class (pages sharing a frame
  * share a class, whatever the pfn numbers), the mapcount, and whether it is
  * mapped exclusively (mapcount 1, what /proc/PID/pagemap bit 56 reports).
@@ -74,6 +75,27 @@ static cJSON *observe_page(const struct sim *sim, struct mm_struct *mm,
 	return p;
 }
 
+/*
+ * The VmFlags of /proc/PID/smaps that rmapd models and the kernel shows,
+ * spelled and sorted as the runner reports them.
+ */
+static cJSON *smaps_flags(unsigned long vm_flags)
+{
+	static const struct { unsigned long bit; const char *name; } f[] = {
+		{ VM_ACCOUNT, "ac" }, { VM_DONTCOPY, "dc" },
+		{ VM_NORESERVE, "nr" }, { VM_WIPEONFORK, "wf" },
+	};
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (!(vm_flags & f[i].bit))
+			continue;
+		cJSON_AddItemToArray(arr, cJSON_CreateString(f[i].name));
+	}
+	return arr;
+}
+
 cJSON *api_observe(const struct sim *sim, long after)
 {
 	cJSON *o = cJSON_CreateObject(), *procs;
@@ -109,6 +131,8 @@ cJSON *api_observe(const struct sim *sim, long after)
 			cJSON_AddStringToObject(v, "prot", prot);
 			cJSON_AddBoolToObject(v, "shared",
 					      (vma->vm_flags & VM_SHARED) != 0);
+			cJSON_AddItemToObject(v, "flags",
+					      smaps_flags(vma->vm_flags));
 			if (vma->vm_file && !vma->vm_file->shmem)
 				cJSON_AddStringToObject(v, "file",
 							vma->vm_file->name);

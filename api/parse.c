@@ -189,7 +189,8 @@ struct flag_name {
 static const struct flag_name mmap_flags[] = {
 	{ "private", MAP_PRIVATE }, { "shared", MAP_SHARED },
 	{ "anonymous", MAP_ANONYMOUS }, { "fixed", MAP_FIXED },
-	{ "fixed_noreplace", MAP_FIXED_NOREPLACE }, { NULL, 0 },
+	{ "fixed_noreplace", MAP_FIXED_NOREPLACE },
+	{ "noreserve", MAP_NORESERVE }, { NULL, 0 },
 };
 
 static const struct flag_name mremap_flags[] = {
@@ -197,11 +198,29 @@ static const struct flag_name mremap_flags[] = {
 	{ "dontunmap", MREMAP_DONTUNMAP }, { NULL, 0 },
 };
 
+/* every accepted name, so the error message never leaves one out */
+static void flag_list(const struct flag_name *names, char *buf, size_t size)
+{
+	const struct flag_name *f;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (f = names; f->name && len < size; f++) {
+		int n = snprintf(buf + len, size - len, "%s%s",
+				 f == names ? "" : ", ", f->name);
+
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+}
+
 static int parse_flags(const cJSON *json, const struct flag_name *names,
 		       unsigned int *out, struct api_error *err)
 {
 	const cJSON *j = cJSON_GetObjectItemCaseSensitive(json, "flags"), *it;
 	const struct flag_name *f;
+	char list[160];
 
 	*out = 0;
 	if (!j)
@@ -220,10 +239,9 @@ static int parse_flags(const cJSON *json, const struct flag_name *names,
 	}
 	return 0;
 bad:
+	flag_list(names, list, sizeof(list));
 	api_error_set(err, 422, "invalid-value", "flags",
-		      "'flags' is an array of: %s%s%s%s%s", names[0].name,
-		      names[1].name ? ", " : "", names[1].name ? names[1].name : "",
-		      names[2].name ? ", " : "", names[2].name ? names[2].name : "");
+		      "'flags' is an array of: %s", list);
 	return -1;
 }
 
@@ -418,11 +436,17 @@ int api_apply_op(struct sim *sim, const struct sim_op *op,
 	return -1;
 }
 
+static const char overcommit_problem[] =
+	"'overcommit_memory' is 0 (heuristic), 1 (always) or 2 (never), as "
+	"vm.overcommit_memory";
+
 int api_parse_config(const cJSON *json, struct sim_config *cfg,
 		     struct api_error *err)
 {
 	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(json, "mode");
 	const cJSON *zp = cJSON_GetObjectItemCaseSensitive(json, "zero_page");
+	const cJSON *oc = cJSON_GetObjectItemCaseSensitive(json,
+							   "overcommit_memory");
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (mode) {
@@ -442,6 +466,17 @@ int api_parse_config(const cJSON *json, struct sim_config *cfg,
 			return -1;
 		}
 		cfg->no_zero_page = !cJSON_IsTrue(zp);
+	}
+	if (oc) {
+		if (!cJSON_IsNumber(oc) || (oc->valuedouble != 0 &&
+					    oc->valuedouble != 1 &&
+					    oc->valuedouble != 2)) {
+			api_error_set(err, 422, "invalid-value",
+				      "overcommit_memory", "%s",
+				      overcommit_problem);
+			return -1;
+		}
+		cfg->overcommit = (enum sim_overcommit)oc->valueint;
 	}
 	return 0;
 }

@@ -618,7 +618,8 @@ static int lesson_run(const cJSON *steps, struct sim_config cfg,
 static void create_session(const struct request *req, struct reply *rep)
 {
 	static const char *const fields[] = { "name", "mode", "zero_page",
-					      "scenario", NULL };
+					      "overcommit_memory", "scenario",
+					      NULL };
 	cJSON *body = parse_body(req, rep), *config, *lesson = NULL;
 	const cJSON *name, *scen;
 	struct sim_config cfg;
@@ -655,6 +656,7 @@ static void create_session(const struct request *req, struct reply *rep)
 		config = cJSON_CreateObject();
 	override(config, body, "mode");
 	override(config, body, "zero_page");
+	override(config, body, "overcommit_memory");
 	if (api_parse_config(config, &cfg, &err)) {
 		reply_api_error(rep, &err, -1);
 		cJSON_Delete(config);

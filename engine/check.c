@@ -432,10 +432,10 @@ static void check_avc(struct ctx *c, const struct vm_area_struct *vma,
 	}
 	t->avcs++;
 	if (avc->rb.start != start || avc->rb.last != last ||
-	    avc->rb.tie != avc->id)
-		report(c, "avc-key", "avc #%lu is keyed [%lu,%lu] tie %lu "
+	    avc->rb.id != avc->id)
+		report(c, "avc-key", "avc #%lu is keyed [%lu,%lu] id %lu "
 		       "in anon_vma #%lu, vma #%lu spans [%lu,%lu]", avc->id,
-		       avc->rb.start, avc->rb.last, avc->rb.tie, t->av->id,
+		       avc->rb.start, avc->rb.last, avc->rb.id, t->av->id,
 		       vma->id, start, last);
 	if (!rb_node_in(&avc->rb.rb, &t->av->rb_root.rb))
 		report(c, "avc-not-in-tree", "avc #%lu of vma #%lu is not "
@@ -517,22 +517,23 @@ static void check_vma_file(struct ctx *c, const struct vm_area_struct *vma)
 		       vma->id, f->id);
 	if (vma->shared.start != vma->vm_pgoff ||
 	    vma->shared.last != vma->vm_pgoff + vma_pages(vma) - 1 ||
-	    vma->shared.tie != vma->id)
-		report(c, "i-mmap-key", "vma #%lu is keyed [%lu,%lu] tie "
+	    vma->shared.id != vma->id)
+		report(c, "i-mmap-key", "vma #%lu is keyed [%lu,%lu] id "
 		       "%lu in file #%lu's i_mmap", vma->id, vma->shared.start,
-		       vma->shared.last, vma->shared.tie, f->id);
+		       vma->shared.last, vma->shared.id, f->id);
 }
 
 #define VM_KNOWN	(VM_READ | VM_WRITE | VM_EXEC | VM_SHARED | VM_MAYREAD | \
 			 VM_MAYWRITE | VM_MAYEXEC | VM_MAYSHARE | VM_GROWSDOWN | \
-			 VM_DONTCOPY | VM_ACCOUNT | VM_WIPEONFORK)
+			 VM_DONTCOPY | VM_ACCOUNT | VM_NORESERVE | \
+			 VM_WIPEONFORK)
 #define VM_MAYALL	(VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
 
 /*
  * The flags calc_vm_flags() and the madvise/mprotect paths can produce: all
  * three VM_MAY* bits, VM_SHARED exactly with VM_MAYSHARE, a shared mapping
  * of anonymous memory only through its shmem file, WIPEONFORK only on
- * private anonymous memory.
+ * private anonymous memory, never a charge on a VM_NORESERVE mapping.
  */
 static void check_vma_flags(struct ctx *c, const struct mm_struct *mm,
 			    const struct vm_area_struct *vma)
@@ -545,7 +546,8 @@ static void check_vma_flags(struct ctx *c, const struct mm_struct *mm,
 	    (shared && vma_is_anonymous(vma)) ||
 	    (!shared && vma->vm_file && file_live(c, vma->vm_file) &&
 	     vma->vm_file->shmem) ||
-	    ((f & VM_WIPEONFORK) && (shared || vma->vm_file)))
+	    ((f & VM_WIPEONFORK) && (shared || vma->vm_file)) ||
+	    (f & (VM_ACCOUNT | VM_NORESERVE)) == (VM_ACCOUNT | VM_NORESERVE))
 		report(c, "vma-flags", "pid %d vma #%lu has flags 0x%lx",
 		       mm->pid, vma->id, f);
 }
@@ -727,6 +729,26 @@ static void check_swap_pte(struct ctx *c, const struct mm_struct *mm,
 		       folio->anon_vma_id);
 }
 
+/* free_pgtables leaves a table only where a VMA reaches into its region. */
+static void check_pte_tables(struct ctx *c, const struct mm_struct *mm)
+{
+	const unsigned long size = 1UL << (PTE_TABLE_SHIFT + PAGE_SHIFT);
+	size_t i;
+
+	for (i = 0; i < mm->nr_pt; i++) {
+		unsigned long lo = mm->pt[i] * size;
+		const struct vm_area_struct *vma = NULL;
+
+		if (mm->pt[i] <= (TASK_SIZE >> PAGE_SHIFT) >> PTE_TABLE_SHIFT)
+			vma = find_vma_after((struct mm_struct *)mm, lo);
+		if ((i && mm->pt[i] <= mm->pt[i - 1]) || !vma ||
+		    vma->vm_start >= lo + size)
+			report(c, "pte-table", "pid %d: PTE table of region "
+			       "0x%lx out of order or where no VMA is",
+			       mm->pid, mm->pt[i]);
+	}
+}
+
 static void check_ptes(struct ctx *c, const struct mm_struct *mm)
 {
 	const struct pte *pte;
@@ -745,6 +767,9 @@ static void check_ptes(struct ctx *c, const struct mm_struct *mm)
 			continue;
 		}
 		check_pte_bits(c, mm, pte);
+		if (!pte_table_present(mm, pte->vpn))
+			report(c, "pte-table", "pid %d pte vpn 0x%lx has no "
+			       "PTE table", mm->pid, pte->vpn);
 		if (pte->present) {
 			check_present_pte(c, mm, vma, pte, rss);
 		} else {
@@ -841,9 +866,12 @@ static void check_swap(struct ctx *c)
 		long n = keys_count(&c->swaps, s->id);
 		const struct folio *f;
 
-		if (n != s->count || s->count <= 0)
+		/* count 0: only the swap cache holds the slot */
+		if (n != s->count || s->count < 0 ||
+		    (!s->count && !s->cache_pfn))
 			report(c, "swap-count", "swap slot %lu: count %d, "
-			       "%ld swap PTEs", s->id, s->count, n);
+			       "%ld swap PTEs and shmem pages name it", s->id,
+			       s->count, n);
 		if (!s->cache_pfn)
 			continue;
 		f = sim_find_folio(c->sim, s->cache_pfn);
@@ -855,6 +883,35 @@ static void check_swap(struct ctx *c)
 }
 
 /* ---- files ---- */
+
+/* A shmem page written to swap holds a reference to its slot. */
+static void collect_shmem_swap(struct ctx *c)
+{
+	size_t i;
+	unsigned long k;
+
+	for (i = 0; i < c->nr_files; i++) {
+		const struct address_space *f = c->files[i];
+
+		for (k = 0; f->shmem && k < f->nr_pages; k++)
+			if (f->swap[k])
+				keys_push(&c->swaps, f->swap[k]);
+	}
+}
+
+static void check_shmem_swap(struct ctx *c, const struct address_space *f,
+			     unsigned long i)
+{
+	const struct swap_slot *s;
+
+	if (!f->swap || !f->swap[i])
+		return;
+	s = swap_slot_find(c->sim, f->swap[i]);
+	if (!s || s->cache_pfn || f->pages[i])
+		report(c, "shmem-swap", "file #%lu index %lu names swap slot "
+		       "%lu, which is gone, cached, or beside a cached page",
+		       f->id, i, f->swap[i]);
+}
 
 static void check_i_mmap(struct ctx *c, const struct address_space *f)
 {
@@ -878,6 +935,7 @@ static void check_file(struct ctx *c, const struct address_space *f)
 	for (i = 0; i < f->nr_pages; i++) {
 		const struct folio *folio = f->pages[i];
 
+		check_shmem_swap(c, f, i);
 		if (!folio)
 			continue;
 		if (sim_find_folio(c->sim, folio->pfn) != folio ||
@@ -1040,11 +1098,13 @@ size_t sim_check_except(const struct sim *sim, struct sim_check_report *rep,
 	list_for_each_entry(mm, &sim->mms, node) {
 		nr_vmas += check_vmas(&c, mm);
 		check_ptes(&c, mm);
+		check_pte_tables(&c, mm);
 	}
 	check_totals(&c, nr_vmas);
 	tally_hierarchy(&c);
 	for (i = 0; i < c.nr_av; i++)
 		check_anon_vma(&c, &c.av[i]);
+	collect_shmem_swap(&c);
 	keys_sort(&c.maps);
 	keys_sort(&c.swaps);
 	check_folios(&c);

@@ -80,7 +80,9 @@ int do_spawn(struct sim *sim, enum spawn_layout layout, struct sim_result *res)
 /*
  * dup_mmap: the child gets a copy of every VMA but VM_DONTCOPY ones; a
  * VM_WIPEONFORK VMA starts empty, without anon_vma; the others are chained
- * by anon_vma_fork and get their PTEs copied write-protected.
+ * by anon_vma_fork and get their PTEs copied write-protected.  A file VMA's
+ * copy enters i_mmap right after the original, so a parent that forks twice
+ * is walked parent, second child, first child.
  */
 int dup_mmap(struct sim *sim, struct mm_struct *oldmm, struct sim_result *res)
 {
@@ -110,7 +112,8 @@ int dup_mmap(struct sim *sim, struct mm_struct *oldmm, struct sim_result *res)
 		      T_ID("from", mpnt->id));
 		if (!(tmp->vm_flags & VM_WIPEONFORK))
 			anon_vma_fork(sim, tmp, mpnt);
-		link_file_vma(sim, tmp);
+		if (tmp->vm_file)
+			vma_interval_tree_insert_after(sim, tmp, mpnt);
 		vma_mm_insert(mm, tmp);
 		if (!(tmp->vm_flags & VM_WIPEONFORK))
 			copy_page_range(sim, tmp, mpnt);

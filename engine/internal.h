@@ -7,6 +7,7 @@
 #ifndef RMAPD_INTERNAL_H
 #define RMAPD_INTERNAL_H
 
+#include <limits.h>
 #include "sim.h"
 
 #define min_ul(a, b) ((a) < (b) ? (a) : (b))
@@ -80,6 +81,7 @@ void folio_free(struct sim *sim, struct folio *folio);
 struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id);
 struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id);
 void swap_free(struct sim *sim, unsigned long id);
+void swap_cache_del(struct sim *sim, struct folio *folio);
 
 /* sim.c: the VMA tree of an mm */
 void vma_mm_insert(struct mm_struct *mm, struct vm_area_struct *vma);
@@ -93,9 +95,21 @@ struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn);
 void pte_free(struct mm_struct *mm, struct pte *pte);
 /* first PTE with vpn >= vpn */
 struct pte *pte_lower_bound(struct mm_struct *mm, unsigned long vpn);
+bool pte_table_present(const struct mm_struct *mm, unsigned long vpn);
+void pte_table_alloc(struct mm_struct *mm, unsigned long vpn);
+unsigned long pte_table_next(const struct mm_struct *mm, unsigned long vpn);
+void free_pgtables(struct sim *sim, struct mm_struct *mm, unsigned long start,
+		   unsigned long end);
+void pte_tables_copy(struct mm_struct *dst, const struct mm_struct *src,
+		     unsigned long start, unsigned long end);
+void pte_tables_reclaim(struct sim *sim, struct mm_struct *mm,
+			unsigned long start, unsigned long end);
 
 /* interval tree keys (anon_vma->rb_root, i_mmap) */
 void vma_interval_tree_insert(struct sim *sim, struct vm_area_struct *vma);
+void vma_interval_tree_insert_after(struct sim *sim,
+				    struct vm_area_struct *vma,
+				    struct vm_area_struct *prev);
 void vma_interval_tree_remove(struct sim *sim, struct vm_area_struct *vma);
 void anon_vma_interval_tree_insert(struct anon_vma_chain *avc);
 void anon_vma_interval_tree_remove(struct anon_vma_chain *avc);
@@ -142,6 +156,7 @@ int handle_mm_fault(struct sim *sim, struct mm_struct *mm, unsigned long addr,
 /* zap_pte_range: unmap [start,end) of vma, dropping rmaps */
 void zap_page_range(struct sim *sim, struct vm_area_struct *vma,
 		    unsigned long start, unsigned long end);
+void free_swap_and_cache(struct sim *sim, unsigned long entry);
 int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 		    struct vm_area_struct *src_vma);
 unsigned long count_ptes(struct mm_struct *mm, unsigned long start,

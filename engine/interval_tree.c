@@ -34,19 +34,41 @@ static bool itree_recompute(struct rb_node *rb)
 
 static const struct rb_augment_ops itree_aug = { itree_recompute };
 
-static bool node_before(const struct itree_node *a, const struct itree_node *b)
-{
-	return a->start < b->start || (a->start == b->start && a->tie < b->tie);
-}
-
+/*
+ * The key is the start alone, as in interval_tree_generic.h: a node equal to
+ * one in the tree goes to its right, so equal starts stay in the order they
+ * were inserted, and a walk visits them in that order.
+ */
 void itree_insert(struct itree_node *node, struct itree_root *root)
 {
 	struct rb_node **link = &root->rb.node, *parent = NULL;
 
 	while (*link) {
 		parent = *link;
-		link = node_before(node, itree_entry(parent)) ?
+		link = node->start < itree_entry(parent)->start ?
 		       &parent->left : &parent->right;
+	}
+	node->subtree_last = node->last;
+	rb_link_node(&node->rb, parent, link);
+	rb_insert_augmented(&node->rb, &root->rb, &itree_aug);
+	root->count++;
+}
+
+/*
+ * The in-order successor's slot: prev's right child if it has none, else
+ * the left end of prev's right subtree.  The rebalancing that follows keeps
+ * the order, so node is visited right after prev.
+ */
+void itree_insert_after(struct itree_node *node, struct itree_node *prev,
+			struct itree_root *root)
+{
+	struct rb_node *parent = &prev->rb, **link = &prev->rb.right;
+
+	if (prev->rb.right) {
+		parent = prev->rb.right;
+		while (parent->left)
+			parent = parent->left;
+		link = &parent->left;
 	}
 	node->subtree_last = node->last;
 	rb_link_node(&node->rb, parent, link);
@@ -159,7 +181,7 @@ int itree_validate(const struct itree_root *root, char *buf, size_t buflen)
 			snprintf(buf, buflen, "itree: node with last < start");
 			return -1;
 		}
-		if (prev && !node_before(prev, n)) {
+		if (prev && prev->start > n->start) {
 			snprintf(buf, buflen, "itree: nodes out of order");
 			return -1;
 		}

@@ -15,7 +15,7 @@ struct itree_node {
 	struct rb_node rb;
 	unsigned long start;		/* first page offset, inclusive */
 	unsigned long last;		/* last page offset, inclusive */
-	unsigned long tie;		/* orders equal starts: the object id */
+	unsigned long id;		/* the object's id: names it in a dump */
 	unsigned long subtree_last;	/* max last in this subtree */
 };
 
@@ -39,9 +39,13 @@ struct itree_root {
 
 #define ITREE_ROOT_INIT { RB_ROOT_INIT, 0, NULL, NULL }
 
+/* after every node with the same start: equal keys keep insertion order */
 void itree_insert(struct itree_node *node, struct itree_root *root);
+/* right after prev in order (prev has the same start), as fork inserts */
+void itree_insert_after(struct itree_node *node, struct itree_node *prev,
+			struct itree_root *root);
 void itree_remove(struct itree_node *node, struct itree_root *root);
-/* nodes overlapping [qstart, qlast], in (start, tie) order */
+/* nodes overlapping [qstart, qlast], in tree order */
 struct itree_node *itree_iter_first(struct itree_root *root,
 				    unsigned long qstart, unsigned long qlast);
 struct itree_node *itree_iter_next(struct itree_root *root,
@@ -49,7 +53,7 @@ struct itree_node *itree_iter_next(struct itree_root *root,
 				   unsigned long qstart, unsigned long qlast);
 struct itree_node *itree_first(const struct itree_root *root);
 struct itree_node *itree_next(const struct itree_node *node);
-/* 0 if well formed: red-black, augmented values, order, count */
+/* 0 if well formed: red-black, augmented values, starts in order, count */
 int itree_validate(const struct itree_root *root, char *buf, size_t buflen);
 
 #endif /* RMAPD_INTERVAL_TREE_H */

@@ -66,6 +66,22 @@ static int do_anonymous_page(struct sim *sim, struct vm_area_struct *vma,
 
 /* ---- the page cache ---- */
 
+/*
+ * shmem_swapin_folio: a shmem page written to swap comes back into the page
+ * cache, dirty (it exists nowhere else once its slot is freed).
+ */
+static void shmem_swapin_folio(struct sim *sim, struct folio *folio)
+{
+	unsigned long *entry = &folio->mapping->swap[folio->index];
+
+	folio->flags |= PG_dirty;
+	trace(sim, "shmem_swapin_folio", 4, T_ID("pfn", folio->pfn),
+	      T_ID("file", folio->mapping->id), T_NUM("index", folio->index),
+	      T_NUM("slot", *entry));
+	swap_free(sim, *entry);
+	*entry = 0;
+}
+
 /* filemap_fault / shmem_fault: find or bring in the folio at index. */
 static struct folio *filemap_get_folio(struct sim *sim,
 				       struct address_space *mapping,
@@ -81,6 +97,10 @@ static struct folio *filemap_get_folio(struct sim *sim,
 	if (mapping->shmem)
 		folio->flags |= PG_swapbacked;
 	mapping->pages[index] = folio;
+	if (mapping->shmem && mapping->swap[index]) {
+		shmem_swapin_folio(sim, folio);
+		return folio;
+	}
 	trace(sim, mapping->shmem ? "shmem_alloc_folio" : "filemap_read_folio",
 	      3, T_ID("pfn", folio->pfn), T_ID("file", mapping->id),
 	      T_NUM("index", index));
@@ -103,6 +123,30 @@ static void map_file_pte(struct sim *sim, struct vm_area_struct *vma,
 }
 
 /*
+ * filemap_map_pages installs the PTE table (filemap_map_pmd) only when the
+ * first cached folio of the window is not the file's last page, or the file
+ * is shmem; without a table already there it then maps nothing at all.
+ */
+static bool fault_around_has_table(const struct sim *sim,
+				   struct vm_area_struct *vma,
+				   unsigned long addr, unsigned long start,
+				   unsigned long n)
+{
+	struct address_space *mapping = vma->vm_file;
+	unsigned long index;
+
+	/* 6.0 always installed the table (the i_size check is 6.18) */
+	if (sim_legacy(sim) || mapping->shmem ||
+	    pte_table_present(vma->vm_mm, addr >> PAGE_SHIFT))
+		return true;
+	for (index = start; index < start + n && index < mapping->nr_pages;
+	     index++)
+		if (mapping->pages[index])
+			return index + 1 < mapping->nr_pages;
+	return false;
+}
+
+/*
  * do_fault_around: map the cached pages of the aligned 16-page block around
  * the fault (clamped to the VMA and the page table) that are not mapped yet,
  * read-only.  Only pages already in the page cache: nothing is read in.
@@ -112,7 +156,7 @@ static void do_fault_around(struct sim *sim, struct vm_area_struct *vma,
 {
 	unsigned long pte_off = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1);
 	unsigned long vma_off = (addr - vma->vm_start) >> PAGE_SHIFT;
-	unsigned long from, to, i, n = 0;
+	unsigned long from, to, first, i, n = 0;
 	struct address_space *mapping = vma->vm_file;
 
 	from = pte_off & ~(unsigned long)(FAULT_AROUND_PAGES - 1);
@@ -120,6 +164,12 @@ static void do_fault_around(struct sim *sim, struct vm_area_struct *vma,
 		from = pte_off - min_ul(pte_off, vma_off);
 	to = min_ul(from + FAULT_AROUND_PAGES, PTRS_PER_PTE);
 	to = min_ul(to, pte_off + vma_pages(vma) - vma_off);
+	first = linear_page_index(vma, addr) - (pte_off - from);
+	if (!fault_around_has_table(sim, vma, addr, first, to - from)) {
+		trace(sim, "do_fault_around", 3, T_ID("vma", vma->id),
+		      T_ADDR("addr", addr), T_NUM("mapped", 0));
+		return;
+	}
 	for (i = from; i < to; i++) {
 		unsigned long a = addr + ((i - pte_off) << PAGE_SHIFT);
 		unsigned long index = linear_page_index(vma, a);
@@ -199,7 +249,17 @@ static int do_fault(struct sim *sim, struct vm_area_struct *vma,
 {
 	unsigned long index = linear_page_index(vma, addr);
 
+	/*
+	 * A read fault maps the cached pages around it before ->fault looks
+	 * at the page itself, so those stay mapped even past the end; a
+	 * private write has given the VMA its anon_vma by then
+	 */
 	if (index >= vma->vm_file->nr_pages) {
+		if (!write)
+			do_fault_around(sim, vma, addr);
+		/* do_cow_fault prepares the anon_vma before ->fault fails */
+		else if (!(vma->vm_flags & VM_SHARED))
+			anon_vma_prepare(sim, vma);
 		trace(sim, "do_fault", 2, T_ID("vma", vma->id),
 		      T_ADDR("addr", addr));
 		res->fault = "sigbus";
@@ -248,13 +308,7 @@ static bool wp_can_reuse_anon_folio(struct sim *sim, struct folio *folio)
 
 		if (slot && slot->count > 0)
 			return false;
-		/* folio_free_swap */
-		if (slot) {
-			slot->count = 1;
-			swap_free(sim, folio->swap);
-		}
-		folio->flags &= ~PG_swapcache;
-		folio->swap = 0;
+		swap_cache_del(sim, folio);	/* folio_free_swap */
 		trace(sim, "folio_free_swap", 1, T_ID("pfn", folio->pfn));
 	}
 	return folio_ref_count(folio) == 1;
@@ -301,41 +355,68 @@ static int do_wp_page(struct sim *sim, struct vm_area_struct *vma,
 
 /* ---- swap ---- */
 
-static int do_swap_page(struct sim *sim, struct vm_area_struct *vma,
-			unsigned long addr, struct pte *pte, bool write,
-			struct sim_result *res)
+/*
+ * The folio a swap PTE names: the one in the swap cache, or one read in.  A
+ * synchronous device (zram) reads an entry with a single user straight into
+ * a private folio, skipping the swap cache; a shared entry's folio goes
+ * through the swap cache, where its other users will find it.
+ */
+static struct folio *swapin_folio(struct sim *sim, struct swap_slot *slot,
+				  unsigned long entry)
 {
-	struct swap_slot *slot = swap_slot_find(sim, pte->swap);
-	bool exclusive = pte->swp_exclusive;
 	struct folio *folio;
 
 	if (slot && slot->cache_pfn) {
 		folio = sim_find_folio(sim, slot->cache_pfn);
 		trace(sim, "swap_cache_get_folio", 2, T_NUM("slot", slot->id),
 		      T_ID("pfn", folio->pfn));
-	} else {
-		folio = folio_alloc(sim, 0);
-		folio->flags |= PG_swapcache | PG_swapbacked;
-		folio->swap = pte->swap;
-		if (slot)
-			slot->cache_pfn = folio->pfn;
-		trace(sim, "swap_read_folio", 2, T_NUM("slot", pte->swap),
-		      T_ID("pfn", folio->pfn));
+		return folio;
 	}
+	folio = folio_alloc(sim, 0);
+	folio->flags |= PG_swapbacked;
+	if (slot && slot->count > 1) {
+		folio->flags |= PG_swapcache;
+		folio->swap = entry;
+		slot->cache_pfn = folio->pfn;
+	}
+	trace(sim, "swap_read_folio", 3, T_NUM("slot", entry),
+	      T_ID("pfn", folio->pfn),
+	      T_NUM("swapcache", (folio->flags & PG_swapcache) != 0));
+	return folio;
+}
+
+/*
+ * should_try_to_free_swap: after the PTE's reference goes, the swap cache
+ * keeps the folio unless this is a write fault by its only user (swap over
+ * half full and mlock would free it too; neither is simulated).
+ */
+static bool should_try_to_free_swap(const struct folio *folio, bool write)
+{
+	return (folio->flags & PG_swapcache) && write && folio->mapcount == 0;
+}
+
+static int do_swap_page(struct sim *sim, struct vm_area_struct *vma,
+			unsigned long addr, struct pte *pte, bool write,
+			struct sim_result *res)
+{
+	struct swap_slot *slot = swap_slot_find(sim, pte->swap);
+	bool exclusive = pte->swp_exclusive;
+	struct folio *folio = swapin_folio(sim, slot, pte->swap);
+
 	trace(sim, "do_swap_page", 3, T_ID("vma", vma->id),
 	      T_ADDR("addr", addr), T_ID("pfn", folio->pfn));
 	vma->vm_mm->swapents--;
+	swap_free(sim, pte->swap);
 	pte->swap = 0;
-	if (slot && --slot->count == 0) {
-		/* the last user: the slot and its swap-cache reference go */
-		slot->count = 1;
-		swap_free(sim, folio->swap);
-		folio->flags &= ~PG_swapcache;
-		folio->swap = 0;
-		slot = NULL;
+	slot = folio->flags & PG_swapcache ?
+	       swap_slot_find(sim, folio->swap) : NULL;
+	if (should_try_to_free_swap(folio, write) && slot && !slot->count) {
+		swap_cache_del(sim, folio);	/* folio_free_swap */
+		trace(sim, "folio_free_swap", 1, T_ID("pfn", folio->pfn));
 	}
+	/* a folio no one else can reach: nothing maps or caches it */
 	if (folio->mapcount == 0 && !(folio->flags & PG_swapcache))
-		exclusive = true;	/* no one else can reach it */
+		exclusive = true;
 	folio_add_anon_rmap_pte(sim, folio, vma, addr, exclusive);
 	set_pte(pte, folio, false, false);
 	if (exclusive && (vma->vm_flags & VM_WRITE)) {
@@ -390,6 +471,28 @@ int handle_mm_fault(struct sim *sim, struct mm_struct *mm, unsigned long addr,
 
 /* ---- zap: unmap a range of one VMA ---- */
 
+/*
+ * free_swap_and_cache: drop the entry's reference; a folio left only in the
+ * swap cache goes too unless something still maps it (TTRS_UNMAPPED).
+ */
+void free_swap_and_cache(struct sim *sim, unsigned long entry)
+{
+	struct swap_slot *slot = swap_slot_find(sim, entry);
+	struct folio *folio;
+
+	if (!slot)
+		return;
+	folio = slot->cache_pfn ? sim_find_folio(sim, slot->cache_pfn) : NULL;
+	swap_free(sim, entry);
+	/* a cached folio keeps the slot alive, so slot is still valid */
+	if (!folio || slot->count || folio->mapcount)
+		return;
+	swap_cache_del(sim, folio);
+	trace(sim, "__try_to_reclaim_swap", 2, T_NUM("slot", entry),
+	      T_ID("pfn", folio->pfn));
+	folio_put_if_unused(sim, folio);
+}
+
 static void zap_one_pte(struct sim *sim, struct vm_area_struct *vma,
 			struct pte *pte)
 {
@@ -406,19 +509,8 @@ static void zap_one_pte(struct sim *sim, struct vm_area_struct *vma,
 		return;
 	}
 	if (!pte->present && pte->swap) {
-		/* free_swap_and_cache */
-		struct swap_slot *slot = swap_slot_find(sim, pte->swap);
-		unsigned long cached = slot ? slot->cache_pfn : 0;
-
 		mm->swapents--;
-		swap_free(sim, pte->swap);
-		if (cached && !swap_slot_find(sim, pte->swap)) {
-			struct folio *folio = sim_find_folio(sim, cached);
-
-			folio->flags &= ~PG_swapcache;
-			folio->swap = 0;
-			folio_put_if_unused(sim, folio);
-		}
+		free_swap_and_cache(sim, pte->swap);
 	}
 	pte_free(mm, pte);
 }
@@ -496,6 +588,8 @@ int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 
 	if (!vma_needs_copy(src_vma))
 		return 0;
+	pte_tables_copy(dst_vma->vm_mm, src_mm, src_vma->vm_start,
+			src_vma->vm_end);
 	for (; src && src->vpn < src_vma->vm_end >> PAGE_SHIFT;
 	     src = pte_next(src)) {
 		struct pte *dst = pte_alloc(dst_vma->vm_mm, src->vpn);

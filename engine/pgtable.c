@@ -10,6 +10,7 @@
  * anon_vma_chains sit in anon_vma->rb_root.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -45,7 +46,131 @@ struct pte *pte_lower_bound(struct mm_struct *mm, unsigned long vpn)
 	return best;
 }
 
-/* Find or make the (empty) PTE slot for vpn. */
+/* ---- PTE tables: which 2 MiB regions have a page-table page ---- */
+
+/* Index of the first table >= region (nr_pt if none). */
+static size_t pt_index(const struct mm_struct *mm, unsigned long region)
+{
+	size_t lo = 0, hi = mm->nr_pt;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mm->pt[mid] < region)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool pte_table_present(const struct mm_struct *mm, unsigned long vpn)
+{
+	unsigned long region = vpn >> PTE_TABLE_SHIFT;
+	size_t i = pt_index(mm, region);
+
+	return i < mm->nr_pt && mm->pt[i] == region;
+}
+
+/* The first region at or after vpn's that has a table, or ULONG_MAX. */
+unsigned long pte_table_next(const struct mm_struct *mm, unsigned long vpn)
+{
+	size_t i = pt_index(mm, vpn >> PTE_TABLE_SHIFT);
+
+	return i < mm->nr_pt ? mm->pt[i] : ULONG_MAX;
+}
+
+/* __pte_alloc: the PMD covering vpn gets a table (pmd_install). */
+void pte_table_alloc(struct mm_struct *mm, unsigned long vpn)
+{
+	unsigned long region = vpn >> PTE_TABLE_SHIFT;
+	size_t i = pt_index(mm, region);
+
+	if (i < mm->nr_pt && mm->pt[i] == region)
+		return;
+	if (mm->nr_pt == mm->cap_pt) {
+		size_t cap = mm->cap_pt ? mm->cap_pt * 2 : 8;
+		unsigned long *p = realloc(mm->pt, cap * sizeof(*p));
+
+		if (!p)
+			abort();
+		mm->pt = p;
+		mm->cap_pt = cap;
+	}
+	memmove(&mm->pt[i + 1], &mm->pt[i], (mm->nr_pt - i) * sizeof(*mm->pt));
+	mm->pt[i] = region;
+	mm->nr_pt++;
+}
+
+static void pt_remove(struct mm_struct *mm, size_t i)
+{
+	memmove(&mm->pt[i], &mm->pt[i + 1],
+		(mm->nr_pt - i - 1) * sizeof(*mm->pt));
+	mm->nr_pt--;
+}
+
+/*
+ * free_pgtables after [start, end) was unmapped: free_pgd_range frees the
+ * table of every region in it that no VMA reaches into any more (the floor
+ * and ceiling are the neighbouring VMAs).
+ */
+void free_pgtables(struct sim *sim, struct mm_struct *mm, unsigned long start,
+		   unsigned long end)
+{
+	unsigned long first = (start >> PAGE_SHIFT) >> PTE_TABLE_SHIFT;
+	unsigned long last = ((end - 1) >> PAGE_SHIFT) >> PTE_TABLE_SHIFT;
+	size_t i = pt_index(mm, first), n = 0;
+
+	while (i < mm->nr_pt && mm->pt[i] <= last) {
+		unsigned long lo = mm->pt[i] << (PTE_TABLE_SHIFT + PAGE_SHIFT);
+		unsigned long hi = lo + (1UL << (PTE_TABLE_SHIFT + PAGE_SHIFT));
+		struct vm_area_struct *vma = find_vma_after(mm, lo);
+
+		if (vma && vma->vm_start < hi) {
+			i++;
+			continue;
+		}
+		pt_remove(mm, i);
+		n++;
+	}
+	if (n)
+		trace(sim, "free_pgtables", 3, T_ADDR("start", start),
+		      T_ADDR("end", end), T_NUM("tables", n));
+}
+
+/*
+ * PT_RECLAIM (Linux 6.14+, on in the reference kernel): MADV_DONTNEED frees
+ * the PTE table of every 2 MiB region it zapped whole, empty as it now is.
+ */
+void pte_tables_reclaim(struct sim *sim, struct mm_struct *mm,
+			unsigned long start, unsigned long end)
+{
+	unsigned long first = ((start >> PAGE_SHIFT) + (1UL << PTE_TABLE_SHIFT)
+			       - 1) >> PTE_TABLE_SHIFT;
+	unsigned long stop = (end >> PAGE_SHIFT) >> PTE_TABLE_SHIFT;
+	size_t i = pt_index(mm, first), n = 0;
+
+	for (; i < mm->nr_pt && mm->pt[i] < stop; n++)
+		pt_remove(mm, i);
+	if (n)
+		trace(sim, "free_pte", 3, T_ADDR("start", start),
+		      T_ADDR("end", end), T_NUM("tables", n));
+}
+
+/* copy_pmd_range: the child gets a table wherever the parent has one. */
+void pte_tables_copy(struct mm_struct *dst, const struct mm_struct *src,
+		     unsigned long start, unsigned long end)
+{
+	unsigned long first = (start >> PAGE_SHIFT) >> PTE_TABLE_SHIFT;
+	unsigned long last = ((end - 1) >> PAGE_SHIFT) >> PTE_TABLE_SHIFT;
+	size_t i;
+
+	for (i = pt_index(src, first); i < src->nr_pt && src->pt[i] <= last;
+	     i++)
+		pte_table_alloc(dst, src->pt[i] << PTE_TABLE_SHIFT);
+}
+
+/* Find or make the (empty) PTE slot for vpn, and the table it lives in. */
 struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn)
 {
 	struct rb_node **link = &mm->pgtable.node, *parent = NULL;
@@ -61,6 +186,7 @@ struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn)
 	pte = calloc(1, sizeof(*pte));
 	if (!pte)
 		abort();
+	pte_table_alloc(mm, vpn);
 	pte->vpn = vpn;
 	rb_link_node(&pte->node, parent, link);
 	rb_insert_augmented(&pte->node, &mm->pgtable, NULL);
@@ -104,11 +230,11 @@ unsigned long count_ptes(struct mm_struct *mm, unsigned long start,
 /* ---- mm/interval_tree.c: both rooms key by the VMA's pgoff range ---- */
 
 static void key_from_vma(struct itree_node *node,
-			 const struct vm_area_struct *vma, unsigned long tie)
+			 const struct vm_area_struct *vma, unsigned long id)
 {
 	node->start = vma->vm_pgoff;
 	node->last = vma->vm_pgoff + vma_pages(vma) - 1;
-	node->tie = tie;
+	node->id = id;
 }
 
 void vma_interval_tree_insert(struct sim *sim, struct vm_area_struct *vma)
@@ -117,6 +243,17 @@ void vma_interval_tree_insert(struct sim *sim, struct vm_area_struct *vma)
 	itree_insert(&vma->shared, &vma->vm_file->i_mmap);
 	trace(sim, "vma_interval_tree_insert", 3, T_ID("vma", vma->id),
 	      T_ID("file", vma->vm_file->id), T_NUM("pgoff", vma->vm_pgoff));
+}
+
+/* dup_mmap: the child's VMA goes right after its parent's in i_mmap */
+void vma_interval_tree_insert_after(struct sim *sim,
+				    struct vm_area_struct *vma,
+				    struct vm_area_struct *prev)
+{
+	key_from_vma(&vma->shared, vma, vma->id);
+	itree_insert_after(&vma->shared, &prev->shared, &vma->vm_file->i_mmap);
+	trace(sim, "vma_interval_tree_insert_after", 3, T_ID("vma", vma->id),
+	      T_ID("prev", prev->id), T_ID("file", vma->vm_file->id));
 }
 
 void vma_interval_tree_remove(struct sim *sim, struct vm_area_struct *vma)

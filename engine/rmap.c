@@ -338,10 +338,52 @@ static bool try_to_unmap_one(struct sim *sim, struct folio *folio,
 }
 
 /*
+ * pageout of a dirty shmem folio (shmem_writeout): it moves from the page
+ * cache to a swap slot, which the shmem file's page now names, and is
+ * written; the next fault reads it back (shmem_swapin_folio).
+ */
+static void shmem_writeout(struct sim *sim, struct folio *folio)
+{
+	struct swap_slot *slot = swap_slot_alloc(sim, 0);
+
+	slot->count = 1;
+	folio->mapping->swap[folio->index] = slot->id;
+	folio->flags &= ~PG_dirty;
+	trace(sim, "shmem_writeout", 4, T_ID("pfn", folio->pfn),
+	      T_ID("file", folio->mapping->id), T_NUM("index", folio->index),
+	      T_NUM("slot", slot->id));
+}
+
+/*
+ * An unmapped file folio: a clean one leaves the page cache, dirty shmem
+ * goes to swap.  A dirty regular-file folio stays cached: outside kswapd
+ * reclaim never writes a file folio, it marks it for reclaim once the
+ * flusher has written it (folio_set_reclaim), and rmapd has no flusher.
+ * Returns false when the folio stays.
+ */
+static bool reclaim_file_folio(struct sim *sim, struct folio *folio)
+{
+	struct address_space *mapping = folio->mapping;
+
+	if ((folio->flags & PG_dirty) && !mapping->shmem) {
+		trace(sim, "folio_set_reclaim", 2, T_ID("pfn", folio->pfn),
+		      T_ID("file", mapping->id));
+		return false;
+	}
+	if (folio->flags & PG_dirty)
+		shmem_writeout(sim, folio);
+	mapping->pages[folio->index] = NULL;
+	trace(sim, "__remove_mapping", 2, T_ID("pfn", folio->pfn),
+	      T_ID("file", mapping->id));
+	return true;
+}
+
+/*
  * shrink_folio_list for one folio: an anonymous folio goes to the swap
  * cache (add_to_swap), every PTE becomes a swap entry, it is written out and
- * freed; a file folio loses its PTEs, is written back if dirty and leaves the
- * page cache.  A folio the walk cannot fully unmap stays.
+ * freed; a file folio loses its PTEs and leaves the page cache if it is
+ * clean or shmem (reclaim_file_folio).  A folio the walk cannot fully unmap
+ * stays.
  */
 int try_to_unmap_op(struct sim *sim, struct folio *folio,
 		    struct sim_result *res)
@@ -382,17 +424,10 @@ int try_to_unmap_op(struct sim *sim, struct folio *folio,
 	if (slot) {
 		trace(sim, "pageout", 2, T_ID("pfn", folio->pfn),
 		      T_NUM("slot", slot->id));
-		slot->cache_pfn = 0;
-		folio->flags &= ~PG_swapcache;
-		if (slot->count == 0)
-			swap_free(sim, slot->id);
 		trace(sim, "__remove_mapping", 1, T_ID("pfn", folio->pfn));
-	} else if (folio->mapping) {
-		if (folio->flags & PG_dirty)
-			trace(sim, "pageout", 1, T_ID("pfn", folio->pfn));
-		folio->mapping->pages[folio->index] = NULL;
-		trace(sim, "__remove_mapping", 2, T_ID("pfn", folio->pfn),
-		      T_ID("file", folio->mapping->id));
+		swap_cache_del(sim, folio);
+	} else if (folio->mapping && !reclaim_file_folio(sim, folio)) {
+		return 0;
 	}
 	folio_put_if_unused(sim, folio);
 	return 0;

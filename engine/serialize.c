@@ -18,24 +18,33 @@
  * the dangling and unreachable anonymous mappings that legacy mode leaves
  * behind by design.  Anything else fails the whole load, freeing all of it.
  *
- * Format (version 1), one line each, fields separated by one space:
- *   rmapd-dump 1
+ * Format (version 2), one line each, fields separated by one space:
+ *   rmapd-dump 2
  *   config MODE NO_ZERO_PAGE MAX_PROCS MAX_VMAS MAX_FRAMES MAX_FILES MAX_FILE_PAGES
+ *          MAX_PTES OVERCOMMIT
  *   next PID VMA ANON_VMA AVC FILE PFN SWAP NR_OPS
  *   file ID NAME PAGES SHMEM
  *   anon_vma ID ROOT PARENT REFCOUNT NUM_CHILDREN NUM_ACTIVE_VMAS DEGREE
  *   folio PFN ANON_VMA FILE INDEX MAPCOUNT FLAGS SWAP CACHED
- *   swap ID COUNT CACHE_PFN
+ *   swap ID COUNT CACHE_PFN FILE INDEX (FILE: the shmem file whose page
+ *                                       INDEX the slot holds, or 0)
  *   mm PID PPID START_BRK BRK MMAP_BASE RSS_ANON RSS_FILE RSS_SHMEM SWAPENTS
  *   vma ID PID START END PGOFF FLAGS FILE ANON_VMA [SHAPE]   (SHAPE if FILE)
  *   avc ID VMA ANON_VMA SHAPE          (after its VMA, in same_vma order)
  *   pte PID VPN PFN SWAP BITS          (BITS: present write dirty young
  *                                       special swp_exclusive as 0/1)
+ *   pt PID REGION                      (a PTE table: vpn >> 9, after the
+ *                                       PTEs, in order)
  *   end
  * SHAPE is PARENT SIDE COLOUR: the parent node's id (0 for the root), l, r
  * or - for the root, and r or b.  Addresses, vpns and flags are lower-case
  * hex, everything else decimal; a file name escapes any byte outside
- * [A-Za-z0-9._/#-] as %XX.
+ * [A-Za-z0-9._/#-] as %XX.  The in-order walk of a tree is its order, equal
+ * keys included (insertion order, as in the kernel), so the shape carries it.
+ *
+ * Version 1 dumps still load: their config line ends before OVERCOMMIT (the
+ * heuristic mode 0 applies) or before MAX_PTES (the default limit applies),
+ * and their swap lines before FILE (no shmem page was ever swapped).
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -45,7 +54,8 @@
 
 #include "internal.h"
 
-#define DUMP_MAGIC	"rmapd-dump 1"
+#define DUMP_MAGIC	"rmapd-dump 2"
+#define DUMP_MAGIC_V1	"rmapd-dump 1"
 #define MAX_LINE	512
 #define MAX_TOKENS	16
 /* what a dump may claim, whatever its limits say (SIM_CAP_*, sim.h) */
@@ -120,7 +130,7 @@ static void put_name(struct buf *b, const char *name)
 	}
 }
 
-/* parent id (the parent's tie), side and colour of an interval tree node */
+/* parent id (its node id), side and colour of an interval tree node */
 static void put_shape(struct buf *b, const struct itree_node *n)
 {
 	const struct rb_node *parent = n->rb.parent;
@@ -130,7 +140,7 @@ static void put_shape(struct buf *b, const struct itree_node *n)
 		return;
 	}
 	put(b, " %lu %c %c",
-	    rb_entry(parent, struct itree_node, rb)->tie,
+	    rb_entry(parent, struct itree_node, rb)->id,
 	    parent->left == &n->rb ? 'l' : 'r', n->rb.red ? 'r' : 'b');
 }
 
@@ -156,6 +166,7 @@ static void dump_mm(struct buf *b, const struct mm_struct *mm)
 {
 	const struct vm_area_struct *vma;
 	const struct pte *pte;
+	size_t i;
 
 	put(b, "mm %d %d %lx %lx %lx %lu %lu %lu %lu\n", mm->pid, mm->ppid,
 	    mm->start_brk, mm->brk, mm->mmap_base, mm->rss_anon, mm->rss_file,
@@ -166,6 +177,8 @@ static void dump_mm(struct buf *b, const struct mm_struct *mm)
 		put(b, "pte %d %lx %lu %lu %d%d%d%d%d%d\n", mm->pid, pte->vpn,
 		    pte->pfn, pte->swap, pte->present, pte->write, pte->dirty,
 		    pte->young, pte->special, pte->swp_exclusive);
+	for (i = 0; i < mm->nr_pt; i++)
+		put(b, "pt %d %lx\n", mm->pid, mm->pt[i]);
 }
 
 static bool folio_in_page_cache(const struct folio *folio)
@@ -173,6 +186,24 @@ static bool folio_in_page_cache(const struct folio *folio)
 	const struct address_space *m = folio->mapping;
 
 	return m && folio->index < m->nr_pages && m->pages[folio->index] == folio;
+}
+
+/* The shmem page that holds swap slot id, if any. */
+static void shmem_swap_owner(const struct sim *sim, unsigned long id,
+			     unsigned long *file, unsigned long *index)
+{
+	const struct address_space *f;
+	unsigned long i;
+
+	list_for_each_entry(f, &sim->files, node) {
+		for (i = 0; f->shmem && i < f->nr_pages; i++) {
+			if (f->swap[i] == id) {
+				*file = f->id;
+				*index = i;
+				return;
+			}
+		}
+	}
 }
 
 static void dump_objects(struct buf *b, const struct sim *sim)
@@ -199,8 +230,11 @@ static void dump_objects(struct buf *b, const struct sim *sim)
 		    folio_in_page_cache(folio));
 	for (rb = rb_first(&sim->swap); rb; rb = rb_next(rb)) {
 		const struct swap_slot *s = rb_entry(rb, struct swap_slot, node);
+		unsigned long file = 0, index = 0;
 
-		put(b, "swap %lu %d %lu\n", s->id, s->count, s->cache_pfn);
+		shmem_swap_owner(sim, s->id, &file, &index);
+		put(b, "swap %lu %d %lu %lu %lu\n", s->id, s->count,
+		    s->cache_pfn, file, index);
 	}
 }
 
@@ -215,10 +249,10 @@ char *sim_dump(const struct sim *sim, size_t *len)
 	if (!b.p)
 		return NULL;
 	put(&b, DUMP_MAGIC "\n");
-	put(&b, "config %s %d %lu %lu %lu %lu %lu %lu\n",
+	put(&b, "config %s %d %lu %lu %lu %lu %lu %lu %d\n",
 	    sim_mode_name(sim->cfg.mode), sim->cfg.no_zero_page, l->max_procs,
 	    l->max_vmas, l->max_frames, l->max_files, l->max_file_pages,
-	    l->max_ptes);
+	    l->max_ptes, (int)sim->cfg.overcommit);
 	put(&b, "next %lu %lu %lu %lu %lu %lu %lu %lu\n", sim->next_pid,
 	    sim->next_vma_id, sim->next_anon_vma_id, sim->next_avc_id,
 	    sim->next_file_id, sim->next_pfn, sim->next_swap, sim->nr_ops);
@@ -374,7 +408,7 @@ static bool parse_name(const struct tokens *t, int i, char *name, size_t size)
 struct shape {
 	struct itree_root *tree;
 	struct itree_node *node;
-	unsigned long parent;	/* parent's tie, 0 for the root */
+	unsigned long parent;	/* parent node id, 0 for the root */
 	char side;		/* 'l', 'r', '-' */
 	bool red;
 };
@@ -387,6 +421,7 @@ struct loader {
 	size_t errlen;
 	unsigned long lineno;
 	enum section section;
+	int version;			/* of the format: 1 or 2 */
 	unsigned long last_id;		/* order within the section */
 	struct address_space **files;	/* by id, for lookups */
 	size_t nr_files;
@@ -394,6 +429,8 @@ struct loader {
 	struct mm_struct *mm;		/* the mm being loaded */
 	struct vm_area_struct *vma;	/* its last VMA, while avcs may follow */
 	bool mm_ptes;			/* its PTEs have started */
+	bool pt_seen;			/* its PTE tables have started */
+	unsigned long last_pt;
 	unsigned long last_vpn;
 	unsigned long nr_ptes;		/* in all the mms so far */
 	struct shape *shapes;
@@ -482,8 +519,11 @@ static int load_config(struct loader *ld, const struct tokens *t)
 	struct sim_config *cfg = &ld->sim->cfg;
 	struct sim_limits *l = &cfg->limits;
 
-	/* dumps made before max_ptes have 8 fields: the default applies */
-	if ((t->nr != 8 && t->nr != 9) || !tok_is(t, 0, "config"))
+	int overcommit = SIM_OVERCOMMIT_GUESS;
+
+	/* version 1: 8 fields before max_ptes, 9 after; version 2: 10 */
+	if ((ld->version == 1 ? t->nr != 8 && t->nr != 9 : t->nr != 10) ||
+	    !tok_is(t, 0, "config"))
 		return fail(ld, "expected the config line");
 	if (tok_is(t, 1, "legacy"))
 		cfg->mode = SIM_MODE_LEGACY;
@@ -495,8 +535,12 @@ static int load_config(struct loader *ld, const struct tokens *t)
 			  &l->max_vmas, &l->max_frames, &l->max_files,
 			  &l->max_file_pages))
 		return fail(ld, "bad config");
-	if (t->nr == 9 && !parse_fields(t, 8, "u", &l->max_ptes))
+	if (t->nr >= 9 && !parse_fields(t, 8, "u", &l->max_ptes))
 		return fail(ld, "bad config");
+	if (t->nr == 10 && (!parse_fields(t, 9, "i", &overcommit) ||
+			    overcommit > SIM_OVERCOMMIT_NEVER))
+		return fail(ld, "bad config");
+	cfg->overcommit = (enum sim_overcommit)overcommit;
 	if (t->nr == 8) {
 		struct sim_limits def;
 
@@ -631,19 +675,37 @@ static int load_folio(struct loader *ld, const struct tokens *t)
 	return 0;
 }
 
+/* The shmem page a swap line names: a shmem file's uncached index. */
+static int load_shmem_swap(struct loader *ld, unsigned long id,
+			   unsigned long file, unsigned long index)
+{
+	struct address_space *f = file_by_id(ld, file);
+
+	if (!f || !f->shmem || index >= f->nr_pages || f->swap[index] ||
+	    f->pages[index])
+		return fail(ld, "swap %lu: bad shmem page", id);
+	f->swap[index] = id;
+	return 0;
+}
+
 static int load_swap(struct loader *ld, const struct tokens *t)
 {
-	unsigned long id, cache;
+	unsigned long id, cache, file = 0, index = 0;
 	struct swap_slot *s;
 	int count;
 
-	if (t->nr != 4 || !parse_fields(t, 1, "uiu", &id, &count, &cache))
+	if (t->nr != (ld->version == 1 ? 4 : 6) ||
+	    !parse_fields(t, 1, "uiu", &id, &count, &cache) ||
+	    (t->nr == 6 && !parse_fields(t, 4, "uu", &file, &index)))
 		return fail(ld, "bad swap line");
 	if (enter(ld, S_SWAP, id))
 		return -1;
-	if (!id || id >= ld->sim->next_swap || !count ||
-	    (cache && !sim_find_folio(ld->sim, cache)))
+	/* count 0: only the swap cache holds the slot */
+	if (!id || id >= ld->sim->next_swap || (!count && !cache) ||
+	    (cache && !sim_find_folio(ld->sim, cache)) || (!file && index))
 		return fail(ld, "swap %lu: bad slot", id);
+	if (file && load_shmem_swap(ld, id, file, index))
+		return -1;
 	s = swap_slot_alloc(ld->sim, id);
 	s->count = count;
 	s->cache_pfn = cache;
@@ -679,6 +741,7 @@ static int load_mm(struct loader *ld, const struct tokens *t)
 	ld->mm = mm;
 	ld->vma = NULL;
 	ld->mm_ptes = false;
+	ld->pt_seen = false;
 	return 0;
 }
 
@@ -704,7 +767,7 @@ static int vma_fields(struct loader *ld, const struct tokens *t,
 		vma->vm_file->nr_mappers++;
 		vma->shared.start = vma->vm_pgoff;
 		vma->shared.last = vma->vm_pgoff + vma_pages(vma) - 1;
-		vma->shared.tie = vma->id;
+		vma->shared.id = vma->id;
 		if (add_shape(ld, t, 9, &vma->vm_file->i_mmap, &vma->shared))
 			return -1;
 	}
@@ -769,7 +832,7 @@ static int load_avc(struct loader *ld, const struct tokens *t)
 	list_add_tail(&avc->same_vma, &vma->anon_vma_chain);
 	avc->rb.start = vma->vm_pgoff;
 	avc->rb.last = vma->vm_pgoff + vma_pages(vma) - 1;
-	avc->rb.tie = id;
+	avc->rb.id = id;
 	return add_shape(ld, t, 4, &anon_vma->rb_root, &avc->rb);
 }
 
@@ -806,6 +869,27 @@ static int load_pte(struct loader *ld, const struct tokens *t)
 	return 0;
 }
 
+/* A PTE table (those holding PTEs were made by the PTE lines already). */
+static int load_pt(struct loader *ld, const struct tokens *t)
+{
+	unsigned long pid, region;
+
+	if (ld->version == 1 || t->nr != 3 ||
+	    !parse_fields(t, 1, "ux", &pid, &region))
+		return fail(ld, "bad pt line");
+	if (in_mm(ld, pid, true))
+		return -1;
+	if (region > (TASK_SIZE >> PAGE_SHIFT) >> PTE_TABLE_SHIFT ||
+	    (ld->pt_seen && region <= ld->last_pt))
+		return fail(ld, "pt %lx: duplicate or out of order", region);
+	ld->mm_ptes = true;
+	ld->pt_seen = true;
+	ld->last_pt = region;
+	ld->last_vpn = ULONG_MAX;	/* no PTE after the tables */
+	pte_table_alloc(ld->mm, region << PTE_TABLE_SHIFT);
+	return 0;
+}
+
 static int load_line(struct loader *ld, const struct tokens *t)
 {
 	static const struct {
@@ -815,7 +899,7 @@ static int load_line(struct loader *ld, const struct tokens *t)
 		{ "file", load_file }, { "anon_vma", load_anon_vma },
 		{ "folio", load_folio }, { "swap", load_swap },
 		{ "mm", load_mm }, { "vma", load_vma }, { "avc", load_avc },
-		{ "pte", load_pte },
+		{ "pte", load_pte }, { "pt", load_pt },
 	};
 	size_t i;
 
@@ -838,13 +922,13 @@ static int cmp_shape(const void *a, const void *b)
 
 	if (tx != ty)
 		return tx < ty ? -1 : 1;
-	return x->node->tie < y->node->tie ? -1 : x->node->tie > y->node->tie;
+	return x->node->id < y->node->id ? -1 : x->node->id > y->node->id;
 }
 
 static struct shape *find_shape(struct loader *ld, struct itree_root *tree,
-				unsigned long tie)
+				unsigned long id)
 {
-	struct itree_node key_node = { .tie = tie };
+	struct itree_node key_node = { .id = id };
 	struct shape key = { .tree = tree, .node = &key_node };
 
 	return bsearch(&key, ld->shapes, ld->nr_shapes, sizeof(key), cmp_shape);
@@ -865,11 +949,11 @@ static int link_shape(struct loader *ld, struct shape *sh)
 	parent = find_shape(ld, sh->tree, sh->parent);
 	if (!parent || parent == sh)
 		return fail(ld, "node %lu: its parent %lu is not in its tree",
-			    sh->node->tie, sh->parent);
+			    sh->node->id, sh->parent);
 	slot = sh->side == 'l' ? &parent->node->rb.left :
 				 &parent->node->rb.right;
 	if (*slot)
-		return fail(ld, "node %lu: its place is taken", sh->node->tie);
+		return fail(ld, "node %lu: its place is taken", sh->node->id);
 	*slot = rb;
 	rb->parent = &parent->node->rb;
 	return 0;
@@ -891,14 +975,14 @@ static int climb(struct loader *ld, const struct shape *sh)
 
 		if (++depth > MAX_TREE_DEPTH)
 			return fail(ld, "node %lu: tree too deep or cyclic",
-				    n->tie);
+				    n->id);
 		rb = rb->parent;
 		up = rb_entry(rb, struct itree_node, rb);
 		if (up->subtree_last < n->last)
 			up->subtree_last = n->last;
 	}
 	if (rb != sh->tree->rb.node)
-		return fail(ld, "node %lu: not under its tree's root", n->tie);
+		return fail(ld, "node %lu: not under its tree's root", n->id);
 	return 0;
 }
 
@@ -914,7 +998,7 @@ static int link_trees(struct loader *ld)
 
 		if (i && !cmp_shape(sh - 1, sh))
 			return fail(ld, "node %lu twice in one tree",
-				    sh->node->tie);
+				    sh->node->id);
 		sh->node->rb.red = sh->red;
 		sh->node->subtree_last = sh->node->last;
 	}
@@ -948,6 +1032,15 @@ static int validate(struct loader *ld)
 	return ret;
 }
 
+static int magic_version(const char *line, size_t n)
+{
+	if (n == strlen(DUMP_MAGIC) && !memcmp(line, DUMP_MAGIC, n))
+		return 2;
+	if (n == strlen(DUMP_MAGIC_V1) && !memcmp(line, DUMP_MAGIC_V1, n))
+		return 1;
+	return 0;
+}
+
 static int load_lines(struct loader *ld, const char *buf, size_t len)
 {
 	size_t pos = 0;
@@ -964,8 +1057,10 @@ static int load_lines(struct loader *ld, const char *buf, size_t len)
 		n = (size_t)(nl - line);
 		pos += n + 1;
 		if (ld->lineno == 1) {
-			if (n != strlen(DUMP_MAGIC) || memcmp(line, DUMP_MAGIC, n))
-				return fail(ld, "not an rmapd dump, version 1");
+			ld->version = magic_version(line, n);
+			if (!ld->version)
+				return fail(ld, "not an rmapd dump, version 1 "
+					    "or 2");
 			continue;
 		}
 		if (!tokenize(line, n, &t))

@@ -101,6 +101,7 @@ void sim_free(struct sim *sim)
 			free(vma);
 		}
 		list_del(&mm->node);
+		free(mm->pt);
 		free(mm);
 	}
 	list_for_each_entry_safe(av, nav, &sim->anon_vmas, node) {
@@ -110,6 +111,7 @@ void sim_free(struct sim *sim)
 	list_for_each_entry_safe(f, nf, &sim->files, node) {
 		list_del(&f->node);
 		free(f->pages);
+		free(f->swap);
 		free(f);
 	}
 	while ((n = rb_first(&sim->frames))) {
@@ -146,6 +148,7 @@ void mm_free(struct sim *sim, struct mm_struct *mm)
 {
 	list_del(&mm->node);
 	sim->nr_mms--;
+	free(mm->pt);
 	free(mm);
 }
 
@@ -349,6 +352,8 @@ struct address_space *file_alloc(struct sim *sim, unsigned long id,
 	f->nr_pages = nr_pages;
 	f->shmem = shmem;
 	f->pages = zalloc((nr_pages ? nr_pages : 1) * sizeof(*f->pages));
+	if (shmem)
+		f->swap = zalloc((nr_pages ? nr_pages : 1) * sizeof(*f->swap));
 	list_add_tail(&f->node, &sim->files);
 	sim->nr_files++;
 	return f;
@@ -359,6 +364,7 @@ void file_free(struct sim *sim, struct address_space *f)
 	list_del(&f->node);
 	sim->nr_files--;
 	free(f->pages);
+	free(f->swap);
 	free(f);
 }
 
@@ -482,15 +488,35 @@ struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id)
 	return NULL;
 }
 
-/* swap_free: drop one PTE's reference to a slot. */
+/* A slot lives while a PTE or a shmem page names it, or its folio is cached. */
+static void swap_slot_put_if_unused(struct sim *sim, struct swap_slot *s)
+{
+	if (s->count > 0 || s->cache_pfn)
+		return;
+	rb_erase_augmented(&s->node, &sim->swap, NULL);
+	free(s);
+}
+
+/* swap_free: drop one reference (a swap PTE's or a shmem page's) to a slot. */
 void swap_free(struct sim *sim, unsigned long id)
 {
 	struct swap_slot *s = swap_slot_find(sim, id);
 
 	if (!s)
 		return;
-	if (--s->count > 0)
+	s->count--;
+	swap_slot_put_if_unused(sim, s);
+}
+
+/* delete_from_swap_cache: the folio leaves; a slot nobody names goes too. */
+void swap_cache_del(struct sim *sim, struct folio *folio)
+{
+	struct swap_slot *s = swap_slot_find(sim, folio->swap);
+
+	folio->flags &= ~PG_swapcache;
+	folio->swap = 0;
+	if (!s)
 		return;
-	rb_erase_augmented(&s->node, &sim->swap, NULL);
-	free(s);
+	s->cache_pfn = 0;
+	swap_slot_put_if_unused(sim, s);
 }

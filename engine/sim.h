@@ -29,6 +29,7 @@
 #define PAGE_SIZE	(1UL << PAGE_SHIFT)
 #define PAGE_MASK	(~(PAGE_SIZE - 1))
 #define PAGE_ALIGNED(x)	(((x) & (PAGE_SIZE - 1)) == 0)
+#define PTE_TABLE_SHIFT	9		/* PTRS_PER_PTE = 512: 2 MiB a table */
 
 /* x86_64 with 4-level paging: the top of the user address space. */
 #define TASK_SIZE	0x7ffffffff000UL
@@ -50,6 +51,7 @@
 #define VM_GROWSDOWN	0x00000100UL
 #define VM_DONTCOPY	0x00020000UL
 #define VM_ACCOUNT	0x00100000UL
+#define VM_NORESERVE	0x00200000UL
 #define VM_WIPEONFORK	0x02000000UL
 
 /* mmap(2) / mprotect(2) / mremap(2) argument bits */
@@ -60,6 +62,7 @@
 #define MAP_PRIVATE	0x02
 #define MAP_FIXED	0x10
 #define MAP_ANONYMOUS	0x20
+#define MAP_NORESERVE	0x4000
 #define MAP_FIXED_NOREPLACE 0x100000
 #define MREMAP_MAYMOVE	1
 #define MREMAP_FIXED	2
@@ -88,8 +91,8 @@ enum sim_advice {
 #define SIM_SIGSEGV	1011
 
 enum sim_mode {
-	SIM_MODE_NORMAL,	/* Linux 6.x: num_children + num_active_vmas */
-	SIM_MODE_LEGACY,	/* 7a3ef208e662..2555283eb40d: one "degree" */
+	SIM_MODE_NORMAL,	/* Linux 6.18.8+: num_children + num_active_vmas */
+	SIM_MODE_LEGACY,	/* Linux 6.0: one "degree", 6.0's merges */
 };
 
 /* the largest limits a session may have: what a snapshot may hold */
@@ -109,10 +112,18 @@ struct sim_limits {
 	unsigned long max_ptes;		/* page-table entries, all processes */
 };
 
+/* vm.overcommit_memory: only OVERCOMMIT_NEVER ignores MAP_NORESERVE */
+enum sim_overcommit {
+	SIM_OVERCOMMIT_GUESS = 0,	/* the default, and the reference machine's */
+	SIM_OVERCOMMIT_ALWAYS = 1,
+	SIM_OVERCOMMIT_NEVER = 2,
+};
+
 struct sim_config {
 	enum sim_mode mode;
 	/* mm_forbids_zeropage(): anonymous read faults allocate a page */
 	bool no_zero_page;
+	enum sim_overcommit overcommit;
 	struct sim_limits limits;
 };
 
@@ -144,6 +155,8 @@ struct address_space {
 	bool shmem;		/* backs a MAP_SHARED|MAP_ANONYMOUS mapping */
 	int nr_mappers;		/* VMAs that map it (shmem dies with the last) */
 	struct folio **pages;	/* the page cache: index -> folio or NULL */
+	unsigned long *swap;	/* shmem: index -> swap slot of a page written
+				 * out (shmem_writeout), 0 if none */
 	struct itree_root i_mmap;	/* VMAs, by pgoff range */
 	struct list_head node;		/* sim->files, by id */
 };
@@ -210,6 +223,14 @@ struct mm_struct {
 	unsigned long map_count;
 	struct rb_root pgtable;		/* PTEs by vpn */
 	unsigned long nr_ptes;
+	/*
+	 * The PTE tables (page-table pages) the process has: the 2 MiB regions
+	 * (vpn >> PTE_TABLE_SHIFT) whose PMD is populated, sorted.  A table
+	 * stays when its PTEs are zapped, and goes (free_pgtables) when no VMA
+	 * is left in its region.
+	 */
+	unsigned long *pt;
+	size_t nr_pt, cap_pt;
 	unsigned long rss_anon;
 	unsigned long rss_file;
 	unsigned long rss_shmem;
@@ -222,7 +243,9 @@ struct mm_struct {
 
 struct swap_slot {
 	unsigned long id;
-	int count;			/* swap_map[]: PTEs naming this slot */
+	int count;			/* swap_map[]: PTEs (or the shmem page)
+					 * naming this slot; 0 while only the
+					 * swap cache holds it */
 	unsigned long cache_pfn;	/* folio in the swap cache, 0 if none */
 	struct rb_node node;		/* sim->swap, by id */
 };

@@ -29,8 +29,22 @@ unsigned long calc_vm_flags(unsigned int prot, unsigned int flags)
 		vm_flags |= VM_EXEC;
 	if (flags & MAP_SHARED)
 		vm_flags |= VM_SHARED | VM_MAYSHARE;
-	/* accountable_mapping: private and writable */
-	if ((vm_flags & (VM_SHARED | VM_WRITE)) == VM_WRITE)
+	return vm_flags;
+}
+
+/*
+ * do_mmap honours MAP_NORESERVE unless overcommit is strict; a mapping is
+ * charged (accountable_mapping) when it is private, writable and not
+ * VM_NORESERVE.
+ */
+static unsigned long mmap_account_flags(const struct sim *sim,
+					unsigned long vm_flags,
+					unsigned int flags)
+{
+	if ((flags & MAP_NORESERVE) &&
+	    sim->cfg.overcommit != SIM_OVERCOMMIT_NEVER)
+		vm_flags |= VM_NORESERVE;
+	if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE)
 		vm_flags |= VM_ACCOUNT;
 	return vm_flags;
 }
@@ -55,6 +69,8 @@ static void shmem_release(struct sim *sim, struct address_space *mapping)
 	for (i = 0; i < mapping->nr_pages; i++) {
 		struct folio *folio = mapping->pages[i];
 
+		if (mapping->swap[i])	/* shmem_free_swap */
+			swap_free(sim, mapping->swap[i]);
 		if (!folio)
 			continue;
 		mapping->pages[i] = NULL;
@@ -147,12 +163,13 @@ static struct vm_area_struct *split_vma(struct sim *sim,
 	trace(sim, "__split_vma", 4, T_ID("vma", vma->id), T_ID("new", new->id),
 	      T_ADDR("addr", addr), T_NUM("new_below", new_below));
 	anon_vma_clone(sim, new, vma);
+	/* vma_prepare links the new VMA before the old one is re-keyed */
+	link_file_vma(sim, new);
 	if (new_below)
 		vma_set_range(sim, vma, addr, vma->vm_end,
 			      vma->vm_pgoff + delta);
 	else
 		vma_set_range(sim, vma, vma->vm_start, addr, vma->vm_pgoff);
-	link_file_vma(sim, new);
 	vma_mm_insert(vma->vm_mm, new);
 	return new;
 }
@@ -171,6 +188,7 @@ struct merge_req {
 	struct vm_area_struct *middle;		/* existing range, or NULL */
 	struct vm_area_struct *copied_from;	/* mremap's source VMA */
 	struct anon_vma *anon_vma;
+	bool legacy;				/* Linux 6.0's vma_merge rule */
 };
 
 /*
@@ -181,6 +199,13 @@ struct merge_req {
 static bool is_mergeable_anon_vma(const struct vm_area_struct *tgt,
 				  const struct merge_req *req)
 {
+	/*
+	 * Linux 6.0 never gave a VMA without an anon_vma another's: its
+	 * is_mergeable_anon_vma asked for a singular chain on the side that
+	 * has none, which an empty chain is not (dup_anon_vma came later).
+	 */
+	if (!tgt->anon_vma && req->anon_vma && req->legacy)
+		return false;
 	if (!tgt->anon_vma && req->anon_vma)
 		return !vma_is_fork_child(req->middle) &&
 		       !vma_is_fork_child(req->copied_from);
@@ -299,7 +324,7 @@ static struct vm_area_struct *vma_modify(struct sim *sim,
 	struct merge_req req = {
 		.start = start, .end = end, .flags = newflags,
 		.file = vma->vm_file, .middle = vma, .anon_vma = vma->anon_vma,
-		.pgoff = linear_page_index(vma, start),
+		.pgoff = linear_page_index(vma, start), .legacy = sim_legacy(sim),
 	};
 	struct vm_area_struct *prev = vma_prev_adjacent(mm, start);
 	struct vm_area_struct *next = find_vma(mm, end);
@@ -464,7 +489,8 @@ int do_mmap(struct sim *sim, struct mm_struct *mm, const struct sim_op *op,
 		if (!addr)
 			return kerr(res, SIM_ENOMEM, "no gap large enough");
 	}
-	flags = calc_vm_flags(op->prot, type);
+	flags = mmap_account_flags(sim, calc_vm_flags(op->prot, type),
+				   op->flags);
 	if (file)
 		pgoff = op->offset >> PAGE_SHIFT;
 	else if (type == MAP_SHARED)
@@ -510,6 +536,7 @@ static void unmap_region(struct sim *sim, struct mm_struct *mm,
 		vma_mm_remove(mm, vma);
 		remove_vma(sim, vma);
 	}
+	free_pgtables(sim, mm, start, end);
 }
 
 int do_munmap(struct sim *sim, struct mm_struct *mm, unsigned long start,
@@ -597,15 +624,18 @@ int do_mprotect(struct sim *sim, struct mm_struct *mm, unsigned long start,
 		newflags = (oldflags & ~(VM_READ | VM_WRITE | VM_EXEC)) |
 			   (calc_vm_flags(prot, 0) & (VM_READ | VM_WRITE | VM_EXEC));
 		/*
-		 * making a private mapping writable charges it; making it
-		 * read-only again uncharges it only while it is anonymous and
-		 * has no anon_vma (no page of its own yet)
+		 * making a private mapping writable charges it unless it is
+		 * VM_NORESERVE; making it read-only again uncharges it only
+		 * while it is anonymous and has no anon_vma (no page of its
+		 * own yet)
 		 */
 		if ((newflags & VM_WRITE) &&
-		    !(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED)))
+		    !(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED |
+				  VM_NORESERVE)))
 			newflags |= VM_ACCOUNT;
 		else if (!(newflags & VM_WRITE) && (oldflags & VM_ACCOUNT) &&
-			 vma_is_anonymous(vma) && !vma->anon_vma)
+			 vma_is_anonymous(vma) && !vma->anon_vma &&
+			 !sim_legacy(sim))	/* Linux 6.5+ */
 			newflags &= ~VM_ACCOUNT;
 		if (newflags != oldflags) {
 			trace(sim, "mprotect_fixup", 3, T_ID("vma", vma->id),
@@ -649,6 +679,8 @@ static int madvise_vma(struct sim *sim, struct vm_area_struct *vma,
 		trace(sim, "madvise_dontneed_single_vma", 3, T_ID("vma", vma->id),
 		      T_ADDR("start", start), T_ADDR("end", end));
 		zap_page_range(sim, vma, start, end);
+		if (!sim_legacy(sim))
+			pte_tables_reclaim(sim, vma->vm_mm, start, end);
 		return 0;
 	case SIM_MADV_PAGEOUT:
 		trace(sim, "madvise_pageout", 3, T_ID("vma", vma->id),
@@ -760,6 +792,30 @@ int do_brk(struct sim *sim, struct mm_struct *mm, unsigned long brk,
 /* ---- mremap ---- */
 
 /*
+ * move_page_tables walks the old range a PMD extent at a time and gives the
+ * new range a PTE table for each extent that has one, PTEs in it or not.
+ * Only the extents that have a table are visited, as the kernel skips
+ * empty PMDs: a terabyte range with two tables costs two steps.
+ */
+static void move_pte_tables(struct mm_struct *mm, unsigned long old_addr,
+			    unsigned long new_addr, unsigned long len)
+{
+	unsigned long vpn = old_addr >> PAGE_SHIFT, end = vpn + (len >> PAGE_SHIFT);
+	unsigned long delta = (new_addr >> PAGE_SHIFT) - vpn;
+	unsigned long region;
+
+	while ((region = pte_table_next(mm, vpn)) != ULONG_MAX &&
+	       region << PTE_TABLE_SHIFT < end) {
+		unsigned long first = max_ul(vpn, region << PTE_TABLE_SHIFT);
+		unsigned long last = min_ul(end, (region + 1) << PTE_TABLE_SHIFT) - 1;
+
+		pte_table_alloc(mm, first + delta);
+		pte_table_alloc(mm, last + delta);
+		vpn = last + 1;
+	}
+}
+
+/*
  * move_page_tables: PTEs change address, folios keep index and mapping.
  * It steps from PTE to PTE, as the kernel skips empty page tables: a
  * terabyte VMA with two pages costs two, not 2^28 lookups.  The ranges
@@ -772,6 +828,7 @@ static unsigned long move_page_tables(struct sim *sim, struct mm_struct *mm,
 	unsigned long n = 0, end = (old_addr + len) >> PAGE_SHIFT;
 	struct pte *old = pte_lower_bound(mm, old_addr >> PAGE_SHIFT), *next;
 
+	move_pte_tables(mm, old_addr, new_addr, len);
 	for (; old && old->vpn < end; old = next) {
 		struct pte *new;
 
@@ -816,7 +873,8 @@ static struct vm_area_struct *copy_vma(struct sim *sim,
 	req = (struct merge_req){ .start = addr, .end = addr + len,
 				  .pgoff = pgoff, .flags = vma->vm_flags,
 				  .file = vma->vm_file, .copied_from = vma,
-				  .anon_vma = vma->anon_vma };
+				  .anon_vma = vma->anon_vma,
+				  .legacy = sim_legacy(sim) };
 	new = vma_merge_new_range(sim, mm, &req);
 	if (new) {
 		/*
@@ -856,8 +914,10 @@ static int move_vma(struct sim *sim, struct vm_area_struct *vma,
 	new = copy_vma(sim, &vma, new_addr, new_len, pgoff);
 	move_page_tables(sim, mm, old_addr, new_addr, min_ul(old_len, new_len));
 	if (flags & MREMAP_DONTUNMAP) {
-		/* dontunmap_complete: the old VMA stays, empty */
-		vma->vm_flags &= ~VM_ACCOUNT;
+		/*
+		 * dontunmap_complete: the old VMA stays, empty, and keeps its
+		 * charge (6.18 clears only the mlock bits, as 6.0 did)
+		 */
 		if (new != vma && vma->vm_start == old_addr &&
 		    vma->vm_end == old_addr + old_len)
 			unlink_anon_vmas(sim, vma);
@@ -876,17 +936,22 @@ static bool vma_expandable(struct vm_area_struct *vma, unsigned long delta)
 	return range_is_free(vma->vm_mm, vma->vm_end, end);
 }
 
-/* vma_to_resize: [addr, addr+old_len) must lie in one VMA. */
-static int vma_to_resize(struct mm_struct *mm, unsigned long addr,
-			 unsigned long old_len, struct vm_area_struct **out)
+/*
+ * check_prep_vma for a call that maps something new (grows, or moves): addr
+ * must lie in a VMA, and what it takes along must too - after a shrink
+ * that is only new_len.  (A shrink in place checks no more than addr.)
+ */
+static int check_prep_vma(struct mm_struct *mm, unsigned long addr,
+			  unsigned long old_len, unsigned long new_len,
+			  struct vm_area_struct **out)
 {
 	struct vm_area_struct *vma = find_vma(mm, addr);
 
 	if (!vma)
 		return SIM_EFAULT;
-	if (old_len > vma->vm_end - addr)
-		return SIM_EFAULT;
 	*out = vma;
+	if (min_ul(old_len, new_len) > vma->vm_end - addr)
+		return SIM_EFAULT;
 	return 0;
 }
 
@@ -912,9 +977,10 @@ static int mremap_to(struct sim *sim, struct mm_struct *mm,
 	struct vm_area_struct *vma;
 	int err;
 
-	err = vma_to_resize(mm, addr, old_len, &vma);
+	err = check_prep_vma(mm, addr, old_len, new_len, &vma);
 	if (err)
-		return kerr(res, err, "the old range is not inside one VMA");
+		return kerr(res, err, "addr is not inside a VMA, or the range "
+			    "to move runs past its end");
 	do_munmap(sim, mm, new_addr, new_len);
 	if (old_len > new_len) {
 		do_munmap(sim, mm, addr + new_len, old_len - new_len);
@@ -1005,28 +1071,36 @@ int do_mremap(struct sim *sim, struct mm_struct *mm, const struct sim_op *op,
 		err = check_new_range(addr, old_len, new_addr, new_len, res);
 		if (err)
 			return err;
-		if ((flags & MREMAP_FIXED) && old_len == new_len)
+		if ((flags & MREMAP_FIXED) && old_len == new_len &&
+		    !sim_legacy(sim))	/* Linux 6.17+ */
 			return remap_move(sim, mm, addr, old_len, new_addr,
 					  flags, res);
 		return mremap_to(sim, mm, addr, old_len, new_addr, new_len,
 				 flags, res);
 	}
-	err = vma_to_resize(mm, addr, old_len, &vma);
-	if (err)
-		return kerr(res, err, "the old range is not inside one VMA");
-	if (old_len >= new_len && !(flags & MREMAP_DONTUNMAP)) {
+	/*
+	 * A shrink in place unmaps the tail wherever it lies; Linux 6.0
+	 * allowed it with no VMA at addr at all
+	 */
+	if (old_len >= new_len) {
+		if (!sim_legacy(sim) && !find_vma(mm, addr))
+			return kerr(res, SIM_EFAULT, "addr is not inside a VMA");
 		if (old_len > new_len)
 			do_munmap(sim, mm, addr + new_len, old_len - new_len);
 		res->value = addr;
 		return 0;
 	}
+	err = check_prep_vma(mm, addr, old_len, new_len, &vma);
+	if (err)
+		return kerr(res, err, "addr is not inside a VMA, or the range "
+			    "to grow runs past its end");
 	if (addr + old_len == vma->vm_end && !(flags & MREMAP_DONTUNMAP) &&
 	    vma_expandable(vma, new_len - old_len)) {
 		struct merge_req req = {
 			.start = vma->vm_end, .end = addr + new_len,
 			.flags = vma->vm_flags, .file = vma->vm_file,
 			.pgoff = linear_page_index(vma, vma->vm_end),
-			.anon_vma = vma->anon_vma,
+			.anon_vma = vma->anon_vma, .legacy = sim_legacy(sim),
 		};
 		struct vm_area_struct *next = find_vma(mm, addr + new_len);
 

@@ -82,6 +82,22 @@ def fork_then_child_write_copies_page(d):
     assert dot[3].startswith(b"digraph rmapd {") and b"av2 -> av1" in dot[3]
 
 
+def overcommit_memory_decides_noreserve(d):
+    """A session created with overcommit_memory 2 ignores MAP_NORESERVE
+    (VM_ACCOUNT, no VM_NORESERVE); the default 0 honours it."""
+    flags = ("private", "anonymous", "fixed", "noreserve")
+    for mode, want in ((None, ["noreserve"]), (2, ["account"])):
+        sid = new_session(d, **({} if mode is None else
+                                {"overcommit_memory": mode}))
+        ops(d, sid, {"op": "spawn"}, mmap(1, flags=flags))
+        state = d.json("GET", "/api/v1/sessions/%d" % sid)
+        assert state["config"]["overcommit_memory"] == (mode or 0), state["config"]
+        vma = state["processes"][0]["vmas"][0]
+        assert vma["flags"] == want, vma["flags"]
+        journal = d.json("GET", "/api/v1/sessions/%d/ops" % sid)
+        assert "noreserve" in str(journal), journal
+
+
 def kernel_refusals_are_answers(d):
     sid = new_session(d)
     r = ops(d, sid, {"op": "spawn"}, mmap(1, prot="r--"), access(1),
@@ -338,6 +354,7 @@ if __name__ == "__main__":
     res = Results()
     try:
         for t in (session_lifecycle, fork_then_child_write_copies_page,
+                  overcommit_memory_decides_noreserve,
                   kernel_refusals_are_answers, batch_is_all_or_nothing,
                   journal_rewind_and_replay, snapshots_restore_and_clone,
                   clone_name_is_cut_to_a_session_name_length,

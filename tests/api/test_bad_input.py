@@ -125,6 +125,7 @@ def bad_requests(sid):
         ("POST", "/api/v1/sessions", {"scenario": "no-such-lesson"}, None, 422, "no-such-scenario"),
         ("POST", "/api/v1/sessions", {"name": "x" * 200}, None, 422, "invalid-value"),
         ("POST", "/api/v1/sessions", {"zero_page": "no"}, None, 422, "invalid-type"),
+        ("POST", "/api/v1/sessions", {"overcommit_memory": 3}, None, 422, "invalid-value"),
         ("GET", "/api/v1/scenarios/nope", None, None, 404, "no-such-scenario"),
         ("GET", "/api/v2/sessions", None, None, 404, "not-found"),
     ]

@@ -23,13 +23,18 @@ def _sharers(obs, frame_of):
 
 
 def _vmas_text(vmas):
-    return "[" + ", ".join("%s-%s %s%s%s" % (v["start"], v["end"], v["prot"],
-                                            "s" if v["shared"] else "p",
-                                            " " + v["file"] if v["file"] else "")
+    return "[" + ", ".join("%s-%s %s%s%s%s" % (v["start"], v["end"], v["prot"],
+                                              "s" if v["shared"] else "p",
+                                              " " + v["file"] if v["file"] else "",
+                                              "".join(" " + f for f in v.get("flags", [])))
                            for v in vmas) + "]"
 
 
-def compare(scenario, kernel, sim):
+def compare(scenario, kernel, sim, names=("kernel", "rmapd")):
+    """Every difference between two observation documents, in words; the
+    two sides are called by `names` (the kernel and rmapd, or two runs of
+    the kernel)."""
+    ka, sa = names
     ops = scenario["ops"]
     diffs = []
 
@@ -40,44 +45,44 @@ def compare(scenario, kernel, sim):
     for i in sorted(set(kres) | set(sres)):
         k, s = kres.get(i, {}).get("result"), sres.get(i, {}).get("result")
         if k != s:
-            diffs.append("%s: kernel returned %s, rmapd %s" % (opname(i), k, s))
+            diffs.append("%s: %s returned %s, %s %s" % (opname(i), ka, k, sa, s))
     if len(kernel["observations"]) != len(sim["observations"]):
-        diffs.append("kernel made %d observations, rmapd %d" % (
-            len(kernel["observations"]), len(sim["observations"])))
+        diffs.append("%s made %d observations, %s %d" % (
+            ka, len(kernel["observations"]), sa, len(sim["observations"])))
     for ko, so in zip(kernel["observations"], sim["observations"]):
         when = "after " + opname(ko["after"])
         kp = {p["pid"]: p for p in ko["processes"]}
         sp = {p["pid"]: p for p in so["processes"]}
         if set(kp) != set(sp):
-            diffs.append("%s: kernel has pids %s, rmapd %s" % (when, sorted(kp), sorted(sp)))
+            diffs.append("%s: %s has pids %s, %s %s" % (when, ka, sorted(kp), sa, sorted(sp)))
         kframe, sframe = {}, {}
         for pid in sorted(set(kp) & set(sp)):
             if kp[pid]["vmas"] != sp[pid]["vmas"]:
-                diffs.append("%s, pid %d: kernel has VMAs %s, rmapd has %s" % (
-                    when, pid, _vmas_text(kp[pid]["vmas"]), _vmas_text(sp[pid]["vmas"])))
+                diffs.append("%s, pid %d: %s has VMAs %s, %s has %s" % (
+                    when, pid, ka, _vmas_text(kp[pid]["vmas"]), sa, _vmas_text(sp[pid]["vmas"])))
                 continue
             kpg, spg = _pages(kp[pid]), _pages(sp[pid])
             for addr in kpg:
                 k, s = kpg[addr], spg.get(addr, {})
                 where = "%s, pid %d, page %s" % (when, pid, addr)
                 if k.get("present") != s.get("present"):
-                    diffs.append("%s: kernel %s, rmapd %s" % (
-                        where, "maps it" if k.get("present") else "has no page",
+                    diffs.append("%s: %s %s, %s %s" % (
+                        where, ka, "maps it" if k.get("present") else "has no page", sa,
                         "maps it" if s.get("present") else "has no page"))
                     continue
                 if k.get("swapped") != s.get("swapped"):
-                    diffs.append("%s: swapped in the kernel %s, in rmapd %s" % (
-                        where, k.get("swapped"), s.get("swapped")))
+                    diffs.append("%s: swapped in the %s %s, in %s %s" % (
+                        where, ka, k.get("swapped"), sa, s.get("swapped")))
                 if not k.get("present"):
                     continue
                 for field, what in (("mapcount", "mapcount"), ("exclusive", "mapped exclusively"),
                                     ("anon", "anonymous")):
                     if k.get(field) != s.get(field):
-                        diffs.append("%s: %s is %s in the kernel, %s in rmapd" % (
-                            where, what, k.get(field), s.get(field)))
+                        diffs.append("%s: %s is %s in the %s, %s in %s" % (
+                            where, what, k.get(field), ka, s.get(field), sa))
                 if (k["frame"] == "Z") != (s["frame"] == "Z"):
-                    diffs.append("%s: %s" % (where, "kernel maps the zero page, rmapd a page"
-                                             if k["frame"] == "Z" else "rmapd maps the zero page, the kernel a page"))
+                    first, other = (ka, sa) if k["frame"] == "Z" else (sa, ka)
+                    diffs.append("%s: %s maps the zero page, %s a page" % (where, first, other))
                 kframe[(pid, addr)] = k["frame"]
                 sframe[(pid, addr)] = s["frame"]
         ksh, ssh = _sharers(ko, kframe), _sharers(so, sframe)
@@ -86,6 +91,6 @@ def compare(scenario, kernel, sim):
             sothers = [x for x in ssh[key] if x != key]
             if kothers != sothers:
                 fmt = lambda xs: ", ".join("pid %d page %s" % x for x in xs) or "nobody"
-                diffs.append("%s, pid %d, page %s: kernel shares the frame with %s, "
-                             "rmapd with %s" % (when, key[0], key[1], fmt(kothers), fmt(sothers)))
+                diffs.append("%s, pid %d, page %s: %s shares the frame with %s, "
+                             "%s with %s" % (when, key[0], key[1], ka, fmt(kothers), sa, fmt(sothers)))
     return diffs

@@ -41,7 +41,16 @@ def resolve(scenario):
             if isinstance(op.get(key), str):
                 op[key] = absolute(op[key])
         ops.append(op)
-    return {"name": scenario["name"], "ops": ops}
+    return {"name": scenario["name"], "ops": ops,
+            "config": {"overcommit_memory": machine_overcommit()}}
+
+
+def machine_overcommit():
+    """vm.overcommit_memory of this machine: it decides whether MAP_NORESERVE
+    leaves VM_ACCOUNT off (modes 0 and 1) or is ignored (2), so rmapd runs
+    with the same mode."""
+    with open("/proc/sys/vm/overcommit_memory") as f:
+        return int(f.read())
 
 
 def run(cmd):
@@ -74,41 +83,86 @@ def kernel_has_zero_page(runner):
     return obs["observations"][-1]["processes"][0]["pages"][0]["frame"] == "Z"
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runner", required=True)
-    ap.add_argument("--rmapd", required=True)
-    ap.add_argument("scenarios", nargs="*")
-    a = ap.parse_args()
-    files = a.scenarios or sorted(glob.glob(os.path.join(os.path.dirname(__file__), "scenarios", "*.json")))
+def can_observe():
+    """The runner reads /proc/kpagecount and /proc/kpageflags: root only.
+    None when it can, else why not."""
     for probe in ("/proc/kpagecount", "/proc/kpageflags"):
         try:
             with open(probe, "rb") as f:
                 f.read(8)
         except OSError as e:
-            print("cannot read %s (%s): the fidelity suite needs root; failing" % (probe, e))
-            print("fidelity: 0/%d scenarios agree" % len(files))
-            print("0 passed, %d failed" % len(files))
-            return 1
+            return "cannot read %s (%s): the fidelity suite needs root" % (probe, e)
+    return None
+
+
+def rmapd_zero_flag(zero):
+    return "--zero-page" if zero else "--no-zero-page"
+
+
+def sides(scenario, runner, rmapd, zero):
+    """What the kernel and what rmapd show for one scenario (their
+    observation documents).  Raises when either side cannot run it."""
+    resolved = write_resolved(scenario)
+    try:
+        kernel = run([runner, resolved])
+        sim = run([rmapd, "run", "--observe", rmapd_zero_flag(zero), resolved])
+    finally:
+        os.unlink(resolved)
+    return kernel, sim
+
+
+def play(scenario, runner, rmapd, zero):
+    """Run one scenario on the kernel and through rmapd and compare: the
+    differences in words, none when they agree."""
+    kernel, sim = sides(scenario, runner, rmapd, zero)
+    return compare(scenario, kernel, sim)
+
+
+def kernel_unstable(scenario, runner, first, repeat):
+    """Replay the kernel side repeat-1 more times: a difference from the
+    first answer (in words), or None when every run gave the same."""
+    path = write_resolved(scenario)
+    try:
+        for i in range(2, repeat + 1):
+            again = run([runner, path])
+            diffs = compare(scenario, first, again, ("run 1", "run %d" % i))
+            if diffs:
+                return "the kernel's answer changed: " + "; ".join(diffs)
+    finally:
+        os.unlink(path)
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runner", required=True)
+    ap.add_argument("--rmapd", required=True)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run the kernel side N times and fail if its answer ever changes")
+    ap.add_argument("scenarios", nargs="*")
+    a = ap.parse_args()
+    files = a.scenarios or sorted(glob.glob(os.path.join(os.path.dirname(__file__), "scenarios", "*.json")))
+    why = can_observe()
+    if why:
+        print(why + "; failing")
+        print("fidelity: 0/%d scenarios agree" % len(files))
+        print("0 passed, %d failed" % len(files))
+        return 1
     zero = kernel_has_zero_page(a.runner)
     print("this kernel %s the zero page on anonymous reads; rmapd runs with %s" % (
-        "maps" if zero else "does not map", "--zero-page" if zero else "--no-zero-page"))
+        "maps" if zero else "does not map", rmapd_zero_flag(zero)))
     agree = 0
     for path in files:
         with open(path) as f:
             scenario = json.load(f)
-        resolved = None
         try:
-            resolved = write_resolved(scenario)
-            kernel = run([a.runner, resolved])
-            sim = run([a.rmapd, "run", "--observe",
-                       "--zero-page" if zero else "--no-zero-page", resolved])
+            kernel, sim = sides(scenario, a.runner, a.rmapd, zero)
             diffs = compare(scenario, kernel, sim)
+            unstable = kernel_unstable(scenario, a.runner, kernel, a.repeat)
+            if unstable:
+                diffs.append(unstable)
         except Exception as e:  # noqa: BLE001 - a broken scenario is a failure
             diffs = ["could not run: %s" % e]
-        finally:
-            if resolved:
-                os.unlink(resolved)
         if diffs:
             print("FAIL %s" % scenario["name"])
             for d in diffs:

@@ -9,6 +9,10 @@
  * the answer.  fork is done by the process itself, so the child inherits its
  * address space.  Observations are taken while every process is blocked.
  * Everything happens inside one reserved window of the address space.
+ *
+ * The kernel's answer must not depend on timing: every process of a run is
+ * pinned to one CPU and that CPU's LRU batches are drained before each
+ * operation and each observation (see pin_to_one_cpu() and drain_lru()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -222,20 +227,38 @@ static struct ack send_cmd(int sim_pid, const struct cmd *c)
 	return a;
 }
 
-/* After exit: wait (bounded) until the process's memory is gone. */
+/*
+ * After exit: wait (bounded) until the process's memory is gone.  An empty
+ * /proc/PID/maps is not enough: exit_mm() detaches the mm first and
+ * exit_mmap() unmaps it afterwards, so a reader in between sees no VMAs
+ * while the pages are still mapped.  The task becomes a zombie (or, with
+ * SIGCHLD ignored by its parent, disappears) only after exit_mm() returned.
+ */
+static bool exited(pid_t pid)
+{
+	char path[64], buf[512], *paren;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
 static void wait_gone(pid_t pid)
 {
-	char path[64];
 	int i;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	for (i = 0; i < 500; i++) {
-		FILE *f = fopen(path, "r");
-		int c = f ? fgetc(f) : EOF;
-
-		if (f)
-			fclose(f);
-		if (c == EOF)
+	for (i = 0; i < 2500; i++) {
+		if (exited(pid))
 			return;
 		usleep(2000);
 	}
@@ -376,7 +399,8 @@ static const char *apply(const cJSON *op)
 		c.flags = (has_flag(op, "shared") ? MAP_SHARED : MAP_PRIVATE) |
 			  (has_flag(op, "anonymous") ? MAP_ANONYMOUS : 0) |
 			  (has_flag(op, "fixed") ? MAP_FIXED : 0) |
-			  (has_flag(op, "fixed_noreplace") ? MAP_FIXED_NOREPLACE : 0);
+			  (has_flag(op, "fixed_noreplace") ? MAP_FIXED_NOREPLACE : 0) |
+			  (has_flag(op, "noreserve") ? MAP_NORESERVE : 0);
 		c.offset = num(op, "offset");
 		if (cJSON_IsString(file))
 			snprintf(c.path, sizeof(c.path), "%s", file_path(file->valuestring));
@@ -428,7 +452,78 @@ static const char *apply(const cJSON *op)
 	return errname(a.err);
 }
 
+/* ---- stable runs ---- */
+
+/*
+ * A folio sitting in a per-CPU LRU batch holds a reference, and
+ * wp_can_reuse_anon_folio() refuses to reuse a folio with an extra
+ * reference: a write fault would then copy where it reuses at other times.
+ * The kernel drains the local CPU's batches before giving up, but not
+ * another CPU's.  With every process of the run on one CPU (children
+ * inherit the affinity, as under `taskset -c 0`) no other CPU ever holds a
+ * batch with one of our folios.
+ */
+static void pin_to_one_cpu(void)
+{
+	cpu_set_t allowed, one;
+	int cpu;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		die("sched_getaffinity: %s", strerror(errno));
+	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed); cpu++)
+		;
+	if (cpu == CPU_SETSIZE)
+		die("no CPU to run on");
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		die("sched_setaffinity(%d): %s", cpu, strerror(errno));
+}
+
+/*
+ * lru_add_drain() from user space: MADV_COLD on a page that was never
+ * touched drains the calling CPU's batches (madvise_cold() drains before
+ * walking the range) and then finds nothing to deactivate, so it changes
+ * no page of the scenario.  The controller runs on the same CPU as every
+ * scenario process, so this empties every batch that could hold their
+ * folios.
+ */
+static void *drain_page;
+
+static void drain_lru(void)
+{
+	if (madvise(drain_page, PAGE, MADV_COLD))
+		die("madvise(MADV_COLD) to drain the LRU batches: %s",
+		    strerror(errno));
+}
+
 /* ---- observing ---- */
+
+/*
+ * The VM flags compared, as /proc/PID/smaps spells them in VmFlags (sorted):
+ * the ones rmap's lessons turn on (accounting decides merges; dontcopy and
+ * wipeonfork decide what fork copies).
+ */
+static const char *const vm_flag_names[] = { "ac", "dc", "nr", "wf" };
+
+static cJSON *vm_flags_of(const char *line)
+{
+	cJSON *flags = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < sizeof(vm_flag_names) / sizeof(vm_flag_names[0]); i++) {
+		char word[8];
+
+		snprintf(word, sizeof(word), " %s", vm_flag_names[i]);
+		for (const char *at = strstr(line, word); at; at = strstr(at + 1, word))
+			if (at[3] == ' ' || at[3] == '\n' || at[3] == '\0') {
+				cJSON_AddItemToArray(flags,
+						     cJSON_CreateString(vm_flag_names[i]));
+				break;
+			}
+	}
+	return flags;
+}
 
 static int kpagecount_fd, kpageflags_fd;
 
@@ -506,7 +601,7 @@ static cJSON *observe(long after)
 	procs = cJSON_AddArrayToObject(o, "processes");
 	for (sim = 1; sim <= nr_pids; sim++) {
 		char path[64], line[512];
-		cJSON *p, *vmas, *pages;
+		cJSON *p, *vmas, *pages, *cur = NULL;
 		FILE *maps;
 		int pagemap;
 
@@ -516,7 +611,7 @@ static cJSON *observe(long after)
 		cJSON_AddNumberToObject(p, "pid", sim);
 		vmas = cJSON_AddArrayToObject(p, "vmas");
 		pages = cJSON_AddArrayToObject(p, "pages");
-		snprintf(path, sizeof(path), "/proc/%d/maps", real_pid[sim]);
+		snprintf(path, sizeof(path), "/proc/%d/smaps", real_pid[sim]);
 		maps = fopen(path, "r");
 		snprintf(path, sizeof(path), "/proc/%d/pagemap", real_pid[sim]);
 		pagemap = open(path, O_RDONLY);
@@ -529,12 +624,20 @@ static cJSON *observe(long after)
 			cJSON *v;
 			const char *name;
 
+			if (!strncmp(line, "VmFlags:", 8)) {
+				if (cur)
+					cJSON_AddItemToObject(cur, "flags",
+							      vm_flags_of(line + 8));
+				cur = NULL;
+				continue;
+			}
 			if (sscanf(line, "%lx-%lx %7s %lx %15s %lu %299[^\n]", &s, &e,
 				   perms, &off, dev, &ino, file) < 6)
 				continue;
+			cur = NULL;
 			if (e <= WIN_START || s >= WIN_END)
 				continue;
-			v = cJSON_CreateObject();
+			v = cur = cJSON_CreateObject();
 			cJSON_AddItemToObject(v, "start", offset_str(s));
 			cJSON_AddItemToObject(v, "end", offset_str(e));
 			perms[3] = '\0';
@@ -591,6 +694,11 @@ int main(int argc, char **argv)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/rmapd-fidelity-XXXXXX");
 	if (!mkdtemp(tmpdir))
 		die("mkdtemp failed");
+	pin_to_one_cpu();
+	drain_page = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	if (drain_page == MAP_FAILED)
+		die("mmap of the drain page failed");
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < MAX_PROCS; i++)
@@ -605,6 +713,7 @@ int main(int argc, char **argv)
 		const char *kind = cJSON_GetObjectItemCaseSensitive(op, "op")->valuestring;
 		cJSON *r;
 
+		drain_lru();
 		if (!strcmp(kind, "observe")) {
 			cJSON_AddItemToArray(observations, observe(last));
 			index++;
@@ -617,6 +726,7 @@ int main(int argc, char **argv)
 		cJSON_AddItemToArray(results, r);
 		last = index++;
 	}
+	drain_lru();
 	cJSON_AddItemToArray(observations, observe(last));
 	text = cJSON_Print(out);
 	printf("%s\n", text);

@@ -162,7 +162,7 @@ static inline struct vm_area_struct *vma_at(struct sim *sim, int pid,
 	return mm ? find_vma(mm, addr) : NULL;
 }
 
-static inline int swap_slot_find_count(struct sim *sim, unsigned long id)
+static inline struct swap_slot *swap_slot_at(struct sim *sim, unsigned long id)
 {
 	struct rb_node *n;
 
@@ -170,9 +170,16 @@ static inline int swap_slot_find_count(struct sim *sim, unsigned long id)
 		struct swap_slot *slot = rb_entry(n, struct swap_slot, node);
 
 		if (slot->id == id)
-			return slot->count;
+			return slot;
 	}
-	return 0;
+	return NULL;
+}
+
+static inline int swap_slot_find_count(struct sim *sim, unsigned long id)
+{
+	struct swap_slot *slot = swap_slot_at(sim, id);
+
+	return slot ? slot->count : 0;
 }
 
 #endif /* RMAPD_SIMTEST_H */

@@ -630,8 +630,13 @@ static void try_to_unmap_then_swap_in(void)
 	EXPECT_EQ(touch(s, p1, A, false), 0);
 	EXPECT_EQ(pfn_at(s, p1, A), 2);
 	EXPECT_EQ(f->mapcount, 2);
-	EXPECT(!(f->flags & PG_swapcache));	/* last swap user: slot freed */
+	/*
+	 * the last swap user, on a read fault: should_try_to_free_swap says
+	 * no, so the swap cache keeps the folio and the slot (count 0)
+	 */
+	EXPECT(f->flags & PG_swapcache);
 	EXPECT_EQ(swap_slot_find_count(s, 1), 0);
+	EXPECT(swap_slot_at(s, 1) && swap_slot_at(s, 1)->cache_pfn == 2);
 	EXPECT_EQ(touch(s, p1, A, true), 0);
 	EXPECT_STR(last.fault, "wp_page_copy");
 	sim_free(s);

@@ -166,6 +166,8 @@ static void gen_op(struct rng *r, struct sim *s, struct sim_op *op)
 			snprintf(op->name, sizeof(op->name), "f%lu", pick(r, 3));
 			op->offset = pick(r, 6) * PAGE_SIZE;
 		}
+		if (!pick(r, 4))
+			op->flags |= MAP_NORESERVE;
 	} else if (roll < 23) {
 		op->kind = OP_FORK;
 		if (s->nr_mms >= MAX_PROCS)
@@ -221,10 +223,17 @@ static void print_op(const struct sim_op *op, bool last_op)
 	cJSON_Delete(j);
 }
 
-/* Every fourth seed runs a kernel without the zero page (mm_forbids_zeropage). */
+/*
+ * Every fourth seed runs a kernel without the zero page (mm_forbids_zeropage),
+ * every fifth one with strict overcommit (MAP_NORESERVE ignored).
+ */
 static struct sim_config seed_config(enum sim_mode mode, uint64_t seed)
 {
-	return (struct sim_config){ .mode = mode, .no_zero_page = seed % 4 == 3 };
+	return (struct sim_config){
+		.mode = mode, .no_zero_page = seed % 4 == 3,
+		.overcommit = seed % 5 == 4 ? SIM_OVERCOMMIT_NEVER :
+					      SIM_OVERCOMMIT_GUESS,
+	};
 }
 
 /* Replay ops[0..n) where keep[i]; return the index of the first failing op or -1. */
@@ -282,9 +291,10 @@ static void shrink_and_print(const struct sim_op *ops, size_t n,
 		kept += keep[i];
 	printf("a sequence that breaks it, shrunk until no single op can be "
 	       "dropped (%zu ops); replay it with `rmapd run`:\n"
-	       "{\"config\":{\"mode\":\"%s\",\"zero_page\":%s},"
-	       "\"ops\":[\n", kept, sim_mode_name(cfg->mode),
-	       cfg->no_zero_page ? "false" : "true");
+	       "{\"config\":{\"mode\":\"%s\",\"zero_page\":%s,"
+	       "\"overcommit_memory\":%d},\"ops\":[\n", kept,
+	       sim_mode_name(cfg->mode), cfg->no_zero_page ? "false" : "true",
+	       (int)cfg->overcommit);
 	for (i = 0; i < n; i++)
 		if (keep[i])
 			print_op(&ops[i], !--kept);

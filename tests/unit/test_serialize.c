@@ -295,6 +295,33 @@ static struct sim *build_swap(bool no_zero_page)
 	return s;
 }
 
+/* a slot only the swap cache holds (count 0), and a shmem page in swap */
+static void swap_cache_only_slot_and_shmem_swap_roundtrip(void)
+{
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	int p1 = spawn(s, SPAWN_EMPTY), p2;
+	size_t len;
+	char *d;
+
+	map(s, p1, WIN, 1, RW, MAP_PRIVATE, NULL, 0);
+	touch(s, p1, WIN, true);
+	p2 = fork_op(s, p1);
+	apply_op(s, (struct sim_op){ .kind = OP_TRY_TO_UNMAP,
+		 .pfn = pfn_at(s, p1, WIN) });
+	touch(s, p2, WIN, false);
+	range(s, OP_MUNMAP, p1, WIN, 1, 0, 0);
+	map(s, p1, WIN + PG(16), 2, RW, MAP_SHARED, NULL, 0);
+	touch(s, p1, WIN + PG(16), true);
+	apply_op(s, (struct sim_op){ .kind = OP_TRY_TO_UNMAP,
+		 .pfn = pfn_at(s, p1, WIN + PG(16)) });
+	d = sim_dump(s, &len);
+	EXPECT(strstr(d, "\nswap 1 0 2 0 0\n") != NULL);
+	EXPECT(strstr(d, "\nswap 2 1 0 1 0\n") != NULL);
+	free(d);
+	check_roundtrip(s);
+	sim_free(s);
+}
+
 /*
  * test_legacy.c's sequence: in legacy mode pid 9 ends with a page rmap
  * cannot reach; once everyone else exits, its page->mapping dangles.
@@ -384,26 +411,53 @@ static void empty_session_roundtrips(void)
 	sim_free(s);
 }
 
-/* a dump written before max_ptes existed loads with the default */
-static void dump_without_max_ptes_loads(void)
+static struct sim *load_exact(const char *d, size_t len);
+
+/* Remove n bytes at the first occurrence of where (in place). */
+static bool cut_text(char *dump, size_t *len, const char *where, size_t n)
 {
-	struct sim_config cfg = { .limits = { 3, 10, 20, 2, 8, 77 } };
+	char *at = strstr(dump, where);
+
+	if (!at)
+		return false;
+	memmove(at, at + n, *len - (size_t)(at + n - dump));
+	*len -= n;
+	return true;
+}
+
+/*
+ * Version 1 dumps load: with max_ptes (9 config fields) in heuristic
+ * overcommit, without it (8) also with the default limit.  A version 2
+ * dump must carry every field.
+ */
+static void version_1_dumps_load(void)
+{
+	struct sim_config cfg = { .limits = { 3, 10, 20, 2, 8, 77 },
+				  .overcommit = SIM_OVERCOMMIT_NEVER };
+	static const char head[] =
+		"rmapd-dump 2\nconfig normal 0 3 10 20 2 8 77 2\n";
 	struct sim *s = sim_new(&cfg), *t;
 	struct sim_limits def;
-	char err[160], *dump, *eol;
+	char err[160], *dump;
 	size_t len;
 
 	dump = sim_dump(s, &len);
+	EXPECT(!strncmp(dump, head, strlen(head)));
 	t = sim_load(dump, len, err, sizeof(err));
-	EXPECT(t && t->cfg.limits.max_ptes == 77);
+	EXPECT(t && t->cfg.limits.max_ptes == 77 &&
+	       t->cfg.overcommit == SIM_OVERCOMMIT_NEVER);
 	sim_free(t);
-	/* drop the config line's last field: " 77" */
-	eol = strstr(dump, " 77\n");
-	EXPECT(eol != NULL);
-	if (eol) {
-		memmove(eol, eol + 3, len - (size_t)(eol + 3 - dump));
-		len -= 3;
-	}
+	/* version 2 without the overcommit field is refused */
+	EXPECT(cut_text(dump, &len, " 2\nnext", 2));
+	EXPECT(load_exact(dump, len) == NULL);
+	/* ... and is a valid version 1 dump */
+	dump[strlen("rmapd-dump ")] = '1';
+	t = sim_load(dump, len, err, sizeof(err));
+	EXPECT(t && t->cfg.limits.max_ptes == 77 &&
+	       t->cfg.overcommit == SIM_OVERCOMMIT_GUESS);
+	sim_free(t);
+	/* version 1 from before max_ptes: drop " 77" */
+	EXPECT(cut_text(dump, &len, " 77\n", 3));
 	sim_default_limits(&def);
 	t = sim_load(dump, len, err, sizeof(err));
 	EXPECT(t && t->cfg.limits.max_ptes == def.max_ptes &&
@@ -940,11 +994,12 @@ static void garbage_is_refused(void)
 int main(void)
 {
 	RUN(empty_session_roundtrips);
-	RUN(dump_without_max_ptes_loads);
+	RUN(version_1_dumps_load);
 	RUN(fork_cow_munmap_mremap_roundtrips);
 	RUN(legacy_fork_cow_roundtrips);
 	RUN(files_shmem_and_private_cow_roundtrip);
 	RUN(swap_entries_and_swap_cache_roundtrip);
+	RUN(swap_cache_only_slot_and_shmem_swap_roundtrip);
 	RUN(legacy_breakage_survives_a_roundtrip);
 	RUN(dangling_page_mapping_is_kept);
 	RUN(loaded_copy_replays_identically);
