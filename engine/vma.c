@@ -804,7 +804,7 @@ static void move_pte_tables(struct mm_struct *mm, unsigned long old_addr,
 	unsigned long delta = (new_addr >> PAGE_SHIFT) - vpn;
 	unsigned long region;
 
-	while ((region = pte_table_next(mm, vpn)) != ULONG_MAX &&
+	while (vpn < end && (region = pte_table_next(mm, vpn)) != ULONG_MAX &&
 	       region << PTE_TABLE_SHIFT < end) {
 		unsigned long first = max_ul(vpn, region << PTE_TABLE_SHIFT);
 		unsigned long last = min_ul(end, (region + 1) << PTE_TABLE_SHIFT) - 1;
