@@ -6,13 +6,10 @@
 // closing of a session's event stream (an aborted GET .../events) and, in
 // the one test that provokes it, the 422 of a refused op.  Screenshots at
 // 1280x800 and 1920x1080 go to $SCREENSHOT_DIR (default ./screenshots).
-import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import net from 'node:net';
+import { startDaemon, launch, settle } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const hex = (n) => `0x${n.toString(16)}`;   // as web/js/api.js prints offsets
@@ -27,44 +24,6 @@ const seen422 = [];
 
 function check(name, cond, detail = '') {
   if (cond) { passed++; } else { failed++; console.log(`FAIL ${name} ${detail}`); }
-}
-
-async function freePort() {
-  return new Promise((res) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-  });
-}
-
-async function startDaemon() {
-  const dir = mkdtempSync(join(tmpdir(), 'rmapd-browser-'));
-  const port = await freePort();
-  const proc = spawn(rmapd, ['--listen', `127.0.0.1:${port}`, '--db', join(dir, 'db.sqlite'), '--web-root', webRoot],
-    { stdio: ['ignore', 'ignore', 'ignore'] });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(base + '/healthz')).ok) return { proc, base, dir }; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('rmapd did not start');
-}
-
-// The page marks itself busy (<body data-busy="true">) from the moment an
-// action starts until the DOM shows its result; settle() waits for that to
-// clear and then for what the caller expects to be shown: no fixed sleeps.
-async function settle(page, want = {}) {
-  await page.waitForFunction((w) => {
-    if (document.body.dataset.busy !== 'false') return false;
-    if (w.pos !== undefined && document.getElementById('lesson-pos').textContent !== w.pos) return false;
-    if (w.op !== undefined && !document.getElementById('version').textContent.includes(` op ${w.op} `)) return false;
-    if (w.hash !== undefined && !new RegExp(w.hash).test(location.hash)) return false;
-    return true;
-  }, want, { polling: 50, timeout: 30000 }).catch(async (e) => {
-    const now = await page.evaluate(() => ({ busy: document.body.dataset.busy, pos: document.getElementById('lesson-pos').textContent,
-      version: document.getElementById('version').textContent, hash: location.hash,
-      message: document.getElementById('op-message').textContent })).catch(() => ({}));
-    throw new Error(`settle: wanted ${JSON.stringify(want)}, page shows ${JSON.stringify(now)}: ${e.message}`);
-  });
 }
 
 // What the page shows, read from the DOM.
@@ -328,12 +287,8 @@ async function main() {
     throw new Error(`${webRoot}/vendor/elk.bundled.js is missing: run web/vendor.sh after npm ci in web/ (./setup.sh does both), or set WEB_ROOT to an installed web root`);
   }
   mkdirSync(shots, { recursive: true });
-  const d = await startDaemon();
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-      '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  const d = await startDaemon(rmapd, webRoot);
+  const browser = await launch();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('console', (m) => {
@@ -343,6 +298,9 @@ async function main() {
       problems.push(`console: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    // try_to_unmap and folio_referenced ask first (controls.mjs tests the
+    // question and both answers); here every question is answered yes
+    page.on('dialog', (dl) => dl.accept());
     page.on('requestfailed', (r) => {
       // the page closes a session's event stream when it leaves the session (or the page)
       const m = /\/api\/v1\/sessions\/(\d+)\/events\?since=\d+$/.exec(r.url());
@@ -467,13 +425,11 @@ async function main() {
     check('hover anon_vma #2 lights its AVCs, VMAs, page, parent', sameSet(lit,
       ['av2', 'avc3', 'vma2', 'avc5', 'vma3', 'ptr2', 'pfn2', 'map2', 'parent2', 'av1']), JSON.stringify(lit));
     await page.screenshot({ path: join(shots, 'fork-chain-hover-1280x800.png') });
-    await page.click('#timeline li[data-obj="op4"]');
-    await page.mouse.move(0, 0);
+    await page.hover('#timeline li[data-obj="op4"]');
     lit = await litSet(page);
-    check('a clicked timeline row stays selected: fork of pid 1 lights parent and child', sameSet(lit, ['op4', 'proc1', 'proc2']), JSON.stringify(lit));
-    await page.click('#timeline li[data-obj="op4"]');   // unselect
+    check('a hovered timeline row: fork of pid 1 lights parent and child', sameSet(lit, ['op4', 'proc1', 'proc2']), JSON.stringify(lit));
     await page.mouse.move(0, 0);
-    check('clicking again unselects', (await litSet(page)).length === 0);
+    check('leaving it unlights them', (await litSet(page)).length === 0);
     // edges: a label or style per kind, the legend's samples drawn by the same rules
     const styles = await page.evaluate(() => {
       const out = {};
