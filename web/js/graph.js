@@ -50,7 +50,7 @@ function picture(container) {
   const layer = el('g', { class: 'viewport' }, svg);
   const note = html('div', { class: 'pic-note', id: 'pic-note', 'aria-live': 'polite', hidden: '' }, container);
   p = { container, tools, svg, layer, note, zoom: new Zoom(container, svg, layer), session: null,
-    mem: { lanes: new Map(), rows: new Map() }, prev: null, prevLayout: null, collapsed: new Set(),
+    mem: { rx: 0 }, prev: null, prevLayout: null, collapsed: new Set(),
     reach: false, focus: null, lit: null, handlers: {}, st: null, lay: null, nodes: {}, info: {} };
   buildTools(p);
   wireKeys(p);
@@ -124,7 +124,7 @@ function union(boxes) {
 }
 
 function drawBox(parent, n, cls) {
-  const g = el('g', { class: cls, 'data-id': n.id, 'data-x': n.x, 'data-y': n.y }, parent);
+  const g = el('g', { class: cls, 'data-id': n.id, 'data-x': n.x, 'data-y': n.y, 'data-w': n.w, 'data-h': n.h }, parent);
   if (n.kind === 'file') {
     const { x, y, w, h } = n;
     el('polygon', { points: `${x},${y} ${x + w - 12},${y} ${x + w},${y + 12} ${x + w},${y + h} ${x},${y + h}` }, g);
@@ -403,7 +403,7 @@ export async function renderGraph(container, st, handlers = {}) {
   if (p.session !== handlers.session) {
     // another session: nothing to compare with, nowhere remembered
     p.session = handlers.session;
-    p.mem = { lanes: new Map(), rows: new Map() };
+    p.mem = { rx: 0 };
     p.prev = null; p.prevLayout = null; p.collapsed.clear(); p.focus = null;
   }
   p.handlers = handlers;

@@ -17,12 +17,16 @@
 // when lit).  Everything is O(objects).  Pure: no DOM, so a Worker could
 // run it; text widths come from a monospace advance (CH per character).
 //
-// Stability: mem remembers the y of each lane and each right-hand row; an
-// object that is still there keeps its y unless what is above it grew into
-// it, so a step moves only what it changed (a removed lane leaves a gap).
+// Stability: new processes (the largest pid) and new anon_vmas mostly come
+// last, every row of the right column has the same height (room for one
+// row of frames), and the right column starts where the widest lane ever
+// drawn ended (mem.rx): so a step moves only what it changed and what lies
+// below something it added, removed or resized in the same column.
 
 export const FONT = 14, LINE = 18, CH = 8.7, PAD = 8;
-const VMA_COLS = 4, GAP = 12, COL_GAP = 170, INDENT = 28, ROW_GAP = 14, LANE_HEAD = LINE + 8;
+const GAP = 12, COL_GAP = 120, INDENT = 20, ROW_GAP = 14, LANE_HEAD = LINE + 8;
+// a lane of many VMAs (a program's mappings of one library) takes 4 to a row
+const vmaCols = (n) => (n > 8 ? 4 : 2);
 const FRAMES_PER_ROW = 4;
 
 const hex = (n) => `0x${n.toString(16)}`;
@@ -107,7 +111,7 @@ function frameGroup(id, frames, x, y, nodes) {
   return g;
 }
 
-export function layout(st, mem = { lanes: new Map(), rows: new Map() }, opts = {}) {
+export function layout(st, mem = { rx: 0 }, opts = {}) {
   const collapsed = opts.collapsed || new Set();
   const nodes = [], edges = [];
   const byId = new Map();
@@ -117,11 +121,9 @@ export function layout(st, mem = { lanes: new Map(), rows: new Map() }, opts = {
   let cursor = 0, leftW = 0;
   const procs = [...st.processes].sort((a, b) => a.pid - b.pid);
   const vmaOf = new Map();   // vma id -> { node, lane, last }
-  const newLanes = new Map();
   for (const p of procs) {
     const id = `proc${p.pid}`;
-    const y = Math.max(mem.lanes.get(id) ?? cursor, cursor);
-    newLanes.set(id, y);
+    const y = cursor;
     const shut = collapsed.has(id);
     const head = `pid ${p.pid}` + (p.ppid ? ` (parent ${p.ppid})` : '') + ` · ${p.vmas.length} VMA${p.vmas.length === 1 ? '' : 's'}`
       + (shut ? ' · collapsed' : '');
@@ -133,12 +135,13 @@ export function layout(st, mem = { lanes: new Map(), rows: new Map() }, opts = {
       const colW = Math.max(0, ...boxes.map((b) => b.w));
       const rowH = Math.max(0, ...boxes.map((b) => b.h));
       boxes.forEach((b, i) => {
-        const col = i % VMA_COLS, row = Math.floor(i / VMA_COLS);
+        const cols = vmaCols(boxes.length);
+        const col = i % cols, row = Math.floor(i / cols);
         b.x = PAD + col * (colW + GAP);
         b.y = y + LANE_HEAD + row * (rowH + GAP);
         b.w = colW;
         b.pid = p.pid;
-        const last = col === VMA_COLS - 1 || i === boxes.length - 1;
+        const last = col === cols - 1 || i === boxes.length - 1;
         vmaOf.set(Number(b.id.slice(3)), { node: b, lane, last, gutter: b.y + rowH + GAP / 2 });
         maxX = Math.max(maxX, b.x + b.w + PAD);
         bottom = Math.max(bottom, b.y + b.h + PAD);
@@ -155,14 +158,14 @@ export function layout(st, mem = { lanes: new Map(), rows: new Map() }, opts = {
   for (const n of nodes) if (n.kind === 'proc') n.w = leftW;   // lanes share a right edge: the edges leave from it
 
   // ---- right: the anon_vma forest with its frames, files, the zero page ----
-  const rx = leftW + COL_GAP;
-  const newRows = new Map();
+  mem.rx = Math.max(mem.rx || 0, leftW + COL_GAP);
+  const rx = mem.rx;
   let rcur = 0;
+  const ROW_H = PAD * 2 + (PAD * 2 + LINE * 3 - 4);   // a frame group of one row
   const row = (id, build) => {
-    const y = Math.max(mem.rows.get(id) ?? rcur, rcur);
-    newRows.set(id, y);
+    const y = rcur;
     const h = build(y);
-    rcur = y + h + ROW_GAP;
+    rcur = y + Math.max(h, ROW_H) + ROW_GAP;
   };
   const avIds = new Set(st.anon_vmas.map((a) => a.id));
   const framesBy = new Map();   // 'av3' / 'file1' / 'none' -> frames
@@ -181,7 +184,7 @@ export function layout(st, mem = { lanes: new Map(), rows: new Map() }, opts = {
     const parentHidden = av.parent !== av.id && (collapsedAv.has(av.parent) || collapsed.has(`av${av.parent}`));
     if (parentHidden) { collapsedAv.add(av.id); continue; }
     row(id, (y) => {
-      const b = box(id, 'av', avLines(av), 19 * CH);
+      const b = box(id, 'av', avLines(av), 21 * CH);
       b.x = rx + depth * INDENT;
       b.y = y;
       b.depth = depth;
@@ -201,7 +204,7 @@ export function layout(st, mem = { lanes: new Map(), rows: new Map() }, opts = {
   for (const [k, frames] of framesBy) {
     if (!k.startsWith('av') || avIds.has(Number(k.slice(2)))) continue;
     row(`ghost${k}`, (y) => {
-      const b = box(`freed${k.slice(2)}`, 'av', avLines({ id: Number(k.slice(2)) }, true), 19 * CH);
+      const b = box(`freed${k.slice(2)}`, 'av', avLines({ id: Number(k.slice(2)) }, true), 21 * CH);
       b.x = rx; b.y = y; b.freed = true;
       put(b);
       const g = frameGroup(`fg${b.id}`, frames.map((f) => frameBox(f, true)), b.x + b.w + 40, y, nodes);
@@ -215,7 +218,7 @@ export function layout(st, mem = { lanes: new Map(), rows: new Map() }, opts = {
   for (const f of [...st.files].sort((a, b) => a.id - b.id)) {
     const id = `file${f.id}`;
     row(id, (y) => {
-      const b = box(id, 'file', [f.shmem ? `shmem #${f.id}` : `file ${cut(f.name, 20)}`, `${f.pages} pages, i_mmap ${f.i_mmap.length}`], 17 * CH);
+      const b = box(id, 'file', [f.shmem ? `shmem #${f.id}` : `file ${cut(f.name, 20)}`, `${f.pages} pages, i_mmap ${f.i_mmap.length}`], 22 * CH);
       b.x = rx; b.y = y;
       put(b);
       // a file's cached pages that no PTE maps are one box, not one each
@@ -324,9 +327,6 @@ export function layout(st, mem = { lanes: new Map(), rows: new Map() }, opts = {
     edges.push({ id: `parent${a.id}`, kind: 'parent', from: n.id, to: p.id,
       d: `M${n.x},${n.y + n.h / 2} L${tx},${n.y + n.h / 2} L${tx},${p.y + p.h}` });
   }
-  // kept, not replaced: an object rewound back into being takes its old place
-  for (const [k, y] of newLanes) mem.lanes.set(k, y);
-  for (const [k, y] of newRows) mem.rows.set(k, y);
   let width = 0, height = 0;
   for (const n of nodes) { width = Math.max(width, n.x + n.w); height = Math.max(height, n.y + n.h); }
   return { nodes, edges, byId, width, height };

@@ -20,7 +20,12 @@ function signatures(st) {
     sig.set(`av${a.id}`, JSON.stringify([rest, avcs.map((c) => [c.id, c.vma])]));
   }
   for (const f of st.files) sig.set(`file${f.id}`, JSON.stringify([f.pages, f.i_mmap.map((m) => m.vma)]));
+  const zero = st.processes.reduce((n, p) => n + p.ptes.filter((e) => e.present && e.zero).length, 0);
+  if (zero) sig.set(`zero${st.zero_pfn ?? 0}`, String(zero));
   for (const f of st.frames) sig.set(`pfn${f.pfn}`, JSON.stringify([f.mapping, f.index, f.mapcount, f.refcount, f.flags]));
+  // a freed anon_vma that a page->mapping still names is drawn as such
+  const avs = new Set(st.anon_vmas.map((x) => x.id));
+  for (const f of st.frames) if (f.mapping.kind === 'anon_vma' && !avs.has(f.mapping.id)) sig.set(`freed${f.mapping.id}`, 'freed');
   return sig;
 }
 
