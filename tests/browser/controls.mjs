@@ -80,7 +80,6 @@ async function timelineViews(page, base) {
   check('... the row is the current one', await page.evaluate(() => document.querySelector('#timeline li.current')?.dataset.seq) === '3');
   check('... the journal is whole', await journalLength(base, id) === 5);
   check('... the page says it is looking back, read-only', /looking back at op 3 of 5: read-only/.test(await page.textContent('#step-where')));
-  check('... Apply is off while looking back', await page.isDisabled('#op-form button[type=submit]'));
   // a walk while looking back walks the past: after the fork pfn 1 is in both
   await page.selectOption('#walk-pfn', '1');
   await page.click('#timeline li[data-seq="4"] > div:first-child');
@@ -135,6 +134,25 @@ async function timelineViews(page, base) {
   await settle(page, { op: 4 });
   check('rewind accepted: the journal ends at op 4', await journalLength(base, id) === 4);
   check('... and the page shows the latest, op 4', !(await version(page)).includes('looking back') && (await version(page)).includes(' op 4 '));
+  // Apply while looking back acts on the state shown, after asking to rewind to it
+  await page.click('#timeline li[data-seq="3"] > div:first-child');
+  await settle(page, { op: 3 });
+  await page.selectOption('#op-kind', 'fork');
+  h = answer(false);
+  page.once('dialog', h);
+  await page.click('#op-form button[type=submit]');
+  await settle(page);
+  check('Apply while looking back asks, naming the rewind', asked[2] === 'Apply fork pid=1 at op 3? You are looking back at op 3: '
+    + 'the session is first rewound to it, deleting op 4 for everyone who watches it.', asked[2]);
+  check('... dismissed: nothing applied, nothing rewound', await journalLength(base, id) === 4
+    && (await version(page)).includes('op 3 of 4 (looking back)'));
+  h = answer(true);
+  page.once('dialog', h);
+  await page.click('#op-form button[type=submit]');
+  await settle(page, { op: 4 });
+  const j = await call(base, 'GET', `/api/v1/sessions/${id}/ops?limit=1000`);
+  check('... accepted: rewound to op 3, then the fork applied as op 4', j.ops.length === 4 && j.ops[3].op.op === 'fork'
+    && j.ops[2].op.op === 'access' && !(await version(page)).includes('looking back'), JSON.stringify(j.ops.map((e) => e.op.op)));
   // hovering a row describes it in words, not JSON
   await page.hover('#timeline li[data-seq="4"]');
   const det = await page.textContent('#details');
@@ -142,6 +160,43 @@ async function timelineViews(page, base) {
     && !det.includes('{'), JSON.stringify(det));
   await page.mouse.move(0, 0);
   return id;
+}
+
+// a lesson's Back looks back; it never cuts the journal (a student stepping
+// back through a teacher's session takes nothing away)
+async function lessonBack(browser, page, base) {
+  await page.goto(`${base}/`);
+  await settle(page);
+  await page.selectOption('#lesson-picker', 'fork-cow');
+  await page.click('#load-lesson');
+  await settle(page, { pos: 'step 0 of 7' });
+  for (let i = 1; i <= 5; i++) { await page.click('#lesson-next'); await settle(page, { pos: `step ${i} of 7` }); }
+  const id = Number((await page.evaluate(() => location.hash)).match(/#\/s\/(\d+)/)[1]);
+  const n5 = await journalLength(base, id);
+  await page.click('#lesson-back');
+  await settle(page, { pos: 'step 4 of 7' });
+  await page.click('#lesson-back');
+  await settle(page, { pos: 'step 3 of 7' });
+  const v3 = await call(base, 'GET', `/api/v1/sessions/${id}?version=3`);
+  check('lesson Back twice: step 3 shown, the journal untouched', await journalLength(base, id) === n5
+    && (await version(page)).includes(`op 3 of ${n5} (looking back)`), `${n5} ${await version(page)}`);
+  check('... the frames of op 3', JSON.stringify(await framesShown(page)) === JSON.stringify(framesOf(v3)));
+  check('... on the lesson\'s path, no note', await page.isHidden('#lesson-note'));
+  // a second viewer of the session (the teacher) still sees its latest op
+  const teacher = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await teacher.goto(`${base}/#/s/${id}`);
+  await settle(teacher, { op: n5 });
+  check('the other viewer still sees op 5', (await teacher.textContent('#version')).includes(` op ${n5} `)
+    && !(await teacher.textContent('#version')).includes('looking back'));
+  await teacher.close();
+  await page.click('#lesson-next');
+  await settle(page, { pos: 'step 4 of 7', op: 4 });
+  await page.click('#lesson-next');
+  await settle(page, { pos: 'step 5 of 7', op: 5 });
+  check('Next back to the latest step: live again', !(await version(page)).includes('looking back'));
+  await page.click('#lesson-next');
+  await settle(page, { pos: 'step 6 of 7', op: 6 });
+  check('Next past the journal applies the lesson\'s op', await journalLength(base, id) === 6);
 }
 
 // walks that change the session ask first and disarm after one use
@@ -350,6 +405,7 @@ async function main() {
     page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`); });
     await timelineViews(page, d.base);
     await armedWalks(page, d.base);
+    await lessonBack(browser, page, d.base);
     const id = await forms(page, d.base);
     await eventLinks(page, d.base, id);
     await keyboard(page, d.base, id);

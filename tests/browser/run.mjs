@@ -60,8 +60,11 @@ async function api(base, path) {
 async function compare(page, base, label) {
   const s = await shown(page);
   const id = Number(s.hash.match(/#\/s\/(\d+)/)[1]);
-  const st = await api(base, `/api/v1/sessions/${id}`);
-  const chk = await api(base, `/api/v1/sessions/${id}/check`);
+  // a page looking back at an op (a lesson's Back) shows the state of that op
+  const back = (await page.textContent('#version')).match(/ op (\d+) of \d+ \(looking back\)/);
+  const at = back ? `?version=${back[1]}` : '';
+  const st = await api(base, `/api/v1/sessions/${id}${at}`);
+  const chk = await api(base, `/api/v1/sessions/${id}/check${at}`);
   check(`${label}: frames listed`, s.frames.length === st.frames.length, `${s.frames.length} vs ${st.frames.length}`);
   for (const f of st.frames) {
     const row = s.frames.find((r) => r.pfn === f.pfn);
@@ -379,11 +382,11 @@ async function main() {
     check('reload restores session, step and view', after.pos === before.pos && JSON.stringify(after.frames) === JSON.stringify(before.frames));
     check('after a reload the lesson picker shows the lesson', await page.inputValue('#lesson-picker') === lessons[lessons.length - 1].name,
       await page.inputValue('#lesson-picker'));
-    // going back a step rewinds the session
+    // going back a step shows the step before (looking back, nothing cut)
     const last = lessons[lessons.length - 1];
     await page.keyboard.press('ArrowLeft');
     await settle(page, { pos: `step ${last.steps - 1} of ${last.steps}`, op: opsAt[last.name][last.steps - 1] });
-    check('back rewinds one lesson step', (await shown(page)).pos !== before.pos);
+    check('back goes one lesson step back', (await shown(page)).pos !== before.pos);
     // the shared URL, opened in the same tab, goes forward again
     await page.goto(url);
     await settle(page, { pos: before.pos, op: opsAt[last.name][last.steps] });
@@ -568,7 +571,7 @@ async function main() {
       await page.click('#step-forward');
       await settle(page, { op: 5 });
       check('timeline forward clears the walk', await walkCleared(page));
-      // Back through the lesson (a rewind) too
+      // Back through the lesson too
       await walkToEnd(page, 1);
       await page.click('#lesson-back');
       await settle(page, { pos: 'step 3 of 7', op: 3 });

@@ -77,9 +77,8 @@ async function refresh() {
   document.body.dataset.view = past ? 'past' : '';
   $('version').textContent = `session ${app.id} · op ${st.version}${past ? ` of ${journal.version} (looking back)` : ''} · `
     + `${st.config.mode}${st.config.zero_page ? '' : ' · no zero page'}`;
-  const apply = $('op-form').querySelector('button[type=submit]');
-  apply.disabled = past;
-  apply.title = past ? `looking back at op ${st.version}: ops apply to the latest state; press "latest" first` : '';
+  $('op-form').querySelector('button[type=submit]').title = past
+    ? `applies at op ${st.version}: the session is rewound to it first (asks before)` : '';
   const c = $('check-status');
   c.className = 'check ' + (chk.ok ? 'ok' : 'bad');
   c.textContent = chk.ok ? 'invariants hold' : `${chk.violations.length} violation(s)`;
@@ -442,8 +441,11 @@ async function openSession(id, lessonName = null, step = 0) {
 // The lesson's position is always checked against the session's journal:
 // the session is on the lesson's path at step n when its first opsBefore(n)
 // ops are the lesson's.  Any other op (from the walk panel or the form) is
-// off the path; moving to a step rewinds to the last op the journal shares
-// with the lesson and applies the lesson's ops from there.
+// off the path.  A step the journal already holds, with more after it, is
+// only looked at (?version=N): Back never cuts the journal, so a student
+// stepping back through a teacher's session takes nothing away.  Moving to
+// a step the journal does not hold rewinds to the last op it shares with
+// the lesson (dropping off-path ops only) and applies the lesson's ops.
 
 const lessonOps = () => app.lesson.steps.filter((s) => s.op).map((s) => s.op);
 const opsBefore = (n) => app.lesson.steps.slice(0, n).filter((s) => s.op).length;
@@ -468,7 +470,9 @@ async function gotoStep(n, { keepExtra = false } = {}) {
   const journal = await api.journal(app.id);
   const shared = sharedPrefix(journal.ops);
   const onPath = journal.version === want ? shared >= want : keepExtra && shared === want;
-  if (!onPath) {
+  app.view = null;
+  if (!onPath && shared >= want) app.view = want;
+  else if (!onPath) {
     const keep = Math.min(shared, want);
     if (journal.version > keep) await api.rewind(app.id, keep);
     const missing = lessonOps().slice(keep, want);
@@ -505,11 +509,13 @@ function renderLesson(journal) {
   $('lesson-group').textContent = group;
   $('lesson-group').hidden = !group;
   const want = opsBefore(n);
-  const extra = journal.version - want;
+  const shown = app.view ?? journal.version;
+  const extra = shown - want;
   const off = sharedPrefix(journal.ops) < want || extra !== 0;
   const note = $('lesson-note');
   note.hidden = !off;
   note.textContent = !off ? ''
+    : app.view !== null ? `Looking back at op ${shown}, not at this lesson step: Next or Back returns to the lesson.`
     : extra > 0 && sharedPrefix(journal.ops) >= want
       ? `${extra === 1 ? '1 operation' : `${extra} operations`} after this lesson step: the graph is not the lesson's step ${n} any more. Next or Back rewinds ${extra === 1 ? 'it' : 'them'} and goes on with the lesson.`
       : `The session is off the lesson's path. Next or Back rewinds it to the lesson's ops.`;
@@ -531,9 +537,9 @@ function lessonMove(delta, walk = false) {
     }
     const target = Math.max(0, Math.min(app.step + moves, app.lesson.steps.length));
     const journal = await api.journal(app.id);
-    if (target === app.step && journal.version === opsBefore(target) && sharedPrefix(journal.ops) >= opsBefore(target)) return;
+    const shown = app.view ?? journal.version;
+    if (target === app.step && shown === opsBefore(target) && sharedPrefix(journal.ops) >= opsBefore(target)) return;
     const forward = target > app.step;
-    app.view = null;
     player.clear();
     await gotoStep(target);
     await refresh();
@@ -571,11 +577,7 @@ function startWalk() {
   const kind = kindSel.value;
   if (kind !== 'walk') {
     kindSel.value = 'walk';
-    if (app.view !== null) {
-      say(`${kind} changes the session, so it acts on the latest op only: you are looking back at op ${app.view}; press "latest" first.`, 'error');
-      return;
-    }
-    if (!window.confirm(`${kind} on pfn ${pfn}? It ${CHANGES[kind]}. It is recorded as op ${app.latest + 1} of session ${app.id}.`)) {
+    if (!window.confirm(`${kind} on pfn ${pfn}? It ${CHANGES[kind]}, recorded in the session's journal.${rewindFirst()}`)) {
       say(`${kind} on pfn ${pfn} not done.`);
       return;
     }
@@ -584,6 +586,7 @@ function startWalk() {
     if (kind === 'walk') {
       player.load(await api.walk(app.id, pfn, app.view), app.view !== null ? `rmap_walk at op ${app.view}` : 'rmap_walk');
     } else {
+      await leavePast();
       const r = await applyOps([{ op: kind, pfn: Number(pfn) }]);
       await refresh();
       const res = r.results[0];
@@ -612,6 +615,21 @@ async function showVersion(v) {
   await refresh();
 }
 
+// An op made while looking back acts on the state shown, so the session is
+// rewound to it first: the question before it says so, and what it deletes.
+function rewindFirst() {
+  if (app.view === null) return '';
+  const gone = app.latest - app.view;
+  return ` You are looking back at op ${app.view}: the session is first rewound to it, deleting `
+    + `${gone === 1 ? `op ${app.latest}` : `ops ${app.view + 1}–${app.latest}`} for everyone who watches it.`;
+}
+
+async function leavePast() {
+  if (app.view === null) return;
+  await api.rewind(app.id, app.view);
+  app.view = null;
+}
+
 async function rewindTo(v) {
   await api.rewind(app.id, v);
   app.view = null;
@@ -624,9 +642,13 @@ async function rewindTo(v) {
 
 $('op-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  if (app.view !== null) return;   // Apply is disabled while looking back
   const op = form.read();
+  if (app.view !== null && !window.confirm(`Apply ${describe(op)} at op ${app.view}?${rewindFirst()}`)) {
+    say(`${describe(op)}: not applied.`);
+    return;
+  }
   run(async () => {
+    await leavePast();
     const before = app.state;
     const r = await applyOps([op]);
     player.clear(STALE);
