@@ -24,10 +24,10 @@
 // below something it added, removed or resized in the same column.
 
 export const FONT = 14, LINE = 18, CH = 8.7, PAD = 8;
-const GAP = 12, COL_GAP = 120, INDENT = 20, ROW_GAP = 14, LANE_HEAD = LINE + 8;
+const GAP = 12, COL_GAP = 90, INDENT = 20, ROW_GAP = 10, LANE_HEAD = LINE + 6;
 // a lane of many VMAs (a program's mappings of one library) takes 4 to a row
 const vmaCols = (n) => (n > 8 ? 4 : 2);
-const FRAMES_PER_ROW = 4;
+const FRAMES_PER_ROW = 2;
 
 const hex = (n) => `0x${n.toString(16)}`;
 const cut = (t, n) => (t.length > n ? t.slice(0, n - 1) + '…' : t);
@@ -191,7 +191,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
       b.collapsed = collapsed.has(id);
       put(b);
       const frames = (framesBy.get(id) || []).map((f) => frameBox(f));
-      const g = frameGroup(`fg${id}`, frames, b.x + b.w + 40, y, nodes);
+      const g = frameGroup(`fg${id}`, frames, b.x + b.w + 30, y, nodes);
       if (g) {
         frames.forEach((f) => byId.set(f.id, f));
         byId.set(g.id, g);
@@ -207,7 +207,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
       const b = box(`freed${k.slice(2)}`, 'av', avLines({ id: Number(k.slice(2)) }, true), 21 * CH);
       b.x = rx; b.y = y; b.freed = true;
       put(b);
-      const g = frameGroup(`fg${b.id}`, frames.map((f) => frameBox(f, true)), b.x + b.w + 40, y, nodes);
+      const g = frameGroup(`fg${b.id}`, frames.map((f) => frameBox(f, true)), b.x + b.w + 30, y, nodes);
       g.dangling = true;
       for (const n of nodes) if (n.kind === 'frame' && !byId.has(n.id)) { n.dangling = true; byId.set(n.id, n); }
       byId.set(g.id, g);
@@ -232,7 +232,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
         c.pfns = idle.map((x) => x.pfn);
         boxes.push(c);
       }
-      const g = frameGroup(`fg${id}`, boxes, b.x + b.w + 40, y, nodes);
+      const g = frameGroup(`fg${id}`, boxes, b.x + b.w + 30, y, nodes);
       if (g) {
         boxes.forEach((x) => byId.set(x.id, x));
         byId.set(g.id, g);

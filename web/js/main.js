@@ -101,7 +101,8 @@ async function refresh() {
   await fillSessions();
   fillPfnPicker(st);
   form.render();
-  app.graph = await renderGraph($('graph'), st, { hover: hoverObject, leave: unhoverObject, select: selectObject });
+  app.graph = await renderGraph($('graph'), st, { hover: hoverObject, leave: unhoverObject, select: selectObject,
+    session: app.id, violations: chk.violations, selected: () => app.selected });
   player.paint();
   if (app.selected && !describeObject(app.selected)) app.selected = null;
   if (app.hovered && !describeObject(app.hovered)) app.hovered = null;
