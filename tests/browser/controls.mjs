@@ -79,6 +79,16 @@ async function timelineViews(page, base) {
     `${await framesShown(page)} vs ${framesOf(at3)}`);
   check('... the row is the current one', await page.evaluate(() => document.querySelector('#timeline li.current')?.dataset.seq) === '3');
   check('... the journal is whole', await journalLength(base, id) === 5);
+  check('... the URL names the op', await page.evaluate(() => location.hash) === `#/s/${id}/op/3`);
+  {
+    // that URL opened elsewhere looks back at the same op
+    const p2 = await page.context().browser().newPage({ viewport: { width: 1280, height: 800 } });
+    await p2.goto(`${base}/#/s/${id}/op/3`);
+    await settle(p2, { op: 3 });
+    check('a link to an op opens looking back at it', (await p2.textContent('#version')).includes('op 3 of 5 (looking back)')
+      && JSON.stringify(await framesShown(p2)) === JSON.stringify(framesOf(at3)));
+    await p2.close();
+  }
   check('... the page says it is looking back, read-only', /looking back at op 3 of 5: read-only/.test(await page.textContent('#step-where')));
   // a walk while looking back walks the past: after the fork pfn 1 is in both
   await page.selectOption('#walk-pfn', '1');

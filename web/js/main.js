@@ -1,6 +1,7 @@
 // main.js - the page: the session and what is drawn of it, lessons, the
-// timeline, the URL (#/s/ID or #/s/ID/lesson/NAME/step/N, so a reload or a
-// shared link shows the same thing), keyboard shortcuts, large type.
+// timeline, the URL (#/s/ID, #/s/ID/op/N when looking back, or
+// #/s/ID/lesson/NAME/step/N, so a reload or a shared link shows the same
+// thing), keyboard shortcuts, large type.
 import { api, ApiError, hex } from './api.js';
 import { renderGraph } from './graph.js';
 import { WalkPlayer } from './walk.js';
@@ -60,6 +61,7 @@ function run(fn) {
 function setHash() {
   let h = `#/s/${app.id}`;
   if (app.lesson) h += `/lesson/${app.lesson.name}/step/${app.step}`;
+  else if (app.view !== null) h += `/op/${app.view}`;   // looking back: a link shows that op
   if (location.hash !== h) history.replaceState(null, '', h);
 }
 
@@ -420,10 +422,10 @@ async function fillSessions() {
   if (app.id) sel.value = app.id;
 }
 
-async function openSession(id, lessonName = null, step = 0) {
+async function openSession(id, lessonName = null, step = 0, view = null) {
   if (app.id !== id) { unwatch(); app.selected = app.hovered = null; }
   app.id = id;
-  app.view = null;
+  app.view = view;
   app.lesson = lessonName ? await api.lesson(lessonName) : null;
   app.step = 0;
   player.clear();
@@ -712,12 +714,12 @@ document.addEventListener('keydown', (e) => {
   else if (e.key === 'l' || e.key === 'L') { e.preventDefault(); document.body.classList.toggle('large'); }
 });
 
-// #/s/ID or #/s/ID/lesson/NAME/step/N, from a reload, a shared link or one
-// pasted into this tab (hashchange)
+// #/s/ID, #/s/ID/op/N or #/s/ID/lesson/NAME/step/N, from a reload, a
+// shared link or one pasted into this tab (hashchange)
 async function openFromHash() {
-  const m = location.hash.match(/^#\/s\/(\d+)(?:\/lesson\/([\w-]+)\/step\/(\d+))?/);
+  const m = location.hash.match(/^#\/s\/(\d+)(?:\/lesson\/([\w-]+)\/step\/(\d+)|\/op\/(\d+))?/);
   if (!m) return false;
-  await openSession(Number(m[1]), m[2] || null, Number(m[3] || 0));
+  await openSession(Number(m[1]), m[2] || null, Number(m[3] || 0), m[4] === undefined ? null : Number(m[4]));
   return true;
 }
 
