@@ -9,7 +9,7 @@
 // data-id data-obj> holding a <rect> and its <text> lines; edges are <g
 // class="edge KIND" data-id data-obj>; #graph[data-scale] is the zoom.
 
-import { layout, FONT, LINE, PAD } from './layout.js';
+import { layout, COLS, FONT, LINE, PAD } from './layout.js';
 import { Zoom } from './zoom.js';
 import { diff, violationTargets } from './marks.js';
 import { related, index } from './links.js';
@@ -354,9 +354,32 @@ function wireKeys(p) {
   });
 }
 
+// How many VMAs to a lane's row: the count whose layout fits the box
+// largest.  The count in use stays unless another makes the picture at
+// least 15% larger, so lanes do not reflow back and forth from step to step.
+function bestCols(p) {
+  const { w, h } = p.zoom.size();
+  const scaleOf = (cols) => {
+    const l = layout(p.st, { ...p.mem }, { collapsed: p.collapsed, cols, trial: true });
+    return Math.min(w / Math.max(1, l.width), h / Math.max(1, l.height));
+  };
+  const most = Math.max(1, ...p.st.processes.map((x) => x.vmas.length));
+  const tries = COLS.filter((c, i) => i === 0 || COLS[i - 1] < most);
+  let best = p.cols && tries.includes(p.cols) ? p.cols : tries[Math.min(1, tries.length - 1)];
+  let bestScale = scaleOf(best);
+  for (const c of tries) {
+    if (c === best) continue;
+    const s = scaleOf(c);
+    if (s > bestScale * 1.15) { best = c; bestScale = s; }
+  }
+  return best;
+}
+
 function relayout(p) {
   const t0 = performance.now();
-  p.lay = layout(p.st, p.mem, { collapsed: p.collapsed });
+  p.cols = bestCols(p);
+  p.lay = layout(p.st, p.mem, { collapsed: p.collapsed, cols: p.cols });
+  p.container.dataset.cols = String(p.cols);
   p.bad = new Set();
   for (const id of p.badIds) {
     if (p.lay.byId.has(id)) p.bad.add(id);
@@ -404,7 +427,7 @@ export async function renderGraph(container, st, handlers = {}) {
     // another session: nothing to compare with, nowhere remembered
     p.session = handlers.session;
     p.mem = { rx: 0 };
-    p.prev = null; p.prevLayout = null; p.collapsed.clear(); p.focus = null;
+    p.prev = null; p.prevLayout = null; p.collapsed.clear(); p.focus = null; p.cols = null;
   }
   p.handlers = handlers;
   p.selected = handlers.selected || (() => null);

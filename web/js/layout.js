@@ -25,8 +25,9 @@
 
 export const FONT = 14, LINE = 18, CH = 8.7, PAD = 8;
 const GAP = 12, COL_GAP = 90, INDENT = 20, ROW_GAP = 10, LANE_HEAD = LINE + 6;
-// a lane of many VMAs (a program's mappings of one library) takes 4 to a row
-const vmaCols = (n) => (n > 8 ? 4 : 2);
+// VMAs to a row of a lane: the caller picks the count that lets the
+// picture fit its box largest (graph.js tries a few)
+export const COLS = [1, 2, 3, 4, 6];
 const FRAMES_PER_ROW = 2;
 
 const hex = (n) => `0x${n.toString(16)}`;
@@ -135,7 +136,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
       const colW = Math.max(0, ...boxes.map((b) => b.w));
       const rowH = Math.max(0, ...boxes.map((b) => b.h));
       boxes.forEach((b, i) => {
-        const cols = vmaCols(boxes.length);
+        const cols = Math.min(opts.cols || 2, boxes.length) || 1;
         const col = i % cols, row = Math.floor(i / cols);
         b.x = PAD + col * (colW + GAP);
         b.y = y + LANE_HEAD + row * (rowH + GAP);
@@ -158,8 +159,11 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
   for (const n of nodes) if (n.kind === 'proc') n.w = leftW;   // lanes share a right edge: the edges leave from it
 
   // ---- right: the anon_vma forest with its frames, files, the zero page ----
-  mem.rx = Math.max(mem.rx || 0, leftW + COL_GAP);
-  const rx = mem.rx;
+  // the right column starts where the widest lane ever drawn (with this many
+  // VMAs to a row) ended
+  if (mem.cols !== opts.cols) { mem.cols = opts.cols; mem.rx = 0; }
+  const rx = Math.max(mem.rx || 0, leftW + COL_GAP);
+  if (!opts.trial) mem.rx = rx;
   let rcur = 0;
   const ROW_H = PAD * 2 + (PAD * 2 + LINE * 3 - 4);   // a frame group of one row
   const row = (id, build) => {

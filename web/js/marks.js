@@ -23,6 +23,11 @@ function signatures(st) {
   const zero = st.processes.reduce((n, p) => n + p.ptes.filter((e) => e.present && e.zero).length, 0);
   if (zero) sig.set(`zero${st.zero_pfn ?? 0}`, String(zero));
   for (const f of st.frames) sig.set(`pfn${f.pfn}`, JSON.stringify([f.mapping, f.index, f.mapcount, f.refcount, f.flags]));
+  // a file's pages that no PTE maps, drawn as one box
+  for (const f of st.files) {
+    const idle = st.frames.filter((x) => x.mapping.kind === 'file' && x.mapping.id === f.id && x.mapcount === 0).map((x) => x.pfn);
+    if (idle.length) sig.set(`cache${f.id}`, idle.join(' '));
+  }
   // a freed anon_vma that a page->mapping still names is drawn as such
   const avs = new Set(st.anon_vmas.map((x) => x.id));
   for (const f of st.frames) if (f.mapping.kind === 'anon_vma' && !avs.has(f.mapping.id)) sig.set(`freed${f.mapping.id}`, 'freed');
