@@ -394,14 +394,16 @@ function relayout(p) {
 // (vma_address: vm_start + ((index - vm_pgoff) << PAGE_SHIFT)).
 function walkStep(p, walk, step) {
   const note = p.note;
-  if (!walk) { note.hidden = true; note.textContent = ''; return; }
+  if (!walk) {
+    if (!note.hidden) { note.hidden = true; note.textContent = ''; p.zoom.reserve = 0; p.zoom.refit(bounds(p)); }
+    return;
+  }
   const ids = [];
   const start = walk.start.kind === 'anon_vma' ? `av${walk.start.id}` : `file${walk.start.id}`;
   const vid = step?.probe?.vma ?? step?.visit?.vma;
   if (vid !== undefined) ids.push(`vma${vid}`);
   else ids.push(start, `pfn${walk.pfn}`);
   const boxes = ids.map((id) => p.lay?.byId.get(id)).filter(Boolean);
-  if (boxes.length) p.zoom.reveal(union(boxes));
   const v = step?.visit;
   const lines = [];
   const head = walk.dangling ? `pfn ${walk.pfn}: page->mapping names a freed anon_vma #${walk.start.id}`
@@ -418,6 +420,10 @@ function walkStep(p, walk, step) {
   }
   note.replaceChildren(...lines.map((t) => html('div', {}, null, t)));
   note.hidden = false;
+  // the note covers the picture's bottom: the picture fits above it
+  const reserve = note.offsetHeight + 8;
+  if (Math.abs(reserve - (p.zoom.reserve || 0)) > 1) { p.zoom.reserve = reserve; p.zoom.refit(bounds(p)); }
+  if (boxes.length) p.zoom.reveal(union(boxes));
 }
 
 export async function renderGraph(container, st, handlers = {}) {
@@ -443,8 +449,10 @@ export async function renderGraph(container, st, handlers = {}) {
   if (!same) p.prevLayout = p.lay;
   relayout(p);
   p.prev = st;
-  p.zoom.refit(bounds(p));
+  // a walk's note (and the room it takes) comes back when walk.js paints the walk
   p.note.hidden = true;
+  p.zoom.reserve = 0;
+  p.zoom.refit(bounds(p));
   container.dataset.renderMs = (performance.now() - t0).toFixed(1);
   container.dataset.version = String(st.version);
   return {

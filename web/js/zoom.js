@@ -23,8 +23,9 @@ export class Zoom {
   }
 
   size() {
+    // reserve: the height a note over the picture's bottom takes (a walk's)
     const r = this.box.getBoundingClientRect();
-    return { w: Math.max(1, r.width), h: Math.max(1, r.height) };
+    return { w: Math.max(1, r.width), h: Math.max(1, r.height - (this.reserve || 0)) };
   }
 
   apply() {
