@@ -36,9 +36,6 @@ install_packages() {
 			(cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
 		fi
 	done
-	if [[ -x web/vendor.sh ]]; then
-		web/vendor.sh
-	fi
 }
 
 build() {	# build DIR [meson options...]

@@ -935,28 +935,96 @@ static void snapshot_action(struct session *s, const char *name,
 
 /* ---- reading the state ---- */
 
-static void get_walk(struct session *s, const char *pfn_text,
-		     struct reply *rep)
+/*
+ * The state a read sees: now, or after op ?version=N, rebuilt from the
+ * journal for this request alone, so that looking back in time (a student
+ * paging through a teacher's steps) never rewinds anyone's session.
+ */
+static struct sim *sim_at(const struct request *req, struct session *s,
+			  struct reply *rep)
+{
+	const char *q = req->query(req->conn, "version");
+	char err[200] = "the journal could not be read";
+	struct sim *sim;
+	long v;
+
+	if (!q)
+		return s->sim;
+	if (!parse_long(q, s->version, &v)) {
+		reply_problem(rep, 400, "invalid-query", "version", "version "
+			      "is an op number from 0 to the version (%ld)",
+			      s->version);
+		return NULL;
+	}
+	if (v == s->version)
+		return s->sim;
+	sim = session_build(s, v, err, sizeof(err));
+	if (!sim)
+		reply_problem(rep, 503, "storage-failed", "", "the state at op "
+			      "%ld could not be rebuilt: %s", v, err);
+	return sim;
+}
+
+static void sim_at_put(struct session *s, struct sim *sim)
+{
+	if (sim != s->sim)
+		sim_free(sim);
+}
+
+static void get_walk(const struct request *req, struct session *s,
+		     const char *pfn_text, struct reply *rep)
 {
 	const struct rmap_walk_result *w;
+	struct sim *sim;
 	long pfn;
 
-	if (!parse_long(pfn_text, 1L << 40, &pfn) ||
-	    !(w = sim_rmap_walk(s->sim, (unsigned long)pfn))) {
+	if (!parse_long(pfn_text, 1L << 40, &pfn)) {
 		reply_problem(rep, 404, "no-such-frame", "pfn", "no frame with "
 			      "pfn %.30s", pfn_text);
 		return;
 	}
-	reply_json(rep, 200, api_encode_walk(w));
+	sim = sim_at(req, s, rep);
+	if (!sim)
+		return;
+	w = sim_rmap_walk(sim, (unsigned long)pfn);
+	if (w)
+		reply_json(rep, 200, api_encode_walk(w));
+	else
+		reply_problem(rep, 404, "no-such-frame", "pfn", "no frame with "
+			      "pfn %.30s", pfn_text);
+	sim_at_put(s, sim);
 }
 
-static void get_check(struct session *s, struct reply *rep)
+static void get_check(const struct request *req, struct session *s,
+		      struct reply *rep)
 {
 	struct sim_check_report r = { 0 };
+	struct sim *sim = sim_at(req, s, rep);
 
-	sim_check(s->sim, &r);
+	if (!sim)
+		return;
+	sim_check(sim, &r);
 	reply_json(rep, 200, api_encode_check(&r));
 	sim_check_report_free(&r);
+	sim_at_put(s, sim);
+}
+
+static void get_state(const struct request *req, struct session *s,
+		      struct reply *rep)
+{
+	const char *view = req->query(req->conn, "view");
+	struct sim *sim = sim_at(req, s, rep);
+	cJSON *o;
+
+	if (!sim)
+		return;
+	o = api_encode_state(sim, view && !strcmp(view, "summary"));
+	cJSON_AddNumberToObject(o, "id", (double)s->id);
+	cJSON_AddStringToObject(o, "name", s->name);
+	if (sim != s->sim)
+		cJSON_AddNumberToObject(o, "latest", (double)s->version);
+	reply_json(rep, 200, o);
+	sim_at_put(s, sim);
 }
 
 /* ---- dispatch ---- */
@@ -1017,12 +1085,7 @@ static void session_route(const struct request *req, char **seg, int n,
 			else
 				rep->status = 204;
 		} else if (method_is(req, "GET", rep, "GET, DELETE")) {
-			const char *view = req->query(req->conn, "view");
-
-			o = api_encode_state(s->sim, view && !strcmp(view, "summary"));
-			cJSON_AddNumberToObject(o, "id", (double)s->id);
-			cJSON_AddStringToObject(o, "name", s->name);
-			reply_json(rep, 200, o);
+			get_state(req, s, rep);
 		}
 	} else if (n == 5 && !strcmp(seg[4], "ops")) {
 		*name = "/api/v1/sessions/{id}/ops";
@@ -1063,7 +1126,7 @@ static void session_route(const struct request *req, char **seg, int n,
 	} else if (n == 5 && !strcmp(seg[4], "check")) {
 		*name = "/api/v1/sessions/{id}/check";
 		if (method_is(req, "GET", rep, "GET"))
-			get_check(s, rep);
+			get_check(req, s, rep);
 	} else if (n == 5 && !strcmp(seg[4], "graph.dot")) {
 		*name = "/api/v1/sessions/{id}/graph.dot";
 		if (method_is(req, "GET", rep, "GET"))
@@ -1085,7 +1148,7 @@ static void session_route(const struct request *req, char **seg, int n,
 	} else if (n == 7 && !strcmp(seg[4], "frames") && !strcmp(seg[6], "walk")) {
 		*name = "/api/v1/sessions/{id}/frames/{pfn}/walk";
 		if (method_is(req, "GET", rep, "GET"))
-			get_walk(s, seg[5], rep);
+			get_walk(req, s, seg[5], rep);
 	} else if (n == 5 && !strcmp(seg[4], "snapshots")) {
 		*name = "/api/v1/sessions/{id}/snapshots";
 		if (!strcmp(req->method, "GET")) {

@@ -136,6 +136,38 @@ def journal_rewind_and_replay(d):
     assert len(d.json("GET", "/api/v1/sessions/%d/ops" % sid)["ops"]) == 4
 
 
+def state_at_a_version_is_read_only(d):
+    sid = new_session(d)
+    seq = [{"op": "spawn"}, mmap(1), access(1), {"op": "fork", "pid": 1},
+           access(2), access(1)]
+    ops(d, sid, *seq)
+    url = "/api/v1/sessions/%d" % sid
+    for v in (0, 3, 4):
+        past = d.json("GET", "%s?version=%d" % (url, v))
+        assert past["latest"] == 6 and past["version"] == v, past
+        past.pop("latest")
+        assert strip(past) == replay_state(seq[:v])
+    # the walk and the checker see the same past: pfn 1 after the fork is
+    # shared by both processes, after pid 2's write only by pid 1
+    w4 = d.json("GET", "%s/frames/1/walk?version=4" % url)
+    w6 = d.json("GET", "%s/frames/1/walk" % url)
+    assert (w4["visited"], w4["mapped"]) == (2, 2), w4
+    assert (w6["visited"], w6["mapped"]) == (2, 1), w6
+    assert d.json("GET", "%s/check?version=2" % url)["ok"] is True
+    st, _, _, _, _ = d.request("GET", "%s/frames/1/walk?version=1" % url)
+    assert st == 404, st
+    now = d.json("GET", "%s?version=6" % url)
+    assert "latest" not in now and now == d.json("GET", url)
+    for bad in ("7", "-1", "x", "", "1e3"):
+        st, body, ct, _, _ = d.request("GET", "%s?version=%s" % (url, bad))
+        assert st == 400 and ct == "application/problem+json", (bad, st)
+        assert body["type"] == "urn:rmapd:problem:invalid-query", body
+        assert body["field"] == "version", body
+    # nothing was rewound
+    assert d.json("GET", url)["version"] == 6
+    assert len(d.json("GET", "%s/ops" % url)["ops"]) == 6
+
+
 def snapshots_restore_and_clone(d):
     sid = new_session(d)
     ops(d, sid, {"op": "spawn"}, mmap(1), access(1))
@@ -356,7 +388,8 @@ if __name__ == "__main__":
         for t in (session_lifecycle, fork_then_child_write_copies_page,
                   overcommit_memory_decides_noreserve,
                   kernel_refusals_are_answers, batch_is_all_or_nothing,
-                  journal_rewind_and_replay, snapshots_restore_and_clone,
+                  journal_rewind_and_replay, state_at_a_version_is_read_only,
+                  snapshots_restore_and_clone,
                   clone_name_is_cut_to_a_session_name_length,
                   delete_keeps_the_session_list_in_id_order,
                   rewind_and_restore_delete_the_snapshots_after_their_target,

@@ -3,12 +3,11 @@
 // as 127.0.0.1 for a same-site one) tries to rewind a teacher's session
 // with a no-cors fetch, a form POST and a JSON fetch, and to frame the
 // page.  The journal must be intact after each, and the frame empty.
-import { chromium } from 'playwright-core';
 import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDaemon } from './daemon.mjs';
+import { startDaemon, launch } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rmapd = process.argv[2] || process.env.RMAPD || join(here, '../../build/daemon/rmapd');
@@ -63,11 +62,7 @@ async function main() {
   const d = await startDaemon(rmapd, webRoot);
   const attacker = await startAttacker(attackerPages(d.base));
   const aport = attacker.address().port;
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-      '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launch();
   const sent = [];    // what the browser sent to rmapd
   try {
     const created = await fetch(`${d.base}/api/v1/sessions`, { method: 'POST', headers: json, body: '{"name":"teacher"}' });

@@ -22,15 +22,18 @@ export async function call(method, path, body) {
   return data;
 }
 
+const at = (version) => (version === null ? '' : `?version=${version}`);
+
 export const api = {
   sessions: () => call('GET', '/api/v1/sessions'),
   create: (body) => call('POST', '/api/v1/sessions', body),
-  state: (id) => call('GET', `/api/v1/sessions/${id}`),
+  // version: the state after that op, read-only (null: now)
+  state: (id, version = null) => call('GET', `/api/v1/sessions/${id}${at(version)}`),
   ops: (id, ops) => call('POST', `/api/v1/sessions/${id}/ops`, { ops }),
   journal: (id, from = 0) => call('GET', `/api/v1/sessions/${id}/ops?from=${from}&limit=1000`),
   rewind: (id, to) => call('POST', `/api/v1/sessions/${id}/rewind`, { to }),
-  check: (id) => call('GET', `/api/v1/sessions/${id}/check`),
-  walk: (id, pfn) => call('GET', `/api/v1/sessions/${id}/frames/${pfn}/walk`),
+  check: (id, version = null) => call('GET', `/api/v1/sessions/${id}/check${at(version)}`),
+  walk: (id, pfn, version = null) => call('GET', `/api/v1/sessions/${id}/frames/${pfn}/walk${at(version)}`),
   lessons: () => call('GET', '/api/v1/scenarios'),
   lesson: (name) => call('GET', `/api/v1/scenarios/${encodeURIComponent(name)}`),
 };

@@ -1,13 +1,22 @@
-// graph.js - the session as one graph, laid out by ELK (layered): processes
-// as boxes holding their VMAs, anon_vmas with their parent edges and the
-// anon_vma_chains that tie them to VMAs, each VMA's own ->anon_vma drawn
-// bold, files with their i_mmap edges, frames with page->mapping.  Hovering
-// or clicking any object highlights everything linked to it.
+// graph.js - the picture: draws layout.js's boxes and edges as SVG, fits,
+// zooms and pans it (zoom.js), marks what the last step created, changed
+// and removed and what a checker violation names (marks.js), keeps a walk's
+// subject in view with the address formula of each visit, and offers
+// focus (collapse a lane or an anon_vma subtree, only what a frame's rmap
+// reaches, search), the presenter view and export (export.js).
+//
+// The DOM it exposes (PIC-NOTES.md): every object is <g class="node KIND"
+// data-id data-obj> holding a <rect> and its <text> lines; edges are <g
+// class="edge KIND" data-id data-obj>; #graph[data-scale] is the zoom.
 
-import { hex } from './api.js';
+import { layout, COLS, FONT, LINE, PAD } from './layout.js';
+import { Zoom } from './zoom.js';
+import { diff, violationTargets } from './marks.js';
+import { related, index } from './links.js';
+import { downloadSvg, downloadPng } from './export.js';
 
 const NS = 'http://www.w3.org/2000/svg';
-const elk = new ELK();
+const hex = (n) => `0x${n.toString(16)}`;
 
 function el(tag, attrs = {}, parent) {
   const e = document.createElementNS(NS, tag);
@@ -16,224 +25,441 @@ function el(tag, attrs = {}, parent) {
   return e;
 }
 
-
-const cut = (t, n = 44) => (t.length > n ? t.slice(0, n - 1) + '…' : t);
-
-// 1 2 3 5 7 8 -> "1–3, 5, 7–8"
-function ranges(nums) {
-  const out = [];
-  for (let i = 0; i < nums.length; i++) {
-    let j = i;
-    while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
-    out.push(j > i ? `${nums[i]}–${nums[j]}` : `${nums[i]}`);
-    i = j;
-  }
-  return out.join(', ');
+function html(tag, attrs = {}, parent, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  if (parent) parent.appendChild(e);
+  return e;
 }
 
-// The ELK graph, plus what each node/edge means for highlighting.
-export function buildGraph(st) {
-  const children = [];
-  const edges = [];
-  const info = {};
-  const add = (id, kind, labels, data, w = 150) => {
-    info[id] = { kind, data, links: new Set() };
-    const longest = Math.max(...labels.map((t) => t.length));
-    return { id, width: Math.max(w, 12 + 6.7 * longest), height: 10 + 14 * labels.length,
-      labels: labels.map((t) => ({ text: t })) };
-  };
-  // edges have ids that name what they are (avc7, ptr3 = vma #3's ->anon_vma,
-  // parent2, root3, imap4 = vma #4 in its file's i_mmap, map5 = pfn 5's
-  // page->mapping, pte1:0x7f.. = a PTE), so highlighting and walks can find them
-  const link = (a, b, kind, label, id = `e${edges.length}`) => {
-    edges.push({ id, sources: [a], targets: [b], kind,
-      labels: label ? [{ text: label, width: 6.2 * label.length + 4, height: 12 }] : [] });
-    info[a]?.links.add(b);
-    info[b]?.links.add(a);
-    info[id] = { kind: 'edge', ends: [a, b] };
-  };
-  for (const p of st.processes) {
-    const pid = `proc${p.pid}`;
-    const box = add(pid, 'proc', [`pid ${p.pid}` + (p.ppid ? ` (parent ${p.ppid})` : '')], p);
-    box.children = [];
-    box.layoutOptions = { 'elk.padding': '[top=24,left=8,bottom=8,right=8]',
-      'elk.direction': 'RIGHT' };
-    for (const v of p.vmas) {
-      const kind = v.file ? (v.shmem ? 'shmem' : v.file_name) : 'anon';
-      const node = add(`vma${v.id}`, 'vma', [
-        `vma #${v.id} ${v.prot}${v.flags.includes('shared') ? 's' : 'p'} ${kind}`,
-        `${v.start}–${v.end}`,   // in full: a shortened address is ambiguous
-        `pgoff ${hex(v.pgoff)} (${v.pages} pages)`,
-      ], { ...v, pid: p.pid }, 190);
-      info[`vma${v.id}`].links.add(pid);
-      box.children.push(node);
-    }
-    children.push(box);
-  }
-  for (const a of st.anon_vmas) {
-    const counters = 'degree' in a ? `degree ${a.degree}`
-      : `children ${a.num_children} active ${a.num_active_vmas}`;
-    const av = add(`av${a.id}`, 'av', [`anon_vma #${a.id}`, counters,
-      `refcount ${a.refcount} root #${a.root}`], a, 170);
-    av.width += 24;   // an ellipse holds less than its box: room for the lines' ends
-    av.height += 6;
-    children.push(av);
-  }
-  for (const f of st.files) {
-    children.push(add(`file${f.id}`, 'file', [f.shmem ? `shmem #${f.id}` : `file ${f.name}`,
-      `${f.pages} pages, i_mmap ${f.i_mmap.length}`], f, 160));
-  }
-  // A file's cached pages that no PTE maps (mapcount 0) are one node, not one
-  // each: a 64-page file would otherwise be a row of 64 boxes.
-  const unmapped = (fr) => fr.mapping.kind === 'file' && fr.mapcount === 0;
-  const cached = new Map();   // file id -> its unmapped frames
-  for (const fr of st.frames) {
-    if (unmapped(fr)) cached.set(fr.mapping.id, [...(cached.get(fr.mapping.id) || []), fr]);
-  }
-  for (const [fid, frames] of [...cached]) {
-    if (frames.length < 4) { cached.delete(fid); continue; }
-    const node = add(`cache${fid}`, 'frame', [`file #${fid}: ${frames.length} cached pages`,
-      'that no PTE maps (mapcount 0):', cut(`pfn ${ranges(frames.map((f) => f.pfn))}`),
-      cut(`index ${ranges(frames.map((f) => f.index))}`)], { file: fid, pfns: frames.map((f) => f.pfn) }, 180);
-    children.push(node);
-  }
-  const collapsed = (fr) => unmapped(fr) && cached.has(fr.mapping.id);
-  for (const fr of st.frames) {
-    if (collapsed(fr)) continue;
-    const map = fr.mapping.kind === 'anon_vma' ? `anon_vma #${fr.mapping.id}`
-      : fr.mapping.kind === 'file' ? `file #${fr.mapping.id}` : 'none';
-    const freed = fr.mapping.kind === 'anon_vma' && !st.anon_vmas.some((a) => a.id === fr.mapping.id);
-    children.push(add(`pfn${fr.pfn}`, 'frame', [`pfn ${fr.pfn} → ${map}${freed ? ' (FREED)' : ''}`,
-      `index ${hex(fr.index)} mapcount ${fr.mapcount}` + (fr.flags.includes('anon_exclusive') ? ' excl' : '')], fr, 180));
-  }
-  const known = new Set(children.map((c) => c.id));
-  for (const a of st.anon_vmas) {
-    if (a.parent !== a.id) link(`av${a.id}`, `av${a.parent}`, 'parent', 'parent', `parent${a.id}`);
-    if (a.root !== a.id && a.root !== a.parent) link(`av${a.id}`, `av${a.root}`, 'root', 'root', `root${a.id}`);
-    for (const c of a.avcs) link(`vma${c.vma}`, `av${a.id}`, 'avc', `avc ${c.id}`, `avc${c.id}`);
-  }
-  for (const p of st.processes) {
-    for (const v of p.vmas) {
-      if (v.anon_vma !== null) link(`vma${v.id}`, `av${v.anon_vma}`, 'anon_vma', '->anon_vma', `ptr${v.id}`);
-    }
-    for (const pte of p.ptes) {
-      if (!pte.present || pte.zero) continue;
-      const v = p.vmas.find((x) => BigInt(x.start) <= BigInt(pte.addr) && BigInt(pte.addr) < BigInt(x.end));
-      if (v && known.has(`pfn${pte.pfn}`)) link(`vma${v.id}`, `pfn${pte.pfn}`, 'pte', '', `pte${p.pid}:${pte.addr}`);
-    }
-  }
-  for (const f of st.files) for (const m of f.i_mmap) link(`file${f.id}`, `vma${m.vma}`, 'i_mmap', 'i_mmap', `imap${m.vma}`);
-  for (const fid of cached.keys()) if (known.has(`file${fid}`)) link(`cache${fid}`, `file${fid}`, 'mapping', 'mapping', `mapc${fid}`);
-  for (const fr of st.frames) {
-    if (collapsed(fr)) continue;
-    const target = fr.mapping.kind === 'anon_vma' ? `av${fr.mapping.id}` : `file${fr.mapping.id}`;
-    if (fr.mapping.kind !== 'none') {
-      if (known.has(target)) link(`pfn${fr.pfn}`, target, 'mapping', 'mapping', `map${fr.pfn}`);
-      else info[`pfn${fr.pfn}`].dangling = true;   // page->mapping names a freed anon_vma
-    }
-  }
-  // Many VMAs of one process side by side would make one very wide row: invisible 'grid'
-  // edges from each to the one a row further put them in rows of about
-  // sqrt(n) instead (a row is a layer of the layered layout).
-  const grid = (ids) => {
-    if (ids.length <= 6) return;
-    const cols = Math.ceil(Math.sqrt(ids.length));
-    for (let i = 0; i + cols < ids.length; i++) {
-      edges.push({ id: `e${edges.length}`, sources: [ids[i]], targets: [ids[i + cols]], kind: 'grid', labels: [] });
-    }
-  };
-  for (const p of st.processes) grid(p.vmas.map((v) => `vma${v.id}`));
-  return {
-    graph: {
-      id: 'root',
-      layoutOptions: {
-        'elk.algorithm': 'layered', 'elk.direction': 'DOWN',
-        'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
-        'elk.layered.spacing.nodeNodeBetweenLayers': '50', 'elk.spacing.nodeNode': '14',
-        'elk.edgeLabels.inline': 'true',
-        'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',   // VMAs in address order
-      },
-      children, edges,
-    },
-    info,
-  };
+// one picture per container, kept across renders: its zoom, the layout's
+// memory of places, the state it showed last (for marks), focus settings
+const pictures = new WeakMap();
+
+function picture(container) {
+  let p = pictures.get(container);
+  if (p) return p;
+  container.replaceChildren();
+  container.classList.add('picture');
+  const tools = html('div', { class: 'pic-tools', role: 'toolbar', 'aria-label': 'picture' });
+  container.before(tools);
+  const svg = el('svg', { role: 'img', tabindex: '0', 'aria-labelledby': 'pic-title pic-desc', class: 'pic' }, container);
+  el('title', { id: 'pic-title' }, svg).textContent = 'The rmap structures of the session';
+  el('desc', { id: 'pic-desc' }, svg);
+  const layer = el('g', { class: 'viewport' }, svg);
+  const note = html('div', { class: 'pic-note', id: 'pic-note', 'aria-live': 'polite', hidden: '' }, container);
+  p = { container, tools, svg, layer, note, zoom: new Zoom(container, svg, layer), session: null,
+    mem: { rx: 0 }, prev: null, prevLayout: null, collapsed: new Set(),
+    reach: false, focus: null, lit: null, handlers: {}, st: null, lay: null, nodes: {}, info: {} };
+  buildTools(p);
+  wireKeys(p);
+  new ResizeObserver(() => { if (p.lay) p.zoom.refit(bounds(p)); }).observe(container);
+  pictures.set(container, p);
+  return p;
 }
 
-export async function renderGraph(container, st, handlers) {
-  const { graph, info } = buildGraph(st);
-  const laid = await elk.layout(graph);
-  const svg = el('svg', { viewBox: `0 0 ${laid.width + 10} ${laid.height + 10}`,
-    width: laid.width + 10, height: laid.height + 10, role: 'img' });
-  svg.style.setProperty('--w', `${laid.width + 10}px`);   // its natural width, for large type (style.css)
-  const nodes = {};
-  const drawNode = (n, ox, oy, parent) => {
-    const meta = info[n.id];
-    const g = el('g', { class: `node ${meta.kind}${meta.dangling ? ' dangling' : ''}`,
-      'data-id': n.id, 'data-obj': n.id, tabindex: 0 }, parent);
-    if (meta.data?.pfns) g.dataset.pfns = meta.data.pfns.join(' ');
-    const x = ox + n.x, y = oy + n.y;
-    if (meta.kind === 'av') {
-      el('ellipse', { cx: x + n.width / 2, cy: y + n.height / 2, rx: n.width / 2, ry: n.height / 2 }, g);
-    } else if (meta.kind === 'file') {
-      el('polygon', { points: `${x},${y} ${x + n.width - 12},${y} ${x + n.width},${y + 12} ${x + n.width},${y + n.height} ${x},${y + n.height}` }, g);
-    } else {
-      el('rect', { x, y, width: n.width, height: n.height, rx: meta.kind === 'frame' ? 0 : 4 }, g);
+function button(parent, text, title, fn, id) {
+  const b = html('button', { type: 'button', title, ...(id ? { id } : {}) }, parent, text);
+  b.addEventListener('click', fn);
+  return b;
+}
+
+function buildTools(p) {
+  const t = p.tools;
+  button(t, 'Fit', 'show all of the picture (0)', () => p.zoom.fit(), 'pic-fit');
+  button(t, '+', 'zoom in (+)', () => p.zoom.zoomBy(1.25), 'pic-zoom-in');
+  button(t, '−', 'zoom out (-)', () => p.zoom.zoomBy(0.8), 'pic-zoom-out');
+  button(t, 'Collapse', 'collapse or expand the selected process or anon_vma subtree (C)', () => toggleCollapse(p), 'pic-collapse');
+  const reach = html('label', { title: 'show only what the selected frame\'s rmap reaches' }, t);
+  const box = html('input', { type: 'checkbox', id: 'pic-reach' }, reach);
+  reach.append(' only its rmap');
+  box.addEventListener('change', () => { p.reach = box.checked; redraw(p); });
+  const search = html('input', { type: 'search', id: 'pic-search', placeholder: 'find: vma 3, pfn 2, 0x7f…', 'aria-label': 'find an object by id or address', size: '16' }, t);
+  search.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); find(p, search.value); } });
+  const found = html('span', { id: 'pic-found', class: 'muted', 'aria-live': 'polite' }, t);
+  p.found = found;
+  button(t, 'Present', 'presenter view: the explanation and the picture (Esc leaves)', () => presenter(!document.body.classList.contains('presenter')), 'pic-present');
+  button(t, 'SVG', 'download the picture as SVG', () => downloadSvg(p.svg, fileName(p, 'svg')), 'pic-svg');
+  button(t, 'PNG', 'download the picture as PNG', () => downloadPng(p.svg, fileName(p, 'png')), 'pic-png');
+  // the URL is read when the link is used: the page sets its hash after drawing
+  const link = html('a', { id: 'pic-link', href: '#', title: 'this step in the presenter view, for slides' }, t, 'link');
+  const point = () => { link.href = `${location.pathname}?present${location.hash}`; };
+  for (const ev of ['pointerenter', 'focus', 'click', 'contextmenu']) link.addEventListener(ev, point);
+  p.link = link;
+  const legend = document.getElementById('legend');
+  if (legend) button(t, 'Legend', 'show or hide the legend', () => legend.classList.toggle('open'), 'pic-legend');
+}
+
+function fileName(p, ext) {
+  const m = location.hash.match(/#\/s\/(\d+)(?:\/lesson\/([\w-]+)\/step\/(\d+))?/);
+  return m ? `rmapd-${m[2] ? `${m[2]}-step${m[3]}` : `session${m[1]}`}.${ext}` : `rmapd.${ext}`;
+}
+
+export function presenter(on) {
+  document.body.classList.toggle('presenter', on);
+  const url = new URL(location.href);
+  if (on) url.searchParams.set('present', '');
+  else url.searchParams.delete('present');
+  history.replaceState(null, '', url.pathname + url.search.replace('present=', 'present') + url.hash);
+  if (on && document.fullscreenEnabled && !document.fullscreenElement) document.documentElement.requestFullscreen?.().catch(() => {});
+  if (!on && document.fullscreenElement) document.exitFullscreen?.().catch(() => {});
+}
+
+if (new URLSearchParams(location.search).has('present')) document.body.classList.add('presenter');
+
+// the content's box for fit: what is reached when only a frame's rmap is shown
+function bounds(p) {
+  if (p.reach && p.lit) {
+    const boxes = [...p.lit].map((id) => p.lay.byId.get(id)).filter((n) => n && n.kind !== 'proc');
+    if (boxes.length) return union(boxes);
+  }
+  return { x: 0, y: 0, w: Math.max(1, p.lay.width), h: Math.max(1, p.lay.height) };
+}
+
+function union(boxes) {
+  const x0 = Math.min(...boxes.map((b) => b.x)), y0 = Math.min(...boxes.map((b) => b.y));
+  const x1 = Math.max(...boxes.map((b) => b.x + b.w)), y1 = Math.max(...boxes.map((b) => b.y + b.h));
+  return { x: x0, y: y0, w: Math.max(1, x1 - x0), h: Math.max(1, y1 - y0) };
+}
+
+function drawBox(parent, n, cls) {
+  const g = el('g', { class: cls, 'data-id': n.id, 'data-x': n.x, 'data-y': n.y, 'data-w': n.w, 'data-h': n.h }, parent);
+  if (n.kind === 'file') {
+    const { x, y, w, h } = n;
+    el('polygon', { points: `${x},${y} ${x + w - 12},${y} ${x + w},${y + 12} ${x + w},${y + h} ${x},${y + h}` }, g);
+  } else {
+    el('rect', { x: n.x, y: n.y, width: n.w, height: n.h, rx: n.kind === 'av' ? 14 : n.kind === 'frame' ? 0 : 4 }, g);
+  }
+  const lines = n.kind === 'proc' ? n.lines : n.lines;
+  lines.forEach((t, i) => {
+    const x = n.kind === 'av' ? n.x + n.w / 2 : n.x + PAD;
+    const e = el('text', { x, y: n.y + PAD + FONT - 2 + LINE * i, ...(n.kind === 'av' ? { 'text-anchor': 'middle' } : {}) }, g);
+    e.textContent = t;
+  });
+  return g;
+}
+
+function draw(p) {
+  const { lay, layer } = p;
+  layer.replaceChildren();
+  const ghosts = el('g', { class: 'ghosts' }, layer);
+  const lanes = el('g', { class: 'lanes' }, layer);
+  const edgeLayer = el('g', { class: 'edges' }, layer);
+  const nodeLayer = el('g', { class: 'nodes' }, layer);
+  const labelLayer = el('g', { class: 'edge-labels' }, layer);
+  const nodes = {}, info = {};
+  const marks = p.marks || new Map();
+  for (const n of lay.nodes) {
+    if (n.kind === 'fgroup') {
+      const g = el('g', { class: `fgroup${n.dangling ? ' dangling' : ''}`, 'data-id': n.id }, lanes);
+      el('rect', { x: n.x, y: n.y, width: n.w, height: n.h, rx: 6 }, g);
+      continue;
     }
-    (n.labels || []).forEach((l, i) => {
-      // an ellipse's text is centred: its corners would cut the lines' ends
-      const t = meta.kind === 'av' ? el('text', { x: x + n.width / 2, y: y + 14 + 14 * i, 'text-anchor': 'middle' }, g)
-        : el('text', { x: x + 6, y: y + 14 + 14 * i }, g);
-      t.textContent = l.text;
-    });
+    const kind = n.kind === 'proc' ? 'proc' : n.kind;
+    const cls = ['node', kind];
+    if (n.zero) cls.push('zero');
+    if (n.dangling || n.freed) cls.push('dangling');
+    if (n.collapsed) cls.push('collapsed');
+    const m = marks.get(n.id);
+    if (m) cls.push(`mark-${m}`);
+    if (p.bad.has(n.id)) cls.push('violation');
+    const g = drawBox(n.kind === 'proc' ? lanes : nodeLayer, n, cls.join(' '));
+    g.dataset.obj = n.id;
+    if (n.pfns) g.dataset.pfns = n.pfns.join(' ');
     nodes[n.id] = g;
-    for (const c of n.children || []) drawNode(c, x, y, g);
-  };
-  const edgeLayer = el('g', {}, svg);
-  for (const n of laid.children) drawNode(n, 5, 5, svg);
-  const labelLayer = el('g', { class: 'edge-labels' }, svg);   // above the nodes, so always readable
-  const kinds = new Map(graph.edges.map((x) => [x.id, x.kind]));
-  const drawEdges = (container, ox, oy) => {
-    for (const e of container.edges || []) {
-      const kind = kinds.get(e.id) || '';
-      if (kind === 'grid') continue;   // layout only
-      const g = el('g', { class: `edge ${kind}`, 'data-id': e.id, 'data-obj': e.id }, edgeLayer);
-      for (const s of e.sections || []) {
-        const pts = [s.startPoint, ...(s.bendPoints || []), s.endPoint];
-        // a wide invisible stroke under the drawn one makes a thin edge easy to hover
-        const d = 'M' + pts.map((p) => `${p.x + ox + 5},${p.y + oy + 5}`).join(' L');
-        el('path', { d, class: 'hit' }, g);
-        el('path', { d, class: 'line', 'marker-end': `url(#arrow-${kind})` }, g);
-      }
-      for (const l of e.labels || []) {
-        if (l.x === undefined) continue;
-        const lg = el('g', { class: `edge-label ${kind}`, 'data-obj': e.id }, labelLayer);
-        el('rect', { x: l.x + ox + 5 - 1, y: l.y + oy + 5 - 1, width: l.width + 2, height: l.height + 2, rx: 2 }, lg);
-        const t = el('text', { x: l.x + ox + 5 + 2, y: l.y + oy + 5 + l.height - 2 }, lg);
-        t.textContent = l.text;
-      }
-      nodes[e.id] = g;
+    info[n.id] = { kind: n.kind, data: n.data || p.describe?.(n.id), box: n };
+    if (p.bad.has(n.id)) {
+      const b = el('g', { class: 'badge', 'aria-hidden': 'true' }, g);
+      el('circle', { cx: n.x + n.w, cy: n.y, r: 11 }, b);
+      el('text', { x: n.x + n.w, y: n.y + 5, 'text-anchor': 'middle' }, b).textContent = '!';
     }
-    for (const c of container.children || []) drawEdges(c, ox + (c.x || 0), oy + (c.y || 0));
-  };
-  drawEdges(laid, 0, 0);
-  const defs = el('defs', {}, svg);
-  for (const kind of new Set(kinds.values())) {
-    const m = el('marker', { id: `arrow-${kind}`, viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6,
+  }
+  const prevEdges = p.prevLayout ? new Set(p.prevLayout.edges.map((e) => e.id)) : null;
+  for (const e of lay.edges) {
+    if (!e.d) continue;
+    const cls = ['edge', e.kind];
+    if (prevEdges && !prevEdges.has(e.id) && e.kind !== 'pte') cls.push('mark-new');
+    const g = el('g', { class: cls.join(' '), 'data-id': e.id, 'data-obj': e.id }, edgeLayer);
+    if (e.pfns) g.dataset.pfns = e.pfns.join(' ');
+    el('path', { d: e.d, class: 'hit' }, g);
+    el('path', { d: e.d, class: 'line', 'marker-end': `url(#arrow-${e.kind})` }, g);
+    nodes[e.id] = g;
+    info[e.id] = { kind: 'edge', ends: [e.from, e.to] };
+    if (e.label) {
+      const lg = el('g', { class: `edge-label ${e.kind}`, 'data-obj': e.id }, labelLayer);
+      const w = e.label.length * 7 + 6;
+      el('rect', { x: e.lx - w / 2, y: e.ly - 9, width: w, height: 16, rx: 3 }, lg);
+      el('text', { x: e.lx, y: e.ly + 3, 'text-anchor': 'middle' }, lg).textContent = e.label;
+    }
+  }
+  // what the step removed, where it was, fading
+  if (p.removed?.length && p.prevLayout) {
+    for (const id of p.removed) {
+      const n = p.prevLayout.byId.get(id);
+      if (!n || n.kind === 'fgroup') continue;
+      drawBox(ghosts, n, `ghost ${n.kind}`);
+    }
+  }
+  const defs = el('defs', {}, layer);
+  for (const kind of ['anon_vma', 'avc', 'parent', 'i_mmap', 'mapping', 'pte']) {
+    const mk = el('marker', { id: `arrow-${kind}`, viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6,
       orient: 'auto', class: `arrow ${kind}` }, defs);
-    el('path', { d: 'M0,0 L10,5 L0,10 z' }, m);
+    el('path', { d: 'M0,0 L10,5 L0,10 z' }, mk);
   }
-  container.replaceChildren(svg);
+  // a page inside its file's page-cache box answers to its own pfn too (walks, the frames table)
+  for (const n of lay.nodes) for (const pfn of n.pfns || []) { nodes[`pfn${pfn}`] = nodes[n.id]; info[`pfn${pfn}`] ??= info[n.id]; }
   for (const [id, g] of Object.entries(nodes)) {
-    g.addEventListener('mouseenter', (ev) => { ev.stopPropagation(); handlers.hover?.(id, info[id]); });
-    g.addEventListener('mouseleave', (ev) => { ev.stopPropagation(); handlers.leave?.(id); });
-    g.addEventListener('click', (ev) => { ev.stopPropagation(); handlers.select?.(id, info[id]); });
+    if (g.dataset.id !== id) continue;
+    g.addEventListener('mouseenter', (ev) => { ev.stopPropagation(); p.handlers.hover?.(id, info[id]); });
+    g.addEventListener('mouseleave', (ev) => { ev.stopPropagation(); p.handlers.leave?.(id); });
+    g.addEventListener('click', (ev) => { ev.stopPropagation(); p.focus = id; p.handlers.select?.(id, info[id]); paintFocus(p); });
   }
-  // a page inside its file's page-cache node answers to its own pfn too (walks, the frames table)
-  for (const [id, meta] of Object.entries(info)) {
-    for (const pfn of meta.data?.pfns || []) {
-      nodes[`pfn${pfn}`] = nodes[id];
-      info[`pfn${pfn}`] ??= meta;
-    }
-  }
-  return { nodes, info };
+  p.nodes = nodes;
+  p.info = info;
+  paintReach(p);
+  paintFocus(p);
 }
+
+// only what the selected frame's rmap reaches: the rest faded, the view on it
+function paintReach(p) {
+  p.lit = null;
+  const sel = p.selected?.();
+  if (p.reach && sel && /^(pfn|cache|zero)\d+/.test(sel) && p.ix) p.lit = related(p.ix, sel);
+  for (const g of p.layer.querySelectorAll('.node, .edge')) {
+    g.classList.toggle('outside', !!p.lit && !p.lit.has(g.dataset.id)
+      && !(g.dataset.pfns && g.dataset.pfns.split(' ').some((x) => p.lit.has(`pfn${x}`))));
+  }
+}
+
+function redraw(p) {
+  if (!p.st) return;
+  paintReach(p);
+  p.zoom.fit();
+  if (p.lit) p.zoom.reveal(bounds(p));
+}
+
+function toggleCollapse(p) {
+  const id = p.focus || p.selected?.();
+  if (!id || !/^(proc|av)\d+$/.test(id)) { p.found.textContent = 'select a process or an anon_vma to collapse'; return; }
+  if (p.collapsed.has(id)) p.collapsed.delete(id); else p.collapsed.add(id);
+  relayout(p);
+  p.zoom.fit();
+}
+
+// find: "vma 12", "#12", "pfn 2", "anon_vma 6", "av 6", "pid 3", "file 1", "avc 5", or an address
+function find(p, q) {
+  q = q.trim().toLowerCase();
+  const ids = [];
+  let m;
+  if ((m = /^(vma|anon_vma|av|pfn|page|frame|pid|proc|process|file|avc)?\s*#?\s*(\d+)$/.exec(q))) {
+    const pre = { vma: 'vma', anon_vma: 'av', av: 'av', pfn: 'pfn', page: 'pfn', frame: 'pfn', pid: 'proc', proc: 'proc',
+      process: 'proc', file: 'file', avc: 'avc' }[m[1] || 'vma'];
+    ids.push(`${pre}${m[2]}`);
+    if (!m[1]) ids.push(`pfn${m[2]}`, `av${m[2]}`);
+  } else if ((m = /^(0x[0-9a-f]+)$/.exec(q))) {
+    const a = BigInt(m[1]);
+    for (const pr of p.st.processes) for (const v of pr.vmas) if (BigInt(v.start) <= a && a < BigInt(v.end)) ids.push(`vma${v.id}`);
+    for (const f of p.st.frames) if (f.mapping.kind === 'anon_vma' && BigInt(f.index) === a >> 12n) ids.push(`pfn${f.pfn}`);
+  }
+  const hits = ids.filter((id) => p.nodes[id]);
+  if (!hits.length) { p.found.textContent = q ? `no ${q}` : ''; return; }
+  p.found.textContent = `${hits.length} found`;
+  p.focus = hits[0];
+  p.handlers.select?.(hits[0], p.info[hits[0]]);
+  for (const id of hits) p.nodes[id]?.classList.add('found');
+  const boxes = hits.map((id) => p.lay.byId.get(id) || boxOfEdge(p, id)).filter(Boolean);
+  if (boxes.length) p.zoom.reveal(union(boxes));
+  paintFocus(p);
+}
+
+function boxOfEdge(p, id) {
+  const g = p.nodes[id];
+  if (!g || !g.getBBox) return null;
+  const b = g.getBBox();
+  return { x: b.x, y: b.y, w: b.width, h: b.height };
+}
+
+// ---- the keyboard on the picture: one tab stop; arrows move between its
+// objects (to the nearest one that way), Enter selects, C collapses, + - 0
+// zoom; the focused object is outlined and described in the SVG's <desc>
+
+function nearest(p, from, dx, dy) {
+  const a = p.lay.byId.get(from);
+  if (!a) return null;
+  const ax = a.x + a.w / 2, ay = a.y + a.h / 2;
+  let best = null, bestScore = Infinity;
+  for (const n of p.lay.nodes) {
+    if (n.id === from || n.kind === 'fgroup' || !p.nodes[n.id]) continue;
+    const bx = n.x + n.w / 2, by = n.y + n.h / 2;
+    const along = (bx - ax) * dx + (by - ay) * dy;
+    if (along <= 1) continue;
+    const across = Math.abs((bx - ax) * dy) + Math.abs((by - ay) * dx);
+    const score = along + 2 * across;
+    if (score < bestScore) { bestScore = score; best = n.id; }
+  }
+  return best;
+}
+
+function first(p) {
+  return p.lay.nodes.find((n) => n.kind === 'vma')?.id || p.lay.nodes.find((n) => n.kind !== 'fgroup')?.id || null;
+}
+
+function paintFocus(p) {
+  for (const g of p.layer.querySelectorAll('.kfocus')) g.classList.remove('kfocus');
+  const id = p.focus && p.nodes[p.focus] ? p.focus : null;
+  if (id) p.nodes[id].classList.add('kfocus');
+  const desc = p.svg.querySelector('desc');
+  const sel = p.selected?.() || id;
+  desc.textContent = sel ? describe(p, sel) : 'Nothing selected: Tab to the picture, arrow keys move between objects, Enter selects.';
+  p.container.dataset.focus = id || '';
+}
+
+function describe(p, id) {
+  const n = p.lay?.byId.get(id);
+  if (n) return n.lines.join(', ');
+  return id;
+}
+
+function wireKeys(p) {
+  p.svg.addEventListener('keydown', (e) => {
+    if (e.ctrlKey || e.altKey || e.metaKey || !p.lay) return;
+    const dirs = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] };
+    let done = true;
+    if (dirs[e.key]) {
+      const next = p.focus && p.lay.byId.has(p.focus) ? nearest(p, p.focus, ...dirs[e.key]) : first(p);
+      if (next) {
+        p.focus = next;
+        p.zoom.reveal(p.lay.byId.get(next));
+        paintFocus(p);
+      }
+    } else if (e.key === 'Enter' || e.key === ' ') {
+      if (p.focus) p.handlers.select?.(p.focus, p.info[p.focus]);
+      paintFocus(p);
+    } else if (e.key === 'c' || e.key === 'C') toggleCollapse(p);
+    else done = false;
+    if (done) { e.preventDefault(); e.stopPropagation(); }
+  });
+  p.svg.addEventListener('focus', () => { if (!p.focus && p.lay) { p.focus = first(p); paintFocus(p); } });
+  document.addEventListener('keydown', (e) => {
+    if (e.ctrlKey || e.altKey || e.metaKey) return;
+    const t = e.target;
+    if (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable) return;
+    if (e.key === '+' || e.key === '=') p.zoom.zoomBy(1.25);
+    else if (e.key === '-' || e.key === '_') p.zoom.zoomBy(0.8);
+    else if (e.key === '0') p.zoom.fit();
+    else if (e.key === 'Escape' && document.body.classList.contains('presenter')) presenter(false);
+    else return;
+    e.preventDefault();
+  });
+}
+
+// How many VMAs to a lane's row: the count whose layout fits the box
+// largest.  The count in use stays unless another makes the picture at
+// least 15% larger, so lanes do not reflow back and forth from step to step.
+function bestCols(p) {
+  const { w, h } = p.zoom.size();
+  const scaleOf = (cols) => {
+    const l = layout(p.st, { ...p.mem }, { collapsed: p.collapsed, cols, trial: true });
+    return Math.min(w / Math.max(1, l.width), h / Math.max(1, l.height));
+  };
+  const most = Math.max(1, ...p.st.processes.map((x) => x.vmas.length));
+  const tries = COLS.filter((c, i) => i === 0 || COLS[i - 1] < most);
+  let best = p.cols && tries.includes(p.cols) ? p.cols : tries[Math.min(1, tries.length - 1)];
+  let bestScale = scaleOf(best);
+  for (const c of tries) {
+    if (c === best) continue;
+    const s = scaleOf(c);
+    if (s > bestScale * 1.15) { best = c; bestScale = s; }
+  }
+  return best;
+}
+
+function relayout(p) {
+  const t0 = performance.now();
+  p.cols = bestCols(p);
+  p.lay = layout(p.st, p.mem, { collapsed: p.collapsed, cols: p.cols });
+  p.container.dataset.cols = String(p.cols);
+  p.bad = new Set();
+  for (const id of p.badIds) {
+    if (p.lay.byId.has(id)) p.bad.add(id);
+    else if (id.startsWith('av') && p.lay.byId.has(`freed${id.slice(2)}`)) p.bad.add(`freed${id.slice(2)}`);
+  }
+  draw(p);
+  p.container.dataset.layoutMs = (performance.now() - t0).toFixed(1);
+}
+
+// The walk's hook (walk.js calls it at each step): the step's objects
+// brought into view, and a visit's address worked out as the kernel does
+// (vma_address: vm_start + ((index - vm_pgoff) << PAGE_SHIFT)).
+function walkStep(p, walk, step) {
+  const note = p.note;
+  if (!walk) {
+    if (!note.hidden) { note.hidden = true; note.textContent = ''; p.zoom.reserve = 0; p.zoom.refit(bounds(p)); }
+    return;
+  }
+  const ids = [];
+  const start = walk.start.kind === 'anon_vma' ? `av${walk.start.id}` : `file${walk.start.id}`;
+  const vid = step?.probe?.vma ?? step?.visit?.vma;
+  if (vid !== undefined) ids.push(`vma${vid}`);
+  else ids.push(start, `pfn${walk.pfn}`);
+  const boxes = ids.map((id) => p.lay?.byId.get(id)).filter(Boolean);
+  const v = step?.visit;
+  const lines = [];
+  const head = walk.dangling ? `pfn ${walk.pfn}: page->mapping names a freed anon_vma #${walk.start.id}`
+    : `pfn ${walk.pfn}, index ${hex(walk.index)}: walk from ${walk.start.kind === 'anon_vma' ? 'anon_vma' : 'file'} #${walk.start.id}`;
+  lines.push(head);
+  if (v) {
+    const vma = p.ix?.vmas.get(v.vma);
+    if (vma) {
+      lines.push(`vma #${v.vma} (pid ${v.pid}): vm_start + ((index − vm_pgoff) << PAGE_SHIFT)`);
+      lines.push(`= ${vma.start} + ((${hex(walk.index)} − ${hex(vma.pgoff)}) << 12) = ${v.addr}  ${v.mapped ? '✓ its PTE maps the page' : '✗ not mapped there'}`);
+    }
+  } else if (step?.probe) {
+    lines.push(`examining ${step.probe.avc !== undefined ? `avc #${step.probe.avc} (vma #${step.probe.vma})` : `vma #${step.probe.vma}`}: ${step.probe.step}`);
+  }
+  note.replaceChildren(...lines.map((t) => html('div', {}, null, t)));
+  note.hidden = false;
+  // the note covers the picture's bottom: the picture fits above it
+  const reserve = note.offsetHeight + 8;
+  if (Math.abs(reserve - (p.zoom.reserve || 0)) > 1) { p.zoom.reserve = reserve; p.zoom.refit(bounds(p)); }
+  if (boxes.length) p.zoom.reveal(union(boxes));
+}
+
+export async function renderGraph(container, st, handlers = {}) {
+  const p = picture(container);
+  const t0 = performance.now();
+  if (p.session !== handlers.session) {
+    // another session: nothing to compare with, nowhere remembered
+    p.session = handlers.session;
+    p.mem = { rx: 0 };
+    p.prev = null; p.prevLayout = null; p.collapsed.clear(); p.focus = null; p.cols = null;
+  }
+  p.handlers = handlers;
+  p.selected = handlers.selected || (() => null);
+  p.st = st;
+  p.ix = index(st);
+  const same = p.prev && p.prev.version === st.version;
+  if (!same) {
+    const d = diff(p.prev, st);
+    p.marks = d.marks;
+    p.removed = d.removed;
+  }
+  p.badIds = violationTargets(handlers.violations);
+  if (!same) p.prevLayout = p.lay;
+  relayout(p);
+  p.prev = st;
+  // a walk's note (and the room it takes) comes back when walk.js paints the walk
+  p.note.hidden = true;
+  p.zoom.reserve = 0;
+  p.zoom.refit(bounds(p));
+  container.dataset.renderMs = (performance.now() - t0).toFixed(1);
+  container.dataset.version = String(st.version);
+  return {
+    nodes: p.nodes, info: p.info, layout: p.lay,
+    walkStep: (walk, step) => walkStep(p, walk, step),
+    fit: () => p.zoom.fit(),
+  };
+}
+
+export function pictureOf(container) { return pictures.get(container); }

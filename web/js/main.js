@@ -1,20 +1,30 @@
 // main.js - the page: the session and what is drawn of it, lessons, the
-// timeline, the URL (#/s/ID or #/s/ID/lesson/NAME/step/N, so a reload or a
-// shared link shows the same thing), keyboard shortcuts, large type.
+// timeline, the URL (#/s/ID, #/s/ID/op/N when looking back, or
+// #/s/ID/lesson/NAME/step/N, so a reload or a shared link shows the same
+// thing), keyboard shortcuts, large type.
 import { api, ApiError, hex } from './api.js';
 import { renderGraph } from './graph.js';
 import { WalkPlayer } from './walk.js';
-import { setupForm } from './forms.js';
+import { setupForm, replacedByMmap } from './forms.js';
 import { index, related } from './links.js';
+import { Timeline, describe, describeEntry, stepCount } from './timeline.js';
+import { rove, onEnter } from './keys.js';
 
 const $ = (id) => document.getElementById(id);
-const app = { id: null, state: null, graph: null, lesson: null, step: 0, moves: 0, redo: [],
+// view: the op whose state is shown when looking back (null: the latest);
+// latest: the session's version
+const app = { id: null, state: null, graph: null, lesson: null, step: 0, moves: 0, view: null, latest: 0,
   ix: null, journal: [], selected: null, hovered: null };
 const player = new WalkPlayer({
   list: $('walk-steps'), tally: $('walk-tally'), graph: () => app.graph, playButton: $('walk-play'),
   tree: $('walk-tree'), state: () => app.state, heading: $('walk-heading'),
 });
 const form = setupForm($('op-form'), $('op-kind'), $('op-fields'), () => app.state);
+const timeline = new Timeline({
+  list: $('timeline'), slider: $('step-slider'), sliderLabel: $('step-slider-label'), back: $('step-back'),
+  forward: $('step-forward'), latest: $('step-latest'), rewind: $('step-rewind'), where: $('step-where'),
+}, { go: (v) => run(() => showVersion(v)), rewind: (v) => run(() => rewindTo(v)),
+  hover: { enter: (id) => hoverObject(id), leave: (id) => unhoverObject(id) } });
 
 function say(text, cls = '') {
   const m = $('op-message');
@@ -48,31 +58,29 @@ function run(fn) {
   return p;
 }
 
-// An op in words, with all its arguments: the usual ones first, then any
-// other (mremap's old_len, new_len, new_addr; a file mmap's file and offset).
-function describe(op) {
-  const parts = [op.op];
-  const first = ['pid', 'addr', 'len', 'old_len', 'new_len', 'new_addr', 'prot', 'advice', 'file', 'offset', 'pages', 'pfn', 'name', 'layout'];
-  const keys = [...first.filter((k) => k in op), ...Object.keys(op).filter((k) => !first.includes(k) && !['op', 'flags', 'write'].includes(k))];
-  for (const k of keys) parts.push(`${k}=${typeof op[k] === 'object' ? JSON.stringify(op[k]) : op[k]}`);
-  if (op.flags) parts.push(Array.isArray(op.flags) ? op.flags.join('|') : `flags=${op.flags}`);
-  if ('write' in op) parts.push(op.write ? 'write' : 'read');
-  return parts.join(' ');
-}
-
 function setHash() {
   let h = `#/s/${app.id}`;
   if (app.lesson) h += `/lesson/${app.lesson.name}/step/${app.step}`;
+  else if (app.view !== null) h += `/op/${app.view}`;   // looking back: a link shows that op
   if (location.hash !== h) history.replaceState(null, '', h);
 }
 
 async function refresh() {
   if (!app.id) return;
-  const [st, chk, journal] = await Promise.all([api.state(app.id), api.check(app.id), api.journal(app.id)]);
+  const journal = await api.journal(app.id);
+  // looking back at the latest op is just showing it
+  if (app.view !== null && app.view >= journal.version) app.view = null;
+  const [st, chk] = await Promise.all([api.state(app.id, app.view), api.check(app.id, app.view)]);
   app.state = st;
+  app.latest = journal.version;
   app.ix = index(st);
   app.journal = journal.ops;
-  $('version').textContent = `session ${app.id} · op ${st.version} · ${st.config.mode}${st.config.zero_page ? '' : ' · no zero page'}`;
+  const past = app.view !== null;
+  document.body.dataset.view = past ? 'past' : '';
+  $('version').textContent = `session ${app.id} · op ${st.version}${past ? ` of ${journal.version} (looking back)` : ''} · `
+    + `${st.config.mode}${st.config.zero_page ? '' : ' · no zero page'}`;
+  $('op-form').querySelector('button[type=submit]').title = past
+    ? `applies at op ${st.version}: the session is rewound to it first (asks before)` : '';
   const c = $('check-status');
   c.className = 'check ' + (chk.ok ? 'ok' : 'bad');
   c.textContent = chk.ok ? 'invariants hold' : `${chk.violations.length} violation(s)`;
@@ -91,11 +99,12 @@ async function refresh() {
   }));
   renderTables(st);
   renderStrips(st);
-  renderTimeline(journal.ops, st.version);
+  timeline.render(journal.ops, st.version, journal.version);
   await fillSessions();
   fillPfnPicker(st);
   form.render();
-  app.graph = await renderGraph($('graph'), st, { hover: hoverObject, leave: unhoverObject, select: selectObject });
+  app.graph = await renderGraph($('graph'), st, { hover: hoverObject, leave: unhoverObject, select: selectObject,
+    session: app.id, violations: chk.violations, selected: () => app.selected });
   player.paint();
   if (app.selected && !describeObject(app.selected)) app.selected = null;
   if (app.hovered && !describeObject(app.hovered)) app.hovered = null;
@@ -107,6 +116,12 @@ async function refresh() {
 
 function renderTables(st) {
   const tb = $('frames').querySelector('tbody');
+  rove(tb, 'tr[data-obj]', () => frameRows(tb, st));
+  const pt = $('pagetables');
+  rove(pt, 'tr[data-obj]', () => pteTables(pt, st));
+}
+
+function frameRows(tb, st) {
   tb.replaceChildren();
   for (const f of st.frames) {
     const tr = document.createElement('tr');
@@ -121,7 +136,9 @@ function renderTables(st) {
     }
     tb.appendChild(tr);
   }
-  const pt = $('pagetables');
+}
+
+function pteTables(pt, st) {
   pt.replaceChildren();
   for (const p of st.processes) {
     const h = document.createElement('h3');
@@ -150,61 +167,15 @@ function renderTables(st) {
   }
 }
 
-// A summary event stands for the calls of its function that the daemon
-// only counted (the first ones are the events before it).
-const stepName = (x) => (x.omitted ? `${x.fn} ×${x.omitted} more` : x.fn);
-const stepCount = (events) => events.reduce((n, x) => n + (x.omitted || 1), 0);
-
-function renderTimeline(ops, version) {
-  const ol = $('timeline');
-  ol.replaceChildren();
-  const SHOWN = 3;
-  for (const e of ops) {
-    const li = document.createElement('li');
-    li.value = e.seq;
-    li.dataset.obj = `op${e.seq}`;
-    li.classList.toggle('current', e.seq === version);
-    const r = e.result;
-    const head = document.createElement('div');
-    head.textContent = `${describe(e.op)} → ${r.ok ? (r.fault || 'ok') : r.error}`;
-    li.appendChild(head);
-    // the kernel functions it ran: the first few, a toggle for all
-    const ev = document.createElement('div');
-    ev.className = 'events';
-    const names = r.events.map(stepName);
-    const short = document.createElement('span');
-    short.className = 'short';
-    short.textContent = names.slice(0, SHOWN).join(' → ');
-    const all = document.createElement('span');
-    all.className = 'all';
-    all.textContent = names.join(' → ');
-    ev.append(short, all);
-    if (names.length > SHOWN) {
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.className = 'more';
-      b.textContent = `+${names.length - SHOWN} more`;
-      b.setAttribute('aria-expanded', 'false');
-      b.addEventListener('click', (x) => {
-        x.stopPropagation();
-        const open = li.classList.toggle('open');
-        b.textContent = open ? 'fewer' : `+${names.length - SHOWN} more`;
-        b.setAttribute('aria-expanded', String(open));
-      });
-      ev.appendChild(b);
-    }
-    li.appendChild(ev);
-    hoverable(li, li.dataset.obj);
-    ol.appendChild(li);
-  }
-  ol.querySelector('li.current')?.scrollIntoView({ block: 'nearest' });
-}
-
 // Each process's VMAs along its address line, in address order: a VMA's
 // width grows with the log of its size, a hole between two VMAs is a break
 // of fixed width that says how big it is.
 function renderStrips(st) {
   const box = $('strips');
+  rove(box, '.seg', () => stripRows(box, st));
+}
+
+function stripRows(box, st) {
   box.replaceChildren();
   const size = (n) => (n >= 1n << 30n ? `${n >> 30n} GiB` : n >= 1n << 20n ? `${n >> 20n} MiB` : `${n >> 10n} KiB`);
   for (const p of st.processes) {
@@ -253,6 +224,8 @@ function renderStrips(st) {
   }
 }
 
+// The frame chosen stays chosen; when it is gone the picker says so and
+// which frame it shows instead, never moving silently.
 function fillPfnPicker(st) {
   const sel = $('walk-pfn');
   const keep = sel.value;
@@ -263,6 +236,25 @@ function fillPfnPicker(st) {
     sel.appendChild(o);
   }
   if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
+  else if (keep !== '') {
+    const now = sel.value ? `pfn ${sel.value} is chosen instead` : 'no frame is left to walk';
+    pfnNote(`pfn ${keep} is not in this state (${app.view !== null ? `not yet allocated or already freed at op ${st.version}` : 'freed'}): ${now}.`);
+  }
+}
+
+function pfnNote(text) {
+  const n = $('walk-pfn-note');
+  n.textContent = text;
+  n.hidden = !text;
+}
+
+// the walk's frame set by the page (a lesson's step, a click on a frame),
+// with the reason in words when it changes the choice
+function choosePfn(pfn, why) {
+  const sel = $('walk-pfn');
+  if (sel.value === String(pfn) || ![...sel.options].some((o) => o.value === String(pfn))) return;
+  sel.value = String(pfn);
+  pfnNote(`pfn ${pfn} chosen: ${why}.`);
 }
 
 // ---- highlighting ----
@@ -274,7 +266,10 @@ function fillPfnPicker(st) {
 function hoverable(elem, id) {
   elem.addEventListener('mouseenter', () => hoverObject(id));
   elem.addEventListener('mouseleave', () => unhoverObject(id));
+  elem.addEventListener('focus', () => hoverObject(id));
+  elem.addEventListener('blur', () => unhoverObject(id));
   elem.addEventListener('click', (ev) => { ev.stopPropagation(); selectObject(id); });
+  onEnter(elem, () => selectObject(id));
 }
 
 function paintHighlight() {
@@ -315,6 +310,7 @@ function showDetails(id) {
     return;
   }
   d.className = '';
+  if (id.startsWith('op')) { d.textContent = describeEntry(data); return; }
   // page offsets and indexes in hex, as everywhere else on the page
   const HEX = new Set(['pgoff', 'index', 'pgoff_start', 'pgoff_last', 'subtree_last', 'offset']);
   d.textContent = `${id}\n` + JSON.stringify(data, (k, v) => (HEX.has(k) && typeof v === 'number' ? hex(v) : v), 1).slice(0, 1500);
@@ -325,7 +321,7 @@ function unhoverObject(id) { if (app.hovered === id) { app.hovered = null; paint
 
 function selectObject(id) {
   app.selected = app.selected === id ? null : id;
-  if (id.startsWith('pfn')) $('walk-pfn').value = id.slice(3);
+  if (id.startsWith('pfn')) choosePfn(id.slice(3), 'the frame clicked');
   paintHighlight();
 }
 
@@ -394,8 +390,8 @@ async function listen(id, since, signal) {
             run(async () => {
               if (signal.aborted || app.id !== id) return;
               const st = await api.state(id);
-              if (st.version === app.state?.version) return;   // our own op, or already shown
-              player.clear(STALE);
+              if (st.version === app.latest) return;   // our own op, or already shown
+              if (app.view === null) player.clear(STALE);
               say(`the session changed elsewhere: now at op ${st.version}`);
               await refresh();
             });
@@ -426,10 +422,10 @@ async function fillSessions() {
   if (app.id) sel.value = app.id;
 }
 
-async function openSession(id, lessonName = null, step = 0) {
+async function openSession(id, lessonName = null, step = 0, view = null) {
   if (app.id !== id) { unwatch(); app.selected = app.hovered = null; }
   app.id = id;
-  app.redo = [];
+  app.view = view;
   app.lesson = lessonName ? await api.lesson(lessonName) : null;
   app.step = 0;
   player.clear();
@@ -441,15 +437,18 @@ async function openSession(id, lessonName = null, step = 0) {
   await refresh();
   // a step that names a frame to walk preselects it (after a reload too)
   const hint = app.lesson && app.step > 0 ? app.lesson.steps[app.step - 1].walk : undefined;
-  if (hint !== undefined && [...$('walk-pfn').options].some((o) => o.value === String(hint))) $('walk-pfn').value = String(hint);
+  if (hint !== undefined) choosePfn(hint, `the frame step ${app.step} of the lesson walks`);
 }
 
 // ---- lessons ----
 // The lesson's position is always checked against the session's journal:
 // the session is on the lesson's path at step n when its first opsBefore(n)
 // ops are the lesson's.  Any other op (from the walk panel or the form) is
-// off the path; moving to a step rewinds to the last op the journal shares
-// with the lesson and applies the lesson's ops from there.
+// off the path.  A step the journal already holds, with more after it, is
+// only looked at (?version=N): Back never cuts the journal, so a student
+// stepping back through a teacher's session takes nothing away.  Moving to
+// a step the journal does not hold rewinds to the last op it shares with
+// the lesson (dropping off-path ops only) and applies the lesson's ops.
 
 const lessonOps = () => app.lesson.steps.filter((s) => s.op).map((s) => s.op);
 const opsBefore = (n) => app.lesson.steps.slice(0, n).filter((s) => s.op).length;
@@ -474,7 +473,9 @@ async function gotoStep(n, { keepExtra = false } = {}) {
   const journal = await api.journal(app.id);
   const shared = sharedPrefix(journal.ops);
   const onPath = journal.version === want ? shared >= want : keepExtra && shared === want;
-  if (!onPath) {
+  app.view = null;
+  if (!onPath && shared >= want) app.view = want;
+  else if (!onPath) {
     const keep = Math.min(shared, want);
     if (journal.version > keep) await api.rewind(app.id, keep);
     const missing = lessonOps().slice(keep, want);
@@ -511,11 +512,13 @@ function renderLesson(journal) {
   $('lesson-group').textContent = group;
   $('lesson-group').hidden = !group;
   const want = opsBefore(n);
-  const extra = journal.version - want;
+  const shown = app.view ?? journal.version;
+  const extra = shown - want;
   const off = sharedPrefix(journal.ops) < want || extra !== 0;
   const note = $('lesson-note');
   note.hidden = !off;
   note.textContent = !off ? ''
+    : app.view !== null ? `Looking back at op ${shown}, not at this lesson step: Next or Back returns to the lesson.`
     : extra > 0 && sharedPrefix(journal.ops) >= want
       ? `${extra === 1 ? '1 operation' : `${extra} operations`} after this lesson step: the graph is not the lesson's step ${n} any more. Next or Back rewinds ${extra === 1 ? 'it' : 'them'} and goes on with the lesson.`
       : `The session is off the lesson's path. Next or Back rewinds it to the lesson's ops.`;
@@ -537,14 +540,15 @@ function lessonMove(delta, walk = false) {
     }
     const target = Math.max(0, Math.min(app.step + moves, app.lesson.steps.length));
     const journal = await api.journal(app.id);
-    if (target === app.step && journal.version === opsBefore(target) && sharedPrefix(journal.ops) >= opsBefore(target)) return;
+    const shown = app.view ?? journal.version;
+    if (target === app.step && shown === opsBefore(target) && sharedPrefix(journal.ops) >= opsBefore(target)) return;
     const forward = target > app.step;
     player.clear();
     await gotoStep(target);
     await refresh();
     const hint = $('walk-pfn').dataset.hint;
     if (hint && forward && app.step > 0 && app.lesson.steps[app.step - 1].walk !== undefined) {
-      $('walk-pfn').value = hint;
+      choosePfn(hint, `the frame step ${app.step} of the lesson walks`);
     }
   });
 }
@@ -560,14 +564,32 @@ async function loadLesson(name) {
 // what the walk panel says when the session moved on from its walk
 const STALE = 'The session changed since the last walk, so it was cleared: press Walk to walk the page as it is now.';
 
+// what each walk kind that is an op changes, for the question before it acts
+const CHANGES = {
+  try_to_unmap: 'reclaims the page: every PTE that maps it becomes a swap entry (anonymous) or is cleared (file), and the frame is freed',
+  folio_referenced: 'clears the young (accessed) bit of every PTE that maps the page',
+};
+
+// rmap_walk only reads; the other kinds are ops that change the session, so
+// they ask first, and the kind goes back to rmap_walk after one use (taken
+// or not): a second Walk never reclaims another page by surprise.
 function startWalk() {
   const pfn = $('walk-pfn').value;
   if (!pfn) return;
-  const kind = $('walk-kind').value;
+  const kindSel = $('walk-kind');
+  const kind = kindSel.value;
+  if (kind !== 'walk') {
+    kindSel.value = 'walk';
+    if (!window.confirm(`${kind} on pfn ${pfn}? It ${CHANGES[kind]}, recorded in the session's journal.${rewindFirst()}`)) {
+      say(`${kind} on pfn ${pfn} not done.`);
+      return;
+    }
+  }
   run(async () => {
     if (kind === 'walk') {
-      player.load(await api.walk(app.id, pfn), 'rmap_walk');
+      player.load(await api.walk(app.id, pfn, app.view), app.view !== null ? `rmap_walk at op ${app.view}` : 'rmap_walk');
     } else {
+      await leavePast();
       const r = await applyOps([{ op: kind, pfn: Number(pfn) }]);
       await refresh();
       const res = r.results[0];
@@ -585,12 +607,63 @@ function startWalk() {
   });
 }
 
+// ---- the timeline: looking back, and rewinding for real ----
+
+async function showVersion(v) {
+  const want = v >= app.latest ? null : v;
+  if (want === app.view) return;
+  app.view = want;
+  player.clear(want === null ? 'Back at the latest op: press Walk to walk the page as it is now.'
+    : `Looking back at op ${v}: press Walk to walk the page as it was then.`);
+  await refresh();
+}
+
+// An op made while looking back acts on the state shown, so the session is
+// rewound to it first: the question before it says so, and what it deletes.
+function rewindFirst() {
+  if (app.view === null) return '';
+  const gone = app.latest - app.view;
+  return ` You are looking back at op ${app.view}: the session is first rewound to it, deleting `
+    + `${gone === 1 ? `op ${app.latest}` : `ops ${app.view + 1}–${app.latest}`} for everyone who watches it.`;
+}
+
+async function leavePast() {
+  if (app.view === null) return;
+  await api.rewind(app.id, app.view);
+  app.view = null;
+}
+
+async function rewindTo(v) {
+  await api.rewind(app.id, v);
+  app.view = null;
+  player.clear(STALE);
+  say(`rewound the session to op ${v}`);
+  await refresh();
+}
+
 // ---- wiring ----
 
 $('op-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const op = form.read();
-  run(async () => { app.redo = []; await applyOps([op]); player.clear(STALE); await refresh(); });
+  if (app.view !== null && !window.confirm(`Apply ${describe(op)} at op ${app.view}?${rewindFirst()}`)) {
+    say(`${describe(op)}: not applied.`);
+    return;
+  }
+  run(async () => {
+    await leavePast();
+    const before = app.state;
+    const r = await applyOps([op]);
+    player.clear(STALE);
+    await refresh();
+    const replaced = replacedByMmap(op, before, r.results[0]);
+    if (replaced) {
+      const p = document.createElement('span');
+      p.className = 'replaced';
+      p.textContent = replaced;
+      $('op-message').appendChild(p);
+    }
+  });
 });
 $('new-session').addEventListener('click', () => run(async () => {
   const s = await api.create({ name: 'playground', mode: $('new-legacy').checked ? 'legacy' : 'normal' });
@@ -604,22 +677,11 @@ $('load-lesson').addEventListener('click', () => {
 $('lesson-next').addEventListener('click', () => lessonMove(1));
 $('lesson-back').addEventListener('click', () => lessonMove(-1));
 $('walk-start').addEventListener('click', startWalk);
+$('walk-pfn').addEventListener('change', () => pfnNote(''));
 $('walk-step').addEventListener('click', () => player.step());
 $('walk-back').addEventListener('click', () => player.back());
 $('walk-play').addEventListener('click', () => player.toggle());
 $('large-type').addEventListener('click', () => document.body.classList.toggle('large'));
-$('step-back').addEventListener('click', () => run(async () => {
-  if (!app.state || app.state.version === 0) return;
-  const j = await api.journal(app.id, app.state.version - 1);
-  app.redo.push(j.ops[0].op);
-  await api.rewind(app.id, app.state.version - 1);
-  player.clear(STALE);
-  await refresh();
-}));
-$('step-forward').addEventListener('click', () => run(async () => {
-  const op = app.redo.pop();
-  if (op) { await applyOps([op]); player.clear(STALE); await refresh(); }
-}));
 // A control clicked with the mouse (detail > 0; a key press on it has
 // detail 0) or a value chosen in a select gives the focus back to the page,
 // so that Space, the arrows and P act on the lesson and the walk and Space
@@ -636,7 +698,8 @@ document.addEventListener('change', (e) => {
 
 const typing = (t) => t.isContentEditable || t.tagName === 'TEXTAREA'
   || (t.tagName === 'INPUT' && !['checkbox', 'radio', 'button', 'submit', 'reset', 'range', 'color', 'file'].includes(t.type))
-  || (t.tagName === 'SELECT' && t.closest('#op-form'));   // the form's pickers keep their keys
+  || (t.tagName === 'SELECT' && t.closest('#op-form'))    // the form's pickers keep their keys
+  || (t.tagName === 'INPUT' && t.type === 'range');         // the step slider keeps its arrows
 
 document.addEventListener('keydown', (e) => {
   if (e.ctrlKey || e.altKey || e.metaKey) return;
@@ -651,12 +714,12 @@ document.addEventListener('keydown', (e) => {
   else if (e.key === 'l' || e.key === 'L') { e.preventDefault(); document.body.classList.toggle('large'); }
 });
 
-// #/s/ID or #/s/ID/lesson/NAME/step/N, from a reload, a shared link or one
-// pasted into this tab (hashchange)
+// #/s/ID, #/s/ID/op/N or #/s/ID/lesson/NAME/step/N, from a reload, a
+// shared link or one pasted into this tab (hashchange)
 async function openFromHash() {
-  const m = location.hash.match(/^#\/s\/(\d+)(?:\/lesson\/([\w-]+)\/step\/(\d+))?/);
+  const m = location.hash.match(/^#\/s\/(\d+)(?:\/lesson\/([\w-]+)\/step\/(\d+)|\/op\/(\d+))?/);
   if (!m) return false;
-  await openSession(Number(m[1]), m[2] || null, Number(m[3] || 0));
+  await openSession(Number(m[1]), m[2] || null, Number(m[3] || 0), m[4] === undefined ? null : Number(m[4]));
   return true;
 }
 

@@ -124,6 +124,8 @@ export class WalkPlayer {
     const g = this.view.graph();
     if (!g) return;
     for (const n of Object.values(g.nodes)) n.classList.remove('walk-start', 'walk-hit', 'walk-miss', 'walk-probe');
+    // the picture keeps the step's objects in view and shows the visit's address formula
+    g.walkStep?.(this.walk, this.steps[this.pos]);
     if (!this.walk) return;
     const sid = this.walk.start.kind === 'anon_vma' ? `av${this.walk.start.id}` : `file${this.walk.start.id}`;
     g.nodes[sid]?.classList.add('walk-start');
@@ -148,11 +150,6 @@ export class WalkPlayer {
     });
     list.querySelector('li.current')?.scrollIntoView({ block: 'nearest' });
     this.paint();
-    // keep what the step examines in view on a graph taller than its panel
-    const cur = this.steps[this.pos];
-    const g = this.view.graph();
-    const vid = cur?.probe?.vma ?? cur?.visit?.vma;
-    if (g && vid !== undefined) g.nodes[`vma${vid}`]?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
     if (this.done()) {
       tally.textContent = this.walk.dangling ? 'walk stopped: dangling page->mapping'
         : `visited ${this.walk.visited}, mapping ${this.walk.mapped} (tree nodes examined: ${this.walk.tree_probes})`;

@@ -1,0 +1,55 @@
+// lib.mjs - what every browser test file needs: a real rmapd on a free
+// loopback port, Debian's headless Chromium, and settle(), the wait for the
+// page to finish what it was asked (no fixed sleeps).
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+
+async function freePort() {
+  return new Promise((res) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+  });
+}
+
+export async function startDaemon(rmapd, webRoot) {
+  const dir = mkdtempSync(join(tmpdir(), 'rmapd-browser-'));
+  const port = await freePort();
+  const proc = spawn(rmapd, ['--listen', `127.0.0.1:${port}`, '--db', join(dir, 'db.sqlite'), '--web-root', webRoot],
+    { stdio: ['ignore', 'ignore', 'ignore'] });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(base + '/healthz')).ok) return { proc, base, dir }; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('rmapd did not start');
+}
+
+export function launch() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+      '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+// The page marks itself busy (<body data-busy="true">) from the moment an
+// action starts until the DOM shows its result; settle() waits for that to
+// clear and then for what the caller expects to be shown: no fixed sleeps.
+export async function settle(page, want = {}) {
+  await page.waitForFunction((w) => {
+    if (document.body.dataset.busy !== 'false') return false;
+    if (w.pos !== undefined && document.getElementById('lesson-pos').textContent !== w.pos) return false;
+    if (w.op !== undefined && !document.getElementById('version').textContent.includes(` op ${w.op} `)) return false;
+    if (w.hash !== undefined && !new RegExp(w.hash).test(location.hash)) return false;
+    return true;
+  }, want, { polling: 50, timeout: 30000 }).catch(async (e) => {
+    const now = await page.evaluate(() => ({ busy: document.body.dataset.busy, pos: document.getElementById('lesson-pos').textContent,
+      version: document.getElementById('version').textContent, hash: location.hash,
+      message: document.getElementById('op-message').textContent })).catch(() => ({}));
+    throw new Error(`settle: wanted ${JSON.stringify(want)}, page shows ${JSON.stringify(now)}: ${e.message}`);
+  });
+}

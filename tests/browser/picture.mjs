@@ -1,0 +1,487 @@
+// The picture measured as the screen shows it: every lesson, every step, at
+// 1280x800 and 1920x1080, in normal and large type.  After each step (the
+// picture fits itself) every object's box lies inside the picture's box, no
+// two boxes overlap, no text sticks out of its box, VMAs are in address
+// order, a parent's lane is above its children's, a parent anon_vma above
+// its children, an object the step did not change keeps its place, and
+// what the step created, changed or removed is marked.  The smallest text
+// on screen is printed per lesson and asserted against a floor per size.  Then walks, violations, the zero page,
+// keys, zoom, focus, export and the presenter view; a benchmark of render
+// and step times (printed, not asserted) for the lessons and a session of
+// 20 processes and 200 VMAs; screenshots of each lesson's key step.
+import { startDaemon, launch, settle } from './lib.mjs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const rmapd = process.argv[2] || process.env.RMAPD || join(here, '../../build/daemon/rmapd');
+const webRoot = process.env.WEB_ROOT || resolve(here, '../../web');
+const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
+const only = process.env.PICTURE_ONLY || '';   // a lesson name, to run one while developing
+let passed = 0, failed = 0;
+const problems = [];
+// The goal is 18 px at 1920x1080 in large type for every lesson; what holds
+// today is asserted as a floor (a regression fails) and the lessons that
+// reach 18 px are printed.  The two largest lessons (24 VMAs of one file;
+// the legacy bug's 9 processes) stay below it: see the report.
+const GOAL = 18;
+const MIN_TEXT = { '1280x800': 6.5, '1920x1080': 12, '1280x800 large': 7, '1920x1080 large': 11,
+  '1920x1080 presenter': 14, '1280x800 presenter': 10 };
+
+function check(name, cond, detail = '') {
+  if (cond) passed++;
+  else { failed++; console.log(`FAIL ${name} ${detail}`); }
+}
+
+async function api(base, path, body) {
+  const r = await fetch(base + path, body === undefined ? {} : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  return r.json();
+}
+
+// What the picture shows, on screen: each object's box, its text boxes, its
+// place in the layout (data-x, data-y), its marks.
+function measure() {
+  const box = document.getElementById('graph').getBoundingClientRect();
+  const nodes = [...document.querySelectorAll('#graph g.node')].map((g) => {
+    const shape = g.querySelector(':scope > rect, :scope > polygon');
+    const r = shape.getBoundingClientRect();
+    const texts = [...g.querySelectorAll(':scope > text')].map((t) => {
+      const b = t.getBoundingClientRect();
+      const m = t.getScreenCTM();
+      return { x0: b.left, y0: b.top, x1: b.right, y1: b.bottom, px: parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b), text: t.textContent };
+    });
+    return { id: g.dataset.id, kind: g.classList[1], x0: r.left, y0: r.top, x1: r.right, y1: r.bottom,
+      lx: Number(g.dataset.x), ly: Number(g.dataset.y), lw: Number(g.dataset.w), lh: Number(g.dataset.h), text: texts.map((t) => t.text).join('\n'), texts,
+      marks: [...g.classList].filter((c) => c.startsWith('mark-') || c === 'violation') };
+  });
+  const ghosts = [...document.querySelectorAll('#graph g.ghost')].map((g) => g.dataset.id);
+  return { box: { x0: box.left, y0: box.top, x1: box.right, y1: box.bottom }, nodes, ghosts,
+    cols: document.getElementById('graph').dataset.cols, scale: Number(document.getElementById('graph').dataset.scale), renderMs: Number(document.getElementById('graph').dataset.renderMs) };
+}
+
+const overlap = (a, b) => a.x0 < b.x1 - 0.5 && b.x0 < a.x1 - 0.5 && a.y0 < b.y1 - 0.5 && b.y0 < a.y1 - 0.5;
+const inside = (a, b, e = 1) => a.x0 >= b.x0 - e && a.y0 >= b.y0 - e && a.x1 <= b.x1 + e && a.y1 <= b.y1 + e;
+
+// The geometry checks of one step; returns the min text size on screen.
+function geometry(label, m, st) {
+  const byId = new Map(m.nodes.map((n) => [n.id, n]));
+  const out = m.nodes.filter((n) => !inside(n, m.box));
+  check(`${label}: every box inside the picture`, out.length === 0, out.map((n) => `${n.id} ${JSON.stringify([n.x0, n.y0, n.x1, n.y1])} in ${JSON.stringify(m.box)}`).slice(0, 3).join('; '));
+  // a lane holds its VMAs: those pairs nest; any other two boxes are apart
+  const laneOf = new Map();
+  for (const p of st.processes) for (const v of p.vmas) laneOf.set(`vma${v.id}`, `proc${p.pid}`);
+  const bad = [];
+  for (let i = 0; i < m.nodes.length; i++) {
+    for (let j = i + 1; j < m.nodes.length; j++) {
+      const a = m.nodes[i], b = m.nodes[j];
+      if (laneOf.get(a.id) === b.id || laneOf.get(b.id) === a.id) {
+        if (!inside(laneOf.get(a.id) === b.id ? a : b, laneOf.get(a.id) === b.id ? b : a)) bad.push(`${a.id} leaves ${b.id}`);
+        continue;
+      }
+      if (overlap(a, b)) bad.push(`${a.id}/${b.id}`);
+    }
+  }
+  check(`${label}: no two boxes overlap`, bad.length === 0, bad.slice(0, 5).join(', '));
+  const cut = [];
+  for (const n of m.nodes) for (const t of n.texts) if (!inside(t, n, 0.5)) cut.push(`${n.id}: "${t.text}"`);
+  check(`${label}: no label cut`, cut.length === 0, cut.slice(0, 3).join('; '));
+  // VMAs in address order: reading order (row by row, left to right) in each lane
+  for (const p of st.processes) {
+    const want = [...p.vmas].sort((a, b) => (BigInt(a.start) < BigInt(b.start) ? -1 : 1)).map((v) => `vma${v.id}`);
+    const got = want.map((id) => byId.get(id)).filter(Boolean)
+      .sort((a, b) => (Math.abs(a.y0 - b.y0) > 2 ? a.y0 - b.y0 : a.x0 - b.x0)).map((n) => n.id);
+    check(`${label}: pid ${p.pid}'s VMAs in address order`, JSON.stringify(got) === JSON.stringify(want), `${got} vs ${want}`);
+    const parent = byId.get(`proc${p.ppid}`), me = byId.get(`proc${p.pid}`);
+    if (parent && me) check(`${label}: pid ${p.ppid} above its child ${p.pid}`, parent.y1 <= me.y0 + 0.5, `${parent.y1} > ${me.y0}`);
+  }
+  for (const a of st.anon_vmas) {
+    const me = byId.get(`av${a.id}`), parent = byId.get(`av${a.parent}`), root = byId.get(`av${a.root}`);
+    if (a.parent !== a.id && parent && me) check(`${label}: anon_vma #${a.parent} above its child #${a.id}`, parent.y1 <= me.y0 + 0.5);
+    if (a.root !== a.id && root && me) check(`${label}: root anon_vma #${a.root} above #${a.id}`, root.y1 <= me.y0 + 0.5);
+  }
+  return Math.min(...m.nodes.flatMap((n) => n.texts.map((t) => t.px)));
+}
+
+// Marks and stability between two consecutive steps.  An object whose text
+// is the same (the picture says the same of it) keeps its place, in the
+// picture's own units, unless the step created, removed or resized
+// something above it in its column (processes and VMAs on the left, the
+// rest on the right), or, for a VMA, in its own lane; the right column
+// moves right as a whole when a lane grew wider than any before.  When the
+// picture changes how many VMAs a lane puts in a row (it does when another
+// count lets it fit at least 15% larger), lanes reflow: counted, printed.
+let reflows = 0;
+const leftKinds = new Set(['proc', 'vma']);
+function changes(label, before, now, st) {
+  if (!before) return;
+  const prev = new Map(before.nodes.map((n) => [n.id, n]));
+  const cur = new Map(now.nodes.map((n) => [n.id, n]));
+  const laneOf = new Map();
+  for (const p of st.processes) for (const v of p.vmas) laneOf.set(`vma${v.id}`, `proc${p.pid}`);
+  // what the step created, removed or resized, with where it was or is
+  const stirred = [];
+  for (const n of now.nodes) { const p = prev.get(n.id); if (!p || p.lh !== n.lh) stirred.push({ n, p }); }
+  for (const p of before.nodes) if (!cur.has(p.id)) stirred.push({ n: null, p });
+  const left = (x) => leftKinds.has(x.kind);
+  const rxShift = (() => {
+    const a = before.nodes.find((n) => (n.kind === 'av' || n.kind === 'file') && cur.has(n.id)), b = a && cur.get(a.id);
+    return a && b ? b.lx - a.lx : 0;
+  })();
+  const reflow = before.cols !== now.cols;
+  if (reflow) reflows++;
+  const allowed = (p, n) => (reflow && left(n)) || stirred.some(({ n: s, p: sp }) => {
+    const x = s || sp;
+    if (left(x) !== left(n)) return false;
+    const top = Math.min(s ? s.ly : Infinity, sp ? sp.ly : Infinity);
+    if (top < Math.max(p.ly, n.ly)) return true;
+    return n.kind === 'vma' && (laneOf.get(x.id) === laneOf.get(n.id) || x.id === laneOf.get(n.id));
+  });
+  const moved = [], unmarked = [], noGhost = [];
+  for (const n of now.nodes) {
+    const p = prev.get(n.id);
+    // newly drawn: created, or (a cached page now mapped, out of its file's
+    // page-cache box) changed
+    if (!p) { if (!n.marks.some((k) => k === 'mark-new' || k === 'mark-changed')) unmarked.push(`${n.id} (new)`); continue; }
+    if (p.text === n.text && n.kind !== 'proc') {
+      const dx = n.lx - p.lx - (left(n) ? 0 : rxShift), dy = n.ly - p.ly;
+      if ((Math.abs(dx) > 0.01 || Math.abs(dy) > 0.01) && !allowed(p, n)) moved.push(`${n.id} ${p.lx},${p.ly}→${n.lx},${n.ly}`);
+    } else if (p.text !== n.text && !n.marks.some((k) => k === 'mark-changed' || k === 'mark-new') && n.kind !== 'proc') {
+      unmarked.push(`${n.id} (changed)`);
+    }
+  }
+  const nowIds = new Set(now.nodes.map((n) => n.id));
+  for (const p of before.nodes) {
+    if (!nowIds.has(p.id) && /^(vma|av|pfn|file|proc)\d+$/.test(p.id) && !now.ghosts.includes(p.id)) noGhost.push(p.id);
+  }
+  check(`${label}: unchanged objects stay where they were`, moved.length === 0, moved.slice(0, 4).join('; '));
+  check(`${label}: what the step created or changed is marked`, unmarked.length === 0, unmarked.slice(0, 4).join('; '));
+  check(`${label}: what the step removed is a ghost`, noGhost.length === 0, noGhost.join(' '));
+}
+
+async function loadLesson(page, name, steps) {
+  await page.selectOption('#lesson-picker', name);
+  await page.click('#load-lesson');
+  await settle(page, { pos: `step 0 of ${steps}`, hash: `/lesson/${name}/step/0$` });
+  await page.evaluate(() => document.activeElement?.blur());
+}
+
+async function next(page, name, i, steps) {
+  const t0 = Date.now();
+  await page.keyboard.press('ArrowRight');
+  await settle(page, { pos: `step ${i} of ${steps}`, hash: `/lesson/${name}/step/${i}$` });
+  return Date.now() - t0;
+}
+
+const KEY = { 'fork-cow': 5, 'zero-page': 3, 'fork-chain': 7, 'anon-vma-reuse': 7, 'split-merge': 5, mremap: 5, 'file-sharing': 27, 'legacy-reuse-bug': 18 };
+
+async function lessonsAt(browser, d, lessons, w, h, large, bench, present = false) {
+  const tag = `${w}x${h}${large ? ' large' : ''}${present ? ' presenter' : ''}`;
+  const page = await browser.newPage({ viewport: { width: w, height: h } });
+  watch(page);
+  await page.goto(d.base + '/');
+  await settle(page);
+  if (large) await page.keyboard.press('l');
+  const mins = {};
+  for (const l of lessons) {
+    if (present) {
+      // the presenter view has no lesson picker: a lesson's session, opened at step 0
+      const s = await api(d.base, '/api/v1/sessions', { scenario: l.name });
+      await page.goto(`${d.base}/?present#/s/${s.id}/lesson/${l.name}/step/0`);
+      await settle(page, { pos: `step 0 of ${l.steps}` });
+    } else await loadLesson(page, l.name, l.steps);
+    let before = null, min = Infinity;
+    for (let i = 1; i <= l.steps; i++) {
+      const ms = await next(page, l.name, i, l.steps);
+      // the state the page shows: the op it names (a lesson looked back at is an earlier op)
+      const shownOp = (await page.textContent('#version')).match(/ op (\d+)/)[1];
+      const st = await api(d.base, `/api/v1/sessions/${(await page.evaluate(() => location.hash)).match(/#\/s\/(\d+)/)[1]}?version=${shownOp}`);
+      const m = await page.evaluate(measure);
+      const label = `${tag} ${l.name} step ${i}`;
+      min = Math.min(min, geometry(label, m, st));
+      changes(label, before, m, st);
+      before = m;
+      bench.push({ tag, lesson: l.name, step: i, render: m.renderMs, step_ms: ms });
+      if (KEY[l.name] === i && (tag === '1280x800 large' || tag === '1920x1080')) {
+        await page.mouse.move(0, 0);
+        await page.screenshot({ path: join(shots, `picture-${l.name}-step${i}-${tag.replace(' ', '-')}.png`) });
+      }
+    }
+    mins[l.name] = min;
+    check(`${tag} ${l.name}: text at least ${MIN_TEXT[tag]} px`, min >= MIN_TEXT[tag], `${min.toFixed(1)} px`);
+  }
+  console.log(`smallest text on screen at ${tag}: ${Object.entries(mins).map(([k, v]) => `${k} ${v.toFixed(1)}px`).join(', ')}`
+    + `; at least ${GOAL} px: ${Object.entries(mins).filter(([, v]) => v >= GOAL).map(([k]) => k).join(', ') || 'none'}`);
+  await page.close();
+}
+
+function watch(page) {
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+}
+
+// A walk keeps its subject in view: the walked frame marked, each step's VMA
+// inside the picture, each visit's address worked out with its numbers.
+async function walks(browser, d) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  watch(page);
+  await page.goto(d.base + '/');
+  await settle(page);
+  await page.keyboard.press('l');
+  for (const [name, steps, pfn] of [['fork-chain', 7, 1], ['file-sharing', 27, 13]]) {
+    await loadLesson(page, name, steps);
+    await page.goto(`${d.base}/${(await page.evaluate(() => location.hash)).replace(/step\/0$/, `step/${steps}`)}`);
+    await settle(page, { pos: `step ${steps} of ${steps}` });
+    const id = (await page.evaluate(() => location.hash)).match(/#\/s\/(\d+)/)[1];
+    const w = await api(d.base, `/api/v1/sessions/${id}/frames/${pfn}/walk`);
+    const st = await api(d.base, `/api/v1/sessions/${id}`);
+    await page.selectOption('#walk-pfn', String(pfn));
+    await page.click('#walk-start');
+    await settle(page);
+    await page.waitForFunction((p) => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes(`pfn ${p} `), pfn);
+    const start = await page.evaluate((p) => document.querySelector(`#graph g.node[data-id="pfn${p}"]`)?.classList.contains('walk-start'), pfn);
+    check(`${name}: the walked frame pfn ${pfn} is marked`, start);
+    let visits = 0, outside = [];
+    for (let i = 0; i < 60; i++) {
+      if ((await page.textContent('#walk-tally')).startsWith('visited')) break;
+      await page.click('#walk-step');
+      const r = await page.evaluate(() => {
+        const box = document.getElementById('graph').getBoundingClientRect();
+        const g = document.querySelector('#graph g.node.walk-probe') || null;
+        const b = g?.querySelector('rect').getBoundingClientRect();
+        return { note: document.getElementById('pic-note').textContent, id: g?.dataset.id,
+          in: !b || (b.left >= box.left - 1 && b.top >= box.top - 1 && b.right <= box.right + 1 && b.bottom <= box.bottom + 1) };
+      });
+      if (!r.in) outside.push(r.id);
+      const cur = await page.evaluate(() => document.querySelector('#walk-steps li.current')?.textContent || '');
+      const v = w.visits.find((x) => cur.includes(`vma #${x.vma} (pid ${x.pid})`) && cur.includes(`at ${x.addr}`));
+      if (v) {
+        const vma = st.processes.flatMap((p) => p.vmas).find((x) => x.id === v.vma);
+        const want = `= ${vma.start} + ((0x${w.index.toString(16)} − 0x${vma.pgoff.toString(16)}) << 12) = ${v.addr}`;
+        check(`${name}: visit of vma #${v.vma} shows its address formula`, r.note.includes('vm_start + ((index − vm_pgoff) << PAGE_SHIFT)') && r.note.includes(want), r.note);
+        visits++;
+      }
+    }
+    check(`${name}: every probed VMA brought into view`, outside.length === 0, outside.join(' '));
+    check(`${name}: every visit's formula shown`, visits === w.visits.length, `${visits} of ${w.visits.length}`);
+    await page.screenshot({ path: join(shots, `picture-walk-${name}-1280x800-large.png`) });
+  }
+  // the interval tree's labels are whole: each text inside its node
+  const cut = await page.evaluate(() => [...document.querySelectorAll('#walk-tree .tree-node')].flatMap((g) => {
+    const r = g.querySelector('rect').getBoundingClientRect();
+    return [...g.querySelectorAll('text')].filter((t) => { const b = t.getBoundingClientRect(); return b.right > r.right + 0.5 || b.left < r.left - 0.5; })
+      .map((t) => t.textContent);
+  }));
+  check('the interval tree\'s labels are whole', cut.length === 0, cut.join(', '));
+  await page.close();
+}
+
+// legacy: the violation points at what it names; zero page: drawn when mapped
+async function marksOfLessons(browser, d) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  watch(page);
+  const s = await api(d.base, '/api/v1/sessions', { scenario: 'legacy-reuse-bug' });
+  await page.goto(`${d.base}/#/s/${s.id}/lesson/legacy-reuse-bug/step/18`);
+  await settle(page, { pos: 'step 18 of 23' });
+  const chk = await api(d.base, `/api/v1/sessions/${s.id}/check`);
+  const bad = await page.evaluate(() => [...document.querySelectorAll('#graph g.node.violation')].map((g) => g.dataset.id).sort());
+  check('legacy step 18: the violation marks vma #12, pfn 2 and anon_vma #6', JSON.stringify(bad) === JSON.stringify(['av6', 'pfn2', 'vma12'])
+    && chk.violations?.length === 1, `${bad} ${JSON.stringify(chk)}`);
+  const z = await api(d.base, '/api/v1/sessions', { scenario: 'zero-page' });
+  await page.goto(`${d.base}/#/s/${z.id}/lesson/zero-page/step/3`);
+  await settle(page, { pos: 'step 3 of 6' });
+  const zero = await page.evaluate(() => document.querySelector('#graph g.node[data-id="zero0"]')?.textContent || '');
+  check('zero-page step 3: the zero page is drawn', zero.includes('the zero page') && zero.includes('1 PTE map'), zero);
+  await page.close();
+}
+
+// keys, zoom, pan, focus, collapse, search, only-the-rmap, export, presenter
+async function interaction(browser, d) {
+  const page = await browser.newPage({ viewport: { width: 1024, height: 700 }, acceptDownloads: true });
+  watch(page);
+  const s = await api(d.base, '/api/v1/sessions', { scenario: 'fork-chain' });
+  await page.goto(`${d.base}/#/s/${s.id}/lesson/fork-chain/step/7`);
+  await settle(page, { pos: 'step 7 of 7' });
+  const m = await page.evaluate(measure);
+  const vp = { x0: 0, y0: 0, x1: 1024, y1: 700 };
+  check('1024x700: the picture lies in the window', inside(m.box, vp), JSON.stringify(m.box));
+  check('1024x700: every object inside the picture', m.nodes.every((n) => inside(n, m.box)));
+  const scale = () => page.evaluate(() => Number(document.getElementById('graph').dataset.scale));
+  const fit = await scale();
+  await page.keyboard.press('+');
+  check('+ zooms in', (await scale()) > fit * 1.2);
+  await page.keyboard.press('0');
+  check('0 fits again', Math.abs((await scale()) - fit) < 1e-3);
+  await page.keyboard.press('-');
+  check('- zooms out', (await scale()) < fit * 0.9);
+  await page.click('#pic-fit');
+  const g = m.box;
+  await page.mouse.move((g.x0 + g.x1) / 2, (g.y0 + g.y1) / 2);
+  await page.mouse.wheel(0, -300);
+  check('the wheel zooms', (await scale()) > fit * 1.1);
+  const before = await page.evaluate(() => document.querySelector('#graph g.viewport').getAttribute('transform'));
+  await page.mouse.move(g.x0 + 20, g.y0 + 20);
+  await page.mouse.down();
+  await page.mouse.move(g.x0 + 120, g.y0 + 80, { steps: 5 });
+  await page.mouse.up();
+  const after = await page.evaluate(() => document.querySelector('#graph g.viewport').getAttribute('transform'));
+  check('a drag pans', before !== after && /translate/.test(after), `${before} → ${after}`);
+  await page.click('#pic-fit');
+  // the keyboard: one tab stop, arrows between objects, Enter selects
+  const name = await page.evaluate(() => {
+    const svg = document.querySelector('#graph svg');
+    return { role: svg.getAttribute('role'), title: svg.querySelector('title')?.textContent, tab: svg.tabIndex,
+      stops: document.querySelectorAll('#graph [tabindex]').length };
+  });
+  check('the picture has a name and one tab stop', name.role === 'img' && name.title.length > 0 && name.tab === 0 && name.stops === 1, JSON.stringify(name));
+  await page.focus('#graph svg');
+  const f0 = await page.evaluate(() => document.getElementById('graph').dataset.focus);
+  await page.keyboard.press('ArrowDown');
+  const f1 = await page.evaluate(() => document.getElementById('graph').dataset.focus);
+  await page.keyboard.press('ArrowDown');
+  const f1b = await page.evaluate(() => document.getElementById('graph').dataset.focus);
+  check('arrows move the focus between objects: down to the next lane, then its VMA', f0 === 'vma1' && f1 === 'proc2' && f1b === 'vma2', `${f0} → ${f1} → ${f1b}`);
+  check('the arrow did not step the lesson', (await page.textContent('#lesson-pos')) === 'step 7 of 7');
+  await page.keyboard.press('ArrowRight');
+  const f2 = await page.evaluate(() => document.getElementById('graph').dataset.focus);
+  check('→ from vma #2 reaches an anon_vma', /^av\d+$/.test(f2), f2);
+  const ring = await page.evaluate(() => getComputedStyle(document.querySelector('#graph g.kfocus > rect')).strokeWidth);
+  check('the focus is visible', parseFloat(ring) >= 3, ring);
+  await page.keyboard.press('Enter');
+  const sel = await page.evaluate(() => ({ hl: document.body.dataset.highlight, desc: document.querySelector('#graph svg desc').textContent }));
+  check('Enter selects; the text alternative describes it', sel.hl === f2 && sel.desc.startsWith(`anon_vma #${f2.slice(2)}`), JSON.stringify(sel));
+  // collapse the selected lane, then expand it
+  await page.click('#graph g.node[data-id="proc1"]', { position: { x: 10, y: 8 } });
+  await page.click('#pic-collapse');
+  check('Collapse hides the selected process\'s VMAs', await page.evaluate(() => !document.querySelector('#graph g.node[data-id="vma1"]')
+    && document.querySelector('#graph g.node[data-id="proc1"]').classList.contains('collapsed')));
+  await page.click('#pic-collapse');
+  check('Collapse again shows them', await page.evaluate(() => !!document.querySelector('#graph g.node[data-id="vma1"]')));
+  // search by id and by address
+  await page.fill('#pic-search', 'pfn 2');
+  await page.press('#pic-search', 'Enter');
+  check('search finds pfn 2', (await page.textContent('#pic-found')) === '1 found'
+    && await page.evaluate(() => document.querySelector('#graph g.node[data-id="pfn2"]').classList.contains('found')));
+  await page.fill('#pic-search', '0x7f0000000800');
+  await page.press('#pic-search', 'Enter');
+  // the three VMAs that hold it, and the three anonymous pages of that index (address >> 12)
+  check('search by address finds the VMAs that hold it and its pages', (await page.textContent('#pic-found')) === '6 found', await page.textContent('#pic-found'));
+  // only what pfn 3's rmap reaches
+  await page.click('#graph g.node[data-id="pfn3"]');
+  await page.check('#pic-reach');
+  const faded = await page.evaluate(() => [...document.querySelectorAll('#graph g.node.outside')].map((g) => g.dataset.id).sort());
+  check('only pfn 3\'s rmap: pid 1 and 2\'s VMAs and pfn 1, 2 fade', ['pfn1', 'pfn2', 'vma1', 'vma2'].every((x) => faded.includes(x))
+    && !faded.includes('vma3') && !faded.includes('av3') && !faded.includes('pfn3'), faded.join(' '));
+  await page.uncheck('#pic-reach');
+  // export
+  const [svgDl] = await Promise.all([page.waitForEvent('download'), page.click('#pic-svg')]);
+  const svgText = readFileSync(await svgDl.path(), 'utf8');
+  check('SVG export: a standalone SVG with the objects', svgDl.suggestedFilename() === 'rmapd-fork-chain-step7.svg'
+    && svgText.startsWith('<svg') && svgText.includes('anon_vma #3') && svgText.includes('vma #3 rw-p anon') && svgText.includes('font-size'), svgDl.suggestedFilename());
+  const [pngDl] = await Promise.all([page.waitForEvent('download'), page.click('#pic-png')]);
+  const png = readFileSync(await pngDl.path());
+  const pw = png.readUInt32BE(16), ph = png.readUInt32BE(20);
+  check('PNG export: a PNG of the whole picture', png.slice(1, 4).toString() === 'PNG' && pw > 600 && ph > 300, `${pw}x${ph}`);
+  await page.hover('#pic-link');
+  const href = await page.getAttribute('#pic-link', 'href');
+  check('the link names this step in the presenter view', href === `/?present#/s/${s.id}/lesson/fork-chain/step/7`, href);
+  // the link opens straight into the presenter view: the explanation and the picture
+  const p2 = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  watch(p2);
+  await p2.goto(d.base + href);
+  await settle(p2, { pos: 'step 7 of 7' });
+  const pv = await p2.evaluate(() => ({ on: document.body.classList.contains('presenter'),
+    header: getComputedStyle(document.querySelector('header')).display, right: getComputedStyle(document.getElementById('right')).display,
+    explain: document.getElementById('lesson-explain').getBoundingClientRect().width > 100,
+    pic: document.getElementById('graph').getBoundingClientRect() }));
+  check('presenter view: explanation and picture only', pv.on && pv.header === 'none' && pv.right === 'none' && pv.explain
+    && pv.pic.width > 1200 && pv.pic.height > 900, JSON.stringify(pv));
+  const min = geometry('presenter 1920x1080 fork-chain step 7', await p2.evaluate(measure), await api(d.base, `/api/v1/sessions/${s.id}`));
+  check('presenter view: text at least 18 px', min >= 18, min.toFixed(1));
+  await p2.screenshot({ path: join(shots, 'picture-presenter-fork-chain-1920x1080.png') });
+  await p2.keyboard.press('Escape');
+  check('Esc leaves the presenter view', await p2.evaluate(() => !document.body.classList.contains('presenter') && !location.search.includes('present')));
+  await p2.close();
+  await page.close();
+}
+
+// 20 processes x 200 VMAs, built through the API: a first render, an op
+// from elsewhere shown, walk steps
+async function big(browser, d, bench) {
+  const s = await api(d.base, '/api/v1/sessions', { name: 'stress 20x200' });
+  const ops = [{ op: 'spawn' }];
+  for (let i = 0; i < 10; i++) {
+    const addr = `0x${(0x7f0000000000 + i * 0x10000).toString(16)}`;
+    ops.push({ op: 'mmap', pid: 1, addr, len: 8192, prot: 'rw-', flags: ['private', 'anonymous', 'fixed'] });
+    ops.push({ op: 'access', pid: 1, addr, write: true });
+  }
+  for (let c = 2; c <= 20; c++) ops.push({ op: 'fork', pid: c <= 11 ? 1 : c - 1 });
+  for (let c = 2; c <= 20; c += 2) ops.push({ op: 'access', pid: c, addr: '0x7f0000000000', write: true });
+  const r = await api(d.base, `/api/v1/sessions/${s.id}/ops`, { ops });
+  const st = await api(d.base, `/api/v1/sessions/${s.id}`);
+  const vmas = st.processes.reduce((n, p) => n + p.vmas.length, 0);
+  check('the big session: 20 processes, 200 VMAs', st.processes.length === 20 && vmas === 200 && r.version === ops.length, `${st.processes.length} ${vmas}`);
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  watch(page);
+  const t0 = Date.now();
+  await page.goto(`${d.base}/#/s/${s.id}`);
+  await settle(page, { op: r.version });
+  const first = Date.now() - t0;
+  const m = await page.evaluate(measure);
+  geometry('20x200', m, st);
+  const t1 = Date.now();
+  const posted = await api(d.base, `/api/v1/sessions/${s.id}/ops`, { ops: [{ op: 'access', pid: 20, addr: '0x7f0000010000', write: true }] });
+  await page.waitForFunction((v) => document.getElementById('graph').dataset.version === String(v) && document.body.dataset.busy === 'false', posted.version);
+  const stepMs = Date.now() - t1;
+  const m2 = await page.evaluate(measure);
+  await page.selectOption('#walk-pfn', '1');
+  await page.click('#walk-start');
+  await settle(page);
+  await page.waitForFunction(() => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes('pfn 1 '));
+  const tw = Date.now();
+  let n = 0;
+  for (; n < 20; n++) await page.click('#walk-step');
+  const walkMs = (Date.now() - tw) / n;
+  bench.push({ tag: '1920x1080', lesson: '20x200', step: 'first', render: m.renderMs, step_ms: first });
+  bench.push({ tag: '1920x1080', lesson: '20x200', step: 'op', render: m2.renderMs, step_ms: stepMs });
+  console.log(`20 processes x 200 VMAs: first render ${m.renderMs} ms (page load to settled ${first} ms), an op from elsewhere ${m2.renderMs} ms render, ${stepMs} ms until shown, a walk step ${walkMs.toFixed(0)} ms`);
+  await page.screenshot({ path: join(shots, 'picture-20x200-1920x1080.png') });
+  await page.close();
+}
+
+async function main() {
+  mkdirSync(shots, { recursive: true });
+  const d = await startDaemon(rmapd, webRoot);
+  const browser = await launch();
+  const bench = [];
+  try {
+    const lessons = (await api(d.base, '/api/v1/scenarios')).filter((l) => !only || l.name === only);
+    for (const [w, h, large, present] of [[1280, 800, false], [1920, 1080, false], [1280, 800, true], [1920, 1080, true],
+      [1920, 1080, false, true], [1280, 800, false, true]]) {
+      await lessonsAt(browser, d, lessons, w, h, large, bench, present);
+    }
+    if (!only) {
+      await walks(browser, d);
+      await marksOfLessons(browser, d);
+      await interaction(browser, d);
+      await big(browser, d, bench);
+    }
+  } finally {
+    await browser.close();
+    d.proc.kill('SIGTERM');
+    rmSync(d.dir, { recursive: true, force: true });
+  }
+  const lessonsBench = bench.filter((b) => b.lesson !== '20x200');
+  const worst = (k) => Math.max(...lessonsBench.map((b) => b[k]));
+  const avg = (k) => lessonsBench.reduce((a, b) => a + b[k], 0) / lessonsBench.length;
+  const slowest = lessonsBench.reduce((a, b) => (b.render > a.render ? b : a));
+  console.log(`slowest lesson render: ${slowest.tag} ${slowest.lesson} step ${slowest.step} ${slowest.render} ms`);
+  console.log(`lanes reflowed ${reflows} times in ${lessonsBench.length} steps`);
+  console.log(`lessons: render per step avg ${avg('render').toFixed(1)} ms, worst ${worst('render').toFixed(1)} ms; key press to settled avg ${avg('step_ms').toFixed(0)} ms, worst ${worst('step_ms')} ms (${lessonsBench.length} steps)`);
+  check('no console errors', problems.length === 0, problems.slice(0, 5).join('; '));
+  console.log(`screenshots in ${shots}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => { console.log('FAIL', e); console.log(`${passed} passed, ${failed + 1} failed`); process.exit(1); });

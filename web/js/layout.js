@@ -1,0 +1,337 @@
+// layout.js - where each object of a session goes in the picture, by the
+// domain's rules rather than a general graph layout (which took minutes on
+// 200 VMAs).  Two columns, as in the kernel's own anon_vma diagrams:
+//
+//   left:  one lane per process, in pid order (a child's pid is always above
+//          its parent's, so pid order puts parents first); each lane holds
+//          the process's VMAs in address order, a few to a row;
+//   right: the anon_vma forest in preorder (each root, then its subtree,
+//          children by id, indented by depth: the root on top), each with
+//          the frames whose page->mapping names it; then a freed anon_vma
+//          that some page->mapping still names; then the files, each with
+//          its page cache; then the zero page when a PTE maps it.
+//
+// Edges: each anon_vma_chain and each VMA's own ->anon_vma (VMA to
+// anon_vma), each i_mmap entry (VMA to file), a frame group's page->mapping,
+// an anon_vma's ->parent (an elbow along the indent) and PTEs (drawn only
+// when lit).  Everything is O(objects).  Pure: no DOM, so a Worker could
+// run it; text widths come from a monospace advance (CH per character).
+//
+// Stability: new processes (the largest pid) and new anon_vmas mostly come
+// last, every row of the right column has the same height (room for one
+// row of frames), and the right column starts where the widest lane ever
+// drawn ended (mem.rx): so a step moves only what it changed and what lies
+// below something it added, removed or resized in the same column.
+
+export const FONT = 14, LINE = 18, CH = 8.7, PAD = 8;
+const GAP = 12, COL_GAP = 90, INDENT = 20, ROW_GAP = 10, LANE_HEAD = LINE + 6;
+// VMAs to a row of a lane: the caller picks the count that lets the
+// picture fit its box largest (graph.js tries a few)
+export const COLS = [1, 2, 3, 4, 6];
+const FRAMES_PER_ROW = 2;
+
+const hex = (n) => `0x${n.toString(16)}`;
+const cut = (t, n) => (t.length > n ? t.slice(0, n - 1) + '…' : t);
+
+// 1 2 3 5 7 8 -> "1–3, 5, 7–8"
+function ranges(nums) {
+  const out = [];
+  for (let i = 0; i < nums.length; i++) {
+    let j = i;
+    while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
+    out.push(j > i ? `${nums[i]}–${nums[j]}` : `${nums[i]}`);
+    i = j;
+  }
+  return out.join(', ');
+}
+
+export const textWidth = (t) => t.length * CH;
+
+function box(id, kind, lines, minW = 0) {
+  const w = Math.max(minW, PAD * 2 + Math.max(...lines.map(textWidth)));
+  return { id, kind, lines, w: Math.ceil(w), h: PAD * 2 + LINE * lines.length - 4, x: 0, y: 0 };
+}
+
+export function vmaLines(v) {
+  const kind = v.file !== null && v.file !== undefined ? (v.shmem ? 'shmem' : cut(v.file_name || 'file', 14)) : 'anon';
+  return [`vma #${v.id} ${v.prot}${v.flags.includes('shared') ? 's' : 'p'} ${kind}`,
+    `${v.start}–${v.end}`,
+    `pgoff ${hex(v.pgoff)} (${v.pages} page${v.pages === 1 ? '' : 's'})`];
+}
+
+export function avLines(a, freed = false) {
+  if (freed) return [`anon_vma #${a.id}`, 'FREED, still named', 'by page->mapping'];
+  const counters = 'degree' in a ? `degree ${a.degree}` : `children ${a.num_children} active ${a.num_active_vmas}`;
+  return [`anon_vma #${a.id}`, counters, `refcount ${a.refcount} root #${a.root}`];
+}
+
+export function frameLines(f, freed = false) {
+  return [`pfn ${f.pfn}${freed ? ' (FREED)' : ''}`, `index ${hex(f.index)}`,
+    `mapcount ${f.mapcount}${f.flags.includes('anon_exclusive') ? ' excl' : ''}`];
+}
+
+// The preorder of the anon_vma forest: [{ av, depth }]
+function forest(avs) {
+  const kids = new Map();
+  const roots = [];
+  const ids = new Set(avs.map((a) => a.id));
+  for (const a of [...avs].sort((x, y) => x.id - y.id)) {
+    if (a.parent === a.id || !ids.has(a.parent)) roots.push(a);
+    else kids.set(a.parent, [...(kids.get(a.parent) || []), a]);
+  }
+  const out = [];
+  const seen = new Set();
+  const visit = (a, depth) => {
+    if (seen.has(a.id)) return;   // a cycle would be a bug elsewhere: draw each once
+    seen.add(a.id);
+    out.push({ av: a, depth });
+    for (const c of kids.get(a.id) || []) visit(c, depth + 1);
+  };
+  for (const r of roots) visit(r, 0);
+  for (const a of avs) if (!seen.has(a.id)) visit(a, 0);
+  return out;
+}
+
+// A frame group: the frames one page->mapping names, FRAMES_PER_ROW to a
+// row, inside a dashed box the mapping edge points from.
+function frameGroup(id, frames, x, y, nodes) {
+  if (!frames.length) return null;
+  const g = { id, kind: 'fgroup', lines: [], x, y, w: 0, h: 0 };
+  let cx = x + PAD, cy = y + PAD, rowH = 0, maxX = x;
+  frames.forEach((f, i) => {
+    if (i > 0 && i % FRAMES_PER_ROW === 0) { cx = x + PAD; cy += rowH + GAP / 2; rowH = 0; }
+    f.x = cx; f.y = cy;
+    cx += f.w + GAP / 2;
+    rowH = Math.max(rowH, f.h);
+    maxX = Math.max(maxX, f.x + f.w);
+    nodes.push(f);
+  });
+  g.w = maxX + PAD - x;
+  g.h = cy + rowH + PAD - y;
+  nodes.push(g);
+  return g;
+}
+
+export function layout(st, mem = { rx: 0 }, opts = {}) {
+  const collapsed = opts.collapsed || new Set();
+  const nodes = [], edges = [];
+  const byId = new Map();
+  const put = (n) => { nodes.push(n); byId.set(n.id, n); return n; };
+
+  // ---- left: the lanes ----
+  let cursor = 0, leftW = 0;
+  const procs = [...st.processes].sort((a, b) => a.pid - b.pid);
+  const vmaOf = new Map();   // vma id -> { node, lane, last }
+  for (const p of procs) {
+    const id = `proc${p.pid}`;
+    const y = cursor;
+    const shut = collapsed.has(id);
+    const head = `pid ${p.pid}` + (p.ppid ? ` (parent ${p.ppid})` : '') + ` · ${p.vmas.length} VMA${p.vmas.length === 1 ? '' : 's'}`
+      + (shut ? ' · collapsed' : '');
+    const lane = { id, kind: 'proc', lines: [head], x: 0, y, w: 0, h: 0, collapsed: shut };
+    const vmas = [...p.vmas].sort((a, b) => (BigInt(a.start) < BigInt(b.start) ? -1 : 1));
+    let maxX = PAD + textWidth(head) + PAD, bottom = y + LANE_HEAD;
+    if (!shut) {
+      const boxes = vmas.map((v) => box(`vma${v.id}`, 'vma', vmaLines(v), 16 * CH));
+      const colW = Math.max(0, ...boxes.map((b) => b.w));
+      const rowH = Math.max(0, ...boxes.map((b) => b.h));
+      boxes.forEach((b, i) => {
+        const cols = Math.min(opts.cols || 2, boxes.length) || 1;
+        const col = i % cols, row = Math.floor(i / cols);
+        b.x = PAD + col * (colW + GAP);
+        b.y = y + LANE_HEAD + row * (rowH + GAP);
+        b.w = colW;
+        b.pid = p.pid;
+        const last = col === cols - 1 || i === boxes.length - 1;
+        vmaOf.set(Number(b.id.slice(3)), { node: b, lane, last, gutter: b.y + rowH + GAP / 2 });
+        maxX = Math.max(maxX, b.x + b.w + PAD);
+        bottom = Math.max(bottom, b.y + b.h + PAD);
+        put(b);
+      });
+    }
+    lane.w = maxX;
+    lane.h = bottom - y + (shut ? PAD : 0);
+    lane.vmaCount = vmas.length;
+    put(lane);
+    cursor = y + lane.h + ROW_GAP;
+    leftW = Math.max(leftW, lane.w);
+  }
+  for (const n of nodes) if (n.kind === 'proc') n.w = leftW;   // lanes share a right edge: the edges leave from it
+
+  // ---- right: the anon_vma forest with its frames, files, the zero page ----
+  // the right column starts where the widest lane ever drawn (with this many
+  // VMAs to a row) ended
+  if (mem.cols !== opts.cols) { mem.cols = opts.cols; mem.rx = 0; }
+  const rx = Math.max(mem.rx || 0, leftW + COL_GAP);
+  if (!opts.trial) mem.rx = rx;
+  let rcur = 0;
+  const ROW_H = PAD * 2 + (PAD * 2 + LINE * 3 - 4);   // a frame group of one row
+  const row = (id, build) => {
+    const y = rcur;
+    const h = build(y);
+    rcur = y + Math.max(h, ROW_H) + ROW_GAP;
+  };
+  const avIds = new Set(st.anon_vmas.map((a) => a.id));
+  const framesBy = new Map();   // 'av3' / 'file1' / 'none' -> frames
+  for (const f of st.frames) {
+    const k = f.mapping.kind === 'anon_vma' ? `av${f.mapping.id}` : f.mapping.kind === 'file' ? `file${f.mapping.id}` : 'none';
+    framesBy.set(k, [...(framesBy.get(k) || []), f]);
+  }
+  const frameBox = (f, freed = false) => {
+    const b = box(`pfn${f.pfn}`, 'frame', frameLines(f, freed), 15 * CH);
+    b.data = f;
+    return b;
+  };
+  const collapsedAv = new Set();   // hidden: inside a collapsed subtree
+  for (const { av, depth } of forest(st.anon_vmas)) {
+    const id = `av${av.id}`;
+    const parentHidden = av.parent !== av.id && (collapsedAv.has(av.parent) || collapsed.has(`av${av.parent}`));
+    if (parentHidden) { collapsedAv.add(av.id); continue; }
+    row(id, (y) => {
+      const b = box(id, 'av', avLines(av), 21 * CH);
+      b.x = rx + depth * INDENT;
+      b.y = y;
+      b.depth = depth;
+      b.collapsed = collapsed.has(id);
+      put(b);
+      const frames = (framesBy.get(id) || []).map((f) => frameBox(f));
+      const g = frameGroup(`fg${id}`, frames, b.x + b.w + 30, y, nodes);
+      if (g) {
+        frames.forEach((f) => byId.set(f.id, f));
+        byId.set(g.id, g);
+        edges.push({ id: `mapg${av.id}`, kind: 'mapping', from: g.id, to: id, pfns: frames.map((f) => f.data.pfn) });
+      }
+      return Math.max(b.h, g ? g.h : 0);
+    });
+  }
+  // pages whose page->mapping names an anon_vma that is gone (legacy mode's bug)
+  for (const [k, frames] of framesBy) {
+    if (!k.startsWith('av') || avIds.has(Number(k.slice(2)))) continue;
+    row(`ghost${k}`, (y) => {
+      const b = box(`freed${k.slice(2)}`, 'av', avLines({ id: Number(k.slice(2)) }, true), 21 * CH);
+      b.x = rx; b.y = y; b.freed = true;
+      put(b);
+      const g = frameGroup(`fg${b.id}`, frames.map((f) => frameBox(f, true)), b.x + b.w + 30, y, nodes);
+      g.dangling = true;
+      for (const n of nodes) if (n.kind === 'frame' && !byId.has(n.id)) { n.dangling = true; byId.set(n.id, n); }
+      byId.set(g.id, g);
+      edges.push({ id: `mapg${b.id}`, kind: 'mapping', from: g.id, to: b.id, dangling: true });
+      return Math.max(b.h, g.h);
+    });
+  }
+  for (const f of [...st.files].sort((a, b) => a.id - b.id)) {
+    const id = `file${f.id}`;
+    row(id, (y) => {
+      const b = box(id, 'file', [f.shmem ? `shmem #${f.id}` : `file ${cut(f.name, 20)}`, `${f.pages} pages, i_mmap ${f.i_mmap.length}`], 22 * CH);
+      b.x = rx; b.y = y;
+      put(b);
+      // a file's cached pages that no PTE maps are one box, not one each
+      const all = framesBy.get(id) || [];
+      const idle = all.filter((x) => x.mapcount === 0);
+      const shown = idle.length >= 4 ? all.filter((x) => x.mapcount > 0) : all;
+      const boxes = shown.map((x) => frameBox(x));
+      if (idle.length >= 4) {
+        const c = box(`cache${f.id}`, 'frame', [`${idle.length} cached pages`, 'no PTE maps them:',
+          cut(`pfn ${ranges(idle.map((x) => x.pfn))}`, 22), cut(`index ${ranges(idle.map((x) => x.index))}`, 22)]);
+        c.pfns = idle.map((x) => x.pfn);
+        boxes.push(c);
+      }
+      const g = frameGroup(`fg${id}`, boxes, b.x + b.w + 30, y, nodes);
+      if (g) {
+        boxes.forEach((x) => byId.set(x.id, x));
+        byId.set(g.id, g);
+        edges.push({ id: `mapg${id}`, kind: 'mapping', from: g.id, to: id });
+      }
+      return Math.max(b.h, g ? g.h : 0);
+    });
+  }
+  const zeroPtes = [];
+  for (const p of st.processes) for (const e of p.ptes) if (e.present && e.zero) zeroPtes.push({ pid: p.pid, e });
+  if (zeroPtes.length) {
+    const zid = `zero${st.zero_pfn ?? 0}`;
+    row(zid, (y) => {
+      const b = box(zid, 'frame', ['the zero page', `pfn ${st.zero_pfn ?? 0}, shared, read-only`,
+        `${zeroPtes.length} PTE${zeroPtes.length === 1 ? '' : 's'} map it`]);
+      b.x = rx; b.y = y; b.zero = true;
+      put(b);
+      return b.h;
+    });
+  }
+  for (const n of nodes) if (!byId.has(n.id)) byId.set(n.id, n);
+
+  // ---- edges from VMAs: routed out of the lane, then across to the right ----
+  const inPorts = new Map();   // target id -> edges arriving, for spreading ports
+  const fromVma = (vid, to, kind, id, extra = {}) => {
+    const src = vmaOf.get(vid);
+    const dst = byId.get(to);
+    if (!src || !dst) return;
+    const e = { id, kind, from: `vma${vid}`, to, ...extra };
+    edges.push(e);
+    inPorts.set(to, [...(inPorts.get(to) || []), e]);
+  };
+  for (const p of procs) {
+    for (const v of p.vmas) {
+      if (v.anon_vma !== null && v.anon_vma !== undefined) fromVma(v.id, `av${v.anon_vma}`, 'anon_vma', `ptr${v.id}`);
+      for (const c of v.chain || []) fromVma(v.id, `av${c.anon_vma}`, 'avc', `avc${c.avc}`, { label: `avc ${c.avc}` });
+      if (v.file !== null && v.file !== undefined) fromVma(v.id, `file${v.file}`, 'i_mmap', `imap${v.id}`);
+    }
+    for (const e of p.ptes) {
+      if (!e.present) continue;
+      const v = p.vmas.find((x) => BigInt(x.start) <= BigInt(e.addr) && BigInt(e.addr) < BigInt(x.end));
+      if (!v) continue;
+      const to = e.zero ? `zero${st.zero_pfn ?? 0}` : byId.has(`pfn${e.pfn}`) ? `pfn${e.pfn}` : null;
+      if (to) fromVma(v.id, to, 'pte', `pte${p.pid}:${e.addr}`);
+    }
+  }
+  // ports on each target's left side, in the order the sources come from
+  for (const [to, list] of inPorts) {
+    const t = byId.get(to);
+    const ys = (e) => byId.get(e.from).y;
+    list.sort((a, b) => ys(a) - ys(b) || a.id.localeCompare(b.id));
+    list.forEach((e, i) => { e.ty = t.y + (t.h * (i + 1)) / (list.length + 1); });
+  }
+  const gutterUse = new Map();
+  for (const e of edges) {
+    if (e.d) continue;
+    const t = byId.get(e.to);
+    if (e.from.startsWith('vma')) {
+      const src = vmaOf.get(Number(e.from.slice(3)));
+      const s = src.node, tx = t.x, ty = e.ty;
+      const laneR = src.lane.x + src.lane.w;
+      let d;
+      if (src.last) {
+        const sy = s.y + s.h / 2;
+        d = `M${s.x + s.w},${sy} L${laneR},${sy} C${laneR + 90},${sy} ${tx - 90},${ty} ${tx},${ty}`;
+      } else {
+        // down into the gutter under the row, along it out of the lane
+        const k = gutterUse.get(src.gutter) || 0;
+        gutterUse.set(src.gutter, k + 1);
+        const gy = src.gutter - GAP / 2 + 2 + (k % 4) * 2.5;
+        const sx = s.x + s.w - 10 - (k % 4) * 4;
+        d = `M${sx},${s.y + s.h} L${sx},${gy} L${laneR},${gy} C${laneR + 90},${gy} ${tx - 90},${ty} ${tx},${ty}`;
+      }
+      e.d = d;
+      e.lx = (laneR + tx) / 2;
+      e.ly = (s.y + s.h / 2 + ty) / 2;
+    } else if (e.kind === 'mapping') {
+      const g = byId.get(e.from);
+      const y = t.y + Math.min(t.h, g.h) / 2;
+      e.d = `M${g.x},${y} L${t.x + t.w},${y}`;
+    }
+  }
+  // ->parent: an elbow from the child's left side up the parent's indent
+  const avById = new Map(st.anon_vmas.map((a) => [`av${a.id}`, a]));
+  for (const n of nodes) {
+    if (n.kind !== 'av' || n.freed) continue;
+    const a = avById.get(n.id);
+    if (!a || a.parent === a.id) continue;
+    const p = byId.get(`av${a.parent}`);
+    if (!p) continue;
+    const tx = p.x + INDENT / 2;
+    edges.push({ id: `parent${a.id}`, kind: 'parent', from: n.id, to: p.id,
+      d: `M${n.x},${n.y + n.h / 2} L${tx},${n.y + n.h / 2} L${tx},${p.y + p.h}` });
+  }
+  let width = 0, height = 0;
+  for (const n of nodes) { width = Math.max(width, n.x + n.w); height = Math.max(height, n.y + n.h); }
+  return { nodes, edges, byId, width, height };
+}
