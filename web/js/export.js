@@ -1,6 +1,6 @@
 // export.js - the picture as a file, for slides: SVG (a copy of the drawing
-// with the page's styles written onto each element, so it looks the same
-// outside the page) and PNG (the same elements painted on a canvas: the
+// with the page's computed styles as presentation attributes, so it looks
+// the same outside the page) and PNG (the same elements painted on a canvas: the
 // page's Content-Security-Policy allows no blob: or data: image to be
 // loaded, so an SVG cannot be rasterised through an <img>).  Both are
 // offered as a download link built in the page.
@@ -36,9 +36,10 @@ export function svgText(svg) {
   copy.querySelector('g.viewport').removeAttribute('transform');
   const src = svg.querySelectorAll('*'), dst = copy.querySelectorAll('*');
   src.forEach((e, i) => {
+    // presentation attributes, not a style attribute: the page's CSP
+    // refuses inline styles, and a file with no stylesheet reads them alike
     const cs = getComputedStyle(e);
-    const out = PROPS.map((k) => `${k}:${cs.getPropertyValue(k)}`).join(';');
-    dst[i].setAttribute('style', out);
+    for (const k of PROPS) dst[i].setAttribute(k, cs.getPropertyValue(k));
   });
   const bg = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
   for (const [k, v] of Object.entries({ x, y, width: w, height: h, fill: '#fff' })) bg.setAttribute(k, v);
