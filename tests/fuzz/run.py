@@ -154,8 +154,9 @@ def main():
     ap.add_argument("--seconds", type=int)
     ap.add_argument("--runs", type=int)
     ap.add_argument("--corpus")
-    ap.add_argument("extra", nargs="*")
-    a = ap.parse_args()
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    a = ap.parse_args(argv[:len(argv) - len(extra) - bool(extra)])
     src = os.path.dirname(os.path.dirname(HERE))
     bindir = os.path.join(a.build, "tests", "fuzz")
     binary = os.path.join(bindir, "fuzz_" + a.harness)
@@ -186,7 +187,7 @@ def main():
         args.append("-runs=%d" % a.runs)
     if a.seconds is not None:
         args.append("-max_total_time=%d" % a.seconds)
-    rc = subprocess.call(args + a.extra)
+    rc = subprocess.call(args + extra)
     if rc:
         print("%s: the harness found a failure (exit %d); the input is in %s"
               % (a.harness, rc, a.work))
