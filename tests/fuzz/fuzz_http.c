@@ -20,7 +20,8 @@
  * Every input starts from an empty database, so ids start at 1 and a crash
  * reproduces from its input alone.  Each answer must have a status; an
  * error must be a problem+json document whose status is the answer's; a
- * JSON answer must be JSON.
+ * JSON answer must be JSON.  FUZZ_VERBOSE=1 prints every request and the
+ * start of its answer.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -53,6 +54,8 @@ bool http_stopping(void)
 
 static struct config cfg;
 static char dir[256];
+/* FUZZ_VERBOSE=1: each request and the start of its answer on stderr */
+static bool verbose;
 
 struct query {
 	int n;
@@ -156,6 +159,7 @@ static void configure(void)
 	cfg.max_sse = 4;
 	fuzz_limits(&cfg.limits);
 	g_cfg = &cfg;
+	verbose = getenv("FUZZ_VERBOSE") != NULL;
 }
 
 static void forget_sessions(const struct session *s, void *arg)
@@ -278,6 +282,10 @@ static void one_request(const char *p, const char *end)
 		.query = query, .conn = &args,
 	};
 	route(&cfg, &req, &rep, &name);
+	if (verbose)
+		fprintf(stderr, "%s %s -> %d %.*s\n", req.method, req.path,
+			rep.status, (int)(rep.len < 200 ? rep.len : 200),
+			rep.body ? rep.body : "");
 	check_reply(&req, &rep);
 	free(rep.body);
 	free(copy);

@@ -102,8 +102,9 @@ def seeds_http(src, dump_tool):
             request("POST", "/api/v1/sessions", {"name": name, "scenario": name}),
             request("GET", s + "?view=summary"),
             request("GET", s + "/frames/1/walk"),
-            request("POST", s + "/snapshots", {"name": "s1"}),
             request("POST", s + "/rewind", {"to": 2}),
+            request("POST", s + "/snapshots", {"name": "s1"}),
+            request("POST", s + "/ops", {"op": "fork", "pid": 1}),
             request("POST", s + "/snapshots/s1/restore", {}),
             request("GET", s + "/check"),
         ])
@@ -112,6 +113,7 @@ def seeds_http(src, dump_tool):
             request("POST", "/api/v1/sessions", create),
             request("POST", s + "/ops", {"ops": ops[:len(ops) // 2]}),
             request("POST", s + "/ops", ops[len(ops) // 2]) if ops else request("GET", s),
+            request("POST", s + "/snapshots", {"name": "s1"}),
             request("GET", s + "/ops?from=1&limit=3"),
             request("GET", s + "/graph.dot"),
             request("POST", s + "/snapshots/s1/clone", {}),
