@@ -470,7 +470,7 @@ static void dangling_page_mapping_is_kept(void)
 	struct sim *s = new_sim(SIM_MODE_NORMAL, false), *t;
 	char err[256] = "";
 	size_t n, n2, m, nr;
-	char *d, *bad, *d2, *v;
+	char *d, *bad, *d2, *v, *cfg;
 	int p1, p2;
 
 	p1 = spawn(s, SPAWN_EMPTY);
@@ -488,6 +488,16 @@ static void dangling_page_mapping_is_kept(void)
 	/* anon_vma 1, the first root, is freed but its id was used */
 	bad = with_folio_anon_vma(d, n, 1, &m);
 	EXPECT(bad != NULL);
+	/* a normal-mode session never holds one: such a dump is damaged */
+	t = bad ? sim_load(bad, m, err, sizeof(err)) : NULL;
+	EXPECT(t == NULL);
+	EXPECT(strstr(err, "dangling-mapping") != NULL);
+	sim_free(t);
+	/* the same state in a legacy-mode session is what the bug leaves */
+	cfg = bad ? memmem(bad, m, "config normal ", 14) : NULL;
+	EXPECT(cfg != NULL);
+	if (cfg)
+		memcpy(cfg + 7, "legacy", 6);
 	t = bad ? sim_load(bad, m, err, sizeof(err)) : NULL;
 	if (bad && !t)
 		fprintf(stderr, "  refused: %s\n", err);
