@@ -31,8 +31,9 @@ void fuzz_apply_lines(struct sim *sim, const char *buf, size_t len,
 		      bool strict);
 
 /*
- * Violations other than the ones legacy mode leaves by design (the ones a
- * snapshot may carry); the report is filled and freed by the caller.
+ * Violations other than the ones a legacy-mode session leaves by design
+ * (all of them in normal mode): what a snapshot may not carry.  The report
+ * is filled and freed by the caller.
  */
 size_t fuzz_check_untolerated(const struct sim *sim,
 			      struct sim_check_report *rep);

@@ -4,8 +4,8 @@
  * them, which sim_load() must not trust.
  *
  * The input is a dump, optionally followed by a line "%%" and JSON op
- * lines.  A dump that loads may carry no violation but those legacy mode
- * leaves by design; it goes through the snapshot round trip, and when the
+ * lines.  A dump that loads may carry no violation, but in legacy mode
+ * those the anon_vma reuse bug leaves by design; it goes through the snapshot round trip, and when the
  * checker finds nothing at all, the ops are applied to it with the
  * checker after each (strict in normal mode) and the round trip again.
  */
