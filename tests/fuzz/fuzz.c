@@ -69,78 +69,6 @@ static void check_canonical(const struct sim_op *op)
 	free(b);
 }
 
-static void check_state(const struct sim *sim, const struct sim_op *op,
-			bool strict)
-{
-	struct sim_check_report rep = { 0 };
-	char *text;
-
-	if (sim_check(sim, &rep) && strict) {
-		text = print_json(api_encode_op(op));
-		fuzz_fail("normal mode, after %s: %s: %s", text, rep.v[0].what,
-			  rep.v[0].detail);
-	}
-	sim_check_report_free(&rep);
-}
-
-static void apply_one(struct sim *sim, const struct sim_op *op, bool strict)
-{
-	struct api_error err = { 0 };
-	struct sim_result res;
-	size_t len, len2;
-	char *before = dump(sim, &len), *after;
-
-	if (api_apply_op(sim, op, &res, &err)) {
-		if (err.status < 400 || err.status > 499 || !err.type)
-			fuzz_fail("a refusal with status %d", err.status);
-		after = dump(sim, &len2);
-		if (len != len2 || memcmp(before, after, len))
-			fuzz_fail("a refused op (%s) changed the state",
-				  err.type);
-		free(after);
-	} else {
-		free(print_json(api_encode_result(op, &res)));
-		check_state(sim, op, strict);
-	}
-	free(before);
-}
-
-static void apply_line(struct sim *sim, const char *line, size_t n,
-		       bool strict)
-{
-	struct api_error err = { 0 };
-	struct sim_op op;
-	cJSON *json = cJSON_ParseWithLength(line, n);
-
-	if (!json)
-		return;
-	if (api_parse_op(json, &op, &err)) {
-		if (err.status < 400 || err.status > 499 || !err.type)
-			fuzz_fail("a parse error with status %d", err.status);
-	} else {
-		check_canonical(&op);
-		apply_one(sim, &op, strict);
-	}
-	cJSON_Delete(json);
-}
-
-void fuzz_apply_lines(struct sim *sim, const char *buf, size_t len,
-		      bool strict)
-{
-	const char *end = buf + len, *nl;
-	int nr = 0;
-
-	for (; buf < end && nr < FUZZ_MAX_OPS; buf = nl + 1) {
-		nl = memchr(buf, '\n', (size_t)(end - buf));
-		if (!nl)
-			nl = end;
-		if (nl > buf) {
-			apply_line(sim, buf, (size_t)(nl - buf), strict);
-			nr++;
-		}
-	}
-}
-
 /* what the anon_vma reuse bug leaves, in legacy mode only */
 static bool tolerated(const struct sim *sim, const char *what)
 {
@@ -160,6 +88,77 @@ size_t fuzz_check_untolerated(const struct sim *sim,
 			rep->v[n++] = rep->v[i];
 	rep->nr = n;
 	return n + rep->dropped;
+}
+
+/* After every op: nothing broken but what legacy mode breaks by design. */
+static void check_state(const struct sim *sim, const struct sim_op *op)
+{
+	struct sim_check_report rep = { 0 };
+	char *text;
+
+	if (fuzz_check_untolerated(sim, &rep)) {
+		text = print_json(api_encode_op(op));
+		fuzz_fail("%s mode, after %s: %s", sim_mode_name(sim->cfg.mode),
+			  text, rep.nr ? rep.v[0].detail :
+			  "more violations than a report holds");
+	}
+	sim_check_report_free(&rep);
+}
+
+static void apply_one(struct sim *sim, const struct sim_op *op)
+{
+	struct api_error err = { 0 };
+	struct sim_result res;
+	size_t len, len2;
+	char *before = dump(sim, &len), *after;
+
+	if (api_apply_op(sim, op, &res, &err)) {
+		if (err.status < 400 || err.status > 499 || !err.type)
+			fuzz_fail("a refusal with status %d", err.status);
+		after = dump(sim, &len2);
+		if (len != len2 || memcmp(before, after, len))
+			fuzz_fail("a refused op (%s) changed the state",
+				  err.type);
+		free(after);
+	} else {
+		free(print_json(api_encode_result(op, &res)));
+		check_state(sim, op);
+	}
+	free(before);
+}
+
+static void apply_line(struct sim *sim, const char *line, size_t n)
+{
+	struct api_error err = { 0 };
+	struct sim_op op;
+	cJSON *json = cJSON_ParseWithLength(line, n);
+
+	if (!json)
+		return;
+	if (api_parse_op(json, &op, &err)) {
+		if (err.status < 400 || err.status > 499 || !err.type)
+			fuzz_fail("a parse error with status %d", err.status);
+	} else {
+		check_canonical(&op);
+		apply_one(sim, &op);
+	}
+	cJSON_Delete(json);
+}
+
+void fuzz_apply_lines(struct sim *sim, const char *buf, size_t len)
+{
+	const char *end = buf + len, *nl;
+	int nr = 0;
+
+	for (; buf < end && nr < FUZZ_MAX_OPS; buf = nl + 1) {
+		nl = memchr(buf, '\n', (size_t)(end - buf));
+		if (!nl)
+			nl = end;
+		if (nl > buf) {
+			apply_line(sim, buf, (size_t)(nl - buf));
+			nr++;
+		}
+	}
 }
 
 static char *walk_text(struct sim *sim, unsigned long pfn)
