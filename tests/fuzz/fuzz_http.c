@@ -19,8 +19,8 @@
  *
  * Every input starts from an empty database, so ids start at 1 and a crash
  * reproduces from its input alone.  Each answer must have a status; an
- * error must be a problem+json document whose status is the answer's; a
- * JSON answer must be JSON.  FUZZ_VERBOSE=1 prints every request and the
+ * error must be a problem+json document whose status is the answer's and
+ * leave every session at its version; a JSON answer must be JSON.  FUZZ_VERBOSE=1 prints every request and the
  * start of its answer.
  */
 #include <dirent.h>
@@ -162,6 +162,28 @@ static void configure(void)
 	verbose = getenv("FUZZ_VERBOSE") != NULL;
 }
 
+/* What a refused request must leave as it was: the sessions and versions. */
+struct registry_view {
+	int n;
+	long id[8], version[8];
+};
+
+static void view_one(const struct session *s, void *arg)
+{
+	struct registry_view *v = arg;
+
+	if (v->n < 8) {
+		v->id[v->n] = s->id;
+		v->version[v->n++] = s->version;
+	}
+}
+
+static void view(struct registry_view *v)
+{
+	v->n = 0;
+	sessions_each(view_one, v);
+}
+
 static void forget_sessions(const struct session *s, void *arg)
 {
 	long *ids = arg;
@@ -255,6 +277,7 @@ static void one_request(const char *p, const char *end)
 	char *target, *version, *q, *copy;
 	struct reply rep = { 0 };
 	const char *name = NULL;
+	struct registry_view before = { 0 }, after = { 0 };
 	struct query args;
 	struct request req;
 
@@ -281,12 +304,17 @@ static void one_request(const char *p, const char *end)
 		.path = target, .body = copy, .body_len = (size_t)(end - body),
 		.query = query, .conn = &args,
 	};
+	view(&before);
 	route(&cfg, &req, &rep, &name);
+	view(&after);
 	if (verbose)
 		fprintf(stderr, "%s %s -> %d %.*s\n", req.method, req.path,
 			rep.status, (int)(rep.len < 200 ? rep.len : 200),
 			rep.body ? rep.body : "");
 	check_reply(&req, &rep);
+	if (rep.status >= 400 && memcmp(&before, &after, sizeof(before)))
+		fuzz_fail("%s %s: %d, yet sessions or versions changed",
+			  req.method, req.path, rep.status);
 	free(rep.body);
 	free(copy);
 	free(line);
