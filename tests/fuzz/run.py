@@ -49,6 +49,20 @@ def scenarios(src):
         yield scen["name"], {"zero_page": False}, ops
 
 
+def hand_written(src):
+    """(name, config, [op, ...]) for tests/fuzz/seeds/*.ops, one op a line:
+    the paths no lesson or scenario takes (reclaim, the process layout,
+    shared anonymous memory)."""
+    for path in sorted(glob.glob(os.path.join(HERE, "seeds", "*.ops"))):
+        with open(path) as f:
+            ops = [json.loads(line) for line in f if line.strip()]
+        yield os.path.basename(path)[:-4], {}, ops
+
+
+def sequences(src):
+    return list(lessons(src)) + list(scenarios(src)) + list(hand_written(src))
+
+
 def op_lines(config, ops):
     lines = [json.dumps(config)] if config else []
     return "".join(line + "\n" for line in lines + [json.dumps(op) for op in ops])
@@ -79,12 +93,12 @@ def http_input(reqs):
 
 
 def seeds_ops(src, dump_tool):
-    for name, config, ops in list(lessons(src)) + list(scenarios(src)):
+    for name, config, ops in sequences(src):
         yield name, op_lines(config, ops)
 
 
 def seeds_snapshot(src, dump_tool):
-    for name, config, ops in list(lessons(src)) + list(scenarios(src)):
+    for name, config, ops in sequences(src):
         mode = config.get("mode", "normal")
         half = len(ops) // 2
         for tag, first, rest in (("whole", ops, []), ("half", ops[:half], ops[half:])):
@@ -108,14 +122,16 @@ def seeds_http(src, dump_tool):
             request("POST", s + "/snapshots/s1/restore", {}),
             request("GET", s + "/check"),
         ])
-        create = dict(config, name=name)
+    for name, config, ops in sequences(src):
+        half = len(ops) // 2
+        # a batch, one op alone, a batch: the three ways ops arrive
         yield "ops-" + name, http_input([
-            request("POST", "/api/v1/sessions", create),
-            request("POST", s + "/ops", {"ops": ops[:len(ops) // 2]}),
-            request("POST", s + "/ops", ops[len(ops) // 2]) if ops else request("GET", s),
+            request("POST", "/api/v1/sessions", dict(config, name=name[:100])),
+            request("POST", s + "/ops", {"ops": ops[:half]}),
+            request("POST", s + "/ops", ops[half]) if ops else request("GET", s),
+            request("POST", s + "/ops", {"ops": ops[half + 1:]}),
             request("POST", s + "/snapshots", {"name": "s1"}),
             request("GET", s + "/ops?from=1&limit=3"),
-            request("GET", s + "/graph.dot"),
             request("POST", s + "/snapshots/s1/clone", {}),
             request("DELETE", s),
         ])
