@@ -20,7 +20,9 @@
  * Every input starts from an empty database, so ids start at 1 and a crash
  * reproduces from its input alone.  Each answer must have a status; an
  * error must be a problem+json document whose status is the answer's and
- * leave every session at its version; a JSON answer must be JSON.  FUZZ_VERBOSE=1 prints every request and the
+ * leave every session at its version; a JSON answer must be JSON.  After
+ * the last request, every session's state must be what the database
+ * rebuilds from its snapshot and journal.  FUZZ_VERBOSE=1 prints every request and the
  * start of its answer.
  */
 #include <dirent.h>
@@ -192,6 +194,34 @@ static void forget_sessions(const struct session *s, void *arg)
 		ids[++ids[0]] = s->id;
 }
 
+/*
+ * The journal is the truth: every session's state in memory is what the
+ * database rebuilds (its latest snapshot and the ops after it).
+ */
+static void check_replay(long id)
+{
+	struct session *s = session_get(id);
+	char err[300], *a, *b;
+	size_t na, nb;
+	struct sim *built;
+
+	if (!s)
+		fuzz_fail("session %ld is listed but cannot be loaded", id);
+	built = session_build(s, s->version, err, sizeof(err));
+	if (!built)
+		fuzz_fail("session %ld does not rebuild: %s", id, err);
+	a = sim_dump(s->sim, &na);
+	b = sim_dump(built, &nb);
+	if (!a || !b || na != nb || memcmp(a, b, na))
+		fuzz_fail("session %ld at version %ld differs from its rebuild:"
+			  "\n%.*s\n--\n%.*s", id, s->version, (int)na, a,
+			  (int)nb, b);
+	free(a);
+	free(b);
+	sim_free(built);
+	session_put(s);
+}
+
 /* A fresh database per input: sessions deleted, files removed, reopened. */
 static void reset(void)
 {
@@ -325,6 +355,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *end = p + size, *mark;
+	long ids[65] = { 0 }, i;
 	int n;
 
 	if (!g_cfg)
@@ -335,5 +366,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		one_request(p, mark ? mark : end);
 		p = mark ? mark + strlen(REQ_MARK) : end;
 	}
+	sessions_each(forget_sessions, ids);
+	for (i = 1; i <= ids[0]; i++)
+		check_replay(ids[i]);
 	return 0;
 }
