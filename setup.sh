@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # setup.sh - the two commands of the README.
 #   ./setup.sh run    install what is missing, build, start rmapd on 127.0.0.1:8080
-#   ./setup.sh test   install what is missing, build (plain, ASan+UBSan, TSan), run every test
+#   ./setup.sh test   install what is missing, build (plain, ASan+UBSan, TSan and
+#                     the clang fuzz build), run every test
 # Idempotent: apt-get and npm run only when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(build-essential meson ninja-build pkg-config libmicrohttpd-dev
 	libcjson-dev libsqlite3-dev libsodium-dev sqlite3 python3 curl systemd chromium
-	nodejs npm)
+	nodejs npm clang libclang-rt-dev)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -48,6 +49,21 @@ build() {	# build DIR [meson options...]
 	out=$(ninja -C "$dir" 2>&1) || { printf '%s\n' "$out" | tail -60; return 1; }
 }
 
+# The libFuzzer harnesses (tests/fuzz): a clang build, of their targets
+# alone, so that a warning only clang gives elsewhere cannot stop them.
+FUZZ_TARGETS=(tests/fuzz/fuzz_ops tests/fuzz/fuzz_snapshot tests/fuzz/fuzz_http
+	tests/fuzz/seed_dump)
+build_fuzz() {
+	local out
+	if [[ ! -f build-fuzz/build.ninja ]]; then
+		out=$(CC=clang meson setup build-fuzz -Dfuzz=true \
+			-Db_sanitize=address,undefined -Db_lundef=false 2>&1) ||
+			{ printf '%s\n' "$out" | tail -40; return 1; }
+	fi
+	out=$(ninja -C build-fuzz "${FUZZ_TARGETS[@]}" 2>&1) ||
+		{ printf '%s\n' "$out" | tail -60; return 1; }
+}
+
 # meson test in DIR; adds its counts to PASSED/FAILED
 run_tests() {
 	local dir=$1 out rc=0
@@ -81,7 +97,7 @@ run)
 test)
 	install_packages
 	if ! build build || ! build build-san -Db_sanitize=address,undefined -Db_lundef=false ||
-		! build build-tsan -Db_sanitize=thread -Db_lundef=false; then
+		! build build-tsan -Db_sanitize=thread -Db_lundef=false || ! build_fuzz; then
 		log "the build failed"
 		echo "0 passed, 1 failed"
 		exit 1
@@ -97,6 +113,8 @@ test)
 	run_tests build-san --no-suite browser --no-suite fidelity
 	echo "== tests (ThreadSanitizer build: the daemon under concurrent clients)"
 	run_tests build-tsan --suite api --suite durability
+	echo "== fuzz harnesses (clang, libFuzzer, a few seconds each)"
+	run_tests build-fuzz --suite fuzz --no-rebuild
 	echo "$PASSED passed, $FAILED failed"
 	((FAILED == 0))
 	;;

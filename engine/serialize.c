@@ -14,8 +14,8 @@
  * sim_load() trusts nothing: the input may come from a damaged database.
  * Every line is tokenised strictly, every reference resolved, every count
  * bounded by the dumped limits, every id checked against its counter, and
- * the rebuilt session must pass the invariant checker (check.c), except for
- * the dangling and unreachable anonymous mappings that legacy mode leaves
+ * the rebuilt session must pass the invariant checker (check.c), except, in
+ * legacy mode, for the dangling and unreachable anonymous mappings it leaves
  * behind by design.  Anything else fails the whole load, freeing all of it.
  *
  * Format (version 2), one line each, fields separated by one space:
@@ -1013,16 +1013,20 @@ static int link_trees(struct loader *ld)
 
 /* ---- loading: the whole dump ---- */
 
-/* The state must pass the checker but for what legacy mode leaves. */
+/*
+ * The state must pass the checker but for what legacy mode leaves: a
+ * normal-mode session can never hold those, so a dump that does is damaged.
+ */
 static int validate(struct loader *ld)
 {
 	static const char *const tolerated[] = {
 		"dangling-mapping", "anon-not-reachable", NULL,
 	};
 	struct sim_check_report rep = { 0 };
+	bool legacy = ld->sim->cfg.mode == SIM_MODE_LEGACY;
 	int ret = 0;
 
-	if (sim_check_except(ld->sim, &rep, tolerated)) {
+	if (sim_check_except(ld->sim, &rep, legacy ? tolerated : NULL)) {
 		ret = fail(ld, "inconsistent state: %s: %s", rep.v[0].what,
 			   rep.v[0].detail);
 	} else if (rep.dropped) {

@@ -524,7 +524,7 @@ static void dangling_page_mapping_is_kept(void)
 	struct sim *s = new_sim(SIM_MODE_NORMAL, false), *t;
 	char err[256] = "";
 	size_t n, n2, m, nr;
-	char *d, *bad, *d2, *v;
+	char *d, *bad, *d2, *v, *cfg;
 	int p1, p2;
 
 	p1 = spawn(s, SPAWN_EMPTY);
@@ -542,6 +542,16 @@ static void dangling_page_mapping_is_kept(void)
 	/* anon_vma 1, the first root, is freed but its id was used */
 	bad = with_folio_anon_vma(d, n, 1, &m);
 	EXPECT(bad != NULL);
+	/* a normal-mode session never holds one: such a dump is damaged */
+	t = bad ? sim_load(bad, m, err, sizeof(err)) : NULL;
+	EXPECT(t == NULL);
+	EXPECT(strstr(err, "dangling-mapping") != NULL);
+	sim_free(t);
+	/* the same state in a legacy-mode session is what the bug leaves */
+	cfg = bad ? memmem(bad, m, "config normal ", 14) : NULL;
+	EXPECT(cfg != NULL);
+	if (cfg)
+		memcpy(cfg + 7, "legacy", 6);
 	t = bad ? sim_load(bad, m, err, sizeof(err)) : NULL;
 	if (bad && !t)
 		fprintf(stderr, "  refused: %s\n", err);
@@ -557,6 +567,42 @@ static void dangling_page_mapping_is_kept(void)
 		sim_free(t);
 	}
 	free(bad);
+	free(d);
+	sim_free(s);
+}
+
+/*
+ * Legacy mode keeps num_children and num_active_vmas as well as degree: a
+ * legacy dump that miscounts them is damaged, or a later unlink drives them
+ * negative and the next dump no longer loads.
+ */
+static void legacy_counters_are_checked(void)
+{
+	struct sim *s = new_sim(SIM_MODE_LEGACY, false), *t;
+	char err[256] = "", *d, *line;
+	int p1, id, root, parent, refs, children, active, degree;
+	size_t n;
+
+	p1 = spawn(s, SPAWN_EMPTY);
+	map(s, p1, WIN, 2, RW, MAP_PRIVATE, NULL, 0);
+	touch(s, p1, WIN, true);
+	d = sim_dump(s, &n);
+	line = d ? strstr(d, "\nanon_vma 1 ") : NULL;
+	EXPECT(line != NULL);
+	if (line && sscanf(line, "\nanon_vma %d %d %d %d %d %d %d", &id, &root,
+			   &parent, &refs, &children, &active, &degree) == 7) {
+		EXPECT_EQ(active, 1);
+		/* the same width: 1 -> 2 */
+		line = strchr(line + 1, '\n') - 3;
+		EXPECT(*line == '1');
+		*line = '2';
+		t = sim_load(d, n, err, sizeof(err));
+		EXPECT(t == NULL);
+		EXPECT(strstr(err, "num-active-vmas") != NULL);
+		sim_free(t);
+	} else {
+		EXPECT(!"an anon_vma line of 7 fields");
+	}
 	free(d);
 	sim_free(s);
 }
@@ -1002,6 +1048,7 @@ int main(void)
 	RUN(swap_cache_only_slot_and_shmem_swap_roundtrip);
 	RUN(legacy_breakage_survives_a_roundtrip);
 	RUN(dangling_page_mapping_is_kept);
+	RUN(legacy_counters_are_checked);
 	RUN(loaded_copy_replays_identically);
 	RUN(garbage_is_refused);
 	RUN(every_prefix_is_refused);

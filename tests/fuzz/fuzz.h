@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz.h - what the op and snapshot harnesses share: op lines applied to a
+ * session under every rule the daemon relies on, and the snapshot round
+ * trip.  A broken rule is reported on stderr and abort()s, which libFuzzer
+ * records as a crash with the input that caused it.
+ */
+#ifndef RMAPD_FUZZ_H
+#define RMAPD_FUZZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "codec.h"
+
+/* ops applied per input: enough for fork chains, few enough to stay fast */
+#define FUZZ_MAX_OPS	32
+
+void fuzz_fail(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+/* Limits small enough that no input of a few ops runs for long. */
+void fuzz_limits(struct sim_limits *limits);
+
+/*
+ * Apply the JSON op lines of buf (up to FUZZ_MAX_OPS) to sim.  Every op
+ * parses to canonical JSON that parses back to itself; a refused op changes
+ * nothing; after every op the checker finds nothing, or in legacy mode
+ * only what the anon_vma reuse bug leaves.
+ */
+void fuzz_apply_lines(struct sim *sim, const char *buf, size_t len);
+
+/*
+ * Violations other than the ones a legacy-mode session leaves by design
+ * (all of them in normal mode): what a snapshot may not carry.  The report
+ * is filled and freed by the caller.
+ */
+size_t fuzz_check_untolerated(const struct sim *sim,
+			      struct sim_check_report *rep);
+
+/*
+ * The snapshot rules: a state without untolerated violations dumps to text
+ * that loads back, dumps to the same bytes, and walks every frame and
+ * passes the checker exactly as the original.
+ */
+void fuzz_round_trip(struct sim *sim);
+
+#endif /* RMAPD_FUZZ_H */
