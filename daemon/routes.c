@@ -615,6 +615,17 @@ static int lesson_run(const cJSON *steps, struct sim_config cfg,
 	return done == b->n && !rep->status ? 0 : -1;
 }
 
+/* session_create() said no: the session limit, or the database */
+static void reply_not_created(struct reply *rep, bool full, const char *what)
+{
+	if (full)
+		reply_problem(rep, 429, "too-many-sessions", "", "the daemon "
+			      "holds its maximum of %lu sessions",
+			      g_cfg->max_sessions);
+	else
+		reply_write_failed(rep, what);
+}
+
 static void create_session(const struct request *req, struct reply *rep)
 {
 	static const char *const fields[] = { "name", "mode", "zero_page",
@@ -678,12 +689,7 @@ static void create_session(const struct request *req, struct reply *rep)
 			   &origin, &full);
 	cJSON_free(config_text);
 	if (!s) {
-		if (full)
-			reply_problem(rep, 429, "too-many-sessions", "", "the "
-				      "daemon holds its maximum of %lu sessions",
-				      g_cfg->max_sessions);
-		else
-			reply_write_failed(rep, "the session was not created");
+		reply_not_created(rep, full, "the session was not created");
 		goto out;
 	}
 	metrics_ops(b.n);
@@ -919,12 +925,7 @@ static void snapshot_action(struct session *s, const char *name,
 	clone_name(cname, s->name, name);
 	copy = session_create(cname, config, &origin, &full);
 	if (!copy) {
-		if (full)
-			reply_problem(rep, 429, "too-many-sessions", "", "the "
-				      "daemon holds its maximum of %lu sessions",
-				      g_cfg->max_sessions);
-		else
-			reply_write_failed(rep, "the clone was not made");
+		reply_not_created(rep, full, "the clone was not made");
 		return;
 	}
 	snprintf(rep->location, sizeof(rep->location), "/api/v1/sessions/%ld",
