@@ -32,41 +32,33 @@
 	"img-src 'self'; connect-src 'self'; object-src 'none'; " \
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-static const char *header(struct MHD_Connection *conn, const char *name)
+static const char *header(const struct request_head *head, const char *name)
 {
-	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+	return head->header(head->conn, name);
 }
 
-static enum MHD_Result add_len(void *cls, enum MHD_ValueKind kind,
-			       const char *key, const char *value)
+struct tally {
+	size_t bytes;
+	int hosts;
+};
+
+static void add_one(const char *key, const char *value, void *arg)
 {
-	size_t *n = cls;
+	struct tally *t = arg;
 
-	(void)kind;
-	*n += strlen(key) + (value ? strlen(value) : 0) + 4;
-	return MHD_YES;
-}
-
-static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind,
-				  const char *key, const char *value)
-{
-	int *n = cls;
-
-	(void)kind;
-	(void)value;
+	t->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
 	if (!strcasecmp(key, "Host"))
-		(*n)++;
-	return MHD_YES;
+		t->hosts++;
 }
 
-/* The bytes of the values of one kind; *count how many there are. */
-static size_t kind_len(struct MHD_Connection *conn, enum MHD_ValueKind kind,
-		       int *count)
+/* The bytes of the headers (or query arguments), how many, their Hosts. */
+static struct tally head_tally(const struct request_head *head, bool query,
+			       int *count)
 {
-	size_t n = 0;
+	struct tally t = { 0, 0 };
 
-	*count = MHD_get_connection_values(conn, kind, add_len, &n);
-	return n;
+	*count = head->each(head->conn, query, add_one, &t);
+	return t;
 }
 
 /*
@@ -207,7 +199,7 @@ static bool path_ok(const char *path)
 }
 
 static bool refuse_origin(const struct config *cfg, const char *method,
-			  struct MHD_Connection *conn, struct reply *rep)
+			  const struct request_head *conn, struct reply *rep)
 {
 	const char *origin = header(conn, "Origin");
 	const char *site = header(conn, "Sec-Fetch-Site");
@@ -232,7 +224,7 @@ static bool refuse_origin(const struct config *cfg, const char *method,
 	return false;
 }
 
-static bool refuse_body(struct MHD_Connection *conn, struct reply *rep)
+static bool refuse_body(const struct request_head *conn, struct reply *rep)
 {
 	const char *ctype = header(conn, "Content-Type");
 	const char *clen = header(conn, "Content-Length");
@@ -251,36 +243,34 @@ static bool refuse_body(struct MHD_Connection *conn, struct reply *rep)
 }
 
 bool guard_admit(const struct config *cfg, const char *method,
-		 const char *path, const char *version,
-		 struct MHD_Connection *conn, struct reply *rep)
+		 const char *path, const struct request_head *conn,
+		 struct reply *rep)
 {
 	const char *host = header(conn, "Host");
+	struct tally t;
 	int count;
 
 	if (!strcmp(method, "HEAD"))
 		method = "GET";
-	if (kind_len(conn, MHD_GET_ARGUMENT_KIND, &count) + strlen(path) >
-	    MAX_HEAD) {
+	if (head_tally(conn, true, &count).bytes + strlen(path) > MAX_HEAD) {
 		reply_problem(rep, 414, "uri-too-long", "", "the request target "
 			      "is longer than %d bytes", MAX_HEAD);
 		return true;
 	}
-	if (kind_len(conn, MHD_HEADER_KIND, &count) > MAX_HEAD ||
-	    count > MAX_HEADERS) {
+	t = head_tally(conn, false, &count);
+	if (t.bytes > MAX_HEAD || count > MAX_HEADERS) {
 		reply_problem(rep, 431, "headers-too-large", "", "the request "
 			      "headers are more than %d bytes or %d headers",
 			      MAX_HEAD, MAX_HEADERS);
 		return true;
 	}
-	count = 0;
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_host, &count);
-	if (count > 1) {
+	if (t.hosts > 1) {
 		/* a proxy and rmapd might each believe a different one */
 		reply_problem(rep, 400, "missing-host", "Host", "a request has "
-			      "one Host header, not %d", count);
+			      "one Host header, not %d", t.hosts);
 		return true;
 	}
-	if (!host && strcmp(version, MHD_HTTP_VERSION_1_0)) {
+	if (!host && strcmp(conn->version, MHD_HTTP_VERSION_1_0)) {
 		reply_problem(rep, 400, "missing-host", "Host", "an HTTP/1.1 "
 			      "request needs a Host header");
 		return true;
@@ -312,7 +302,8 @@ bool guard_admit(const struct config *cfg, const char *method,
 void guard_headers(const struct config *cfg, struct MHD_Response *r,
 		   struct MHD_Connection *conn)
 {
-	const char *origin = header(conn, "Origin");
+	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							 "Origin");
 
 	MHD_add_response_header(r, "Content-Security-Policy", CSP);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -329,7 +320,8 @@ void guard_headers(const struct config *cfg, struct MHD_Response *r,
 	MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
 	MHD_add_response_header(r, "Access-Control-Expose-Headers",
 				"Location, Retry-After");
-	if (!header(conn, "Access-Control-Request-Method"))
+	if (!MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					 "Access-Control-Request-Method"))
 		return;
 	MHD_add_response_header(r, "Access-Control-Allow-Methods",
 				"GET, HEAD, POST, DELETE");

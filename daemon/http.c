@@ -242,6 +242,37 @@ static struct MHD_Response *make_response(struct reply *rep,
 	return r;
 }
 
+/* the guard's view of a request head, from libmicrohttpd */
+static const char *mhd_header(void *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+struct each_call {
+	void (*fn)(const char *key, const char *value, void *arg);
+	void *arg;
+};
+
+static enum MHD_Result each_one(void *cls, enum MHD_ValueKind kind,
+				const char *key, const char *value)
+{
+	struct each_call *c = cls;
+
+	(void)kind;
+	c->fn(key, value, c->arg);
+	return MHD_YES;
+}
+
+static int mhd_each(void *conn, bool query,
+		    void (*fn)(const char *key, const char *value, void *arg),
+		    void *arg)
+{
+	struct each_call c = { fn, arg };
+
+	return MHD_get_connection_values(conn, query ? MHD_GET_ARGUMENT_KIND :
+					 MHD_HEADER_KIND, each_one, &c);
+}
+
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 			      const char *url, const char *method,
 			      const char *version, const char *upload,
@@ -250,6 +281,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	struct conn_ctx *ctx = *con_cls;
 	struct reply rep = { 0 };
 	struct request req;
+	struct request_head head;
 	struct MHD_Response *r;
 	const char *route_name = "none";
 	enum MHD_Result ret;
@@ -263,7 +295,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 		*con_cls = ctx;
 		__atomic_add_fetch(&nr_requests, 1, __ATOMIC_SEQ_CST);
 		/* refused from its head: its body is never kept */
-		guard_admit(g_cfg, method, url, version, conn, &ctx->refusal);
+		head = (struct request_head){ .version = version,
+			.header = mhd_header, .each = mhd_each, .conn = conn };
+		guard_admit(g_cfg, method, url, &head, &ctx->refusal);
 		return MHD_YES;
 	}
 	if (*upload_size) {

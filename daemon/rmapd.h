@@ -199,12 +199,26 @@ void conns_metrics(struct strbuf *t);
 struct MHD_Connection;
 struct MHD_Response;
 /*
+ * A request's head as the guard reads it: libmicrohttpd's connection in the
+ * daemon, parsed lines in the fuzz harness.
+ */
+struct request_head {
+	const char *version;		/* "HTTP/1.1" */
+	/* the first header of that name (any case), or NULL */
+	const char *(*header)(void *conn, const char *name);
+	/* fn for every header (query false) or query argument; how many */
+	int (*each)(void *conn, bool query,
+		    void (*fn)(const char *key, const char *value, void *arg),
+		    void *arg);
+	void *conn;
+};
+/*
  * From the request's head: true with rep filled when it is refused (Host,
  * Origin, Content-Type, path) or is a CORS preflight, answered as is.
  */
 bool guard_admit(const struct config *cfg, const char *method,
-		 const char *path, const char *version,
-		 struct MHD_Connection *conn, struct reply *rep);
+		 const char *path, const struct request_head *head,
+		 struct reply *rep);
 /* security headers, and CORS ones for an allowed origin */
 void guard_headers(const struct config *cfg, struct MHD_Response *r,
 		   struct MHD_Connection *conn);

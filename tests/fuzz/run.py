@@ -84,7 +84,9 @@ def api_requests(src):
 def request(method, target, body=None):
     text = "%s %s HTTP/1.1\nHost: 127.0.0.1:8080\n" % (method, target)
     if body is not None:
-        text += "Content-Type: application/json\n\n" + json.dumps(body)
+        data = json.dumps(body)
+        text += "Content-Type: application/json\nContent-Length: %d\n\n%s" % (
+            len(data.encode()), data)
     return text
 
 
