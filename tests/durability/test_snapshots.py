@@ -80,8 +80,8 @@ def flip_dirty_bit(dump):
 
 def unreachable_page(dump):
     """pfn 2's page->mapping moved to anon_vma 1, which its VMA's chain
-    does not hold: anon-not-reachable, which sim_load lets through (legacy
-    mode leaves such pages behind) and only the checker refuses."""
+    does not hold: anon-not-reachable, which sim_load refuses in normal mode
+    (only legacy mode may leave such pages behind)."""
     out = re.sub(rb"^folio 2 2 ", b"folio 2 1 ", dump, count=1, flags=re.M)
     assert out != dump
     return out
@@ -142,7 +142,8 @@ def corrupt_snapshots_are_ignored_and_state_is_the_replay():
         reasons = {
             "flipped": "its checksum does not match its dump, session and seq",
             "foreign": "its checksum does not match its dump, session and seq",
-            "checker": "the invariant checker rejects it (anon-not-reachable)",
+            "checker": "the engine cannot load it: line 17: inconsistent "
+                       "state: anon-not-reachable: ",
             "truncated": "the engine cannot load it: ",
             "misplaced": "it holds %d ops, not %d" % (SEQ, SEQ - 1),
             "unsigned": "it has no checksum (stored by an older rmapd)",
