@@ -434,15 +434,6 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 	return d;
 }
 
-/* The port actually bound (--listen ADDR:0 lets the kernel pick), or 0. */
-unsigned short http_port(struct MHD_Daemon *d)
-{
-	const union MHD_DaemonInfo *info =
-		MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-
-	return info ? info->port : 0;
-}
-
 bool http_stopping(void)
 {
 	return __atomic_load_n(&stopping, __ATOMIC_SEQ_CST);

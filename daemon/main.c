@@ -445,7 +445,25 @@ static int activation_socket(void)
 	return 3;
 }
 
-/* The address and port of the socket systemd passed, for the Host check. */
+/*
+ * --listen ADDR:0: bind here, so the port the kernel picks is known (for
+ * the Host check) before any thread serves a request.
+ */
+static int listen_any_port(const struct sockaddr *addr, socklen_t len,
+			   int backlog)
+{
+	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, addr, len) || listen(fd, backlog)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The address and port of a socket already bound, for the Host check. */
 static void activation_address(struct config *c, int fd)
 {
 	struct sockaddr_storage ss;
@@ -538,6 +556,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	char err[300];
 	bool ipv6;
+	bool activated;
 	int fd, sig = 0;
 
 	if (argc > 1 && !strcmp(argv[1], "run"))
@@ -550,7 +569,8 @@ int main(int argc, char **argv)
 		snprintf(cfg.listen_addr, sizeof(cfg.listen_addr), "127.0.0.1");
 	ipv6 = strchr(cfg.listen_addr, ':') != NULL;
 	fd = activation_socket();
-	if (fd >= 0)
+	activated = fd >= 0;
+	if (activated)
 		activation_address(&cfg, fd);
 	if (fd < 0 && !is_loopback(cfg.listen_addr) && !cfg.allow_remote) {
 		fprintf(stderr, "rmapd: refusing to serve %s without "
@@ -567,6 +587,18 @@ int main(int argc, char **argv)
 	sin6.sin6_port = htons(cfg.port);
 	g_cfg = &cfg;
 	raise_nofile(&cfg);
+	if (!activated && !cfg.port) {
+		fd = ipv6 ? listen_any_port((struct sockaddr *)&sin6,
+					    sizeof(sin6), (int)cfg.max_conns)
+			  : listen_any_port((struct sockaddr *)&sin,
+					    sizeof(sin), (int)cfg.max_conns);
+		if (fd < 0) {
+			log_msg(LOG_ERR, "cannot serve on %s:0: %s",
+				cfg.listen_addr, strerror(errno));
+			return 1;
+		}
+		activation_address(&cfg, fd);
+	}
 	g_db = db_open(cfg.db_path, err, sizeof(err));
 	if (!g_db) {
 		log_msg(LOG_ERR, "%s", err);
@@ -592,9 +624,7 @@ int main(int argc, char **argv)
 		db_close(g_db);
 		return 1;
 	}
-	if (fd < 0 && !cfg.port)
-		cfg.port = http_port(d);
-	if (fd >= 0)
+	if (activated)
 		log_msg(LOG_INFO, "rmapd %s serving the socket from systemd "
 			"(database %s)", RMAPD_VERSION, cfg.db_path);
 	else

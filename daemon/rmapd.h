@@ -163,11 +163,9 @@ char *metrics_render(size_t *len);
 /* ---- http.c ---- */
 struct MHD_Daemon;
 struct sockaddr;
-/* Serve on listen_fd if >= 0 (socket activation), else bind addr. */
+/* Serve on listen_fd if >= 0 (systemd's, or bound for port 0), else addr. */
 struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 			      const struct sockaddr *addr, bool ipv6);
-/* the port bound, when --listen asked for port 0 */
-unsigned short http_port(struct MHD_Daemon *d);
 /* Graceful: refuse new connections, finish the requests in flight. */
 void http_stop(struct MHD_Daemon *d);
 /* true once SIGTERM/SIGINT started the shutdown */
