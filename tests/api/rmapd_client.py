@@ -22,6 +22,18 @@ def run_state(rmapd, ops, config=None):
     return json.loads(out.stdout)["state"]
 
 
+def recv_all(s):
+    """Everything the peer sends until it closes; the socket is closed."""
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return data
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 
-from rmapd_client import Daemon, Results, free_port, run_state
+from rmapd_client import Daemon, Results, free_port, recv_all, run_state
 
 RMAPD = sys.argv[1]
 A = 0x7f0000000000
@@ -189,14 +189,7 @@ def slow_request_start(port, sid):
 
 def slow_request_finish(s, rest):
     s.sendall(rest)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return data
+    return recv_all(s)
 
 
 def sigterm_finishes_requests_in_flight_and_exits_0():

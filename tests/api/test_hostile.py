@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from rmapd_client import Daemon, Results, free_port
+from rmapd_client import Daemon, Results, free_port, recv_all
 
 RMAPD = sys.argv[1]
 A = "0x7f0000000000"
@@ -26,13 +26,7 @@ def raw(d, data):
     """Send bytes as they are; (status, headers lowercased, body)."""
     s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
     s.sendall(data)
-    out = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        out += chunk
-    s.close()
+    out = recv_all(s)
     head, _, body = out.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     hdrs = {}
