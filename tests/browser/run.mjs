@@ -66,6 +66,12 @@ async function compare(page, base, label) {
   const st = await api(base, `/api/v1/sessions/${id}${at}`);
   const chk = await api(base, `/api/v1/sessions/${id}/check${at}`);
   check(`${label}: frames listed`, s.frames.length === st.frames.length, `${s.frames.length} vs ${st.frames.length}`);
+  {
+    // a note that a frame is missing names one this state does not hold
+    const note = await page.isVisible('#walk-pfn-note') ? await page.textContent('#walk-pfn-note') : '';
+    const gone = note.match(/^pfn (\d+) is not in this state/);
+    check(`${label}: the pfn picker's note is about this state`, !gone || !st.frames.some((f) => f.pfn === Number(gone[1])), note);
+  }
   for (const f of st.frames) {
     const row = s.frames.find((r) => r.pfn === f.pfn);
     check(`${label}: pfn ${f.pfn} mapcount`, row && row.mapcount === f.mapcount, JSON.stringify(row));

@@ -228,17 +228,23 @@ function stripRows(box, st) {
 // which frame it shows instead, never moving silently.
 function fillPfnPicker(st) {
   const sel = $('walk-pfn');
-  const keep = sel.value;
+  // an empty picker still remembers the frame it had (the note names it)
+  const keep = sel.value || $('walk-pfn-note').dataset.missing || '';
   sel.replaceChildren();
   for (const f of st.frames) {
     const o = document.createElement('option');
     o.value = o.textContent = f.pfn;
     sel.appendChild(o);
   }
-  if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
-  else if (keep !== '') {
+  if ([...sel.options].some((o) => o.value === keep)) {
+    sel.value = keep;
+    // a frame said missing from an earlier state is back (or was never gone
+    // from this one): the note no longer describes what is shown
+    if ($('walk-pfn-note').dataset.missing === keep) pfnNote('');
+  } else if (keep !== '') {
     const now = sel.value ? `pfn ${sel.value} is chosen instead` : 'no frame is left to walk';
     pfnNote(`pfn ${keep} is not in this state (${app.view !== null ? `not yet allocated or already freed at op ${st.version}` : 'freed'}): ${now}.`);
+    $('walk-pfn-note').dataset.missing = keep;
   }
 }
 
@@ -246,6 +252,7 @@ function pfnNote(text) {
   const n = $('walk-pfn-note');
   n.textContent = text;
   n.hidden = !text;
+  delete n.dataset.missing;
 }
 
 // the walk's frame set by the page (a lesson's step, a click on a frame),
