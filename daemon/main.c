@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "rmapd.h"
@@ -408,41 +408,34 @@ static int parse_args(struct config *c, int argc, char **argv)
 	return 0;
 }
 
-/* sd_notify, without libsystemd: one datagram to $NOTIFY_SOCKET. */
+/* Tell systemd (Type=notify) how far we are; nothing outside systemd. */
 static void notify(const char *msg)
 {
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	socklen_t len;
-	int fd;
+	int r = sd_notify(0, msg);
 
-	if (!path || (path[0] != '/' && path[0] != '@') ||
-	    strlen(path) >= sizeof(sa.sun_path))
-		return;
-	strcpy(sa.sun_path, path);
-	if (path[0] == '@')
-		sa.sun_path[0] = '\0';
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-		   len) < 0)
-		log_msg(LOG_WARNING, "sd_notify: %s", strerror(errno));
-	close(fd);
+	if (r < 0)
+		log_msg(LOG_WARNING, "sd_notify: %s", strerror(-r));
 }
 
-/* The socket systemd passed (LISTEN_FDS), or -1. */
+/*
+ * The listening stream socket systemd passed (socket activation), or -1.
+ * The environment is cleared so that no child inherits it.
+ */
 static int activation_socket(void)
 {
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int n = sd_listen_fds(1);
 
-	if (!pid || !fds || atol(pid) != (long)getpid() || atoi(fds) < 1)
+	if (n < 1)
 		return -1;
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_FDNAMES");
-	return 3;
+	if (n > 1)
+		log_msg(LOG_WARNING, "systemd passed %d sockets; using the first",
+			n);
+	if (sd_is_socket(SD_LISTEN_FDS_START, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+		log_msg(LOG_ERR, "the socket systemd passed is not a listening "
+			"stream socket");
+		return -1;
+	}
+	return SD_LISTEN_FDS_START;
 }
 
 /*
