@@ -76,8 +76,10 @@ struct address_space *file_alloc(struct sim *sim, unsigned long id,
 				 const char *name, unsigned long nr_pages,
 				 bool shmem);
 void file_free(struct sim *sim, struct address_space *mapping);
+/* frames.c: the frame table */
 struct folio *folio_alloc(struct sim *sim, unsigned long pfn);
 void folio_free(struct sim *sim, struct folio *folio);
+void frames_free(struct sim *sim);
 struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id);
 struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id);
 void swap_free(struct sim *sim, unsigned long id);
@@ -92,9 +94,8 @@ struct vm_area_struct *find_vma_after(struct mm_struct *mm, unsigned long addr);
 
 /* pgtable.c */
 struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn);
-void pte_free(struct mm_struct *mm, struct pte *pte);
-/* first PTE with vpn >= vpn */
-struct pte *pte_lower_bound(struct mm_struct *mm, unsigned long vpn);
+void pte_free(struct mm_struct *mm, unsigned long vpn);
+void pte_free_all(struct mm_struct *mm);
 bool pte_table_present(const struct mm_struct *mm, unsigned long vpn);
 void pte_table_alloc(struct mm_struct *mm, unsigned long vpn);
 unsigned long pte_table_next(const struct mm_struct *mm, unsigned long vpn);

@@ -17,7 +17,7 @@ static struct folio *pte_folio(struct sim *sim, const struct pte *pte)
 {
 	if (pte->special)
 		return &sim->zero_folio;
-	return sim_find_folio(sim, pte->pfn);
+	return sim_find_folio(sim, pte_pfn(pte));
 }
 
 static void set_pte(struct pte *pte, const struct folio *folio, bool write,
@@ -25,8 +25,7 @@ static void set_pte(struct pte *pte, const struct folio *folio, bool write,
 {
 	pte->present = true;
 	pte->special = (folio->flags & PG_zero) != 0;
-	pte->pfn = folio->pfn;
-	pte->swap = 0;
+	pte_set_val(pte, folio->pfn);
 	pte->swp_exclusive = false;
 	pte->write = write;
 	pte->dirty = dirty;
@@ -179,7 +178,7 @@ static void do_fault_around(struct sim *sim, struct vm_area_struct *vma,
 		if (index >= mapping->nr_pages || !mapping->pages[index])
 			continue;
 		pte = pte_lookup(vma->vm_mm, a >> PAGE_SHIFT);
-		if (pte && (pte->present || pte->swap))
+		if (pte && (pte->present || pte_swap(pte)))
 			continue;
 		folio = mapping->pages[index];
 		map_file_pte(sim, vma, a, folio, false);
@@ -321,7 +320,7 @@ static void wp_page_reuse(struct sim *sim, struct vm_area_struct *vma,
 	pte->dirty = true;
 	pte->young = true;
 	trace(sim, "wp_page_reuse", 3, T_ID("vma", vma->id),
-	      T_ADDR("addr", addr), T_ID("pfn", pte->pfn));
+	      T_ADDR("addr", addr), T_ID("pfn", pte_pfn(pte)));
 }
 
 static int do_wp_page(struct sim *sim, struct vm_area_struct *vma,
@@ -331,7 +330,7 @@ static int do_wp_page(struct sim *sim, struct vm_area_struct *vma,
 	struct folio *folio = pte_folio(sim, pte);
 
 	trace(sim, "do_wp_page", 3, T_ID("vma", vma->id), T_ADDR("addr", addr),
-	      T_ID("pfn", pte->pfn));
+	      T_ID("pfn", pte_pfn(pte)));
 	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) {
 		/* wp_page_shared: the same page, now writable and dirty */
 		folio->flags |= PG_dirty;
@@ -399,15 +398,16 @@ static int do_swap_page(struct sim *sim, struct vm_area_struct *vma,
 			unsigned long addr, struct pte *pte, bool write,
 			struct sim_result *res)
 {
-	struct swap_slot *slot = swap_slot_find(sim, pte->swap);
+	unsigned long entry = pte_swap(pte);
+	struct swap_slot *slot = swap_slot_find(sim, entry);
 	bool exclusive = pte->swp_exclusive;
-	struct folio *folio = swapin_folio(sim, slot, pte->swap);
+	struct folio *folio = swapin_folio(sim, slot, entry);
 
 	trace(sim, "do_swap_page", 3, T_ID("vma", vma->id),
 	      T_ADDR("addr", addr), T_ID("pfn", folio->pfn));
 	vma->vm_mm->swapents--;
-	swap_free(sim, pte->swap);
-	pte->swap = 0;
+	swap_free(sim, entry);
+	pte_set_val(pte, 0);
 	slot = folio->flags & PG_swapcache ?
 	       swap_slot_find(sim, folio->swap) : NULL;
 	if (should_try_to_free_swap(folio, write) && slot && !slot->count) {
@@ -462,7 +462,7 @@ int handle_mm_fault(struct sim *sim, struct mm_struct *mm, unsigned long addr,
 		res->fault = "hit";
 		return 0;
 	}
-	if (pte && pte->swap)
+	if (pte && pte_swap(pte))
 		return do_swap_page(sim, vma, addr, pte, write, res);
 	if (vma_is_anonymous(vma))
 		return do_anonymous_page(sim, vma, addr, write, res);
@@ -494,40 +494,44 @@ void free_swap_and_cache(struct sim *sim, unsigned long entry)
 }
 
 static void zap_one_pte(struct sim *sim, struct vm_area_struct *vma,
-			struct pte *pte)
+			struct pte *pte, unsigned long vpn)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	unsigned long entry = pte_swap(pte);
 
 	if (pte->present && !pte->special) {
-		struct folio *folio = sim_find_folio(sim, pte->pfn);
+		struct folio *folio = sim_find_folio(sim, pte_pfn(pte));
 
 		if (pte->dirty && !folio_test_anon(folio))
 			folio->flags |= PG_dirty;
 		folio_remove_rmap_pte(sim, folio, vma);
-		pte_free(mm, pte);
+		pte_free(mm, vpn);
 		folio_put_if_unused(sim, folio);
 		return;
 	}
-	if (!pte->present && pte->swap) {
+	pte_free(mm, vpn);
+	if (entry) {
 		mm->swapents--;
-		free_swap_and_cache(sim, pte->swap);
+		free_swap_and_cache(sim, entry);
 	}
-	pte_free(mm, pte);
 }
 
 void zap_page_range(struct sim *sim, struct vm_area_struct *vma,
 		    unsigned long start, unsigned long end)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	struct pte *pte = pte_lower_bound(mm, start >> PAGE_SHIFT);
+	struct pte_iter it;
+	struct pte *pte = pte_iter_start(mm, start >> PAGE_SHIFT, &it);
 	unsigned long n = 0;
 
-	while (pte && pte->vpn < end >> PAGE_SHIFT) {
-		struct pte *next = pte_next(pte);
+	while (pte && it.vpn < end >> PAGE_SHIFT) {
+		struct pte *cur = pte;
+		unsigned long vpn = it.vpn;
 
-		zap_one_pte(sim, vma, pte);
+		/* step on before the block of this PTE may go */
+		pte = pte_iter_next(&it);
+		zap_one_pte(sim, vma, cur, vpn);
 		n++;
-		pte = next;
 	}
 	if (n)
 		trace(sim, "zap_pte_range", 4, T_ID("vma", vma->id),
@@ -554,9 +558,8 @@ static void copy_present_pte(struct sim *sim, struct vm_area_struct *dst_vma,
 	struct folio *folio = pte_folio(sim, src);
 	bool cow = is_cow_mapping(src_vma->vm_flags);
 
-	*dst = (struct pte){ .vpn = dst->vpn, .node = dst->node };
-	dst->present = true;
-	dst->pfn = src->pfn;
+	*dst = (struct pte){ .present = true };
+	pte_set_val(dst, pte_pfn(src));
 	dst->special = src->special;
 	dst->write = src->write;
 	dst->dirty = src->dirty;
@@ -583,16 +586,18 @@ int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 		    struct vm_area_struct *src_vma)
 {
 	struct mm_struct *src_mm = src_vma->vm_mm;
-	struct pte *src = pte_lower_bound(src_mm, src_vma->vm_start >> PAGE_SHIFT);
+	struct pte_iter it;
+	struct pte *src;
 	unsigned long n = 0;
 
 	if (!vma_needs_copy(src_vma))
 		return 0;
 	pte_tables_copy(dst_vma->vm_mm, src_mm, src_vma->vm_start,
 			src_vma->vm_end);
-	for (; src && src->vpn < src_vma->vm_end >> PAGE_SHIFT;
-	     src = pte_next(src)) {
-		struct pte *dst = pte_alloc(dst_vma->vm_mm, src->vpn);
+	for (src = pte_iter_start(src_mm, src_vma->vm_start >> PAGE_SHIFT, &it);
+	     src && it.vpn < src_vma->vm_end >> PAGE_SHIFT;
+	     src = pte_iter_next(&it)) {
+		struct pte *dst = pte_alloc(dst_vma->vm_mm, it.vpn);
 
 		n++;
 		if (src->present) {
@@ -600,8 +605,8 @@ int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 			continue;
 		}
 		/* copy_nonpresent_pte: a swap entry, now shared */
-		dst->swap = src->swap;
-		swap_slot_find(sim, src->swap)->count++;
+		pte_set_val(dst, pte_swap(src));
+		swap_slot_find(sim, pte_swap(src))->count++;
 		src->swp_exclusive = false;
 		dst_vma->vm_mm->swapents++;
 	}

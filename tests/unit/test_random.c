@@ -51,7 +51,7 @@ static unsigned long random_pfn(struct rng *r, struct sim *s)
 	if (!n)
 		return 12345;
 	k = pick(r, n);
-	for (f = folio_first(s); f; f = folio_next(f))
+	for (f = folio_first(s); f; f = folio_next(s, f))
 		if (k-- == 0)
 			return f->pfn;
 	return 12345;

@@ -112,7 +112,7 @@ static unsigned long pfn_at(struct sim *s, int pid, unsigned long addr)
 	struct mm_struct *mm = sim_find_mm(s, pid);
 	struct pte *pte = mm ? pte_lookup(mm, addr >> PAGE_SHIFT) : NULL;
 
-	return pte && pte->present && !pte->special ? pte->pfn : 0;
+	return pte && pte->present && !pte->special ? pte_pfn(pte) : 0;
 }
 
 static struct sim *new_sim(enum sim_mode mode, bool no_zero_page)
@@ -625,7 +625,7 @@ static unsigned long any_pfn(struct rng *r, const struct sim *s)
 	const struct folio *f;
 	unsigned long k = pick(r, s->nr_frames);
 
-	for (f = folio_first(s); f; f = folio_next(f))
+	for (f = folio_first(s); f; f = folio_next(s, f))
 		if (k-- == 0)
 			return f->pfn;
 	return 1;
