@@ -53,20 +53,18 @@ static unsigned int radix_slot(unsigned long pfn, unsigned int level)
 			      RADIX_MASK);
 }
 
-static unsigned int radix_lookup(const struct frame_table *ft,
-				 unsigned long pfn)
+/* The leaf that holds pfn's place, or NULL. */
+static const struct pfn_leaf *radix_leaf(const struct frame_table *ft,
+					 unsigned long pfn)
 {
 	const void *node = ft->root;
 	unsigned int h = ft->height;
 
 	if (!h || !radix_fits(h, pfn))
-		return 0;
-	for (; h > 1; h--) {
+		return NULL;
+	for (; h > 1 && node; h--)
 		node = ((const struct pfn_node *)node)->child[radix_slot(pfn, h)];
-		if (!node)
-			return 0;
-	}
-	return ((const struct pfn_leaf *)node)->place[pfn & RADIX_MASK];
+	return node;
 }
 
 static void radix_grow(struct frame_table *ft, unsigned long pfn)
@@ -136,6 +134,8 @@ static unsigned int radix_erase(struct frame_table *ft, unsigned long pfn)
 	leaf->place[pfn & RADIX_MASK] = 0;
 	if (--leaf->nr)
 		return place;
+	if (ft->hint == leaf)
+		ft->hint = NULL;
 	free(leaf);
 	for (h = 2; depth; h++) {
 		struct pfn_node *n = path[--depth];
@@ -265,9 +265,32 @@ void frames_free(struct sim *sim)
 
 struct folio *sim_find_folio(const struct sim *sim, unsigned long pfn)
 {
-	unsigned int place = radix_lookup(&sim->frames, pfn);
+	const struct pfn_leaf *leaf = radix_leaf(&sim->frames, pfn);
+	unsigned int place = leaf ? leaf->place[pfn & RADIX_MASK] : 0;
 
 	return place ? slab_folio(&sim->frames, place - 1) : NULL;
+}
+
+/*
+ * sim_find_folio for the engine's own changes, which meet pfns in runs
+ * (a VMA's pages were mostly faulted in order): the last leaf is tried
+ * first.  Readers may share a session, so only a change moves the hint.
+ */
+struct folio *pfn_folio(struct sim *sim, unsigned long pfn)
+{
+	struct frame_table *ft = &sim->frames;
+	const struct pfn_leaf *leaf = ft->hint;
+	unsigned int place;
+
+	if (!leaf || (pfn & ~RADIX_MASK) != ft->hint_base) {
+		leaf = radix_leaf(ft, pfn);
+		if (!leaf)
+			return NULL;
+		ft->hint = (void *)leaf;
+		ft->hint_base = pfn & ~RADIX_MASK;
+	}
+	place = leaf->place[pfn & RADIX_MASK];
+	return place ? slab_folio(ft, place - 1) : NULL;
 }
 
 static struct folio *folio_from(const struct sim *sim, unsigned long from)

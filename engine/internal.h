@@ -80,6 +80,8 @@ void file_free(struct sim *sim, struct address_space *mapping);
 struct folio *folio_alloc(struct sim *sim, unsigned long pfn);
 void folio_free(struct sim *sim, struct folio *folio);
 void frames_free(struct sim *sim);
+/* sim_find_folio for a change in progress (faster on runs of pfns) */
+struct folio *pfn_folio(struct sim *sim, unsigned long pfn);
 struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id);
 struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id);
 void swap_free(struct sim *sim, unsigned long id);

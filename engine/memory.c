@@ -17,7 +17,7 @@ static struct folio *pte_folio(struct sim *sim, const struct pte *pte)
 {
 	if (pte->special)
 		return &sim->zero_folio;
-	return sim_find_folio(sim, pte_pfn(pte));
+	return pfn_folio(sim, pte_pfn(pte));
 }
 
 static void set_pte(struct pte *pte, const struct folio *folio, bool write,
@@ -500,7 +500,7 @@ static void zap_one_pte(struct sim *sim, struct vm_area_struct *vma,
 	unsigned long entry = pte_swap(pte);
 
 	if (pte->present && !pte->special) {
-		struct folio *folio = sim_find_folio(sim, pte_pfn(pte));
+		struct folio *folio = pfn_folio(sim, pte_pfn(pte));
 
 		if (pte->dirty && !folio_test_anon(folio))
 			folio->flags |= PG_dirty;

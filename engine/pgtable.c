@@ -234,8 +234,13 @@ unsigned long pte_table_next(const struct mm_struct *mm, unsigned long vpn)
 void pte_table_alloc(struct mm_struct *mm, unsigned long vpn)
 {
 	unsigned long region = vpn >> PTE_TABLE_SHIFT;
-	size_t i = pt_index(mm, region);
+	size_t i;
 
+	/* a run of faults or copies meets one table again and again */
+	if (mm->pt_hint_region == region + 1)
+		return;
+	i = pt_index(mm, region);
+	mm->pt_hint_region = region + 1;
 	if (i < mm->nr_pt && mm->pt[i] == region)
 		return;
 	if (mm->nr_pt == mm->cap_pt) {
@@ -254,6 +259,8 @@ void pte_table_alloc(struct mm_struct *mm, unsigned long vpn)
 
 static void pt_remove(struct mm_struct *mm, size_t i)
 {
+	if (mm->pt_hint_region == mm->pt[i] + 1)
+		mm->pt_hint_region = 0;
 	memmove(&mm->pt[i], &mm->pt[i + 1],
 		(mm->nr_pt - i - 1) * sizeof(*mm->pt));
 	mm->nr_pt--;

@@ -274,6 +274,7 @@ struct mm_struct {
 	unsigned long map_count;
 	struct rb_root pgtable;		/* pte_blocks by vpn */
 	struct pte_block *pt_hint;	/* the block the last change went to */
+	unsigned long pt_hint_region;	/* 1 + a region known to have a table */
 	unsigned long nr_ptes;
 	/*
 	 * The PTE tables (page-table pages) the process has: the 2 MiB regions
@@ -480,6 +481,9 @@ enum sim_reject {
 struct frame_table {
 	void *root;
 	unsigned int height;		/* levels; 0: empty */
+	/* the leaf a change last went through (pfn_folio), and its first pfn */
+	void *hint;
+	unsigned long hint_base;
 	struct folio **slabs;
 	size_t nr_slabs;
 	unsigned int used;		/* places handed out so far */

@@ -55,13 +55,20 @@ void sim_trace_free(struct sim_trace *t)
 	t->nr = t->cap = t->nr_fns = t->cap_fns = 0;
 }
 
-/* A function's entry; the same name may be two literals in two files. */
+/*
+ * A function's entry; the same name may be two literals in two files, so
+ * the names are compared when no entry has this very literal (one entry a
+ * name: both searches find the same one).
+ */
 static struct sim_trace_fn *trace_fn(struct sim_trace *t, const char *fn)
 {
 	size_t i;
 
 	for (i = t->nr_fns; i-- > 0;)
-		if (t->fns[i].fn == fn || !strcmp(t->fns[i].fn, fn))
+		if (t->fns[i].fn == fn)
+			return &t->fns[i];
+	for (i = t->nr_fns; i-- > 0;)
+		if (!strcmp(t->fns[i].fn, fn))
 			return &t->fns[i];
 	if (t->nr_fns == t->cap_fns)
 		t->fns = grow(t->fns, &t->cap_fns, sizeof(*t->fns));
@@ -76,22 +83,22 @@ static struct sim_event *trace_push(struct sim_trace *t)
 	return &t->ev[t->nr++];
 }
 
-void sim_trace_add(struct sim_trace *t, const struct sim_event *e)
+/* Whether a step of f is kept (else it is folded into f's summary). */
+static bool trace_keeps(const struct sim_trace *t,
+			const struct sim_trace_fn *f)
 {
-	struct sim_trace_fn *f = trace_fn(t, e->fn);
-	unsigned long calls = e->omitted ? e->omitted : 1;
+	return (!t->repeat || f->kept < t->repeat) &&
+	       (!t->limit || t->kept < t->limit);
+}
+
+static void trace_fold(struct sim_trace *t, struct sim_trace_fn *f,
+		       const char *fn, unsigned long calls)
+{
 	struct sim_event *sum;
 
-	if (!e->omitted && (!t->repeat || f->kept < t->repeat) &&
-	    (!t->limit || t->kept < t->limit)) {
-		*trace_push(t) = *e;
-		f->kept++;
-		t->kept++;
-		return;
-	}
 	if (!f->summary) {
 		sum = trace_push(t);
-		*sum = (struct sim_event){ .fn = e->fn };
+		*sum = (struct sim_event){ .fn = fn };
 		f->summary = t->nr;
 	}
 	sum = &t->ev[f->summary - 1];
@@ -100,30 +107,63 @@ void sim_trace_add(struct sim_trace *t, const struct sim_event *e)
 	t->omitted += calls;
 }
 
+void sim_trace_add(struct sim_trace *t, const struct sim_event *e)
+{
+	struct sim_trace_fn *f = trace_fn(t, e->fn);
+
+	if (!e->omitted && trace_keeps(t, f)) {
+		*trace_push(t) = *e;
+		f->kept++;
+		t->kept++;
+		return;
+	}
+	trace_fold(t, f, e->fn, e->omitted ? e->omitted : 1);
+}
+
 void sim_trace_limits(struct sim *sim, size_t repeat, size_t limit)
 {
 	sim->trace.repeat = repeat;
 	sim->trace.limit = limit;
 }
 
+/*
+ * A step that will be folded is only counted: its arguments matter for the
+ * work they carry, so a step repeated per page costs no event built.
+ */
 void trace(struct sim *sim, const char *fn, int nargs, ...)
 {
-	struct sim_event ev = { .fn = fn };
+	struct sim_trace_fn *f = trace_fn(&sim->trace, fn);
+	bool keep = trace_keeps(&sim->trace, f);
+	struct sim_event *ev = NULL;
 	va_list ap;
 	int i;
 
 	if (nargs > SIM_EVENT_ARGS)
 		nargs = SIM_EVENT_ARGS;
-	ev.nargs = nargs;
+	if (keep) {
+		ev = trace_push(&sim->trace);
+		*ev = (struct sim_event){ .fn = fn, .nargs = nargs };
+	}
 	va_start(ap, nargs);
 	for (i = 0; i < nargs; i++) {
-		ev.arg[i].key = va_arg(ap, const char *);
-		ev.arg[i].kind = (enum sim_arg_kind)va_arg(ap, int);
-		ev.arg[i].val = va_arg(ap, unsigned long);
-		if (ev.arg[i].kind == ARG_WORK)
-			sim->cost += ev.arg[i].val;
+		const char *key = va_arg(ap, const char *);
+		enum sim_arg_kind kind = (enum sim_arg_kind)va_arg(ap, int);
+		unsigned long val = va_arg(ap, unsigned long);
+
+		if (kind == ARG_WORK)
+			sim->cost += val;
+		if (ev) {
+			ev->arg[i].key = key;
+			ev->arg[i].kind = kind;
+			ev->arg[i].val = val;
+		}
 	}
 	va_end(ap);
 	sim->cost++;
-	sim_trace_add(&sim->trace, &ev);
+	if (keep) {
+		f->kept++;
+		sim->trace.kept++;
+		return;
+	}
+	trace_fold(&sim->trace, f, fn, 1);
 }
