@@ -54,13 +54,24 @@ static inline bool sim_legacy(const struct sim *sim)
 	return sim->cfg.mode == SIM_MODE_LEGACY;
 }
 
-/* trace.c: one step.  Arguments come in (key, kind, value) triples. */
-void trace(struct sim *sim, const char *fn, int nargs, ...);
-#define T_ID(k, v)	(k), ARG_ID, (unsigned long)(v)
-#define T_ADDR(k, v)	(k), ARG_ADDR, (unsigned long)(v)
-#define T_NUM(k, v)	(k), ARG_NUM, (unsigned long)(v)
+/*
+ * trace.c: one step, with its arguments (T_ID, T_ADDR...).  They are an
+ * array built at the call, not varargs: a step taken per page is traced
+ * per page, and reading varargs cost more than the rest of the step.
+ */
+void trace_args(struct sim *sim, const char *fn, size_t nargs,
+		const struct sim_arg *args);
+#define trace(sim, fn, nargs, ...)					\
+	trace_args((sim), (fn),						\
+		   min_ul((size_t)(nargs),				\
+			  sizeof((const struct sim_arg[]){ __VA_ARGS__ }) / \
+			  sizeof(struct sim_arg)),			\
+		   (const struct sim_arg[]){ __VA_ARGS__ })
+#define T_ID(k, v)	{ (k), ARG_ID, (unsigned long)(v) }
+#define T_ADDR(k, v)	{ (k), ARG_ADDR, (unsigned long)(v) }
+#define T_NUM(k, v)	{ (k), ARG_NUM, (unsigned long)(v) }
 /* a count of PTEs or pages handled by the step: the op's cost grows by it */
-#define T_WORK(k, v)	(k), ARG_WORK, (unsigned long)(v)
+#define T_WORK(k, v)	{ (k), ARG_WORK, (unsigned long)(v) }
 
 /* sim.c: object lifetimes.  id 0 takes the next id of the kind. */
 struct mm_struct *mm_alloc(struct sim *sim, int pid);
@@ -98,6 +109,14 @@ struct vm_area_struct *find_vma_after(struct mm_struct *mm, unsigned long addr);
 struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn);
 void pte_free(struct mm_struct *mm, unsigned long vpn);
 void pte_free_all(struct mm_struct *mm);
+/* block by block (copy_page_range): see pgtable.c */
+struct pte_block *pte_block_first(const struct mm_struct *mm,
+				  unsigned long vpn);
+struct pte_block *pte_block_next(const struct pte_block *blk);
+struct pte_block *pte_block_get(struct mm_struct *mm,
+				const struct pte_block *blk);
+struct pte *pte_block_slot(struct mm_struct *mm, struct pte_block *blk,
+			   unsigned int i);
 bool pte_table_present(const struct mm_struct *mm, unsigned long vpn);
 void pte_table_alloc(struct mm_struct *mm, unsigned long vpn);
 unsigned long pte_table_next(const struct mm_struct *mm, unsigned long vpn);

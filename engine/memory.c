@@ -557,12 +557,18 @@ static void copy_present_pte(struct sim *sim, struct vm_area_struct *dst_vma,
 {
 	struct folio *folio = pte_folio(sim, src);
 	bool cow = is_cow_mapping(src_vma->vm_flags);
+	/* built whole, then stored: one word, as set_pte_at writes it */
+	struct pte pte = { .present = 1, .special = src->special,
+			   .write = src->write, .dirty = src->dirty };
 
-	*dst = (struct pte){ .present = true };
-	pte_set_val(dst, pte_pfn(src));
-	dst->special = src->special;
-	dst->write = src->write;
-	dst->dirty = src->dirty;
+	pte_set_val(&pte, pte_pfn(src));
+	if (cow && src->write) {
+		src->write = false;
+		pte.write = false;
+	}
+	if (src_vma->vm_flags & VM_SHARED)
+		pte.dirty = false;
+	*dst = pte;
 	if (!src->special) {
 		if (folio_test_anon(folio)) {
 			/* folio_try_dup_anon_rmap_pte: shared from now on */
@@ -573,43 +579,70 @@ static void copy_present_pte(struct sim *sim, struct vm_area_struct *dst_vma,
 		}
 		mm_counter_inc(dst_vma->vm_mm, folio, 1);
 	}
-	if (cow && src->write) {
-		src->write = false;
-		dst->write = false;
+}
+
+/* copy_nonpresent_pte: a swap entry, now shared */
+static void copy_swap_pte(struct sim *sim, struct mm_struct *dst_mm,
+			  struct pte *src, struct pte *dst)
+{
+	pte_set_val(dst, pte_swap(src));
+	swap_slot_find(sim, pte_swap(src))->count++;
+	src->swp_exclusive = false;
+	dst_mm->swapents++;
+}
+
+/*
+ * copy_pte_range for the PTEs of one block of the parent in [start, end):
+ * the child's block at the same place is found once, as the kernel maps a
+ * destination PTE table once for all the entries it copies into it.
+ */
+static unsigned long copy_pte_block(struct sim *sim,
+				    struct vm_area_struct *dst_vma,
+				    struct vm_area_struct *src_vma,
+				    struct pte_block *sb, unsigned long start,
+				    unsigned long end)
+{
+	unsigned long base = pte_block_base(sb), n = 0;
+	unsigned int i = base < start ? (unsigned int)(start - base) : 0;
+	unsigned int stop = (unsigned int)min_ul(PTE_BLOCK, end - base);
+	struct mm_struct *dst_mm = dst_vma->vm_mm;
+	struct pte_block *db = NULL;
+
+	for (; i < stop; i++) {
+		struct pte *src = &sb->pte[i], *dst;
+
+		if (pte_none(src))
+			continue;
+		if (!db) {
+			db = pte_block_get(dst_mm, sb);
+			pte_table_alloc(dst_mm, base);
+		}
+		dst = pte_block_slot(dst_mm, db, i);
+		n++;
+		if (src->present)
+			copy_present_pte(sim, dst_vma, src_vma, src, dst);
+		else
+			copy_swap_pte(sim, dst_mm, src, dst);
 	}
-	if (src_vma->vm_flags & VM_SHARED)
-		dst->dirty = false;
-	dst->young = false;
+	return n;
 }
 
 int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 		    struct vm_area_struct *src_vma)
 {
 	struct mm_struct *src_mm = src_vma->vm_mm;
-	struct pte_iter it;
-	struct pte *src;
+	unsigned long start = src_vma->vm_start >> PAGE_SHIFT;
+	unsigned long end = src_vma->vm_end >> PAGE_SHIFT;
+	struct pte_block *sb;
 	unsigned long n = 0;
 
 	if (!vma_needs_copy(src_vma))
 		return 0;
 	pte_tables_copy(dst_vma->vm_mm, src_mm, src_vma->vm_start,
 			src_vma->vm_end);
-	for (src = pte_iter_start(src_mm, src_vma->vm_start >> PAGE_SHIFT, &it);
-	     src && it.vpn < src_vma->vm_end >> PAGE_SHIFT;
-	     src = pte_iter_next(&it)) {
-		struct pte *dst = pte_alloc(dst_vma->vm_mm, it.vpn);
-
-		n++;
-		if (src->present) {
-			copy_present_pte(sim, dst_vma, src_vma, src, dst);
-			continue;
-		}
-		/* copy_nonpresent_pte: a swap entry, now shared */
-		pte_set_val(dst, pte_swap(src));
-		swap_slot_find(sim, pte_swap(src))->count++;
-		src->swp_exclusive = false;
-		dst_vma->vm_mm->swapents++;
-	}
+	for (sb = pte_block_first(src_mm, start);
+	     sb && pte_block_base(sb) < end; sb = pte_block_next(sb))
+		n += copy_pte_block(sim, dst_vma, src_vma, sb, start, end);
 	trace(sim, "copy_page_range", 3, T_ID("dst", dst_vma->id),
 	      T_ID("src", src_vma->id), T_WORK("ptes", n));
 	return 0;

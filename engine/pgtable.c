@@ -108,7 +108,7 @@ static struct pte *iter_scan(struct pte_iter *it, const struct pte_block *blk,
 				continue;
 			it->blk = blk;
 			it->i = i;
-			it->vpn = ((unsigned long)blk->index << PTE_BLOCK_SHIFT) + i;
+			it->vpn = pte_block_base(blk) + i;
 			return (struct pte *)&blk->pte[i];
 		}
 	}
@@ -139,13 +139,47 @@ struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn)
 {
 	unsigned long index = block_index(vpn);
 	struct pte_block *blk = block_find(mm, index);
-	struct pte *pte;
 
 	if (!blk)
 		blk = block_alloc(mm, index);
-	pte = &blk->pte[block_slot(vpn)];
-	if (pte_none(pte)) {
+	if (pte_none(&blk->pte[block_slot(vpn)]))
 		pte_table_alloc(mm, vpn);
+	return pte_block_slot(mm, blk, block_slot(vpn));
+}
+
+/* ---- whole blocks, for copy_pte_range ---- */
+
+/* The first block with a PTE at or after vpn, or NULL. */
+struct pte_block *pte_block_first(const struct mm_struct *mm,
+				  unsigned long vpn)
+{
+	return block_search(mm, block_index(vpn), false);
+}
+
+struct pte_block *pte_block_next(const struct pte_block *blk)
+{
+	return block_of(rb_next(&blk->node));
+}
+
+/* mm's block at the place of blk (of another mm), made if need be. */
+struct pte_block *pte_block_get(struct mm_struct *mm,
+				const struct pte_block *blk)
+{
+	struct pte_block *own = block_find(mm, blk->index);
+
+	return own ? own : block_alloc(mm, blk->index);
+}
+
+/*
+ * Entry i of blk, which is mm's, as pte_alloc finds or makes it, but for
+ * the PTE table: a block lies in one table, its caller makes that once.
+ */
+struct pte *pte_block_slot(struct mm_struct *mm, struct pte_block *blk,
+			   unsigned int i)
+{
+	struct pte *pte = &blk->pte[i];
+
+	if (pte_none(pte)) {
 		blk->nr++;
 		mm->nr_ptes++;
 	}

@@ -246,6 +246,11 @@ struct pte_block {
 	struct pte pte[PTE_BLOCK];
 };
 
+static inline unsigned long pte_block_base(const struct pte_block *blk)
+{
+	return (unsigned long)blk->index << PTE_BLOCK_SHIFT;
+}
+
 /* A reader's place in a page table: the PTE at vpn, in block blk. */
 struct pte_iter {
 	const struct pte_block *blk;
@@ -309,15 +314,17 @@ struct swap_slot {
  */
 enum sim_arg_kind { ARG_ID, ARG_ADDR, ARG_NUM, ARG_WORK };
 
+struct sim_arg {
+	const char *key;
+	enum sim_arg_kind kind;
+	unsigned long val;
+};
+
 #define SIM_EVENT_ARGS 5
 struct sim_event {
 	const char *fn;
 	int nargs;
-	struct {
-		const char *key;
-		enum sim_arg_kind kind;
-		unsigned long val;
-	} arg[SIM_EVENT_ARGS];
+	struct sim_arg arg[SIM_EVENT_ARGS];
 	/*
 	 * omitted != 0 makes this a summary, not a step: fn ran count times in
 	 * the call, the events before this one show count - omitted of them
@@ -336,6 +343,7 @@ struct sim_event {
  * it is folded the same way.  0 means no bound.
  */
 #define SIM_TRACE_REPEAT	8
+#define SIM_TRACE_CACHE		32
 struct sim_trace_fn;
 struct sim_trace {
 	struct sim_event *ev;
@@ -345,6 +353,8 @@ struct sim_trace {
 	size_t repeat, limit;
 	size_t kept;			/* events that are steps, not summaries */
 	unsigned long omitted;		/* calls folded into summaries */
+	/* 1 + the entry in fns of a name's literal, by its address */
+	unsigned short fn_cache[SIM_TRACE_CACHE];
 };
 void sim_trace_init(struct sim_trace *t, size_t repeat, size_t limit);
 void sim_trace_reset(struct sim_trace *t);

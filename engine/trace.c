@@ -8,7 +8,8 @@
  * trace of one call is bounded by the number of distinct kernel functions,
  * whatever the session holds.  The cost counts every call, kept or folded.
  */
-#include <stdarg.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,7 +61,9 @@ void sim_trace_free(struct sim_trace *t)
  * the names are compared when no entry has this very literal (one entry a
  * name: both searches find the same one).
  */
-static struct sim_trace_fn *trace_fn(struct sim_trace *t, const char *fn)
+/* out of line: the common case, a hit in fn_cache, stays small */
+static __attribute__((noinline))
+struct sim_trace_fn *trace_fn_search(struct sim_trace *t, const char *fn)
 {
 	size_t i;
 
@@ -74,6 +77,26 @@ static struct sim_trace_fn *trace_fn(struct sim_trace *t, const char *fn)
 		t->fns = grow(t->fns, &t->cap_fns, sizeof(*t->fns));
 	t->fns[t->nr_fns] = (struct sim_trace_fn){ .fn = fn };
 	return &t->fns[t->nr_fns++];
+}
+
+/*
+ * A step repeated per page calls this per page: a literal seen before is
+ * found by its address in fn_cache (an entry there that is stale, past
+ * nr_fns or another literal's, is only a miss).
+ */
+static inline struct sim_trace_fn *trace_fn(struct sim_trace *t,
+					    const char *fn)
+{
+	unsigned short *slot = &t->fn_cache[((uintptr_t)fn >> 3) %
+					    SIM_TRACE_CACHE];
+	struct sim_trace_fn *f;
+
+	if (*slot && *slot <= t->nr_fns && t->fns[*slot - 1].fn == fn)
+		return &t->fns[*slot - 1];
+	f = trace_fn_search(t, fn);
+	if (t->nr_fns <= USHRT_MAX)
+		*slot = (unsigned short)(f - t->fns + 1);
+	return f;
 }
 
 static struct sim_event *trace_push(struct sim_trace *t)
@@ -130,37 +153,23 @@ void sim_trace_limits(struct sim *sim, size_t repeat, size_t limit)
  * A step that will be folded is only counted: its arguments matter for the
  * work they carry, so a step repeated per page costs no event built.
  */
-void trace(struct sim *sim, const char *fn, int nargs, ...)
+void trace_args(struct sim *sim, const char *fn, size_t nargs,
+		const struct sim_arg *args)
 {
 	struct sim_trace_fn *f = trace_fn(&sim->trace, fn);
-	bool keep = trace_keeps(&sim->trace, f);
-	struct sim_event *ev = NULL;
-	va_list ap;
-	int i;
+	size_t i;
 
 	if (nargs > SIM_EVENT_ARGS)
 		nargs = SIM_EVENT_ARGS;
-	if (keep) {
-		ev = trace_push(&sim->trace);
-		*ev = (struct sim_event){ .fn = fn, .nargs = nargs };
-	}
-	va_start(ap, nargs);
-	for (i = 0; i < nargs; i++) {
-		const char *key = va_arg(ap, const char *);
-		enum sim_arg_kind kind = (enum sim_arg_kind)va_arg(ap, int);
-		unsigned long val = va_arg(ap, unsigned long);
-
-		if (kind == ARG_WORK)
-			sim->cost += val;
-		if (ev) {
-			ev->arg[i].key = key;
-			ev->arg[i].kind = kind;
-			ev->arg[i].val = val;
-		}
-	}
-	va_end(ap);
+	for (i = 0; i < nargs; i++)
+		if (args[i].kind == ARG_WORK)
+			sim->cost += args[i].val;
 	sim->cost++;
-	if (keep) {
+	if (trace_keeps(&sim->trace, f)) {
+		struct sim_event *ev = trace_push(&sim->trace);
+
+		*ev = (struct sim_event){ .fn = fn, .nargs = (int)nargs };
+		memcpy(ev->arg, args, nargs * sizeof(*args));
 		f->kept++;
 		sim->trace.kept++;
 		return;
