@@ -557,11 +557,11 @@ static void copy_present_pte(struct sim *sim, struct vm_area_struct *dst_vma,
 {
 	struct folio *folio = pte_folio(sim, src);
 	bool cow = is_cow_mapping(src_vma->vm_flags);
-	/* built whole, then stored: one word, as set_pte_at writes it */
-	struct pte pte = { .present = 1, .special = src->special,
-			   .write = src->write, .dirty = src->dirty };
+	/* the parent's word, then stored whole, as set_pte_at writes it */
+	struct pte pte = *src;
 
-	pte_set_val(&pte, pte_pfn(src));
+	pte.young = false;
+	pte.swp_exclusive = false;
 	if (cow && src->write) {
 		src->write = false;
 		pte.write = false;

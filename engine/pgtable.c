@@ -170,22 +170,6 @@ struct pte_block *pte_block_get(struct mm_struct *mm,
 	return own ? own : block_alloc(mm, blk->index);
 }
 
-/*
- * Entry i of blk, which is mm's, as pte_alloc finds or makes it, but for
- * the PTE table: a block lies in one table, its caller makes that once.
- */
-struct pte *pte_block_slot(struct mm_struct *mm, struct pte_block *blk,
-			   unsigned int i)
-{
-	struct pte *pte = &blk->pte[i];
-
-	if (pte_none(pte)) {
-		blk->nr++;
-		mm->nr_ptes++;
-	}
-	return pte;
-}
-
 /* pte_clear: the entry at vpn becomes pte_none; an empty block goes. */
 void pte_free(struct mm_struct *mm, unsigned long vpn)
 {
@@ -194,7 +178,7 @@ void pte_free(struct mm_struct *mm, unsigned long vpn)
 
 	if (!pte || pte_none(pte))
 		return;
-	memset(pte, 0, sizeof(*pte));
+	pte->word = 0;
 	mm->nr_ptes--;
 	if (--blk->nr)
 		return;

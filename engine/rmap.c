@@ -17,17 +17,6 @@
 
 #include "internal.h"
 
-void mm_counter_inc(struct mm_struct *mm, const struct folio *folio,
-		    long delta)
-{
-	if (folio_test_anon(folio))
-		mm->rss_anon += delta;
-	else if (folio->mapping && folio->mapping->shmem)
-		mm->rss_shmem += delta;
-	else
-		mm->rss_file += delta;
-}
-
 /* A folio first mapped by this fault: page->mapping, index, mapcount 1. */
 void folio_add_new_anon_rmap(struct sim *sim, struct folio *folio,
 			     struct vm_area_struct *vma, unsigned long addr,

@@ -200,14 +200,22 @@ struct folio {
  * virtual page number is their place, as in the kernel.
  */
 struct pte {
-	unsigned int val_lo;		/* pte_pfn() or pte_swap() */
-	unsigned int val_hi : 24;	/* ids stay below 2^48 (serialize.c) */
-	unsigned int present : 1;
-	unsigned int write : 1;
-	unsigned int dirty : 1;
-	unsigned int young : 1;
-	unsigned int special : 1;	/* the zero page: no rmap, no mapcount */
-	unsigned int swp_exclusive : 1;	/* swap PTE of an AnonExclusive page */
+	union {
+		uint64_t word;		/* all of it: 0 is pte_none */
+		struct {
+			unsigned int val_lo;	/* pte_pfn() or pte_swap() */
+			/* ids stay below 2^48 (serialize.c) */
+			unsigned int val_hi : 24;
+			unsigned int present : 1;
+			unsigned int write : 1;
+			unsigned int dirty : 1;
+			unsigned int young : 1;
+			/* the zero page: no rmap, no mapcount */
+			unsigned int special : 1;
+			/* swap PTE of an AnonExclusive page */
+			unsigned int swp_exclusive : 1;
+		};
+	};
 };
 
 static inline unsigned long pte_val(const struct pte *pte)
@@ -234,7 +242,7 @@ static inline unsigned long pte_swap(const struct pte *pte)
 
 static inline bool pte_none(const struct pte *pte)
 {
-	return !pte->present && !pte_val(pte);
+	return !pte->word;
 }
 
 #define PTE_BLOCK_SHIFT	5
