@@ -19,26 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 #include "sim.h"
+#include "timing.h"
 
 #define WIN 0x7f0000000000UL
 #define PG(n) ((unsigned long)(n) * PAGE_SIZE)
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(getenv("WALL") ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
-static int cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmpd);
-	return v[n / 2];
-}
 static long rss_kb(void)
 {
 	long pages = 0, resident = 0;

@@ -17,17 +17,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(getenv("WALL") ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
-static int cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
+#include "timing.h"
+
 int main(int argc, char **argv)
 {
 	int runs = argc > 1 ? atoi(argv[1]) : 21, v, p, i;
@@ -74,10 +65,8 @@ int main(int argc, char **argv)
 		f[i] = t1 - t0;
 		w[i] = now() - t0;
 	}
-	qsort(f, runs, sizeof(double), cmpd);
-	qsort(w, runs, sizeof(double), cmpd);
-	qsort(c, runs, sizeof(double), cmpd);
 	printf("kernel fork 1000x16: %.1f us to fork's return   COW fault %.2f us   fork to the child's exit reaped %.1f us (medians of %d)\n",
-	       f[runs / 2] * 1e6, c[runs / 2] * 1e6, w[runs / 2] * 1e6, runs);
+	       median(f, runs) * 1e6, median(c, runs) * 1e6,
+	       median(w, runs) * 1e6, runs);
 	return 0;
 }
