@@ -67,7 +67,7 @@ char *api_graph_dot(const struct sim *sim)
 			    f->id, container_of(n, struct vm_area_struct,
 						shared)->id);
 	}
-	for (folio = folio_first(sim); folio; folio = folio_next(folio)) {
+	for (folio = folio_first(sim); folio; folio = folio_next(sim, folio)) {
 		strbuf_printf(&o, "  pfn%lu [shape=note,label=\"pfn %lu\\nindex %lu map %d\"];\n",
 		    folio->pfn, folio->pfn, folio->index, folio->mapcount);
 		if (folio_test_anon(folio))

@@ -355,20 +355,21 @@ static cJSON *encode_vma(const struct vm_area_struct *vma)
 	return o;
 }
 
-static cJSON *encode_pte(const struct sim *sim, const struct pte *pte)
+static cJSON *encode_pte(const struct sim *sim, const struct pte *pte,
+			 unsigned long vpn)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	add_addr(o, "addr", pte->vpn << PAGE_SHIFT);
+	add_addr(o, "addr", vpn << PAGE_SHIFT);
 	cJSON_AddBoolToObject(o, "present", pte->present);
 	if (pte->present) {
-		cJSON_AddNumberToObject(o, "pfn", (double)pte->pfn);
+		cJSON_AddNumberToObject(o, "pfn", (double)pte_pfn(pte));
 		cJSON_AddBoolToObject(o, "write", pte->write);
 		cJSON_AddBoolToObject(o, "dirty", pte->dirty);
 		cJSON_AddBoolToObject(o, "young", pte->young);
 		cJSON_AddBoolToObject(o, "zero", pte->special);
 	} else {
-		cJSON_AddNumberToObject(o, "swap", (double)pte->swap);
+		cJSON_AddNumberToObject(o, "swap", (double)pte_swap(pte));
 		cJSON_AddBoolToObject(o, "exclusive", pte->swp_exclusive);
 	}
 	(void)sim;
@@ -380,6 +381,7 @@ static cJSON *encode_process(const struct sim *sim, const struct mm_struct *mm)
 	cJSON *o = cJSON_CreateObject(), *rss, *vmas, *ptes;
 	const struct vm_area_struct *vma;
 	const struct pte *pte;
+	struct pte_iter it;
 
 	cJSON_AddNumberToObject(o, "pid", mm->pid);
 	cJSON_AddNumberToObject(o, "ppid", mm->ppid);
@@ -394,8 +396,8 @@ static cJSON *encode_process(const struct sim *sim, const struct mm_struct *mm)
 	for (vma = vma_first(mm); vma; vma = vma_next(vma))
 		cJSON_AddItemToArray(vmas, encode_vma(vma));
 	ptes = cJSON_AddArrayToObject(o, "ptes");
-	for (pte = pte_first(mm); pte; pte = pte_next(pte))
-		cJSON_AddItemToArray(ptes, encode_pte(sim, pte));
+	for (pte = pte_iter_start(mm, 0, &it); pte; pte = pte_iter_next(&it))
+		cJSON_AddItemToArray(ptes, encode_pte(sim, pte, it.vpn));
 	return o;
 }
 
@@ -575,7 +577,7 @@ cJSON *api_encode_state(const struct sim *sim, bool summary)
 	list_for_each_entry(f, &sim->files, node)
 		cJSON_AddItemToArray(arr, encode_file(f));
 	arr = cJSON_AddArrayToObject(o, "frames");
-	for (folio = folio_first(sim); folio; folio = folio_next(folio))
+	for (folio = folio_first(sim); folio; folio = folio_next(sim, folio))
 		cJSON_AddItemToArray(arr, encode_folio(folio));
 	arr = cJSON_AddArrayToObject(o, "swap");
 	for (rb = rb_first(&sim->swap); rb; rb = rb_next(rb)) {

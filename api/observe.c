@@ -63,12 +63,12 @@ static cJSON *observe_page(const struct sim *sim, struct mm_struct *mm,
 
 	cJSON_AddItemToObject(p, "addr", offset(addr));
 	cJSON_AddBoolToObject(p, "present", pte && pte->present);
-	cJSON_AddBoolToObject(p, "swapped", pte && !pte->present && pte->swap);
+	cJSON_AddBoolToObject(p, "swapped", pte && pte_swap(pte));
 	if (!pte || !pte->present)
 		return p;
-	frame_class(c, sim, pte->pfn, cls, sizeof(cls));
+	frame_class(c, sim, pte_pfn(pte), cls, sizeof(cls));
 	cJSON_AddStringToObject(p, "frame", cls);
-	folio = pte->special ? NULL : sim_find_folio(sim, pte->pfn);
+	folio = pte->special ? NULL : sim_find_folio(sim, pte_pfn(pte));
 	cJSON_AddNumberToObject(p, "mapcount", folio ? folio->mapcount : 0);
 	cJSON_AddBoolToObject(p, "exclusive", folio && folio->mapcount == 1);
 	cJSON_AddBoolToObject(p, "anon", folio && folio_test_anon(folio));

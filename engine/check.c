@@ -296,7 +296,7 @@ static void check_frame_and_swap_ids(struct ctx *c)
 	unsigned long prev = 0;
 	bool first = true;
 
-	for (f = folio_first(c->sim); f; f = folio_next(f)) {
+	for (f = folio_first(c->sim); f; f = folio_next(c->sim, f)) {
 		check_id_order(c, "pfn", f->pfn, prev, first, c->sim->next_pfn);
 		prev = f->pfn;
 		first = false;
@@ -596,10 +596,9 @@ static unsigned long check_vmas(struct ctx *c, const struct mm_struct *mm)
 /* rss[]: anon, file, shmem */
 static void check_anon_pte(struct ctx *c, const struct mm_struct *mm,
 			   const struct vm_area_struct *vma,
-			   const struct pte *pte, const struct folio *folio)
+			   const struct pte *pte, unsigned long addr,
+			   const struct folio *folio)
 {
-	unsigned long addr = pte->vpn << PAGE_SHIFT;
-
 	if (!sim_find_anon_vma(c->sim, folio->anon_vma_id))
 		report(c, "dangling-mapping", "pid %d pte 0x%lx maps pfn "
 		       "%lu whose page->mapping names freed anon_vma #%lu",
@@ -619,11 +618,9 @@ static void check_anon_pte(struct ctx *c, const struct mm_struct *mm,
 
 static void check_file_pte(struct ctx *c, const struct mm_struct *mm,
 			   const struct vm_area_struct *vma,
-			   const struct pte *pte, const struct folio *folio,
-			   unsigned long *rss)
+			   const struct pte *pte, unsigned long addr,
+			   const struct folio *folio, unsigned long *rss)
 {
-	unsigned long addr = pte->vpn << PAGE_SHIFT;
-
 	if (!folio->mapping || folio->mapping != vma->vm_file ||
 	    !file_live(c, folio->mapping)) {
 		report(c, "file-mapping", "pid %d pte 0x%lx maps pfn %lu "
@@ -638,45 +635,48 @@ static void check_file_pte(struct ctx *c, const struct mm_struct *mm,
 		       folio->pfn);
 }
 
-/* The fields a PTE of its kind must leave clear. */
+/*
+ * The bits a PTE of its kind must leave clear (a pfn and a swap slot share
+ * the word: one of them is always clear).
+ */
 static void check_pte_bits(struct ctx *c, const struct mm_struct *mm,
-			   const struct pte *pte)
+			   const struct pte *pte, unsigned long addr)
 {
 	bool bad;
 
 	if (pte->present)
-		bad = pte->swap || pte->swp_exclusive;
+		bad = pte->swp_exclusive;
 	else
-		bad = pte->pfn || pte->write || pte->dirty || pte->young ||
-		      pte->special;
+		bad = pte->write || pte->dirty || pte->young || pte->special;
 	if (bad)
 		report(c, "pte-bits", "pid %d pte 0x%lx: %s PTE with "
-		       "stray fields", mm->pid, pte->vpn << PAGE_SHIFT,
+		       "stray fields", mm->pid, addr,
 		       pte->present ? "a present" : "a swap");
 }
 
 static void check_present_pte(struct ctx *c, const struct mm_struct *mm,
 			      const struct vm_area_struct *vma,
-			      const struct pte *pte, unsigned long *rss)
+			      const struct pte *pte, unsigned long addr,
+			      unsigned long *rss)
 {
-	unsigned long addr = pte->vpn << PAGE_SHIFT;
+	unsigned long pfn = pte_pfn(pte);
 	const struct folio *folio;
 
 	if (pte->write && !(vma->vm_flags & VM_WRITE))
 		report(c, "pte-write", "pid %d pte 0x%lx is writable in a "
 		       "read-only VMA #%lu", mm->pid, addr, vma->id);
 	if (pte->special) {
-		if (pte->pfn != c->sim->zero_folio.pfn || pte->write ||
+		if (pfn != c->sim->zero_folio.pfn || pte->write ||
 		    !vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED))
 			report(c, "zero-page", "pid %d pte 0x%lx: bad zero "
 			       "page mapping", mm->pid, addr);
 		return;
 	}
-	keys_push(&c->maps, pte->pfn);
-	folio = sim_find_folio(c->sim, pte->pfn);
+	keys_push(&c->maps, pfn);
+	folio = sim_find_folio(c->sim, pfn);
 	if (!folio) {
 		report(c, "pte-freed-frame", "pid %d pte 0x%lx maps freed "
-		       "pfn %lu", mm->pid, addr, pte->pfn);
+		       "pfn %lu", mm->pid, addr, pfn);
 		return;
 	}
 	if (folio->index != linear_page_index(vma, addr))
@@ -685,9 +685,9 @@ static void check_present_pte(struct ctx *c, const struct mm_struct *mm,
 		       folio->index, linear_page_index(vma, addr));
 	if (folio_test_anon(folio)) {
 		rss[0]++;
-		check_anon_pte(c, mm, vma, pte, folio);
+		check_anon_pte(c, mm, vma, pte, addr, folio);
 	} else {
-		check_file_pte(c, mm, vma, pte, folio, rss);
+		check_file_pte(c, mm, vma, pte, addr, folio, rss);
 	}
 }
 
@@ -698,14 +698,14 @@ static void check_present_pte(struct ctx *c, const struct mm_struct *mm,
  */
 static void check_swap_pte(struct ctx *c, const struct mm_struct *mm,
 			   const struct vm_area_struct *vma,
-			   const struct pte *pte)
+			   const struct pte *pte, unsigned long addr)
 {
-	unsigned long addr = pte->vpn << PAGE_SHIFT;
-	const struct swap_slot *slot = swap_slot_find(c->sim, pte->swap);
+	unsigned long entry = pte_swap(pte);
+	const struct swap_slot *slot = swap_slot_find(c->sim, entry);
 	const struct folio *folio;
 
-	keys_push(&c->swaps, pte->swap);
-	if (!pte->swap || !slot) {
+	keys_push(&c->swaps, entry);
+	if (!entry || !slot) {
 		report(c, "swap-pte", "pid %d pte 0x%lx names no live swap "
 		       "slot", mm->pid, addr);
 		return;
@@ -753,28 +753,29 @@ static void check_ptes(struct ctx *c, const struct mm_struct *mm)
 {
 	const struct pte *pte;
 	unsigned long rss[3] = { 0 }, swapents = 0, n = 0;
+	struct pte_iter it;
 
-	for (pte = pte_first(mm); pte; pte = pte_next(pte)) {
-		unsigned long addr = pte->vpn << PAGE_SHIFT;
+	for (pte = pte_iter_start(mm, 0, &it); pte; pte = pte_iter_next(&it)) {
+		unsigned long addr = it.vpn << PAGE_SHIFT;
 		const struct vm_area_struct *vma = NULL;
 
 		n++;
-		if (pte->vpn < TASK_SIZE >> PAGE_SHIFT)
+		if (it.vpn < TASK_SIZE >> PAGE_SHIFT)
 			vma = find_vma((struct mm_struct *)mm, addr);
 		if (!vma) {
 			report(c, "pte-outside-vma", "pid %d pte vpn 0x%lx "
-			       "lies in no VMA", mm->pid, pte->vpn);
+			       "lies in no VMA", mm->pid, it.vpn);
 			continue;
 		}
-		check_pte_bits(c, mm, pte);
-		if (!pte_table_present(mm, pte->vpn))
+		check_pte_bits(c, mm, pte, addr);
+		if (!pte_table_present(mm, it.vpn))
 			report(c, "pte-table", "pid %d pte vpn 0x%lx has no "
-			       "PTE table", mm->pid, pte->vpn);
+			       "PTE table", mm->pid, it.vpn);
 		if (pte->present) {
-			check_present_pte(c, mm, vma, pte, rss);
+			check_present_pte(c, mm, vma, pte, addr, rss);
 		} else {
 			swapents++;
-			check_swap_pte(c, mm, vma, pte);
+			check_swap_pte(c, mm, vma, pte, addr);
 		}
 	}
 	if (n != mm->nr_ptes)
@@ -848,7 +849,7 @@ static void check_folios(struct ctx *c)
 	const struct folio *f;
 	unsigned long n = 0;
 
-	for (f = folio_first(c->sim); f; f = folio_next(f)) {
+	for (f = folio_first(c->sim); f; f = folio_next(c->sim, f)) {
 		check_folio(c, f);
 		n++;
 	}

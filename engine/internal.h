@@ -8,6 +8,7 @@
 #define RMAPD_INTERNAL_H
 
 #include <limits.h>
+#include <stdint.h>
 #include "sim.h"
 
 #define min_ul(a, b) ((a) < (b) ? (a) : (b))
@@ -54,13 +55,81 @@ static inline bool sim_legacy(const struct sim *sim)
 	return sim->cfg.mode == SIM_MODE_LEGACY;
 }
 
-/* trace.c: one step.  Arguments come in (key, kind, value) triples. */
-void trace(struct sim *sim, const char *fn, int nargs, ...);
-#define T_ID(k, v)	(k), ARG_ID, (unsigned long)(v)
-#define T_ADDR(k, v)	(k), ARG_ADDR, (unsigned long)(v)
-#define T_NUM(k, v)	(k), ARG_NUM, (unsigned long)(v)
+/*
+ * trace.c: one step, with its arguments (T_ID, T_ADDR...).  They are an
+ * array built at the call, not varargs, and the step is counted here, at
+ * the call: a step taken per page is traced per page, and once it is
+ * folded into its summary it should cost no more than a count.
+ */
+struct sim_trace_fn {
+	const char *fn;
+	size_t kept;		/* calls shown as steps */
+	size_t summary;		/* 1 + index of its summary event, 0: none */
+};
+
+struct sim_trace_fn *trace_fn_search(struct sim_trace *t, const char *fn);
+void trace_keep(struct sim *sim, struct sim_trace_fn *f, const char *fn,
+		size_t nargs, const struct sim_arg *args);
+void trace_fold(struct sim_trace *t, struct sim_trace_fn *f, const char *fn,
+		unsigned long calls);
+
+/*
+ * A function's entry, found by the address of its name's literal in
+ * fn_cache (a stale entry there, past nr_fns or another literal's, is only
+ * a miss), else by its name: the same name may be two literals.
+ */
+static inline struct sim_trace_fn *trace_fn(struct sim_trace *t,
+					    const char *fn)
+{
+	unsigned short *slot = &t->fn_cache[((uintptr_t)fn >> 3) %
+					    SIM_TRACE_CACHE];
+	struct sim_trace_fn *f;
+
+	if (*slot && *slot <= t->nr_fns && t->fns[*slot - 1].fn == fn)
+		return &t->fns[*slot - 1];
+	f = trace_fn_search(t, fn);
+	if (t->nr_fns <= USHRT_MAX)
+		*slot = (unsigned short)(f - t->fns + 1);
+	return f;
+}
+
+/* Whether a step of f is kept (else it is folded into f's summary). */
+static inline bool trace_keeps(const struct sim_trace *t,
+			       const struct sim_trace_fn *f)
+{
+	return (!t->repeat || f->kept < t->repeat) &&
+	       (!t->limit || t->kept < t->limit);
+}
+
+static inline void trace_args(struct sim *sim, const char *fn, size_t nargs,
+			      const struct sim_arg *args)
+{
+	struct sim_trace_fn *f = trace_fn(&sim->trace, fn);
+	size_t i;
+
+	if (nargs > SIM_EVENT_ARGS)
+		nargs = SIM_EVENT_ARGS;
+	for (i = 0; i < nargs; i++)
+		if (args[i].kind == ARG_WORK)
+			sim->cost += args[i].val;
+	sim->cost++;
+	if (trace_keeps(&sim->trace, f))
+		trace_keep(sim, f, fn, nargs, args);
+	else
+		trace_fold(&sim->trace, f, fn, 1);
+}
+
+#define trace(sim, fn, nargs, ...)					\
+	trace_args((sim), (fn),						\
+		   min_ul((size_t)(nargs),				\
+			  sizeof((const struct sim_arg[]){ __VA_ARGS__ }) / \
+			  sizeof(struct sim_arg)),			\
+		   (const struct sim_arg[]){ __VA_ARGS__ })
+#define T_ID(k, v)	{ (k), ARG_ID, (unsigned long)(v) }
+#define T_ADDR(k, v)	{ (k), ARG_ADDR, (unsigned long)(v) }
+#define T_NUM(k, v)	{ (k), ARG_NUM, (unsigned long)(v) }
 /* a count of PTEs or pages handled by the step: the op's cost grows by it */
-#define T_WORK(k, v)	(k), ARG_WORK, (unsigned long)(v)
+#define T_WORK(k, v)	{ (k), ARG_WORK, (unsigned long)(v) }
 
 /* sim.c: object lifetimes.  id 0 takes the next id of the kind. */
 struct mm_struct *mm_alloc(struct sim *sim, int pid);
@@ -76,8 +145,12 @@ struct address_space *file_alloc(struct sim *sim, unsigned long id,
 				 const char *name, unsigned long nr_pages,
 				 bool shmem);
 void file_free(struct sim *sim, struct address_space *mapping);
+/* frames.c: the frame table */
 struct folio *folio_alloc(struct sim *sim, unsigned long pfn);
 void folio_free(struct sim *sim, struct folio *folio);
+void frames_free(struct sim *sim);
+/* sim_find_folio for a change in progress (faster on runs of pfns) */
+struct folio *pfn_folio(struct sim *sim, unsigned long pfn);
 struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id);
 struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id);
 void swap_free(struct sim *sim, unsigned long id);
@@ -92,9 +165,30 @@ struct vm_area_struct *find_vma_after(struct mm_struct *mm, unsigned long addr);
 
 /* pgtable.c */
 struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn);
-void pte_free(struct mm_struct *mm, struct pte *pte);
-/* first PTE with vpn >= vpn */
-struct pte *pte_lower_bound(struct mm_struct *mm, unsigned long vpn);
+void pte_free(struct mm_struct *mm, unsigned long vpn);
+void pte_free_all(struct mm_struct *mm);
+/* block by block (copy_page_range): see pgtable.c */
+struct pte_block *pte_block_first(const struct mm_struct *mm,
+				  unsigned long vpn);
+struct pte_block *pte_block_next(const struct pte_block *blk);
+struct pte_block *pte_block_get(struct mm_struct *mm,
+				const struct pte_block *blk);
+
+/*
+ * Entry i of blk, which is mm's, as pte_alloc finds or makes it, but for
+ * the PTE table: a block lies in one table, its caller makes that once.
+ */
+static inline struct pte *pte_block_slot(struct mm_struct *mm,
+					 struct pte_block *blk, unsigned int i)
+{
+	struct pte *pte = &blk->pte[i];
+
+	if (pte_none(pte)) {
+		blk->nr++;
+		mm->nr_ptes++;
+	}
+	return pte;
+}
 bool pte_table_present(const struct mm_struct *mm, unsigned long vpn);
 void pte_table_alloc(struct mm_struct *mm, unsigned long vpn);
 unsigned long pte_table_next(const struct mm_struct *mm, unsigned long vpn);
@@ -129,8 +223,16 @@ void put_anon_vma(struct sim *sim, struct anon_vma *anon_vma);
 unsigned long anon_vma_chain_len(const struct vm_area_struct *vma);
 
 /* rmap.c */
-void mm_counter_inc(struct mm_struct *mm, const struct folio *folio,
-		    long delta);
+static inline void mm_counter_inc(struct mm_struct *mm,
+				  const struct folio *folio, long delta)
+{
+	if (folio_test_anon(folio))
+		mm->rss_anon += delta;
+	else if (folio->mapping && folio->mapping->shmem)
+		mm->rss_shmem += delta;
+	else
+		mm->rss_file += delta;
+}
 void folio_add_new_anon_rmap(struct sim *sim, struct folio *folio,
 			     struct vm_area_struct *vma, unsigned long addr,
 			     bool exclusive);

@@ -17,7 +17,7 @@ static struct folio *pte_folio(struct sim *sim, const struct pte *pte)
 {
 	if (pte->special)
 		return &sim->zero_folio;
-	return sim_find_folio(sim, pte->pfn);
+	return pfn_folio(sim, pte_pfn(pte));
 }
 
 static void set_pte(struct pte *pte, const struct folio *folio, bool write,
@@ -25,8 +25,7 @@ static void set_pte(struct pte *pte, const struct folio *folio, bool write,
 {
 	pte->present = true;
 	pte->special = (folio->flags & PG_zero) != 0;
-	pte->pfn = folio->pfn;
-	pte->swap = 0;
+	pte_set_val(pte, folio->pfn);
 	pte->swp_exclusive = false;
 	pte->write = write;
 	pte->dirty = dirty;
@@ -179,7 +178,7 @@ static void do_fault_around(struct sim *sim, struct vm_area_struct *vma,
 		if (index >= mapping->nr_pages || !mapping->pages[index])
 			continue;
 		pte = pte_lookup(vma->vm_mm, a >> PAGE_SHIFT);
-		if (pte && (pte->present || pte->swap))
+		if (pte && (pte->present || pte_swap(pte)))
 			continue;
 		folio = mapping->pages[index];
 		map_file_pte(sim, vma, a, folio, false);
@@ -321,7 +320,7 @@ static void wp_page_reuse(struct sim *sim, struct vm_area_struct *vma,
 	pte->dirty = true;
 	pte->young = true;
 	trace(sim, "wp_page_reuse", 3, T_ID("vma", vma->id),
-	      T_ADDR("addr", addr), T_ID("pfn", pte->pfn));
+	      T_ADDR("addr", addr), T_ID("pfn", pte_pfn(pte)));
 }
 
 static int do_wp_page(struct sim *sim, struct vm_area_struct *vma,
@@ -331,7 +330,7 @@ static int do_wp_page(struct sim *sim, struct vm_area_struct *vma,
 	struct folio *folio = pte_folio(sim, pte);
 
 	trace(sim, "do_wp_page", 3, T_ID("vma", vma->id), T_ADDR("addr", addr),
-	      T_ID("pfn", pte->pfn));
+	      T_ID("pfn", pte_pfn(pte)));
 	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) {
 		/* wp_page_shared: the same page, now writable and dirty */
 		folio->flags |= PG_dirty;
@@ -399,15 +398,16 @@ static int do_swap_page(struct sim *sim, struct vm_area_struct *vma,
 			unsigned long addr, struct pte *pte, bool write,
 			struct sim_result *res)
 {
-	struct swap_slot *slot = swap_slot_find(sim, pte->swap);
+	unsigned long entry = pte_swap(pte);
+	struct swap_slot *slot = swap_slot_find(sim, entry);
 	bool exclusive = pte->swp_exclusive;
-	struct folio *folio = swapin_folio(sim, slot, pte->swap);
+	struct folio *folio = swapin_folio(sim, slot, entry);
 
 	trace(sim, "do_swap_page", 3, T_ID("vma", vma->id),
 	      T_ADDR("addr", addr), T_ID("pfn", folio->pfn));
 	vma->vm_mm->swapents--;
-	swap_free(sim, pte->swap);
-	pte->swap = 0;
+	swap_free(sim, entry);
+	pte_set_val(pte, 0);
 	slot = folio->flags & PG_swapcache ?
 	       swap_slot_find(sim, folio->swap) : NULL;
 	if (should_try_to_free_swap(folio, write) && slot && !slot->count) {
@@ -462,7 +462,7 @@ int handle_mm_fault(struct sim *sim, struct mm_struct *mm, unsigned long addr,
 		res->fault = "hit";
 		return 0;
 	}
-	if (pte && pte->swap)
+	if (pte && pte_swap(pte))
 		return do_swap_page(sim, vma, addr, pte, write, res);
 	if (vma_is_anonymous(vma))
 		return do_anonymous_page(sim, vma, addr, write, res);
@@ -494,40 +494,44 @@ void free_swap_and_cache(struct sim *sim, unsigned long entry)
 }
 
 static void zap_one_pte(struct sim *sim, struct vm_area_struct *vma,
-			struct pte *pte)
+			struct pte *pte, unsigned long vpn)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	unsigned long entry = pte_swap(pte);
 
 	if (pte->present && !pte->special) {
-		struct folio *folio = sim_find_folio(sim, pte->pfn);
+		struct folio *folio = pfn_folio(sim, pte_pfn(pte));
 
 		if (pte->dirty && !folio_test_anon(folio))
 			folio->flags |= PG_dirty;
 		folio_remove_rmap_pte(sim, folio, vma);
-		pte_free(mm, pte);
+		pte_free(mm, vpn);
 		folio_put_if_unused(sim, folio);
 		return;
 	}
-	if (!pte->present && pte->swap) {
+	pte_free(mm, vpn);
+	if (entry) {
 		mm->swapents--;
-		free_swap_and_cache(sim, pte->swap);
+		free_swap_and_cache(sim, entry);
 	}
-	pte_free(mm, pte);
 }
 
 void zap_page_range(struct sim *sim, struct vm_area_struct *vma,
 		    unsigned long start, unsigned long end)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	struct pte *pte = pte_lower_bound(mm, start >> PAGE_SHIFT);
+	struct pte_iter it;
+	struct pte *pte = pte_iter_start(mm, start >> PAGE_SHIFT, &it);
 	unsigned long n = 0;
 
-	while (pte && pte->vpn < end >> PAGE_SHIFT) {
-		struct pte *next = pte_next(pte);
+	while (pte && it.vpn < end >> PAGE_SHIFT) {
+		struct pte *cur = pte;
+		unsigned long vpn = it.vpn;
 
-		zap_one_pte(sim, vma, pte);
+		/* step on before the block of this PTE may go */
+		pte = pte_iter_next(&it);
+		zap_one_pte(sim, vma, cur, vpn);
 		n++;
-		pte = next;
 	}
 	if (n)
 		trace(sim, "zap_pte_range", 4, T_ID("vma", vma->id),
@@ -553,13 +557,18 @@ static void copy_present_pte(struct sim *sim, struct vm_area_struct *dst_vma,
 {
 	struct folio *folio = pte_folio(sim, src);
 	bool cow = is_cow_mapping(src_vma->vm_flags);
+	/* the parent's word, then stored whole, as set_pte_at writes it */
+	struct pte pte = *src;
 
-	*dst = (struct pte){ .vpn = dst->vpn, .node = dst->node };
-	dst->present = true;
-	dst->pfn = src->pfn;
-	dst->special = src->special;
-	dst->write = src->write;
-	dst->dirty = src->dirty;
+	pte.young = false;
+	pte.swp_exclusive = false;
+	if (cow && src->write) {
+		src->write = false;
+		pte.write = false;
+	}
+	if (src_vma->vm_flags & VM_SHARED)
+		pte.dirty = false;
+	*dst = pte;
 	if (!src->special) {
 		if (folio_test_anon(folio)) {
 			/* folio_try_dup_anon_rmap_pte: shared from now on */
@@ -570,41 +579,70 @@ static void copy_present_pte(struct sim *sim, struct vm_area_struct *dst_vma,
 		}
 		mm_counter_inc(dst_vma->vm_mm, folio, 1);
 	}
-	if (cow && src->write) {
-		src->write = false;
-		dst->write = false;
+}
+
+/* copy_nonpresent_pte: a swap entry, now shared */
+static void copy_swap_pte(struct sim *sim, struct mm_struct *dst_mm,
+			  struct pte *src, struct pte *dst)
+{
+	pte_set_val(dst, pte_swap(src));
+	swap_slot_find(sim, pte_swap(src))->count++;
+	src->swp_exclusive = false;
+	dst_mm->swapents++;
+}
+
+/*
+ * copy_pte_range for the PTEs of one block of the parent in [start, end):
+ * the child's block at the same place is found once, as the kernel maps a
+ * destination PTE table once for all the entries it copies into it.
+ */
+static unsigned long copy_pte_block(struct sim *sim,
+				    struct vm_area_struct *dst_vma,
+				    struct vm_area_struct *src_vma,
+				    struct pte_block *sb, unsigned long start,
+				    unsigned long end)
+{
+	unsigned long base = pte_block_base(sb), n = 0;
+	unsigned int i = base < start ? (unsigned int)(start - base) : 0;
+	unsigned int stop = (unsigned int)min_ul(PTE_BLOCK, end - base);
+	struct mm_struct *dst_mm = dst_vma->vm_mm;
+	struct pte_block *db = NULL;
+
+	for (; i < stop; i++) {
+		struct pte *src = &sb->pte[i], *dst;
+
+		if (pte_none(src))
+			continue;
+		if (!db) {
+			db = pte_block_get(dst_mm, sb);
+			pte_table_alloc(dst_mm, base);
+		}
+		dst = pte_block_slot(dst_mm, db, i);
+		n++;
+		if (src->present)
+			copy_present_pte(sim, dst_vma, src_vma, src, dst);
+		else
+			copy_swap_pte(sim, dst_mm, src, dst);
 	}
-	if (src_vma->vm_flags & VM_SHARED)
-		dst->dirty = false;
-	dst->young = false;
+	return n;
 }
 
 int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 		    struct vm_area_struct *src_vma)
 {
 	struct mm_struct *src_mm = src_vma->vm_mm;
-	struct pte *src = pte_lower_bound(src_mm, src_vma->vm_start >> PAGE_SHIFT);
+	unsigned long start = src_vma->vm_start >> PAGE_SHIFT;
+	unsigned long end = src_vma->vm_end >> PAGE_SHIFT;
+	struct pte_block *sb;
 	unsigned long n = 0;
 
 	if (!vma_needs_copy(src_vma))
 		return 0;
 	pte_tables_copy(dst_vma->vm_mm, src_mm, src_vma->vm_start,
 			src_vma->vm_end);
-	for (; src && src->vpn < src_vma->vm_end >> PAGE_SHIFT;
-	     src = pte_next(src)) {
-		struct pte *dst = pte_alloc(dst_vma->vm_mm, src->vpn);
-
-		n++;
-		if (src->present) {
-			copy_present_pte(sim, dst_vma, src_vma, src, dst);
-			continue;
-		}
-		/* copy_nonpresent_pte: a swap entry, now shared */
-		dst->swap = src->swap;
-		swap_slot_find(sim, src->swap)->count++;
-		src->swp_exclusive = false;
-		dst_vma->vm_mm->swapents++;
-	}
+	for (sb = pte_block_first(src_mm, start);
+	     sb && pte_block_base(sb) < end; sb = pte_block_next(sb))
+		n += copy_pte_block(sim, dst_vma, src_vma, sb, start, end);
 	trace(sim, "copy_page_range", 3, T_ID("dst", dst_vma->id),
 	      T_ID("src", src_vma->id), T_WORK("ptes", n));
 	return 0;

@@ -1,49 +1,217 @@
-// SPDX-License-Identifier: MIT
 /*
  * pgtable.c - page tables and the interval-tree keys of VMAs.
  *
- * A process's page table is an ordered map from virtual page number to PTE
- * (a red-black tree standing in for the four-level radix tree of x86_64), so
- * a lookup is O(log n) and a range (zap, move, copy) is a lower-bound search
- * followed by in-order steps, as the kernel's pte walkers do.  The second half
- * is mm/interval_tree.c: the keys under which VMAs sit in i_mmap and
- * anon_vma_chains sit in anon_vma->rb_root.
+ * A process's PTEs sit in blocks of PTE_BLOCK one-word entries, each block a
+ * piece of a 512-entry PTE table, indexed by virtual page number as the
+ * kernel's tables are; the blocks that hold any PTE are kept in a red-black
+ * tree by address (standing in for the PGD, PUD and PMD levels), so a
+ * lookup is O(log n) and a range (zap, move, copy) a lower-bound search
+ * followed by in-order steps, as the kernel's pte walkers do.  Which PTE
+ * tables exist (what free_pgtables frees) is kept beside them, per 2 MiB
+ * region.  The second half is mm/interval_tree.c: the keys under which VMAs
+ * sit in i_mmap and anon_vma_chains sit in anon_vma->rb_root.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-struct pte *pte_lookup(struct mm_struct *mm, unsigned long vpn)
+static unsigned long block_index(unsigned long vpn)
 {
-	struct rb_node *n = mm->pgtable.node;
-
-	while (n) {
-		struct pte *pte = rb_entry(n, struct pte, node);
-
-		if (vpn == pte->vpn)
-			return pte;
-		n = vpn < pte->vpn ? n->left : n->right;
-	}
-	return NULL;
+	return vpn >> PTE_BLOCK_SHIFT;
 }
 
-struct pte *pte_lower_bound(struct mm_struct *mm, unsigned long vpn)
+static unsigned int block_slot(unsigned long vpn)
 {
-	struct rb_node *n = mm->pgtable.node;
-	struct pte *best = NULL;
+	return (unsigned int)(vpn & (PTE_BLOCK - 1));
+}
+
+static struct pte_block *block_of(const struct rb_node *n)
+{
+	return n ? rb_entry(n, struct pte_block, node) : NULL;
+}
+
+/* The block holding index, or the first after it (when !exact). */
+static struct pte_block *block_search(const struct mm_struct *mm,
+				      unsigned long index, bool exact)
+{
+	const struct rb_node *n = mm->pgtable.node;
+	struct pte_block *best = NULL;
 
 	while (n) {
-		struct pte *pte = rb_entry(n, struct pte, node);
+		struct pte_block *blk = block_of(n);
 
-		if (pte->vpn >= vpn) {
-			best = pte;
+		if (blk->index == index)
+			return blk;
+		if (blk->index > index) {
+			best = blk;
 			n = n->left;
 		} else {
 			n = n->right;
 		}
 	}
-	return best;
+	return exact ? NULL : best;
+}
+
+/* A writer's lookup: fork and exit go block after block, the hint hits. */
+static struct pte_block *block_find(struct mm_struct *mm, unsigned long index)
+{
+	struct pte_block *blk = mm->pt_hint;
+
+	if (blk && blk->index == index)
+		return blk;
+	blk = block_search(mm, index, true);
+	if (blk)
+		mm->pt_hint = blk;
+	return blk;
+}
+
+static struct pte_block *block_alloc(struct mm_struct *mm,
+				     unsigned long index)
+{
+	struct rb_node **link = &mm->pgtable.node, *parent = NULL;
+	struct pte_block *blk;
+
+	while (*link) {
+		parent = *link;
+		link = index < block_of(parent)->index ? &parent->left :
+							 &parent->right;
+	}
+	blk = calloc(1, sizeof(*blk));
+	if (!blk)
+		abort();	/* the engine's limits make this unreachable */
+	blk->index = (unsigned int)index;
+	rb_link_node(&blk->node, parent, link);
+	rb_insert_augmented(&blk->node, &mm->pgtable, NULL);
+	mm->pt_hint = blk;
+	return blk;
+}
+
+struct pte *pte_lookup(const struct mm_struct *mm, unsigned long vpn)
+{
+	struct pte_block *blk = block_search(mm, block_index(vpn), true);
+	struct pte *pte;
+
+	if (!blk)
+		return NULL;
+	pte = &blk->pte[block_slot(vpn)];
+	return pte_none(pte) ? NULL : pte;
+}
+
+/* The first PTE of blk at slot i or after, it filled in; NULL if none. */
+static struct pte *iter_scan(struct pte_iter *it, const struct pte_block *blk,
+			     unsigned int i)
+{
+	for (; blk; blk = block_of(rb_next(&blk->node)), i = 0) {
+		for (; i < PTE_BLOCK; i++) {
+			if (pte_none(&blk->pte[i]))
+				continue;
+			it->blk = blk;
+			it->i = i;
+			it->vpn = pte_block_base(blk) + i;
+			return (struct pte *)&blk->pte[i];
+		}
+	}
+	it->blk = NULL;
+	return NULL;
+}
+
+struct pte *pte_iter_start(const struct mm_struct *mm, unsigned long vpn,
+			   struct pte_iter *it)
+{
+	unsigned long index = block_index(vpn);
+	const struct pte_block *blk = block_search(mm, index, false);
+
+	if (blk && blk->index != index)
+		return iter_scan(it, blk, 0);
+	return iter_scan(it, blk, block_slot(vpn));
+}
+
+struct pte *pte_iter_next(struct pte_iter *it)
+{
+	if (!it->blk)
+		return NULL;
+	return iter_scan(it, it->blk, it->i + 1);
+}
+
+/* Find or make the (empty) PTE slot for vpn, and the table it lives in. */
+struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn)
+{
+	unsigned long index = block_index(vpn);
+	struct pte_block *blk = block_find(mm, index);
+
+	if (!blk)
+		blk = block_alloc(mm, index);
+	if (pte_none(&blk->pte[block_slot(vpn)]))
+		pte_table_alloc(mm, vpn);
+	return pte_block_slot(mm, blk, block_slot(vpn));
+}
+
+/* ---- whole blocks, for copy_pte_range ---- */
+
+/* The first block with a PTE at or after vpn, or NULL. */
+struct pte_block *pte_block_first(const struct mm_struct *mm,
+				  unsigned long vpn)
+{
+	return block_search(mm, block_index(vpn), false);
+}
+
+struct pte_block *pte_block_next(const struct pte_block *blk)
+{
+	return block_of(rb_next(&blk->node));
+}
+
+/* mm's block at the place of blk (of another mm), made if need be. */
+struct pte_block *pte_block_get(struct mm_struct *mm,
+				const struct pte_block *blk)
+{
+	struct pte_block *own = block_find(mm, blk->index);
+
+	return own ? own : block_alloc(mm, blk->index);
+}
+
+/* pte_clear: the entry at vpn becomes pte_none; an empty block goes. */
+void pte_free(struct mm_struct *mm, unsigned long vpn)
+{
+	struct pte_block *blk = block_find(mm, block_index(vpn));
+	struct pte *pte = blk ? &blk->pte[block_slot(vpn)] : NULL;
+
+	if (!pte || pte_none(pte))
+		return;
+	pte->word = 0;
+	mm->nr_ptes--;
+	if (--blk->nr)
+		return;
+	rb_erase_augmented(&blk->node, &mm->pgtable, NULL);
+	if (mm->pt_hint == blk)
+		mm->pt_hint = NULL;
+	free(blk);
+}
+
+/* Every block of mm freed, as exit leaves them. */
+void pte_free_all(struct mm_struct *mm)
+{
+	struct rb_node *n;
+
+	while ((n = mm->pgtable.node)) {
+		rb_erase_augmented(n, &mm->pgtable, NULL);
+		free(block_of(n));
+	}
+	mm->pt_hint = NULL;
+	mm->nr_ptes = 0;
+}
+
+unsigned long count_ptes(struct mm_struct *mm, unsigned long start,
+			 unsigned long end)
+{
+	struct pte_iter it;
+	unsigned long n = 0;
+	struct pte *pte;
+
+	for (pte = pte_iter_start(mm, start >> PAGE_SHIFT, &it);
+	     pte && it.vpn < end >> PAGE_SHIFT; pte = pte_iter_next(&it))
+		n++;
+	return n;
 }
 
 /* ---- PTE tables: which 2 MiB regions have a page-table page ---- */
@@ -84,8 +252,13 @@ unsigned long pte_table_next(const struct mm_struct *mm, unsigned long vpn)
 void pte_table_alloc(struct mm_struct *mm, unsigned long vpn)
 {
 	unsigned long region = vpn >> PTE_TABLE_SHIFT;
-	size_t i = pt_index(mm, region);
+	size_t i;
 
+	/* a run of faults or copies meets one table again and again */
+	if (mm->pt_hint_region == region + 1)
+		return;
+	i = pt_index(mm, region);
+	mm->pt_hint_region = region + 1;
 	if (i < mm->nr_pt && mm->pt[i] == region)
 		return;
 	if (mm->nr_pt == mm->cap_pt) {
@@ -104,6 +277,8 @@ void pte_table_alloc(struct mm_struct *mm, unsigned long vpn)
 
 static void pt_remove(struct mm_struct *mm, size_t i)
 {
+	if (mm->pt_hint_region == mm->pt[i] + 1)
+		mm->pt_hint_region = 0;
 	memmove(&mm->pt[i], &mm->pt[i + 1],
 		(mm->nr_pt - i - 1) * sizeof(*mm->pt));
 	mm->nr_pt--;
@@ -168,63 +343,6 @@ void pte_tables_copy(struct mm_struct *dst, const struct mm_struct *src,
 	for (i = pt_index(src, first); i < src->nr_pt && src->pt[i] <= last;
 	     i++)
 		pte_table_alloc(dst, src->pt[i] << PTE_TABLE_SHIFT);
-}
-
-/* Find or make the (empty) PTE slot for vpn, and the table it lives in. */
-struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn)
-{
-	struct rb_node **link = &mm->pgtable.node, *parent = NULL;
-	struct pte *pte;
-
-	while (*link) {
-		pte = rb_entry(*link, struct pte, node);
-		if (vpn == pte->vpn)
-			return pte;
-		parent = *link;
-		link = vpn < pte->vpn ? &parent->left : &parent->right;
-	}
-	pte = calloc(1, sizeof(*pte));
-	if (!pte)
-		abort();
-	pte_table_alloc(mm, vpn);
-	pte->vpn = vpn;
-	rb_link_node(&pte->node, parent, link);
-	rb_insert_augmented(&pte->node, &mm->pgtable, NULL);
-	mm->nr_ptes++;
-	return pte;
-}
-
-void pte_free(struct mm_struct *mm, struct pte *pte)
-{
-	rb_erase_augmented(&pte->node, &mm->pgtable, NULL);
-	mm->nr_ptes--;
-	free(pte);
-}
-
-struct pte *pte_first(const struct mm_struct *mm)
-{
-	struct rb_node *n = rb_first(&mm->pgtable);
-
-	return n ? rb_entry(n, struct pte, node) : NULL;
-}
-
-struct pte *pte_next(const struct pte *pte)
-{
-	struct rb_node *n = rb_next(&pte->node);
-
-	return n ? rb_entry(n, struct pte, node) : NULL;
-}
-
-unsigned long count_ptes(struct mm_struct *mm, unsigned long start,
-			 unsigned long end)
-{
-	unsigned long n = 0;
-	struct pte *pte;
-
-	for (pte = pte_lower_bound(mm, start >> PAGE_SHIFT);
-	     pte && pte->vpn < end >> PAGE_SHIFT; pte = pte_next(pte))
-		n++;
-	return n;
 }
 
 /* ---- mm/interval_tree.c: both rooms key by the VMA's pgoff range ---- */

@@ -17,17 +17,6 @@
 
 #include "internal.h"
 
-void mm_counter_inc(struct mm_struct *mm, const struct folio *folio,
-		    long delta)
-{
-	if (folio_test_anon(folio))
-		mm->rss_anon += delta;
-	else if (folio->mapping && folio->mapping->shmem)
-		mm->rss_shmem += delta;
-	else
-		mm->rss_file += delta;
-}
-
 /* A folio first mapped by this fault: page->mapping, index, mapcount 1. */
 void folio_add_new_anon_rmap(struct sim *sim, struct folio *folio,
 			     struct vm_area_struct *vma, unsigned long addr,
@@ -182,7 +171,7 @@ static struct pte *page_vma_mapped(struct vm_area_struct *vma,
 	if (address < vma->vm_start || address >= vma->vm_end)
 		return NULL;
 	pte = pte_lookup(vma->vm_mm, address >> PAGE_SHIFT);
-	if (!pte || !pte->present || pte->special || pte->pfn != folio->pfn)
+	if (!pte || !pte->present || pte->special || pte_pfn(pte) != folio->pfn)
 		return NULL;
 	return pte;
 }
@@ -320,15 +309,14 @@ static bool try_to_unmap_one(struct sim *sim, struct folio *folio,
 	folio_remove_rmap_pte(sim, folio, vma);
 	if (!folio_test_anon(folio)) {
 		/* a file page is simply dropped: it refaults from the cache */
-		pte_free(vma->vm_mm, pte);
+		pte_free(vma->vm_mm, visit->address >> PAGE_SHIFT);
 		return true;
 	}
 	pte->present = false;
-	pte->pfn = 0;
 	pte->write = false;
 	pte->young = false;
 	pte->dirty = false;
-	pte->swap = slot->id;
+	pte_set_val(pte, slot->id);
 	pte->swp_exclusive = (folio->flags & PG_anon_exclusive) != 0;
 	slot->count++;
 	vma->vm_mm->swapents++;

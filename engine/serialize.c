@@ -166,6 +166,7 @@ static void dump_mm(struct buf *b, const struct mm_struct *mm)
 {
 	const struct vm_area_struct *vma;
 	const struct pte *pte;
+	struct pte_iter it;
 	size_t i;
 
 	put(b, "mm %d %d %lx %lx %lx %lu %lu %lu %lu\n", mm->pid, mm->ppid,
@@ -173,10 +174,10 @@ static void dump_mm(struct buf *b, const struct mm_struct *mm)
 	    mm->rss_shmem, mm->swapents);
 	for (vma = vma_first(mm); vma; vma = vma_next(vma))
 		dump_vma(b, vma);
-	for (pte = pte_first(mm); pte; pte = pte_next(pte))
-		put(b, "pte %d %lx %lu %lu %d%d%d%d%d%d\n", mm->pid, pte->vpn,
-		    pte->pfn, pte->swap, pte->present, pte->write, pte->dirty,
-		    pte->young, pte->special, pte->swp_exclusive);
+	for (pte = pte_iter_start(mm, 0, &it); pte; pte = pte_iter_next(&it))
+		put(b, "pte %d %lx %lu %lu %d%d%d%d%d%d\n", mm->pid, it.vpn,
+		    pte_pfn(pte), pte_swap(pte), pte->present, pte->write,
+		    pte->dirty, pte->young, pte->special, pte->swp_exclusive);
 	for (i = 0; i < mm->nr_pt; i++)
 		put(b, "pt %d %lx\n", mm->pid, mm->pt[i]);
 }
@@ -222,7 +223,7 @@ static void dump_objects(struct buf *b, const struct sim *sim)
 		put(b, "anon_vma %lu %lu %lu %d %d %d %d\n", av->id,
 		    av->root->id, av->parent->id, av->refcount,
 		    av->num_children, av->num_active_vmas, av->degree);
-	for (folio = folio_first(sim); folio; folio = folio_next(folio))
+	for (folio = folio_first(sim); folio; folio = folio_next(sim, folio))
 		put(b, "folio %lu %lu %lu %lu %d %x %lu %d\n", folio->pfn,
 		    folio->anon_vma_id,
 		    folio->mapping ? folio->mapping->id : 0, folio->index,
@@ -853,13 +854,17 @@ static int load_pte(struct loader *ld, const struct tokens *t)
 	if (++ld->nr_ptes > ld->sim->cfg.limits.max_ptes)
 		return fail(ld, "more page-table entries than the limit %lu",
 			    ld->sim->cfg.limits.max_ptes);
+	bits = t->s[5];
+	/* one word holds the pfn of a present PTE or the slot of a swap PTE */
+	if (pfn >= CAP_ID || swap >= CAP_ID ||
+	    (bits[0] == '1' ? swap != 0 : pfn != 0 || !swap))
+		return fail(ld, "pte %lx: a pfn and a swap slot, or neither",
+			    vpn);
 	/* every PTE lies in a VMA, so there are no more than pages mapped */
 	pte = pte_alloc(ld->mm, vpn);
 	ld->mm_ptes = true;
 	ld->last_vpn = vpn;
-	bits = t->s[5];
-	pte->pfn = pfn;
-	pte->swap = swap;
+	pte_set_val(pte, bits[0] == '1' ? pfn : swap);
 	pte->present = bits[0] == '1';
 	pte->write = bits[1] == '1';
 	pte->dirty = bits[2] == '1';

@@ -85,10 +85,8 @@ void sim_free(struct sim *sim)
 		return;
 	list_for_each_entry_safe(mm, nmm, &sim->mms, node) {
 		struct vm_area_struct *vma;
-		struct pte *pte;
 
-		while ((pte = pte_first(mm)))
-			pte_free(mm, pte);
+		pte_free_all(mm);
 		while ((vma = vma_first(mm))) {
 			struct anon_vma_chain *avc, *navc;
 
@@ -114,10 +112,7 @@ void sim_free(struct sim *sim)
 		free(f->swap);
 		free(f);
 	}
-	while ((n = rb_first(&sim->frames))) {
-		rb_erase_augmented(n, &sim->frames, NULL);
-		free(rb_entry(n, struct folio, node));
-	}
+	frames_free(sim);
 	while ((n = rb_first(&sim->swap))) {
 		rb_erase_augmented(n, &sim->swap, NULL);
 		free(rb_entry(n, struct swap_slot, node));
@@ -148,6 +143,7 @@ void mm_free(struct sim *sim, struct mm_struct *mm)
 {
 	list_del(&mm->node);
 	sim->nr_mms--;
+	pte_free_all(mm);
 	free(mm->pt);
 	free(mm);
 }
@@ -376,65 +372,6 @@ struct address_space *sim_find_file(const struct sim *sim, const char *name)
 		if (!f->shmem && !strcmp(f->name, name))
 			return f;
 	return NULL;
-}
-
-/* ---- frames ---- */
-
-struct folio *folio_alloc(struct sim *sim, unsigned long pfn)
-{
-	struct folio *folio = zalloc(sizeof(*folio));
-	struct rb_node **link = &sim->frames.node, *parent = NULL;
-
-	if (!pfn)
-		pfn = sim->next_pfn;
-	if (pfn >= sim->next_pfn)
-		sim->next_pfn = pfn + 1;
-	folio->pfn = pfn;
-	while (*link) {
-		struct folio *cur = rb_entry(*link, struct folio, node);
-
-		parent = *link;
-		link = pfn < cur->pfn ? &parent->left : &parent->right;
-	}
-	rb_link_node(&folio->node, parent, link);
-	rb_insert_augmented(&folio->node, &sim->frames, NULL);
-	sim->nr_frames++;
-	return folio;
-}
-
-void folio_free(struct sim *sim, struct folio *folio)
-{
-	rb_erase_augmented(&folio->node, &sim->frames, NULL);
-	sim->nr_frames--;
-	free(folio);
-}
-
-struct folio *sim_find_folio(const struct sim *sim, unsigned long pfn)
-{
-	struct rb_node *n = sim->frames.node;
-
-	while (n) {
-		struct folio *f = rb_entry(n, struct folio, node);
-
-		if (pfn == f->pfn)
-			return f;
-		n = pfn < f->pfn ? n->left : n->right;
-	}
-	return NULL;
-}
-
-struct folio *folio_first(const struct sim *sim)
-{
-	struct rb_node *n = rb_first(&sim->frames);
-
-	return n ? rb_entry(n, struct folio, node) : NULL;
-}
-
-struct folio *folio_next(const struct folio *folio)
-{
-	struct rb_node *n = rb_next(&folio->node);
-
-	return n ? rb_entry(n, struct folio, node) : NULL;
 }
 
 /* References: one per mapping PTE, one for the page cache or swap cache. */

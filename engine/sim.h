@@ -170,7 +170,11 @@ enum folio_flag {
 	PG_zero		  = 1 << 5,
 };
 
-/* One order-0 folio: the simulator's physical frame. */
+/*
+ * One order-0 folio: the simulator's physical frame (struct page).  Folios
+ * live in slabs and are found by pfn through a radix tree (frames.c), as
+ * the kernel finds a struct page in mem_map: no per-frame node.
+ */
 struct folio {
 	unsigned long pfn;
 	/*
@@ -186,20 +190,80 @@ struct folio {
 	int mapcount;
 	unsigned int flags;
 	unsigned long swap;		/* swap slot while in the swap cache */
-	struct rb_node node;		/* sim->frames, by pfn */
 };
 
+/*
+ * A page-table entry in one word, as pte_t is: the pfn of a present PTE or
+ * the swap slot of a swap PTE (pte_pfn, pte_swap), and the bits.  An entry
+ * of all zeroes is pte_none.  PTEs sit in blocks of PTE_BLOCK entries, the
+ * pieces of the 512-entry PTE tables that hold any PTE (pgtable.c); their
+ * virtual page number is their place, as in the kernel.
+ */
 struct pte {
-	unsigned long vpn;		/* virtual page number */
-	unsigned long pfn;		/* present */
-	unsigned long swap;		/* !present: swap slot, 0 = none */
-	bool present;
-	bool write;
-	bool dirty;
-	bool young;
-	bool special;			/* the zero page: no rmap, no mapcount */
-	bool swp_exclusive;		/* swap PTE of an AnonExclusive page */
-	struct rb_node node;		/* mm->pgtable, by vpn */
+	union {
+		uint64_t word;		/* all of it: 0 is pte_none */
+		struct {
+			unsigned int val_lo;	/* pte_pfn() or pte_swap() */
+			/* ids stay below 2^48 (serialize.c) */
+			unsigned int val_hi : 24;
+			unsigned int present : 1;
+			unsigned int write : 1;
+			unsigned int dirty : 1;
+			unsigned int young : 1;
+			/* the zero page: no rmap, no mapcount */
+			unsigned int special : 1;
+			/* swap PTE of an AnonExclusive page */
+			unsigned int swp_exclusive : 1;
+		};
+	};
+};
+
+static inline unsigned long pte_val(const struct pte *pte)
+{
+	return pte->val_lo | (unsigned long)pte->val_hi << 32;
+}
+
+static inline void pte_set_val(struct pte *pte, unsigned long val)
+{
+	pte->val_lo = (unsigned int)val;
+	pte->val_hi = (unsigned int)(val >> 32) & 0xffffff;
+}
+
+static inline unsigned long pte_pfn(const struct pte *pte)
+{
+	return pte->present ? pte_val(pte) : 0;
+}
+
+/* the swap slot a swap PTE names, 0 for a present PTE */
+static inline unsigned long pte_swap(const struct pte *pte)
+{
+	return pte->present ? 0 : pte_val(pte);
+}
+
+static inline bool pte_none(const struct pte *pte)
+{
+	return !pte->word;
+}
+
+#define PTE_BLOCK_SHIFT	5
+#define PTE_BLOCK	(1UL << PTE_BLOCK_SHIFT)
+struct pte_block {
+	struct rb_node node;		/* mm->pgtable, by index */
+	unsigned int index;		/* vpn >> PTE_BLOCK_SHIFT (vpn < 2^35) */
+	unsigned int nr;		/* entries that are not pte_none */
+	struct pte pte[PTE_BLOCK];
+};
+
+static inline unsigned long pte_block_base(const struct pte_block *blk)
+{
+	return (unsigned long)blk->index << PTE_BLOCK_SHIFT;
+}
+
+/* A reader's place in a page table: the PTE at vpn, in block blk. */
+struct pte_iter {
+	const struct pte_block *blk;
+	unsigned int i;
+	unsigned long vpn;
 };
 
 struct vm_area_struct {
@@ -221,7 +285,9 @@ struct mm_struct {
 	int ppid;
 	struct rb_root mm_mt;		/* VMAs by address (the maple tree) */
 	unsigned long map_count;
-	struct rb_root pgtable;		/* PTEs by vpn */
+	struct rb_root pgtable;		/* pte_blocks by vpn */
+	struct pte_block *pt_hint;	/* the block the last change went to */
+	unsigned long pt_hint_region;	/* 1 + a region known to have a table */
 	unsigned long nr_ptes;
 	/*
 	 * The PTE tables (page-table pages) the process has: the 2 MiB regions
@@ -256,15 +322,17 @@ struct swap_slot {
  */
 enum sim_arg_kind { ARG_ID, ARG_ADDR, ARG_NUM, ARG_WORK };
 
+struct sim_arg {
+	const char *key;
+	enum sim_arg_kind kind;
+	unsigned long val;
+};
+
 #define SIM_EVENT_ARGS 5
 struct sim_event {
 	const char *fn;
 	int nargs;
-	struct {
-		const char *key;
-		enum sim_arg_kind kind;
-		unsigned long val;
-	} arg[SIM_EVENT_ARGS];
+	struct sim_arg arg[SIM_EVENT_ARGS];
 	/*
 	 * omitted != 0 makes this a summary, not a step: fn ran count times in
 	 * the call, the events before this one show count - omitted of them
@@ -283,6 +351,7 @@ struct sim_event {
  * it is folded the same way.  0 means no bound.
  */
 #define SIM_TRACE_REPEAT	8
+#define SIM_TRACE_CACHE		32
 struct sim_trace_fn;
 struct sim_trace {
 	struct sim_event *ev;
@@ -292,6 +361,8 @@ struct sim_trace {
 	size_t repeat, limit;
 	size_t kept;			/* events that are steps, not summaries */
 	unsigned long omitted;		/* calls folded into summaries */
+	/* 1 + the entry in fns of a name's literal, by its address */
+	unsigned short fn_cache[SIM_TRACE_CACHE];
 };
 void sim_trace_init(struct sim_trace *t, size_t repeat, size_t limit);
 void sim_trace_reset(struct sim_trace *t);
@@ -420,6 +491,23 @@ enum sim_reject {
 	SIM_REJECT_NO_FRAME = -6,
 };
 
+/*
+ * The frames of a session: folios in slabs of FOLIO_SLAB (a freed one's
+ * place is reused), and a radix tree of 64-way nodes from pfn to place + 1.
+ */
+#define FOLIO_SLAB	1024
+struct frame_table {
+	void *root;
+	unsigned int height;		/* levels; 0: empty */
+	/* the leaf a change last went through (pfn_folio), and its first pfn */
+	void *hint;
+	unsigned long hint_base;
+	struct folio **slabs;
+	size_t nr_slabs;
+	unsigned int used;		/* places handed out so far */
+	unsigned int free;		/* 1 + first free place, 0: none */
+};
+
 struct sim {
 	struct sim_config cfg;
 	unsigned long next_pid;
@@ -435,7 +523,7 @@ struct sim {
 	struct list_head anon_vmas;
 	struct rb_root anon_vma_ids;
 	struct list_head files;
-	struct rb_root frames;
+	struct frame_table frames;
 	struct rb_root swap;
 	struct folio zero_folio;
 
@@ -485,7 +573,7 @@ struct folio *sim_find_folio(const struct sim *sim, unsigned long pfn);
 struct anon_vma *sim_find_anon_vma(const struct sim *sim, unsigned long id);
 struct address_space *sim_find_file(const struct sim *sim, const char *name);
 struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
-struct pte *pte_lookup(struct mm_struct *mm, unsigned long vpn);
+struct pte *pte_lookup(const struct mm_struct *mm, unsigned long vpn);
 int folio_ref_count(const struct folio *folio);
 static inline bool folio_test_anon(const struct folio *folio)
 {
@@ -495,10 +583,16 @@ static inline bool folio_test_anon(const struct folio *folio)
 /* Iteration helpers for readers */
 struct vm_area_struct *vma_first(const struct mm_struct *mm);
 struct vm_area_struct *vma_next(const struct vm_area_struct *vma);
-struct pte *pte_first(const struct mm_struct *mm);
-struct pte *pte_next(const struct pte *pte);
+/*
+ * The first PTE at or after vpn, it->vpn its place; then the next one.
+ * NULL at the end.  A writer may clear the PTE it was given once it has
+ * asked for the next (the block it sits in may go).
+ */
+struct pte *pte_iter_start(const struct mm_struct *mm, unsigned long vpn,
+			   struct pte_iter *it);
+struct pte *pte_iter_next(struct pte_iter *it);
 struct folio *folio_first(const struct sim *sim);
-struct folio *folio_next(const struct folio *folio);
+struct folio *folio_next(const struct sim *sim, const struct folio *folio);
 
 /* The invariant checker (check.c), in the spirit of CONFIG_DEBUG_VM */
 struct sim_violation {

@@ -8,17 +8,10 @@
  * trace of one call is bounded by the number of distinct kernel functions,
  * whatever the session holds.  The cost counts every call, kept or folded.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
-
-struct sim_trace_fn {
-	const char *fn;
-	size_t kept;		/* calls shown as steps */
-	size_t summary;		/* 1 + index of its summary event, 0: none */
-};
 
 static void *grow(void *p, size_t *cap, size_t size)
 {
@@ -55,13 +48,20 @@ void sim_trace_free(struct sim_trace *t)
 	t->nr = t->cap = t->nr_fns = t->cap_fns = 0;
 }
 
-/* A function's entry; the same name may be two literals in two files. */
-static struct sim_trace_fn *trace_fn(struct sim_trace *t, const char *fn)
+/*
+ * A function's entry; the same name may be two literals in two files, so
+ * the names are compared when no entry has this very literal (one entry a
+ * name: both searches find the same one).
+ */
+struct sim_trace_fn *trace_fn_search(struct sim_trace *t, const char *fn)
 {
 	size_t i;
 
 	for (i = t->nr_fns; i-- > 0;)
-		if (t->fns[i].fn == fn || !strcmp(t->fns[i].fn, fn))
+		if (t->fns[i].fn == fn)
+			return &t->fns[i];
+	for (i = t->nr_fns; i-- > 0;)
+		if (!strcmp(t->fns[i].fn, fn))
 			return &t->fns[i];
 	if (t->nr_fns == t->cap_fns)
 		t->fns = grow(t->fns, &t->cap_fns, sizeof(*t->fns));
@@ -76,22 +76,14 @@ static struct sim_event *trace_push(struct sim_trace *t)
 	return &t->ev[t->nr++];
 }
 
-void sim_trace_add(struct sim_trace *t, const struct sim_event *e)
+void trace_fold(struct sim_trace *t, struct sim_trace_fn *f, const char *fn,
+		unsigned long calls)
 {
-	struct sim_trace_fn *f = trace_fn(t, e->fn);
-	unsigned long calls = e->omitted ? e->omitted : 1;
 	struct sim_event *sum;
 
-	if (!e->omitted && (!t->repeat || f->kept < t->repeat) &&
-	    (!t->limit || t->kept < t->limit)) {
-		*trace_push(t) = *e;
-		f->kept++;
-		t->kept++;
-		return;
-	}
 	if (!f->summary) {
 		sum = trace_push(t);
-		*sum = (struct sim_event){ .fn = e->fn };
+		*sum = (struct sim_event){ .fn = fn };
 		f->summary = t->nr;
 	}
 	sum = &t->ev[f->summary - 1];
@@ -100,30 +92,32 @@ void sim_trace_add(struct sim_trace *t, const struct sim_event *e)
 	t->omitted += calls;
 }
 
+void sim_trace_add(struct sim_trace *t, const struct sim_event *e)
+{
+	struct sim_trace_fn *f = trace_fn(t, e->fn);
+
+	if (!e->omitted && trace_keeps(t, f)) {
+		*trace_push(t) = *e;
+		f->kept++;
+		t->kept++;
+		return;
+	}
+	trace_fold(t, f, e->fn, e->omitted ? e->omitted : 1);
+}
+
 void sim_trace_limits(struct sim *sim, size_t repeat, size_t limit)
 {
 	sim->trace.repeat = repeat;
 	sim->trace.limit = limit;
 }
 
-void trace(struct sim *sim, const char *fn, int nargs, ...)
+void trace_keep(struct sim *sim, struct sim_trace_fn *f, const char *fn,
+		size_t nargs, const struct sim_arg *args)
 {
-	struct sim_event ev = { .fn = fn };
-	va_list ap;
-	int i;
+	struct sim_event *ev = trace_push(&sim->trace);
 
-	if (nargs > SIM_EVENT_ARGS)
-		nargs = SIM_EVENT_ARGS;
-	ev.nargs = nargs;
-	va_start(ap, nargs);
-	for (i = 0; i < nargs; i++) {
-		ev.arg[i].key = va_arg(ap, const char *);
-		ev.arg[i].kind = (enum sim_arg_kind)va_arg(ap, int);
-		ev.arg[i].val = va_arg(ap, unsigned long);
-		if (ev.arg[i].kind == ARG_WORK)
-			sim->cost += ev.arg[i].val;
-	}
-	va_end(ap);
-	sim->cost++;
-	sim_trace_add(&sim->trace, &ev);
+	*ev = (struct sim_event){ .fn = fn, .nargs = (int)nargs };
+	memcpy(ev->arg, args, nargs * sizeof(*args));
+	f->kept++;
+	sim->trace.kept++;
 }

@@ -570,11 +570,13 @@ int do_munmap(struct sim *sim, struct mm_struct *mm, unsigned long start,
 /* change_pte_range for one VMA after its flags changed. */
 static void change_protection(struct sim *sim, struct vm_area_struct *vma)
 {
-	struct pte *pte = pte_lower_bound(vma->vm_mm, vma->vm_start >> PAGE_SHIFT);
 	bool shared = vma->vm_flags & VM_SHARED;
 	unsigned long n = 0;
+	struct pte_iter it;
+	struct pte *pte;
 
-	for (; pte && pte->vpn < vma->vm_end >> PAGE_SHIFT; pte = pte_next(pte)) {
+	for (pte = pte_iter_start(vma->vm_mm, vma->vm_start >> PAGE_SHIFT, &it);
+	     pte && it.vpn < vma->vm_end >> PAGE_SHIFT; pte = pte_iter_next(&it)) {
 		struct folio *folio;
 
 		n++;
@@ -587,7 +589,7 @@ static void change_protection(struct sim *sim, struct vm_area_struct *vma)
 		if (pte->write || pte->special)
 			continue;
 		/* can_change_pte_writable: no fault needed to write */
-		folio = sim_find_folio(sim, pte->pfn);
+		folio = sim_find_folio(sim, pte_pfn(pte));
 		if (shared ? pte->dirty || !vma_wants_writenotify(vma) :
 		    folio && folio_test_anon(folio) &&
 		    (folio->flags & PG_anon_exclusive))
@@ -658,6 +660,7 @@ static int madvise_vma(struct sim *sim, struct vm_area_struct *vma,
 		       unsigned long start, unsigned long end, int advice)
 {
 	unsigned long flags = vma->vm_flags;
+	struct pte_iter it;
 	struct pte *pte;
 
 	switch (advice) {
@@ -685,17 +688,18 @@ static int madvise_vma(struct sim *sim, struct vm_area_struct *vma,
 	case SIM_MADV_PAGEOUT:
 		trace(sim, "madvise_pageout", 3, T_ID("vma", vma->id),
 		      T_ADDR("start", start), T_ADDR("end", end));
-		for (pte = pte_lower_bound(vma->vm_mm, start >> PAGE_SHIFT);
-		     pte && pte->vpn < end >> PAGE_SHIFT; ) {
+		for (pte = pte_iter_start(vma->vm_mm, start >> PAGE_SHIFT, &it);
+		     pte && it.vpn < end >> PAGE_SHIFT; ) {
 			struct folio *folio = pte->present && !pte->special ?
-				sim_find_folio(sim, pte->pfn) : NULL;
-			unsigned long vpn = pte->vpn;
+				sim_find_folio(sim, pte_pfn(pte)) : NULL;
+			unsigned long vpn = it.vpn;
 			struct sim_result scratch = { 0 };
 
 			/* leave folios other mappings still use alone */
 			if (folio && folio->mapcount == 1)
 				try_to_unmap_op(sim, folio, &scratch);
-			pte = pte_lower_bound(vma->vm_mm, vpn + 1);
+			/* reclaim changed page tables: look again */
+			pte = pte_iter_start(vma->vm_mm, vpn + 1, &it);
 		}
 		return 0;
 	default:
@@ -826,24 +830,20 @@ static unsigned long move_page_tables(struct sim *sim, struct mm_struct *mm,
 				      unsigned long new_addr, unsigned long len)
 {
 	unsigned long n = 0, end = (old_addr + len) >> PAGE_SHIFT;
-	struct pte *old = pte_lower_bound(mm, old_addr >> PAGE_SHIFT), *next;
+	struct pte_iter it;
+	struct pte *old;
 
 	move_pte_tables(mm, old_addr, new_addr, len);
-	for (; old && old->vpn < end; old = next) {
-		struct pte *new;
+	old = pte_iter_start(mm, old_addr >> PAGE_SHIFT, &it);
+	while (old && it.vpn < end) {
+		unsigned long vpn = it.vpn;
+		struct pte *new = pte_alloc(mm, vpn - (old_addr >> PAGE_SHIFT) +
+					    (new_addr >> PAGE_SHIFT));
 
-		next = pte_next(old);
-		new = pte_alloc(mm, old->vpn - (old_addr >> PAGE_SHIFT) +
-				(new_addr >> PAGE_SHIFT));
-		new->pfn = old->pfn;
-		new->swap = old->swap;
-		new->present = old->present;
-		new->write = old->write;
-		new->dirty = old->dirty;
-		new->young = old->young;
-		new->special = old->special;
-		new->swp_exclusive = old->swp_exclusive;
-		pte_free(mm, old);
+		*new = *old;
+		/* step on before the old PTE's block may go */
+		old = pte_iter_next(&it);
+		pte_free(mm, vpn);
 		n++;
 	}
 	trace(sim, "move_page_tables", 4, T_ADDR("old_addr", old_addr),

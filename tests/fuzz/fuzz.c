@@ -175,7 +175,7 @@ static void same_walks(struct sim *a, struct sim *b)
 	const struct folio *f;
 	char *wa, *wb;
 
-	for (f = folio_first(a); f; f = folio_next(f)) {
+	for (f = folio_first(a); f; f = folio_next(a, f)) {
 		wa = walk_text(a, f->pfn);
 		wb = walk_text(b, f->pfn);
 		if (strcmp(wa, wb))

@@ -144,14 +144,14 @@ static inline unsigned long pfn_at(struct sim *sim, int pid, unsigned long addr)
 {
 	struct pte *pte = pte_at(sim, pid, addr);
 
-	return pte && pte->present ? pte->pfn : (unsigned long)-1;
+	return pte && pte->present ? pte_pfn(pte) : (unsigned long)-1;
 }
 
 static inline struct folio *folio_at(struct sim *sim, int pid, unsigned long addr)
 {
 	struct pte *pte = pte_at(sim, pid, addr);
 
-	return pte && pte->present ? sim_find_folio(sim, pte->pfn) : NULL;
+	return pte && pte->present ? sim_find_folio(sim, pte_pfn(pte)) : NULL;
 }
 
 static inline struct vm_area_struct *vma_at(struct sim *sim, int pid,

@@ -92,7 +92,7 @@ static void anon_read_maps_zero_page_then_write_allocates(void)
 	EXPECT_STR(last.fault, "zero_page");
 	pte = pte_at(s, p1, A);
 	EXPECT(pte->present && pte->special && !pte->write);
-	EXPECT_EQ(pte->pfn, 0);
+	EXPECT_EQ(pte_pfn(pte), 0);
 	EXPECT_EQ(s->nr_frames, 0);
 	/* no anon_vma yet: the zero page needs no rmap */
 	EXPECT(vma_at(s, p1, A)->anon_vma == NULL);
@@ -615,7 +615,7 @@ static void try_to_unmap_then_swap_in(void)
 	EXPECT_EQ(last.walk->mapped, 2);
 	EXPECT(sim_find_folio(s, 1) == NULL);
 	pte = pte_at(s, p1, A);
-	EXPECT(!pte->present && pte->swap == 1);
+	EXPECT(!pte->present && pte_swap(pte) == 1);
 	EXPECT_EQ(swap_slot_find_count(s, 1), 2);
 	EXPECT_EQ(sim_find_mm(s, p1)->swapents, 1);
 	/* the child swaps it in: shared, so mapped through the root */
@@ -896,7 +896,7 @@ static void madvise_pageout_reclaims_only_unshared_pages(void)
 	EXPECT_EQ(range_op(s, OP_MADVISE, p1, A, 2, NULL, SIM_MADV_PAGEOUT), 0);
 	EXPECT(pte_at(s, p1, A)->present);		/* shared: kept */
 	EXPECT(!pte_at(s, p1, A + P(1))->present);	/* swapped out */
-	EXPECT(pte_at(s, p1, A + P(1))->swap != 0);
+	EXPECT(pte_swap(pte_at(s, p1, A + P(1))) != 0);
 	EXPECT_EQ(sim_find_mm(s, p1)->swapents, 1);
 	sim_free(s);
 }

@@ -6,8 +6,11 @@
  * can go) and printed as an `rmapd run` file in the API's op format.  A
  * crash, abort or time-out prints the seed it happened in.
  *
- * Usage: test_random [SEEDS [OPS_PER_SEED [MODE [FIRST_SEED]]]]
+ * Usage: test_random [SEEDS [OPS_PER_SEED [MODE [FIRST_SEED [GOLDEN [write]]]]]]
  * (MODE: normal|legacy; seeds FIRST_SEED .. FIRST_SEED + SEEDS - 1)
+ * With GOLDEN, every seed's hash (its trace and final dump) must be the one
+ * the file holds, which the engine before compact frames and PTEs computed
+ * ("write" makes the file; a seed it does not hold is not compared).
  * With "legacy" it hunts for a sequence that breaks the invariants under the
  * pre-2022 reuse rule and exits 0 when it finds one (a search tool, not a
  * test).  The determinism check replays every tenth seed and compares dumps.
@@ -48,7 +51,7 @@ static unsigned long random_pfn(struct rng *r, struct sim *s)
 	if (!n)
 		return 12345;
 	k = pick(r, n);
-	for (f = folio_first(s); f; f = folio_next(f))
+	for (f = folio_first(s); f; f = folio_next(s, f))
 		if (k-- == 0)
 			return f->pfn;
 	return 12345;
@@ -421,7 +424,49 @@ static void on_fatal(int sig)
 	raise(sig);
 }
 
-/* test_random [SEEDS [OPS [normal|legacy [FIRST_SEED]]]] */
+/*
+ * The hashes of golden/random.txt: one "seed HASH" line per seed.  Reads
+ * them into golden[] (0 where the file has none), or, writing, opens it.
+ */
+static unsigned long *golden;
+static FILE *golden_out;
+
+static void golden_open(const char *path, bool write, unsigned long first,
+			unsigned long seeds)
+{
+	unsigned long seed, h;
+	FILE *f;
+
+	if (write) {
+		golden_out = fopen(path, "w");
+		if (!golden_out)
+			abort();
+		return;
+	}
+	golden = calloc(seeds, sizeof(*golden));
+	f = fopen(path, "r");
+	if (!golden || !f)
+		abort();
+	while (fscanf(f, "%lu %lx", &seed, &h) == 2)
+		if (seed >= first && seed < first + seeds)
+			golden[seed - first] = h;
+	fclose(f);
+}
+
+/* false if the seed's hash is not the old engine's */
+static bool golden_seed(unsigned long seed, unsigned long first,
+			unsigned long h)
+{
+	if (golden_out)
+		fprintf(golden_out, "%lu %016lx\n", seed, h);
+	if (!golden || !golden[seed - first] || golden[seed - first] == h)
+		return true;
+	printf("seed %lu: hash %016lx, the old engine %016lx\n", seed, h,
+	       golden[seed - first]);
+	return false;
+}
+
+/* test_random [SEEDS [OPS [normal|legacy [FIRST_SEED [GOLDEN [write]]]]]] */
 int main(int argc, char **argv)
 {
 	unsigned long seeds = argc > 1 ? strtoul(argv[1], NULL, 0) : 200;
@@ -436,6 +481,9 @@ int main(int argc, char **argv)
 	size_t k;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 5)
+		golden_open(argv[5], argc > 6 && !strcmp(argv[6], "write"),
+			    first, seeds);
 	for (k = 0; k < sizeof(fatal) / sizeof(fatal[0]); k++)
 		signal(fatal[k], on_fatal);
 	for (seed = first; seed < first + seeds; seed++) {
@@ -462,7 +510,7 @@ int main(int argc, char **argv)
 			harness_failed++;
 			continue;
 		}
-		if (!h1) {
+		if (!h1 || !golden_seed(seed, first, h1)) {
 			harness_failed++;
 			continue;
 		}
@@ -497,5 +545,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	free(ops);
+	free(golden);
+	if (golden_out && fclose(golden_out))
+		return 1;
 	return harness_summary();
 }

@@ -112,7 +112,7 @@ static unsigned long pfn_at(struct sim *s, int pid, unsigned long addr)
 	struct mm_struct *mm = sim_find_mm(s, pid);
 	struct pte *pte = mm ? pte_lookup(mm, addr >> PAGE_SHIFT) : NULL;
 
-	return pte && pte->present && !pte->special ? pte->pfn : 0;
+	return pte && pte->present && !pte->special ? pte_pfn(pte) : 0;
 }
 
 static struct sim *new_sim(enum sim_mode mode, bool no_zero_page)
@@ -519,6 +519,92 @@ static char *with_folio_anon_vma(const char *d, size_t n, unsigned long id,
 	return out;
 }
 
+/*
+ * d with its first "pte" line of a present (or swap) PTE given pfn and swap
+ * instead of its own; NULL if there is none.
+ */
+static char *with_pte_fields(const char *d, size_t n, bool present,
+			     unsigned long pfn, unsigned long swap, size_t *m)
+{
+	const char *p = d, *end = d + n;
+	char *out;
+
+	while (p < end && (p = memmem(p, (size_t)(end - p), "\npte ", 5))) {
+		const char *line = p + 1, *eol = memchr(line, '\n', (size_t)(end - line));
+		unsigned long pid, vpn, f, sw;
+		char bits[8];
+		int len;
+
+		p = line;
+		if (!eol || sscanf(line, "pte %lu %lx %lu %lu %7s", &pid, &vpn, &f,
+				   &sw, bits) != 5 || (bits[0] == '1') != present)
+			continue;
+		out = malloc(n + 64);
+		if (!out)
+			abort();
+		memcpy(out, d, (size_t)(line - d));
+		len = sprintf(out + (line - d), "pte %lu %lx %lu %lu %s", pid,
+			      vpn, pfn, swap, bits);
+		memcpy(out + (line - d) + len, eol, (size_t)(end - eol));
+		*m = (size_t)(line - d) + (size_t)len + (size_t)(end - eol);
+		return out;
+	}
+	return NULL;
+}
+
+static bool load_refused(const char *d, size_t n, const char *why)
+{
+	char err[256] = "";
+	struct sim *t = d ? sim_load(d, n, err, sizeof(err)) : NULL;
+	bool refused = d && !t && strstr(err, why);
+
+	if (d && !refused)
+		fprintf(stderr, "  loaded, or refused for another reason: %s\n",
+			err);
+	sim_free(t);
+	return refused;
+}
+
+/* One word holds a PTE's pfn or its swap slot: a dump with both is bad. */
+static void a_pte_with_a_pfn_and_a_swap_slot_or_neither_is_refused(void)
+{
+	static const char why[] = "a pfn and a swap slot, or neither";
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	size_t n, m;
+	char *d, *bad;
+	int p1;
+
+	p1 = spawn(s, SPAWN_EMPTY);
+	map(s, p1, WIN, 2, RW, MAP_PRIVATE, NULL, 0);
+	touch_range(s, p1, WIN, 2, true);
+	apply_op(s, (struct sim_op){ .kind = OP_TRY_TO_UNMAP,
+				     .pfn = pfn_at(s, p1, WIN + PG(1)) });
+	d = sim_dump(s, &n);
+	bad = with_pte_fields(d, n, true, 1, 0, &m);	/* as it is */
+	EXPECT(bad != NULL);
+	if (bad) {
+		struct sim *t = sim_load(bad, m, NULL, 0);
+
+		EXPECT(t != NULL);
+		sim_free(t);
+	}
+	free(bad);
+	bad = with_pte_fields(d, n, true, 1, 1, &m);
+	EXPECT(load_refused(bad, m, why));
+	free(bad);
+	bad = with_pte_fields(d, n, false, 2, 1, &m);
+	EXPECT(load_refused(bad, m, why));
+	free(bad);
+	bad = with_pte_fields(d, n, false, 0, 0, &m);
+	EXPECT(load_refused(bad, m, why));
+	free(bad);
+	bad = with_pte_fields(d, n, true, 1UL << 48, 0, &m);
+	EXPECT(load_refused(bad, m, why));
+	free(bad);
+	free(d);
+	sim_free(s);
+}
+
 static void dangling_page_mapping_is_kept(void)
 {
 	struct sim *s = new_sim(SIM_MODE_NORMAL, false), *t;
@@ -625,7 +711,7 @@ static unsigned long any_pfn(struct rng *r, const struct sim *s)
 	const struct folio *f;
 	unsigned long k = pick(r, s->nr_frames);
 
-	for (f = folio_first(s); f; f = folio_next(f))
+	for (f = folio_first(s); f; f = folio_next(s, f))
 		if (k-- == 0)
 			return f->pfn;
 	return 1;
@@ -1048,6 +1134,7 @@ int main(void)
 	RUN(swap_cache_only_slot_and_shmem_swap_roundtrip);
 	RUN(legacy_breakage_survives_a_roundtrip);
 	RUN(dangling_page_mapping_is_kept);
+	RUN(a_pte_with_a_pfn_and_a_swap_slot_or_neither_is_refused);
 	RUN(legacy_counters_are_checked);
 	RUN(loaded_copy_replays_identically);
 	RUN(garbage_is_refused);

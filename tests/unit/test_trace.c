@@ -131,6 +131,34 @@ static void folding_a_folded_trace_again_changes_nothing(void)
 	sim_free(sim);
 }
 
+/*
+ * A function is its name, whatever literal spells it; two names whose
+ * literals fall on the same fn_cache slot (256 bytes apart) stay two.
+ */
+static void one_name_is_one_function_whatever_its_literal(void)
+{
+	static char names[3][256];
+	struct sim_trace t;
+	size_t i;
+
+	snprintf(names[0], sizeof(names[0]), "zap_pte_range");
+	snprintf(names[1], sizeof(names[1]), "free_folio");
+	snprintf(names[2], sizeof(names[2]), "zap_pte_range");
+	sim_trace_init(&t, 2, 0);
+	for (i = 0; i < 9; i++)
+		sim_trace_add(&t, &(struct sim_event){ .fn = names[i % 3] });
+	/* zap_pte_range x2, free_folio, its summary, free_folio, summary */
+	EXPECT_EQ(t.nr, 6);
+	EXPECT_EQ(t.kept, 4);
+	EXPECT_EQ(t.omitted, 5);
+	EXPECT_EQ(t.nr_fns, 2);
+	for (i = 0; i < t.nr; i++)
+		if (t.ev[i].omitted)
+			EXPECT_EQ(t.ev[i].count, strcmp(t.ev[i].fn,
+				"zap_pte_range") ? 3 : 6);
+	sim_trace_free(&t);
+}
+
 static void cost_bound_of_fork_and_exit_is_what_they_cost_at_least(void)
 {
 	struct sim *sim = written_process();
@@ -236,6 +264,7 @@ int main(void)
 	RUN(cost_counts_folded_calls_and_bulk_ptes);
 	RUN(a_limit_keeps_that_many_then_folds);
 	RUN(folding_a_folded_trace_again_changes_nothing);
+	RUN(one_name_is_one_function_whatever_its_literal);
 	RUN(cost_bound_of_fork_and_exit_is_what_they_cost_at_least);
 	RUN(a_dontfork_vma_costs_a_fork_nothing);
 	RUN(mprotect_costs_every_pte_it_changes);
