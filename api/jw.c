@@ -17,10 +17,18 @@ void jw_init(struct jw *w, size_t cap)
 	w->comma = false;
 }
 
+const char *jw_text(struct jw *w)
+{
+	w->p[w->len] = '\0';
+	return w->p;
+}
+
 char *jw_take(struct jw *w, size_t *len)
 {
 	char *p = w->p;
 
+	if (p)
+		p[w->len] = '\0';
 	if (len)
 		*len = w->len;
 	w->p = NULL;
@@ -33,70 +41,19 @@ void jw_free(struct jw *w)
 	free(jw_take(w, NULL));
 }
 
-/* room for n more bytes and the NUL after them */
-static char *room(struct jw *w, size_t n)
+/* room for n more bytes, and the NUL jw_text() puts after them */
+void jw_grow(struct jw *w, size_t n)
 {
-	if (w->cap - w->len < n) {
-		w->cap = w->cap * 2 > w->len + n ? w->cap * 2 : w->len + n;
-		w->p = realloc(w->p, w->cap + 1);
-		if (!w->p)
-			abort();
-	}
-	return w->p + w->len;
+	w->cap = w->cap * 2 > w->len + n ? w->cap * 2 : w->len + n;
+	w->p = realloc(w->p, w->cap + 1);
+	if (!w->p)
+		abort();
 }
 
 static void put(struct jw *w, const char *s, size_t n)
 {
-	memcpy(room(w, n), s, n);
+	memcpy(jw_room(w, n), s, n);
 	w->len += n;
-	w->p[w->len] = '\0';
-}
-
-static void put_char(struct jw *w, char c)
-{
-	*room(w, 1) = c;
-	w->p[++w->len] = '\0';
-}
-
-/* before a value: the comma that separates it from the one before */
-static void value_start(struct jw *w)
-{
-	if (w->comma)
-		put_char(w, ',');
-	w->comma = true;
-}
-
-static void container_open(struct jw *w, char c)
-{
-	value_start(w);
-	put_char(w, c);
-	w->comma = false;
-}
-
-static void container_close(struct jw *w, char c)
-{
-	put_char(w, c);
-	w->comma = true;
-}
-
-void jw_object(struct jw *w)
-{
-	container_open(w, '{');
-}
-
-void jw_object_end(struct jw *w)
-{
-	container_close(w, '}');
-}
-
-void jw_array(struct jw *w)
-{
-	container_open(w, '[');
-}
-
-void jw_array_end(struct jw *w)
-{
-	container_close(w, ']');
 }
 
 /* a byte that goes into a string as it is */
@@ -122,14 +79,13 @@ static void put_escape(struct jw *w, unsigned char c)
 	put(w, u, 2);
 }
 
-static void put_string(struct jw *w, const char *str)
+/* the rest of a string from its first byte that is not plain */
+static void put_string_slow(struct jw *w, const unsigned char *s, size_t len)
 {
 	static const char replacement[] = "\xef\xbf\xbd";	/* U+FFFD */
-	const unsigned char *s = (const unsigned char *)str;
-	size_t len = strlen(str), i = 0, run, n;
+	size_t i = 0, run, n;
 	bool cut;
 
-	put_char(w, '"');
 	while (i < len) {
 		for (run = i; run < len && plain(s[run]); run++)
 			;
@@ -150,24 +106,29 @@ static void put_string(struct jw *w, const char *str)
 			i++;
 		}
 	}
-	put_char(w, '"');
 }
 
-void jw_key(struct jw *w, const char *key)
+void jw_string(struct jw *w, const char *str)
 {
-	value_start(w);
-	put_string(w, key);
-	put_char(w, ':');
-	w->comma = false;
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i, len = strlen(str);
+	char *p = jw_room(w, len + 3);
+
+	if (w->comma)
+		*p++ = ',';
+	w->comma = true;
+	*p++ = '"';
+	/* names and flags: plain ASCII, copied in one pass */
+	for (i = 0; i < len && plain(s[i]); i++)
+		p[i] = (char)s[i];
+	w->len = (size_t)(p + i - w->p);
+	if (i < len)
+		put_string_slow(w, s + i, len - i);
+	*jw_room(w, 1) = '"';
+	w->len++;
 }
 
-void jw_string(struct jw *w, const char *s)
-{
-	value_start(w);
-	put_string(w, s);
-}
-
-/* digits of v at the end of buf (24 bytes); where they start */
+/* the digits of v, written backwards from end; where they start */
 static char *digits(char *end, unsigned long v)
 {
 	do {
@@ -181,8 +142,7 @@ void jw_ulong(struct jw *w, unsigned long v)
 {
 	char buf[24], *s = digits(buf + sizeof(buf), v);
 
-	value_start(w);
-	put(w, s, (size_t)(buf + sizeof(buf) - s));
+	jw_value(w, s, (size_t)(buf + sizeof(buf) - s));
 }
 
 void jw_long(struct jw *w, long v)
@@ -194,8 +154,7 @@ void jw_long(struct jw *w, long v)
 		   (unsigned long)v);
 	if (v < 0)
 		*--s = '-';
-	value_start(w);
-	put(w, s, (size_t)(buf + sizeof(buf) - s));
+	jw_value(w, s, (size_t)(buf + sizeof(buf) - s));
 }
 
 void jw_hex(struct jw *w, unsigned long v)
@@ -211,27 +170,10 @@ void jw_hex(struct jw *w, unsigned long v)
 	*--s = 'x';
 	*--s = '0';
 	*--s = '"';
-	value_start(w);
-	put(w, s, (size_t)(buf + sizeof(buf) - s));
-}
-
-void jw_bool(struct jw *w, bool v)
-{
-	value_start(w);
-	if (v)
-		put(w, "true", 4);
-	else
-		put(w, "false", 5);
-}
-
-void jw_null(struct jw *w)
-{
-	value_start(w);
-	put(w, "null", 4);
+	jw_value(w, s, (size_t)(buf + sizeof(buf) - s));
 }
 
 void jw_raw(struct jw *w, const char *json, size_t len)
 {
-	value_start(w);
-	put(w, json, len);
+	jw_value(w, json, len);
 }

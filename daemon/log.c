@@ -13,7 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rmapd.h"
 
@@ -49,6 +51,22 @@ static void escape(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+/* "2026-01-01T12:00:00Z ", formatted once a second per thread */
+static int timestamp(char *buf, size_t size)
+{
+	static __thread time_t last = -1;
+	static __thread char text[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != last) {
+		gmtime_r(&now, &tm);
+		strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+		last = now;
+	}
+	return snprintf(buf, size, "%s", text);
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *const names[8] = {
@@ -62,20 +80,23 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (journald) {
 		n = snprintf(line, sizeof(line), "<%d>", level);
 	} else {
-		struct timespec ts;
-		struct tm tm;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
-		n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+		n = timestamp(line, sizeof(line));
 		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s: ",
 			      names[level] ? names[level] : "log");
 	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	escape(line + n, sizeof(line) - (size_t)n, msg);
-	fprintf(stderr, "%s\n", line);
+	escape(line + n, sizeof(line) - 1 - (size_t)n, msg);
+	/*
+	 * One write(2) per line, not stdio's formatting into a buffer of its
+	 * own: it runs for every request, and a line written whole cannot mix
+	 * with another thread's.
+	 */
+	n += (int)strlen(line + n);
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;	/* nowhere left to say so */
 }
 
 /*

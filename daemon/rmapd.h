@@ -80,7 +80,7 @@ struct session {
 	long version;			/* journal length: session_version() */
 	uint64_t last_used;		/* atomic */
 	bool deleted;
-	int refs;			/* under the registry lock */
+	int refs;			/* atomic, under the registry lock */
 };
 
 int sessions_init(const struct config *cfg, struct db *db);

@@ -689,7 +689,7 @@ static void create_session(const struct request *req, struct reply *rep)
 	jw_init(&config_text, 128);
 	api_write_config(&config_text, &cfg, false);
 	s = session_create(name ? name->valuestring :
-			   scen ? scen->valuestring : "session", config_text.p,
+			   scen ? scen->valuestring : "session", jw_text(&config_text),
 			   &origin, &full);
 	jw_free(&config_text);
 	if (!s) {

@@ -38,7 +38,7 @@ static char *written(struct jw *w)
 	cJSON *json = cJSON_ParseWithLength(w->p, w->len);
 
 	if (!json)
-		fuzz_fail("an encoded object is not JSON: %.300s", w->p);
+		fuzz_fail("an encoded object is not JSON: %.300s", jw_text(w));
 	cJSON_Delete(json);
 	return jw_take(w, NULL);
 }

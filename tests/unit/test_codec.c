@@ -87,7 +87,7 @@ static void overcommit_memory_config(void)
 	EXPECT_EQ(cfg.overcommit, SIM_OVERCOMMIT_NEVER);
 	jw_init(&w, 64);
 	api_write_config(&w, &cfg, false);
-	EXPECT_STR(w.p, "{\"mode\":\"normal\",\"zero_page\":true,"
+	EXPECT_STR(jw_text(&w), "{\"mode\":\"normal\",\"zero_page\":true,"
 		   "\"overcommit_memory\":2}");
 	jw_free(&w);
 	EXPECT_EQ(parse_config_text("{\"overcommit_memory\":3}", &cfg, &err),

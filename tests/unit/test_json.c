@@ -27,6 +27,7 @@ static void same_text(cJSON *old, struct jw *w, const char *what)
 	size_t i;
 
 	cJSON_Delete(old);
+	jw_text(w);
 	compared++;
 	compared_bytes += w->len;
 	if (a && strlen(a) == w->len && !memcmp(a, w->p, w->len)) {
@@ -38,7 +39,7 @@ static void same_text(cJSON *old, struct jw *w, const char *what)
 		;
 	fprintf(stderr, "  %s differs at byte %zu:\n    cJSON %.120s\n"
 		"    jw    %.120s\n", what, i, a ? a + (i > 40 ? i - 40 : 0) : "",
-		w->p + (i > 40 ? i - 40 : 0));
+		jw_text(w) + (i > 40 ? i - 40 : 0));
 	harness_failed_checks++;
 	cJSON_free(a);
 	jw_free(w);
@@ -180,9 +181,9 @@ static void writer_commas_and_nesting(void)
 	jw_raw(&w, "{\"x\":[1]}", 9);
 	jw_khex(&w, "f", 0);
 	jw_object_end(&w);
-	EXPECT_STR(w.p, "{\"a\":[1,2,{\"b\":null},[],{}],\"c\":true,"
+	EXPECT_STR(jw_text(&w), "{\"a\":[1,2,{\"b\":null},[],{}],\"c\":true,"
 		   "\"d\":false,\"e\":{\"x\":[1]},\"f\":\"0x0\"}");
-	EXPECT_EQ(w.len, strlen(w.p));
+	EXPECT_EQ(w.len, strlen(jw_text(&w)));
 	jw_free(&w);
 }
 
@@ -200,7 +201,7 @@ static void writer_integers_in_full(void)
 	jw_hex(&w, 0x7fffffffe000UL);
 	jw_hex(&w, ULONG_MAX);
 	jw_array_end(&w);
-	EXPECT_STR(w.p, "[0,-1,-9223372036854775808,9223372036854775807,"
+	EXPECT_STR(jw_text(&w), "[0,-1,-9223372036854775808,9223372036854775807,"
 		   "18446744073709551615,\"0x7fffffffe000\","
 		   "\"0xffffffffffffffff\"]");
 	jw_free(&w);
@@ -221,7 +222,7 @@ static void writer_escapes_as_cjson(void)
 	}
 	jw_init(&w, 4);
 	jw_string(&w, "a\"b\\c\n\t\x01\x1f\x7f");
-	EXPECT_STR(w.p, "\"a\\\"b\\\\c\\n\\t\\u0001\\u001f\x7f\"");
+	EXPECT_STR(jw_text(&w), "\"a\\\"b\\\\c\\n\\t\\u0001\\u001f\x7f\"");
 	jw_free(&w);
 }
 
@@ -246,7 +247,7 @@ static void writer_strings_are_valid_utf8(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		jw_init(&w, 4);
 		jw_string(&w, cases[i].in);
-		EXPECT_STR(w.p, cases[i].out);
+		EXPECT_STR(jw_text(&w), cases[i].out);
 		EXPECT(api_utf8_valid(w.p, w.len));
 		jw_free(&w);
 	}
