@@ -392,6 +392,30 @@ static bool pid_settled(const struct batch *b, size_t upto, int pid)
 }
 
 /*
+ * More than the batch's forks and exits of the processes there now can
+ * cost, in O(1) per op: a step per VMA and per PTE of the process.  Most
+ * batches are far below the budget, and this says so without the walk of
+ * every PTE that sim_cost_bound() makes (a third of a large fork's time).
+ */
+static unsigned long batch_ceiling(const struct batch *b, struct sim *sim)
+{
+	unsigned long n = 0;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		const struct sim_op *op = &b->ops[i];
+		const struct mm_struct *mm;
+
+		if (op->kind != OP_FORK && op->kind != OP_EXIT)
+			continue;
+		mm = sim_find_mm(sim, op->pid);
+		if (mm)
+			n += mm->map_count + mm->nr_ptes;
+	}
+	return n;
+}
+
+/*
  * Refuse, before anything runs, a batch sure to cost more than the budget:
  * the sum of what its forks and exits of processes that exist now must do
  * (sim_cost_bound), as long as nothing earlier in the batch changed them.
@@ -404,7 +428,7 @@ static bool batch_within_budget(const struct batch *b, struct sim *sim,
 	char detail[240];
 	size_t i;
 
-	if (!budget)
+	if (!budget || batch_ceiling(b, sim) <= budget)
 		return true;
 	for (i = 0; i < b->n && sure <= budget; i++) {
 		const struct sim_op *op = &b->ops[i];
