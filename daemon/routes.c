@@ -734,38 +734,55 @@ out:
 /* ---- journal, rewind, snapshots ---- */
 
 struct journal_ctx {
-	cJSON *arr;
+	struct jw *w;
 	long last;
 };
 
-/* The answer's shape from the stored result: op first, seq last. */
-static cJSON *journal_result(const char *result, const cJSON *op, long seq)
+/*
+ * The stored result as the op's answer had it: the op first, the seq last,
+ * the stored fields (written by api_write_journal_result()) spliced between
+ * as they are; a row from before results were cut holds its op already.
+ * Parsed only to be sure it is one JSON object; a row that is not none is
+ * left out, as a cut file can leave one.
+ */
+static void journal_result(struct jw *w, const char *result, const char *op,
+			   long seq)
 {
-	cJSON *stored = cJSON_Parse(result), *r, *item;
+	cJSON *stored = cJSON_Parse(result);
+	size_t len = strlen(result);
 
-	if (!stored || cJSON_HasObjectItem(stored, "op"))
-		return stored;	/* a row from before results were cut */
-	r = cJSON_CreateObject();
-	cJSON_AddItemToObject(r, "op", cJSON_Duplicate(op, true));
-	while (stored->child) {
-		item = cJSON_DetachItemViaPointer(stored, stored->child);
-		cJSON_AddItemToObject(r, item->string, item);
+	if (!cJSON_IsObject(stored)) {
+		cJSON_Delete(stored);
+		return;
+	}
+	jw_key(w, "result");
+	if (cJSON_HasObjectItem(stored, "op") || len < 3) {
+		jw_raw(w, result, len);
+	} else {
+		jw_object(w);
+		jw_key(w, "op");
+		jw_raw(w, op, strlen(op));
+		jw_raw(w, result + 1, len - 2);	/* its fields, braces off */
+		jw_klong(w, "seq", seq);
+		jw_object_end(w);
 	}
 	cJSON_Delete(stored);
-	cJSON_AddNumberToObject(r, "seq", (double)seq);
-	return r;
 }
 
 static int journal_row(long seq, const char *op, const char *result, void *arg)
 {
 	struct journal_ctx *c = arg;
-	cJSON *e = cJSON_CreateObject(), *o = cJSON_Parse(op);
-	cJSON *r = journal_result(result, o, seq);
+	cJSON *parsed = cJSON_Parse(op);
 
-	cJSON_AddNumberToObject(e, "seq", (double)seq);
-	cJSON_AddItemToObject(e, "op", o);
-	cJSON_AddItemToObject(e, "result", r);
-	cJSON_AddItemToArray(c->arr, e);
+	jw_object(c->w);
+	jw_klong(c->w, "seq", seq);
+	if (parsed) {
+		jw_key(c->w, "op");
+		jw_raw(c->w, op, strlen(op));
+		journal_result(c->w, result, op, seq);
+	}
+	jw_object_end(c->w);
+	cJSON_Delete(parsed);
 	c->last = seq;
 	return 0;
 }
@@ -776,25 +793,28 @@ static void get_journal(const struct request *req, struct session *s,
 	long from = 0, limit = 100;
 	const char *q_from = req->query(req->conn, "from");
 	const char *q_limit = req->query(req->conn, "limit");
-	struct journal_ctx c = { cJSON_CreateArray(), 0 };
-	cJSON *o;
+	struct jw out;
+	struct journal_ctx c = { &out, 0 };
 
 	if ((q_from && !parse_long(q_from, 1L << 40, &from)) ||
 	    (q_limit && (!parse_long(q_limit, 1000, &limit) || !limit))) {
-		cJSON_Delete(c.arr);
 		reply_problem(rep, 400, "invalid-query", q_from ? "from" : "limit",
 			      "from is an op number, limit 1 to 1000");
 		return;
 	}
+	jw_init(&out, 4096);
+	jw_object(&out);
+	jw_klong(&out, "version", s->version);
+	jw_key(&out, "ops");
+	jw_array(&out);
 	db_journal_read(g_db, s->id, from, from + limit, journal_row, &c);
-	o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "version", (double)s->version);
-	cJSON_AddItemToObject(o, "ops", c.arr);
+	jw_array_end(&out);
 	if (c.last && c.last < s->version)
-		cJSON_AddNumberToObject(o, "next", (double)c.last);
+		jw_klong(&out, "next", c.last);
 	else
-		cJSON_AddNullToObject(o, "next");
-	reply_json(rep, 200, o);
+		jw_knull(&out, "next");
+	jw_object_end(&out);
+	reply_jw(rep, 200, &out);
 }
 
 /* The state after op `to`; later history is discarded. */
