@@ -2,9 +2,9 @@
 /*
  * encode.c - engine objects as JSON: one writer per object kind, used by
  * every answer of the daemon, by `rmapd run`, and by the journal (which
- * stores operations in their canonical form).  api/STATE.md documents the
- * shapes.  Addresses are always "0x..." strings.  Each writes straight into
- * the answer's buffer (jw.h): a state of thousands of PTEs is one pass.
+ * stores operations in their canonical form); api/openapi.json documents
+ * the shapes.  Addresses are always "0x..." strings.  Each writes straight
+ * into the answer's buffer (jw.h): a state of thousands of PTEs is one pass.
  */
 #include <stdio.h>
 #include <string.h>
