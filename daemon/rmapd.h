@@ -66,7 +66,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
  */
 void log_limited(const void *key, enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * log_limited_flush() also writes the request lines that log_request()
+ * gathers per thread (at info level), so they are at most a second late.
+ */
 void log_limited_flush(bool all);
+void log_request(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- sessions.c ---- */
 struct session {
