@@ -353,8 +353,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	MHD_destroy_response(r);
 	took = since(&ctx->start);
 	metrics_request(route_name, method, rep.status, took);
-	log_request("%s %s %d %ldus", method, url, rep.status,
-		    (long)(took * 1e6 + 0.5));
+	log_request(method, url, rep.status, (long)(took * 1e6 + 0.5));
 	return ret;
 }
 

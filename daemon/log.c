@@ -56,40 +56,50 @@ static int timestamp(char *buf, size_t size)
 {
 	static __thread time_t last = -1;
 	static __thread char text[32];
+	static __thread size_t len;
 	time_t now = time(NULL);
 	struct tm tm;
 
 	if (now != last) {
 		gmtime_r(&now, &tm);
-		strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+		len = strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ ", &tm);
 		last = now;
 	}
-	return snprintf(buf, size, "%s", text);
+	if (len >= size)
+		return 0;
+	memcpy(buf, text, len + 1);
+	return (int)len;
+}
+
+/* What a line at level starts with: "<N>" for journald, else time, level. */
+static size_t line_prefix(char *line, size_t size, enum log_level level)
+{
+	static const char *const names[8] = {
+		[LOG_ERR] = "error", [LOG_WARNING] = "warning",
+		[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+	};
+	int n;
+
+	if (journald)
+		return (size_t)snprintf(line, size, "<%d>", level);
+	n = timestamp(line, size);
+	n += snprintf(line + n, size - (size_t)n, "%s: ",
+		      names[level] ? names[level] : "log");
+	return (size_t)n;
 }
 
 /* The line of a message, prefixed and escaped, with its '\n'; its length. */
 static size_t format_line(char *line, size_t size, enum log_level level,
 			  const char *fmt, va_list ap)
 {
-	static const char *const names[8] = {
-		[LOG_ERR] = "error", [LOG_WARNING] = "warning",
-		[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
-	};
 	char msg[1024];
-	int n;
+	size_t n = line_prefix(line, size, level);
 
-	if (journald) {
-		n = snprintf(line, size, "<%d>", level);
-	} else {
-		n = timestamp(line, size);
-		n += snprintf(line + n, size - (size_t)n, "%s: ",
-			      names[level] ? names[level] : "log");
-	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	escape(line + n, size - 1 - (size_t)n, msg);
-	n += (int)strlen(line + n);
+	escape(line + n, size - 1 - n, msg);
+	n += strlen(line + n);
 	line[n++] = '\n';
-	return (size_t)n;
+	return n;
 }
 
 /*
@@ -143,16 +153,43 @@ static struct request_buf *my_request_buf(void)
 	return b;
 }
 
-void log_request(const char *fmt, ...)
+/* " N" at p; what follows it */
+static char *put_decimal(char *p, long v)
+{
+	char digits[24], *d = digits + sizeof(digits);
+	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+
+	do {
+		*--d = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	*p++ = ' ';
+	if (v < 0)
+		*p++ = '-';
+	memcpy(p, d, (size_t)(digits + sizeof(digits) - d));
+	return p + (digits + sizeof(digits) - d);
+}
+
+/*
+ * "METHOD PATH STATUS Nus", put together by hand: printf's machinery was
+ * half of what a request line cost.
+ */
+void log_request(const char *method, const char *path, int status, long us)
 {
 	struct request_buf *b = my_request_buf();
-	char line[2048];
-	va_list ap;
-	size_t n;
+	char line[2048], *p;
+	size_t n = line_prefix(line, sizeof(line), LOG_INFO);
 
-	va_start(ap, fmt);
-	n = format_line(line, sizeof(line), LOG_INFO, fmt, ap);
-	va_end(ap);
+	escape(line + n, 64, method);
+	n += strlen(line + n);
+	line[n++] = ' ';
+	/* room for the numbers after it */
+	escape(line + n, sizeof(line) - 64 - n, path);
+	n += strlen(line + n);
+	p = put_decimal(line + n, status);
+	p = put_decimal(p, us);
+	memcpy(p, "us\n", 3);
+	n = (size_t)(p + 3 - line);
 	if (!b) {
 		write_out(line, n);
 		return;

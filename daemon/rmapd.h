@@ -71,7 +71,8 @@ void log_limited(const void *key, enum log_level level, const char *fmt, ...)
  * gathers per thread (at info level), so they are at most a second late.
  */
 void log_limited_flush(bool all);
-void log_request(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "METHOD PATH STATUS Nus", a line for each request answered */
+void log_request(const char *method, const char *path, int status, long us);
 
 /* ---- sessions.c ---- */
 struct session {
