@@ -128,6 +128,22 @@ void jw_string(struct jw *w, const char *str)
 	w->len++;
 }
 
+/*
+ * A number's few bytes, after its comma, copied a byte at a time: memcpy
+ * of a length it cannot know was a quarter of a whole state's encoding.
+ */
+static void put_number(struct jw *w, const char *s, const char *end)
+{
+	char *p = jw_room(w, (size_t)(end - s) + 1);
+
+	if (w->comma)
+		*p++ = ',';
+	while (s < end)
+		*p++ = *s++;
+	w->len = (size_t)(p - w->p);
+	w->comma = true;
+}
+
 /* the digits of v, written backwards from end; where they start */
 static char *digits(char *end, unsigned long v)
 {
@@ -142,7 +158,7 @@ void jw_ulong(struct jw *w, unsigned long v)
 {
 	char buf[24], *s = digits(buf + sizeof(buf), v);
 
-	jw_value(w, s, (size_t)(buf + sizeof(buf) - s));
+	put_number(w, s, buf + sizeof(buf));
 }
 
 void jw_long(struct jw *w, long v)
@@ -154,7 +170,7 @@ void jw_long(struct jw *w, long v)
 		   (unsigned long)v);
 	if (v < 0)
 		*--s = '-';
-	jw_value(w, s, (size_t)(buf + sizeof(buf) - s));
+	put_number(w, s, buf + sizeof(buf));
 }
 
 void jw_hex(struct jw *w, unsigned long v)
@@ -170,7 +186,7 @@ void jw_hex(struct jw *w, unsigned long v)
 	*--s = 'x';
 	*--s = '0';
 	*--s = '"';
-	jw_value(w, s, (size_t)(buf + sizeof(buf) - s));
+	put_number(w, s, buf + sizeof(buf));
 }
 
 void jw_raw(struct jw *w, const char *json, size_t len)
