@@ -25,6 +25,11 @@ void api_error_set(struct api_error *err, int status, const char *type,
 	__attribute__((format(printf, 5, 6)));
 
 /* ---- text.c ---- */
+/*
+ * The length of the UTF-8 character at s (avail bytes there), or 0 when it
+ * is none (RFC 3629); *cut then tells a character the end broke off.
+ */
+size_t api_utf8_char(const unsigned char *s, size_t avail, bool *cut);
 /* Whether s[0..len) is UTF-8 as RFC 3629 defines it. */
 bool api_utf8_valid(const char *s, size_t len);
 /*
@@ -46,22 +51,35 @@ int api_parse_op(const cJSON *json, struct sim_op *op, struct api_error *err);
 int api_apply_op(struct sim *sim, const struct sim_op *op,
 		 struct sim_result *res, struct api_error *err);
 
-/* The op in canonical JSON (what the journal stores). */
-cJSON *api_encode_op(const struct sim_op *op);
-/* One op's answer: op, outcome, value, cost, events (walk of reclaim ops). */
-cJSON *api_encode_result(const struct sim_op *op, const struct sim_result *res);
+/*
+ * Writers (jw.h): each writes one JSON value, except the _fields ones, which
+ * write fields into an object the caller opened, so that it can add its own
+ * (the daemon's "seq", "id", "name") before it closes it.
+ */
+struct jw;
+/* The op in canonical form (what the journal stores). */
+void api_write_op(struct jw *w, const struct sim_op *op);
+/* the same as a text (malloc'd) */
+char *api_op_text(const struct sim_op *op);
+/* One op's answer: op, outcome, value, cost, walk (reclaim ops), events. */
+void api_write_result_fields(struct jw *w, const struct sim_op *op,
+			     const struct sim_result *res);
 /*
  * What the journal keeps of an answer, bounded whatever the session holds:
  * the outcome, value and cost, the events folded as a default answer folds
  * them; not the op (stored beside it) nor the walk (GET .../walk, replay).
  */
-cJSON *api_encode_journal_result(const struct sim_op *op,
-				 const struct sim_result *res);
-cJSON *api_encode_events(const struct sim_event *ev, size_t n);
+void api_write_journal_result(struct jw *w, const struct sim_op *op,
+			      const struct sim_result *res);
+void api_write_events(struct jw *w, const struct sim_event *ev, size_t n);
 /* The whole state, or a summary (counts only). */
-cJSON *api_encode_state(const struct sim *sim, bool summary);
-cJSON *api_encode_walk(const struct rmap_walk_result *walk);
-cJSON *api_encode_check(const struct sim_check_report *report);
+void api_write_state_fields(struct jw *w, const struct sim *sim,
+			    bool summary);
+void api_write_walk(struct jw *w, const struct rmap_walk_result *walk);
+void api_write_check(struct jw *w, const struct sim_check_report *report);
+/* The session options, with the limits or (as stored) without them. */
+void api_write_config(struct jw *w, const struct sim_config *cfg,
+		      bool limits);
 /* Graphviz export of the whole state (malloc'd string). */
 char *api_graph_dot(const struct sim *sim);
 
@@ -69,13 +87,11 @@ char *api_graph_dot(const struct sim *sim);
 cJSON *api_observe(const struct sim *sim, long after);
 
 /* Addresses: accepted as integers or "0x..." strings, always written as "0x..." */
-cJSON *api_addr(unsigned long addr);
 int api_parse_addr(const cJSON *json, unsigned long *out);
 
 /* Session options ("mode": "normal"|"legacy", "zero_page": bool). */
 int api_parse_config(const cJSON *json, struct sim_config *cfg,
 		     struct api_error *err);
-cJSON *api_encode_config(const struct sim_config *cfg);
 
 /* Built-in lessons, embedded at build time from api/lessons/NN-name.json. */
 size_t api_lesson_count(void);

@@ -1,19 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * encode.c - engine objects as JSON: one encoder per object kind, used by
+ * encode.c - engine objects as JSON: one writer per object kind, used by
  * every answer of the daemon, by `rmapd run`, and by the journal (which
- * stores operations in their canonical form).  api/STATE.md documents the
- * shapes.  Addresses are always "0x..." strings.
+ * stores operations in their canonical form); api/openapi.json documents
+ * the shapes.  Addresses are always "0x..." strings.  Each writes straight
+ * into the answer's buffer (jw.h): a state of thousands of PTEs is one pass.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "codec.h"
-
-static void add_addr(cJSON *obj, const char *name, unsigned long addr)
-{
-	cJSON_AddItemToObject(obj, name, api_addr(addr));
-}
+#include "jw.h"
 
 static const char *prot_string(unsigned long flags, char buf[4])
 {
@@ -31,130 +28,154 @@ static const char *prot_bits_string(unsigned int prot, char buf[4])
 			   (prot & PROT_EXEC ? VM_EXEC : 0), buf);
 }
 
-static void add_flag_names(cJSON *obj, unsigned int flags, bool mremap)
-{
-	cJSON *arr = cJSON_AddArrayToObject(obj, "flags");
+struct flag_name {
+	unsigned long bit;
+	const char *name;
+};
 
-	if (mremap) {
-		if (flags & MREMAP_MAYMOVE)
-			cJSON_AddItemToArray(arr, cJSON_CreateString("maymove"));
-		if (flags & MREMAP_FIXED)
-			cJSON_AddItemToArray(arr, cJSON_CreateString("fixed"));
-		if (flags & MREMAP_DONTUNMAP)
-			cJSON_AddItemToArray(arr, cJSON_CreateString("dontunmap"));
-		return;
+/* "key": the names of the bits of flags that names lists, in its order */
+static void write_flag_names(struct jw *w, const char *key,
+			     unsigned long flags, const struct flag_name *names,
+			     size_t n)
+{
+	size_t i;
+
+	jw_key(w, key);
+	jw_array(w);
+	for (i = 0; i < n; i++)
+		if (flags & names[i].bit)
+			jw_string(w, names[i].name);
+	jw_array_end(w);
+}
+
+#define FLAG_NAMES(w, key, flags, names) \
+	write_flag_names(w, key, flags, names, sizeof(names) / sizeof(names[0]))
+
+static const struct flag_name mmap_flag_names[] = {
+	{ MAP_PRIVATE, "private" }, { MAP_SHARED, "shared" },
+	{ MAP_ANONYMOUS, "anonymous" }, { MAP_FIXED, "fixed" },
+	{ MAP_FIXED_NOREPLACE, "fixed_noreplace" },
+	{ MAP_NORESERVE, "noreserve" },
+};
+
+static const struct flag_name mremap_flag_names[] = {
+	{ MREMAP_MAYMOVE, "maymove" }, { MREMAP_FIXED, "fixed" },
+	{ MREMAP_DONTUNMAP, "dontunmap" },
+};
+
+static void write_range_op(struct jw *w, const struct sim_op *op)
+{
+	char prot[4];
+
+	jw_klong(w, "pid", op->pid);
+	jw_khex(w, "addr", op->addr);
+	jw_kulong(w, "len", op->len);
+	if (op->kind == OP_MPROTECT)
+		jw_kstring(w, "prot", prot_bits_string(op->prot, prot));
+	if (op->kind == OP_MADVISE)
+		jw_kstring(w, "advice", sim_advice_name(op->advice));
+}
+
+static void write_mmap_op(struct jw *w, const struct sim_op *op)
+{
+	char prot[4];
+
+	jw_klong(w, "pid", op->pid);
+	if (op->has_addr)
+		jw_khex(w, "addr", op->addr);
+	jw_kulong(w, "len", op->len);
+	jw_kstring(w, "prot", prot_bits_string(op->prot, prot));
+	FLAG_NAMES(w, "flags", op->flags, mmap_flag_names);
+	if (!(op->flags & MAP_ANONYMOUS)) {
+		jw_kstring(w, "file", op->name);
+		jw_kulong(w, "offset", op->offset);
 	}
-	if (flags & MAP_PRIVATE)
-		cJSON_AddItemToArray(arr, cJSON_CreateString("private"));
-	if (flags & MAP_SHARED)
-		cJSON_AddItemToArray(arr, cJSON_CreateString("shared"));
-	if (flags & MAP_ANONYMOUS)
-		cJSON_AddItemToArray(arr, cJSON_CreateString("anonymous"));
-	if (flags & MAP_FIXED)
-		cJSON_AddItemToArray(arr, cJSON_CreateString("fixed"));
-	if (flags & MAP_FIXED_NOREPLACE)
-		cJSON_AddItemToArray(arr, cJSON_CreateString("fixed_noreplace"));
-	if (flags & MAP_NORESERVE)
-		cJSON_AddItemToArray(arr, cJSON_CreateString("noreserve"));
 }
 
 /* The canonical form: exactly the fields the op takes, addresses in hex. */
-cJSON *api_encode_op(const struct sim_op *op)
+void api_write_op(struct jw *w, const struct sim_op *op)
 {
-	cJSON *o = cJSON_CreateObject();
-	char prot[4];
-
-	cJSON_AddStringToObject(o, "op", sim_op_name(op->kind));
+	jw_object(w);
+	jw_kstring(w, "op", sim_op_name(op->kind));
 	switch (op->kind) {
 	case OP_SPAWN:
 		if (op->layout == SPAWN_PROCESS)
-			cJSON_AddStringToObject(o, "layout", "process");
+			jw_kstring(w, "layout", "process");
 		break;
 	case OP_FILE:
-		cJSON_AddStringToObject(o, "name", op->name);
-		cJSON_AddNumberToObject(o, "pages", (double)op->pages);
+		jw_kstring(w, "name", op->name);
+		jw_kulong(w, "pages", op->pages);
 		break;
 	case OP_MMAP:
-		cJSON_AddNumberToObject(o, "pid", op->pid);
-		if (op->has_addr)
-			add_addr(o, "addr", op->addr);
-		cJSON_AddNumberToObject(o, "len", (double)op->len);
-		cJSON_AddStringToObject(o, "prot", prot_bits_string(op->prot, prot));
-		add_flag_names(o, op->flags, false);
-		if (!(op->flags & MAP_ANONYMOUS)) {
-			cJSON_AddStringToObject(o, "file", op->name);
-			cJSON_AddNumberToObject(o, "offset", (double)op->offset);
-		}
+		write_mmap_op(w, op);
 		break;
 	case OP_MUNMAP:
 	case OP_MPROTECT:
 	case OP_MADVISE:
-		cJSON_AddNumberToObject(o, "pid", op->pid);
-		add_addr(o, "addr", op->addr);
-		cJSON_AddNumberToObject(o, "len", (double)op->len);
-		if (op->kind == OP_MPROTECT)
-			cJSON_AddStringToObject(o, "prot",
-						prot_bits_string(op->prot, prot));
-		if (op->kind == OP_MADVISE)
-			cJSON_AddStringToObject(o, "advice",
-						sim_advice_name(op->advice));
+		write_range_op(w, op);
 		break;
 	case OP_MREMAP:
-		cJSON_AddNumberToObject(o, "pid", op->pid);
-		add_addr(o, "addr", op->addr);
-		cJSON_AddNumberToObject(o, "old_len", (double)op->old_len);
-		cJSON_AddNumberToObject(o, "new_len", (double)op->new_len);
-		add_flag_names(o, op->flags, true);
+		jw_klong(w, "pid", op->pid);
+		jw_khex(w, "addr", op->addr);
+		jw_kulong(w, "old_len", op->old_len);
+		jw_kulong(w, "new_len", op->new_len);
+		FLAG_NAMES(w, "flags", op->flags, mremap_flag_names);
 		if (op->flags & MREMAP_FIXED)
-			add_addr(o, "new_addr", op->new_addr);
+			jw_khex(w, "new_addr", op->new_addr);
 		break;
 	case OP_BRK:
 	case OP_ACCESS:
-		cJSON_AddNumberToObject(o, "pid", op->pid);
-		add_addr(o, "addr", op->addr);
+		jw_klong(w, "pid", op->pid);
+		jw_khex(w, "addr", op->addr);
 		if (op->kind == OP_ACCESS)
-			cJSON_AddBoolToObject(o, "write", op->write);
+			jw_kbool(w, "write", op->write);
 		break;
 	case OP_FORK:
 	case OP_EXIT:
-		cJSON_AddNumberToObject(o, "pid", op->pid);
+		jw_klong(w, "pid", op->pid);
 		break;
 	case OP_TRY_TO_UNMAP:
 	case OP_FOLIO_REFERENCED:
-		cJSON_AddNumberToObject(o, "pfn", (double)op->pfn);
+		jw_kulong(w, "pfn", op->pfn);
 		break;
 	default:
 		break;
 	}
-	return o;
+	jw_object_end(w);
 }
 
-cJSON *api_encode_events(const struct sim_event *ev, size_t n)
+char *api_op_text(const struct sim_op *op)
 {
-	cJSON *arr = cJSON_CreateArray();
+	struct jw w;
+
+	jw_init(&w, 128);
+	api_write_op(&w, op);
+	return jw_take(&w, NULL);
+}
+
+void api_write_events(struct jw *w, const struct sim_event *ev, size_t n)
+{
 	size_t i;
 	int k;
 
+	jw_array(w);
 	for (i = 0; i < n; i++) {
-		cJSON *e = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(e, "fn", ev[i].fn);
+		jw_object(w);
+		jw_kstring(w, "fn", ev[i].fn);
 		if (ev[i].omitted) {
 			/* a summary: the events before it show the first calls */
-			cJSON_AddNumberToObject(e, "count", (double)ev[i].count);
-			cJSON_AddNumberToObject(e, "omitted",
-						(double)ev[i].omitted);
+			jw_kulong(w, "count", ev[i].count);
+			jw_kulong(w, "omitted", ev[i].omitted);
 		}
 		for (k = 0; k < ev[i].nargs; k++) {
 			if (ev[i].arg[k].kind == ARG_ADDR)
-				add_addr(e, ev[i].arg[k].key, ev[i].arg[k].val);
+				jw_khex(w, ev[i].arg[k].key, ev[i].arg[k].val);
 			else
-				cJSON_AddNumberToObject(e, ev[i].arg[k].key,
-							(double)ev[i].arg[k].val);
+				jw_kulong(w, ev[i].arg[k].key, ev[i].arg[k].val);
 		}
-		cJSON_AddItemToArray(arr, e);
+		jw_object_end(w);
 	}
-	return arr;
+	jw_array_end(w);
 }
 
 static const char *const itree_step_name[] = {
@@ -162,243 +183,261 @@ static const char *const itree_step_name[] = {
 	[ITREE_STOP] = "stop", [ITREE_PASS] = "pass",
 };
 
-cJSON *api_encode_walk(const struct rmap_walk_result *w)
+static void write_visit(struct jw *w, const struct rmap_walk_result *walk,
+			const struct rmap_visit *v)
 {
-	cJSON *o = cJSON_CreateObject(), *start, *pg, *visits, *probes;
-	size_t i;
-
-	cJSON_AddStringToObject(o, "kind", w->kind == WALK_ANON ? "anon" :
-				w->kind == WALK_FILE ? "file" : "none");
-	cJSON_AddNumberToObject(o, "pfn", (double)w->pfn);
-	cJSON_AddNumberToObject(o, "index", (double)w->index);
-	start = cJSON_AddObjectToObject(o, "start");
-	cJSON_AddStringToObject(start, "kind", w->kind == WALK_ANON ?
-				"anon_vma" : "file");
-	cJSON_AddNumberToObject(start, "id", (double)w->start_id);
-	cJSON_AddBoolToObject(o, "dangling", w->dangling);
-	pg = cJSON_AddArrayToObject(o, "pgoff");
-	cJSON_AddItemToArray(pg, cJSON_CreateNumber((double)w->pgoff_start));
-	cJSON_AddItemToArray(pg, cJSON_CreateNumber((double)w->pgoff_last));
-	cJSON_AddNumberToObject(o, "tree_probes", (double)w->tree_probes);
-	cJSON_AddNumberToObject(o, "visited", (double)w->visited);
-	cJSON_AddNumberToObject(o, "mapped", (double)w->mapped);
-	visits = cJSON_AddArrayToObject(o, "visits");
-	for (i = 0; i < w->nr_visits; i++) {
-		const struct rmap_visit *v = &w->visits[i];
-		cJSON *e = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(e, "vma", (double)v->vma_id);
-		cJSON_AddNumberToObject(e, "pid", v->pid);
-		if (w->kind == WALK_ANON) {
-			cJSON_AddNumberToObject(e, "anon_vma",
-						(double)v->anon_vma_id);
-			cJSON_AddNumberToObject(e, "avc", (double)v->avc_id);
-		}
-		add_addr(e, "addr", v->address);
-		cJSON_AddBoolToObject(e, "mapped", v->mapped);
-		cJSON_AddBoolToObject(e, "young", v->young);
-		cJSON_AddItemToArray(visits, e);
+	jw_object(w);
+	jw_kulong(w, "vma", v->vma_id);
+	jw_klong(w, "pid", v->pid);
+	if (walk->kind == WALK_ANON) {
+		jw_kulong(w, "anon_vma", v->anon_vma_id);
+		jw_kulong(w, "avc", v->avc_id);
 	}
-	/* the interval-tree nodes the query examined, in order */
-	probes = cJSON_AddArrayToObject(o, "probes");
-	for (i = 0; i < w->nr_probes; i++) {
-		const struct rmap_probe *p = &w->probes[i];
-		cJSON *e = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(e, w->kind == WALK_ANON ? "avc" : "vma",
-					(double)p->id);
-		if (w->kind == WALK_ANON)
-			cJSON_AddNumberToObject(e, "vma", (double)p->vma_id);
-		cJSON_AddNumberToObject(e, "start", (double)p->start);
-		cJSON_AddNumberToObject(e, "last", (double)p->last);
-		cJSON_AddNumberToObject(e, "subtree_last",
-					(double)p->subtree_last);
-		cJSON_AddStringToObject(e, "step", itree_step_name[p->step]);
-		cJSON_AddItemToArray(probes, e);
-	}
-	return o;
+	jw_khex(w, "addr", v->address);
+	jw_kbool(w, "mapped", v->mapped);
+	jw_kbool(w, "young", v->young);
+	jw_object_end(w);
 }
 
-/* The outcome, the value and the cost of an op: every form of its answer. */
-static cJSON *encode_outcome(const struct sim_op *op,
-			     const struct sim_result *res, bool with_op)
+static void write_probe(struct jw *w, const struct rmap_walk_result *walk,
+			const struct rmap_probe *p)
 {
-	cJSON *o = cJSON_CreateObject();
+	jw_object(w);
+	jw_kulong(w, walk->kind == WALK_ANON ? "avc" : "vma", p->id);
+	if (walk->kind == WALK_ANON)
+		jw_kulong(w, "vma", p->vma_id);
+	jw_kulong(w, "start", p->start);
+	jw_kulong(w, "last", p->last);
+	jw_kulong(w, "subtree_last", p->subtree_last);
+	jw_kstring(w, "step", itree_step_name[p->step]);
+	jw_object_end(w);
+}
 
-	if (with_op)
-		cJSON_AddItemToObject(o, "op", api_encode_op(op));
-	cJSON_AddBoolToObject(o, "ok", res->err == 0);
-	if (res->err) {
-		cJSON_AddStringToObject(o, "error", sim_errno_name(res->err));
-		cJSON_AddStringToObject(o, "reason", res->reason ? res->reason : "");
-	} else {
-		cJSON_AddNullToObject(o, "error");
-	}
-	if (res->fault)
-		cJSON_AddStringToObject(o, "fault", res->fault);
+void api_write_walk(struct jw *w, const struct rmap_walk_result *walk)
+{
+	size_t i;
+
+	jw_object(w);
+	jw_kstring(w, "kind", walk->kind == WALK_ANON ? "anon" :
+		   walk->kind == WALK_FILE ? "file" : "none");
+	jw_kulong(w, "pfn", walk->pfn);
+	jw_kulong(w, "index", walk->index);
+	jw_key(w, "start");
+	jw_object(w);
+	jw_kstring(w, "kind", walk->kind == WALK_ANON ? "anon_vma" : "file");
+	jw_kulong(w, "id", walk->start_id);
+	jw_object_end(w);
+	jw_kbool(w, "dangling", walk->dangling);
+	jw_key(w, "pgoff");
+	jw_array(w);
+	jw_ulong(w, walk->pgoff_start);
+	jw_ulong(w, walk->pgoff_last);
+	jw_array_end(w);
+	jw_kulong(w, "tree_probes", walk->tree_probes);
+	jw_kulong(w, "visited", walk->visited);
+	jw_kulong(w, "mapped", walk->mapped);
+	jw_key(w, "visits");
+	jw_array(w);
+	for (i = 0; i < walk->nr_visits; i++)
+		write_visit(w, walk, &walk->visits[i]);
+	jw_array_end(w);
+	/* the interval-tree nodes the query examined, in order */
+	jw_key(w, "probes");
+	jw_array(w);
+	for (i = 0; i < walk->nr_probes; i++)
+		write_probe(w, walk, &walk->probes[i]);
+	jw_array_end(w);
+	jw_object_end(w);
+}
+
+/* The value an op returns, under the name its kind gives it. */
+static void write_value(struct jw *w, const struct sim_op *op,
+			const struct sim_result *res)
+{
 	switch (op->kind) {
 	case OP_SPAWN:
-		cJSON_AddNumberToObject(o, "pid", (double)res->value);
+		jw_kulong(w, "pid", res->value);
 		break;
 	case OP_FORK:
-		cJSON_AddNumberToObject(o, "child", (double)res->value);
+		jw_kulong(w, "child", res->value);
 		break;
 	case OP_FILE:
-		cJSON_AddNumberToObject(o, "file", (double)res->value);
+		jw_kulong(w, "file", res->value);
 		break;
 	case OP_MMAP:
 	case OP_MREMAP:
 	case OP_BRK:
 		if (!res->err || op->kind == OP_BRK)
-			add_addr(o, "addr", res->value);
+			jw_khex(w, "addr", res->value);
 		break;
 	case OP_FOLIO_REFERENCED:
-		cJSON_AddNumberToObject(o, "referenced", res->referenced);
+		jw_klong(w, "referenced", res->referenced);
 		break;
 	default:
 		break;
 	}
-	cJSON_AddNumberToObject(o, "cost", (double)res->cost);
-	return o;
 }
 
-cJSON *api_encode_result(const struct sim_op *op, const struct sim_result *res)
+/* The outcome, the value and the cost of an op: every form of its answer. */
+static void write_outcome(struct jw *w, const struct sim_op *op,
+			  const struct sim_result *res)
 {
-	cJSON *o = encode_outcome(op, res, true);
-
-	if (res->walk)
-		cJSON_AddItemToObject(o, "walk", api_encode_walk(res->walk));
-	cJSON_AddItemToObject(o, "events",
-			      api_encode_events(res->events, res->nr_events));
-	return o;
+	jw_kbool(w, "ok", res->err == 0);
+	if (res->err) {
+		jw_kstring(w, "error", sim_errno_name(res->err));
+		jw_kstring(w, "reason", res->reason ? res->reason : "");
+	} else {
+		jw_knull(w, "error");
+	}
+	if (res->fault)
+		jw_kstring(w, "fault", res->fault);
+	write_value(w, op, res);
+	jw_kulong(w, "cost", res->cost);
 }
 
-cJSON *api_encode_journal_result(const struct sim_op *op,
-				 const struct sim_result *res)
+void api_write_result_fields(struct jw *w, const struct sim_op *op,
+			     const struct sim_result *res)
 {
-	cJSON *o = encode_outcome(op, res, false);
+	jw_key(w, "op");
+	api_write_op(w, op);
+	write_outcome(w, op, res);
+	if (res->walk) {
+		jw_key(w, "walk");
+		api_write_walk(w, res->walk);
+	}
+	jw_key(w, "events");
+	api_write_events(w, res->events, res->nr_events);
+}
+
+void api_write_journal_result(struct jw *w, const struct sim_op *op,
+			      const struct sim_result *res)
+{
 	struct sim_trace t;
 	size_t i;
 
+	jw_object(w);
+	write_outcome(w, op, res);
 	/* folded as a default answer folds them, whatever this one asked */
 	sim_trace_init(&t, SIM_TRACE_REPEAT, 0);
 	for (i = 0; i < res->nr_events; i++)
 		sim_trace_add(&t, &res->events[i]);
-	cJSON_AddItemToObject(o, "events", api_encode_events(t.ev, t.nr));
+	jw_key(w, "events");
+	api_write_events(w, t.ev, t.nr);
 	sim_trace_free(&t);
-	return o;
+	jw_object_end(w);
 }
 
-cJSON *api_encode_config(const struct sim_config *cfg)
+void api_write_config(struct jw *w, const struct sim_config *cfg, bool limits)
 {
-	cJSON *o = cJSON_CreateObject(), *l;
+	const struct sim_limits *l = &cfg->limits;
 
-	cJSON_AddStringToObject(o, "mode", sim_mode_name(cfg->mode));
-	cJSON_AddBoolToObject(o, "zero_page", !cfg->no_zero_page);
-	cJSON_AddNumberToObject(o, "overcommit_memory", cfg->overcommit);
-	l = cJSON_AddObjectToObject(o, "limits");
-	cJSON_AddNumberToObject(l, "processes", (double)cfg->limits.max_procs);
-	cJSON_AddNumberToObject(l, "vmas", (double)cfg->limits.max_vmas);
-	cJSON_AddNumberToObject(l, "frames", (double)cfg->limits.max_frames);
-	cJSON_AddNumberToObject(l, "files", (double)cfg->limits.max_files);
-	cJSON_AddNumberToObject(l, "file_pages",
-				(double)cfg->limits.max_file_pages);
-	cJSON_AddNumberToObject(l, "ptes", (double)cfg->limits.max_ptes);
-	return o;
+	jw_object(w);
+	jw_kstring(w, "mode", sim_mode_name(cfg->mode));
+	jw_kbool(w, "zero_page", !cfg->no_zero_page);
+	jw_klong(w, "overcommit_memory", cfg->overcommit);
+	if (limits) {
+		jw_key(w, "limits");
+		jw_object(w);
+		jw_kulong(w, "processes", l->max_procs);
+		jw_kulong(w, "vmas", l->max_vmas);
+		jw_kulong(w, "frames", l->max_frames);
+		jw_kulong(w, "files", l->max_files);
+		jw_kulong(w, "file_pages", l->max_file_pages);
+		jw_kulong(w, "ptes", l->max_ptes);
+		jw_object_end(w);
+	}
+	jw_object_end(w);
 }
 
-static cJSON *encode_vma(const struct vm_area_struct *vma)
+static const struct flag_name vma_flag_names[] = {
+	{ VM_SHARED, "shared" }, { VM_DONTCOPY, "dontcopy" },
+	{ VM_WIPEONFORK, "wipeonfork" }, { VM_GROWSDOWN, "growsdown" },
+	{ VM_ACCOUNT, "account" }, { VM_NORESERVE, "noreserve" },
+};
+
+static void write_vma(struct jw *w, const struct vm_area_struct *vma)
 {
-	cJSON *o = cJSON_CreateObject(), *flags, *chain;
 	const struct anon_vma_chain *avc;
 	char prot[4];
 
-	cJSON_AddNumberToObject(o, "id", (double)vma->id);
-	add_addr(o, "start", vma->vm_start);
-	add_addr(o, "end", vma->vm_end);
-	cJSON_AddNumberToObject(o, "pgoff", (double)vma->vm_pgoff);
-	cJSON_AddNumberToObject(o, "pages",
-				(double)((vma->vm_end - vma->vm_start) >> PAGE_SHIFT));
-	cJSON_AddStringToObject(o, "prot", prot_string(vma->vm_flags, prot));
-	flags = cJSON_AddArrayToObject(o, "flags");
-	if (vma->vm_flags & VM_SHARED)
-		cJSON_AddItemToArray(flags, cJSON_CreateString("shared"));
-	if (vma->vm_flags & VM_DONTCOPY)
-		cJSON_AddItemToArray(flags, cJSON_CreateString("dontcopy"));
-	if (vma->vm_flags & VM_WIPEONFORK)
-		cJSON_AddItemToArray(flags, cJSON_CreateString("wipeonfork"));
-	if (vma->vm_flags & VM_GROWSDOWN)
-		cJSON_AddItemToArray(flags, cJSON_CreateString("growsdown"));
-	if (vma->vm_flags & VM_ACCOUNT)
-		cJSON_AddItemToArray(flags, cJSON_CreateString("account"));
-	if (vma->vm_flags & VM_NORESERVE)
-		cJSON_AddItemToArray(flags, cJSON_CreateString("noreserve"));
+	jw_object(w);
+	jw_kulong(w, "id", vma->id);
+	jw_khex(w, "start", vma->vm_start);
+	jw_khex(w, "end", vma->vm_end);
+	jw_kulong(w, "pgoff", vma->vm_pgoff);
+	jw_kulong(w, "pages", (vma->vm_end - vma->vm_start) >> PAGE_SHIFT);
+	jw_kstring(w, "prot", prot_string(vma->vm_flags, prot));
+	FLAG_NAMES(w, "flags", vma->vm_flags, vma_flag_names);
 	if (vma->vm_file) {
-		cJSON_AddNumberToObject(o, "file", (double)vma->vm_file->id);
-		cJSON_AddStringToObject(o, "file_name", vma->vm_file->name);
-		cJSON_AddBoolToObject(o, "shmem", vma->vm_file->shmem);
+		jw_kulong(w, "file", vma->vm_file->id);
+		jw_kstring(w, "file_name", vma->vm_file->name);
+		jw_kbool(w, "shmem", vma->vm_file->shmem);
 	} else {
-		cJSON_AddNullToObject(o, "file");
+		jw_knull(w, "file");
 	}
 	if (vma->anon_vma)
-		cJSON_AddNumberToObject(o, "anon_vma", (double)vma->anon_vma->id);
+		jw_kulong(w, "anon_vma", vma->anon_vma->id);
 	else
-		cJSON_AddNullToObject(o, "anon_vma");
-	chain = cJSON_AddArrayToObject(o, "chain");
+		jw_knull(w, "anon_vma");
+	jw_key(w, "chain");
+	jw_array(w);
 	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma) {
-		cJSON *a = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(a, "avc", (double)avc->id);
-		cJSON_AddNumberToObject(a, "anon_vma", (double)avc->anon_vma->id);
-		cJSON_AddItemToArray(chain, a);
+		jw_object(w);
+		jw_kulong(w, "avc", avc->id);
+		jw_kulong(w, "anon_vma", avc->anon_vma->id);
+		jw_object_end(w);
 	}
-	return o;
+	jw_array_end(w);
+	jw_object_end(w);
 }
 
-static cJSON *encode_pte(const struct sim *sim, const struct pte *pte,
-			 unsigned long vpn)
+static void write_pte(struct jw *w, const struct pte *pte, unsigned long vpn)
 {
-	cJSON *o = cJSON_CreateObject();
-
-	add_addr(o, "addr", vpn << PAGE_SHIFT);
-	cJSON_AddBoolToObject(o, "present", pte->present);
+	jw_object(w);
+	jw_khex(w, "addr", vpn << PAGE_SHIFT);
+	jw_kbool(w, "present", pte->present);
 	if (pte->present) {
-		cJSON_AddNumberToObject(o, "pfn", (double)pte_pfn(pte));
-		cJSON_AddBoolToObject(o, "write", pte->write);
-		cJSON_AddBoolToObject(o, "dirty", pte->dirty);
-		cJSON_AddBoolToObject(o, "young", pte->young);
-		cJSON_AddBoolToObject(o, "zero", pte->special);
+		jw_kulong(w, "pfn", pte_pfn(pte));
+		jw_kbool(w, "write", pte->write);
+		jw_kbool(w, "dirty", pte->dirty);
+		jw_kbool(w, "young", pte->young);
+		jw_kbool(w, "zero", pte->special);
 	} else {
-		cJSON_AddNumberToObject(o, "swap", (double)pte_swap(pte));
-		cJSON_AddBoolToObject(o, "exclusive", pte->swp_exclusive);
+		jw_kulong(w, "swap", pte_swap(pte));
+		jw_kbool(w, "exclusive", pte->swp_exclusive);
 	}
-	(void)sim;
-	return o;
+	jw_object_end(w);
 }
 
-static cJSON *encode_process(const struct sim *sim, const struct mm_struct *mm)
+static void write_process(struct jw *w, const struct mm_struct *mm)
 {
-	cJSON *o = cJSON_CreateObject(), *rss, *vmas, *ptes;
 	const struct vm_area_struct *vma;
 	const struct pte *pte;
 	struct pte_iter it;
 
-	cJSON_AddNumberToObject(o, "pid", mm->pid);
-	cJSON_AddNumberToObject(o, "ppid", mm->ppid);
-	rss = cJSON_AddObjectToObject(o, "rss");
-	cJSON_AddNumberToObject(rss, "anon", (double)mm->rss_anon);
-	cJSON_AddNumberToObject(rss, "file", (double)mm->rss_file);
-	cJSON_AddNumberToObject(rss, "shmem", (double)mm->rss_shmem);
-	cJSON_AddNumberToObject(rss, "swap", (double)mm->swapents);
-	add_addr(o, "start_brk", mm->start_brk);
-	add_addr(o, "brk", mm->brk);
-	vmas = cJSON_AddArrayToObject(o, "vmas");
+	jw_object(w);
+	jw_klong(w, "pid", mm->pid);
+	jw_klong(w, "ppid", mm->ppid);
+	jw_key(w, "rss");
+	jw_object(w);
+	jw_kulong(w, "anon", mm->rss_anon);
+	jw_kulong(w, "file", mm->rss_file);
+	jw_kulong(w, "shmem", mm->rss_shmem);
+	jw_kulong(w, "swap", mm->swapents);
+	jw_object_end(w);
+	jw_khex(w, "start_brk", mm->start_brk);
+	jw_khex(w, "brk", mm->brk);
+	jw_key(w, "vmas");
+	jw_array(w);
 	for (vma = vma_first(mm); vma; vma = vma_next(vma))
-		cJSON_AddItemToArray(vmas, encode_vma(vma));
-	ptes = cJSON_AddArrayToObject(o, "ptes");
+		write_vma(w, vma);
+	jw_array_end(w);
+	jw_key(w, "ptes");
+	jw_array(w);
 	for (pte = pte_iter_start(mm, 0, &it); pte; pte = pte_iter_next(&it))
-		cJSON_AddItemToArray(ptes, encode_pte(sim, pte, it.vpn));
-	return o;
+		write_pte(w, pte, it.vpn);
+	jw_array_end(w);
+	jw_object_end(w);
 }
 
 static unsigned long avc_id_of(const struct itree_node *n)
@@ -413,201 +452,212 @@ static unsigned long vma_id_of(const struct itree_node *n)
 
 /*
  * Where node n sits in its interval tree (anon_vma->rb_root or i_mmap): its
- * subtree's largest last, its colour, and its parent (by the id id_of gives
- * it, null at the root) with the side it hangs on.
+ * range, its subtree's largest last, its colour, and its parent (by the id
+ * id_of gives it, null at the root) with the side it hangs on.
  */
-static void add_tree_place(cJSON *o, const struct itree_node *n,
-			   unsigned long (*id_of)(const struct itree_node *))
+static void write_tree_place(struct jw *w, const struct itree_node *n,
+			     unsigned long (*id_of)(const struct itree_node *))
 {
 	const struct rb_node *parent = n->rb.parent;
 
-	cJSON_AddNumberToObject(o, "subtree_last", (double)n->subtree_last);
-	cJSON_AddStringToObject(o, "color", n->rb.red ? "red" : "black");
+	jw_kulong(w, "pgoff_start", n->start);
+	jw_kulong(w, "pgoff_last", n->last);
+	jw_kulong(w, "subtree_last", n->subtree_last);
+	jw_kstring(w, "color", n->rb.red ? "red" : "black");
 	if (!parent) {
-		cJSON_AddNullToObject(o, "tree_parent");
-		cJSON_AddNullToObject(o, "side");
+		jw_knull(w, "tree_parent");
+		jw_knull(w, "side");
 		return;
 	}
-	cJSON_AddNumberToObject(o, "tree_parent", (double)id_of(
-		container_of(parent, struct itree_node, rb)));
-	cJSON_AddStringToObject(o, "side", parent->left == &n->rb ?
-				"left" : "right");
+	jw_kulong(w, "tree_parent",
+		  id_of(container_of(parent, struct itree_node, rb)));
+	jw_kstring(w, "side", parent->left == &n->rb ? "left" : "right");
 }
 
-static cJSON *encode_anon_vma(const struct sim *sim, const struct anon_vma *av)
+static void write_anon_vma(struct jw *w, const struct sim *sim,
+			   const struct anon_vma *av)
 {
-	cJSON *o = cJSON_CreateObject(), *avcs;
 	const struct itree_node *n;
 
-	cJSON_AddNumberToObject(o, "id", (double)av->id);
-	cJSON_AddNumberToObject(o, "root", (double)av->root->id);
-	cJSON_AddNumberToObject(o, "parent", (double)av->parent->id);
-	cJSON_AddNumberToObject(o, "refcount", av->refcount);
+	jw_object(w);
+	jw_kulong(w, "id", av->id);
+	jw_kulong(w, "root", av->root->id);
+	jw_kulong(w, "parent", av->parent->id);
+	jw_klong(w, "refcount", av->refcount);
 	if (sim->cfg.mode == SIM_MODE_LEGACY) {
-		cJSON_AddNumberToObject(o, "degree", av->degree);
+		jw_klong(w, "degree", av->degree);
 	} else {
-		cJSON_AddNumberToObject(o, "num_children", av->num_children);
-		cJSON_AddNumberToObject(o, "num_active_vmas",
-					av->num_active_vmas);
+		jw_klong(w, "num_children", av->num_children);
+		jw_klong(w, "num_active_vmas", av->num_active_vmas);
 	}
-	avcs = cJSON_AddArrayToObject(o, "avcs");
+	jw_key(w, "avcs");
+	jw_array(w);
 	for (n = itree_first(&av->rb_root); n; n = itree_next(n)) {
 		const struct anon_vma_chain *avc =
 			container_of(n, struct anon_vma_chain, rb);
-		cJSON *a = cJSON_CreateObject();
 
-		cJSON_AddNumberToObject(a, "id", (double)avc->id);
-		cJSON_AddNumberToObject(a, "vma", (double)avc->vma->id);
-		cJSON_AddNumberToObject(a, "pid", avc->vma->vm_mm->pid);
-		cJSON_AddNumberToObject(a, "pgoff_start", (double)n->start);
-		cJSON_AddNumberToObject(a, "pgoff_last", (double)n->last);
-		add_tree_place(a, n, avc_id_of);
-		cJSON_AddItemToArray(avcs, a);
+		jw_object(w);
+		jw_kulong(w, "id", avc->id);
+		jw_kulong(w, "vma", avc->vma->id);
+		jw_klong(w, "pid", avc->vma->vm_mm->pid);
+		write_tree_place(w, n, avc_id_of);
+		jw_object_end(w);
 	}
-	return o;
+	jw_array_end(w);
+	jw_object_end(w);
 }
 
-static cJSON *encode_file(const struct address_space *f)
+static void write_file(struct jw *w, const struct address_space *f)
 {
-	cJSON *o = cJSON_CreateObject(), *imm, *cached;
 	const struct itree_node *n;
 	unsigned long i;
 
-	cJSON_AddNumberToObject(o, "id", (double)f->id);
-	cJSON_AddStringToObject(o, "name", f->name);
-	cJSON_AddNumberToObject(o, "pages", (double)f->nr_pages);
-	cJSON_AddBoolToObject(o, "shmem", f->shmem);
-	imm = cJSON_AddArrayToObject(o, "i_mmap");
+	jw_object(w);
+	jw_kulong(w, "id", f->id);
+	jw_kstring(w, "name", f->name);
+	jw_kulong(w, "pages", f->nr_pages);
+	jw_kbool(w, "shmem", f->shmem);
+	jw_key(w, "i_mmap");
+	jw_array(w);
 	for (n = itree_first(&f->i_mmap); n; n = itree_next(n)) {
 		const struct vm_area_struct *vma =
 			container_of(n, struct vm_area_struct, shared);
-		cJSON *v = cJSON_CreateObject();
 
-		cJSON_AddNumberToObject(v, "vma", (double)vma->id);
-		cJSON_AddNumberToObject(v, "pid", vma->vm_mm->pid);
-		cJSON_AddNumberToObject(v, "pgoff_start", (double)n->start);
-		cJSON_AddNumberToObject(v, "pgoff_last", (double)n->last);
-		add_tree_place(v, n, vma_id_of);
-		cJSON_AddItemToArray(imm, v);
+		jw_object(w);
+		jw_kulong(w, "vma", vma->id);
+		jw_klong(w, "pid", vma->vm_mm->pid);
+		write_tree_place(w, n, vma_id_of);
+		jw_object_end(w);
 	}
-	cached = cJSON_AddArrayToObject(o, "cached");
+	jw_array_end(w);
+	jw_key(w, "cached");
+	jw_array(w);
 	for (i = 0; i < f->nr_pages; i++) {
-		cJSON *c;
-
 		if (!f->pages[i])
 			continue;
-		c = cJSON_CreateObject();
-		cJSON_AddNumberToObject(c, "index", (double)i);
-		cJSON_AddNumberToObject(c, "pfn", (double)f->pages[i]->pfn);
-		cJSON_AddItemToArray(cached, c);
+		jw_object(w);
+		jw_kulong(w, "index", i);
+		jw_kulong(w, "pfn", f->pages[i]->pfn);
+		jw_object_end(w);
 	}
-	return o;
+	jw_array_end(w);
+	jw_object_end(w);
 }
 
-static cJSON *encode_folio(const struct folio *f)
-{
-	cJSON *o = cJSON_CreateObject(), *m, *flags;
-	static const struct {
-		unsigned int bit;
-		const char *name;
-	} names[] = {
-		{ PG_anon_exclusive, "anon_exclusive" }, { PG_dirty, "dirty" },
-		{ PG_referenced, "referenced" }, { PG_swapbacked, "swapbacked" },
-		{ PG_swapcache, "swapcache" },
-	};
-	size_t i;
+static const struct flag_name folio_flag_names[] = {
+	{ PG_anon_exclusive, "anon_exclusive" }, { PG_dirty, "dirty" },
+	{ PG_referenced, "referenced" }, { PG_swapbacked, "swapbacked" },
+	{ PG_swapcache, "swapcache" },
+};
 
-	cJSON_AddNumberToObject(o, "pfn", (double)f->pfn);
-	cJSON_AddBoolToObject(o, "anon", folio_test_anon(f));
-	m = cJSON_AddObjectToObject(o, "mapping");
+static void write_folio(struct jw *w, const struct folio *f)
+{
+	jw_object(w);
+	jw_kulong(w, "pfn", f->pfn);
+	jw_kbool(w, "anon", folio_test_anon(f));
+	jw_key(w, "mapping");
+	jw_object(w);
 	if (folio_test_anon(f)) {
-		cJSON_AddStringToObject(m, "kind", "anon_vma");
-		cJSON_AddNumberToObject(m, "id", (double)f->anon_vma_id);
+		jw_kstring(w, "kind", "anon_vma");
+		jw_kulong(w, "id", f->anon_vma_id);
 	} else if (f->mapping) {
-		cJSON_AddStringToObject(m, "kind", "file");
-		cJSON_AddNumberToObject(m, "id", (double)f->mapping->id);
+		jw_kstring(w, "kind", "file");
+		jw_kulong(w, "id", f->mapping->id);
 	} else {
-		cJSON_AddStringToObject(m, "kind", "none");
+		jw_kstring(w, "kind", "none");
 	}
-	cJSON_AddNumberToObject(o, "index", (double)f->index);
-	cJSON_AddNumberToObject(o, "mapcount", f->mapcount);
-	cJSON_AddNumberToObject(o, "refcount", folio_ref_count(f));
-	flags = cJSON_AddArrayToObject(o, "flags");
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (f->flags & names[i].bit)
-			cJSON_AddItemToArray(flags,
-					     cJSON_CreateString(names[i].name));
-	return o;
+	jw_object_end(w);
+	jw_kulong(w, "index", f->index);
+	jw_klong(w, "mapcount", f->mapcount);
+	jw_klong(w, "refcount", folio_ref_count(f));
+	FLAG_NAMES(w, "flags", f->flags, folio_flag_names);
+	jw_object_end(w);
 }
 
-static void add_counts(cJSON *o, const struct sim *sim)
+static void write_counts(struct jw *w, const struct sim *sim)
 {
-	cJSON *c = cJSON_AddObjectToObject(o, "counts");
-
-	cJSON_AddNumberToObject(c, "processes", (double)sim->nr_mms);
-	cJSON_AddNumberToObject(c, "vmas", (double)sim->nr_vmas);
-	cJSON_AddNumberToObject(c, "anon_vmas", (double)sim->nr_anon_vmas);
-	cJSON_AddNumberToObject(c, "avcs", (double)sim->nr_avcs);
-	cJSON_AddNumberToObject(c, "files", (double)sim->nr_files);
-	cJSON_AddNumberToObject(c, "frames", (double)sim->nr_frames);
+	jw_key(w, "counts");
+	jw_object(w);
+	jw_kulong(w, "processes", sim->nr_mms);
+	jw_kulong(w, "vmas", sim->nr_vmas);
+	jw_kulong(w, "anon_vmas", sim->nr_anon_vmas);
+	jw_kulong(w, "avcs", sim->nr_avcs);
+	jw_kulong(w, "files", sim->nr_files);
+	jw_kulong(w, "frames", sim->nr_frames);
+	jw_object_end(w);
 }
 
-cJSON *api_encode_state(const struct sim *sim, bool summary)
+static void write_swap(struct jw *w, const struct sim *sim)
 {
-	cJSON *o = cJSON_CreateObject(), *arr;
+	struct rb_node *rb;
+
+	jw_key(w, "swap");
+	jw_array(w);
+	for (rb = rb_first(&sim->swap); rb; rb = rb_next(rb)) {
+		const struct swap_slot *s = rb_entry(rb, struct swap_slot, node);
+
+		jw_object(w);
+		jw_kulong(w, "slot", s->id);
+		jw_klong(w, "count", s->count);
+		if (s->cache_pfn)
+			jw_kulong(w, "cache_pfn", s->cache_pfn);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+}
+
+void api_write_state_fields(struct jw *w, const struct sim *sim, bool summary)
+{
 	const struct mm_struct *mm;
 	const struct anon_vma *av;
 	const struct address_space *f;
 	const struct folio *folio;
-	struct rb_node *rb;
 
-	cJSON_AddNumberToObject(o, "version", (double)sim->nr_ops);
-	cJSON_AddItemToObject(o, "config", api_encode_config(&sim->cfg));
-	add_counts(o, sim);
+	jw_kulong(w, "version", sim->nr_ops);
+	jw_key(w, "config");
+	api_write_config(w, &sim->cfg, true);
+	write_counts(w, sim);
 	if (summary)
-		return o;
-	cJSON_AddNumberToObject(o, "zero_pfn", (double)sim->zero_folio.pfn);
-	arr = cJSON_AddArrayToObject(o, "processes");
+		return;
+	jw_kulong(w, "zero_pfn", sim->zero_folio.pfn);
+	jw_key(w, "processes");
+	jw_array(w);
 	list_for_each_entry(mm, &sim->mms, node)
-		cJSON_AddItemToArray(arr, encode_process(sim, mm));
-	arr = cJSON_AddArrayToObject(o, "anon_vmas");
+		write_process(w, mm);
+	jw_array_end(w);
+	jw_key(w, "anon_vmas");
+	jw_array(w);
 	list_for_each_entry(av, &sim->anon_vmas, node)
-		cJSON_AddItemToArray(arr, encode_anon_vma(sim, av));
-	arr = cJSON_AddArrayToObject(o, "files");
+		write_anon_vma(w, sim, av);
+	jw_array_end(w);
+	jw_key(w, "files");
+	jw_array(w);
 	list_for_each_entry(f, &sim->files, node)
-		cJSON_AddItemToArray(arr, encode_file(f));
-	arr = cJSON_AddArrayToObject(o, "frames");
+		write_file(w, f);
+	jw_array_end(w);
+	jw_key(w, "frames");
+	jw_array(w);
 	for (folio = folio_first(sim); folio; folio = folio_next(sim, folio))
-		cJSON_AddItemToArray(arr, encode_folio(folio));
-	arr = cJSON_AddArrayToObject(o, "swap");
-	for (rb = rb_first(&sim->swap); rb; rb = rb_next(rb)) {
-		const struct swap_slot *s = rb_entry(rb, struct swap_slot, node);
-		cJSON *e = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(e, "slot", (double)s->id);
-		cJSON_AddNumberToObject(e, "count", s->count);
-		if (s->cache_pfn)
-			cJSON_AddNumberToObject(e, "cache_pfn",
-						(double)s->cache_pfn);
-		cJSON_AddItemToArray(arr, e);
-	}
-	return o;
+		write_folio(w, folio);
+	jw_array_end(w);
+	write_swap(w, sim);
 }
 
-cJSON *api_encode_check(const struct sim_check_report *report)
+void api_write_check(struct jw *w, const struct sim_check_report *report)
 {
-	cJSON *o = cJSON_CreateObject(), *arr;
 	size_t i;
 
-	cJSON_AddBoolToObject(o, "ok", report->nr == 0);
-	arr = cJSON_AddArrayToObject(o, "violations");
+	jw_object(w);
+	jw_kbool(w, "ok", report->nr == 0);
+	jw_key(w, "violations");
+	jw_array(w);
 	for (i = 0; i < report->nr; i++) {
-		cJSON *v = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(v, "what", report->v[i].what);
-		cJSON_AddStringToObject(v, "detail", report->v[i].detail);
-		cJSON_AddItemToArray(arr, v);
+		jw_object(w);
+		jw_kstring(w, "what", report->v[i].what);
+		jw_kstring(w, "detail", report->v[i].detail);
+		jw_object_end(w);
 	}
-	cJSON_AddNumberToObject(o, "dropped", (double)report->dropped);
-	return o;
+	jw_array_end(w);
+	jw_kulong(w, "dropped", report->dropped);
+	jw_object_end(w);
 }

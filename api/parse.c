@@ -65,14 +65,6 @@ int api_parse_addr(const cJSON *json, unsigned long *out)
 	return *out > TASK_SIZE ? -1 : 0;
 }
 
-cJSON *api_addr(unsigned long addr)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "0x%lx", addr);
-	return cJSON_CreateString(buf);
-}
-
 struct field {
 	const char *name;
 	bool required;

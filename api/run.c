@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "jw.h"
 #include "run.h"
 
 #define MAX_FILE_BYTES	(8 << 20)
@@ -70,6 +71,46 @@ static void print_problem(const struct api_error *err, long index)
 	fprintf(stderr, "%s\n", s);
 	free(s);
 	cJSON_Delete(p);
+}
+
+/* What w wrote, as a tree for the document run prints indented. */
+static cJSON *parsed(struct jw *w)
+{
+	cJSON *json = cJSON_ParseWithLength(w->p, w->len);
+
+	jw_free(w);
+	return json;
+}
+
+static cJSON *result_json(const struct sim_op *op, const struct sim_result *res)
+{
+	struct jw w;
+
+	jw_init(&w, 1024);
+	jw_object(&w);
+	api_write_result_fields(&w, op, res);
+	jw_object_end(&w);
+	return parsed(&w);
+}
+
+static cJSON *state_json(const struct sim *sim)
+{
+	struct jw w;
+
+	jw_init(&w, 4096);
+	jw_object(&w);
+	api_write_state_fields(&w, sim, false);
+	jw_object_end(&w);
+	return parsed(&w);
+}
+
+static cJSON *check_json(const struct sim_check_report *rep)
+{
+	struct jw w;
+
+	jw_init(&w, 256);
+	api_write_check(&w, rep);
+	return parsed(&w);
 }
 
 /* The op list of a scenario, a batch or a lesson (steps without op skipped). */
@@ -166,7 +207,7 @@ static int run(const cJSON *doc, bool observe, int zero_page)
 						sim_errno_name(res.err));
 			cJSON_AddItemToArray(results, r);
 		} else {
-			cJSON_AddItemToArray(results, api_encode_result(&op, &res));
+			cJSON_AddItemToArray(results, result_json(&op, &res));
 		}
 		last = index++;
 	}
@@ -175,9 +216,9 @@ static int run(const cJSON *doc, bool observe, int zero_page)
 	} else {
 		struct sim_check_report rep = { 0 };
 
-		cJSON_AddItemToObject(out, "state", api_encode_state(sim, false));
+		cJSON_AddItemToObject(out, "state", state_json(sim));
 		sim_check(sim, &rep);
-		cJSON_AddItemToObject(out, "check", api_encode_check(&rep));
+		cJSON_AddItemToObject(out, "check", check_json(&rep));
 		sim_check_report_free(&rep);
 	}
 	text = cJSON_Print(out);

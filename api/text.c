@@ -16,7 +16,7 @@
  * are refused as RFC 3629 says.  *cut tells a character that a buffer's
  * end (or a truncation before more text) broke off from an invalid byte.
  */
-static size_t utf8_char(const unsigned char *s, size_t avail, bool *cut)
+size_t api_utf8_char(const unsigned char *s, size_t avail, bool *cut)
 {
 	size_t need, i;
 	unsigned int cp;
@@ -56,7 +56,7 @@ bool api_utf8_valid(const char *s, size_t len)
 	bool cut;
 
 	while (i < len) {
-		n = utf8_char(p + i, len - i, &cut);
+		n = api_utf8_char(p + i, len - i, &cut);
 		if (!n)
 			return false;
 		i += n;
@@ -74,7 +74,7 @@ void api_utf8_clean(char *dst, size_t size, const char *src)
 	if (!size)
 		return;
 	while (i < len) {
-		n = utf8_char(p + i, len - i, &cut);
+		n = api_utf8_char(p + i, len - i, &cut);
 		if (cut) {
 			/* what a "%.60s" or a full buffer broke off: drop it */
 			for (i++; i < len && (p[i] & 0xc0) == 0x80; i++)

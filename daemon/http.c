@@ -285,6 +285,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	struct MHD_Response *r;
 	const char *route_name = "none";
 	enum MHD_Result ret;
+	double took;
 
 	(void)cls;
 	if (!ctx) {
@@ -350,9 +351,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	}
 	ret = MHD_queue_response(conn, (unsigned int)rep.status, r);
 	MHD_destroy_response(r);
-	metrics_request(route_name, method, rep.status, since(&ctx->start));
-	log_msg(LOG_INFO, "%s %s %d %.0fus", method, url, rep.status,
-		since(&ctx->start) * 1e6);
+	took = since(&ctx->start);
+	metrics_request(route_name, method, rep.status, took);
+	log_request(method, url, rep.status, (long)(took * 1e6 + 0.5));
 	return ret;
 }
 

@@ -66,7 +66,13 @@ void log_msg(enum log_level level, const char *fmt, ...)
  */
 void log_limited(const void *key, enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * log_limited_flush() also writes the request lines that log_request()
+ * gathers per thread (at info level), so they are at most a second late.
+ */
 void log_limited_flush(bool all);
+/* "METHOD PATH STATUS Nus", a line for each request answered */
+void log_request(const char *method, const char *path, int status, long us);
 
 /* ---- sessions.c ---- */
 struct session {
@@ -80,7 +86,7 @@ struct session {
 	long version;			/* journal length: session_version() */
 	uint64_t last_used;		/* atomic */
 	bool deleted;
-	int refs;			/* under the registry lock */
+	int refs;			/* atomic, under the registry lock */
 };
 
 int sessions_init(const struct config *cfg, struct db *db);

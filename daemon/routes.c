@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "jw.h"
 #include "rmapd.h"
 
 #define PROBLEM_PREFIX "urn:rmapd:problem:"
@@ -25,6 +26,14 @@ static void reply_json(struct reply *rep, int status, cJSON *json)
 	rep->body = cJSON_PrintUnformatted(json);
 	rep->len = rep->body ? strlen(rep->body) : 0;
 	cJSON_Delete(json);
+}
+
+/* An answer written with jw: its buffer becomes the body as it is. */
+static void reply_jw(struct reply *rep, int status, struct jw *w)
+{
+	rep->status = status;
+	rep->ctype = "application/json";
+	rep->body = jw_take(w, &rep->len);
 }
 
 static void reply_text(struct reply *rep, int status, const char *ctype,
@@ -303,7 +312,7 @@ struct batch {
 	size_t n;
 	struct sim_op *ops;
 	char **op_text, **res_text;
-	cJSON *results;
+	struct jw results;		/* the answer's "results" so far */
 	bool all_events;		/* ?events=all */
 	size_t events_kept;		/* steps kept, against EVENTS_ALL_CAP */
 	bool events_capped;		/* the cap folded some */
@@ -315,13 +324,13 @@ static void batch_free(struct batch *b)
 	size_t k;
 
 	for (k = 0; b->op_text && k < b->n; k++) {
-		cJSON_free(b->op_text[k]);
-		cJSON_free(b->res_text[k]);
+		free(b->op_text[k]);
+		free(b->res_text[k]);
 	}
 	free(b->ops);
 	free(b->op_text);
 	free(b->res_text);
-	cJSON_Delete(b->results);
+	jw_free(&b->results);
 }
 
 /* Every op of list (steps: a lesson's entries, those with an "op"). */
@@ -338,8 +347,11 @@ static int batch_parse(struct batch *b, const cJSON *list, bool steps,
 	b->ops = calloc(n ? n : 1, sizeof(*b->ops));
 	b->op_text = calloc(n ? n : 1, sizeof(*b->op_text));
 	b->res_text = calloc(n ? n : 1, sizeof(*b->res_text));
-	b->results = cJSON_CreateArray();
-	if (!b->ops || !b->op_text || !b->res_text || !b->results) {
+	jw_init(&b->results, 4096);
+	jw_object(&b->results);
+	jw_key(&b->results, "results");
+	jw_array(&b->results);
+	if (!b->ops || !b->op_text || !b->res_text) {
 		reply_problem(rep, 503, "out-of-memory", "", "out of memory");
 		return -1;
 	}
@@ -380,6 +392,30 @@ static bool pid_settled(const struct batch *b, size_t upto, int pid)
 }
 
 /*
+ * More than the batch's forks and exits of the processes there now can
+ * cost, in O(1) per op: a step per VMA and per PTE of the process.  Most
+ * batches are far below the budget, and this says so without the walk of
+ * every PTE that sim_cost_bound() makes (a third of a large fork's time).
+ */
+static unsigned long batch_ceiling(const struct batch *b, struct sim *sim)
+{
+	unsigned long n = 0;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		const struct sim_op *op = &b->ops[i];
+		const struct mm_struct *mm;
+
+		if (op->kind != OP_FORK && op->kind != OP_EXIT)
+			continue;
+		mm = sim_find_mm(sim, op->pid);
+		if (mm)
+			n += mm->map_count + mm->nr_ptes;
+	}
+	return n;
+}
+
+/*
  * Refuse, before anything runs, a batch sure to cost more than the budget:
  * the sum of what its forks and exits of processes that exist now must do
  * (sim_cost_bound), as long as nothing earlier in the batch changed them.
@@ -392,7 +428,7 @@ static bool batch_within_budget(const struct batch *b, struct sim *sim,
 	char detail[240];
 	size_t i;
 
-	if (!budget)
+	if (!budget || batch_ceiling(b, sim) <= budget)
 		return true;
 	for (i = 0; i < b->n && sure <= budget; i++) {
 		const struct sim_op *op = &b->ops[i];
@@ -426,19 +462,20 @@ static void batch_trace_limits(struct batch *b, struct sim *sim)
 		sim_trace_limits(sim, SIM_TRACE_REPEAT, 0);
 }
 
-/* One op's answer and journal text; false when out of memory. */
-static bool batch_result(struct batch *b, size_t i, long seq,
+/* One op's answer, written on, and its journal text. */
+static void batch_result(struct batch *b, size_t i, long seq,
 			 const struct sim_result *res)
 {
-	cJSON *r = api_encode_result(&b->ops[i], res);
-	cJSON *j = api_encode_journal_result(&b->ops[i], res);
+	struct jw j;
 
-	cJSON_AddNumberToObject(r, "seq", (double)seq);
-	b->op_text[i] = cJSON_PrintUnformatted(cJSON_GetObjectItem(r, "op"));
-	b->res_text[i] = cJSON_PrintUnformatted(j);
-	cJSON_Delete(j);
-	cJSON_AddItemToArray(b->results, r);
-	return b->op_text[i] && b->res_text[i];
+	jw_object(&b->results);
+	api_write_result_fields(&b->results, &b->ops[i], res);
+	jw_klong(&b->results, "seq", seq);
+	jw_object_end(&b->results);
+	b->op_text[i] = api_op_text(&b->ops[i]);
+	jw_init(&j, 256);
+	api_write_journal_result(&j, &b->ops[i], res);
+	b->res_text[i] = jw_take(&j, NULL);
 }
 
 /*
@@ -479,11 +516,7 @@ static size_t batch_apply(struct batch *b, struct sim *sim, long before,
 		}
 		b->events_kept += res.nr_events;
 		b->events_capped |= b->all_events && res.events_omitted;
-		if (!batch_result(b, i, before + (long)i + 1, &res)) {
-			reply_problem(rep, 503, "out-of-memory", "",
-				      "out of memory");
-			return i + 1;
-		}
+		batch_result(b, i, before + (long)i + 1, &res);
 	}
 	return i;
 }
@@ -506,19 +539,18 @@ static void batch_undo(struct session *s, long before, const char *undo,
 
 /*
  * Parse every op of the batch, apply them, then journal them in one
- * transaction; the answer, or NULL with rep answered.  A refusal, the
+ * transaction, and answer.  A refusal, the
  * budget or a database failure puts the state back: a batch is applied
  * whole or not at all.  Only ops already applied need undoing, so a
  * refused single op (or first op) costs nothing more.
  */
-static cJSON *apply_ops(struct session *s, const cJSON *list,
-			bool all_events, struct reply *rep)
+static void apply_ops(struct session *s, const cJSON *list, bool all_events,
+		      struct reply *rep)
 {
 	struct batch b = { 0 };
 	long before = s->version;
 	char *undo = NULL;
 	size_t undo_len = 0, done;
-	cJSON *results = NULL;
 
 	if (batch_parse(&b, list, false, rep))
 		goto out;
@@ -545,19 +577,17 @@ static cJSON *apply_ops(struct session *s, const cJSON *list,
 	metrics_ops(b.n);
 	maybe_snapshot(s, before);
 	streams_notify(s->id);
-	results = cJSON_CreateObject();
-	cJSON_AddItemToObject(results, "results", b.results);
-	b.results = NULL;
-	cJSON_AddNumberToObject(results, "version", (double)s->version);
-	cJSON_AddNumberToObject(results, "cost", (double)b.cost);
-	cJSON_AddNumberToObject(results, "budget",
-				(double)g_cfg->max_batch_cost);
+	jw_array_end(&b.results);
+	jw_klong(&b.results, "version", s->version);
+	jw_kulong(&b.results, "cost", b.cost);
+	jw_kulong(&b.results, "budget", g_cfg->max_batch_cost);
 	if (b.all_events)
-		cJSON_AddBoolToObject(results, "events_capped", b.events_capped);
+		jw_kbool(&b.results, "events_capped", b.events_capped);
+	jw_object_end(&b.results);
+	reply_jw(rep, 200, &b.results);
 out:
 	free(undo);
 	batch_free(&b);
-	return results;
 }
 
 /* ---- sessions ---- */
@@ -638,7 +668,7 @@ static void create_session(const struct request *req, struct reply *rep)
 	struct session *s;
 	struct batch b = { 0 };
 	struct session_origin origin = { 0 };
-	char *config_text;
+	struct jw config_text;
 	bool full;
 
 	if (!body || !only_fields(body, fields, rep))
@@ -680,14 +710,12 @@ static void create_session(const struct request *req, struct reply *rep)
 	origin.nr_ops = b.n;
 	origin.ops = b.op_text;
 	origin.results = b.res_text;
-	config = api_encode_config(&cfg);
-	cJSON_DeleteItemFromObject(config, "limits");
-	config_text = cJSON_PrintUnformatted(config);
-	cJSON_Delete(config);
+	jw_init(&config_text, 128);
+	api_write_config(&config_text, &cfg, false);
 	s = session_create(name ? name->valuestring :
-			   scen ? scen->valuestring : "session", config_text,
+			   scen ? scen->valuestring : "session", jw_text(&config_text),
 			   &origin, &full);
-	cJSON_free(config_text);
+	jw_free(&config_text);
 	if (!s) {
 		reply_not_created(rep, full, "the session was not created");
 		goto out;
@@ -706,38 +734,55 @@ out:
 /* ---- journal, rewind, snapshots ---- */
 
 struct journal_ctx {
-	cJSON *arr;
+	struct jw *w;
 	long last;
 };
 
-/* The answer's shape from the stored result: op first, seq last. */
-static cJSON *journal_result(const char *result, const cJSON *op, long seq)
+/*
+ * The stored result as the op's answer had it: the op first, the seq last,
+ * the stored fields (written by api_write_journal_result()) spliced between
+ * as they are; a row from before results were cut holds its op already.
+ * Parsed only to be sure it is one JSON object; a row that is not none is
+ * left out, as a cut file can leave one.
+ */
+static void journal_result(struct jw *w, const char *result, const char *op,
+			   long seq)
 {
-	cJSON *stored = cJSON_Parse(result), *r, *item;
+	cJSON *stored = cJSON_Parse(result);
+	size_t len = strlen(result);
 
-	if (!stored || cJSON_HasObjectItem(stored, "op"))
-		return stored;	/* a row from before results were cut */
-	r = cJSON_CreateObject();
-	cJSON_AddItemToObject(r, "op", cJSON_Duplicate(op, true));
-	while (stored->child) {
-		item = cJSON_DetachItemViaPointer(stored, stored->child);
-		cJSON_AddItemToObject(r, item->string, item);
+	if (!cJSON_IsObject(stored)) {
+		cJSON_Delete(stored);
+		return;
+	}
+	jw_key(w, "result");
+	if (cJSON_HasObjectItem(stored, "op") || len < 3) {
+		jw_raw(w, result, len);
+	} else {
+		jw_object(w);
+		jw_key(w, "op");
+		jw_raw(w, op, strlen(op));
+		jw_raw(w, result + 1, len - 2);	/* its fields, braces off */
+		jw_klong(w, "seq", seq);
+		jw_object_end(w);
 	}
 	cJSON_Delete(stored);
-	cJSON_AddNumberToObject(r, "seq", (double)seq);
-	return r;
 }
 
 static int journal_row(long seq, const char *op, const char *result, void *arg)
 {
 	struct journal_ctx *c = arg;
-	cJSON *e = cJSON_CreateObject(), *o = cJSON_Parse(op);
-	cJSON *r = journal_result(result, o, seq);
+	cJSON *parsed = cJSON_Parse(op);
 
-	cJSON_AddNumberToObject(e, "seq", (double)seq);
-	cJSON_AddItemToObject(e, "op", o);
-	cJSON_AddItemToObject(e, "result", r);
-	cJSON_AddItemToArray(c->arr, e);
+	jw_object(c->w);
+	jw_klong(c->w, "seq", seq);
+	if (parsed) {
+		jw_key(c->w, "op");
+		jw_raw(c->w, op, strlen(op));
+		journal_result(c->w, result, op, seq);
+	}
+	jw_object_end(c->w);
+	cJSON_Delete(parsed);
 	c->last = seq;
 	return 0;
 }
@@ -748,25 +793,28 @@ static void get_journal(const struct request *req, struct session *s,
 	long from = 0, limit = 100;
 	const char *q_from = req->query(req->conn, "from");
 	const char *q_limit = req->query(req->conn, "limit");
-	struct journal_ctx c = { cJSON_CreateArray(), 0 };
-	cJSON *o;
+	struct jw out;
+	struct journal_ctx c = { &out, 0 };
 
 	if ((q_from && !parse_long(q_from, 1L << 40, &from)) ||
 	    (q_limit && (!parse_long(q_limit, 1000, &limit) || !limit))) {
-		cJSON_Delete(c.arr);
 		reply_problem(rep, 400, "invalid-query", q_from ? "from" : "limit",
 			      "from is an op number, limit 1 to 1000");
 		return;
 	}
+	jw_init(&out, 4096);
+	jw_object(&out);
+	jw_klong(&out, "version", s->version);
+	jw_key(&out, "ops");
+	jw_array(&out);
 	db_journal_read(g_db, s->id, from, from + limit, journal_row, &c);
-	o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "version", (double)s->version);
-	cJSON_AddItemToObject(o, "ops", c.arr);
+	jw_array_end(&out);
 	if (c.last && c.last < s->version)
-		cJSON_AddNumberToObject(o, "next", (double)c.last);
+		jw_klong(&out, "next", c.last);
 	else
-		cJSON_AddNullToObject(o, "next");
-	reply_json(rep, 200, o);
+		jw_knull(&out, "next");
+	jw_object_end(&out);
+	reply_jw(rep, 200, &out);
 }
 
 /* The state after op `to`; later history is discarded. */
@@ -988,11 +1036,16 @@ static void get_walk(const struct request *req, struct session *s,
 	if (!sim)
 		return;
 	w = sim_rmap_walk(sim, (unsigned long)pfn);
-	if (w)
-		reply_json(rep, 200, api_encode_walk(w));
-	else
+	if (w) {
+		struct jw out;
+
+		jw_init(&out, 1024 + w->nr_visits * 100 + w->nr_probes * 100);
+		api_write_walk(&out, w);
+		reply_jw(rep, 200, &out);
+	} else {
 		reply_problem(rep, 404, "no-such-frame", "pfn", "no frame with "
 			      "pfn %.30s", pfn_text);
+	}
 	sim_at_put(s, sim);
 }
 
@@ -1001,30 +1054,49 @@ static void get_check(const struct request *req, struct session *s,
 {
 	struct sim_check_report r = { 0 };
 	struct sim *sim = sim_at(req, s, rep);
+	struct jw out;
 
 	if (!sim)
 		return;
 	sim_check(sim, &r);
-	reply_json(rep, 200, api_encode_check(&r));
+	jw_init(&out, 256);
+	api_write_check(&out, &r);
+	reply_jw(rep, 200, &out);
 	sim_check_report_free(&r);
 	sim_at_put(s, sim);
+}
+
+/* about what the whole state takes, so its buffer grows seldom if ever */
+static size_t state_size_guess(const struct sim *sim)
+{
+	const struct mm_struct *mm;
+	size_t ptes = 0;
+
+	list_for_each_entry(mm, &sim->mms, node)
+		ptes += mm->nr_ptes;
+	return 4096 + ptes * 96 + sim->nr_vmas * 256 + sim->nr_avcs * 160 +
+	       sim->nr_frames * 144;
 }
 
 static void get_state(const struct request *req, struct session *s,
 		      struct reply *rep)
 {
 	const char *view = req->query(req->conn, "view");
+	bool summary = view && !strcmp(view, "summary");
 	struct sim *sim = sim_at(req, s, rep);
-	cJSON *o;
+	struct jw out;
 
 	if (!sim)
 		return;
-	o = api_encode_state(sim, view && !strcmp(view, "summary"));
-	cJSON_AddNumberToObject(o, "id", (double)s->id);
-	cJSON_AddStringToObject(o, "name", s->name);
+	jw_init(&out, summary ? 512 : state_size_guess(sim));
+	jw_object(&out);
+	api_write_state_fields(&out, sim, summary);
+	jw_klong(&out, "id", s->id);
+	jw_kstring(&out, "name", s->name);
 	if (sim != s->sim)
-		cJSON_AddNumberToObject(o, "latest", (double)s->version);
-	reply_json(rep, 200, o);
+		jw_klong(&out, "latest", s->version);
+	jw_object_end(&out);
+	reply_jw(rep, 200, &out);
 	sim_at_put(s, sim);
 }
 
@@ -1072,7 +1144,7 @@ static void session_route(const struct request *req, char **seg, int n,
 {
 	static const char *const batch_fields[] = { "ops", NULL };
 	struct session *s = get_session(seg[3], rep);
-	cJSON *body, *results, *o;
+	cJSON *body, *o;
 	bool all_events;
 
 	if (!s)
@@ -1112,10 +1184,7 @@ static void session_route(const struct request *req, char **seg, int n,
 					one = cJSON_CreateArray();
 					cJSON_AddItemReferenceToArray(one, body);
 				}
-				results = apply_ops(s, list ? list : one,
-						    all_events, rep);
-				if (results)
-					reply_json(rep, 200, results);
+				apply_ops(s, list ? list : one, all_events, rep);
 				cJSON_Delete(one);
 			}
 			cJSON_Delete(body);

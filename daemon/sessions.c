@@ -311,11 +311,12 @@ struct session *session_get(long id)
 	size_t i;
 	char err[200];
 
-	pthread_rwlock_wrlock(&registry);
+	/* shared: every request takes a reference, none should queue for it */
+	pthread_rwlock_rdlock(&registry);
 	i = table_find(id);
 	if (i < nr_table && table[i]->id == id) {
 		s = table[i];
-		s->refs++;
+		__atomic_add_fetch(&s->refs, 1, __ATOMIC_SEQ_CST);
 	}
 	pthread_rwlock_unlock(&registry);
 	if (!s)
@@ -358,8 +359,13 @@ void session_put(struct session *s)
 	bool free_it;
 
 	pthread_mutex_unlock(&s->lock);
-	pthread_rwlock_wrlock(&registry);
-	free_it = --s->refs == 0 && s->deleted;
+	/*
+	 * deleted is set under the write lock, with the session out of the
+	 * table, so no reference can be taken after it: the last put sees it.
+	 */
+	pthread_rwlock_rdlock(&registry);
+	free_it = __atomic_sub_fetch(&s->refs, 1, __ATOMIC_SEQ_CST) == 0 &&
+		  s->deleted;
 	pthread_rwlock_unlock(&registry);
 	if (!free_it)
 		return;

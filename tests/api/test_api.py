@@ -1,6 +1,7 @@
 """API tests against a real rmapd: sessions, ops and their exact results,
 batches, the journal, rewind, snapshots, metrics, event streams, lessons,
 and every route the OpenAPI document describes."""
+import json
 import sys
 import threading
 
@@ -134,6 +135,30 @@ def journal_rewind_and_replay(d):
     state = d.json("GET", "/api/v1/sessions/%d" % sid)
     assert strip(state) == replay_state(seq[:4])
     assert len(d.json("GET", "/api/v1/sessions/%d/ops" % sid)["ops"]) == 4
+
+
+def journal_gives_back_each_answer_as_it_was(d):
+    """GET .../ops answers each op as its POST did, fields in the same
+    order: all but the walk of a reclaim op, which a GET .../walk or a
+    replay gives back.  The exit of a child sharing 64 written pages folds
+    its per-page steps; a fault outside any VMA is an answer too."""
+    sid = new_session(d)
+    seq = [{"op": "spawn"}, mmap(1, pages=64)]
+    seq += [access(1, "0x%x" % (0x7f0000000000 + i * 4096)) for i in range(64)]
+    seq += [{"op": "fork", "pid": 1}, access(2), access(1, "0x1000"),
+            {"op": "try_to_unmap", "pfn": 3}, {"op": "exit", "pid": 2},
+            {"op": "munmap", "pid": 1, "addr": A, "len": 8192}]
+    posted = ops(d, sid, *seq)["results"]
+    journal = d.journal(sid)
+    assert len(journal) == len(seq) == len(posted)
+    assert any(e.get("omitted") for e in posted[70]["events"])
+    assert posted[68]["error"] == "SIGSEGV" and "walk" in posted[69]
+    for entry, answer in zip(journal, posted):
+        answer = dict(answer)
+        answer.pop("walk", None)
+        assert entry["seq"] == answer["seq"] and entry["op"] == answer["op"]
+        assert json.dumps(entry["result"]) == json.dumps(answer), \
+            (entry["result"], answer)
 
 
 def state_at_a_version_is_read_only(d):
@@ -388,7 +413,9 @@ if __name__ == "__main__":
         for t in (session_lifecycle, fork_then_child_write_copies_page,
                   overcommit_memory_decides_noreserve,
                   kernel_refusals_are_answers, batch_is_all_or_nothing,
-                  journal_rewind_and_replay, state_at_a_version_is_read_only,
+                  journal_rewind_and_replay,
+                  journal_gives_back_each_answer_as_it_was,
+                  state_at_a_version_is_read_only,
                   snapshots_restore_and_clone,
                   clone_name_is_cut_to_a_session_name_length,
                   delete_keeps_the_session_list_in_id_order,

@@ -277,6 +277,36 @@ def request_log_line_has_method_path_status_and_microseconds():
         d.cleanup()
 
 
+def request_lines_from_many_threads_arrive_whole_within_seconds():
+    """Request lines are written a buffer at a time, at least once a
+    second: 400 requests on 8 connections at once are all in the log, one
+    whole line each, while the daemon runs."""
+    d = Daemon(RMAPD).start()
+    try:
+        def client(k):
+            for i in range(50):
+                d.request("GET", "/api/v1/sessions/%d" % (1000 + k * 100 + i))
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        pat = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ info: "
+                         r"GET /api/v1/sessions/(\d+) 404 \d+us")
+
+        def logged():
+            return [m.group(1) for m in map(pat.fullmatch,
+                                             log_text(d).splitlines()) if m]
+        assert wait_for(lambda: len(logged()) == 400, 3), len(logged())
+        assert sorted(map(int, logged())) == sorted(
+            1000 + k * 100 + i for k in range(8) for i in range(50))
+        bad = [l for l in log_text(d).splitlines()
+               if "sessions/" in l and not pat.fullmatch(l)]
+        assert not bad, bad[:3]
+    finally:
+        d.cleanup()
+
+
 def open_file_limit_is_raised_to_the_hard_limit():
     """Connections and event streams are descriptors: a soft limit of 256
     (below the hard one) is raised at start."""
@@ -745,6 +775,7 @@ def main():
     res.run(unknown_option_is_named_and_exits_2)
     res.run(config_file_sets_the_listen_address)
     res.run(request_log_line_has_method_path_status_and_microseconds)
+    res.run(request_lines_from_many_threads_arrive_whole_within_seconds)
     res.run(encoded_newline_in_path_cannot_forge_a_log_line)
     res.run(head_answers_like_get_without_a_body)
     res.run(open_file_limit_is_raised_to_the_hard_limit)

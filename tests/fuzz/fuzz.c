@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "jw.h"
 
 void fuzz_fail(const char *fmt, ...)
 {
@@ -31,14 +32,15 @@ void fuzz_limits(struct sim_limits *limits)
 	limits->max_ptes = 1024;
 }
 
-static char *print_json(cJSON *json)
+/* What a writer wrote, which must be one JSON value. */
+static char *written(struct jw *w)
 {
-	char *s = cJSON_PrintUnformatted(json);
+	cJSON *json = cJSON_ParseWithLength(w->p, w->len);
 
+	if (!json)
+		fuzz_fail("an encoded object is not JSON: %.300s", jw_text(w));
 	cJSON_Delete(json);
-	if (!s)
-		fuzz_fail("cJSON could not print an encoded object");
-	return s;
+	return jw_take(w, NULL);
 }
 
 static char *dump(const struct sim *sim, size_t *len)
@@ -55,14 +57,14 @@ static void check_canonical(const struct sim_op *op)
 {
 	struct api_error err = { 0 };
 	struct sim_op again;
-	char *a = print_json(api_encode_op(op)), *b;
+	char *a = api_op_text(op), *b;
 	cJSON *json = cJSON_Parse(a);
 
 	if (!json || api_parse_op(json, &again, &err))
 		fuzz_fail("the canonical op %s does not parse back: %s", a,
 			  err.detail);
 	cJSON_Delete(json);
-	b = print_json(api_encode_op(&again));
+	b = api_op_text(&again);
 	if (strcmp(a, b))
 		fuzz_fail("the canonical op %s parses back as %s", a, b);
 	free(a);
@@ -97,7 +99,7 @@ static void check_state(const struct sim *sim, const struct sim_op *op)
 	char *text;
 
 	if (fuzz_check_untolerated(sim, &rep)) {
-		text = print_json(api_encode_op(op));
+		text = api_op_text(op);
 		fuzz_fail("%s mode, after %s: %s", sim_mode_name(sim->cfg.mode),
 			  text, rep.nr ? rep.v[0].detail :
 			  "more violations than a report holds");
@@ -121,7 +123,13 @@ static void apply_one(struct sim *sim, const struct sim_op *op)
 				  err.type);
 		free(after);
 	} else {
-		free(print_json(api_encode_result(op, &res)));
+		struct jw w;
+
+		jw_init(&w, 256);
+		jw_object(&w);
+		api_write_result_fields(&w, op, &res);
+		jw_object_end(&w);
+		free(written(&w));
 		check_state(sim, op);
 	}
 	free(before);
@@ -163,11 +171,14 @@ void fuzz_apply_lines(struct sim *sim, const char *buf, size_t len)
 
 static char *walk_text(struct sim *sim, unsigned long pfn)
 {
-	const struct rmap_walk_result *w = sim_rmap_walk(sim, pfn);
+	const struct rmap_walk_result *walk = sim_rmap_walk(sim, pfn);
+	struct jw w;
 
-	if (!w)
+	if (!walk)
 		fuzz_fail("no walk of frame %lu", pfn);
-	return print_json(api_encode_walk(w));
+	jw_init(&w, 256);
+	api_write_walk(&w, walk);
+	return written(&w);
 }
 
 static void same_walks(struct sim *a, struct sim *b)
@@ -207,9 +218,14 @@ void fuzz_round_trip(struct sim *sim)
 	char err[200], *d1, *d2;
 	size_t n1, n2, bad = fuzz_check_untolerated(sim, &rep);
 	struct sim *again;
+	struct jw w;
 
 	sim_check_report_free(&rep);
-	free(print_json(api_encode_state(sim, false)));
+	jw_init(&w, 4096);
+	jw_object(&w);
+	api_write_state_fields(&w, sim, false);
+	jw_object_end(&w);
+	free(written(&w));
 	free(api_graph_dot(sim));
 	if (bad)
 		return;

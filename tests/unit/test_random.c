@@ -218,12 +218,10 @@ static void gen_op(struct rng *r, struct sim *s, struct sim_op *op)
 /* one op as the API and `rmapd run` take it, so a reproducer can be replayed */
 static void print_op(const struct sim_op *op, bool last_op)
 {
-	cJSON *j = api_encode_op(op);
-	char *text = cJSON_PrintUnformatted(j);
+	char *text = api_op_text(op);
 
 	printf("  %s%s\n", text, last_op ? "" : ",");
 	free(text);
-	cJSON_Delete(j);
 }
 
 /*
