@@ -3,9 +3,12 @@
  * routes.c - the HTTP API under /api/v1: sessions, operations and their
  * journal, rewind, walks, the checker, Graphviz, snapshots, lessons.
  *
- * Every mutation is applied to the session's in-memory state and appended
- * to the journal in one committed transaction before the answer is built;
- * a batch is all or nothing.  Errors are RFC 9457 problem documents.
+ * Every mutation is applied to the session's in-memory state and its
+ * journal rows queued for the group commit; the answer is built at once
+ * but leaves only when the commit holding its rows is durable (so does
+ * any answer built on a state with rows still queued: "wait for the
+ * commit", see route_committed()).  A batch is all or nothing.  Errors
+ * are RFC 9457 problem documents.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -258,8 +261,10 @@ static struct session *get_session(const char *id_text, struct reply *rep)
 
 /* ---- applying operations ---- */
 
+/* committed with (or after) the ops it follows, by the same writer */
 static void maybe_snapshot(struct session *s, long before)
 {
+	uint64_t ticket;
 	size_t len;
 	char *dump;
 
@@ -268,11 +273,14 @@ static void maybe_snapshot(struct session *s, long before)
 	    s->version / (long)g_cfg->snapshot_every)
 		return;
 	dump = sim_dump(s->sim, &len);
-	if (!dump || db_snapshot_auto(g_db, s->id, s->version, dump, len,
-				      g_cfg->keep_snapshots))
+	ticket = dump ? db_queue_snapshot(g_db, s->id, s->gen, s->version, dump,
+					  len, g_cfg->keep_snapshots) : 0;
+	if (!ticket) {
 		log_msg(LOG_WARNING, "session %ld: snapshot at %ld failed",
 			s->id, s->version);
-	free(dump);
+		return;
+	}
+	s->last_ticket = ticket;
 }
 
 static size_t count_ops(const cJSON *list, bool steps)
@@ -302,7 +310,7 @@ static bool batch_fits(size_t n, struct reply *rep)
 struct batch {
 	size_t n;
 	struct sim_op *ops;
-	char **op_text, **res_text;
+	char **op_text;
 	cJSON *results;
 	bool all_events;		/* ?events=all */
 	size_t events_kept;		/* steps kept, against EVENTS_ALL_CAP */
@@ -314,13 +322,10 @@ static void batch_free(struct batch *b)
 {
 	size_t k;
 
-	for (k = 0; b->op_text && k < b->n; k++) {
+	for (k = 0; b->op_text && k < b->n; k++)
 		cJSON_free(b->op_text[k]);
-		cJSON_free(b->res_text[k]);
-	}
 	free(b->ops);
 	free(b->op_text);
-	free(b->res_text);
 	cJSON_Delete(b->results);
 }
 
@@ -337,9 +342,8 @@ static int batch_parse(struct batch *b, const cJSON *list, bool steps,
 	b->n = n;
 	b->ops = calloc(n ? n : 1, sizeof(*b->ops));
 	b->op_text = calloc(n ? n : 1, sizeof(*b->op_text));
-	b->res_text = calloc(n ? n : 1, sizeof(*b->res_text));
 	b->results = cJSON_CreateArray();
-	if (!b->ops || !b->op_text || !b->res_text || !b->results) {
+	if (!b->ops || !b->op_text || !b->results) {
 		reply_problem(rep, 503, "out-of-memory", "", "out of memory");
 		return -1;
 	}
@@ -431,14 +435,11 @@ static bool batch_result(struct batch *b, size_t i, long seq,
 			 const struct sim_result *res)
 {
 	cJSON *r = api_encode_result(&b->ops[i], res);
-	cJSON *j = api_encode_journal_result(&b->ops[i], res);
 
 	cJSON_AddNumberToObject(r, "seq", (double)seq);
 	b->op_text[i] = cJSON_PrintUnformatted(cJSON_GetObjectItem(r, "op"));
-	b->res_text[i] = cJSON_PrintUnformatted(j);
-	cJSON_Delete(j);
 	cJSON_AddItemToArray(b->results, r);
-	return b->op_text[i] && b->res_text[i];
+	return b->op_text[i];
 }
 
 /*
@@ -505,11 +506,12 @@ static void batch_undo(struct session *s, long before, const char *undo,
 }
 
 /*
- * Parse every op of the batch, apply them, then journal them in one
- * transaction; the answer, or NULL with rep answered.  A refusal, the
- * budget or a database failure puts the state back: a batch is applied
- * whole or not at all.  Only ops already applied need undoing, so a
- * refused single op (or first op) costs nothing more.
+ * Parse every op of the batch, apply them, then queue their journal rows
+ * (committed in one transaction); the answer, or NULL with rep answered.
+ * A refusal or the budget puts the state back: a batch is applied whole
+ * or not at all.  Only ops already applied need undoing, so a refused
+ * single op (or first op) costs nothing more.  A failed commit is undone
+ * later, by session_restore().
  */
 static cJSON *apply_ops(struct session *s, const cJSON *list,
 			bool all_events, struct reply *rep)
@@ -534,17 +536,21 @@ static cJSON *apply_ops(struct session *s, const cJSON *list,
 			batch_undo(s, before, undo, undo_len);
 		goto out;
 	}
-	if (b.n && db_journal_append_batch(g_db, s->id, before + 1, b.n,
-					   b.op_text, b.res_text)) {
-		reply_write_failed(rep, "the journal could not be written; "
-				   "nothing was applied");
-		batch_undo(s, before, undo, undo_len);
-		goto out;
+	if (b.n) {
+		uint64_t ticket = db_queue_ops(g_db, s->id, s->gen, before + 1,
+					       b.n, b.op_text);
+
+		if (!ticket) {
+			reply_problem(rep, 503, "out-of-memory", "",
+				      "out of memory");
+			batch_undo(s, before, undo, undo_len);
+			goto out;
+		}
+		s->last_ticket = ticket;
 	}
 	session_set_version(s, s->version + (long)b.n);
 	metrics_ops(b.n);
 	maybe_snapshot(s, before);
-	streams_notify(s->id);
 	results = cJSON_CreateObject();
 	cJSON_AddItemToObject(results, "results", b.results);
 	b.results = NULL;
@@ -571,7 +577,7 @@ static cJSON *session_json(const struct session *s)
 	cJSON_AddStringToObject(o, "name", s->name);
 	cJSON_AddStringToObject(o, "mode", sim_mode_name(s->cfg.mode));
 	cJSON_AddBoolToObject(o, "zero_page", !s->cfg.no_zero_page);
-	cJSON_AddNumberToObject(o, "version", (double)session_version(s));
+	cJSON_AddNumberToObject(o, "version", (double)session_durable(s));
 	snprintf(url, sizeof(url), "/api/v1/sessions/%ld", s->id);
 	cJSON_AddStringToObject(o, "url", url);
 	return o;
@@ -679,7 +685,6 @@ static void create_session(const struct request *req, struct reply *rep)
 		goto out;
 	origin.nr_ops = b.n;
 	origin.ops = b.op_text;
-	origin.results = b.res_text;
 	config = api_encode_config(&cfg);
 	cJSON_DeleteItemFromObject(config, "limits");
 	config_text = cJSON_PrintUnformatted(config);
@@ -710,32 +715,23 @@ struct journal_ctx {
 	long last;
 };
 
-/* The answer's shape from the stored result: op first, seq last. */
-static cJSON *journal_result(const char *result, const cJSON *op, long seq)
+/* An entry: the op as journaled, its result as replay gives it again. */
+static int journal_row(long seq, const char *op_text, const struct sim_op *op,
+		       const struct sim_result *res, void *arg)
 {
-	cJSON *stored = cJSON_Parse(result), *r, *item;
+	struct journal_ctx *c = arg;
+	cJSON *e = cJSON_CreateObject(), *r = cJSON_CreateObject();
+	cJSON *stored = api_encode_journal_result(op, res), *item;
 
-	if (!stored || cJSON_HasObjectItem(stored, "op"))
-		return stored;	/* a row from before results were cut */
-	r = cJSON_CreateObject();
-	cJSON_AddItemToObject(r, "op", cJSON_Duplicate(op, true));
+	cJSON_AddNumberToObject(e, "seq", (double)seq);
+	cJSON_AddItemToObject(e, "op", cJSON_Parse(op_text));
+	cJSON_AddItemToObject(r, "op", cJSON_Parse(op_text));
 	while (stored->child) {
 		item = cJSON_DetachItemViaPointer(stored, stored->child);
 		cJSON_AddItemToObject(r, item->string, item);
 	}
 	cJSON_Delete(stored);
 	cJSON_AddNumberToObject(r, "seq", (double)seq);
-	return r;
-}
-
-static int journal_row(long seq, const char *op, const char *result, void *arg)
-{
-	struct journal_ctx *c = arg;
-	cJSON *e = cJSON_CreateObject(), *o = cJSON_Parse(op);
-	cJSON *r = journal_result(result, o, seq);
-
-	cJSON_AddNumberToObject(e, "seq", (double)seq);
-	cJSON_AddItemToObject(e, "op", o);
 	cJSON_AddItemToObject(e, "result", r);
 	cJSON_AddItemToArray(c->arr, e);
 	c->last = seq;
@@ -748,17 +744,28 @@ static void get_journal(const struct request *req, struct session *s,
 	long from = 0, limit = 100;
 	const char *q_from = req->query(req->conn, "from");
 	const char *q_limit = req->query(req->conn, "limit");
-	struct journal_ctx c = { cJSON_CreateArray(), 0 };
+	struct journal_ctx c = { NULL, 0 };
 	cJSON *o;
 
 	if ((q_from && !parse_long(q_from, 1L << 40, &from)) ||
 	    (q_limit && (!parse_long(q_limit, 1000, &limit) || !limit))) {
-		cJSON_Delete(c.arr);
 		reply_problem(rep, 400, "invalid-query", q_from ? "from" : "limit",
 			      "from is an op number, limit 1 to 1000");
 		return;
 	}
-	db_journal_read(g_db, s->id, from, from + limit, journal_row, &c);
+	if (session_settle(s)) {
+		reply_storage(rep, DB_FAULT_IO, "the database failed",
+			      "the journal could not be read");
+		return;
+	}
+	c.arr = cJSON_CreateArray();
+	if (from < s->version &&
+	    session_journal(s, from, from + limit, journal_row, &c)) {
+		cJSON_Delete(c.arr);
+		reply_storage(rep, DB_FAULT_IO, "its replay failed",
+			      "the journal could not be read");
+		return;
+	}
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "version", (double)s->version);
 	cJSON_AddItemToObject(o, "ops", c.arr);
@@ -775,6 +782,10 @@ static int rewind_to(struct session *s, long to, struct reply *rep)
 	char err[200];
 	struct sim *sim;
 
+	if (session_settle(s)) {
+		reply_write_failed(rep, "the rewind was not done");
+		return -1;
+	}
 	if (to < 0 || to > s->version) {
 		reply_problem(rep, 422, "invalid-value", "to", "to must be "
 			      "between 0 and the version (%ld)", s->version);
@@ -792,8 +803,7 @@ static int rewind_to(struct session *s, long to, struct reply *rep)
 	}
 	sim_free(s->sim);
 	s->sim = sim;
-	session_set_version(s, to);
-	streams_notify(s->id);
+	session_new_history(s, to);
 	return 0;
 }
 
@@ -856,6 +866,11 @@ static void post_snapshot(const struct request *req, struct session *s,
 			      "is 1-63 letters, digits or . _ -");
 		goto out;
 	}
+	/* a snapshot names a durable version */
+	if (session_settle(s)) {
+		reply_write_failed(rep, "the snapshot was not stored");
+		goto out;
+	}
 	dump = sim_dump(s->sim, &len);
 	rc = db_snapshot_put(g_db, s->id, s->version, name->valuestring, dump,
 			     len);
@@ -907,6 +922,10 @@ static void snapshot_action(struct session *s, const char *name,
 	bool full;
 	cJSON *o;
 
+	if (session_settle(s)) {
+		reply_write_failed(rep, "nothing was done");
+		return;
+	}
 	if (db_snapshot_named(g_db, s->id, name, &seq)) {
 		reply_problem(rep, 404, "no-such-snapshot", "name",
 			      "no snapshot '%.63s'", name);
@@ -955,6 +974,15 @@ static struct sim *sim_at(const struct request *req, struct session *s,
 		reply_problem(rep, 400, "invalid-query", "version", "version "
 			      "is an op number from 0 to the version (%ld)",
 			      s->version);
+		return NULL;
+	}
+	if (v == s->version)
+		return s->sim;
+	/* rebuilt from the journal, which must hold op v */
+	if (session_settle(s) || v > s->version) {
+		reply_problem(rep, 503, "storage-failed", "", "the state at op "
+			      "%ld could not be rebuilt: the session was put "
+			      "back to its durable version %ld", v, s->version);
 		return NULL;
 	}
 	if (v == s->version)
@@ -1067,6 +1095,31 @@ static bool events_query(const struct request *req, bool *all,
 	return false;
 }
 
+/*
+ * An answer built on the session's state leaves once every row queued for
+ * that state is committed (under --sync off: at once, as if it were).
+ */
+static void commit_wait(struct session *s, struct reply *rep)
+{
+	if (s->deleted || rep->status >= 300)
+		return;
+	if (db_sync(g_db) == DB_SYNC_OFF) {
+		session_mark_durable(s->id, s->gen, s->version);
+		return;
+	}
+	/* settled already, maybe failed: route_committed() tells */
+	if (db_resolved(g_db, s->last_ticket) &&
+	    !db_history_failed(g_db, s->id, s->gen)) {
+		if (session_durable(s) < s->version)
+			session_mark_durable(s->id, s->gen, s->version);
+		return;
+	}
+	rep->wait_ticket = s->last_ticket;
+	rep->wait_session = s->id;
+	rep->wait_gen = s->gen;
+	rep->wait_version = s->version;
+}
+
 static void session_route(const struct request *req, char **seg, int n,
 			  struct reply *rep, const char **name)
 {
@@ -1137,10 +1190,10 @@ static void session_route(const struct request *req, char **seg, int n,
 		*name = "/api/v1/sessions/{id}/events";
 		if (method_is(req, "GET", rep, "GET")) {
 			const char *since = req->query(req->conn, "since");
-			long v = s->version;
+			long v = session_durable(s);
 
 			if (since && !parse_long(since, 1L << 40, &v))
-				v = s->version;
+				v = session_durable(s);
 			rep->status = 200;
 			rep->ctype = "text/event-stream";
 			rep->stream_session = s->id;
@@ -1170,6 +1223,7 @@ static void session_route(const struct request *req, char **seg, int n,
 	} else {
 		reply_problem(rep, 404, "not-found", "", "no such resource");
 	}
+	commit_wait(s, rep);
 	session_put(s);
 }
 
@@ -1198,6 +1252,39 @@ static void scenarios_route(const struct request *req, char **seg, int n,
 		return;
 	}
 	reply_json(rep, 200, api_lesson_json((size_t)k, true));
+}
+
+/* a read built again once its state was put back: not in a loop */
+#define REREAD_MAX	3
+
+void route_committed(const struct config *cfg, const struct request *req,
+		     struct reply *rep, const char **route_name)
+{
+	struct session *s;
+	int tries;
+
+	for (tries = 0; rep->wait_ticket; tries++) {
+		db_wait(g_db, rep->wait_ticket);
+		if (!db_history_failed(g_db, rep->wait_session, rep->wait_gen)) {
+			session_mark_durable(rep->wait_session, rep->wait_gen,
+					     rep->wait_version);
+			rep->wait_ticket = 0;
+			return;
+		}
+		/* put it back now rather than at its next request */
+		s = session_get(rep->wait_session);
+		if (s)
+			session_put(s);
+		free(rep->body);
+		*rep = (struct reply){ 0 };
+		if (strcmp(req->method, "GET") || tries == REREAD_MAX) {
+			reply_write_failed(rep, "the journal could not be "
+					   "written; the session is back at "
+					   "its last durable version");
+			return;
+		}
+		route(cfg, req, rep, route_name);
+	}
 }
 
 extern const char *const api_openapi_src[];
