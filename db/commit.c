@@ -201,48 +201,90 @@ void db_commit_stats(struct db *db, struct db_commit_stats *out)
 
 	pthread_mutex_lock(&c->lock);
 	*out = c->stats;
+	out->queued = c->queued;
 	pthread_mutex_unlock(&c->lock);
 }
 
 #ifdef RMAPD_TEST_HOOKS
-/*
- * Tests only (the rmapd-hooks binary): in $RMAPD_TEST_COMMIT_DIR, a file
- * "hold" holds each group before its commit, describing it in "holding"
- * (one "session seq n" line per job); a file "fail" makes the next group
- * fail (and is removed).  So a test knows exactly which ops one failed
- * group held.
- */
-static int test_hook(const struct job *group)
+static long read_number(const char *dir, const char *name, bool *there)
 {
-	const char *dir = getenv("RMAPD_TEST_COMMIT_DIR");
-	char path[600], tmp[620];
+	char path[600];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	*there = f != NULL;
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static void describe(const char *dir, unsigned long long idx,
+		     const struct job *group)
+{
+	char tmp[600], path[600];
 	const struct job *j;
 	FILE *f;
 
+	snprintf(tmp, sizeof(tmp), "%s/holding.tmp", dir);
+	snprintf(path, sizeof(path), "%s/holding", dir);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "group %llu\n", idx);
+	for (j = group; j; j = j->next)
+		fprintf(f, "%ld %ld %zu%s\n", j->session, j->seq, j->n,
+			j->fenced ? " fenced" : "");
+	fclose(f);
+	rename(tmp, path);
+}
+
+/*
+ * Tests only (the rmapd-hooks binary), in $RMAPD_TEST_COMMIT_DIR: while a
+ * file "hold" holds a number <= this group's index (groups counted from
+ * 0), the group waits before its commit, described in "holding"; a file
+ * "fail" naming a session fails the first group that writes for it (and
+ * is removed).  So a test puts chosen ops into one group, and knows
+ * exactly which ops a failed group held.
+ */
+static int test_hook(struct committer *c, const struct job *group)
+{
+	const char *dir = getenv("RMAPD_TEST_COMMIT_DIR");
+	unsigned long long idx;
+	const struct job *j;
+	char path[600];
+	bool there;
+	long v;
+
 	if (!dir)
 		return 0;
-	snprintf(path, sizeof(path), "%s/hold", dir);
-	if (!access(path, F_OK)) {
-		snprintf(tmp, sizeof(tmp), "%s/holding.tmp", dir);
-		f = fopen(tmp, "w");
-		for (j = group; f && j; j = j->next)
-			if (!j->fenced)
-				fprintf(f, "%ld %ld %zu\n", j->session, j->seq, j->n);
-		if (f) {
-			fclose(f);
-			snprintf(path, sizeof(path), "%s/holding", dir);
-			rename(tmp, path);
-		}
-		snprintf(path, sizeof(path), "%s/hold", dir);
-		while (!access(path, F_OK))
-			usleep(2000);
+	pthread_mutex_lock(&c->lock);
+	idx = c->stats.groups;
+	pthread_mutex_unlock(&c->lock);
+	for (;;) {
+		v = read_number(dir, "hold", &there);
+		if (!there || v < 0 || (unsigned long long)v > idx)
+			break;
+		describe(dir, idx, group);
+		usleep(2000);
 	}
-	snprintf(path, sizeof(path), "%s/fail", dir);
-	return unlink(path) ? 0 : -1;
+	v = read_number(dir, "fail", &there);
+	for (j = group; there && j; j = j->next)
+		if (!j->fenced && j->session == v) {
+			snprintf(path, sizeof(path), "%s/fail", dir);
+			unlink(path);
+			return -1;
+		}
+	return 0;
 }
 #else
-static int test_hook(const struct job *group)
+static int test_hook(struct committer *c, const struct job *group)
 {
+	(void)c;
 	(void)group;
 	return 0;
 }
@@ -283,7 +325,7 @@ static int commit_group(struct committer *c, const struct job *group,
 			*rows += j->n;
 		}
 	if (!err)
-		err = test_hook(group);
+		err = test_hook(c, group);
 	return c->ops->end(c->store, err);
 }
 

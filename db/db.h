@@ -121,6 +121,7 @@ bool db_history_failed(struct db *db, long session, uint64_t gen);
 /* fn(upto) after each group: tickets <= upto are settled; from the writer */
 void db_on_resolved(struct db *db, void (*fn)(uint64_t upto));
 struct db_commit_stats {
+	unsigned long long queued;		/* tickets given */
 	unsigned long long groups, rows, failed_groups;
 };
 void db_commit_stats(struct db *db, struct db_commit_stats *out);
