@@ -8,8 +8,10 @@ same sessions (they were applied on a state that is gone); those sessions
 come back to their durable state, and a read built on the vanished state
 is answered from the restored one; the other sessions go on.  Also the
 --sync policies and the migration of a schema 2 database."""
+import contextlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -105,10 +107,22 @@ def new_session(d, name):
 
 
 def state(d, sid):
-    live = d.json("GET", "/api/v1/sessions/%d" % sid)
-    live.pop("id")
-    live.pop("name")
-    return live
+    return d.state(sid)
+
+
+@contextlib.contextmanager
+def hooked():
+    """A started rmapd-hooks and its hooks' directory, removed after."""
+    tmp = tempfile.mkdtemp(prefix="rmapd-hooks-")
+    os.environ["RMAPD_TEST_COMMIT_DIR"] = tmp
+    d = Daemon(HOOKS, args=["--snapshot-every", "0"])
+    try:
+        d.start()
+        yield d, Hooks(d, tmp)
+    finally:
+        del os.environ["RMAPD_TEST_COMMIT_DIR"]
+        d.cleanup()
+        shutil.rmtree(tmp)
 
 
 def ops_url(sid):
@@ -122,12 +136,7 @@ def failed_group_fails_exactly_its_ops():
     Z1 and D1 are committed.  A and C are back at their durable version,
     equal to a replay of their journal; a read of C made while its op was
     in the failing group answers the restored state."""
-    tmp = tempfile.mkdtemp(prefix="rmapd-hooks-")
-    os.environ["RMAPD_TEST_COMMIT_DIR"] = tmp
-    d = Daemon(HOOKS, args=["--snapshot-every", "0"])
-    try:
-        d.start()
-        h = Hooks(d, tmp)
+    with hooked() as (d, h):
         a, c, dd, z = (new_session(d, n) for n in "acdz")
         before = {s: state(d, s) for s in (a, c, dd, z)}
         g = metric(d, "rmapd_commit_groups_total")
@@ -148,7 +157,7 @@ def failed_group_fails_exactly_its_ops():
         h.put("fail", a)
         h.put("hold", g + 2)
         assert sorted(h.holding(g + 2)) == sorted([(a, 5, True), (dd, 4, False)])
-        os.unlink(os.path.join(tmp, "hold"))
+        os.unlink(os.path.join(h.dir, "hold"))
         for call in (a1, c1, a2):
             status, body = call.result()
             assert status == 503 and body["type"] == PROBLEM, (status, body)
@@ -169,22 +178,11 @@ def failed_group_fails_exactly_its_ops():
         d.start()
         assert [e["op"] for e in d.journal(a)][3:] == [write_op(4)]
         assert state(d, a) == run_state(RMAPD, [e["op"] for e in d.journal(a)])
-    finally:
-        del os.environ["RMAPD_TEST_COMMIT_DIR"]
-        d.cleanup()
-        for f in os.listdir(tmp):
-            os.unlink(os.path.join(tmp, f))
-        os.rmdir(tmp)
 
 
 def many_requests_share_one_group():
     """16 writes queued behind a held group are committed as one."""
-    tmp = tempfile.mkdtemp(prefix="rmapd-hooks-")
-    os.environ["RMAPD_TEST_COMMIT_DIR"] = tmp
-    d = Daemon(HOOKS, args=["--snapshot-every", "0"])
-    try:
-        d.start()
-        h = Hooks(d, tmp)
+    with hooked() as (d, h):
         sids = [new_session(d, "s%d" % i) for i in range(16)]
         g = metric(d, "rmapd_commit_groups_total")
         q = metric(d, "rmapd_commit_queued_total")
@@ -195,15 +193,9 @@ def many_requests_share_one_group():
         h.queued(q + 17)
         h.put("hold", g + 1)
         assert len(h.holding(g + 1)) == 16
-        os.unlink(os.path.join(tmp, "hold"))
+        os.unlink(os.path.join(h.dir, "hold"))
         assert all(c.result()[0] == 200 for c in calls + [first])
         assert metric(d, "rmapd_commit_groups_total") == g + 2
-    finally:
-        del os.environ["RMAPD_TEST_COMMIT_DIR"]
-        d.cleanup()
-        for f in os.listdir(tmp):
-            os.unlink(os.path.join(tmp, f))
-        os.rmdir(tmp)
 
 
 def sync_policies_are_accepted_and_keep_ops():
