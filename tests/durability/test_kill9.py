@@ -186,6 +186,18 @@ def kill9_under_load(d, res):
     res.run(load_really_ran)
 
 
+def kill_and_restart(d, stop, threads):
+    """kill -9 under load; the clients stop, then rmapd starts again."""
+    d.proc.send_signal(signal.SIGKILL)
+    d.proc.wait()
+    d.proc = None
+    d.log.close()
+    stop.set()
+    for t in threads:
+        t.join()
+    d.start()
+
+
 def unique_mmap(n):
     """An op no other op of the test repeats: a page mapped at its own
     address (one page apart from the next, so that no two merge)."""
@@ -239,14 +251,7 @@ def kill9_many_writers_over_many_sessions():
         while len(acked) < 300 and time.time() < start + 20:
             time.sleep(0.02)
         time.sleep(random.uniform(0.1, 0.5))
-        d.proc.send_signal(signal.SIGKILL)
-        d.proc.wait()
-        d.proc = None
-        d.log.close()
-        stop.set()
-        for t in threads:
-            t.join()
-        d.start()
+        kill_and_restart(d, stop, threads)
         lost, doubled, unsent, differs, total = [], [], [], [], 0
         for sid in sids:
             journal = d.journal(sid)
@@ -321,14 +326,7 @@ def kill9_during_creates_and_clones_leaves_only_whole_sessions():
             while time.time() < deadline or (len(acked) == n and
                                              time.time() < deadline + 10):
                 time.sleep(0.02)
-            d.proc.send_signal(signal.SIGKILL)
-            d.proc.wait()
-            d.proc = None
-            d.log.close()
-            stop.set()
-            for t in threads:
-                t.join()
-            d.start()
+            kill_and_restart(d, stop, threads)
             listed = {s["id"]: s for s in d.json("GET", "/api/v1/sessions")}
             assert set(acked) <= set(listed), set(acked) - set(listed)
             for sid, s in listed.items():
