@@ -82,7 +82,7 @@ struct session {
 	long version;			/* journal length: session_version() */
 	long durable;			/* of that, committed: atomic */
 	uint64_t gen;			/* the history; atomic, set locked */
-	uint64_t last_ticket;		/* its latest queued write */
+	uint64_t last_ticket;		/* its latest queued write; atomic */
 	uint64_t last_used;		/* atomic */
 	bool deleted;
 	int refs;			/* under the registry lock */

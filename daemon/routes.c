@@ -280,7 +280,7 @@ static void maybe_snapshot(struct session *s, long before)
 			s->id, s->version);
 		return;
 	}
-	s->last_ticket = ticket;
+	__atomic_store_n(&s->last_ticket, ticket, __ATOMIC_RELAXED);
 }
 
 static size_t count_ops(const cJSON *list, bool steps)
@@ -546,7 +546,7 @@ static cJSON *apply_ops(struct session *s, const cJSON *list,
 			batch_undo(s, before, undo, undo_len);
 			goto out;
 		}
-		s->last_ticket = ticket;
+		__atomic_store_n(&s->last_ticket, ticket, __ATOMIC_RELAXED);
 	}
 	session_set_version(s, s->version + (long)b.n);
 	metrics_ops(b.n);
