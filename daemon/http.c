@@ -6,6 +6,11 @@
  * version, sends it, and ends (EventSource reconnects after "retry").
  * Stopping is graceful: no new connections, streams end, requests in
  * flight get their answers (for up to STOP_WAIT_MS), then MHD stops.
+ *
+ * An answer that waits for its group commit does not hold a worker: its
+ * connection is suspended with the answer kept in its context, and the
+ * writer thread resumes it once the commit is settled (commit_settled()),
+ * so a handful of workers keep every connection's op in the next group.
  */
 #include <errno.h>
 #include <microhttpd.h>
@@ -25,6 +30,12 @@ struct conn_ctx {
 	bool too_large;
 	struct reply refusal;	/* status set: guard_admit() answered */
 	struct timespec start;
+	/* suspended until its commit is settled: the answer it waits with */
+	struct reply held;
+	const char *held_route;
+	bool holding;
+	struct MHD_Connection *conn;
+	struct conn_ctx *next_waiter;
 };
 
 #define STOP_WAIT_MS	10000
@@ -67,6 +78,51 @@ struct stream {
 
 static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stream *streams;
+
+static pthread_mutex_t waiters_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn_ctx *waiters;
+
+/* From the writer thread: resume the answers whose commit is settled. */
+static void commit_settled(uint64_t upto)
+{
+	struct conn_ctx **pp = &waiters, *w;
+
+	pthread_mutex_lock(&waiters_lock);
+	while ((w = *pp)) {
+		if (w->held.wait_ticket <= upto) {
+			*pp = w->next_waiter;
+			MHD_resume_connection(w->conn);
+		} else {
+			pp = &w->next_waiter;
+		}
+	}
+	pthread_mutex_unlock(&waiters_lock);
+}
+
+/*
+ * Keep rep in ctx and suspend the connection until its commit is settled;
+ * false if it already is (answer now).  The check and the suspension are
+ * one step under waiters_lock, which commit_settled() takes after the
+ * tickets are marked settled: no wake-up is missed.
+ */
+static bool hold_for_commit(struct conn_ctx *ctx, struct MHD_Connection *conn,
+			    struct reply *rep)
+{
+	bool held = false;
+
+	pthread_mutex_lock(&waiters_lock);
+	if (!db_resolved(g_db, rep->wait_ticket)) {
+		ctx->held = *rep;
+		ctx->holding = true;
+		ctx->conn = conn;
+		ctx->next_waiter = waiters;
+		waiters = ctx;
+		MHD_suspend_connection(conn);
+		held = true;
+	}
+	pthread_mutex_unlock(&waiters_lock);
+	return held;
+}
 
 static void stream_resume(struct stream *st)
 {
@@ -147,7 +203,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	s = session_get(st->session);
 	if (s) {
-		version = s->version;
+		version = session_durable(s);
 		session_put(s);
 	} else {
 		deleted = true;
@@ -273,6 +329,20 @@ static int mhd_each(void *conn, bool query,
 					 MHD_HEADER_KIND, each_one, &c);
 }
 
+static void build_reply(struct conn_ctx *ctx, const struct request *req,
+			struct reply *rep, const char **route_name)
+{
+	if (ctx->refusal.status) {
+		*rep = ctx->refusal;
+		ctx->refusal.body = NULL;
+	} else if (ctx->too_large) {
+		reply_problem(rep, 413, "body-too-large", "", "the body is "
+			      "larger than %lu bytes", g_cfg->max_body);
+	} else {
+		route(g_cfg, req, rep, route_name);
+	}
+}
+
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 			      const char *url, const char *method,
 			      const char *version, const char *upload,
@@ -327,21 +397,28 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	conns_request_received(conn);
-	if (ctx->refusal.status) {
-		rep = ctx->refusal;
-		ctx->refusal.body = NULL;
-	} else if (ctx->too_large) {
-		reply_problem(&rep, 413, "body-too-large", "", "the body is "
-			      "larger than %lu bytes", g_cfg->max_body);
+	/* HEAD is GET without the body, which libmicrohttpd drops */
+	req = (struct request){ .method = strcmp(method, "HEAD") ? method : "GET",
+				.path = url, .body = ctx->body,
+				.body_len = ctx->len, .query = query,
+				.conn = conn };
+	if (ctx->holding) {
+		/* resumed: its commit is settled */
+		rep = ctx->held;
+		route_name = ctx->held_route;
+		ctx->holding = false;
+		ctx->held.body = NULL;
 	} else {
-		/* HEAD is GET without the body, which libmicrohttpd drops */
-		req = (struct request){ .method = strcmp(method, "HEAD") ?
-					method : "GET", .path = url,
-					.body = ctx->body, .body_len = ctx->len,
-					.query = query, .conn = conn };
-		route(g_cfg, &req, &rep, &route_name);
+		conns_request_received(conn);
+		build_reply(ctx, &req, &rep, &route_name);
+		if (rep.wait_ticket && !g_cfg->commit_block) {
+			ctx->held_route = route_name;
+			if (hold_for_commit(ctx, conn, &rep))
+				return MHD_YES;
+		}
 	}
+	if (rep.wait_ticket)
+		route_committed(g_cfg, &req, &rep, &route_name);
 	if (!rep.status)
 		reply_problem(&rep, 500, "internal", "", "no answer was built");
 	r = make_response(&rep, conn);
@@ -369,6 +446,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	free(ctx->body);
 	free(ctx->refusal.body);
+	free(ctx->held.body);
 	free(ctx);
 	*con_cls = NULL;
 	__atomic_sub_fetch(&nr_requests, 1, __ATOMIC_SEQ_CST);
@@ -419,6 +497,7 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
+	db_on_resolved(g_db, commit_settled);
 	d = MHD_start_daemon(flags, cfg->port, conns_accept, NULL, answer, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_ARRAY, where,

@@ -43,6 +43,13 @@ static const char usage[] =
 "                         (http[s]://host[:port]) and let them change state;\n"
 "                         repeatable; none by default\n"
 "  --db PATH              SQLite database (default ./rmapd.sqlite)\n"
+"  --sync MODE            what an acknowledged op survives: full (default:\n"
+"                         a power loss; one fsync per group commit),\n"
+"                         normal (rmapd killed; the last commits can go\n"
+"                         with the machine), off (answered before its\n"
+"                         commit: a crash loses the last moment's ops)\n"
+"  --commit-wait HOW      an answer waiting for its commit: suspend (its\n"
+"                         connection, the default) or block (its worker)\n"
 "  --web-root DIR         the web page's files (default " RMAPD_WEBROOT ")\n"
 "  --threads N            HTTP worker threads (default 8)\n"
 "  --max-body BYTES       largest request body (default 1048576)\n"
@@ -267,7 +274,7 @@ static const struct num_option {
 
 static const char *const other_options[] = {
 	"allow-remote", "listen", "db", "web-root", "config", "threads",
-	"server-name", "cors-origin", NULL,
+	"server-name", "cors-origin", "sync", "commit-wait", NULL,
 };
 
 static const struct num_option *find_num_option(const char *name)
@@ -288,6 +295,23 @@ static bool known_option(const char *name)
 		if (!strcmp(name, other_options[i]))
 			return true;
 	return find_num_option(name) != NULL;
+}
+
+static int parse_sync(struct config *c, const char *v)
+{
+	static const char *const names[] = {
+		[DB_SYNC_FULL] = "full", [DB_SYNC_NORMAL] = "normal",
+		[DB_SYNC_OFF] = "off",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(v, names[i])) {
+			c->sync = (enum db_sync)i;
+			return 0;
+		}
+	fprintf(stderr, "rmapd: --sync is full, normal or off\n");
+	return -1;
 }
 
 /* One option by name (without "--"); value may be NULL for flags. */
@@ -323,6 +347,17 @@ static int set_option(struct config *c, const char *name, const char *v)
 		return read_config_file(c, v);
 	if (!strcmp(name, "server-name") || !strcmp(name, "cors-origin"))
 		return add_name(c, name, v);
+	if (!strcmp(name, "sync"))
+		return parse_sync(c, v);
+	if (!strcmp(name, "commit-wait")) {
+		if (strcmp(v, "block") && strcmp(v, "suspend")) {
+			fprintf(stderr, "rmapd: --commit-wait is suspend or "
+				"block\n");
+			return -1;
+		}
+		c->commit_block = !strcmp(v, "block");
+		return 0;
+	}
 	if (!strcmp(name, "threads")) {
 		if (parse_num(name, v, 1, 256, &n))
 			return -1;
@@ -598,6 +633,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	db_on_fault_change(g_db, log_fault_change);
+	if (db_set_sync(g_db, cfg.sync)) {
+		log_msg(LOG_ERR, "cannot set --sync on %s", cfg.db_path);
+		db_close(g_db);
+		return 1;
+	}
 	if (sessions_init(&cfg, g_db)) {
 		log_msg(LOG_ERR, "cannot read the sessions of %s", cfg.db_path);
 		db_close(g_db);

@@ -80,6 +80,30 @@ void metrics_ops(unsigned long n)
 	pthread_mutex_unlock(&lock);
 }
 
+/* the group commit: rows per group is rows / groups */
+static void commit_metrics(struct strbuf *t)
+{
+	struct db_commit_stats c;
+
+	db_commit_stats(g_db, &c);
+	strbuf_printf(t, "# HELP rmapd_commit_groups_total Group commits (one "
+		"transaction, one fsync each).\n"
+		"# TYPE rmapd_commit_groups_total counter\n"
+		"rmapd_commit_groups_total %llu\n"
+		"# HELP rmapd_commit_failed_groups_total Group commits that "
+		"failed (their ops answered 503).\n"
+		"# TYPE rmapd_commit_failed_groups_total counter\n"
+		"rmapd_commit_failed_groups_total %llu\n"
+		"# HELP rmapd_commit_rows_total Journal rows committed.\n"
+		"# TYPE rmapd_commit_rows_total counter\n"
+		"rmapd_commit_rows_total %llu\n"
+		"# HELP rmapd_commit_queued_total Writes queued for the group "
+		"commit (journal rows of a request, snapshots).\n"
+		"# TYPE rmapd_commit_queued_total counter\n"
+		"rmapd_commit_queued_total %llu\n", c.groups, c.failed_groups,
+		c.rows, c.queued);
+}
+
 char *metrics_render(size_t *len)
 {
 	struct strbuf t;
@@ -109,6 +133,7 @@ char *metrics_render(size_t *len)
 		"# TYPE rmapd_ops_applied_total counter\n"
 		"rmapd_ops_applied_total %lu\n", ops_applied);
 	pthread_mutex_unlock(&lock);
+	commit_metrics(&t);
 	strbuf_printf(&t, "# HELP rmapd_sessions Sessions in the database.\n"
 		"# TYPE rmapd_sessions gauge\nrmapd_sessions %lu\n",
 	    sessions_count());

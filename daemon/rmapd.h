@@ -44,6 +44,8 @@ struct config {
 	unsigned long max_conns;	/* connections at once, all addresses */
 	unsigned long max_conns_per_ip;	/* 0: no limit */
 	unsigned long request_timeout;	/* s to deliver a whole request */
+	enum db_sync sync;		/* what an acknowledged op survives */
+	bool commit_block;		/* a worker waits for its commit */
 	/* Host names served besides the listening address's own */
 	char server_names[MAX_NAMES][256];
 	unsigned int nr_server_names;
@@ -84,6 +86,9 @@ struct session {
 	struct sim *sim;		/* NULL while evicted */
 	bool loaded;			/* sim != NULL, as an atomic */
 	long version;			/* journal length: session_version() */
+	long durable;			/* of that, committed: atomic */
+	uint64_t gen;			/* the history; atomic, set locked */
+	uint64_t last_ticket;		/* its latest queued write; atomic */
 	uint64_t last_used;		/* atomic */
 	bool deleted;
 	int refs;			/* atomic, under the registry lock */
@@ -104,7 +109,6 @@ struct session_origin {
 	long upto;
 	size_t nr_ops;		/* else these ops, seq 1..nr_ops (may be 0) */
 	char *const *ops;
-	char *const *results;
 };
 /*
  * Create a session with its initial journal, all or nothing.  Returned held
@@ -116,6 +120,26 @@ struct session *session_create(const char *name, const char *config_json,
 /* the version, without the session's lock; set it holding the lock */
 long session_version(const struct session *s);
 void session_set_version(struct session *s, long version);
+/* the version whose ops are all committed (or acknowledged, --sync off) */
+long session_durable(const struct session *s);
+uint64_t session_gen(const struct session *s);
+/* a rewind or a restore: version is durable, in a new history (gen) */
+void session_new_history(struct session *s, long version);
+/* an answer's commit is durable: that history reached version */
+void session_mark_durable(long id, uint64_t gen, long version);
+/* holding s: back to what the database holds (a commit failed); 0 or -1 */
+int session_restore(struct session *s);
+/* holding s: wait for its queued rows; restore it if one failed */
+int session_settle(struct session *s);
+/*
+ * The journal's ops from < seq <= to, replayed on the state at from:
+ * fn(seq, op_text, op, result, arg) for each; fn != 0 stops.
+ */
+int session_journal(struct session *s, long from, long to,
+		    int (*fn)(long seq, const char *op_text,
+			      const struct sim_op *op,
+			      const struct sim_result *res, void *arg),
+		    void *arg);
 /* Delete (holding it; -1: the database failed), visit all in id order. */
 int session_delete(struct session *s);
 void sessions_each(void (*fn)(const struct session *s, void *arg), void *arg);
@@ -152,6 +176,14 @@ struct reply {
 	/* event streams: the session to follow from version */
 	long stream_session;
 	long stream_version;
+	/*
+	 * Built on a state not yet durable: it leaves once ticket is
+	 * settled, as is if that history did not fail (route_committed()).
+	 */
+	uint64_t wait_ticket;
+	long wait_session;
+	uint64_t wait_gen;
+	long wait_version;
 };
 
 void route(const struct config *cfg, const struct request *req,
@@ -159,6 +191,12 @@ void route(const struct config *cfg, const struct request *req,
 void reply_problem(struct reply *rep, int status, const char *type,
 		   const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/*
+ * rep->wait_ticket is settled: keep the answer if its state is durable,
+ * else answer a write 503 and build a read again on the restored state.
+ */
+void route_committed(const struct config *cfg, const struct request *req,
+		     struct reply *rep, const char **route_name);
 
 /* ---- metrics.c ---- */
 void metrics_request(const char *route, const char *method, int status,

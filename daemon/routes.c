@@ -3,9 +3,12 @@
  * routes.c - the HTTP API under /api/v1: sessions, operations and their
  * journal, rewind, walks, the checker, Graphviz, snapshots, lessons.
  *
- * Every mutation is applied to the session's in-memory state and appended
- * to the journal in one committed transaction before the answer is built;
- * a batch is all or nothing.  Errors are RFC 9457 problem documents.
+ * Every mutation is applied to the session's in-memory state and its
+ * journal rows queued for the group commit; the answer is built at once
+ * but leaves only when the commit holding its rows is durable (so does
+ * any answer built on a state with rows still queued: "wait for the
+ * commit", see route_committed()).  A batch is all or nothing.  Errors
+ * are RFC 9457 problem documents.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -267,8 +270,10 @@ static struct session *get_session(const char *id_text, struct reply *rep)
 
 /* ---- applying operations ---- */
 
+/* committed with (or after) the ops it follows, by the same writer */
 static void maybe_snapshot(struct session *s, long before)
 {
+	uint64_t ticket;
 	size_t len;
 	char *dump;
 
@@ -277,11 +282,14 @@ static void maybe_snapshot(struct session *s, long before)
 	    s->version / (long)g_cfg->snapshot_every)
 		return;
 	dump = sim_dump(s->sim, &len);
-	if (!dump || db_snapshot_auto(g_db, s->id, s->version, dump, len,
-				      g_cfg->keep_snapshots))
+	ticket = dump ? db_queue_snapshot(g_db, s->id, s->gen, s->version, dump,
+					  len, g_cfg->keep_snapshots) : 0;
+	if (!ticket) {
 		log_msg(LOG_WARNING, "session %ld: snapshot at %ld failed",
 			s->id, s->version);
-	free(dump);
+		return;
+	}
+	__atomic_store_n(&s->last_ticket, ticket, __ATOMIC_RELAXED);
 }
 
 static size_t count_ops(const cJSON *list, bool steps)
@@ -311,7 +319,7 @@ static bool batch_fits(size_t n, struct reply *rep)
 struct batch {
 	size_t n;
 	struct sim_op *ops;
-	char **op_text, **res_text;
+	char **op_text;
 	struct jw results;		/* the answer's "results" so far */
 	bool all_events;		/* ?events=all */
 	size_t events_kept;		/* steps kept, against EVENTS_ALL_CAP */
@@ -323,13 +331,10 @@ static void batch_free(struct batch *b)
 {
 	size_t k;
 
-	for (k = 0; b->op_text && k < b->n; k++) {
+	for (k = 0; b->op_text && k < b->n; k++)
 		free(b->op_text[k]);
-		free(b->res_text[k]);
-	}
 	free(b->ops);
 	free(b->op_text);
-	free(b->res_text);
 	jw_free(&b->results);
 }
 
@@ -346,12 +351,11 @@ static int batch_parse(struct batch *b, const cJSON *list, bool steps,
 	b->n = n;
 	b->ops = calloc(n ? n : 1, sizeof(*b->ops));
 	b->op_text = calloc(n ? n : 1, sizeof(*b->op_text));
-	b->res_text = calloc(n ? n : 1, sizeof(*b->res_text));
 	jw_init(&b->results, 4096);
 	jw_object(&b->results);
 	jw_key(&b->results, "results");
 	jw_array(&b->results);
-	if (!b->ops || !b->op_text || !b->res_text) {
+	if (!b->ops || !b->op_text) {
 		reply_problem(rep, 503, "out-of-memory", "", "out of memory");
 		return -1;
 	}
@@ -466,16 +470,11 @@ static void batch_trace_limits(struct batch *b, struct sim *sim)
 static void batch_result(struct batch *b, size_t i, long seq,
 			 const struct sim_result *res)
 {
-	struct jw j;
-
 	jw_object(&b->results);
 	api_write_result_fields(&b->results, &b->ops[i], res);
 	jw_klong(&b->results, "seq", seq);
 	jw_object_end(&b->results);
 	b->op_text[i] = api_op_text(&b->ops[i]);
-	jw_init(&j, 256);
-	api_write_journal_result(&j, &b->ops[i], res);
-	b->res_text[i] = jw_take(&j, NULL);
 }
 
 /*
@@ -538,11 +537,12 @@ static void batch_undo(struct session *s, long before, const char *undo,
 }
 
 /*
- * Parse every op of the batch, apply them, then journal them in one
- * transaction, and answer.  A refusal, the
- * budget or a database failure puts the state back: a batch is applied
- * whole or not at all.  Only ops already applied need undoing, so a
- * refused single op (or first op) costs nothing more.
+ * Parse every op of the batch, apply them, then queue their journal rows
+ * (committed in one transaction), and answer once they are durable.
+ * A refusal or the budget puts the state back: a batch is applied whole
+ * or not at all.  Only ops already applied need undoing, so a refused
+ * single op (or first op) costs nothing more.  A failed commit is undone
+ * later, by session_restore().
  */
 static void apply_ops(struct session *s, const cJSON *list, bool all_events,
 		      struct reply *rep)
@@ -566,17 +566,21 @@ static void apply_ops(struct session *s, const cJSON *list, bool all_events,
 			batch_undo(s, before, undo, undo_len);
 		goto out;
 	}
-	if (b.n && db_journal_append_batch(g_db, s->id, before + 1, b.n,
-					   b.op_text, b.res_text)) {
-		reply_write_failed(rep, "the journal could not be written; "
-				   "nothing was applied");
-		batch_undo(s, before, undo, undo_len);
-		goto out;
+	if (b.n) {
+		uint64_t ticket = db_queue_ops(g_db, s->id, s->gen, before + 1,
+					       b.n, b.op_text);
+
+		if (!ticket) {
+			reply_problem(rep, 503, "out-of-memory", "",
+				      "out of memory");
+			batch_undo(s, before, undo, undo_len);
+			goto out;
+		}
+		__atomic_store_n(&s->last_ticket, ticket, __ATOMIC_RELAXED);
 	}
 	session_set_version(s, s->version + (long)b.n);
 	metrics_ops(b.n);
 	maybe_snapshot(s, before);
-	streams_notify(s->id);
 	jw_array_end(&b.results);
 	jw_klong(&b.results, "version", s->version);
 	jw_kulong(&b.results, "cost", b.cost);
@@ -601,7 +605,7 @@ static cJSON *session_json(const struct session *s)
 	cJSON_AddStringToObject(o, "name", s->name);
 	cJSON_AddStringToObject(o, "mode", sim_mode_name(s->cfg.mode));
 	cJSON_AddBoolToObject(o, "zero_page", !s->cfg.no_zero_page);
-	cJSON_AddNumberToObject(o, "version", (double)session_version(s));
+	cJSON_AddNumberToObject(o, "version", (double)session_durable(s));
 	snprintf(url, sizeof(url), "/api/v1/sessions/%ld", s->id);
 	cJSON_AddStringToObject(o, "url", url);
 	return o;
@@ -709,7 +713,6 @@ static void create_session(const struct request *req, struct reply *rep)
 		goto out;
 	origin.nr_ops = b.n;
 	origin.ops = b.op_text;
-	origin.results = b.res_text;
 	jw_init(&config_text, 128);
 	api_write_config(&config_text, &cfg, false);
 	s = session_create(name ? name->valuestring :
@@ -739,50 +742,35 @@ struct journal_ctx {
 };
 
 /*
- * The stored result as the op's answer had it: the op first, the seq last,
- * the stored fields (written by api_write_journal_result()) spliced between
- * as they are; a row from before results were cut holds its op already.
- * Parsed only to be sure it is one JSON object; a row that is not none is
- * left out, as a cut file can leave one.
+ * An entry: the op as journaled, its result as replay gives it again (as
+ * the op's answer had it: the op first, the seq last, the fields that
+ * api_write_journal_result() writes between).
  */
-static void journal_result(struct jw *w, const char *result, const char *op,
-			   long seq)
-{
-	cJSON *stored = cJSON_Parse(result);
-	size_t len = strlen(result);
-
-	if (!cJSON_IsObject(stored)) {
-		cJSON_Delete(stored);
-		return;
-	}
-	jw_key(w, "result");
-	if (cJSON_HasObjectItem(stored, "op") || len < 3) {
-		jw_raw(w, result, len);
-	} else {
-		jw_object(w);
-		jw_key(w, "op");
-		jw_raw(w, op, strlen(op));
-		jw_raw(w, result + 1, len - 2);	/* its fields, braces off */
-		jw_klong(w, "seq", seq);
-		jw_object_end(w);
-	}
-	cJSON_Delete(stored);
-}
-
-static int journal_row(long seq, const char *op, const char *result, void *arg)
+static int journal_row(long seq, const char *op_text, const struct sim_op *op,
+		       const struct sim_result *res, void *arg)
 {
 	struct journal_ctx *c = arg;
-	cJSON *parsed = cJSON_Parse(op);
+	size_t op_len = strlen(op_text), len;
+	struct jw stored;
+	const char *fields;
 
+	jw_init(&stored, 256);
+	api_write_journal_result(&stored, op, res);
+	fields = jw_text(&stored);
+	len = strlen(fields);
 	jw_object(c->w);
 	jw_klong(c->w, "seq", seq);
-	if (parsed) {
-		jw_key(c->w, "op");
-		jw_raw(c->w, op, strlen(op));
-		journal_result(c->w, result, op, seq);
-	}
+	jw_key(c->w, "op");
+	jw_raw(c->w, op_text, op_len);
+	jw_key(c->w, "result");
+	jw_object(c->w);
+	jw_key(c->w, "op");
+	jw_raw(c->w, op_text, op_len);
+	jw_raw(c->w, fields + 1, len - 2);	/* its fields, braces off */
+	jw_klong(c->w, "seq", seq);
 	jw_object_end(c->w);
-	cJSON_Delete(parsed);
+	jw_object_end(c->w);
+	jw_free(&stored);
 	c->last = seq;
 	return 0;
 }
@@ -802,12 +790,23 @@ static void get_journal(const struct request *req, struct session *s,
 			      "from is an op number, limit 1 to 1000");
 		return;
 	}
+	if (session_settle(s)) {
+		reply_storage(rep, DB_FAULT_IO, "the database failed",
+			      "the journal could not be read");
+		return;
+	}
 	jw_init(&out, 4096);
 	jw_object(&out);
 	jw_klong(&out, "version", s->version);
 	jw_key(&out, "ops");
 	jw_array(&out);
-	db_journal_read(g_db, s->id, from, from + limit, journal_row, &c);
+	if (from < s->version &&
+	    session_journal(s, from, from + limit, journal_row, &c)) {
+		jw_free(&out);
+		reply_storage(rep, DB_FAULT_IO, "its replay failed",
+			      "the journal could not be read");
+		return;
+	}
 	jw_array_end(&out);
 	if (c.last && c.last < s->version)
 		jw_klong(&out, "next", c.last);
@@ -823,6 +822,10 @@ static int rewind_to(struct session *s, long to, struct reply *rep)
 	char err[200];
 	struct sim *sim;
 
+	if (session_settle(s)) {
+		reply_write_failed(rep, "the rewind was not done");
+		return -1;
+	}
 	if (to < 0 || to > s->version) {
 		reply_problem(rep, 422, "invalid-value", "to", "to must be "
 			      "between 0 and the version (%ld)", s->version);
@@ -840,8 +843,7 @@ static int rewind_to(struct session *s, long to, struct reply *rep)
 	}
 	sim_free(s->sim);
 	s->sim = sim;
-	session_set_version(s, to);
-	streams_notify(s->id);
+	session_new_history(s, to);
 	return 0;
 }
 
@@ -904,6 +906,11 @@ static void post_snapshot(const struct request *req, struct session *s,
 			      "is 1-63 letters, digits or . _ -");
 		goto out;
 	}
+	/* a snapshot names a durable version */
+	if (session_settle(s)) {
+		reply_write_failed(rep, "the snapshot was not stored");
+		goto out;
+	}
 	dump = sim_dump(s->sim, &len);
 	rc = db_snapshot_put(g_db, s->id, s->version, name->valuestring, dump,
 			     len);
@@ -955,6 +962,10 @@ static void snapshot_action(struct session *s, const char *name,
 	bool full;
 	cJSON *o;
 
+	if (session_settle(s)) {
+		reply_write_failed(rep, "nothing was done");
+		return;
+	}
 	if (db_snapshot_named(g_db, s->id, name, &seq)) {
 		reply_problem(rep, 404, "no-such-snapshot", "name",
 			      "no snapshot '%.63s'", name);
@@ -1003,6 +1014,15 @@ static struct sim *sim_at(const struct request *req, struct session *s,
 		reply_problem(rep, 400, "invalid-query", "version", "version "
 			      "is an op number from 0 to the version (%ld)",
 			      s->version);
+		return NULL;
+	}
+	if (v == s->version)
+		return s->sim;
+	/* rebuilt from the journal, which must hold op v */
+	if (session_settle(s) || v > s->version) {
+		reply_problem(rep, 503, "storage-failed", "", "the state at op "
+			      "%ld could not be rebuilt: the session was put "
+			      "back to its durable version %ld", v, s->version);
 		return NULL;
 	}
 	if (v == s->version)
@@ -1139,6 +1159,31 @@ static bool events_query(const struct request *req, bool *all,
 	return false;
 }
 
+/*
+ * An answer built on the session's state leaves once every row queued for
+ * that state is committed (under --sync off: at once, as if it were).
+ */
+static void commit_wait(struct session *s, struct reply *rep)
+{
+	if (s->deleted || rep->status >= 300)
+		return;
+	if (db_sync(g_db) == DB_SYNC_OFF) {
+		session_mark_durable(s->id, s->gen, s->version);
+		return;
+	}
+	/* settled already, maybe failed: route_committed() tells */
+	if (db_resolved(g_db, s->last_ticket) &&
+	    !db_history_failed(g_db, s->id, s->gen)) {
+		if (session_durable(s) < s->version)
+			session_mark_durable(s->id, s->gen, s->version);
+		return;
+	}
+	rep->wait_ticket = s->last_ticket;
+	rep->wait_session = s->id;
+	rep->wait_gen = s->gen;
+	rep->wait_version = s->version;
+}
+
 static void session_route(const struct request *req, char **seg, int n,
 			  struct reply *rep, const char **name)
 {
@@ -1206,10 +1251,10 @@ static void session_route(const struct request *req, char **seg, int n,
 		*name = "/api/v1/sessions/{id}/events";
 		if (method_is(req, "GET", rep, "GET")) {
 			const char *since = req->query(req->conn, "since");
-			long v = s->version;
+			long v = session_durable(s);
 
 			if (since && !parse_long(since, 1L << 40, &v))
-				v = s->version;
+				v = session_durable(s);
 			rep->status = 200;
 			rep->ctype = "text/event-stream";
 			rep->stream_session = s->id;
@@ -1239,6 +1284,7 @@ static void session_route(const struct request *req, char **seg, int n,
 	} else {
 		reply_problem(rep, 404, "not-found", "", "no such resource");
 	}
+	commit_wait(s, rep);
 	session_put(s);
 }
 
@@ -1267,6 +1313,39 @@ static void scenarios_route(const struct request *req, char **seg, int n,
 		return;
 	}
 	reply_json(rep, 200, api_lesson_json((size_t)k, true));
+}
+
+/* a read built again once its state was put back: not in a loop */
+#define REREAD_MAX	3
+
+void route_committed(const struct config *cfg, const struct request *req,
+		     struct reply *rep, const char **route_name)
+{
+	struct session *s;
+	int tries;
+
+	for (tries = 0; rep->wait_ticket; tries++) {
+		db_wait(g_db, rep->wait_ticket);
+		if (!db_history_failed(g_db, rep->wait_session, rep->wait_gen)) {
+			session_mark_durable(rep->wait_session, rep->wait_gen,
+					     rep->wait_version);
+			rep->wait_ticket = 0;
+			return;
+		}
+		/* put it back now rather than at its next request */
+		s = session_get(rep->wait_session);
+		if (s)
+			session_put(s);
+		free(rep->body);
+		*rep = (struct reply){ 0 };
+		if (strcmp(req->method, "GET") || tries == REREAD_MAX) {
+			reply_write_failed(rep, "the journal could not be "
+					   "written; the session is back at "
+					   "its last durable version");
+			return;
+		}
+		route(cfg, req, rep, route_name);
+	}
 }
 
 extern const char *const api_openapi_src[];

@@ -9,6 +9,13 @@
  * Lock order: a session's mutex, then the registry lock.  A second
  * session's mutex is only ever tried (eviction), never waited for.  s->sim
  * is used only under s->lock, after session_get() has loaded it.
+ *
+ * Group commit: an op is applied in memory and its journal row queued
+ * (db_queue_ops) under the session's lock, which is let go before the
+ * commit; s->version then runs ahead of what is durable.  A session whose
+ * queued rows failed to commit is put back to its durable state (rebuilt
+ * from the database) by the next request that takes it, under a new gen,
+ * and never evicted while rows of it are still queued.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +53,8 @@ static struct session *session_new(const struct db_session *row)
 	snprintf(s->name, sizeof(s->name), "%s", row->name);
 	snprintf(s->config_json, sizeof(s->config_json), "%s", row->config);
 	s->version = row->version;
+	s->durable = row->version;
+	s->gen = 1;
 	json = cJSON_Parse(row->config);
 	api_parse_config(json, &s->cfg, &err);
 	cJSON_Delete(json);
@@ -117,23 +126,28 @@ unsigned long sessions_count(void)
 	return n;
 }
 
-static int replay_one(long seq, const char *op_text, const char *result,
-		      void *arg)
+/* A journaled op, applied again; 0, or -1 if it no longer applies. */
+static int replay_op(struct sim *sim, const char *op_text, struct sim_op *op,
+		     struct sim_result *res)
 {
-	struct sim *sim = arg;
 	cJSON *json = cJSON_Parse(op_text);
 	struct api_error err;
-	struct sim_result res;
-	struct sim_op op;
 	int rc = -1;
 
-	(void)seq;
-	(void)result;
-	if (json && !api_parse_op(json, &op, &err) &&
-	    !api_apply_op(sim, &op, &res, &err))
+	if (json && !api_parse_op(json, op, &err) &&
+	    !api_apply_op(sim, op, res, &err))
 		rc = 0;
 	cJSON_Delete(json);
 	return rc;
+}
+
+static int replay_one(long seq, const char *op_text, void *arg)
+{
+	struct sim_result res;
+	struct sim_op op;
+
+	(void)seq;
+	return replay_op(arg, op_text, &op, &res);
 }
 
 /*
@@ -272,6 +286,24 @@ struct sim *session_build(struct session *s, long version, char *err,
 	return sim;
 }
 
+struct journal_replay {
+	struct sim *sim;
+	int (*fn)(long seq, const char *op_text, const struct sim_op *op,
+		  const struct sim_result *res, void *arg);
+	void *arg;
+};
+
+static int journal_one(long seq, const char *op_text, void *arg)
+{
+	struct journal_replay *r = arg;
+	struct sim_result res;
+	struct sim_op op;
+
+	if (replay_op(r->sim, op_text, &op, &res))
+		return -1;
+	return r->fn(seq, op_text, &op, &res, r->arg);
+}
+
 /*
  * Drop the state of the least recently used idle session.  The caller holds
  * keep's lock; a victim's lock is only tried, so this cannot deadlock.  The
@@ -289,12 +321,17 @@ static void evict_one(struct session *keep)
 
 		if (s == keep || !__atomic_load_n(&s->loaded, __ATOMIC_RELAXED))
 			continue;
+		/* its state holds ops not yet durable: no rebuild has them */
+		if (!db_resolved(db, __atomic_load_n(&s->last_ticket,
+						     __ATOMIC_RELAXED)))
+			continue;
 		if (!victim || __atomic_load_n(&s->last_used, __ATOMIC_RELAXED) <
 		    __atomic_load_n(&victim->last_used, __ATOMIC_RELAXED))
 			victim = s;
 	}
 	if (victim && !pthread_mutex_trylock(&victim->lock)) {
-		if (victim->sim) {
+		if (victim->sim && db_resolved(db, victim->last_ticket) &&
+		    !db_history_failed(db, victim->id, victim->gen)) {
 			sim_free(victim->sim);
 			victim->sim = NULL;
 			__atomic_store_n(&victim->loaded, false, __ATOMIC_RELAXED);
@@ -326,6 +363,10 @@ struct session *session_get(long id)
 		session_put(s);
 		return NULL;
 	}
+	if (db_history_failed(db, s->id, s->gen) && session_restore(s)) {
+		session_put(s);
+		return NULL;
+	}
 	if (!s->sim) {
 		s->sim = session_build(s, s->version, err, sizeof(err));
 		if (!s->sim) {
@@ -348,9 +389,113 @@ long session_version(const struct session *s)
 	return __atomic_load_n(&s->version, __ATOMIC_RELAXED);
 }
 
+long session_durable(const struct session *s)
+{
+	return __atomic_load_n(&s->durable, __ATOMIC_RELAXED);
+}
+
+uint64_t session_gen(const struct session *s)
+{
+	return __atomic_load_n(&s->gen, __ATOMIC_RELAXED);
+}
+
 void session_set_version(struct session *s, long version)
 {
 	__atomic_store_n(&s->version, version, __ATOMIC_RELAXED);
+}
+
+/*
+ * The history changed (a rewind, a restore): what was durable is version,
+ * and answers still waiting for the old history must not raise it again.
+ */
+void session_new_history(struct session *s, long version)
+{
+	session_set_version(s, version);
+	__atomic_store_n(&s->durable, version, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->gen, 1, __ATOMIC_RELAXED);
+	streams_notify(s->id);
+}
+
+void session_mark_durable(long id, uint64_t gen, long version)
+{
+	struct session *s = NULL;
+	long was;
+	size_t i;
+
+	pthread_rwlock_rdlock(&registry);
+	i = table_find(id);
+	if (i < nr_table && table[i]->id == id)
+		s = table[i];
+	was = s ? session_durable(s) : version;
+	/* commits of one history come in order: only ever forward */
+	while (s && was < version && session_gen(s) == gen &&
+	       !__atomic_compare_exchange_n(&s->durable, &was, version, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	pthread_rwlock_unlock(&registry);
+	if (s && was < version)
+		streams_notify(id);
+}
+
+/*
+ * Back to what the database holds: the rows of this history that failed
+ * never reached it, nor any queued after them (they are fenced).
+ */
+int session_restore(struct session *s)
+{
+	struct db_session row;
+	struct sim *sim;
+	char err[200];
+
+	if (db_session_get(db, s->id, &row)) {
+		log_msg(LOG_ERR, "session %ld: cannot read its durable version",
+			s->id);
+		return -1;
+	}
+	sim = session_build(s, row.version, err, sizeof(err));
+	if (!sim) {
+		log_msg(LOG_ERR, "session %ld: cannot restore: %s", s->id, err);
+		return -1;
+	}
+	log_msg(LOG_WARNING, "session %ld: a commit failed; back to its "
+		"durable version %ld (from %ld)", s->id, row.version,
+		s->version);
+	if (!s->sim) {
+		__atomic_store_n(&s->loaded, true, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST);
+	}
+	sim_free(s->sim);
+	s->sim = sim;
+	session_new_history(s, row.version);
+	return 0;
+}
+
+/* Every queued row of s settled; s back to its durable state if one failed. */
+int session_settle(struct session *s)
+{
+	db_wait(db, s->last_ticket);
+	if (db_history_failed(db, s->id, s->gen))
+		return session_restore(s);
+	return 0;
+}
+
+int session_journal(struct session *s, long from, long to,
+		    int (*fn)(long seq, const char *op_text,
+			      const struct sim_op *op,
+			      const struct sim_result *res, void *arg),
+		    void *arg)
+{
+	struct journal_replay r = { .fn = fn, .arg = arg };
+	char err[200];
+	int rc;
+
+	r.sim = session_build(s, from, err, sizeof(err));
+	if (!r.sim)
+		return -1;
+	r.sim->cfg.limits = replay_limits;
+	rc = db_journal_read(db, s->id, from, to, journal_one, &r);
+	sim_free(r.sim);
+	return rc;
 }
 
 /* Unlock and drop the reference; the last one frees a deleted session. */
@@ -405,7 +550,7 @@ struct session *session_create(const char *name, const char *config_json,
 		row.version = origin->upto;
 	} else {
 		row.id = db_session_create(db, name, config_json, origin->nr_ops,
-					   origin->ops, origin->results);
+					   origin->ops);
 		row.version = (long)origin->nr_ops;
 	}
 	s = NULL;
@@ -442,6 +587,8 @@ int session_delete(struct session *s)
 {
 	size_t i;
 
+	/* no queued row may meet the session gone */
+	db_wait(db, s->last_ticket);
 	if (db_session_delete(db, s->id))
 		return -1;
 	pthread_rwlock_wrlock(&registry);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * db.c - SQLite persistence: schema and migrations, the operation journal,
- * snapshots.  The journal is the source of truth (replaying it rebuilds any
+ * db.c - the SQLite backend: schema and migrations, the operation journal,
+ * snapshots, and the transactions of the group-commit writer (commit.c).  The journal is the source of truth (replaying it rebuilds any
  * session, byte for byte); snapshots only shorten the replay, and are
  * trusted only when their checksum matches.
  *
@@ -24,25 +24,41 @@
 
 #include "checksum.h"
 #include "db.h"
+#include "store.h"
 
-#define SCHEMA_VERSION	2
+#define SCHEMA_VERSION	3
 #define NR_READERS	4
 #define READ_BUSY_MS	1000	/* a WAL reader waits only on recovery */
 #define PROBE_EVERY_MS	1000
+#define NR_STMTS	32	/* distinct statements one connection runs */
+
+/*
+ * A connection and its prepared statements, each prepared once (keyed by
+ * the address of its SQL text, a literal) and reset after every use.
+ */
+struct conn {
+	sqlite3 *h;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} stmts[NR_STMTS];
+};
 
 struct reader {
-	sqlite3 *h;
+	struct conn c;
 	pthread_mutex_t lock;
 };
 
 struct db {
-	sqlite3 *h;			/* the one writing connection */
+	struct conn w;			/* the one writing connection */
 	pthread_mutex_t lock;
 	struct reader readers[NR_READERS];
 	unsigned int next_reader;
 	char path[512], wal[520];
 	dev_t dev;			/* the file opened */
 	ino_t ino;
+	enum db_sync sync;
+	struct committer *committer;
 	pthread_mutex_t fault_lock;
 	enum db_fault fault;		/* of the latest write, until one works */
 	char fault_why[256];
@@ -72,6 +88,33 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"CREATE UNIQUE INDEX snapshots_by_name ON snapshots(session, name);",
 	/* rows from before stay NULL: unverified, never loaded */
 	"ALTER TABLE snapshots ADD COLUMN checksum BLOB;",
+	/*
+	 * The journal keeps the op alone (results come back by replay), and
+	 * snapshots get an id of their own, for SQL without SQLite's rowid.
+	 * INTEGER PRIMARY KEY is the rowid: each keeps its old one.
+	 */
+	"CREATE TABLE journal_v3 ("
+	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  op TEXT NOT NULL,"
+	"  PRIMARY KEY (session, seq)) WITHOUT ROWID;"
+	"INSERT INTO journal_v3(session, seq, op) SELECT session, seq, op "
+	"  FROM journal;"
+	"DROP TABLE journal;"
+	"ALTER TABLE journal_v3 RENAME TO journal;"
+	"CREATE TABLE snapshots_v3 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  name TEXT,"
+	"  dump BLOB NOT NULL,"
+	"  checksum BLOB);"
+	"INSERT INTO snapshots_v3(id, session, seq, name, dump, checksum) "
+	"  SELECT rowid, session, seq, name, dump, checksum FROM snapshots;"
+	"DROP TABLE snapshots;"
+	"ALTER TABLE snapshots_v3 RENAME TO snapshots;"
+	"CREATE INDEX snapshots_by_seq ON snapshots(session, seq);"
+	"CREATE UNIQUE INDEX snapshots_by_name ON snapshots(session, name);",
 };
 
 static const char *const fault_names[] = {
@@ -104,14 +147,51 @@ static int exec(sqlite3 *h, const char *sql)
 
 /* ---- statements ---- */
 
-/* Prepare and bind with a tiny format: 'l' long, 't' text, 'b' blob+len. */
-static sqlite3_stmt *vprep(sqlite3 *h, const char *sql, const char *fmt,
+/* The connection's statement for sql, prepared on its first use. */
+static sqlite3_stmt *cached(struct conn *c, const char *sql)
+{
+	size_t i;
+
+	for (i = 0; i < NR_STMTS && c->stmts[i].sql; i++)
+		if (c->stmts[i].sql == sql)
+			return c->stmts[i].st;
+	if (i == NR_STMTS)
+		return NULL;	/* NR_STMTS is too small: every call fails */
+	if (sqlite3_prepare_v3(c->h, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &c->stmts[i].st, NULL) != SQLITE_OK)
+		return NULL;
+	c->stmts[i].sql = sql;
+	return c->stmts[i].st;
+}
+
+/* Done with a statement: ready for its next use, its bindings dropped. */
+static void done(sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static void conn_close(struct conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < NR_STMTS && c->stmts[i].sql; i++)
+		sqlite3_finalize(c->stmts[i].st);
+	memset(c->stmts, 0, sizeof(c->stmts));
+	sqlite3_close(c->h);
+	c->h = NULL;
+}
+
+/* Bind with a tiny format: 'l' long, 't' text, 'b' blob+len. */
+static sqlite3_stmt *vprep(struct conn *c, const char *sql, const char *fmt,
 			   va_list ap)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = cached(c, sql);
 	int i;
 
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!st)
 		return NULL;
 	for (i = 0; fmt[i]; i++) {
 		int rc;
@@ -130,47 +210,47 @@ static sqlite3_stmt *vprep(sqlite3 *h, const char *sql, const char *fmt,
 			rc = sqlite3_bind_blob64(st, i + 1, p, n, SQLITE_TRANSIENT);
 		}
 		if (rc != SQLITE_OK) {
-			sqlite3_finalize(st);
+			done(st);
 			return NULL;
 		}
 	}
 	return st;
 }
 
-static sqlite3_stmt *prep(sqlite3 *h, const char *sql, const char *fmt, ...)
+static sqlite3_stmt *prep(struct conn *c, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *st;
 	va_list ap;
 
 	va_start(ap, fmt);
-	st = vprep(h, sql, fmt, ap);
+	st = vprep(c, sql, fmt, ap);
 	va_end(ap);
 	return st;
 }
 
 /* Run a statement that returns no rows; the caller holds its connection. */
-static int step(sqlite3 *h, const char *sql, const char *fmt, ...)
+static int step(struct conn *c, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *st;
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
-	st = vprep(h, sql, fmt, ap);
+	st = vprep(c, sql, fmt, ap);
 	va_end(ap);
 	rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	done(st);
 	return rc;
 }
 
-static int user_version(sqlite3 *h)
+static int user_version(struct conn *c)
 {
-	sqlite3_stmt *st = prep(h, "PRAGMA user_version", "");
+	sqlite3_stmt *st = prep(c, "PRAGMA user_version", "");
 	int v = -1;
 
 	if (st && sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	done(st);
 	return v;
 }
 
@@ -207,14 +287,14 @@ static int open_readers(struct db *db)
 		struct reader *r = &db->readers[i];
 
 		pthread_mutex_init(&r->lock, NULL);
-		if (sqlite3_open_v2(db->path, &r->h, SQLITE_OPEN_READONLY |
+		if (sqlite3_open_v2(db->path, &r->c.h, SQLITE_OPEN_READONLY |
 				    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 			return -1;
-		sqlite3_busy_timeout(r->h, READ_BUSY_MS);
+		sqlite3_busy_timeout(r->c.h, READ_BUSY_MS);
 		/* SQLite opens the file on first use: do it now, so that the
 		 * readers hold the file rmapd watches, whatever happens to
 		 * its path later */
-		if (user_version(r->h) < 0)
+		if (user_version(&r->c) < 0)
 			return -1;
 	}
 	return 0;
@@ -223,7 +303,7 @@ static int open_readers(struct db *db)
 int db_schema_version(struct db *db)
 {
 	struct reader *r = reader_get(db);
-	int v = user_version(r->h);
+	int v = user_version(&r->c);
 
 	reader_put(r);
 	return v;
@@ -315,8 +395,8 @@ static enum db_fault file_fault(struct db *db, char *why, size_t len)
 /* What a failed statement on the writer means, remembered. */
 static void note_sql_failure(struct db *db)
 {
-	int rc = sqlite3_errcode(db->h);
-	const char *msg = sqlite3_errmsg(db->h);
+	int rc = sqlite3_errcode(db->w.h);
+	const char *msg = sqlite3_errmsg(db->w.h);
 
 	if (rc == SQLITE_FULL)
 		set_fault(db, DB_FAULT_FULL, "the disk holding %s is full: %s",
@@ -370,8 +450,8 @@ static int write_begin(struct db *db)
 		goto fail;
 	}
 	left = DB_BUSY_MS - (now_ms() - start);
-	sqlite3_busy_timeout(db->h, left > 1 ? (int)left : 1);
-	if (exec(db->h, "BEGIN IMMEDIATE")) {
+	sqlite3_busy_timeout(db->w.h, left > 1 ? (int)left : 1);
+	if (exec(db->w.h, "BEGIN IMMEDIATE")) {
 		note_sql_failure(db);
 		goto fail;
 	}
@@ -395,14 +475,14 @@ static int write_end(struct db *db, int err)
 	} else if ((f = file_fault(db, why, sizeof(why)))) {
 		set_fault(db, f, "%s", why);
 		err = -1;
-	} else if (exec(db->h, "COMMIT")) {
+	} else if (exec(db->w.h, "COMMIT")) {
 		note_sql_failure(db);
 		err = -1;
 	} else {
 		clear_fault(db);
 	}
-	if (!sqlite3_get_autocommit(db->h))
-		exec(db->h, "ROLLBACK");
+	if (!sqlite3_get_autocommit(db->w.h))
+		exec(db->w.h, "ROLLBACK");
 	pthread_mutex_unlock(&db->lock);
 	return err;
 }
@@ -426,14 +506,14 @@ static void probe(struct db *db)
 	pthread_mutex_unlock(&db->fault_lock);
 	if (pthread_mutex_trylock(&db->lock))
 		return;
-	sqlite3_busy_timeout(db->h, 0);
-	if (exec(db->h, "BEGIN IMMEDIATE")) {
+	sqlite3_busy_timeout(db->w.h, 0);
+	if (exec(db->w.h, "BEGIN IMMEDIATE")) {
 		note_sql_failure(db);
 		pthread_mutex_unlock(&db->lock);
 		return;
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
-	write_end(db, exec(db->h, sql));
+	write_end(db, exec(db->w.h, sql));
 }
 
 enum db_fault db_health(struct db *db, char *why, size_t len)
@@ -459,7 +539,7 @@ enum db_fault db_health(struct db *db, char *why, size_t len)
 
 static int migrate(struct db *db, char *err, size_t errlen)
 {
-	int v = user_version(db->h);
+	int v = user_version(&db->w);
 
 	if (v < 0 || v > SCHEMA_VERSION) {
 		snprintf(err, errlen, "database schema version %d is not one "
@@ -470,11 +550,11 @@ static int migrate(struct db *db, char *err, size_t errlen)
 		char sql[64];
 
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (exec(db->h, "BEGIN IMMEDIATE") || exec(db->h, migrations[v]) ||
-		    exec(db->h, sql) || exec(db->h, "COMMIT")) {
+		if (exec(db->w.h, "BEGIN IMMEDIATE") || exec(db->w.h, migrations[v]) ||
+		    exec(db->w.h, sql) || exec(db->w.h, "COMMIT")) {
 			snprintf(err, errlen, "migration to schema %d failed: %s",
-				 v + 1, sqlite3_errmsg(db->h));
-			exec(db->h, "ROLLBACK");
+				 v + 1, sqlite3_errmsg(db->w.h));
+			exec(db->w.h, "ROLLBACK");
 			return -1;
 		}
 	}
@@ -489,7 +569,7 @@ static int migrate(struct db *db, char *err, size_t errlen)
  */
 static int drop_stale_snapshots(struct db *db)
 {
-	return exec(db->h, "DELETE FROM snapshots WHERE seq > (SELECT "
+	return exec(db->w.h, "DELETE FROM snapshots WHERE seq > (SELECT "
 		    "COALESCE(MAX(seq), 0) FROM journal WHERE "
 		    "journal.session = snapshots.session)");
 }
@@ -498,19 +578,19 @@ static int open_writer(struct db *db, char *err, size_t errlen)
 {
 	struct stat st;
 
-	if (sqlite3_open_v2(db->path, &db->h, SQLITE_OPEN_READWRITE |
+	if (sqlite3_open_v2(db->path, &db->w.h, SQLITE_OPEN_READWRITE |
 			    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", db->path,
-			 db->h ? sqlite3_errmsg(db->h) : "out of memory");
+			 db->w.h ? sqlite3_errmsg(db->w.h) : "out of memory");
 		return -1;
 	}
-	sqlite3_busy_timeout(db->h, DB_BUSY_MS);
-	if (exec(db->h, "PRAGMA journal_mode=WAL") ||
-	    exec(db->h, "PRAGMA synchronous=FULL") ||
-	    exec(db->h, "PRAGMA foreign_keys=ON")) {
+	sqlite3_busy_timeout(db->w.h, DB_BUSY_MS);
+	if (exec(db->w.h, "PRAGMA journal_mode=WAL") ||
+	    exec(db->w.h, "PRAGMA synchronous=FULL") ||
+	    exec(db->w.h, "PRAGMA foreign_keys=ON")) {
 		snprintf(err, errlen, "cannot set up %s: %s", db->path,
-			 sqlite3_errmsg(db->h));
+			 sqlite3_errmsg(db->w.h));
 		return -1;
 	}
 	/* the file as it is now is the one to keep watching */
@@ -528,15 +608,18 @@ static void close_all(struct db *db)
 {
 	int i;
 
+	committer_stop(db->committer);
 	for (i = 0; i < NR_READERS; i++) {
-		sqlite3_close(db->readers[i].h);
+		conn_close(&db->readers[i].c);
 		pthread_mutex_destroy(&db->readers[i].lock);
 	}
-	sqlite3_close(db->h);
+	conn_close(&db->w);
 	pthread_mutex_destroy(&db->lock);
 	pthread_mutex_destroy(&db->fault_lock);
 	free(db);
 }
+
+static const struct db_store_ops sqlite_store_ops;
 
 struct db *db_open(const char *path, char *err, size_t errlen)
 {
@@ -560,11 +643,16 @@ struct db *db_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	if (drop_stale_snapshots(db)) {
 		snprintf(err, errlen, "cannot check the snapshots of %s: %s", path,
-			 sqlite3_errmsg(db->h));
+			 sqlite3_errmsg(db->w.h));
 		goto fail;
 	}
 	if (open_readers(db)) {
 		snprintf(err, errlen, "cannot open %s for reading", path);
+		goto fail;
+	}
+	db->committer = committer_start(&sqlite_store_ops, db);
+	if (!db->committer) {
+		snprintf(err, errlen, "cannot start the writer thread");
 		goto fail;
 	}
 	return db;
@@ -596,7 +684,7 @@ int db_rescue(struct db *db, char *out, size_t len)
 		return -1;
 	}
 	pthread_mutex_lock(&db->lock);
-	b = sqlite3_backup_init(to, "main", db->h, "main");
+	b = sqlite3_backup_init(to, "main", db->w.h, "main");
 	rc = b && sqlite3_backup_step(b, -1) == SQLITE_DONE ? 0 : -1;
 	if (b)
 		sqlite3_backup_finish(b);
@@ -612,23 +700,29 @@ void db_close(struct db *db)
 {
 	if (!db)
 		return;
-	sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	committer_stop(db->committer);
+	db->committer = NULL;
+	sqlite3_wal_checkpoint_v2(db->w.h, NULL, SQLITE_CHECKPOINT_TRUNCATE,
 				  NULL, NULL);
 	close_all(db);
 }
 
 /* ---- sessions and the journal ---- */
 
+static int insert_op(struct db *db, long session, long seq, const char *op)
+{
+	return step(&db->w, "INSERT INTO journal(session, seq, op) "
+		    "VALUES(?, ?, ?)", "llt", session, seq, op);
+}
+
 /* The journal rows of a batch; the caller is in a write transaction. */
 static int insert_ops(struct db *db, long session, long first, size_t n,
-		      char *const *ops, char *const *results)
+		      char *const *ops)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (step(db->h, "INSERT INTO journal(session, seq, op, result) "
-			 "VALUES(?, ?, ?, ?)", "lltt", session, first + (long)i,
-			 ops[i], results[i]))
+		if (insert_op(db, session, first + (long)i, ops[i]))
 			return -1;
 	return 0;
 }
@@ -636,9 +730,25 @@ static int insert_ops(struct db *db, long session, long first, size_t n,
 /* What a new session starts with: a scenario's ops, or a clone's copy. */
 struct session_start {
 	size_t n;
-	char *const *ops, *const *results;
+	char *const *ops;
 	long from, upto;		/* clone: the source and its last op */
 };
+
+/* RETURNING (SQLite 3.35, PostgreSQL): the new id, portably */
+static int insert_session(struct db *db, const char *name, const char *config,
+			  long *id)
+{
+	sqlite3_stmt *st = prep(&db->w, "INSERT INTO sessions(name, config) "
+				"VALUES(?, ?) RETURNING id", "tt", name, config);
+	int rc = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		*id = (long)sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	}
+	done(st);
+	return rc;
+}
 
 /*
  * A session and the journal it starts with are one transaction: a crash
@@ -653,26 +763,23 @@ static long create_with_journal(struct db *db, const char *name,
 
 	if (write_begin(db))
 		return -1;
-	err = step(db->h, "INSERT INTO sessions(name, config) VALUES(?, ?)",
-		   "tt", name, config);
+	err = insert_session(db, name, config, &id);
 	if (!err) {
-		id = (long)sqlite3_last_insert_rowid(db->h);
 		if (start->from)
-			err = step(db->h, "INSERT INTO journal(session, seq, op, "
-				   "result) SELECT ?, seq, op, result FROM "
-				   "journal WHERE session = ? AND seq <= ?",
+			err = step(&db->w, "INSERT INTO journal(session, seq, op) "
+				   "SELECT ?, seq, op FROM journal WHERE "
+				   "session = ? AND seq <= ?",
 				   "lll", id, start->from, start->upto);
 		else
-			err = insert_ops(db, id, 1, start->n, start->ops,
-					 start->results);
+			err = insert_ops(db, id, 1, start->n, start->ops);
 	}
 	return write_end(db, err) ? -1 : id;
 }
 
 long db_session_create(struct db *db, const char *name, const char *config,
-		       size_t n, char *const *ops, char *const *results)
+		       size_t n, char *const *ops)
 {
-	struct session_start start = { .n = n, .ops = ops, .results = results };
+	struct session_start start = { .n = n, .ops = ops };
 
 	return create_with_journal(db, name, config, &start);
 }
@@ -689,7 +796,7 @@ int db_session_delete(struct db *db, long id)
 {
 	if (write_begin(db))
 		return -1;
-	return write_end(db, step(db->h, "DELETE FROM sessions WHERE id = ?",
+	return write_end(db, step(&db->w, "DELETE FROM sessions WHERE id = ?",
 				  "l", id));
 }
 
@@ -712,13 +819,13 @@ int db_session_get(struct db *db, long id, struct db_session *out)
 	sqlite3_stmt *st;
 	int rc = -1;
 
-	st = prep(r->h, "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?",
+	st = prep(&r->c, "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?",
 		  "l", id);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		row_to_session(st, out);
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	done(st);
 	reader_put(r);
 	return rc;
 }
@@ -730,46 +837,28 @@ int db_session_list(struct db *db, void (*fn)(const struct db_session *, void *)
 	sqlite3_stmt *st;
 	struct db_session s;
 
-	st = prep(r->h, "SELECT " SESSION_COLUMNS " FROM sessions ORDER BY id",
+	st = prep(&r->c, "SELECT " SESSION_COLUMNS " FROM sessions ORDER BY id",
 		  "");
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		row_to_session(st, &s);
 		fn(&s, arg);
 	}
-	sqlite3_finalize(st);
+	done(st);
 	reader_put(r);
 	return st ? 0 : -1;
-}
-
-int db_journal_append(struct db *db, long session, long seq, const char *op,
-		      const char *result)
-{
-	char *const ops[1] = { (char *)op }, *const results[1] = { (char *)result };
-
-	return db_journal_append_batch(db, session, seq, 1, ops, results);
-}
-
-int db_journal_append_batch(struct db *db, long session, long first, size_t n,
-			    char *const *ops, char *const *results)
-{
-	if (write_begin(db))
-		return -1;
-	return write_end(db, insert_ops(db, session, first, n, ops, results));
 }
 
 #define READ_CHUNK	256
 
 struct journal_row {
 	long seq;
-	char *op, *result;
+	char *op;
 };
 
 static void free_rows(struct journal_row *rows, int n)
 {
-	while (n--) {
+	while (n--)
 		free(rows[n].op);
-		free(rows[n].result);
-	}
 }
 
 /* Up to READ_CHUNK rows after from, copied out; -1 on error. */
@@ -781,7 +870,7 @@ static int read_chunk(struct db *db, long session, long from, long to,
 	int n = 0;
 	bool oom = false;
 
-	st = prep(r->h, "SELECT seq, op, result FROM journal WHERE session = ? "
+	st = prep(&r->c, "SELECT seq, op FROM journal WHERE session = ? "
 		  "AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?", "llll",
 		  session, from, to, (long)READ_CHUNK);
 	while (st && !oom && sqlite3_step(st) == SQLITE_ROW) {
@@ -789,10 +878,9 @@ static int read_chunk(struct db *db, long session, long from, long to,
 
 		row->seq = (long)sqlite3_column_int64(st, 0);
 		row->op = strdup((const char *)sqlite3_column_text(st, 1));
-		row->result = strdup((const char *)sqlite3_column_text(st, 2));
-		oom = !row->op || !row->result;
+		oom = !row->op;
 	}
-	sqlite3_finalize(st);
+	done(st);
 	reader_put(r);
 	if (!st || oom) {
 		free_rows(rows, n);
@@ -807,9 +895,7 @@ static int read_chunk(struct db *db, long session, long from, long to,
  * rows do not change meanwhile: its caller holds the session.
  */
 int db_journal_read(struct db *db, long session, long from, long to,
-		    int (*fn)(long seq, const char *op, const char *result,
-			      void *arg),
-		    void *arg)
+		    int (*fn)(long seq, const char *op, void *arg), void *arg)
 {
 	struct journal_row *rows = malloc(READ_CHUNK * sizeof(*rows));
 	int n, i, rc = 0;
@@ -823,7 +909,7 @@ int db_journal_read(struct db *db, long session, long from, long to,
 			break;
 		}
 		for (i = 0; i < n && !rc; i++)
-			rc = fn(rows[i].seq, rows[i].op, rows[i].result, arg);
+			rc = fn(rows[i].seq, rows[i].op, arg);
 		if (n)
 			from = rows[n - 1].seq;
 		free_rows(rows, n);
@@ -842,9 +928,9 @@ int db_rewind(struct db *db, long session, long to)
 {
 	if (write_begin(db))
 		return -1;
-	return write_end(db, step(db->h, "DELETE FROM journal WHERE session = ? "
+	return write_end(db, step(&db->w, "DELETE FROM journal WHERE session = ? "
 				  "AND seq > ?", "ll", session, to) ||
-			 step(db->h, "DELETE FROM snapshots WHERE session = ? "
+			 step(&db->w, "DELETE FROM snapshots WHERE session = ? "
 			      "AND seq > ?", "ll", session, to));
 }
 
@@ -856,7 +942,7 @@ static int insert_snapshot(struct db *db, long session, long seq,
 	unsigned char sum[SNAPSHOT_SUM_LEN];
 
 	db_snapshot_sum(session, seq, dump, len, sum);
-	return step(db->h, "INSERT INTO snapshots(session, seq, name, dump, "
+	return step(&db->w, "INSERT INTO snapshots(session, seq, name, dump, "
 		    "checksum) VALUES(?, ?, ?, ?, ?)", "lltbb", session, seq,
 		    name, dump, len, sum, sizeof(sum));
 }
@@ -869,9 +955,9 @@ int db_snapshot_put(struct db *db, long session, long seq, const char *name,
 	if (write_begin(db))
 		return -1;
 	err = insert_snapshot(db, session, seq, name, dump, len);
-	if (err && sqlite3_extended_errcode(db->h) == SQLITE_CONSTRAINT_UNIQUE) {
+	if (err && sqlite3_extended_errcode(db->w.h) == SQLITE_CONSTRAINT_UNIQUE) {
 		/* snapshots_by_name: the caller's mistake, not the storage's */
-		exec(db->h, "ROLLBACK");
+		exec(db->w.h, "ROLLBACK");
 		pthread_mutex_unlock(&db->lock);
 		return DB_EXISTS;
 	}
@@ -883,17 +969,23 @@ int db_snapshot_put(struct db *db, long session, long seq, const char *name,
  * enough, and the older ones would fill the disk of a long-running lab.
  * The new one and the pruning are one transaction.
  */
+static int insert_auto_snapshot(struct db *db, long session, long seq,
+				const char *dump, size_t len, unsigned long keep)
+{
+	return insert_snapshot(db, session, seq, NULL, dump, len) ||
+	       step(&db->w, "DELETE FROM snapshots WHERE session = ? AND name "
+		    "IS NULL AND id NOT IN (SELECT id FROM snapshots WHERE "
+		    "session = ? AND name IS NULL ORDER BY seq DESC, id DESC "
+		    "LIMIT ?)", "lll", session, session, (long)keep);
+}
+
 int db_snapshot_auto(struct db *db, long session, long seq, const char *dump,
 		     size_t len, unsigned long keep)
 {
 	if (write_begin(db))
 		return -1;
-	return write_end(db, insert_snapshot(db, session, seq, NULL, dump, len) ||
-			 step(db->h, "DELETE FROM snapshots WHERE session = ? "
-			      "AND name IS NULL AND rowid NOT IN (SELECT rowid "
-			      "FROM snapshots WHERE session = ? AND name IS NULL "
-			      "ORDER BY seq DESC, rowid DESC LIMIT ?)", "lll",
-			      session, session, (long)keep));
+	return write_end(db, insert_auto_snapshot(db, session, seq, dump, len,
+						  keep));
 }
 
 /* The row's dump, if its checksum says it is the one stored for it. */
@@ -927,14 +1019,14 @@ int db_snapshot_latest(struct db *db, long session, long max_seq, long *seq,
 	sqlite3_stmt *st;
 	int rc = -1;
 
-	st = prep(r->h, "SELECT seq, dump, checksum FROM snapshots WHERE "
+	st = prep(&r->c, "SELECT seq, dump, checksum FROM snapshots WHERE "
 		  "session = ? AND seq <= ? ORDER BY seq DESC LIMIT 1", "ll",
 		  session, max_seq);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		*seq = (long)sqlite3_column_int64(st, 0);
 		rc = verified_dump(st, session, *seq, dump, len);
 	}
-	sqlite3_finalize(st);
+	done(st);
 	reader_put(r);
 	return rc;
 }
@@ -945,13 +1037,13 @@ int db_snapshot_named(struct db *db, long session, const char *name, long *seq)
 	sqlite3_stmt *st;
 	int rc = -1;
 
-	st = prep(r->h, "SELECT seq FROM snapshots WHERE session = ? AND "
+	st = prep(&r->c, "SELECT seq FROM snapshots WHERE session = ? AND "
 		  "name = ?", "lt", session, name);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		*seq = (long)sqlite3_column_int64(st, 0);
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	done(st);
 	reader_put(r);
 	return rc;
 }
@@ -962,12 +1054,70 @@ int db_snapshot_list(struct db *db, long session,
 	struct reader *r = reader_get(db);
 	sqlite3_stmt *st;
 
-	st = prep(r->h, "SELECT name, seq FROM snapshots WHERE session = ? AND "
+	st = prep(&r->c, "SELECT name, seq FROM snapshots WHERE session = ? AND "
 		  "name IS NOT NULL ORDER BY seq, name", "l", session);
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		fn((const char *)sqlite3_column_text(st, 0),
 		   (long)sqlite3_column_int64(st, 1), arg);
-	sqlite3_finalize(st);
+	done(st);
 	reader_put(r);
 	return st ? 0 : -1;
+}
+
+/* ---- what the group-commit writer asks of this backend ---- */
+
+static int store_begin(void *store)
+{
+	return write_begin(store);
+}
+
+static int store_append(void *store, long session, long seq, const char *op)
+{
+	return insert_op(store, session, seq, op);
+}
+
+static int store_snapshot(void *store, long session, long seq,
+			  const char *dump, size_t len, unsigned long keep)
+{
+	return insert_auto_snapshot(store, session, seq, dump, len, keep);
+}
+
+static int store_end(void *store, int err)
+{
+	return write_end(store, err);
+}
+
+static const struct db_store_ops sqlite_store_ops = {
+	.begin = store_begin,
+	.append = store_append,
+	.snapshot = store_snapshot,
+	.end = store_end,
+};
+
+struct committer *db_committer(struct db *db)
+{
+	return db->committer;
+}
+
+/*
+ * FULL syncs the WAL at every commit; NORMAL only at checkpoints, so a
+ * commit survives rmapd's death but not the machine's.  OFF answers
+ * before the commit: the writer still commits at once, with NORMAL.
+ */
+int db_set_sync(struct db *db, enum db_sync sync)
+{
+	int rc;
+
+	pthread_mutex_lock(&db->lock);
+	rc = exec(db->w.h, sync == DB_SYNC_FULL ? "PRAGMA synchronous=FULL" :
+		  "PRAGMA synchronous=NORMAL");
+	if (!rc)
+		__atomic_store_n(&db->sync, sync, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+enum db_sync db_sync(struct db *db)
+{
+	return __atomic_load_n(&db->sync, __ATOMIC_RELAXED);
 }

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * db.h - the store: sessions, the operation journal (the truth) and
- * snapshots (caches and teaching artefacts).  SQLite in WAL mode with
- * synchronous=FULL: a journal row is on disk when its append returns.  One
- * writing connection; reads go through connections of their own, so that
- * no read waits behind a write (or behind another process's write lock).
+ * snapshots (caches and teaching artefacts).  One interface; the SQLite
+ * backend (db.c, WAL mode) behind it, the group-commit writer (commit.c)
+ * above the backend.  One writing connection; reads go through connections
+ * of their own, so that no read waits behind a write (or behind another
+ * process's write lock).
+ *
+ * Journal rows are group-committed: a request queues its rows and gets a
+ * ticket; one writer thread commits everything queued in one transaction
+ * (one fsync), and tickets resolve in the order they were given.  The SQL
+ * of the statements is portable (PostgreSQL runs it with $n for ?); what
+ * is SQLite's own (PRAGMAs, BEGIN IMMEDIATE, WITHOUT ROWID) stays in db.c.
  *
  * Every write first checks that the file still is the one opened and can
  * be written, and waits for the write lock at most DB_BUSY_MS: a failed
@@ -16,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct db;
 
@@ -40,7 +48,16 @@ enum db_fault {
 };
 
 struct db *db_open(const char *path, char *err, size_t errlen);
-void db_close(struct db *db);	/* checkpoints the WAL */
+void db_close(struct db *db);	/* commits what is queued, checkpoints */
+
+/* what an acknowledged op survives (--sync) */
+enum db_sync {
+	DB_SYNC_FULL,		/* fsync per group: a power loss */
+	DB_SYNC_NORMAL,		/* committed, fsync at checkpoints: kill -9 */
+	DB_SYNC_OFF,		/* answered before its commit: nothing sure */
+};
+int db_set_sync(struct db *db, enum db_sync sync);
+enum db_sync db_sync(struct db *db);
 /*
  * If the file opened is no longer at its path (removed or replaced while
  * rmapd ran), copy what it holds to a new file beside the path, named in
@@ -69,7 +86,7 @@ void db_on_fault_change(struct db *db,
 
 /* a session with its first n ops (seq 1..n), in one transaction; its id or -1 */
 long db_session_create(struct db *db, const char *name, const char *config,
-		       size_t n, char *const *ops, char *const *results);
+		       size_t n, char *const *ops);
 /* a session with a copy of ops 1..upto of session from, in one transaction */
 long db_session_clone(struct db *db, const char *name, const char *config,
 		      long from, long upto);
@@ -79,16 +96,35 @@ int db_session_get(struct db *db, long id, struct db_session *out);
 int db_session_list(struct db *db, void (*fn)(const struct db_session *, void *),
 		    void *arg);
 
-int db_journal_append(struct db *db, long session, long seq, const char *op,
-		      const char *result);
-/* ops with from < seq <= to, in order: fn(seq, op, result, arg); fn != 0 stops */
+/* ops with from < seq <= to, in order: fn(seq, op, arg); fn != 0 stops */
 int db_journal_read(struct db *db, long session, long from, long to,
-		    int (*fn)(long seq, const char *op, const char *result,
-			      void *arg),
-		    void *arg);
-/* n entries seq first..first+n-1 in one transaction: all or nothing */
-int db_journal_append_batch(struct db *db, long session, long first, size_t n,
-			    char *const *ops, char *const *results);
+		    int (*fn)(long seq, const char *op, void *arg), void *arg);
+
+/*
+ * Group commit (commit.c).  A session's history is (session, gen): the
+ * caller changes gen when it puts the session back to its durable state
+ * after a failed commit.  A failed commit fails every write of its group
+ * and fences their histories: the later writes of a fenced history fail
+ * untried (they were made on a state that is gone).  Queueing copies what
+ * it is given; 0 means out of memory, nothing queued.
+ */
+uint64_t db_queue_ops(struct db *db, long session, uint64_t gen, long first,
+		      size_t n, char *const *ops);
+/* an automatic snapshot after the ops queued before it; takes dump */
+uint64_t db_queue_snapshot(struct db *db, long session, uint64_t gen, long seq,
+			   char *dump, size_t len, unsigned long keep);
+/* whether the writes up to ticket are settled (committed or failed) */
+bool db_resolved(struct db *db, uint64_t ticket);
+void db_wait(struct db *db, uint64_t ticket);
+/* whether a write of that history failed (so it is fenced) */
+bool db_history_failed(struct db *db, long session, uint64_t gen);
+/* fn(upto) after each group: tickets <= upto are settled; from the writer */
+void db_on_resolved(struct db *db, void (*fn)(uint64_t upto));
+struct db_commit_stats {
+	unsigned long long queued;		/* tickets given */
+	unsigned long long groups, rows, failed_groups;
+};
+void db_commit_stats(struct db *db, struct db_commit_stats *out);
 /* drop the ops and the snapshots after seq `to`, in one transaction */
 int db_rewind(struct db *db, long session, long to);
 

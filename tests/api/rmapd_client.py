@@ -123,6 +123,14 @@ class Daemon:
                 return entries
             frm = page["next"]
 
+    def state(self, sid):
+        """A session's whole state, without its id and name (as a fresh
+        replay gives it)."""
+        live = self.json("GET", "/api/v1/sessions/%d" % sid)
+        live.pop("id")
+        live.pop("name")
+        return live
+
     def json(self, method, path, body=None, expect=200):
         status, parsed, ctype, payload, _ = self.request(method, path, body)
         if status != expect:

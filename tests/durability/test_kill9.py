@@ -5,6 +5,7 @@ each session's state equals a fresh replay of its journal.  Also: a snapshot
 left beyond the end of its journal (a rewind cut short) is not used, and a
 kill -9 while sessions are created from scenarios and clones leaves none
 half-made."""
+import json
 import os
 import random
 import signal
@@ -185,6 +186,104 @@ def kill9_under_load(d, res):
     res.run(load_really_ran)
 
 
+def kill_and_restart(d, stop, threads):
+    """kill -9 under load; the clients stop, then rmapd starts again."""
+    d.proc.send_signal(signal.SIGKILL)
+    d.proc.wait()
+    d.proc = None
+    d.log.close()
+    stop.set()
+    for t in threads:
+        t.join()
+    d.start()
+
+
+def unique_mmap(n):
+    """An op no other op of the test repeats: a page mapped at its own
+    address (one page apart from the next, so that no two merge)."""
+    return {"op": "mmap", "pid": 1, "addr": hex(0x100000000 + 2 * 4096 * n),
+            "len": 4096, "prot": "rw-", "flags": ["private", "anonymous", "fixed"]}
+
+
+def kill9_many_writers_over_many_sessions():
+    """32 writers over 64 sessions, each request to a random session (so
+    that groups mix sessions and sessions mix writers), single ops and
+    batches, every op unique; kill -9 mid-run.  After the restart every
+    acknowledged op is in its session's journal, no op is there twice or
+    was never sent, seqs run 1..n, and each state equals a fresh replay."""
+    writers, nsessions = 32, 64
+    d = Daemon(RMAPD, args=["--snapshot-every", "10", "--max-sessions", "1000"])
+    try:
+        d.start()
+        sids = [d.json("POST", "/api/v1/sessions", {"name": "w%d" % i},
+                       expect=201)["id"] for i in range(nsessions)]
+        for sid in sids:
+            d.json("POST", "/api/v1/sessions/%d/ops" % sid, {"op": "spawn"})
+        lock = threading.Lock()
+        sent, acked = set(), {}
+        counter = [0]
+        stop = threading.Event()
+
+        def writer(k):
+            rng = random.Random(k)
+            while not stop.is_set():
+                sid = rng.choice(sids)
+                with lock:
+                    first = counter[0]
+                    counter[0] += rng.randint(1, 3)
+                    batch = [unique_mmap(n) for n in range(first, counter[0])]
+                    sent.update((sid, json.dumps(op, sort_keys=True))
+                                for op in batch)
+                body = {"ops": batch} if len(batch) > 1 else batch[0]
+                try:
+                    reply = d.json("POST", "/api/v1/sessions/%d/ops" % sid, body)
+                except Exception:  # noqa: BLE001 - the daemon was killed
+                    return
+                with lock:
+                    for r in reply["results"]:
+                        acked[(sid, r["seq"])] = r["op"]
+
+        threads = [threading.Thread(target=writer, args=(k,))
+                   for k in range(writers)]
+        for t in threads:
+            t.start()
+        start = time.time()
+        while len(acked) < 300 and time.time() < start + 20:
+            time.sleep(0.02)
+        time.sleep(random.uniform(0.1, 0.5))
+        kill_and_restart(d, stop, threads)
+        lost, doubled, unsent, differs, total = [], [], [], [], 0
+        for sid in sids:
+            journal = d.journal(sid)
+            total += len(journal)
+            assert [e["seq"] for e in journal] == list(range(1, len(journal) + 1))
+            seen = set()
+            for e in journal[1:]:
+                key = json.dumps(e["op"], sort_keys=True)
+                if key in seen:
+                    doubled.append((sid, e["seq"]))
+                seen.add(key)
+                if (sid, key) not in sent:
+                    unsent.append((sid, e["seq"]))
+            by_seq = {e["seq"]: e["op"] for e in journal}
+            lost += [(s, q) for (s, q), op in acked.items()
+                     if s == sid and by_seq.get(q) != op]
+            if d.state(sid) != replay_state(journal):
+                differs.append(sid)
+        print("%d writers over %d sessions, kill -9 after %.2fs: %d ops "
+              "acknowledged, %d in the journals, %d lost, %d doubled, %d never "
+              "sent, %d sessions differ from a replay" % (
+                  writers, nsessions, time.time() - start, len(acked), total,
+                  len(lost), len(doubled), len(unsent), len(differs)))
+        assert len(acked) >= 300, len(acked)
+        assert not lost, lost[:5]
+        assert not doubled, doubled[:5]
+        assert not unsent, unsent[:5]
+        assert not differs, differs
+    finally:
+        d.cleanup()
+
+
 def kill9_during_creates_and_clones_leaves_only_whole_sessions():
     """kill -9 while clients create scenario sessions and clone a snapshot,
     three times over: after each restart every session has the whole
@@ -227,14 +326,7 @@ def kill9_during_creates_and_clones_leaves_only_whole_sessions():
             while time.time() < deadline or (len(acked) == n and
                                              time.time() < deadline + 10):
                 time.sleep(0.02)
-            d.proc.send_signal(signal.SIGKILL)
-            d.proc.wait()
-            d.proc = None
-            d.log.close()
-            stop.set()
-            for t in threads:
-                t.join()
-            d.start()
+            kill_and_restart(d, stop, threads)
             listed = {s["id"]: s for s in d.json("GET", "/api/v1/sessions")}
             assert set(acked) <= set(listed), set(acked) - set(listed)
             for sid, s in listed.items():
@@ -256,6 +348,7 @@ def main():
         kill9_under_load(d, res)
     finally:
         d.cleanup()
+    res.run(kill9_many_writers_over_many_sessions)
     res.run(snapshot_beyond_the_journal_is_not_used)
     res.run(kill9_during_creates_and_clones_leaves_only_whole_sessions)
     return res.summary()

@@ -162,8 +162,9 @@ def corrupt_snapshots_are_ignored_and_state_is_the_replay():
 
 
 def snapshot_rows_of_schema_1_are_kept_unverified():
-    """A database of schema 1 gains the checksum column; its old snapshot
-    rows stay, unverified, and are never loaded."""
+    """A database of schema 1 gains the checksum column (and then the
+    schema 3 tables); its old snapshot rows stay, unverified, and are never
+    loaded."""
     d = Daemon(RMAPD, args=["--snapshot-every", "0"]).start()
     try:
         sid = session(d, "old", OPS, LATER)
@@ -181,7 +182,7 @@ def snapshot_rows_of_schema_1_are_kept_unverified():
         assert live == run_state(RMAPD, OPS + LATER)
         d.stop()
         db = sqlite3.connect(d.db)
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
         assert db.execute("SELECT seq, checksum FROM snapshots").fetchall() == \
             [(SEQ, None)]
         db.close()

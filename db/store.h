@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.h - what the group-commit writer (commit.c) needs of a backend:
+ * one write transaction, the rows it holds, its end.  A backend (db.c for
+ * SQLite) fills one struct db_store_ops and hands it to committer_start().
+ */
+#ifndef RMAPD_DB_STORE_H
+#define RMAPD_DB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+
+struct db_store_ops {
+	/* open a write transaction; 0, or -1 with the fault remembered */
+	int (*begin)(void *store);
+	int (*append)(void *store, long session, long seq, const char *op);
+	/* an automatic snapshot, pruning the older ones past keep */
+	int (*snapshot)(void *store, long session, long seq, const char *dump,
+			size_t len, unsigned long keep);
+	/* commit (err 0) or roll back; 0 once the commit is durable */
+	int (*end)(void *store, int err);
+};
+
+struct committer;
+
+struct committer *committer_start(const struct db_store_ops *ops,
+				  void *store);
+/* commits what is queued, then stops the writer thread */
+void committer_stop(struct committer *c);
+/* the committer of a database, for the functions of db.h in commit.c */
+struct committer *db_committer(struct db *db);
+
+#endif /* RMAPD_DB_STORE_H */

@@ -1,0 +1,310 @@
+"""The group commit, driven step by step through the test hooks of
+rmapd-hooks (a file "hold" in $RMAPD_TEST_COMMIT_DIR holds every group from
+the index it names before its commit, "holding" describes the group held, a
+file "fail" naming a session fails the group that writes for it): ops of
+several requests are committed in one group; a failed group fails exactly
+its ops (503 storage-unavailable), and the ops queued after them on the
+same sessions (they were applied on a state that is gone); those sessions
+come back to their durable state, and a read built on the vanished state
+is answered from the restored one; the other sessions go on.  Also the
+--sync policies and the migration of a schema 2 database."""
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
+from rmapd_client import Daemon, Results, run_state  # noqa: E402
+
+RMAPD = sys.argv[1]
+HOOKS = sys.argv[2]
+PROBLEM = "urn:rmapd:problem:storage-unavailable"
+MM = {"op": "mmap", "pid": 1, "addr": "0x7f0000000000", "len": 65536,
+      "prot": "rw-", "flags": ["private", "anonymous", "fixed"]}
+
+
+def write_op(n):
+    return {"op": "access", "pid": 1, "write": True,
+            "addr": hex(0x7f0000000000 + 4096 * (n % 16))}
+
+
+def metric(d, name):
+    for line in d.request("GET", "/metrics")[3].decode().splitlines():
+        if line.startswith(name + " "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no metric " + name)
+
+
+def wait_for(what, cond, within=10.0):
+    deadline = time.time() + within
+    while not cond():
+        assert time.time() < deadline, "waited too long for " + what
+        time.sleep(0.01)
+
+
+class Hooks:
+    """The files of the test hooks."""
+
+    def __init__(self, d, tmp):
+        self.d = d
+        self.dir = tmp
+
+    def put(self, name, value):
+        path = os.path.join(self.dir, name)
+        with open(path + ".tmp", "w") as f:
+            f.write("%d\n" % value)
+        os.rename(path + ".tmp", path)
+
+    def holding(self, index):
+        """The jobs of group `index` once it is held: (session, seq, fenced)."""
+        path = os.path.join(self.dir, "holding")
+
+        def held():
+            try:
+                with open(path) as f:
+                    lines = f.read().splitlines()
+            except FileNotFoundError:
+                return None
+            return lines if lines and lines[0] == "group %d" % index else None
+        wait_for("group %d to be held" % index, lambda: held() is not None)
+        return [(int(ln.split()[0]), int(ln.split()[1]), ln.endswith("fenced"))
+                for ln in held()[1:]]
+
+    def queued(self, n):
+        wait_for("%d queued writes" % n,
+                 lambda: metric(self.d, "rmapd_commit_queued_total") >= n)
+
+
+class Call(threading.Thread):
+    """A request answered in the background: status, body."""
+
+    def __init__(self, d, method, path, body=None):
+        super().__init__()
+        self.args = (method, path, body)
+        self.d = d
+        self.start()
+
+    def run(self):
+        self.status, self.body = self.d.request(*self.args)[:2]
+
+    def result(self):
+        self.join(30)
+        assert not self.is_alive(), self.args
+        return self.status, self.body
+
+
+def new_session(d, name):
+    sid = d.json("POST", "/api/v1/sessions", {"name": name}, expect=201)["id"]
+    d.json("POST", "/api/v1/sessions/%d/ops" % sid,
+           {"ops": [{"op": "spawn"}, MM, write_op(0)]})
+    return sid
+
+
+def state(d, sid):
+    return d.state(sid)
+
+
+@contextlib.contextmanager
+def hooked():
+    """A started rmapd-hooks and its hooks' directory, removed after."""
+    tmp = tempfile.mkdtemp(prefix="rmapd-hooks-")
+    os.environ["RMAPD_TEST_COMMIT_DIR"] = tmp
+    d = Daemon(HOOKS, args=["--snapshot-every", "0"])
+    try:
+        d.start()
+        yield d, Hooks(d, tmp)
+    finally:
+        del os.environ["RMAPD_TEST_COMMIT_DIR"]
+        d.cleanup()
+        shutil.rmtree(tmp)
+
+
+def ops_url(sid):
+    return "/api/v1/sessions/%d/ops" % sid
+
+
+def failed_group_fails_exactly_its_ops():
+    """Group g holds Z's op; A's and C's ops queue behind it and form group
+    g+1; A's second op and D's queue while g+1 is held, as group g+2.  g+1
+    fails: A1 and C1 get 503, and so does A2 (queued on A's state with A1);
+    Z1 and D1 are committed.  A and C are back at their durable version,
+    equal to a replay of their journal; a read of C made while its op was
+    in the failing group answers the restored state."""
+    with hooked() as (d, h):
+        a, c, dd, z = (new_session(d, n) for n in "acdz")
+        before = {s: state(d, s) for s in (a, c, dd, z)}
+        g = metric(d, "rmapd_commit_groups_total")
+        q = metric(d, "rmapd_commit_queued_total")
+        h.put("hold", g)
+        z1 = Call(d, "POST", ops_url(z), write_op(1))
+        assert h.holding(g) == [(z, 4, False)]
+        a1 = Call(d, "POST", ops_url(a), write_op(1))
+        c1 = Call(d, "POST", ops_url(c), write_op(1))
+        h.queued(q + 3)
+        h.put("hold", g + 1)
+        assert sorted(h.holding(g + 1)) == sorted([(a, 4, False), (c, 4, False)])
+        assert z1.result()[0] == 200
+        read_c = Call(d, "GET", "/api/v1/sessions/%d" % c)
+        a2 = Call(d, "POST", ops_url(a), {"ops": [write_op(2), write_op(3)]})
+        d1 = Call(d, "POST", ops_url(dd), write_op(1))
+        h.queued(q + 5)
+        h.put("fail", a)
+        h.put("hold", g + 2)
+        assert sorted(h.holding(g + 2)) == sorted([(a, 5, True), (dd, 4, False)])
+        os.unlink(os.path.join(h.dir, "hold"))
+        for call in (a1, c1, a2):
+            status, body = call.result()
+            assert status == 503 and body["type"] == PROBLEM, (status, body)
+        assert d1.result()[0] == 200
+        status, body = read_c.result()
+        assert status == 200 and body["version"] == 3, (status, body)
+        for s, version in ((a, 3), (c, 3), (dd, 4), (z, 4)):
+            live = state(d, s)
+            assert live["version"] == version, (s, live["version"])
+            ops = [e["op"] for e in d.journal(s)]
+            assert len(ops) == version
+            assert live == run_state(RMAPD, ops)
+        assert state(d, a) == before[a] and state(d, c) == before[c]
+        assert metric(d, "rmapd_commit_failed_groups_total") == 1
+        # writes go on, on the restored state, and survive a restart
+        d.json("POST", ops_url(a), write_op(4))
+        d.stop()
+        d.start()
+        assert [e["op"] for e in d.journal(a)][3:] == [write_op(4)]
+        assert state(d, a) == run_state(RMAPD, [e["op"] for e in d.journal(a)])
+
+
+def many_requests_share_one_group():
+    """16 writes queued behind a held group are committed as one."""
+    with hooked() as (d, h):
+        sids = [new_session(d, "s%d" % i) for i in range(16)]
+        g = metric(d, "rmapd_commit_groups_total")
+        q = metric(d, "rmapd_commit_queued_total")
+        h.put("hold", g)
+        first = Call(d, "POST", ops_url(sids[0]), write_op(1))
+        h.holding(g)
+        calls = [Call(d, "POST", ops_url(s), write_op(2)) for s in sids]
+        h.queued(q + 17)
+        h.put("hold", g + 1)
+        assert len(h.holding(g + 1)) == 16
+        os.unlink(os.path.join(h.dir, "hold"))
+        assert all(c.result()[0] == 200 for c in calls + [first])
+        assert metric(d, "rmapd_commit_groups_total") == g + 2
+
+
+def sync_policies_are_accepted_and_keep_ops():
+    """Each --sync policy answers, and what it acknowledged is there after a
+    clean stop; a bad value is refused at start."""
+    for policy in ("full", "normal", "off"):
+        d = Daemon(RMAPD, args=["--sync", policy])
+        try:
+            d.start()
+            sid = new_session(d, policy)
+            for n in range(20):
+                d.json("POST", ops_url(sid), write_op(n))
+            # under off, a read waits for nothing: the version is the one
+            # acknowledged, durable or not
+            assert state(d, sid)["version"] == 23
+            d.stop()
+            d.start()
+            assert len(d.journal(sid)) == 23
+        finally:
+            d.cleanup()
+    p = subprocess.run([RMAPD, "--sync", "sometimes"], capture_output=True,
+                       text=True)
+    assert p.returncode != 0 and "--sync is full, normal or off" in p.stderr
+
+
+# the schema 2 tables, as rmapd made them before the journal lost its results
+SCHEMA_2 = """
+CREATE TABLE sessions (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,
+  config TEXT NOT NULL, created INTEGER NOT NULL DEFAULT (strftime('%s','now')));
+CREATE TABLE journal (
+  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL, op TEXT NOT NULL, result TEXT NOT NULL,
+  PRIMARY KEY (session, seq)) WITHOUT ROWID;
+CREATE TABLE snapshots (
+  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL, name TEXT, dump BLOB NOT NULL, checksum BLOB);
+CREATE INDEX snapshots_by_seq ON snapshots(session, seq);
+CREATE UNIQUE INDEX snapshots_by_name ON snapshots(session, name);
+PRAGMA user_version = 2;
+"""
+
+
+def schema_2_database_migrates_without_loss():
+    """A database in the schema 2 layout (the op and its full result per
+    journal row) is converted on start: the journal keeps every op, the
+    results answered by GET /ops are the ones schema 2 stored (now by
+    replay), sessions and named snapshots are all there and restore."""
+    d = Daemon(RMAPD, args=["--snapshot-every", "4"])
+    try:
+        d.start()
+        sids = [new_session(d, "m%d" % i) for i in range(3)]
+        for n, sid in enumerate(sids):
+            d.json("POST", ops_url(sid), {"ops": [{"op": "fork", "pid": 1}] +
+                                          [write_op(k) for k in range(n + 3)]})
+            d.json("POST", "/api/v1/sessions/%d/snapshots" % sid,
+                   {"name": "named"}, expect=201)
+            d.json("POST", ops_url(sid), dict(write_op(9), pid=2))
+        journals = {sid: d.journal(sid) for sid in sids}
+        states = {sid: state(d, sid) for sid in sids}
+        d.stop()
+        # the same content, in schema 2's tables
+        new = sqlite3.connect(d.db)
+        old_path = d.db + ".v2"
+        old = sqlite3.connect(old_path)
+        old.executescript(SCHEMA_2)
+        with old:
+            old.executemany("INSERT INTO sessions(id, name, config) VALUES(?,?,?)",
+                            new.execute("SELECT id, name, config FROM sessions"))
+            for sid, journal in journals.items():
+                for e in journal:
+                    stored = {k: v for k, v in e["result"].items()
+                              if k not in ("op", "seq")}
+                    old.execute("INSERT INTO journal VALUES(?,?,?,?)",
+                                (sid, e["seq"], json.dumps(e["op"]),
+                                 json.dumps(stored)))
+            old.executemany("INSERT INTO snapshots VALUES(?,?,?,?,?)", new.execute(
+                "SELECT session, seq, name, dump, checksum FROM snapshots "
+                "ORDER BY id"))
+        n_snapshots = new.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0]
+        old.close()
+        new.close()
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(d.db + suffix):
+                os.unlink(d.db + suffix)
+        os.rename(old_path, d.db)
+        d.start()
+        for sid in sids:
+            assert d.journal(sid) == journals[sid], sid
+            assert state(d, sid) == states[sid], sid
+        d.json("POST", "/api/v1/sessions/%d/snapshots/named/restore" % sids[2])
+        assert state(d, sids[2])["version"] == len(journals[sids[2]]) - 1
+        d.stop()
+        db = sqlite3.connect(d.db)
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert [r[1] for r in db.execute("PRAGMA table_info(journal)")] == \
+            ["session", "seq", "op"]
+        # the restore cut the snapshots past its seq: one automatic one
+        assert db.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0] >= \
+            n_snapshots - 1
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        db.close()
+    finally:
+        d.cleanup()
+
+
+if __name__ == "__main__":
+    res = Results()
+    res.run(failed_group_fails_exactly_its_ops)
+    res.run(many_requests_share_one_group)
+    res.run(sync_policies_are_accepted_and_keep_ops)
+    res.run(schema_2_database_migrates_without_loss)
+    sys.exit(res.summary())
