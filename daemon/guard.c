@@ -31,7 +31,9 @@ static const char *header(const struct request_head *head, const char *name)
 
 struct tally {
 	size_t bytes;
-	int hosts;
+	int hosts, lengths;
+	bool chunked;		/* a Transfer-Encoding */
+	bool bad;		/* a name or value HTTP does not allow */
 };
 
 static void add_one(const char *key, const char *value, void *arg)
@@ -39,15 +41,17 @@ static void add_one(const char *key, const char *value, void *arg)
 	struct tally *t = arg;
 
 	t->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
-	if (!strcasecmp(key, "Host"))
-		t->hosts++;
+	t->hosts += !strcasecmp(key, "Host");
+	t->lengths += !strcasecmp(key, "Content-Length");
+	t->chunked |= !strcasecmp(key, "Transfer-Encoding");
+	t->bad |= !head_is_token(key) || (value && !head_is_value(value));
 }
 
 /* The bytes of the headers (or query arguments), how many, their Hosts. */
 static struct tally head_tally(const struct request_head *head, bool query,
 			       int *count)
 {
-	struct tally t = { 0, 0 };
+	struct tally t = { 0 };
 
 	*count = head->each(head->conn, query, add_one, &t);
 	return t;
@@ -255,6 +259,23 @@ bool guard_admit(const struct config *cfg, const char *method,
 		reply_problem(rep, 431, "headers-too-large", "", "the request "
 			      "headers are more than %d bytes or %d headers",
 			      HEAD_MAX_FIELDS, HEAD_MAX_COUNT);
+		return true;
+	}
+	/*
+	 * The front door (head.c) refuses these in a connection's first
+	 * request; a kept-alive connection's next ones reach libmicrohttpd
+	 * directly, and it takes them.
+	 */
+	if (!head_is_token(method) || t.bad || t.lengths > 1) {
+		reply_problem(rep, 400, "malformed-request", "", "the request "
+			      "head is not HTTP/1.1 (the method, a header line, "
+			      "or two Content-Lengths)");
+		return true;
+	}
+	if (t.chunked) {
+		reply_problem(rep, 411, "length-required", "Transfer-Encoding",
+			      "send the body with a Content-Length; rmapd takes "
+			      "no Transfer-Encoding (chunked) request body");
 		return true;
 	}
 	if (t.hosts > 1) {

@@ -111,6 +111,20 @@ static bool is_value_byte(unsigned char c)
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
+bool head_is_token(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n && span(s, n, is_tchar) == n;
+}
+
+bool head_is_value(const char *s)
+{
+	size_t n = strlen(s);
+
+	return span(s, n, is_value_byte) == n;
+}
+
 static bool trim_ows(unsigned char c)
 {
 	return c == ' ' || c == '\t';

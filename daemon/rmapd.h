@@ -272,6 +272,9 @@ struct head_check {
  */
 enum head_verdict head_check(const char *buf, size_t n, unsigned long max_body,
 			     struct head_check *hc);
+/* a method or header name as HTTP spells it; a header value's bytes */
+bool head_is_token(const char *s);
+bool head_is_value(const char *s);
 
 /* ---- web.c ---- */
 void serve_static(const struct config *cfg, const char *path,

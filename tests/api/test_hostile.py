@@ -22,11 +22,15 @@ SETUP = [{"op": "spawn"},
          {"op": "access", "pid": 1, "addr": A, "write": True}]
 
 
-def raw(d, data):
-    """Send bytes as they are; (status, headers lowercased, body)."""
+def answer_and_close(d, data):
+    """The raw answer to data, read until rmapd closes the connection."""
     s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
     s.sendall(data)
-    out = recv_all(s)
+    return recv_all(s)
+
+
+def split_answer(out):
+    """(status, headers lowercased, body) of a raw answer."""
     head, _, body = out.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     hdrs = {}
@@ -34,6 +38,11 @@ def raw(d, data):
         k, _, v = line.partition(":")
         hdrs[k.strip().lower()] = v.strip()
     return int(lines[0].split()[1]), hdrs, body
+
+
+def raw(d, data):
+    """Send bytes as they are; (status, headers lowercased, body)."""
+    return split_answer(answer_and_close(d, data))
 
 
 def problem(status, ctype, payload, want_status, want_type):
@@ -472,6 +481,118 @@ def long_targets_and_headers_are_problem_documents():
         d.cleanup()
 
 
+H = b"Host: 127.0.0.1\r\n"
+JSON = b"Content-Type: application/json\r\n"
+POST = b"POST /api/v1/sessions HTTP/1.1\r\n" + H + JSON
+
+MALFORMED = (400, "malformed-request")
+
+
+def get(line=b"GET /healthz HTTP/1.1", fields=b""):
+    return line + b"\r\n" + H + fields + b"\r\n"
+
+
+def post(fields, body=b"{}"):
+    return POST + fields + b"\r\n" + body
+
+
+# heads that libmicrohttpd 0.9.75 answers itself (an HTML page, or nothing
+# at all) or takes although RFC 9112 says to refuse them
+BAD_HEADS = (
+    [(get(line),) + MALFORMED for line in (
+        b"GARBAGE", b"GET /healthz", b" /healthz HTTP/1.1",
+        b"GET\t/healthz\tHTTP/1.1", b"GET  /healthz HTTP/1.1",
+        b"G(T /healthz HTTP/1.1", b"GET /healthz HTTX/1.1",
+        b"GET /healthz http/1.1", b"GET /healthz HTTP/1.10",
+        b"GET /healthz HTTP/1.1\r", bytes(range(1, 256)))] +
+    [(get(b"GET /healthz " + v), 505, "http-version-not-supported")
+     for v in (b"HTTP/2.0", b"HTTP/0.9", b"HTTP/3.0")] +
+    [(get(fields=f + b"\r\n"),) + MALFORMED for f in (
+        b"NoColon", b"X-A : b", b"X-A: b\r\n c", b"X-A: a\rb", b"X-A: a\0b",
+        b"X-A: a\x01b")] +
+    [(post(f),) + MALFORMED for f in (
+        b"Content-Length: abc\r\n", b"Content-Length: -1\r\n",
+        b"Content-Length: 2\r\nContent-Length: 3\r\n")] +
+    [(post(b"Content-Length: %s\r\n" % n), 413, "body-too-large")
+     for n in (b"99999999999999999999999", b"1048577")] +
+    [(post(f, body), 411, "length-required") for f, body in (
+        (b"Transfer-Encoding: chunked\r\n", b"2\r\n{}\r\n0\r\n\r\n"),
+        (b"Transfer-Encoding: chunked\r\n", b"zz\r\n{}\r\n0\r\n\r\n"),
+        (b"Transfer-Encoding: gzip\r\n", b"{}"),
+        (b"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n",
+         b"2\r\n{}\r\n0\r\n\r\n"))] +
+    [(get(b"GET /" + b"a" * 40000 + b" HTTP/1.1"), 414, "uri-too-long"),
+     (get(fields=b"X-A: " + b"a" * 40000 + b"\r\n"), 431, "headers-too-large"),
+     (get(fields=b"".join(b"X-%d: a\r\n" % i for i in range(3000))), 431,
+      "headers-too-large"),
+     (b"\r\n" * 20000 + get(), 431, "headers-too-large")])
+
+
+def malformed_heads_get_problem_documents_not_html():
+    """Every head libmicrohttpd would answer with its own HTML page (or a
+    bare close), or would take although HTTP says to refuse it, gets a
+    problem document with the right status, the security headers and
+    Connection: close; nothing reaches the router, so nothing changes."""
+    d = Daemon(RMAPD).start()
+    try:
+        for data, status, kind in BAD_HEADS:
+            out = answer_and_close(d, data)
+            assert out, (data[:60], "closed without an answer")
+            st, h, body = split_answer(out)
+            assert int(h.get("content-length", -1)) == len(body), (data[:60], h)
+            problem(st, h.get("content-type"), body, status, kind)
+            assert h.get("connection") == "close", (data[:60], h)
+            assert "frame-ancestors 'none'" in h.get("content-security-policy", ""), h
+        assert d.json("GET", "/api/v1/sessions") == []
+        # what HTTP allows still passes: HTTP/1.0 without Host, empty lines
+        # before the request line, a bare LF, an HTTP/1.x minor version
+        for data in (b"GET /healthz HTTP/1.0\r\n\r\n",
+                     b"\r\n\r\nGET /healthz HTTP/1.1\r\n" + H + b"Connection: close\r\n\r\n",
+                     b"GET /healthz HTTP/1.1\n" + H[:-2] + b"\nConnection: close\n\n",
+                     b"GET /healthz HTTP/1.2\r\n" + H + b"Connection: close\r\n\r\n",
+                     POST + b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"):
+            st, h, body = split_answer(answer_and_close(d, data))
+            assert st in (200, 201), (data[:60], st, body)
+        assert len(d.json("GET", "/api/v1/sessions")) == 1
+        log = d.log_text()
+        assert "<html>" not in log and "libmicrohttpd:" not in log, log[-2000:]
+    finally:
+        d.cleanup()
+
+
+def follow_up_heads_libmicrohttpd_takes_are_refused_alike():
+    """A kept-alive connection's next request reaches libmicrohttpd
+    without the front door; of the heads above, those it takes (two
+    Content-Lengths, a Transfer-Encoding, a control byte in a value, a
+    method that is no token) are refused by rmapd's guard just the same."""
+    d = Daemon(RMAPD).start()
+    try:
+        first = b"GET /healthz HTTP/1.1\r\n" + H + b"\r\n"
+        for data, status, kind in [
+                (post(b"Content-Length: 2\r\nContent-Length: 2\r\n"),) + MALFORMED,
+                (get(fields=b"X-A: a\x01b\r\n"),) + MALFORMED,
+                (get(b"G(T /healthz HTTP/1.1"),) + MALFORMED] + [
+                (post(f, b"2\r\n{}\r\n0\r\n\r\n"), 411, "length-required")
+                for f in (b"Transfer-Encoding: chunked\r\n",
+                          b"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n")]:
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            s.sendall(first)
+            resp = http.client.HTTPResponse(s)
+            resp.begin()
+            assert resp.status == 200 and resp.read(), resp.status
+            s.sendall(data + b"GET /healthz HTTP/1.1\r\n" + H +
+                      b"Connection: close\r\n\r\n")
+            resp = http.client.HTTPResponse(s)
+            resp.begin()
+            body = resp.read()
+            problem(resp.status, resp.getheader("Content-Type"), body, status,
+                    kind)
+            s.close()
+        assert d.json("GET", "/api/v1/sessions") == []
+    finally:
+        d.cleanup()
+
+
 def control_bytes_around_or_inside_json_are_refused():
     """cJSON skips every byte up to 0x20 as whitespace and takes raw control
     bytes inside strings; JSON allows neither."""
@@ -616,6 +737,8 @@ def main():
               problem_documents_cut_client_text_at_a_character_boundary,
               invalid_utf8_from_the_client_never_reaches_a_document,
               long_targets_and_headers_are_problem_documents,
+              malformed_heads_get_problem_documents_not_html,
+              follow_up_heads_libmicrohttpd_takes_are_refused_alike,
               control_bytes_around_or_inside_json_are_refused,
               ids_in_paths_are_canonical_decimal_only,
               nul_and_control_bytes_in_paths_are_refused_400,
