@@ -309,44 +309,63 @@ def missing_or_repeated_host_is_400():
         d.cleanup()
 
 
-def local_address():
-    """This machine's address on its default route (no packet is sent)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.connect(("10.255.255.255", 9))
-        return s.getsockname()[0]
+# TEST-NET-1 (RFC 5737): an address no machine has, given to lo in a
+# network namespace of the test's own, so that the check does not depend
+# on the machine's network
+NETNS_ADDR = "192.0.2.10"
 
 
-def non_loopback_listener_serves_its_address_not_localhost():
-    addr = local_address()
-    assert not addr.startswith("127."), addr
-    port = free_port()
+def netns_statuses():
+    """Inside the namespace: start rmapd on NETNS_ADDR and print, as JSON,
+    the status and content type of GET /healthz for each Host."""
+    subprocess.run(["ip", "addr", "add", NETNS_ADDR + "/32", "dev", "lo"],
+                   check=True)
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    addr, port = NETNS_ADDR, free_port()
     tmp = tempfile.mkdtemp(prefix="rmapd-test-")
     proc = subprocess.Popen([RMAPD, "--listen", "%s:%d" % (addr, port),
                              "--allow-remote", "--db",
                              os.path.join(tmp, "db.sqlite")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = {}
     try:
-        def get(host):
+        for host in (addr, "%s:%d" % (addr, port), "localhost:%d" % port,
+                     "127.0.0.1:%d" % port, "[::1]:%d" % port,
+                     "%s:%d" % (addr, port + 1)):
             for _ in range(100):
                 try:
                     c = http.client.HTTPConnection(addr, port, timeout=10)
                     c.request("GET", "/healthz", headers={"Host": host})
                     r = c.getresponse()
-                    return r.status, r.getheader("Content-Type"), r.read()
+                    out[host] = [r.status, r.getheader("Content-Type"),
+                                 r.read().decode()]
+                    break
                 except ConnectionRefusedError:
                     time.sleep(0.05)
-            raise RuntimeError("rmapd did not start")
-        for host in (addr, "%s:%d" % (addr, port)):
-            st, _, payload = get(host)
-            assert st == 200, (host, st, payload)
-        for host in ("localhost:%d" % port, "127.0.0.1:%d" % port,
-                     "[::1]:%d" % port, "%s:%d" % (addr, port + 1)):
-            st, ct, payload = get(host)
-            problem(st, ct, payload, 421, "unknown-host")
     finally:
         proc.terminate()
         proc.wait(timeout=20)
         shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps({"port": port, "answers": out}))
+
+
+def non_loopback_listener_serves_its_address_not_localhost():
+    """On an address that is not loopback, the Host must name it: the
+    loopback names get 421 (in a network namespace of its own, where
+    NETNS_ADDR is an address of lo; unshare -rn needs no privilege)."""
+    run = subprocess.run(["unshare", "-rn", sys.executable,
+                          os.path.abspath(__file__), RMAPD, "--netns"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, (run.returncode, run.stderr[-2000:])
+    res = json.loads(run.stdout)
+    addr, port, answers = NETNS_ADDR, res["port"], res["answers"]
+    assert len(answers) == 6, answers
+    for host in (addr, "%s:%d" % (addr, port)):
+        assert answers[host][0] == 200, (host, answers[host])
+    for host in ("localhost:%d" % port, "127.0.0.1:%d" % port,
+                 "[::1]:%d" % port, "%s:%d" % (addr, port + 1)):
+        st, ct, payload = answers[host]
+        problem(st, ct, payload.encode(), 421, "unknown-host")
 
 
 def socket_activation_serves_the_port_of_the_socket_it_got():
@@ -718,6 +737,9 @@ def openapi_documents_every_refusal():
 
 
 def main():
+    if sys.argv[2:] == ["--netns"]:
+        netns_statuses()
+        return 0
     res = Results()
     for t in (no_cors_text_plain_rewind_is_refused_415,
               body_without_content_type_is_refused_415,
