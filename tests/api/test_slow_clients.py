@@ -189,6 +189,7 @@ def defaults_keep_room_for_other_addresses():
         elapsed = time.monotonic() - t_start
         cut = metric(d, "rmapd_connections_cut_total")
         unfair = metric(d, 'rmapd_connections_refused_total{reason="fair-share"}')
+        limit = metric(d, 'rmapd_connections_refused_total{reason="limit"}')
         d.stop()
         refused, held = [], []
         for r in records:
@@ -207,11 +208,12 @@ def defaults_keep_room_for_other_addresses():
         assert fig["p99"] < 0.1, fig
         log = d.log_text()
         fair = repeated(log, "its fair share is 64")
-        hard = repeated(log, "libmicrohttpd: Server reached connection limit")
+        hard = repeated(log, "the limit (--max-connections)")
         print("refusals: %d in %d log lines over %.0f s" % (
             fair[1] + hard[1], fair[0] + hard[0], elapsed), flush=True)
         assert fair[1] + hard[1] == len(refused), (fair, hard, len(refused))
         assert unfair == fair[1] and cut == len(held), (unfair, fair, cut)
+        assert limit == hard[1], (limit, hard)
         assert 1 <= fair[0] <= elapsed + 2 and hard[0] <= elapsed + 2, \
             (fair, hard)
         lines, total = deadline_closures(log)
