@@ -124,8 +124,8 @@ static bool refuse(struct stage *st, const struct head_check *hc)
 	return drain(st->fd);
 }
 
-/* New bytes on a connection held here. */
-static void stage_event(struct stage *st)
+/* New bytes on a connection held here, or its end (hup). */
+static void stage_event(struct stage *st, bool hup)
 {
 	struct head_check hc;
 	enum head_verdict v;
@@ -144,6 +144,11 @@ static void stage_event(struct stage *st)
 		return;
 	}
 	v = head_check(peek_buf, (size_t)n, g_cfg->max_body, &hc);
+	if (v == HEAD_MORE && hup) {
+		/* no more will come: the head stays cut short */
+		drop(st);
+		return;
+	}
 	if (v == HEAD_MORE && (size_t)n < sizeof(peek_buf))
 		return;
 	if (v == HEAD_OK) {
@@ -215,7 +220,8 @@ static void *front_loop(void *arg)
 			if (ev[i].data.ptr == &listen_tag)
 				accept_all();
 			else
-				stage_event(ev[i].data.ptr);
+				stage_event(ev[i].data.ptr, ev[i].events &
+					    (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 		}
 	}
 }

@@ -311,6 +311,22 @@ def slow_body_is_cut_by_the_deadline_too():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def head_cut_short_by_the_client_is_closed_at_once():
+    """A client that sends part of a head and then ends its side will send
+    no more: the front door closes the connection at once, not at the
+    request deadline, and answers nothing."""
+    d = Daemon(RMAPD).start()
+    try:
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        t0 = time.monotonic()
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+        s.shutdown(socket.SHUT_WR)
+        assert closed_within(s, 0.0, 2.0, t0) == b""
+        s.close()
+    finally:
+        d.cleanup()
+
+
 def http_get(s, port):
     """One GET /healthz on the kept-alive socket s; its status."""
     s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % port)
@@ -412,6 +428,7 @@ def main():
     res.run(flags_are_documented_and_checked)
     res.run(connection_limit_fits_the_open_file_limit)
     res.run(slow_body_is_cut_by_the_deadline_too)
+    res.run(head_cut_short_by_the_client_is_closed_at_once)
     res.run(keep_alive_deadline_starts_after_each_answer)
     res.run(event_stream_outlives_the_request_deadline)
     res.run(defaults_keep_room_for_other_addresses)
