@@ -35,6 +35,7 @@
 
 #define LINGER_MS	2000
 #define NR_EVENTS	64
+#define ACCEPT_EVERY	16	/* events handled between two accept rounds */
 
 struct stage {
 	int fd;
@@ -203,6 +204,8 @@ static void accept_all(void)
 		st->prev = held.prev;
 		held.prev->next = st;
 		held.prev = st;
+		/* a client's request usually follows its connect at once */
+		stage_event(st, false);
 	}
 }
 
@@ -215,11 +218,16 @@ static void *front_loop(void *arg)
 	for (;;) {
 		n = epoll_wait(epfd, ev, NR_EVENTS, -1);
 		for (i = 0; i < n; i++) {
+			/*
+			 * New connections first, also amid a burst (thousands
+			 * cut by their deadline at once): a stage accepted now
+			 * is in no event of this batch, so none is stale.
+			 */
+			if (!(i % ACCEPT_EVERY))
+				accept_all();
 			if (ev[i].data.ptr == &wake_tag)
 				return NULL;
-			if (ev[i].data.ptr == &listen_tag)
-				accept_all();
-			else
+			if (ev[i].data.ptr != &listen_tag)
 				stage_event(ev[i].data.ptr, ev[i].events &
 					    (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 		}
