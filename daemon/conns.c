@@ -12,17 +12,19 @@
  * sockets past their deadline; libmicrohttpd then sees the end of the
  * stream and closes the connection itself, in its own thread.
  *
- * Why shutdown(2) from another thread is safe: libmicrohttpd calls the
- * close notification before it closes the descriptor, and the notification
- * takes conns_lock to unregister the connection.  The sweeper only touches
- * descriptors of registered connections, under that lock, so a descriptor
- * it shuts down cannot have been closed and reused for something else.
+ * Why shutdown(2) from another thread is safe: a record is unregistered,
+ * under conns_lock, before its descriptor is closed - by the front door
+ * (front.c) while it holds the connection, by libmicrohttpd's close
+ * notification after that.  The sweeper only touches descriptors of
+ * registered connections, under that lock, so a descriptor it shuts down
+ * cannot have been closed and reused for something else.
  *
- * Room for other addresses: besides libmicrohttpd's hard limit per address
- * (--max-conns-per-ip), once half of --max-connections are in use an
- * address that already holds a fair share (1/64 of them) gets no more.
- * However many addresses a slowloris uses, the other half stays for the
- * clients that hold little, and a fresh one is served at once.
+ * The limits are checked when the front door accepts a connection: at
+ * most --max-connections in all, --max-conns-per-ip from one address, and
+ * once half of --max-connections are in use an address that already holds
+ * a fair share (1/64 of them) gets no more.  However many addresses a
+ * slowloris uses, the other half stays for the clients that hold little,
+ * and a fresh one is served at once.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -55,9 +57,13 @@ struct conn {
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn conns = { .prev = &conns, .next = &conns };
 static unsigned long nr_conns;
-static unsigned long nr_unfair;		/* refused for their fair share */
+/* refused: past --max-connections, --max-conns-per-ip, the fair share */
+static unsigned long nr_refused[3];
 static unsigned long nr_cut;		/* past their deadline */
 static struct peer *peers[PEER_BUCKETS];
+/* the records by descriptor, for libmicrohttpd's start notification */
+static struct conn **by_fd;
+static size_t nr_by_fd;
 
 /* An address as a key; false for what is not IP (no per-address share). */
 static bool peer_key(const struct sockaddr *sa, unsigned char key[17])
@@ -123,41 +129,6 @@ static unsigned long fair_share(void)
 	return share ? share : 1;
 }
 
-/*
- * MHD's accept policy: refuse an address its next connection when the
- * daemon is half full and it holds its fair share already.  Counted at the
- * start notification, so a few accepts running at once in the workers may
- * pass together: the share is kept to within the number of threads.
- */
-enum MHD_Result conns_accept(void *cls, const struct sockaddr *addr,
-			     socklen_t addrlen)
-{
-	unsigned char key[17];
-	unsigned long held = 0, in_use;
-	struct peer **pp;
-	char name[INET6_ADDRSTRLEN] = "?";
-
-	(void)cls;
-	(void)addrlen;
-	if (!peer_key(addr, key))
-		return MHD_YES;
-	pthread_mutex_lock(&conns_lock);
-	in_use = nr_conns;
-	if (in_use >= g_cfg->max_conns / 2) {
-		pp = peer_slot(key);
-		held = *pp ? (*pp)->n : 0;
-	}
-	pthread_mutex_unlock(&conns_lock);
-	if (held < fair_share())
-		return MHD_YES;
-	__atomic_add_fetch(&nr_unfair, 1, __ATOMIC_RELAXED);
-	inet_ntop(key[0] == 4 ? AF_INET : AF_INET6, key + 1, name, sizeof(name));
-	log_limited(&nr_conns, LOG_WARNING, "refused a connection from %s: "
-		    "it holds %lu of the %lu in use, its fair share is %lu",
-		    name, held, in_use, fair_share());
-	return MHD_NO;
-}
-
 int64_t monotonic_ms(void)
 {
 	struct timespec ts;
@@ -173,6 +144,147 @@ static void arm(struct conn *c)
 	__atomic_store_n(&c->deadline_ms, t, __ATOMIC_RELAXED);
 }
 
+/* Called with conns_lock held: why addr may not have one more, or NULL. */
+static const char *refusal(const unsigned char key[17], bool ip,
+			   unsigned long *held)
+{
+	struct peer **pp = ip ? peer_slot(key) : NULL;
+
+	*held = pp && *pp ? (*pp)->n : 0;
+	if (nr_conns >= g_cfg->max_conns)
+		return "limit";
+	if (g_cfg->max_conns_per_ip && *held >= g_cfg->max_conns_per_ip)
+		return "per-address";
+	if (nr_conns >= g_cfg->max_conns / 2 && *held >= fair_share())
+		return "fair-share";
+	return NULL;
+}
+
+static void log_refusal(const char *why, const unsigned char key[17],
+			unsigned long held, unsigned long in_use)
+{
+	char name[INET6_ADDRSTRLEN] = "?";
+
+	if (key[0])
+		inet_ntop(key[0] == 4 ? AF_INET : AF_INET6, key + 1, name,
+			  sizeof(name));
+	if (!strcmp(why, "limit"))
+		log_limited(&nr_refused[0], LOG_WARNING, "refused a connection "
+			    "from %s: %lu connections are open, the limit "
+			    "(--max-connections)", name, in_use);
+	else if (!strcmp(why, "per-address"))
+		log_limited(&nr_refused[1], LOG_WARNING, "refused a connection "
+			    "from %s: it holds %lu, the limit per address "
+			    "(--max-conns-per-ip)", name, held);
+	else
+		log_limited(&nr_refused[2], LOG_WARNING, "refused a connection "
+			    "from %s: it holds %lu of the %lu in use, its fair "
+			    "share is %lu", name, held, in_use, fair_share());
+}
+
+static void link_conn(struct conn *c)
+{
+	c->next = &conns;
+	c->prev = conns.prev;
+	conns.prev->next = c;
+	conns.prev = c;
+	nr_conns++;
+	if (c->fd >= 0 && (size_t)c->fd < nr_by_fd)
+		by_fd[c->fd] = c;
+}
+
+static void unlink_conn(struct conn *c)
+{
+	c->prev->next = c->next;
+	c->next->prev = c->prev;
+	nr_conns--;
+	if (c->peer)
+		peer_put(c->peer);
+	if (c->fd >= 0 && (size_t)c->fd < nr_by_fd && by_fd[c->fd] == c)
+		by_fd[c->fd] = NULL;
+}
+
+int conns_init(size_t max_fd)
+{
+	by_fd = calloc(max_fd, sizeof(*by_fd));
+	nr_by_fd = by_fd ? max_fd : 0;
+	return by_fd ? 0 : -1;
+}
+
+/*
+ * A connection the front door accepted: registered with its deadline, or
+ * NULL when the limits refuse it (logged at a bounded rate).  An address
+ * that already holds its fair share gets no more once the daemon is half
+ * full, so however many addresses a slowloris uses, the other half stays
+ * for the clients that hold little.
+ */
+struct conn *conns_admit(int fd, const struct sockaddr *addr)
+{
+	unsigned char key[17];
+	bool ip = peer_key(addr, key);
+	unsigned long held, in_use;
+	const char *why;
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->fd = fd;
+	pthread_mutex_lock(&conns_lock);
+	in_use = nr_conns;
+	why = refusal(key, ip, &held);
+	if (!why && ip && !(c->peer = peer_get(key)))
+		why = "memory";
+	if (!why) {
+		link_conn(c);
+		arm(c);
+	}
+	pthread_mutex_unlock(&conns_lock);
+	if (!why)
+		return c;
+	free(c);
+	if (!strcmp(why, "memory"))
+		return NULL;
+	__atomic_add_fetch(&nr_refused[!strcmp(why, "limit") ? 0 :
+		!strcmp(why, "per-address") ? 1 : 2], 1, __ATOMIC_RELAXED);
+	log_refusal(why, key, held, in_use);
+	return NULL;
+}
+
+/* The front door closes c's descriptor after this. */
+void conns_forget(struct conn *c)
+{
+	pthread_mutex_lock(&conns_lock);
+	unlink_conn(c);
+	pthread_mutex_unlock(&conns_lock);
+	free(c);
+}
+
+/*
+ * libmicrohttpd refused a connection handed to it, and closed it: c is
+ * gone already if it got as far as the close notification.
+ */
+void conns_handover_failed(struct conn *c, int fd)
+{
+	bool ours;
+
+	pthread_mutex_lock(&conns_lock);
+	ours = fd >= 0 && (size_t)fd < nr_by_fd && by_fd[fd] == c;
+	if (ours)
+		unlink_conn(c);
+	pthread_mutex_unlock(&conns_lock);
+	if (ours)
+		free(c);
+}
+
+/* answered and closing: a little while to read what the client still sends */
+void conns_linger(struct conn *c, int64_t ms)
+{
+	int64_t t = monotonic_ms() + ms;
+
+	if (t < __atomic_load_n(&c->deadline_ms, __ATOMIC_RELAXED))
+		__atomic_store_n(&c->deadline_ms, t, __ATOMIC_RELAXED);
+}
+
 static struct conn *conn_of(struct MHD_Connection *mc)
 {
 	const union MHD_ConnectionInfo *info =
@@ -181,34 +293,21 @@ static struct conn *conn_of(struct MHD_Connection *mc)
 	return info ? info->socket_context : NULL;
 }
 
+/*
+ * MHD starts a connection the front door handed over: its record, found
+ * by its descriptor, becomes the connection's socket context.
+ */
 static void conn_started(struct MHD_Connection *mc, void **socket_ctx)
 {
 	const union MHD_ConnectionInfo *fd =
 		MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
-	const union MHD_ConnectionInfo *addr =
-		MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	unsigned char key[17];
-	bool ip = peer_key(addr ? addr->client_addr : NULL, key);
-	struct conn *c;
+	struct conn *c = NULL;
 
 	if (!fd)
 		return;
-	c = calloc(1, sizeof(*c));
-	if (c)
-		c->fd = fd->connect_fd;
 	pthread_mutex_lock(&conns_lock);
-	if (c && ip && !(c->peer = peer_get(key))) {
-		free(c);
-		c = NULL;
-	}
-	if (c) {
-		c->next = &conns;
-		c->prev = conns.prev;
-		conns.prev->next = c;
-		conns.prev = c;
-		nr_conns++;
-		arm(c);
-	}
+	if (fd->connect_fd >= 0 && (size_t)fd->connect_fd < nr_by_fd)
+		c = by_fd[fd->connect_fd];
 	pthread_mutex_unlock(&conns_lock);
 	/* no record, no deadline: do not keep what cannot be bounded */
 	if (!c)
@@ -228,14 +327,7 @@ void conns_notify(void *cls, struct MHD_Connection *mc, void **socket_ctx,
 	}
 	if (!c)
 		return;
-	pthread_mutex_lock(&conns_lock);
-	c->prev->next = c->next;
-	c->next->prev = c->prev;
-	nr_conns--;
-	if (c->peer)
-		peer_put(c->peer);
-	pthread_mutex_unlock(&conns_lock);
-	free(c);
+	conns_forget(c);
 	*socket_ctx = NULL;
 }
 
@@ -291,12 +383,16 @@ void conns_metrics(struct strbuf *t)
 	strbuf_printf(t, "# HELP rmapd_connections Client connections open.\n"
 		"# TYPE rmapd_connections gauge\nrmapd_connections %lu\n"
 		"# HELP rmapd_connections_refused_total Connections refused "
-		"to an address holding its fair share.\n"
+		"by the limits.\n"
 		"# TYPE rmapd_connections_refused_total counter\n"
+		"rmapd_connections_refused_total{reason=\"limit\"} %lu\n"
+		"rmapd_connections_refused_total{reason=\"per-address\"} %lu\n"
 		"rmapd_connections_refused_total{reason=\"fair-share\"} %lu\n"
 		"# HELP rmapd_connections_cut_total Connections closed by "
 		"the request deadline.\n"
 		"# TYPE rmapd_connections_cut_total counter\n"
 		"rmapd_connections_cut_total %lu\n", n,
-		__atomic_load_n(&nr_unfair, __ATOMIC_RELAXED), cut);
+		__atomic_load_n(&nr_refused[0], __ATOMIC_RELAXED),
+		__atomic_load_n(&nr_refused[1], __ATOMIC_RELAXED),
+		__atomic_load_n(&nr_refused[2], __ATOMIC_RELAXED), cut);
 }

@@ -20,14 +20,6 @@
 #include "codec.h"
 #include "rmapd.h"
 
-/*
- * Limits on the request target and the headers, well inside
- * libmicrohttpd's 32 KiB pool: past the pool it answers in HTML itself,
- * and with a few hundred headers it has no room left for any answer.
- */
-#define MAX_HEAD	8192
-#define MAX_HEADERS	100
-
 #define CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
 	"img-src 'self'; connect-src 'self'; object-src 'none'; " \
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -39,7 +31,9 @@ static const char *header(const struct request_head *head, const char *name)
 
 struct tally {
 	size_t bytes;
-	int hosts;
+	int hosts, lengths;
+	bool chunked;		/* a Transfer-Encoding */
+	bool bad;		/* a name or value HTTP does not allow */
 };
 
 static void add_one(const char *key, const char *value, void *arg)
@@ -47,15 +41,17 @@ static void add_one(const char *key, const char *value, void *arg)
 	struct tally *t = arg;
 
 	t->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
-	if (!strcasecmp(key, "Host"))
-		t->hosts++;
+	t->hosts += !strcasecmp(key, "Host");
+	t->lengths += !strcasecmp(key, "Content-Length");
+	t->chunked |= !strcasecmp(key, "Transfer-Encoding");
+	t->bad |= !head_is_token(key) || (value && !head_is_value(value));
 }
 
 /* The bytes of the headers (or query arguments), how many, their Hosts. */
 static struct tally head_tally(const struct request_head *head, bool query,
 			       int *count)
 {
-	struct tally t = { 0, 0 };
+	struct tally t = { 0 };
 
 	*count = head->each(head->conn, query, add_one, &t);
 	return t;
@@ -252,16 +248,34 @@ bool guard_admit(const struct config *cfg, const char *method,
 
 	if (!strcmp(method, "HEAD"))
 		method = "GET";
-	if (head_tally(conn, true, &count).bytes + strlen(path) > MAX_HEAD) {
+	if (head_tally(conn, true, &count).bytes + strlen(path) >
+	    HEAD_MAX_TARGET) {
 		reply_problem(rep, 414, "uri-too-long", "", "the request target "
-			      "is longer than %d bytes", MAX_HEAD);
+			      "is longer than %d bytes", HEAD_MAX_TARGET);
 		return true;
 	}
 	t = head_tally(conn, false, &count);
-	if (t.bytes > MAX_HEAD || count > MAX_HEADERS) {
+	if (t.bytes > HEAD_MAX_FIELDS || count > HEAD_MAX_COUNT) {
 		reply_problem(rep, 431, "headers-too-large", "", "the request "
 			      "headers are more than %d bytes or %d headers",
-			      MAX_HEAD, MAX_HEADERS);
+			      HEAD_MAX_FIELDS, HEAD_MAX_COUNT);
+		return true;
+	}
+	/*
+	 * The front door (head.c) refuses these in a connection's first
+	 * request; a kept-alive connection's next ones reach libmicrohttpd
+	 * directly, and it takes them.
+	 */
+	if (!head_is_token(method) || t.bad || t.lengths > 1) {
+		reply_problem(rep, 400, "malformed-request", "", "the request "
+			      "head is not HTTP/1.1 (the method, a header line, "
+			      "or two Content-Lengths)");
+		return true;
+	}
+	if (t.chunked) {
+		reply_problem(rep, 411, "length-required", "Transfer-Encoding",
+			      "send the body with a Content-Length; rmapd takes "
+			      "no Transfer-Encoding (chunked) request body");
 		return true;
 	}
 	if (t.hosts > 1) {
@@ -299,19 +313,30 @@ bool guard_admit(const struct config *cfg, const char *method,
 	return false;
 }
 
+void guard_each_header(const struct config *cfg,
+		       void (*fn)(const char *name, const char *value, void *arg),
+		       void *arg)
+{
+	fn("Content-Security-Policy", CSP, arg);
+	fn("X-Content-Type-Options", "nosniff", arg);
+	fn("Referrer-Policy", "no-referrer", arg);
+	fn("X-Frame-Options", "DENY", arg);
+	fn("Cross-Origin-Resource-Policy", cfg->nr_cors_origins ?
+	   "cross-origin" : "same-origin", arg);
+}
+
+static void add_header(const char *name, const char *value, void *arg)
+{
+	MHD_add_response_header(arg, name, value);
+}
+
 void guard_headers(const struct config *cfg, struct MHD_Response *r,
 		   struct MHD_Connection *conn)
 {
 	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							 "Origin");
 
-	MHD_add_response_header(r, "Content-Security-Policy", CSP);
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(r, "X-Frame-Options", "DENY");
-	MHD_add_response_header(r, "Cross-Origin-Resource-Policy",
-				cfg->nr_cors_origins ? "cross-origin" :
-				"same-origin");
+	guard_each_header(cfg, add_header, r);
 	if (!cfg->nr_cors_origins)
 		return;
 	MHD_add_response_header(r, "Vary", "Origin");

@@ -473,34 +473,23 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 /*
  * The logger comes first: MHD reports what goes wrong with the options
- * after it through the logger set so far.  One address may hold at most
- * max_conns_per_ip of the max_conns connections, and conns_accept() keeps
- * half of them for the addresses that hold little, so that no number of
- * slowloris clients can take them all and /healthz still answers the
- * others; conns.c cuts a connection that has not sent a whole request in
- * request_timeout seconds, however slowly it trickles.  Every worker of
- * the pool accepts on the listen socket from its own epoll set, and the
- * backlog holds a burst of max_conns while they do.
+ * after it through the logger set so far.  MHD has no listening socket:
+ * the front door accepts, checks each connection's first request head and
+ * hands it over (MHD_add_connection spreads them over the pool's workers),
+ * after conns.c has applied the connection limits; conns.c also cuts a
+ * connection that has not sent a whole request in request_timeout
+ * seconds, however slowly it trickles.
  */
-struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
-			      const struct sockaddr *addr, bool ipv6)
+struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
-	struct MHD_OptionItem where[] = {
-		{ listen_fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
-		  listen_fd, listen_fd >= 0 ? NULL : (void *)addr },
-		{ MHD_OPTION_LISTEN_BACKLOG_SIZE, (intptr_t)cfg->max_conns, NULL },
-		{ MHD_OPTION_END, 0, NULL },
-	};
+			     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+			     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
 	struct MHD_Daemon *d;
 
-	if (ipv6)
-		flags |= MHD_USE_IPv6;
 	db_on_resolved(g_db, commit_settled);
-	d = MHD_start_daemon(flags, cfg->port, conns_accept, NULL, answer, NULL,
+	d = MHD_start_daemon(flags, 0, NULL, NULL, answer, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-			     MHD_OPTION_ARRAY, where,
 			     MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 			     MHD_OPTION_UNESCAPE_CALLBACK, guard_unescape, NULL,
@@ -508,9 +497,11 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
 			     MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
 			     MHD_OPTION_CONNECTION_LIMIT,
 			     (unsigned int)cfg->max_conns,
-			     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-			     (unsigned int)cfg->max_conns_per_ip,
 			     MHD_OPTION_END);
+	if (d && front_start(d, listen_fd)) {
+		MHD_stop_daemon(d);
+		return NULL;
+	}
 	return d;
 }
 
@@ -522,12 +513,10 @@ bool http_stopping(void)
 /* Stop accepting, let the requests in flight finish (bounded), then stop. */
 void http_stop(struct MHD_Daemon *d)
 {
-	MHD_socket fd = MHD_quiesce_daemon(d);
 	unsigned long left;
 	int waited;
 
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	front_stop();
 	pthread_mutex_lock(&streams_lock);
 	__atomic_store_n(&stopping, true, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&streams_lock);

@@ -474,17 +474,21 @@ static int activation_socket(void)
 }
 
 /*
- * --listen ADDR:0: bind here, so the port the kernel picks is known (for
- * the Host check) before any thread serves a request.
+ * The socket the front door accepts on, bound here so that the port the
+ * kernel picks for ADDR:0 is known (for the Host check) before any thread
+ * serves a request.
  */
-static int listen_any_port(const struct sockaddr *addr, socklen_t len,
-			   int backlog)
+static int listen_on(const struct sockaddr *addr, socklen_t len, int backlog)
 {
 	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
 
 	if (fd < 0)
 		return -1;
-	if (bind(fd, addr, len) || listen(fd, backlog)) {
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    (addr->sa_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+	    bind(fd, addr, len) || listen(fd, backlog)) {
 		close(fd);
 		return -1;
 	}
@@ -548,6 +552,17 @@ static void raise_nofile(struct config *c)
 		       rl.rlim_cur - NOFILE_RESERVE : 16;
 	log_msg(LOG_WARNING, "open-file limit %lu: taking at most %lu "
 		"connections", (unsigned long)rl.rlim_cur, c->max_conns);
+}
+
+/* descriptors below the open-file limit (raised already), for conns.c */
+static size_t nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > (1u << 20))
+		return 1u << 20;
+	return (size_t)rl.rlim_cur;
 }
 
 /* Once when writes start failing for a reason, once when they work again. */
@@ -615,17 +630,21 @@ int main(int argc, char **argv)
 	sin6.sin6_port = htons(cfg.port);
 	g_cfg = &cfg;
 	raise_nofile(&cfg);
-	if (!activated && !cfg.port) {
-		fd = ipv6 ? listen_any_port((struct sockaddr *)&sin6,
-					    sizeof(sin6), (int)cfg.max_conns)
-			  : listen_any_port((struct sockaddr *)&sin,
-					    sizeof(sin), (int)cfg.max_conns);
+	if (!activated) {
+		fd = ipv6 ? listen_on((struct sockaddr *)&sin6, sizeof(sin6),
+				      (int)cfg.max_conns)
+			  : listen_on((struct sockaddr *)&sin, sizeof(sin),
+				      (int)cfg.max_conns);
 		if (fd < 0) {
-			log_msg(LOG_ERR, "cannot serve on %s:0: %s",
-				cfg.listen_addr, strerror(errno));
+			log_msg(LOG_ERR, "cannot serve on %s:%u: %s",
+				cfg.listen_addr, cfg.port, strerror(errno));
 			return 1;
 		}
 		activation_address(&cfg, fd);
+	}
+	if (conns_init(nofile_limit())) {
+		log_msg(LOG_ERR, "out of memory");
+		return 1;
 	}
 	g_db = db_open(cfg.db_path, err, sizeof(err));
 	if (!g_db) {
@@ -649,8 +668,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d = http_start(&cfg, fd, ipv6 ? (struct sockaddr *)&sin6 :
-		       (struct sockaddr *)&sin, ipv6);
+	d = http_start(&cfg, fd);
 	if (!d) {
 		log_msg(LOG_ERR, "cannot serve on %s:%u", cfg.listen_addr, cfg.port);
 		sessions_shutdown();

@@ -207,9 +207,8 @@ char *metrics_render(size_t *len);
 /* ---- http.c ---- */
 struct MHD_Daemon;
 struct sockaddr;
-/* Serve on listen_fd if >= 0 (systemd's, or bound for port 0), else addr. */
-struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd,
-			      const struct sockaddr *addr, bool ipv6);
+/* Serve the connections the front door accepts on listen_fd. */
+struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd);
 /* Graceful: refuse new connections, finish the requests in flight. */
 void http_stop(struct MHD_Daemon *d);
 /* true once SIGTERM/SIGINT started the shutdown */
@@ -220,14 +219,22 @@ void streams_expire(bool all);
 
 /* ---- conns.c ---- */
 struct MHD_Connection;
+struct conn;
 int64_t monotonic_ms(void);
+/* the records by descriptor: room for descriptors below max_fd */
+int conns_init(size_t max_fd);
+/* the front door accepted fd: registered, or NULL past the limits */
+struct conn *conns_admit(int fd, const struct sockaddr *addr);
+/* the front door drops it (then closes its descriptor) */
+void conns_forget(struct conn *c);
+/* libmicrohttpd refused it, and closed fd */
+void conns_handover_failed(struct conn *c, int fd);
+/* answered and closing: at most ms more to read what is left */
+void conns_linger(struct conn *c, int64_t ms);
 #ifdef MHD_VERSION	/* for the files that include microhttpd.h */
-/* MHD_OPTION_NOTIFY_CONNECTION: registers and unregisters connections */
+/* MHD_OPTION_NOTIFY_CONNECTION: the record becomes the socket context */
 void conns_notify(void *cls, struct MHD_Connection *mc, void **socket_ctx,
 		  enum MHD_ConnectionNotificationCode code);
-/* MHD's accept policy: keeps room for the addresses that hold little */
-enum MHD_Result conns_accept(void *cls, const struct sockaddr *addr,
-			     socklen_t addrlen);
 #endif
 /* the whole request is in: its deadline stops while it is answered */
 void conns_request_received(struct MHD_Connection *mc);
@@ -261,11 +268,57 @@ struct request_head {
 bool guard_admit(const struct config *cfg, const char *method,
 		 const char *path, const struct request_head *head,
 		 struct reply *rep);
-/* security headers, and CORS ones for an allowed origin */
+/* the security headers every answer carries, one fn call each */
+void guard_each_header(const struct config *cfg,
+		       void (*fn)(const char *name, const char *value, void *arg),
+		       void *arg);
+/* those, and CORS ones for an allowed origin */
 void guard_headers(const struct config *cfg, struct MHD_Response *r,
 		   struct MHD_Connection *conn);
 /* MHD_OPTION_UNESCAPE_CALLBACK */
 size_t guard_unescape(void *cls, struct MHD_Connection *conn, char *s);
+
+/* ---- front.c ---- */
+/*
+ * The front door: accepts on listen_fd, holds each connection until its
+ * request head is whole and sound, answers the others itself, and hands
+ * the good ones to d.
+ */
+int front_start(struct MHD_Daemon *d, int listen_fd);
+/* no more connections: close the listening socket and those held */
+void front_stop(void);
+
+/* ---- head.c ---- */
+/*
+ * Limits on a request's head, well inside libmicrohttpd's 32 KiB pool:
+ * past the pool it answers in HTML itself, and with a few hundred headers
+ * it has no room left for any answer.
+ */
+#define HEAD_MAX_TARGET		8192	/* bytes of the request target */
+#define HEAD_MAX_LINE		(HEAD_MAX_TARGET + 64)	/* the request line */
+#define HEAD_MAX_FIELDS		8192	/* bytes of the header lines */
+#define HEAD_MAX_COUNT		100	/* header lines */
+#define HEAD_MAX		(HEAD_MAX_LINE + HEAD_MAX_FIELDS + 4)
+
+enum head_verdict { HEAD_MORE, HEAD_OK, HEAD_BAD };
+
+struct head_check {
+	size_t len;		/* HEAD_OK: the head's bytes, blank line included */
+	unsigned long body;	/* its Content-Length */
+	bool has_length, chunked;
+	int status;		/* HEAD_BAD: the answer */
+	const char *type, *detail;
+};
+
+/*
+ * The first n bytes a connection sent: a whole head rmapd takes, a head
+ * to refuse (as early as its first bad byte), or too little to tell.
+ */
+enum head_verdict head_check(const char *buf, size_t n, unsigned long max_body,
+			     struct head_check *hc);
+/* a method or header name as HTTP spells it; a header value's bytes */
+bool head_is_token(const char *s);
+bool head_is_value(const char *s);
 
 /* ---- web.c ---- */
 void serve_static(const struct config *cfg, const char *path,

@@ -22,11 +22,15 @@ SETUP = [{"op": "spawn"},
          {"op": "access", "pid": 1, "addr": A, "write": True}]
 
 
-def raw(d, data):
-    """Send bytes as they are; (status, headers lowercased, body)."""
+def answer_and_close(d, data):
+    """The raw answer to data, read until rmapd closes the connection."""
     s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
     s.sendall(data)
-    out = recv_all(s)
+    return recv_all(s)
+
+
+def split_answer(out):
+    """(status, headers lowercased, body) of a raw answer."""
     head, _, body = out.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     hdrs = {}
@@ -34,6 +38,11 @@ def raw(d, data):
         k, _, v = line.partition(":")
         hdrs[k.strip().lower()] = v.strip()
     return int(lines[0].split()[1]), hdrs, body
+
+
+def raw(d, data):
+    """Send bytes as they are; (status, headers lowercased, body)."""
+    return split_answer(answer_and_close(d, data))
 
 
 def problem(status, ctype, payload, want_status, want_type):
@@ -300,44 +309,63 @@ def missing_or_repeated_host_is_400():
         d.cleanup()
 
 
-def local_address():
-    """This machine's address on its default route (no packet is sent)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.connect(("10.255.255.255", 9))
-        return s.getsockname()[0]
+# TEST-NET-1 (RFC 5737): an address no machine has, given to lo in a
+# network namespace of the test's own, so that the check does not depend
+# on the machine's network
+NETNS_ADDR = "192.0.2.10"
 
 
-def non_loopback_listener_serves_its_address_not_localhost():
-    addr = local_address()
-    assert not addr.startswith("127."), addr
-    port = free_port()
+def netns_statuses():
+    """Inside the namespace: start rmapd on NETNS_ADDR and print, as JSON,
+    the status and content type of GET /healthz for each Host."""
+    subprocess.run(["ip", "addr", "add", NETNS_ADDR + "/32", "dev", "lo"],
+                   check=True)
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    addr, port = NETNS_ADDR, free_port()
     tmp = tempfile.mkdtemp(prefix="rmapd-test-")
     proc = subprocess.Popen([RMAPD, "--listen", "%s:%d" % (addr, port),
                              "--allow-remote", "--db",
                              os.path.join(tmp, "db.sqlite")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = {}
     try:
-        def get(host):
+        for host in (addr, "%s:%d" % (addr, port), "localhost:%d" % port,
+                     "127.0.0.1:%d" % port, "[::1]:%d" % port,
+                     "%s:%d" % (addr, port + 1)):
             for _ in range(100):
                 try:
                     c = http.client.HTTPConnection(addr, port, timeout=10)
                     c.request("GET", "/healthz", headers={"Host": host})
                     r = c.getresponse()
-                    return r.status, r.getheader("Content-Type"), r.read()
+                    out[host] = [r.status, r.getheader("Content-Type"),
+                                 r.read().decode()]
+                    break
                 except ConnectionRefusedError:
                     time.sleep(0.05)
-            raise RuntimeError("rmapd did not start")
-        for host in (addr, "%s:%d" % (addr, port)):
-            st, _, payload = get(host)
-            assert st == 200, (host, st, payload)
-        for host in ("localhost:%d" % port, "127.0.0.1:%d" % port,
-                     "[::1]:%d" % port, "%s:%d" % (addr, port + 1)):
-            st, ct, payload = get(host)
-            problem(st, ct, payload, 421, "unknown-host")
     finally:
         proc.terminate()
         proc.wait(timeout=20)
         shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps({"port": port, "answers": out}))
+
+
+def non_loopback_listener_serves_its_address_not_localhost():
+    """On an address that is not loopback, the Host must name it: the
+    loopback names get 421 (in a network namespace of its own, where
+    NETNS_ADDR is an address of lo; unshare -rn needs no privilege)."""
+    run = subprocess.run(["unshare", "-rn", sys.executable,
+                          os.path.abspath(__file__), RMAPD, "--netns"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, (run.returncode, run.stderr[-2000:])
+    res = json.loads(run.stdout)
+    addr, port, answers = NETNS_ADDR, res["port"], res["answers"]
+    assert len(answers) == 6, answers
+    for host in (addr, "%s:%d" % (addr, port)):
+        assert answers[host][0] == 200, (host, answers[host])
+    for host in ("localhost:%d" % port, "127.0.0.1:%d" % port,
+                 "[::1]:%d" % port, "%s:%d" % (addr, port + 1)):
+        st, ct, payload = answers[host]
+        problem(st, ct, payload.encode(), 421, "unknown-host")
 
 
 def socket_activation_serves_the_port_of_the_socket_it_got():
@@ -472,6 +500,118 @@ def long_targets_and_headers_are_problem_documents():
         d.cleanup()
 
 
+H = b"Host: 127.0.0.1\r\n"
+JSON = b"Content-Type: application/json\r\n"
+POST = b"POST /api/v1/sessions HTTP/1.1\r\n" + H + JSON
+
+MALFORMED = (400, "malformed-request")
+
+
+def get(line=b"GET /healthz HTTP/1.1", fields=b""):
+    return line + b"\r\n" + H + fields + b"\r\n"
+
+
+def post(fields, body=b"{}"):
+    return POST + fields + b"\r\n" + body
+
+
+# heads that libmicrohttpd 0.9.75 answers itself (an HTML page, or nothing
+# at all) or takes although RFC 9112 says to refuse them
+BAD_HEADS = (
+    [(get(line),) + MALFORMED for line in (
+        b"GARBAGE", b"GET /healthz", b" /healthz HTTP/1.1",
+        b"GET\t/healthz\tHTTP/1.1", b"GET  /healthz HTTP/1.1",
+        b"G(T /healthz HTTP/1.1", b"GET /healthz HTTX/1.1",
+        b"GET /healthz http/1.1", b"GET /healthz HTTP/1.10",
+        b"GET /healthz HTTP/1.1\r", bytes(range(1, 256)))] +
+    [(get(b"GET /healthz " + v), 505, "http-version-not-supported")
+     for v in (b"HTTP/2.0", b"HTTP/0.9", b"HTTP/3.0")] +
+    [(get(fields=f + b"\r\n"),) + MALFORMED for f in (
+        b"NoColon", b"X-A : b", b"X-A: b\r\n c", b"X-A: a\rb", b"X-A: a\0b",
+        b"X-A: a\x01b")] +
+    [(post(f),) + MALFORMED for f in (
+        b"Content-Length: abc\r\n", b"Content-Length: -1\r\n",
+        b"Content-Length: 2\r\nContent-Length: 3\r\n")] +
+    [(post(b"Content-Length: %s\r\n" % n), 413, "body-too-large")
+     for n in (b"99999999999999999999999", b"1048577")] +
+    [(post(f, body), 411, "length-required") for f, body in (
+        (b"Transfer-Encoding: chunked\r\n", b"2\r\n{}\r\n0\r\n\r\n"),
+        (b"Transfer-Encoding: chunked\r\n", b"zz\r\n{}\r\n0\r\n\r\n"),
+        (b"Transfer-Encoding: gzip\r\n", b"{}"),
+        (b"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n",
+         b"2\r\n{}\r\n0\r\n\r\n"))] +
+    [(get(b"GET /" + b"a" * 40000 + b" HTTP/1.1"), 414, "uri-too-long"),
+     (get(fields=b"X-A: " + b"a" * 40000 + b"\r\n"), 431, "headers-too-large"),
+     (get(fields=b"".join(b"X-%d: a\r\n" % i for i in range(3000))), 431,
+      "headers-too-large"),
+     (b"\r\n" * 20000 + get(), 431, "headers-too-large")])
+
+
+def malformed_heads_get_problem_documents_not_html():
+    """Every head libmicrohttpd would answer with its own HTML page (or a
+    bare close), or would take although HTTP says to refuse it, gets a
+    problem document with the right status, the security headers and
+    Connection: close; nothing reaches the router, so nothing changes."""
+    d = Daemon(RMAPD).start()
+    try:
+        for data, status, kind in BAD_HEADS:
+            out = answer_and_close(d, data)
+            assert out, (data[:60], "closed without an answer")
+            st, h, body = split_answer(out)
+            assert int(h.get("content-length", -1)) == len(body), (data[:60], h)
+            problem(st, h.get("content-type"), body, status, kind)
+            assert h.get("connection") == "close", (data[:60], h)
+            assert "frame-ancestors 'none'" in h.get("content-security-policy", ""), h
+        assert d.json("GET", "/api/v1/sessions") == []
+        # what HTTP allows still passes: HTTP/1.0 without Host, empty lines
+        # before the request line, a bare LF, an HTTP/1.x minor version
+        for data in (b"GET /healthz HTTP/1.0\r\n\r\n",
+                     b"\r\n\r\nGET /healthz HTTP/1.1\r\n" + H + b"Connection: close\r\n\r\n",
+                     b"GET /healthz HTTP/1.1\n" + H[:-2] + b"\nConnection: close\n\n",
+                     b"GET /healthz HTTP/1.2\r\n" + H + b"Connection: close\r\n\r\n",
+                     POST + b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"):
+            st, h, body = split_answer(answer_and_close(d, data))
+            assert st in (200, 201), (data[:60], st, body)
+        assert len(d.json("GET", "/api/v1/sessions")) == 1
+        log = d.log_text()
+        assert "<html>" not in log and "libmicrohttpd:" not in log, log[-2000:]
+    finally:
+        d.cleanup()
+
+
+def follow_up_heads_libmicrohttpd_takes_are_refused_alike():
+    """A kept-alive connection's next request reaches libmicrohttpd
+    without the front door; of the heads above, those it takes (two
+    Content-Lengths, a Transfer-Encoding, a control byte in a value, a
+    method that is no token) are refused by rmapd's guard just the same."""
+    d = Daemon(RMAPD).start()
+    try:
+        first = b"GET /healthz HTTP/1.1\r\n" + H + b"\r\n"
+        for data, status, kind in [
+                (post(b"Content-Length: 2\r\nContent-Length: 2\r\n"),) + MALFORMED,
+                (get(fields=b"X-A: a\x01b\r\n"),) + MALFORMED,
+                (get(b"G(T /healthz HTTP/1.1"),) + MALFORMED] + [
+                (post(f, b"2\r\n{}\r\n0\r\n\r\n"), 411, "length-required")
+                for f in (b"Transfer-Encoding: chunked\r\n",
+                          b"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n")]:
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            s.sendall(first)
+            resp = http.client.HTTPResponse(s)
+            resp.begin()
+            assert resp.status == 200 and resp.read(), resp.status
+            s.sendall(data + b"GET /healthz HTTP/1.1\r\n" + H +
+                      b"Connection: close\r\n\r\n")
+            resp = http.client.HTTPResponse(s)
+            resp.begin()
+            body = resp.read()
+            problem(resp.status, resp.getheader("Content-Type"), body, status,
+                    kind)
+            s.close()
+        assert d.json("GET", "/api/v1/sessions") == []
+    finally:
+        d.cleanup()
+
+
 def control_bytes_around_or_inside_json_are_refused():
     """cJSON skips every byte up to 0x20 as whitespace and takes raw control
     bytes inside strings; JSON allows neither."""
@@ -587,7 +727,7 @@ def openapi_documents_every_refusal():
         doc = d.json("GET", "/api/v1/openapi.json")
         for path, methods in doc["paths"].items():
             for method, spec in methods.items():
-                want = {"400", "414", "421", "431"}
+                want = {"400", "411", "414", "421", "431", "505"}
                 if method != "get":
                     want |= {"403", "415"}
                 missing = want - set(spec["responses"])
@@ -597,6 +737,9 @@ def openapi_documents_every_refusal():
 
 
 def main():
+    if sys.argv[2:] == ["--netns"]:
+        netns_statuses()
+        return 0
     res = Results()
     for t in (no_cors_text_plain_rewind_is_refused_415,
               body_without_content_type_is_refused_415,
@@ -616,6 +759,8 @@ def main():
               problem_documents_cut_client_text_at_a_character_boundary,
               invalid_utf8_from_the_client_never_reaches_a_document,
               long_targets_and_headers_are_problem_documents,
+              malformed_heads_get_problem_documents_not_html,
+              follow_up_heads_libmicrohttpd_takes_are_refused_alike,
               control_bytes_around_or_inside_json_are_refused,
               ids_in_paths_are_canonical_decimal_only,
               nul_and_control_bytes_in_paths_are_refused_400,

@@ -189,6 +189,7 @@ def defaults_keep_room_for_other_addresses():
         elapsed = time.monotonic() - t_start
         cut = metric(d, "rmapd_connections_cut_total")
         unfair = metric(d, 'rmapd_connections_refused_total{reason="fair-share"}')
+        limit = metric(d, 'rmapd_connections_refused_total{reason="limit"}')
         d.stop()
         refused, held = [], []
         for r in records:
@@ -207,11 +208,12 @@ def defaults_keep_room_for_other_addresses():
         assert fig["p99"] < 0.1, fig
         log = d.log_text()
         fair = repeated(log, "its fair share is 64")
-        hard = repeated(log, "libmicrohttpd: Server reached connection limit")
+        hard = repeated(log, "the limit (--max-connections)")
         print("refusals: %d in %d log lines over %.0f s" % (
             fair[1] + hard[1], fair[0] + hard[0], elapsed), flush=True)
         assert fair[1] + hard[1] == len(refused), (fair, hard, len(refused))
         assert unfair == fair[1] and cut == len(held), (unfair, fair, cut)
+        assert limit == hard[1], (limit, hard)
         assert 1 <= fair[0] <= elapsed + 2 and hard[0] <= elapsed + 2, \
             (fair, hard)
         lines, total = deadline_closures(log)
@@ -307,6 +309,22 @@ def slow_body_is_cut_by_the_deadline_too():
     finally:
         d.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def head_cut_short_by_the_client_is_closed_at_once():
+    """A client that sends part of a head and then ends its side will send
+    no more: the front door closes the connection at once, not at the
+    request deadline, and answers nothing."""
+    d = Daemon(RMAPD).start()
+    try:
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        t0 = time.monotonic()
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+        s.shutdown(socket.SHUT_WR)
+        assert closed_within(s, 0.0, 2.0, t0) == b""
+        s.close()
+    finally:
+        d.cleanup()
 
 
 def http_get(s, port):
@@ -410,6 +428,7 @@ def main():
     res.run(flags_are_documented_and_checked)
     res.run(connection_limit_fits_the_open_file_limit)
     res.run(slow_body_is_cut_by_the_deadline_too)
+    res.run(head_cut_short_by_the_client_is_closed_at_once)
     res.run(keep_alive_deadline_starts_after_each_answer)
     res.run(event_stream_outlives_the_request_deadline)
     res.run(defaults_keep_room_for_other_addresses)

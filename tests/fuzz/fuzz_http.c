@@ -12,6 +12,11 @@
  *
  *	body
  *
+ * The raw bytes of each request first go through the front door's
+ * head_check(); a request whose line names an HTTP version, as on the
+ * wire, and that head_check() refuses gets the front door's answer, as in
+ * the daemon.
+ *
  * The path is percent-decoded as the daemon decodes it (guard_unescape: a
  * %00 becomes a byte the guard refuses), the query values as libmicrohttpd
  * does.  The header lines go to guard_admit() as the daemon's request head,
@@ -19,13 +24,13 @@
  * fuzzed with the router; as in HTTP, a body exists only when a
  * Content-Length or Transfer-Encoding header announces it.
  *
- * Every input starts from an empty database, so ids start at 1 and a crash
- * reproduces from its input alone.  Each answer must have a status; an
- * error must be a problem+json document whose status is the answer's and
- * leave every session at its version; a JSON answer must be JSON.  After
- * the last request, every session's state must be what the database
- * rebuilds from its snapshot and journal.  FUZZ_VERBOSE=1 prints every request and the
- * start of its answer.
+ * Every input starts from an empty database (emptied, not made anew), so
+ * ids start at 1 and a crash reproduces from its input alone.  Each
+ * answer must have a status; an error must be a problem+json document
+ * whose status is the answer's and leave every session at its version; a
+ * JSON answer must be JSON.  After the last request, every session's state
+ * must be what the database rebuilds from its snapshot and journal.
+ * FUZZ_VERBOSE=1 prints every request and the start of its answer.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -34,6 +39,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -227,6 +233,25 @@ static void check_replay(long id)
 }
 
 /* A fresh database per input: sessions deleted, files removed, reopened. */
+/*
+ * The database as db_open() leaves a new one, without opening one per
+ * input (which was half of each execution): every session deleted, and
+ * the AUTOINCREMENT counter with them, so that ids start at 1 again.
+ */
+static void forget_ids(void)
+{
+	sqlite3 *side;
+	char *msg = NULL;
+
+	if (sqlite3_open(cfg.db_path, &side) != SQLITE_OK)
+		fuzz_fail("sqlite3_open %s failed", cfg.db_path);
+	sqlite3_busy_timeout(side, 5000);
+	if (sqlite3_exec(side, "DELETE FROM sqlite_sequence", NULL, NULL,
+			 &msg) != SQLITE_OK)
+		fuzz_fail("cannot reset the session ids: %s", msg);
+	sqlite3_close(side);
+}
+
 static void reset(void)
 {
 	long ids[65] = { 0 }, i;
@@ -242,17 +267,17 @@ static void reset(void)
 				session_put(s);
 			}
 		}
+		if (sessions_count())
+			fuzz_fail("%lu sessions left", sessions_count());
 		sessions_shutdown();
-		db_close(g_db);
-		remove_dir();
-		if (mkdir(dir, 0700))
-			fuzz_fail("mkdir %s failed", dir);
+		forget_ids();
+	} else {
+		g_db = db_open(cfg.db_path, err, sizeof(err));
+		if (!g_db)
+			fuzz_fail("db_open: %s", err);
 	}
-	g_db = db_open(cfg.db_path, err, sizeof(err));
-	if (!g_db)
-		fuzz_fail("db_open: %s", err);
-	if (sessions_init(&cfg, g_db))
-		fuzz_fail("sessions_init failed");
+	if (sessions_init(&cfg, g_db) || sessions_count())
+		fuzz_fail("sessions_init failed or found sessions");
 }
 
 static void check_reply(const struct request *req, const struct reply *rep)
@@ -366,13 +391,51 @@ static const char *parse_headers(const char *p, const char *end,
 	return body;
 }
 
+static bool refusal_status(int status)
+{
+	return status == 400 || status == 411 || status == 413 ||
+	       status == 414 || status == 431 || status == 505;
+}
+
+/*
+ * The front door's judgement of the raw bytes, held to what front.c relies
+ * on: a head it takes ends in its blank line and brings no more body than
+ * --max-body allows, a head it refuses has an answer.  True when the
+ * daemon would answer the request there: it is refused, and its line
+ * names an HTTP version as on the wire (the harness's shorthand has none).
+ */
+static bool front_door_refuses(const char *p, const char *end,
+			       const char *line, struct reply *rep)
+{
+	size_t n = (size_t)(end - p);
+	struct head_check hc;
+
+	switch (head_check(p, n, cfg.max_body, &hc)) {
+	case HEAD_OK:
+		if (hc.len > n || p[hc.len - 1] != '\n' ||
+		    hc.body > cfg.max_body || hc.chunked)
+			fuzz_fail("head_check took a head it should not");
+		return false;
+	case HEAD_BAD:
+		if (!hc.type || !hc.detail || !refusal_status(hc.status))
+			fuzz_fail("head_check refused with status %d", hc.status);
+		break;
+	case HEAD_MORE:
+		return false;
+	}
+	if (!strstr(line, " HTTP/"))
+		return false;
+	reply_problem(rep, hc.status, hc.type, "", "%s", hc.detail);
+	return true;
+}
+
 static void one_request(const char *p, const char *end)
 {
 	const char *nl = memchr(p, '\n', (size_t)(end - p));
 	const char *line_end = nl ? nl : end, *body;
 	char *line = strndup(p, (size_t)(line_end - p - (line_end > p &&
 						      line_end[-1] == '\r')));
-	char *target, *version, *q, *copy;
+	char *target, *version, *q, *copy, *raw_line;
 	struct reply rep = { 0 };
 	const char *name = NULL;
 	struct registry_view before = { 0 }, after = { 0 };
@@ -386,10 +449,12 @@ static void one_request(const char *p, const char *end)
 	body = parse_headers(nl ? nl + 1 : end, end, &hdrs);
 	target = strchr(line, ' ');
 	if (!target || !*line) {
+		front_door_refuses(p, end, "", &rep);
 		free(hdrs.text);
 		free(line);
 		return;
 	}
+	raw_line = strdup(line);
 	*target++ = '\0';
 	/* an HTTP version after the target, as on the wire, is not part of it */
 	version = strstr(target, " HTTP/");
@@ -417,7 +482,8 @@ static void one_request(const char *p, const char *end)
 		.header = head_value, .each = each_value, .conn = &both,
 	};
 	view(&before);
-	if (!guard_admit(&cfg, line, target, &head, &rep))
+	if (!front_door_refuses(p, end, raw_line, &rep) &&
+	    !guard_admit(&cfg, line, target, &head, &rep))
 		route(&cfg, &req, &rep, &name);
 	view(&after);
 	if (verbose)
@@ -432,6 +498,7 @@ static void one_request(const char *p, const char *end)
 	free(rep.body);
 	free(copy);
 	free(hdrs.text);
+	free(raw_line);
 	free(line);
 }
 

@@ -95,8 +95,10 @@ def http_input(reqs):
 
 
 def seeds_ops(src, dump_tool):
+    """Each sequence in both modes: an input runs in one (fuzz_ops.c)."""
     for name, config, ops in sequences(src):
-        yield name, op_lines(config, ops)
+        for mode in ("normal", "legacy"):
+            yield "%s-%s" % (name, mode), op_lines(dict(config, mode=mode), ops)
 
 
 def seeds_snapshot(src, dump_tool):
