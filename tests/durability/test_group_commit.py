@@ -181,7 +181,9 @@ def failed_group_fails_exactly_its_ops():
 
 
 def many_requests_share_one_group():
-    """16 writes queued behind a held group are committed as one."""
+    """16 writes queued behind a held group are committed as one; a read
+    of a session with ops not yet committed waits for their commit, and
+    the session list shows only committed versions meanwhile."""
     with hooked() as (d, h):
         sids = [new_session(d, "s%d" % i) for i in range(16)]
         g = metric(d, "rmapd_commit_groups_total")
@@ -191,10 +193,21 @@ def many_requests_share_one_group():
         h.holding(g)
         calls = [Call(d, "POST", ops_url(s), write_op(2)) for s in sids]
         h.queued(q + 17)
+        # a read of a state whose ops are not committed waits for them;
+        # the list shows the version that is durable
+        read = Call(d, "GET", "/api/v1/sessions/%d" % sids[0])
+        listed = {e["id"]: e["version"] for e in d.json("GET", "/api/v1/sessions")}
+        assert all(listed[s] == 3 for s in sids), listed
         h.put("hold", g + 1)
         assert len(h.holding(g + 1)) == 16
+        time.sleep(0.3)
+        assert read.is_alive()
         os.unlink(os.path.join(h.dir, "hold"))
         assert all(c.result()[0] == 200 for c in calls + [first])
+        status, body = read.result()
+        assert status == 200 and body["version"] == 5, (status, body)
+        listed = {e["id"]: e["version"] for e in d.json("GET", "/api/v1/sessions")}
+        assert listed[sids[0]] == 5 and listed[sids[1]] == 4, listed
         assert metric(d, "rmapd_commit_groups_total") == g + 2
 
 
