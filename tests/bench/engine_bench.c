@@ -187,7 +187,8 @@ static int bench_fork(long nvmas, long pages, long rounds)
 	       "\"bytes_per_frame_pte\":%.1f,\"bytes_per_pte\":%.1f}\n",
 	       nvmas, pages, median(forks, rounds) * 1e3,
 	       median(cows, rounds) * 1e6, median(exits, rounds) * 1e3,
-	       (double)(written - mapped) / n, (double)(forked - written) / n);
+	       ((double)written - (double)mapped) / n,
+	       ((double)forked - (double)written) / n);
 	sim_free(sim);
 	free(forks);
 	free(cows);
