@@ -11,7 +11,8 @@ import subprocess
 import tempfile
 import time
 
-WEB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "web")
+WEB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                   "web")
 
 
 def free_port():

@@ -39,12 +39,14 @@ FULL = dict(rounds=3, wrk_s=8, conns=64, fork_vmas=1000, fork_pages=16,
             walk_sizes=[1000, 10000, 100000], walk_procs=10, walks=20000,
             state_procs=50, http_walk_vmas=100000, mem_pages=64,
             rec_sessions=1000, rec_ops=1000, rec_measured=10,
-            lab_clients=300, lab_rate=5.0, lab_s=30, sqlite_commits=2000)
+            lab_clients=300, lab_rate=5.0, lab_s=30, lab_rounds=3,
+            sqlite_commits=2000)
 SMOKE = dict(rounds=1, wrk_s=1, conns=8, fork_vmas=50, fork_pages=4,
              walk_sizes=[100, 1000], walk_procs=2, walks=200,
              state_procs=4, http_walk_vmas=200, mem_pages=4,
              rec_sessions=4, rec_ops=50, rec_measured=2,
-             lab_clients=4, lab_rate=5.0, lab_s=2, sqlite_commits=50)
+             lab_clients=4, lab_rate=5.0, lab_s=2, lab_rounds=1,
+             sqlite_commits=50)
 
 TABLE = []		# (measure, anchor, figure) rows for the summary
 
@@ -73,7 +75,7 @@ def run_json(argv):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-# --- builds -----------------------------------------------------------------
+# --- builds ------------------------------------------------------------------
 
 class Build:
     """One build directory of rmapd: its daemon and its engine benchmark."""
@@ -109,7 +111,7 @@ def tool(build, name):
     return os.path.join(build.path, "tests", "bench", name)
 
 
-# --- wrk ----------------------------------------------------------------------
+# --- wrk ---------------------------------------------------------------------
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
@@ -167,7 +169,7 @@ class Bare(Server):
                          probe="/")
 
 
-# --- sessions built over the API ------------------------------------------------
+# --- sessions built over the API ---------------------------------------------
 
 def mmap_op(addr, pages, prot="rw-"):
     return {"op": "mmap", "pid": 1, "addr": hex(addr), "len": pages * PAGE,
@@ -233,7 +235,7 @@ def state_session(d, nprocs, pages=24):
     return sid
 
 
-# --- the benchmarks -------------------------------------------------------------
+# --- the benchmarks ----------------------------------------------------------
 
 def sqlite_commits(a, dbdir, commits):
     path = os.path.join(dbdir, "sqlite-anchor.db")
@@ -515,12 +517,15 @@ def bench_recovery(cfg, builds, where):
             d.stop()
             fill_s = time.monotonic() - t0
             size = sum(os.path.getsize(os.path.join(dbdir, f))
-                       for f in os.listdir(dbdir) if f.startswith("rmapd.sqlite"))
+                       for f in os.listdir(dbdir)
+                       if f.startswith("rmapd.sqlite"))
             d = Daemon(b.rmapd, daemon_args(cfg), dbdir=dbdir)
             replay = [first_load_ms(d, sid) for sid in range(1, nm + 1)]
-            snap = [first_load_ms(d, sid) for sid in range(ns - nm + 1, ns + 1)]
+            snap = [first_load_ms(d, sid)
+                    for sid in range(ns - nm + 1, ns + 1)]
             d.stop()
-            row("DB size, %d sessions x %d ops [%s]" % (ns, nops, b.label), "-",
+            row("DB size, %d sessions x %d ops [%s]" % (ns, nops, b.label),
+                "-",
                 "%.1f MB (%.0f B per op; written in %.0f s)"
                 % (size / 1e6, size / (ns * nops), fill_s))
             row("load a session of %d ops [%s]" % (nops, b.label), "-",
@@ -530,22 +535,48 @@ def bench_recovery(cfg, builds, where):
             shutil.rmtree(dbdir, ignore_errors=True)
 
 
+def lab_clients(d, nc):
+    """A file of lab_load's clients: a small session each (on bare_mhd,
+    which answers every path, ids that name nothing)."""
+    fd, path = tempfile.mkstemp(prefix="lab-", dir=d.tmp)
+    with os.fdopen(fd, "w") as f:
+        for i in range(nc):
+            sid = small_session(d) if isinstance(d, Daemon) else i + 1
+            f.write("%d 0x%x %d\n" % (sid, BASE, 1))
+    return path
+
+
+def lab_summary(runs):
+    r = {k: med([x[k] for x in runs]) for k in ("p50_ms", "p99_ms", "max_ms")}
+    for k in ("answered", "due", "errors", "events", "stream_errors"):
+        r[k] = sum(x[k] for x in runs)
+    for k in ("write", "read", "walk"):
+        r[k] = dict(n=sum(x[k]["n"] for x in runs),
+                    p99_ms=med([x[k]["p99_ms"] for x in runs]))
+    return r
+
+
 def bench_lab(cfg, a, builds):
     nc, rate, secs = cfg["lab_clients"], cfg["lab_rate"], cfg["lab_s"]
     say("== lab: %d clients x %.0f ops/s (40%% writes, 40%% state reads, "
-        "20%% walks) + an event stream each, %d s, open loop"
-        % (nc, rate, secs))
-    for b in builds:
-        d = Daemon(b.rmapd, daemon_args(cfg))
-        try:
-            fd, clients = tempfile.mkstemp(prefix="lab-", dir=d.tmp)
-            with os.fdopen(fd, "w") as f:
-                for _ in range(nc):
-                    sid = small_session(d)
-                    f.write("%d 0x%x %d\n" % (sid, BASE, 1))
-            r = run_json([tool(a, "lab_load"), str(d.port), clients,
-                          str(rate), str(secs)])
-            row("lab, %d clients [%s]" % (nc, b.label), "-",
+        "20%% walks) + an event stream each, %d s, open loop, %d rounds"
+        % (nc, rate, secs, cfg["lab_rounds"]))
+    servers = {"bare": Bare(a)}
+    try:
+        for b in builds:
+            servers[b.label] = Daemon(b.rmapd, daemon_args(cfg))
+        files = {k: lab_clients(d, nc) for k, d in servers.items()}
+        runs = {k: [] for k in servers}
+        for _ in range(cfg["lab_rounds"]):
+            for k, d in servers.items():
+                runs[k].append(run_json([tool(a, "lab_load"), str(d.port),
+                                         files[k], str(rate), str(secs)]))
+        bare = lab_summary(runs["bare"])
+        for b in builds:
+            r = lab_summary(runs[b.label])
+            row("lab, %d clients [%s]" % (nc, b.label),
+                "bare MHD p50 %.2f ms, p99 %.2f ms"
+                % (bare["p50_ms"], bare["p99_ms"]),
                 "p50 %.2f ms, p99 %.2f ms, max %.1f ms, %d/%d answered, "
                 "%d errors, %d events, %d stream errors"
                 % (r["p50_ms"], r["p99_ms"], r["max_ms"], r["answered"],
@@ -553,7 +584,8 @@ def bench_lab(cfg, a, builds):
             say("    per kind: " + ", ".join(
                 "%s n=%d p99 %.2f ms" % (k, r[k]["n"], r[k]["p99_ms"])
                 for k in ("write", "read", "walk")))
-        finally:
+    finally:
+        for d in servers.values():
             d.stop()
 
 
