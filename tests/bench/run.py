@@ -290,6 +290,40 @@ def bench_fork(cfg, a, builds):
     return k
 
 
+def max_map_count():
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            return int(f.read())
+    except OSError:
+        return 65530
+
+
+def bench_fork_scaling(cfg, a, builds):
+    """fork copies every VMA, so its time grows with n; a COW fault finds
+    its VMA and PTE in trees, so it should not."""
+    say("== fork and COW fault at n VMAs x 1 written page")
+    limit = max_map_count() - 100	# the process's other mappings
+    for n in cfg["walk_sizes"]:
+        kern, eng = [], {b.label: [] for b in builds}
+        for _ in range(cfg["rounds"]):
+            if n <= limit:
+                kern.append(run_json([tool(a, "kernel_fork"), str(n), "1",
+                                      "3"]))
+            for b in builds:
+                eng[b.label].append(run_json([b.engine, "fork", str(n), "1",
+                                              "3"]))
+        anchor = ("kernel fork %.3f ms, COW %.2f µs"
+                  % (med([r["fork_ms"] for r in kern]),
+                     med([r["cow_fault_us"] for r in kern]))
+                  if kern else "kernel: over vm.max_map_count")
+        for b in builds:
+            rs = eng[b.label]
+            row("engine fork / COW, %d VMAs [%s]" % (n, b.label), anchor,
+                "fork %.3f ms, COW %.2f µs"
+                % (med([r["fork_ms"] for r in rs]),
+                   med([r["cow_fault_us"] for r in rs])))
+
+
 def bench_walk(cfg, builds):
     say("== engine rmap walk: n VMAs over %d processes on one anon_vma tree "
         "(k = %d map the page)" % (cfg["walk_procs"], cfg["walk_procs"]))
@@ -663,6 +697,7 @@ def run_one(name, cfg, args, a, builds, dirs, ctx):
     elif name == "fork":
         ctx["kernel"] = bench_fork(cfg, a, builds)
     elif name == "walk":
+        bench_fork_scaling(cfg, a, builds)
         bench_walk(cfg, builds)
     elif name == "memory":
         bench_memory_and_http_fork(cfg, builds, kernel_anchor(cfg, a, ctx))
