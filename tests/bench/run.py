@@ -46,7 +46,7 @@ SMOKE = dict(rounds=1, wrk_s=1, conns=8, fork_vmas=50, fork_pages=4,
              state_procs=4, http_walk_vmas=200, mem_pages=4,
              rec_sessions=4, rec_ops=50, rec_measured=2,
              lab_clients=4, lab_rate=5.0, lab_s=1, lab_rounds=1,
-             sqlite_commits=50)
+             sqlite_commits=20)
 
 TABLE = []		# (measure, anchor, figure) rows for the summary
 
