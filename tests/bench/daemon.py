@@ -141,3 +141,12 @@ class Daemon(Server):
 
     def stop(self, keep=False):
         super().stop(keep=keep or not self.own_dir)
+
+
+class Bare(Server):
+    """bare_mhd (the anchor of the HTTP paths) on a free port."""
+
+    def __init__(self, binary, threads=8):
+        self.port = free_port()
+        super().__init__([binary, str(self.port), str(threads)],
+                         tempfile.mkdtemp(prefix="bare-mhd-"), probe="/")

@@ -27,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon import Daemon, Server, free_port, proc_cpu_s  # noqa: E402
+from daemon import Bare, Daemon  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAGE = 4096
@@ -161,12 +161,8 @@ def fmt_wrk(r, anchor=None):
     return s
 
 
-class Bare(Server):
-    def __init__(self, build, threads=8):
-        self.port = free_port()
-        super().__init__([tool(build, "bare_mhd"), str(self.port),
-                          str(threads)], tempfile.mkdtemp(prefix="bare-mhd-"),
-                         probe="/")
+def start_bare(build):
+    return Bare(tool(build, "bare_mhd"))
 
 
 # --- sessions built over the API ---------------------------------------------
@@ -397,7 +393,7 @@ def bench_write_path(cfg, a, builds, dirs):
     for where in dirs:
         say("== journaled op POST (an access write), %d connections, DB in "
             "%s (%s)" % (conns, where, fs_type(where)))
-        bare = Bare(a)
+        bare = start_bare(a)
         ds = {}
         try:
             for b in builds:
@@ -444,7 +440,7 @@ def bench_read_paths(cfg, a, builds):
     say("== read paths, %d connections" % conns)
     limits = ["--max-vmas", str(2 * nv), "--max-ptes", str(2 * nv),
               "--max-frames", str(nv)]
-    bare = Bare(a)
+    bare = start_bare(a)
     ds = {}
     try:
         for b in builds:
@@ -595,7 +591,7 @@ def bench_lab(cfg, a, builds):
     say("== lab: %d clients x %.0f ops/s (40%% writes, 40%% state reads, "
         "20%% walks) + an event stream each, %d s, open loop, %d rounds"
         % (nc, rate, secs, cfg["lab_rounds"]))
-    servers = {"bare": Bare(a)}
+    servers = {"bare": start_bare(a)}
     try:
         for b in builds:
             servers[b.label] = Daemon(b.rmapd, daemon_args(cfg))
