@@ -656,6 +656,9 @@ def main():
                                         os.getloadavg()[0]))
         say("  %-44s | %-30s | %s" % ("measure", "anchor (same run)",
                                       "figure (median)"))
+        if fs_type(args.dir) == "tmpfs":
+            say("NOTE: --dir %s is a tmpfs: no figure here is of a disk"
+                % args.dir)
         ctx = {}
         dirs = [args.dir] + ([args.tmpfs] if os.path.isdir(args.tmpfs) and
                              not args.smoke else [])
