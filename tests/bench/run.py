@@ -258,8 +258,7 @@ def bench_sqlite(cfg, a, dbdir):
 
 def bench_fork(cfg, a, builds):
     n, p = cfg["fork_vmas"], cfg["fork_pages"]
-    say("== fork, %d private anon VMAs x %d written pages (kernel pinned to "
-        "CPU 0)" % (n, p))
+    say("== fork, %d private anon VMAs x %d written pages" % (n, p))
     kern, eng = [], {b.label: [] for b in builds}
     for _ in range(cfg["rounds"]):
         kern.append(run_json([tool(a, "kernel_fork"), str(n), str(p), "3"]))
@@ -298,7 +297,7 @@ def bench_fork_scaling(cfg, a, builds):
     """fork copies every VMA, so its time grows with n; a COW fault finds
     its VMA and PTE in trees, so it should not."""
     say("== fork and COW fault at n VMAs x 1 written page")
-    limit = max_map_count() - 100	# the process's other mappings
+    limit = max_map_count() - 100  # the process's other mappings
     for n in cfg["walk_sizes"]:
         kern, eng = [], {b.label: [] for b in builds}
         for _ in range(cfg["rounds"]):
