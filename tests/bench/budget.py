@@ -17,91 +17,13 @@ For each binary (e.g. this build and main's, for a before/after table):
    time, which is the time the session's lock is held, and the status.
 
 Every daemon runs with its default limits; nothing else is passed."""
-import http.client
 import json
-import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
+
+from daemon import Daemon
 
 PAGE = 4096
 BASE = 0x10000000
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Daemon:
-    def __init__(self, rmapd):
-        self.tmp = tempfile.mkdtemp(prefix="rmapd-bench-")
-        self.db = os.path.join(self.tmp, "rmapd.sqlite")
-        self.port = free_port()
-        web = os.path.join(os.path.dirname(__file__), "..", "..", "web")
-        self.log = open(os.path.join(self.tmp, "log"), "wb")
-        self.proc = subprocess.Popen(
-            [rmapd, "--listen", "127.0.0.1:%d" % self.port, "--db", self.db,
-             "--web-root", web], stdout=self.log, stderr=self.log)
-        for _ in range(200):
-            try:
-                if self.call("GET", "/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("rmapd did not start")
-
-    def call(self, method, path, body=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=900)
-        data = json.dumps(body).encode() if body is not None else None
-        hdrs = {"Content-Type": "application/json"} if data else {}
-        t0 = time.monotonic()
-        conn.request(method, path, body=data, headers=hdrs)
-        resp = conn.getresponse()
-        payload = resp.read()
-        dt = time.monotonic() - t0
-        conn.close()
-        return resp.status, payload, dt
-
-    def ops(self, sid, ops, check=True):
-        st, payload, dt = self.call("POST", "/api/v1/sessions/%d/ops" % sid,
-                                    {"ops": ops})
-        if check and st != 200:
-            raise RuntimeError("%d %s" % (st, payload[:300]))
-        return st, payload, dt
-
-    def session(self):
-        st, payload, _ = self.call("POST", "/api/v1/sessions", {"name": "b"})
-        assert st == 201, payload
-        return json.loads(payload)["id"]
-
-    def hwm_kib(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-        return 0
-
-    def cpu_s(self):
-        """CPU seconds the daemon has used (utime + stime): on a busy
-        machine a request's wall time is mostly waiting for a core."""
-        with open("/proc/%d/stat" % self.proc.pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def db_bytes(self):
-        return sum(os.path.getsize(self.db + s) for s in ("", "-wal")
-                   if os.path.exists(self.db + s))
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=60)
-        self.log.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def process_with(d, sid, pages, write=True):

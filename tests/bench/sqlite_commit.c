@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sqlite_commit.c - the anchor for rmapd's write path: what SQLite itself
+ * commits per second on this filesystem with the daemon's settings (WAL,
+ * synchronous=FULL), a prepared INSERT of one journal-like row per
+ * transaction, each COMMIT with its own fsync.  A second figure groups
+ * GROUP rows in one transaction: the ceiling a group commit can approach.
+ *
+ *	sqlite_commit PATH COMMITS GROUP
+ *
+ * Prints one JSON object: commits/s and rows/s of both, p50/p99 of a
+ * single-row commit in microseconds.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void must(sqlite3 *h, int rc, const char *what)
+{
+	if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return;
+	fprintf(stderr, "sqlite_commit: %s: %s\n", what, sqlite3_errmsg(h));
+	exit(1);
+}
+
+static void exec(sqlite3 *h, const char *sql)
+{
+	must(h, sqlite3_exec(h, sql, NULL, NULL, NULL), sql);
+}
+
+static long seq;
+
+static void insert(sqlite3 *h, sqlite3_stmt *ins)
+{
+	static const char op[] =
+		"{\"op\":\"access\",\"pid\":1,\"addr\":\"0x10000000\",\"write\":true}";
+
+	sqlite3_bind_int64(ins, 1, 1);
+	sqlite3_bind_int64(ins, 2, ++seq);
+	sqlite3_bind_text(ins, 3, op, (int)strlen(op), SQLITE_STATIC);
+	must(h, sqlite3_step(ins), "insert");
+	sqlite3_reset(ins);
+}
+
+/* Runs n transactions of rows rows each; fills lat[] (per txn) if given. */
+static double run(sqlite3 *h, sqlite3_stmt *ins, long n, long rows,
+		  double *lat)
+{
+	double t0 = now_s(), t;
+	long i, j;
+
+	for (i = 0; i < n; i++) {
+		t = now_s();
+		exec(h, "BEGIN IMMEDIATE");
+		for (j = 0; j < rows; j++)
+			insert(h, ins);
+		exec(h, "COMMIT");
+		if (lat)
+			lat[i] = now_s() - t;
+	}
+	return now_s() - t0;
+}
+
+int main(int argc, char **argv)
+{
+	sqlite3 *h;
+	sqlite3_stmt *ins;
+	long n, group;
+	double *lat, single, grouped;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: sqlite_commit PATH COMMITS GROUP\n");
+		return 2;
+	}
+	n = atol(argv[2]);
+	group = atol(argv[3]);
+	if (n < 1 || group < 1)
+		return 2;
+	unlink(argv[1]);
+	if (sqlite3_open(argv[1], &h) != SQLITE_OK)
+		return 1;
+	exec(h, "PRAGMA journal_mode=WAL");
+	exec(h, "PRAGMA synchronous=FULL");
+	exec(h, "CREATE TABLE journal (session INTEGER, seq INTEGER, "
+		"op TEXT NOT NULL, PRIMARY KEY (session, seq))");
+	must(h, sqlite3_prepare_v2(h, "INSERT INTO journal VALUES (?, ?, ?)",
+				   -1, &ins, NULL), "prepare");
+	lat = calloc((size_t)n, sizeof(*lat));
+	if (!lat)
+		return 1;
+	single = run(h, ins, n, 1, lat);
+	grouped = run(h, ins, n, group, NULL);
+	qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
+	printf("{\"commits_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
+	       "\"group\":%ld,\"group_commits_per_s\":%.1f,"
+	       "\"group_rows_per_s\":%.1f}\n",
+	       (double)n / single, lat[n / 2] * 1e6,
+	       lat[(size_t)((double)n * 0.99)] * 1e6, group,
+	       (double)n / grouped, (double)(n * group) / grouped);
+	sqlite3_finalize(ins);
+	sqlite3_close(h);
+	free(lat);
+	return 0;
+}
