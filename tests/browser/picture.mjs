@@ -19,6 +19,8 @@ const rmapd = process.argv[2] || process.env.RMAPD || join(here, '../../build/da
 const webRoot = process.env.WEB_ROOT || resolve(here, '../../web');
 const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
 const only = process.env.PICTURE_ONLY || '';   // a lesson name, to run one while developing
+// the parts to run while developing (all by default): lessons,walks,marks,interaction,big
+const parts = new Set((process.env.PICTURE_PARTS || 'lessons,walks,marks,interaction,big').split(','));
 let passed = 0, failed = 0;
 const problems = [];
 // The goal is 18 px at 1920x1080 in large type for every lesson; what holds
@@ -264,16 +266,47 @@ async function walks(browser, d) {
     }
     check(`${name}: every probed VMA brought into view`, outside.length === 0, outside.join(' '));
     check(`${name}: every visit's formula shown`, visits === w.visits.length, `${visits} of ${w.visits.length}`);
+    treeWhole(`1280x800 large ${name}`, await page.evaluate(measureTree));
     await page.screenshot({ path: join(shots, `picture-walk-${name}-1280x800-large.png`) });
   }
-  // the interval tree's labels are whole: each text inside its node
-  const cut = await page.evaluate(() => [...document.querySelectorAll('#walk-tree .tree-node')].flatMap((g) => {
-    const r = g.querySelector('rect').getBoundingClientRect();
-    return [...g.querySelectorAll('text')].filter((t) => { const b = t.getBoundingClientRect(); return b.right > r.right + 0.5 || b.left < r.left - 0.5; })
-      .map((t) => t.textContent);
-  }));
-  check('the interval tree\'s labels are whole', cut.length === 0, cut.join(', '));
   await page.close();
+}
+
+// The walk's interval tree as its panel shows it: each node's box and
+// text boxes, the panel's visible box (the panel scrolls down, never
+// sideways), the text's size on screen.
+function measureTree() {
+  const panel = document.getElementById('walk-tree');
+  const pr = panel.getBoundingClientRect();
+  const svg = panel.querySelector('svg');
+  const sr = svg?.getBoundingClientRect();
+  const nodes = [...panel.querySelectorAll('.tree-node')].map((g) => {
+    const r = g.querySelector('rect').getBoundingClientRect();
+    const texts = [...g.querySelectorAll('text')].map((t) => {
+      const b = t.getBoundingClientRect();
+      const m = t.getScreenCTM();
+      return { x0: b.left, y0: b.top, x1: b.right, y1: b.bottom, text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b) };
+    });
+    return { key: g.dataset.key, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom, texts };
+  });
+  return { panel: { x0: pr.left + panel.clientLeft, x1: pr.left + panel.clientLeft + panel.clientWidth },
+    svg: sr && { x0: sr.left, y0: sr.top, x1: sr.right, y1: sr.bottom }, sideways: panel.scrollWidth > panel.clientWidth, nodes };
+}
+
+// no label cut: every text inside its node, every node inside the panel's
+// width and the drawing; returns the smallest text size
+function treeWhole(label, t) {
+  check(`${label}: the interval tree is drawn`, t.nodes.length > 0);
+  const cut = [], out = [];
+  for (const n of t.nodes) {
+    for (const x of n.texts) if (!inside(x, n, 0.5)) cut.push(`${n.key}: "${x.text}"`);
+    if (n.x0 < t.panel.x0 - 0.5 || n.x1 > t.panel.x1 + 0.5 || !inside(n, t.svg, 0.5)) out.push(`${n.key} ${n.x0.toFixed(0)}..${n.x1.toFixed(0)} in ${t.panel.x0.toFixed(0)}..${t.panel.x1.toFixed(0)}`);
+  }
+  check(`${label}: the interval tree's labels are whole`, cut.length === 0, cut.slice(0, 4).join(', '));
+  check(`${label}: every interval-tree node inside its panel`, out.length === 0 && !t.sideways, `${out.slice(0, 4).join(', ')}${t.sideways ? ' (scrolls sideways)' : ''}`);
+  const min = Math.min(...t.nodes.flatMap((n) => n.texts.map((x) => x.px)));
+  console.log(`${label}: interval tree of ${t.nodes.length} nodes, smallest text ${min.toFixed(1)} px`);
+  return min;
 }
 
 // legacy: the violation points at what it names; zero page: drawn when mapped
@@ -442,6 +475,7 @@ async function big(browser, d, bench) {
   let n = 0;
   for (; n < 20; n++) await page.click('#walk-step');
   const walkMs = (Date.now() - tw) / n;
+  treeWhole('20x200 walk of pfn 1', await page.evaluate(measureTree));
   bench.push({ tag: '1920x1080', lesson: '20x200', step: 'first', render: m.renderMs, step_ms: first });
   bench.push({ tag: '1920x1080', lesson: '20x200', step: 'op', render: m2.renderMs, step_ms: stepMs });
   console.log(`20 processes x 200 VMAs: first render ${m.renderMs} ms (page load to settled ${first} ms), an op from elsewhere ${m2.renderMs} ms render, ${stepMs} ms until shown, a walk step ${walkMs.toFixed(0)} ms`);
@@ -458,13 +492,13 @@ async function main() {
     const lessons = (await api(d.base, '/api/v1/scenarios')).filter((l) => !only || l.name === only);
     for (const [w, h, large, present] of [[1280, 800, false], [1920, 1080, false], [1280, 800, true], [1920, 1080, true],
       [1920, 1080, false, true], [1280, 800, false, true]]) {
-      await lessonsAt(browser, d, lessons, w, h, large, bench, present);
+      if (parts.has('lessons')) await lessonsAt(browser, d, lessons, w, h, large, bench, present);
     }
     if (!only) {
-      await walks(browser, d);
-      await marksOfLessons(browser, d);
-      await interaction(browser, d);
-      await big(browser, d, bench);
+      if (parts.has('walks')) await walks(browser, d);
+      if (parts.has('marks')) await marksOfLessons(browser, d);
+      if (parts.has('interaction')) await interaction(browser, d);
+      if (parts.has('big')) await big(browser, d, bench);
     }
   } finally {
     await browser.close();
@@ -472,6 +506,7 @@ async function main() {
     rmSync(d.dir, { recursive: true, force: true });
   }
   const lessonsBench = bench.filter((b) => b.lesson !== '20x200');
+  if (!lessonsBench.length) lessonsBench.push({ render: 0, step_ms: 0 });
   const worst = (k) => Math.max(...lessonsBench.map((b) => b[k]));
   const avg = (k) => lessonsBench.reduce((a, b) => a + b[k], 0) / lessonsBench.length;
   const slowest = lessonsBench.reduce((a, b) => (b.render > a.render ? b : a));
