@@ -267,6 +267,10 @@ async function walks(browser, d) {
     check(`${name}: every probed VMA brought into view`, outside.length === 0, outside.join(' '));
     check(`${name}: every visit's formula shown`, visits === w.visits.length, `${visits} of ${w.visits.length}`);
     treeWhole(`1280x800 large ${name}`, await page.evaluate(measureTree));
+    if (name === 'file-sharing') {
+      panelSays('a file', await detailsOf(page, 'file1'), 'file libc.so #1', { size: '64 pages (256 KiB)', 'page cache': '64 pages cached',
+        i_mmap: '24 VMAs map it:vma #1 (pid 1) pgoff 0x0..0x3' });
+    }
     await page.screenshot({ path: join(shots, `picture-walk-${name}-1280x800-large.png`) });
   }
   await page.close();
@@ -307,6 +311,26 @@ function treeWhole(label, t) {
   const min = Math.min(...t.nodes.flatMap((n) => n.texts.map((x) => x.px)));
   console.log(`${label}: interval tree of ${t.nodes.length} nodes, smallest text ${min.toFixed(1)} px`);
   return min;
+}
+
+// The Selection panel for an object: hovered where it is drawn (the first
+// element that names it), read back as its heading and labelled rows
+async function detailsOf(page, id, where = '#graph g') {
+  const sel = `${where}[data-obj="${id}"]`;
+  await page.dispatchEvent(sel, 'mouseenter');
+  const d = await page.evaluate(() => ({ title: document.querySelector('#details h3')?.textContent || '',
+    rows: Object.fromEntries([...document.querySelectorAll('#details dt')].map((t) => [t.textContent, t.nextElementSibling.textContent])),
+    text: document.getElementById('details').textContent }));
+  await page.dispatchEvent(sel, 'mouseleave');
+  return d;
+}
+
+// each kind of object is a readable, labelled panel, no JSON: its heading
+// and the rows that say what the kernel keeps in it, with this state's values
+function panelSays(name, d, title, rows) {
+  const bad = Object.entries(rows).filter(([k, v]) => !(d.rows[k] || '').includes(v)).map(([k, v]) => `${k}: "${d.rows[k]}" lacks "${v}"`);
+  check(`Selection describes ${name} in words`, d.title === title && bad.length === 0 && !/[{}"]/.test(d.text),
+    `${JSON.stringify(d.title)} ${bad.join('; ')} ${/[{}"]/.test(d.text) ? '(JSON)' : ''}`);
 }
 
 // legacy: the violation points at what it names; zero page: drawn when mapped
@@ -383,6 +407,17 @@ async function interaction(browser, d) {
   await page.keyboard.press('Enter');
   const sel = await page.evaluate(() => ({ hl: document.body.dataset.highlight, desc: document.querySelector('#graph svg desc').textContent }));
   check('Enter selects; the text alternative describes it', sel.hl === f2 && sel.desc.startsWith(`anon_vma #${f2.slice(2)}`), JSON.stringify(sel));
+  // the Selection panel, for each kind of object of fork-chain's step 7
+  await page.keyboard.press('Enter');   // unselect: hovering shows what is hovered
+  panelSays('a VMA', await detailsOf(page, 'vma2'), 'VMA #2 · pid 2', { range: '0x7f0000000000–0x7f0000001000', size: '1 page (4 KiB)',
+    protection: 'rw- private', '->anon_vma': 'anon_vma #2', anon_vma_chain: 'avc #3 → anon_vma #2avc #2 → anon_vma #1', 'page table': '0x7f0000000000 → pfn 2 (read-only, dirty, young)' });
+  panelSays('an anon_vma', await detailsOf(page, 'av1'), 'anon_vma #1', { '->root': 'itself', num_children: '2 ', num_active_vmas: '1 ', refcount: '3',
+    rb_root: '3 anon_vma_chains:avc #1: vma #1 (pid 1)', pages: 'pfn 1 index 0x7f0000000 mapcount 1' });
+  panelSays('an anon_vma_chain', await detailsOf(page, 'avc4'), 'anon_vma_chain #4', { links: 'vma #3 (pid 3) ↔ anon_vma #1', interval: 'pgoff 0x7f0000000..0x7f0000000' });
+  panelSays('a frame', await detailsOf(page, 'pfn3'), 'page frame pfn 3', { 'page->mapping': 'anon_vma #3', 'page->index': '0x7f0000000', mapcount: '1 ',
+    flags: 'anon_exclusive', 'mapped by': 'pid 3 at 0x7f0000000000 (vma #3)' });
+  panelSays('a process', await detailsOf(page, 'proc3'), 'process pid 3', { parent: 'pid 2', mm: '1 VMA, 1 PTE', VMAs: 'vma #3 0x7f0000000000–0x7f0000001000 rw-' });
+  panelSays('a PTE', await detailsOf(page, 'pte1:0x7f0000000000', 'table.ptes tr'), 'PTE of pid 1 at 0x7f0000000000', { vma: 'vma #1', maps: 'pfn 1 (read-only, dirty, young)' });
   // collapse the selected lane, then expand it
   await page.click('#graph g.node[data-id="proc1"]', { position: { x: 10, y: 8 } });
   await page.click('#pic-collapse');
