@@ -23,13 +23,15 @@ const only = process.env.PICTURE_ONLY || '';   // a lesson name, to run one whil
 const parts = new Set((process.env.PICTURE_PARTS || 'lessons,walks,marks,interaction,big').split(','));
 let passed = 0, failed = 0;
 const problems = [];
-// The goal is 18 px at 1920x1080 in large type for every lesson; what holds
-// today is asserted as a floor (a regression fails) and the lessons that
-// reach 18 px are printed.  The two largest lessons (24 VMAs of one file;
-// the legacy bug's 9 processes) stay below it: see the report.
+// The text floor the picture keeps (graph.js floorPx): in large type and
+// the presenter view 18 px at 1920 wide and the same share of a narrower
+// screen (12 px at 1280: the same size on the same projector's wall), 10
+// px otherwise; the picture folds what is quiet (and pans past that)
+// rather than shrink below it.  Asserted at every step of every lesson.
 const GOAL = 18;
-const MIN_TEXT = { '1280x800': 6.5, '1920x1080': 12, '1280x800 large': 7, '1920x1080 large': 11,
-  '1920x1080 presenter': 14, '1280x800 presenter': 10 };
+const MIN_TEXT = { '1280x800': 10, '1920x1080': 10, '1280x800 large': 12, '1920x1080 large': 18,
+  '1920x1080 presenter': 18, '1280x800 presenter': 12 };
+let clampedSteps = 0;
 
 function check(name, cond, detail = '') {
   if (cond) passed++;
@@ -55,10 +57,12 @@ function measure() {
     });
     return { id: g.dataset.id, kind: g.classList[1], x0: r.left, y0: r.top, x1: r.right, y1: r.bottom,
       lx: Number(g.dataset.x), ly: Number(g.dataset.y), lw: Number(g.dataset.w), lh: Number(g.dataset.h), text: texts.map((t) => t.text).join('\n'), texts,
-      marks: [...g.classList].filter((c) => c.startsWith('mark-') || c === 'violation') };
+      marks: [...g.classList].filter((c) => c.startsWith('mark-') || c === 'violation'),
+      members: g.dataset.members ? g.dataset.members.split(' ').map(Number) : null };
   });
   const ghosts = [...document.querySelectorAll('#graph g.ghost')].map((g) => g.dataset.id);
   return { box: { x0: box.left, y0: box.top, x1: box.right, y1: box.bottom }, nodes, ghosts,
+    clamped: document.getElementById('graph').dataset.clamped === '1',
     cols: document.getElementById('graph').dataset.cols, scale: Number(document.getElementById('graph').dataset.scale), renderMs: Number(document.getElementById('graph').dataset.renderMs) };
 }
 
@@ -68,11 +72,14 @@ const inside = (a, b, e = 1) => a.x0 >= b.x0 - e && a.y0 >= b.y0 - e && a.x1 <= 
 // The geometry checks of one step; returns the min text size on screen.
 function geometry(label, m, st) {
   const byId = new Map(m.nodes.map((n) => [n.id, n]));
-  const out = m.nodes.filter((n) => !inside(n, m.box));
-  check(`${label}: every box inside the picture`, out.length === 0, out.map((n) => `${n.id} ${JSON.stringify([n.x0, n.y0, n.x1, n.y1])} in ${JSON.stringify(m.box)}`).slice(0, 3).join('; '));
-  // a lane holds its VMAs: those pairs nest; any other two boxes are apart
+  // a picture larger than its box at the text floor is panned to what the
+  // step marked: then those boxes must be in it, and the rest may lie outside
+  if (m.clamped) clampedSteps++;
+  const out = m.nodes.filter((n) => !inside(n, m.box) && (!m.clamped || n.marks.length));
+  check(`${label}: every box${m.clamped ? ' the step marked' : ''} inside the picture`, out.length === 0, out.map((n) => `${n.id} ${JSON.stringify([n.x0, n.y0, n.x1, n.y1])} in ${JSON.stringify(m.box)}`).slice(0, 3).join('; '));
+  // a lane holds its VMAs (and runs of them): those pairs nest; any other two boxes are apart
   const laneOf = new Map();
-  for (const p of st.processes) for (const v of p.vmas) laneOf.set(`vma${v.id}`, `proc${p.pid}`);
+  for (const p of st.processes) for (const v of p.vmas) { laneOf.set(`vma${v.id}`, `proc${p.pid}`); laneOf.set(`run${v.id}`, `proc${p.pid}`); }
   const bad = [];
   for (let i = 0; i < m.nodes.length; i++) {
     for (let j = i + 1; j < m.nodes.length; j++) {
@@ -88,10 +95,19 @@ function geometry(label, m, st) {
   const cut = [];
   for (const n of m.nodes) for (const t of n.texts) if (!inside(t, n, 0.5)) cut.push(`${n.id}: "${t.text}"`);
   check(`${label}: no label cut`, cut.length === 0, cut.slice(0, 3).join('; '));
-  // VMAs in address order: reading order (row by row, left to right) in each lane
+  // VMAs in address order: reading order (row by row, left to right) in
+  // each lane, a run of folded VMAs where its first VMA would be; a run
+  // holds consecutive VMAs alike in protection, sharing and backing
+  const runOf = new Map();
+  for (const n of m.nodes) for (const id of n.members || []) runOf.set(`vma${id}`, n.id);
+  const alike = (v) => `${v.prot} ${v.flags.includes('shared')} ${v.file}`;
   for (const p of st.processes) {
-    const want = [...p.vmas].sort((a, b) => (BigInt(a.start) < BigInt(b.start) ? -1 : 1)).map((v) => `vma${v.id}`);
-    const got = want.map((id) => byId.get(id)).filter(Boolean)
+    const sorted = [...p.vmas].sort((a, b) => (BigInt(a.start) < BigInt(b.start) ? -1 : 1));
+    const shown = sorted.map((v) => runOf.get(`vma${v.id}`) || `vma${v.id}`);
+    const want = shown.filter((id, i) => byId.has(id) && shown[i - 1] !== id);
+    const mixed = sorted.filter((v, i) => i > 0 && runOf.has(`vma${v.id}`) && shown[i - 1] === shown[i] && alike(sorted[i - 1]) !== alike(v));
+    check(`${label}: pid ${p.pid}'s runs hold alike VMAs`, mixed.length === 0, mixed.map((v) => v.id).join(' '));
+    const got = want.map((id) => byId.get(id))
       .sort((a, b) => (Math.abs(a.y0 - b.y0) > 2 ? a.y0 - b.y0 : a.x0 - b.x0)).map((n) => n.id);
     check(`${label}: pid ${p.pid}'s VMAs in address order`, JSON.stringify(got) === JSON.stringify(want), `${got} vs ${want}`);
     const parent = byId.get(`proc${p.ppid}`), me = byId.get(`proc${p.pid}`);
@@ -114,9 +130,13 @@ function geometry(label, m, st) {
 // picture changes how many VMAs a lane puts in a row (it does when another
 // count lets it fit at least 15% larger), lanes reflow: counted, printed.
 let reflows = 0;
-const leftKinds = new Set(['proc', 'vma']);
-function changes(label, before, now, st) {
+const leftKinds = new Set(['proc', 'vma', 'run']);
+function changes(label, before, now, st, prevSt) {
   if (!before) return;
+  // what the states hold (a folded object is held, only not drawn)
+  const heldIn = (x) => new Set([...x.processes.flatMap((p) => [`proc${p.pid}`, ...p.vmas.map((v) => `vma${v.id}`)]),
+    ...x.anon_vmas.map((a) => `av${a.id}`), ...x.frames.map((f) => `pfn${f.pfn}`), ...x.files.map((f) => `file${f.id}`)]);
+  const heldBefore = heldIn(prevSt), heldNow = heldIn(st);
   const prev = new Map(before.nodes.map((n) => [n.id, n]));
   const cur = new Map(now.nodes.map((n) => [n.id, n]));
   const laneOf = new Map();
@@ -142,19 +162,19 @@ function changes(label, before, now, st) {
   const moved = [], unmarked = [], noGhost = [];
   for (const n of now.nodes) {
     const p = prev.get(n.id);
-    // newly drawn: created, or (a cached page now mapped, out of its file's
-    // page-cache box) changed
-    if (!p) { if (!n.marks.some((k) => k === 'mark-new' || k === 'mark-changed')) unmarked.push(`${n.id} (new)`); continue; }
+    // newly drawn: what the state did not hold before must be marked created
+    // (a folded object opened, a cached page out of its file's box, was held)
+    if (!p) { if (!heldBefore.has(n.id) && /^(vma|av|pfn|file|proc)\d+$/.test(n.id) && !n.marks.includes('mark-new')) unmarked.push(`${n.id} (new)`); continue; }
     if (p.text === n.text && n.kind !== 'proc') {
       const dx = n.lx - p.lx - (left(n) ? 0 : rxShift), dy = n.ly - p.ly;
       if ((Math.abs(dx) > 0.01 || Math.abs(dy) > 0.01) && !allowed(p, n)) moved.push(`${n.id} ${p.lx},${p.ly}→${n.lx},${n.ly}`);
-    } else if (p.text !== n.text && !n.marks.some((k) => k === 'mark-changed' || k === 'mark-new') && n.kind !== 'proc') {
+    } else if (p.text !== n.text && !n.marks.some((k) => k === 'mark-changed' || k === 'mark-new') && n.kind !== 'proc' && n.kind !== 'run') {
       unmarked.push(`${n.id} (changed)`);
     }
   }
   const nowIds = new Set(now.nodes.map((n) => n.id));
   for (const p of before.nodes) {
-    if (!nowIds.has(p.id) && /^(vma|av|pfn|file|proc)\d+$/.test(p.id) && !now.ghosts.includes(p.id)) noGhost.push(p.id);
+    if (!nowIds.has(p.id) && !heldNow.has(p.id) && /^(vma|av|pfn|file|proc)\d+$/.test(p.id) && !now.ghosts.includes(p.id)) noGhost.push(p.id);
   }
   check(`${label}: unchanged objects stay where they were`, moved.length === 0, moved.slice(0, 4).join('; '));
   check(`${label}: what the step created or changed is marked`, unmarked.length === 0, unmarked.slice(0, 4).join('; '));
@@ -192,7 +212,7 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
       await page.goto(`${d.base}/?present#/s/${s.id}/lesson/${l.name}/step/0`);
       await settle(page, { pos: `step 0 of ${l.steps}` });
     } else await loadLesson(page, l.name, l.steps);
-    let before = null, min = Infinity;
+    let before = null, min = Infinity, prevSt = null;
     for (let i = 1; i <= l.steps; i++) {
       const ms = await next(page, l.name, i, l.steps);
       // the state the page shows: the op it names (a lesson looked back at is an earlier op)
@@ -201,8 +221,9 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
       const m = await page.evaluate(measure);
       const label = `${tag} ${l.name} step ${i}`;
       min = Math.min(min, geometry(label, m, st));
-      changes(label, before, m, st);
+      changes(label, before, m, st, prevSt);
       before = m;
+      prevSt = st;
       bench.push({ tag, lesson: l.name, step: i, render: m.renderMs, step_ms: ms });
       if (KEY[l.name] === i && (tag === '1280x800 large' || tag === '1920x1080')) {
         await page.mouse.move(0, 0);
@@ -210,7 +231,7 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
       }
     }
     mins[l.name] = min;
-    check(`${tag} ${l.name}: text at least ${MIN_TEXT[tag]} px`, min >= MIN_TEXT[tag], `${min.toFixed(1)} px`);
+    check(`${tag} ${l.name}: text at least ${MIN_TEXT[tag]} px`, min >= MIN_TEXT[tag] - 0.01, `${min.toFixed(2)} px`);
   }
   console.log(`smallest text on screen at ${tag}: ${Object.entries(mins).map(([k, v]) => `${k} ${v.toFixed(1)}px`).join(', ')}`
     + `; at least ${GOAL} px: ${Object.entries(mins).filter(([, v]) => v >= GOAL).map(([k]) => k).join(', ') || 'none'}`);
@@ -546,7 +567,7 @@ async function main() {
   const avg = (k) => lessonsBench.reduce((a, b) => a + b[k], 0) / lessonsBench.length;
   const slowest = lessonsBench.reduce((a, b) => (b.render > a.render ? b : a));
   console.log(`slowest lesson render: ${slowest.tag} ${slowest.lesson} step ${slowest.step} ${slowest.render} ms`);
-  console.log(`lanes reflowed ${reflows} times in ${lessonsBench.length} steps`);
+  console.log(`lanes reflowed ${reflows} times in ${lessonsBench.length} steps; ${clampedSteps} steps shown panned at the text floor`);
   console.log(`lessons: render per step avg ${avg('render').toFixed(1)} ms, worst ${worst('render').toFixed(1)} ms; key press to settled avg ${avg('step_ms').toFixed(0)} ms, worst ${worst('step_ms')} ms (${lessonsBench.length} steps)`);
   check('no console errors', problems.length === 0, problems.slice(0, 5).join('; '));
   console.log(`screenshots in ${shots}`);
