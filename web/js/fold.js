@@ -92,6 +92,20 @@ function candidates(st, hot, open, folds) {
   return [runs, subtrees, lanes];
 }
 
+// the anon_vmas with something hot below them
+function warmBelow(st, hot) {
+  const byId = new Map(st.anon_vmas.map((a) => [a.id, a]));
+  const out = new Set();
+  for (const a of st.anon_vmas) {
+    if (!hot.has(`av${a.id}`)) continue;
+    for (let p = byId.get(a.parent), n = 0; p && p.id !== a.id && n < 4096; p = p.parent !== p.id ? byId.get(p.parent) : null, n++) {
+      out.add(`av${p.id}`);
+      if (p.parent === p.id) break;
+    }
+  }
+  return out;
+}
+
 function apply(folds, list) {
   const out = { vmas: new Set(folds.vmas), collapsed: new Set(folds.collapsed) };
   for (const f of list) {
@@ -105,25 +119,27 @@ function apply(folds, list) {
 // opened), and more while scaleOf(folds), the scale the picture would fit
 // at, is below the floor.  Each kind is tried in batches of 1, 2, 4... of
 // its candidates, so a session of hundreds of objects costs a few layouts,
-// not hundreds; a batch that does not make the picture larger (a wide
-// picture gains nothing from shorter lanes) is not kept.
+// not hundreds; a kind that does not make the picture larger (a wide
+// picture gains nothing from shorter lanes) is undone.
 export function chooseFolds(st, sticky, hot, open, scaleOf, floor) {
-  const stays = (id) => !hot.has(id) && !open.has(id);
+  // a hot anon_vma keeps its subtree folded unless something in it is hot
+  const warm = warmBelow(st, hot);
+  const stays = (id) => !open.has(id) && (id.startsWith('av') ? !warm.has(id) : !hot.has(id));
   let folds = { vmas: new Set([...sticky.vmas].filter((id) => stays(`vma${id}`))),
     collapsed: new Set([...sticky.collapsed].filter(stays)) };
   let scale = scaleOf(folds);
   if (scale >= floor) return folds;
   for (let kind = 0; kind < 3; kind++) {
     const list = candidates(st, hot, open, folds)[kind];
+    const before = folds, was = scale;
     for (let n = 1, done = 0; done < list.length; n *= 2) {
-      const next = apply(folds, list.slice(done, done + n));
+      folds = apply(folds, list.slice(done, done + n));
       done += n;
-      const s = scaleOf(next);
-      if (s <= scale * 1.01) continue;
-      folds = next;
-      scale = s;
+      scale = scaleOf(folds);
       if (scale >= floor) return folds;
     }
+    // a kind that left the picture no larger is undone
+    if (scale <= was * 1.01) { folds = before; scale = was; }
   }
   return folds;
 }

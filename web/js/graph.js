@@ -57,7 +57,10 @@ function picture(container) {
   buildTools(p);
   wireKeys(p);
   // another size may need other folds (the floor, the room): laid out again
-  new ResizeObserver(() => { if (p.lay) { relayout(p); p.zoom.refit(bounds(p)); } }).observe(container);
+  new ResizeObserver(() => {
+    const { w, h } = p.zoom.size();
+    if (p.lay && (Math.abs(w - p.laidFor.w) > 1 || Math.abs(h - p.laidFor.h) > 1)) { relayout(p); p.zoom.refit(bounds(p)); }
+  }).observe(container);
   pictures.set(container, p);
   return p;
 }
@@ -485,12 +488,17 @@ function relayout(p) {
   const t0 = performance.now();
   const hot = hotOf(p);
   const floorK = floorPx() / FONT;
-  const kept = chooseFolds(p.st, p.sticky, hot, p.open, () => Infinity, 0);
-  p.shape = bestShape(p, kept);
+  p.laidFor = p.zoom.size();
   // trials place the right column afresh (no memory of wider lanes)
-  const scale = (folds) => scaleOf(p, layout(p.st, {}, layoutOpts(p, folds, p.shape, true)));
-  const folds = chooseFolds(p.st, kept, hot, p.open, scale, floorK);
+  const scale = (shape) => (folds) => scaleOf(p, layout(p.st, {}, layoutOpts(p, folds, shape, true)));
+  // folds first in the shape of last time (folded, a shape costs little to try), then the best shape for them
+  const most = Math.max(1, ...p.st.processes.map((x) => x.vmas.length));
+  const was = p.shape || { cols: Math.min(2, most), fpr: FPR[0] };
+  let folds = chooseFolds(p.st, p.sticky, hot, p.open, scale(was), floorK);
+  p.shape = bestShape(p, folds);
+  if (p.shape.cols !== was.cols || p.shape.fpr !== was.fpr) folds = chooseFolds(p.st, folds, hot, p.open, scale(p.shape), floorK);
   p.sticky = folds;
+  p.container.dataset.foldMs = (performance.now() - t0).toFixed(1);
   // other folds draw other lanes: the right column finds its place again
   const sig = `${[...folds.vmas].sort()}|${[...folds.collapsed].sort()}|${[...p.collapsed].sort()}`;
   if (sig !== p.foldSig) { p.foldSig = sig; p.mem.rx = 0; }
@@ -513,9 +521,12 @@ function relayout(p) {
 }
 
 // where the view goes when the picture is larger than its box at the
-// floor: what the step marked, a violation names, the walk's objects
+// floor: what the step created, or else what it changed, a violation
+// names, the walk's objects
 function subjectOf(p) {
-  const ids = [...(p.marks?.keys() || []), ...p.badIds, ...p.walkIds, ...p.foundIds];
+  // what the step created first: a changed counter far away must not push it out of view
+  const made = [...(p.marks || [])].filter(([, m]) => m === 'new').map(([id]) => id);
+  const ids = made.length ? made : [...(p.marks?.keys() || []), ...p.badIds, ...p.walkIds, ...p.foundIds];
   const boxes = ids.map((id) => p.lay.byId.get(id)).filter((n) => n && n.kind !== 'proc');
   return boxes.length ? union(boxes) : null;
 }

@@ -302,6 +302,8 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
     });
   }
   for (const n of nodes) if (!byId.has(n.id)) byId.set(n.id, n);
+  // a trial only asks how large the picture is: the boxes say it
+  if (opts.trial) return { nodes, edges, byId, ...extent(nodes) };
 
   // ---- edges from VMAs: routed out of the lane, then across to the right ----
   const inPorts = new Map();   // target id -> edges arriving, for spreading ports
@@ -390,7 +392,11 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
     edges.push({ id: `parent${a.id}`, kind: 'parent', from: n.id, to: p.id,
       d: `M${n.x},${n.y + n.h / 2} L${tx},${n.y + n.h / 2} L${tx},${p.y + p.h}` });
   }
+  return { nodes, edges, byId, ...extent(nodes) };
+}
+
+function extent(nodes) {
   let width = 0, height = 0;
   for (const n of nodes) { width = Math.max(width, n.x + n.w); height = Math.max(height, n.y + n.h); }
-  return { nodes, edges, byId, width, height };
+  return { width, height };
 }
