@@ -55,7 +55,7 @@ function measure() {
       const m = t.getScreenCTM();
       return { x0: b.left, y0: b.top, x1: b.right, y1: b.bottom, px: parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b), text: t.textContent };
     });
-    return { id: g.dataset.id, kind: g.classList[1], x0: r.left, y0: r.top, x1: r.right, y1: r.bottom,
+    return { id: g.dataset.id, kind: g.classList[1], fill: getComputedStyle(shape).fill, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom,
       lx: Number(g.dataset.x), ly: Number(g.dataset.y), lw: Number(g.dataset.w), lh: Number(g.dataset.h), text: texts.map((t) => t.text).join('\n'), texts,
       marks: [...g.classList].filter((c) => c.startsWith('mark-') || c === 'violation'),
       members: g.dataset.members ? g.dataset.members.split(' ').map(Number) : null };
@@ -95,6 +95,9 @@ function geometry(label, m, st) {
     }
   }
   check(`${label}: no two boxes overlap`, bad.length === 0, bad.slice(0, 5).join(', '));
+  // every kind of box has its colour: none is left to the default black fill
+  const black = m.nodes.filter((n) => n.fill === 'rgb(0, 0, 0)');
+  check(`${label}: no box filled black`, black.length === 0, black.map((n) => n.id).slice(0, 4).join(' '));
   const cut = [];
   for (const n of m.nodes) for (const t of n.texts) if (!inside(t, n, 0.5)) cut.push(`${n.id}: "${t.text}"`);
   check(`${label}: no label cut`, cut.length === 0, cut.slice(0, 3).join('; '));
