@@ -61,7 +61,11 @@ function measure() {
       members: g.dataset.members ? g.dataset.members.split(' ').map(Number) : null };
   });
   const ghosts = [...document.querySelectorAll('#graph g.ghost')].map((g) => g.dataset.id);
-  return { box: { x0: box.left, y0: box.top, x1: box.right, y1: box.bottom }, nodes, ghosts,
+  const ghostBoxes = [...document.querySelectorAll('#graph g.ghost > rect, #graph g.ghost > polygon')].map((r) => {
+    const b = r.getBoundingClientRect();
+    return { id: r.parentNode.dataset.id, x0: b.left, y0: b.top, x1: b.right, y1: b.bottom };
+  });
+  return { box: { x0: box.left, y0: box.top, x1: box.right, y1: box.bottom }, nodes, ghosts, ghostBoxes,
     clamped: document.getElementById('graph').dataset.clamped === '1',
     cols: document.getElementById('graph').dataset.cols, scale: Number(document.getElementById('graph').dataset.scale), renderMs: Number(document.getElementById('graph').dataset.renderMs) };
 }
@@ -80,6 +84,9 @@ function geometry(label, m, st) {
   const subject = (n) => (made ? n.marks.includes('mark-new') : n.marks.length > 0);
   const out = m.nodes.filter((n) => !inside(n, m.box) && (!m.clamped || subject(n)));
   check(`${label}: every box${m.clamped ? ' the step marked' : ''} inside the picture`, out.length === 0, out.map((n) => `${n.id} ${JSON.stringify([n.x0, n.y0, n.x1, n.y1])} in ${JSON.stringify(m.box)}`).slice(0, 3).join('; '));
+  // what the step removed, fading where it was, is in the picture too (the legacy lesson's last lane was cut)
+  const lost = m.ghostBoxes.filter((g) => !m.clamped && !inside(g, m.box));
+  check(`${label}: what the step removed is inside the picture`, lost.length === 0, lost.map((g) => g.id).join(' '));
   // a lane holds its VMAs (and runs of them): those pairs nest; any other two boxes are apart
   const laneOf = new Map();
   for (const p of st.processes) for (const v of p.vmas) { laneOf.set(`vma${v.id}`, `proc${p.pid}`); laneOf.set(`run${v.id}`, `proc${p.pid}`); }

@@ -144,7 +144,13 @@ function bounds(p) {
     const boxes = [...p.lit].map((id) => p.lay.byId.get(id)).filter((n) => n && n.kind !== 'proc');
     if (boxes.length) return union(boxes);
   }
-  return { x: 0, y: 0, w: Math.max(1, p.lay.width), h: Math.max(1, p.lay.height) };
+  // what the step removed fades where it was: that is in view too
+  return union([{ x: 0, y: 0, w: Math.max(1, p.lay.width), h: Math.max(1, p.lay.height) }, ...ghostBoxes(p)]);
+}
+
+function ghostBoxes(p) {
+  if (!p.removed?.length || !p.prevLayout) return [];
+  return p.removed.map((id) => p.prevLayout.byId.get(id)).filter((n) => n && n.kind !== 'fgroup');
 }
 
 function union(boxes) {
@@ -233,13 +239,7 @@ function draw(p) {
     }
   }
   // what the step removed, where it was, fading
-  if (p.removed?.length && p.prevLayout) {
-    for (const id of p.removed) {
-      const n = p.prevLayout.byId.get(id);
-      if (!n || n.kind === 'fgroup') continue;
-      drawBox(ghosts, n, `ghost ${n.kind}`);
-    }
-  }
+  for (const n of ghostBoxes(p)) drawBox(ghosts, n, `ghost ${n.kind}`);
   const defs = el('defs', {}, layer);
   for (const kind of ['anon_vma', 'avc', 'parent', 'i_mmap', 'mapping', 'pte']) {
     const mk = el('marker', { id: `arrow-${kind}`, viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6,
