@@ -326,7 +326,7 @@ async function keyboard(page, base, id) {
   check('one tab stop in the timeline', await page.evaluate(() => document.querySelectorAll('#timeline li[tabindex="0"]').length) === 1);
   check('Tab from the timeline reaches the address line', await tabUntil(page, '#strips .seg', 8) > 0);
   const seg = await page.evaluate(() => document.activeElement.dataset.obj);
-  check('a focused VMA is described in Selection', (await page.textContent('#details')).startsWith(seg), seg);
+  check('a focused VMA is described in Selection', (await page.textContent('#details h3')).startsWith(`VMA #${seg.slice(3)} `), seg);
   await page.keyboard.press('Enter');
   check('Enter on a VMA selects it', await page.evaluate(() => document.body.dataset.highlight) === seg);
   await page.keyboard.press('ArrowRight');

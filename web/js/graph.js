@@ -9,11 +9,12 @@
 // data-id data-obj> holding a <rect> and its <text> lines; edges are <g
 // class="edge KIND" data-id data-obj>; #graph[data-scale] is the zoom.
 
-import { layout, COLS, FONT, LINE, PAD } from './layout.js';
+import { layout, COLS, FPR, FONT, LINE, PAD } from './layout.js';
 import { Zoom } from './zoom.js';
 import { diff, violationTargets } from './marks.js';
 import { related, index } from './links.js';
 import { downloadSvg, downloadPng } from './export.js';
+import { hotSet, chooseFolds } from './fold.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const hex = (n) => `0x${n.toString(16)}`;
@@ -52,11 +53,37 @@ function picture(container) {
   p = { container, tools, svg, layer, note, zoom: new Zoom(container, svg, layer), session: null,
     mem: { rx: 0 }, prev: null, prevLayout: null, collapsed: new Set(),
     reach: false, focus: null, lit: null, handlers: {}, st: null, lay: null, nodes: {}, info: {} };
+  forget(p);
   buildTools(p);
   wireKeys(p);
-  new ResizeObserver(() => { if (p.lay) p.zoom.refit(bounds(p)); }).observe(container);
+  // another size may need other folds (the floor, the room): laid out again
+  new ResizeObserver(() => {
+    const { w, h } = p.zoom.size();
+    if (p.lay && (Math.abs(w - p.laidFor.w) > 1 || Math.abs(h - p.laidFor.h) > 1)) { relayout(p); p.zoom.refit(bounds(p)); }
+  }).observe(container);
   pictures.set(container, p);
   return p;
+}
+
+// what the picture remembers of a session: folds the page chose (sticky),
+// what the user opened, the walk and the search it keeps drawn
+function forget(p) {
+  p.sticky = { vmas: new Set(), collapsed: new Set() };
+  p.open = new Set();
+  p.walk = null; p.walkIds = []; p.foundIds = [];
+  p.foldSig = '';
+}
+
+// The smallest text the picture's fit may show, in px.  Large type (and
+// the presenter view) is for a room: 18 px on a 1920 screen, and on a
+// narrower one the same share of its width (12 px at 1280), which is the
+// same size on the wall of the same projector.  Otherwise a screen at
+// arm's length: 10 px from 1280 wide, 8 px at 1024.  Below it the picture
+// folds what is quiet, and past that it pans rather than shrinks.
+export function floorPx() {
+  const room = document.body.classList.contains('large') || document.body.classList.contains('presenter');
+  const share = (px, at) => Math.min(px, (px * window.innerWidth) / at);
+  return room ? Math.max(12, share(18, 1920)) : Math.max(8, share(10, 1280));
 }
 
 function button(parent, text, title, fn, id) {
@@ -89,6 +116,9 @@ function buildTools(p) {
   p.link = link;
   const legend = document.getElementById('legend');
   if (legend) button(t, 'Legend', 'show or hide the legend', () => legend.classList.toggle('open'), 'pic-legend');
+  // hidden in large type and on short windows (picture.css)
+  const strips = document.getElementById('strips');
+  if (strips) button(t, 'Lines', 'show or hide the address lines', () => strips.classList.toggle('open'), 'pic-strips');
 }
 
 function fileName(p, ext) {
@@ -114,7 +144,13 @@ function bounds(p) {
     const boxes = [...p.lit].map((id) => p.lay.byId.get(id)).filter((n) => n && n.kind !== 'proc');
     if (boxes.length) return union(boxes);
   }
-  return { x: 0, y: 0, w: Math.max(1, p.lay.width), h: Math.max(1, p.lay.height) };
+  // what the step removed fades where it was: that is in view too
+  return union([{ x: 0, y: 0, w: Math.max(1, p.lay.width), h: Math.max(1, p.lay.height) }, ...ghostBoxes(p)]);
+}
+
+function ghostBoxes(p) {
+  if (!p.removed?.length || !p.prevLayout) return [];
+  return p.removed.map((id) => p.prevLayout.byId.get(id)).filter((n) => n && n.kind !== 'fgroup');
 }
 
 function union(boxes) {
@@ -167,8 +203,17 @@ function draw(p) {
     const g = drawBox(n.kind === 'proc' ? lanes : nodeLayer, n, cls.join(' '));
     g.dataset.obj = n.id;
     if (n.pfns) g.dataset.pfns = n.pfns.join(' ');
+    if (n.kind === 'run') g.dataset.members = n.members.join(' ');
     nodes[n.id] = g;
     info[n.id] = { kind: n.kind, data: n.data || p.describe?.(n.id), box: n };
+    // in a run, each VMA answers to the run's box
+    if (n.kind === 'run') for (const m of n.members) { nodes[`vma${m}`] ??= g; info[`vma${m}`] ??= info[n.id]; }
+    if (n.hidden) {
+      // how much a collapsed anon_vma stands for, beside its text (the box keeps its size)
+      const b = el('g', { class: 'badge fold', 'aria-hidden': 'true' }, g);
+      el('rect', { x: n.x + n.w - 22, y: n.y + n.h - 9, width: 44, height: 18, rx: 9 }, b);
+      el('text', { x: n.x + n.w, y: n.y + n.h + 5, 'text-anchor': 'middle' }, b).textContent = `+${n.hidden}`;
+    }
     if (p.bad.has(n.id)) {
       const b = el('g', { class: 'badge', 'aria-hidden': 'true' }, g);
       el('circle', { cx: n.x + n.w, cy: n.y, r: 11 }, b);
@@ -194,13 +239,7 @@ function draw(p) {
     }
   }
   // what the step removed, where it was, fading
-  if (p.removed?.length && p.prevLayout) {
-    for (const id of p.removed) {
-      const n = p.prevLayout.byId.get(id);
-      if (!n || n.kind === 'fgroup') continue;
-      drawBox(ghosts, n, `ghost ${n.kind}`);
-    }
-  }
+  for (const n of ghostBoxes(p)) drawBox(ghosts, n, `ghost ${n.kind}`);
   const defs = el('defs', {}, layer);
   for (const kind of ['anon_vma', 'avc', 'parent', 'i_mmap', 'mapping', 'pte']) {
     const mk = el('marker', { id: `arrow-${kind}`, viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6,
@@ -211,9 +250,17 @@ function draw(p) {
   for (const n of lay.nodes) for (const pfn of n.pfns || []) { nodes[`pfn${pfn}`] = nodes[n.id]; info[`pfn${pfn}`] ??= info[n.id]; }
   for (const [id, g] of Object.entries(nodes)) {
     if (g.dataset.id !== id) continue;
+    g.setAttribute('data-obj', id);
     g.addEventListener('mouseenter', (ev) => { ev.stopPropagation(); p.handlers.hover?.(id, info[id]); });
     g.addEventListener('mouseleave', (ev) => { ev.stopPropagation(); p.handlers.leave?.(id); });
-    g.addEventListener('click', (ev) => { ev.stopPropagation(); p.focus = id; p.handlers.select?.(id, info[id]); paintFocus(p); });
+    g.addEventListener('click', (ev) => {
+      ev.stopPropagation();
+      p.focus = id;
+      // a folded box opens where it is clicked
+      if (info[id]?.box?.kind === 'run' || info[id]?.box?.collapsed) { unfoldBox(p, id); return; }
+      p.handlers.select?.(id, info[id]);
+      paintFocus(p);
+    });
   }
   p.nodes = nodes;
   p.info = info;
@@ -241,10 +288,37 @@ function redraw(p) {
 
 function toggleCollapse(p) {
   const id = p.focus || p.selected?.();
-  if (!id || !/^(proc|av)\d+$/.test(id)) { p.found.textContent = 'select a process or an anon_vma to collapse'; return; }
-  if (p.collapsed.has(id)) p.collapsed.delete(id); else p.collapsed.add(id);
+  if (!id || !/^(proc|av|run)\d+$/.test(id)) { p.found.textContent = 'select a process or an anon_vma to collapse'; return; }
+  if (id.startsWith('run') || p.collapsed.has(id) || p.sticky.collapsed.has(id)) { unfoldBox(p, id); return; }
+  p.collapsed.add(id);
+  p.open.delete(id);
   relayout(p);
   p.zoom.fit();
+}
+
+// open what a folded box stands for, and keep it open (the user asked)
+function unfoldBox(p, id) {
+  const n = p.lay.byId.get(id);
+  if (n?.kind === 'run') {
+    for (const m of n.members) { p.open.add(`vma${m}`); p.sticky.vmas.delete(m); }
+  } else {
+    p.collapsed.delete(id);
+    p.sticky.collapsed.delete(id);
+    p.open.add(id);
+  }
+  relayout(p);
+  p.zoom.fit();
+  if (p.lay.byId.has(id)) { p.focus = id; paintFocus(p); }
+}
+
+// make an object of the state drawn: open what folds it and what holds it
+function unfold(p, id) {
+  for (const x of hotSet(p.st, p.ix, [id])) {
+    p.open.add(x);
+    if (x.startsWith('vma')) p.sticky.vmas.delete(Number(x.slice(3)));
+    if (x.startsWith('proc') && x !== id) { p.collapsed.delete(x); p.sticky.collapsed.delete(x); }
+    if (x.startsWith('av') && x !== id) { p.collapsed.delete(x); p.sticky.collapsed.delete(x); }
+  }
 }
 
 // find: "vma 12", "#12", "pfn 2", "anon_vma 6", "av 6", "pid 3", "file 1", "avc 5", or an address
@@ -262,7 +336,16 @@ function find(p, q) {
     for (const pr of p.st.processes) for (const v of pr.vmas) if (BigInt(v.start) <= a && a < BigInt(v.end)) ids.push(`vma${v.id}`);
     for (const f of p.st.frames) if (f.mapping.kind === 'anon_vma' && BigInt(f.index) === a >> 12n) ids.push(`pfn${f.pfn}`);
   }
-  const hits = ids.filter((id) => p.nodes[id]);
+  // what the state holds but the picture folds is opened first
+  const held = ids.filter((id) => p.nodes[id] || holds(p, id));
+  if (held.some((id) => !p.lay.byId.has(id))) {
+    for (const id of held) unfold(p, id);
+    p.foundIds = held;
+    relayout(p);
+    p.zoom.refit(bounds(p));
+  }
+  p.foundIds = held;
+  const hits = held.filter((id) => p.nodes[id]);
   if (!hits.length) { p.found.textContent = q ? `no ${q}` : ''; return; }
   p.found.textContent = `${hits.length} found`;
   p.focus = hits[0];
@@ -271,6 +354,15 @@ function find(p, q) {
   const boxes = hits.map((id) => p.lay.byId.get(id) || boxOfEdge(p, id)).filter(Boolean);
   if (boxes.length) p.zoom.reveal(union(boxes));
   paintFocus(p);
+}
+
+// an object of the state, drawn or not
+function holds(p, id) {
+  const m = /^([a-z]+?)(\d+)$/.exec(id);
+  if (!m) return false;
+  const n = Number(m[2]);
+  return { vma: p.ix.vmas, av: p.ix.avs, pfn: p.ix.frames, file: p.ix.files, avc: p.ix.avcs }[m[1]]?.has(n)
+    || (m[1] === 'proc' && p.st.processes.some((x) => x.pid === n));
 }
 
 function boxOfEdge(p, id) {
@@ -317,7 +409,7 @@ function paintFocus(p) {
 
 function describe(p, id) {
   const n = p.lay?.byId.get(id);
-  if (n) return n.lines.join(', ');
+  if (n) return n.lines.join(', ') + (n.hidden ? `, collapsed: ${n.hidden} anon_vmas below` : '');
   return id;
 }
 
@@ -357,29 +449,68 @@ function wireKeys(p) {
 // How many VMAs to a lane's row: the count whose layout fits the box
 // largest.  The count in use stays unless another makes the picture at
 // least 15% larger, so lanes do not reflow back and forth from step to step.
-function bestCols(p) {
+function layoutOpts(p, folds, shape, trial = false) {
+  return { collapsed: new Set([...p.collapsed, ...folds.collapsed]), folded: folds.vmas, cols: shape.cols, fpr: shape.fpr, trial };
+}
+
+// the scale at which a layout fits the picture's box
+function scaleOf(p, l) {
   const { w, h } = p.zoom.size();
-  const scaleOf = (cols) => {
-    const l = layout(p.st, { ...p.mem }, { collapsed: p.collapsed, cols, trial: true });
-    return Math.min(w / Math.max(1, l.width), h / Math.max(1, l.height));
-  };
+  return Math.min((w - 24) / Math.max(1, l.width), (h - 24) / Math.max(1, l.height));
+}
+
+// How many VMAs to a lane's row and frames to a frame group's row: the
+// pair whose layout fits the box largest.  The pair in use stays unless
+// another makes the picture at least 15% larger, so lanes do not reflow
+// back and forth from step to step.
+function bestShape(p, folds) {
+  const at = (shape) => scaleOf(p, layout(p.st, {}, layoutOpts(p, folds, shape, true)));
   const most = Math.max(1, ...p.st.processes.map((x) => x.vmas.length));
-  const tries = COLS.filter((c, i) => i === 0 || COLS[i - 1] < most);
-  let best = p.cols && tries.includes(p.cols) ? p.cols : tries[Math.min(1, tries.length - 1)];
-  let bestScale = scaleOf(best);
-  for (const c of tries) {
-    if (c === best) continue;
-    const s = scaleOf(c);
-    if (s > bestScale * 1.15) { best = c; bestScale = s; }
+  const tries = COLS.filter((c, i) => i === 0 || COLS[i - 1] < most).flatMap((cols) => FPR.map((fpr) => ({ cols, fpr })));
+  const same = (a, b) => a && b && a.cols === b.cols && a.fpr === b.fpr;
+  const kept = tries.find((t) => same(t, p.shape));
+  let best = kept || tries[0], bestScale = at(best);
+  for (const t of tries) {
+    if (same(t, best)) continue;
+    const s = at(t);
+    if (s > bestScale * (kept ? 1.15 : 1)) { best = t; bestScale = s; }
   }
   return best;
 }
 
+// What must stay drawn: what the step marked, a violation names, the walk,
+// the selection, the focus and the search's finds
+function hotOf(p) {
+  return hotSet(p.st, p.ix, [...(p.marks?.keys() || []), ...p.badIds, ...p.walkIds, p.selected?.(), p.focus, ...p.foundIds]);
+}
+
 function relayout(p) {
   const t0 = performance.now();
-  p.cols = bestCols(p);
-  p.lay = layout(p.st, p.mem, { collapsed: p.collapsed, cols: p.cols });
-  p.container.dataset.cols = String(p.cols);
+  const hot = hotOf(p);
+  const floorK = floorPx() / FONT;
+  p.laidFor = p.zoom.size();
+  // trials place the right column afresh (no memory of wider lanes)
+  const scale = (shape) => (folds) => scaleOf(p, layout(p.st, {}, layoutOpts(p, folds, shape, true)));
+  // folds first in the shape of last time (folded, a shape costs little to try), then the best shape for them
+  const most = Math.max(1, ...p.st.processes.map((x) => x.vmas.length));
+  const was = p.shape || { cols: Math.min(2, most), fpr: FPR[0] };
+  let folds = chooseFolds(p.st, p.sticky, hot, p.open, scale(was), floorK);
+  p.shape = bestShape(p, folds);
+  if (p.shape.cols !== was.cols || p.shape.fpr !== was.fpr) folds = chooseFolds(p.st, folds, hot, p.open, scale(p.shape), floorK);
+  p.sticky = folds;
+  p.container.dataset.foldMs = (performance.now() - t0).toFixed(1);
+  // other folds draw other lanes: the right column finds its place again
+  const sig = `${[...folds.vmas].sort()}|${[...folds.collapsed].sort()}|${[...p.collapsed].sort()}`;
+  if (sig !== p.foldSig) { p.foldSig = sig; p.mem.rx = 0; }
+  p.lay = layout(p.st, p.mem, layoutOpts(p, folds, p.shape));
+  // the right column kept its place for wider lanes gone by: not at the price of the text
+  if (scaleOf(p, p.lay) < floorK && p.mem.rx > 0) {
+    p.mem.rx = 0;
+    p.lay = layout(p.st, p.mem, layoutOpts(p, folds, p.shape));
+  }
+  p.zoom.floor = floorK;
+  p.zoom.subject = subjectOf(p);
+  p.container.dataset.cols = `${p.shape.cols}/${p.shape.fpr}`;
   p.bad = new Set();
   for (const id of p.badIds) {
     if (p.lay.byId.has(id)) p.bad.add(id);
@@ -389,11 +520,28 @@ function relayout(p) {
   p.container.dataset.layoutMs = (performance.now() - t0).toFixed(1);
 }
 
+// where the view goes when the picture is larger than its box at the
+// floor: what the step created, or else what it changed, a violation
+// names, the walk's objects
+function subjectOf(p) {
+  // what the step created first: a changed counter far away must not push it out of view
+  const made = [...(p.marks || [])].filter(([, m]) => m === 'new').map(([id]) => id);
+  const ids = made.length ? made : [...(p.marks?.keys() || []), ...p.badIds, ...p.walkIds, ...p.foundIds];
+  const boxes = ids.map((id) => p.lay.byId.get(id)).filter((n) => n && n.kind !== 'proc');
+  return boxes.length ? union(boxes) : null;
+}
+
 // The walk's hook (walk.js calls it at each step): the step's objects
 // brought into view, and a visit's address worked out as the kernel does
 // (vma_address: vm_start + ((index - vm_pgoff) << PAGE_SHIFT)).
 function walkStep(p, walk, step) {
   const note = p.note;
+  if (walk !== p.walk) {
+    p.walk = walk;
+    p.walkIds = walk ? [walk.start.kind === 'anon_vma' ? `av${walk.start.id}` : `file${walk.start.id}`, `pfn${walk.pfn}`,
+      ...walk.visits.map((v) => `vma${v.vma}`), ...(walk.probes || []).map((x) => `vma${x.vma}`)] : [];
+    if (p.walkIds.some((id) => !p.lay.byId.has(id) && holds(p, id))) { relayout(p); p.zoom.refit(bounds(p)); }
+  }
   if (!walk) {
     if (!note.hidden) { note.hidden = true; note.textContent = ''; p.zoom.reserve = 0; p.zoom.refit(bounds(p)); }
     return;
@@ -433,7 +581,8 @@ export async function renderGraph(container, st, handlers = {}) {
     // another session: nothing to compare with, nowhere remembered
     p.session = handlers.session;
     p.mem = { rx: 0 };
-    p.prev = null; p.prevLayout = null; p.collapsed.clear(); p.focus = null; p.cols = null;
+    p.prev = null; p.prevLayout = null; p.collapsed.clear(); p.focus = null; p.shape = null;
+    forget(p);
   }
   p.handlers = handlers;
   p.selected = handlers.selected || (() => null);
@@ -456,7 +605,8 @@ export async function renderGraph(container, st, handlers = {}) {
   container.dataset.renderMs = (performance.now() - t0).toFixed(1);
   container.dataset.version = String(st.version);
   return {
-    nodes: p.nodes, info: p.info, layout: p.lay,
+    // a walk may open what was folded: always the picture's current objects
+    get nodes() { return p.nodes; }, get info() { return p.info; }, get layout() { return p.lay; },
     walkStep: (walk, step) => walkStep(p, walk, step),
     fit: () => p.zoom.fit(),
   };

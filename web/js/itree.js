@@ -8,8 +8,12 @@
 import { hex } from './api.js';
 
 const NS = 'http://www.w3.org/2000/svg';
-// drawn sideways, to fit a narrow column: depth to the right, key order down
-const W = 100, H = 50, GAP_X = 10, GAP_Y = 5;
+// drawn as an indented tree, to fit a narrow column: one row per node in
+// key order (the left subtree above its parent, the right below), indented
+// by depth; the column's width bounds the drawing, never its labels
+const FONT = 9.5, CH = 5.8, LINE = 11, PAD = 5, INDENT = 14, GAP_Y = 5;
+// large type draws it this much larger, as far as the column allows
+const LARGE = 1.3;
 
 function el(tag, attrs = {}, parent) {
   const e = document.createElementNS(NS, tag);
@@ -45,33 +49,44 @@ export function drawTree(box, nodes, mark) {
     }
   }
   if (!root) return;
-  // x by depth, y by in-order rank (the left child above, the right below)
+  const lines = (n) => [n.label, `${hex(n.pgoff_start)}..${hex(n.pgoff_last)}`, `max ${hex(n.subtree_last)}`];
+  const W = Math.ceil(PAD * 2 + CH * Math.max(...[...byKey.values()].flatMap((n) => lines(n).map((t) => t.length))));
+  const H = PAD * 2 + LINE * 3 - 2;
   let rank = 0, depth = 0;
   const place = (n, d) => {
     if (!n) return;
     place(n.left, d + 1);
-    n.x = d * (W + GAP_X);
+    n.x = d * INDENT;
     n.y = rank++ * (H + GAP_Y);
     depth = Math.max(depth, d);
     place(n.right, d + 1);
   };
   place(root, 0);
-  const width = (depth + 1) * (W + GAP_X), height = rank * (H + GAP_Y);
-  const svg = el('svg', { viewBox: `-2 -2 ${width + 4} ${height + 4}`, width: width + 4, height: height + 4,
-    role: 'img', 'aria-label': 'the interval tree the walk searches' }, box);
-  svg.style.setProperty('--tw', `${width + 4}px`);   // its natural width, for large type (style.css)
+  const width = depth * INDENT + W, height = rank * (H + GAP_Y) - GAP_Y;
+  const svg = el('svg', { viewBox: `-1 -1 ${width + 2} ${height + 2}`, role: 'img',
+    'aria-label': 'the interval tree the walk searches' }, box);
+  // as large as large type asks, no wider than the column: nothing is cut
+  const grow = document.body.classList.contains('large') ? LARGE : 1;
+  const room = box.clientWidth || width + 2;
+  const k = Math.min(grow, room / (width + 2));
+  svg.style.width = `${(width + 2) * k}px`;
+  svg.style.height = `${(height + 2) * k}px`;
+  box.dataset.scale = k.toFixed(3);
+  // a child hangs from its parent's left edge: down (or up) the indent, then in
   for (const n of byKey.values()) {
     for (const c of [n.left, n.right]) {
-      if (c) el('line', { x1: n.x + W, y1: n.y + H / 2, x2: c.x, y2: c.y + H / 2, class: 'tree-edge' }, svg);
+      if (!c) continue;
+      const x = c.x - INDENT / 2;
+      const y0 = c === n.left ? n.y : n.y + H, y1 = c.y + H / 2;
+      el('path', { d: `M${x},${y0} L${x},${y1} L${c.x},${y1}`, class: 'tree-edge' }, svg);
     }
   }
   for (const n of byKey.values()) {
     const m = mark(n.key) || '';
     const g = el('g', { class: `tree-node ${n.color} ${m}`, 'data-key': String(n.key), transform: `translate(${n.x},${n.y})` }, svg);
     el('rect', { width: W, height: H, rx: 4 }, g);
-    const lines = [[n.label], [`${hex(n.pgoff_start)}..`], [hex(n.pgoff_last)], [`max ${hex(n.subtree_last)}`, 'max']];
-    lines.forEach(([text, cls], i) => {
-      const t = el('text', { x: 5, y: 12 + i * 11, ...(cls ? { class: cls } : {}) }, g);
+    lines(n).forEach((text, i) => {
+      const t = el('text', { x: PAD, y: PAD + FONT - 1 + i * LINE, ...(i === 2 ? { class: 'max' } : {}) }, g);
       t.textContent = text;
     });
   }

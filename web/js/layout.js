@@ -17,18 +17,27 @@
 // when lit).  Everything is O(objects).  Pure: no DOM, so a Worker could
 // run it; text widths come from a monospace advance (CH per character).
 //
+// Folding (graph.js decides what, to keep text readable): opts.folded
+// names VMAs drawn as part of a run, one box for consecutive VMAs alike in
+// protection, sharing and backing ("vma #3 … #20: 18 VMAs"), edges drawn
+// once per kind and target; opts.collapsed names lanes drawn as their
+// heading and anon_vmas whose subtree (and its frames) is hidden, edges to
+// a hidden anon_vma ending at the collapsed one that stands for it.
+//
 // Stability: new processes (the largest pid) and new anon_vmas mostly come
-// last, every row of the right column has the same height (room for one
-// row of frames), and the right column starts where the widest lane ever
-// drawn ended (mem.rx): so a step moves only what it changed and what lies
-// below something it added, removed or resized in the same column.
+// last, a row of the right column is as tall as its box and frames, and
+// the right column starts where the widest lane ever drawn ended (mem.rx,
+// afresh when the folds change): so a step moves only what it changed and
+// what lies below something it added, removed or resized in the same
+// column.
 
 export const FONT = 14, LINE = 18, CH = 8.7, PAD = 8;
-const GAP = 12, COL_GAP = 90, INDENT = 20, ROW_GAP = 10, LANE_HEAD = LINE + 6;
+const GAP = 12, COL_GAP = 56, INDENT = 14, ROW_GAP = 8, GROUP_GAP = 24, LANE_HEAD = LINE + 6;
 // VMAs to a row of a lane: the caller picks the count that lets the
 // picture fit its box largest (graph.js tries a few)
 export const COLS = [1, 2, 3, 4, 6];
-const FRAMES_PER_ROW = 2;
+// frames to a row of a frame group: likewise (opts.fpr)
+export const FPR = [2, 1];
 
 const hex = (n) => `0x${n.toString(16)}`;
 const cut = (t, n) => (t.length > n ? t.slice(0, n - 1) + '…' : t);
@@ -65,6 +74,29 @@ export function avLines(a, freed = false) {
   return [`anon_vma #${a.id}`, counters, `refcount ${a.refcount} root #${a.root}`];
 }
 
+// VMAs that may share a run box: the same protection, sharing and backing
+export const alike = (v) => `${v.prot} ${v.flags.includes('shared') ? 's' : 'p'} ${v.file ?? 'anon'}`;
+
+function runLines(vs) {
+  const a = vs[0], z = vs[vs.length - 1];
+  const pages = vs.reduce((n, v) => n + v.pages, 0);
+  return [`vma #${a.id} … #${z.id}: ${vs.length} VMAs`, `${vmaLines(a)[0].split(' ').slice(2).join(' ')}, ${pages} pages`,
+    `${a.start}–${z.end}`];
+}
+
+// a lane's boxes in address order: a VMA, or a run of folded alike VMAs
+function laneItems(vmas, folded) {
+  const items = [];
+  for (const v of vmas) {
+    const last = items[items.length - 1];
+    if (folded.has(v.id) && last?.run && alike(last.vs[0]) === alike(v)) last.vs.push(v);
+    else items.push({ run: folded.has(v.id), vs: [v] });
+  }
+  return items.map((it) => (it.run && it.vs.length > 1
+    ? { ...box(`run${it.vs[0].id}`, 'run', runLines(it.vs), 16 * CH), members: it.vs.map((v) => v.id) }
+    : { ...box(`vma${it.vs[0].id}`, 'vma', vmaLines(it.vs[0]), 16 * CH), members: [it.vs[0].id] }));
+}
+
 export function frameLines(f, freed = false) {
   return [`pfn ${f.pfn}${freed ? ' (FREED)' : ''}`, `index ${hex(f.index)}`,
     `mapcount ${f.mapcount}${f.flags.includes('anon_exclusive') ? ' excl' : ''}`];
@@ -92,14 +124,14 @@ function forest(avs) {
   return out;
 }
 
-// A frame group: the frames one page->mapping names, FRAMES_PER_ROW to a
-// row, inside a dashed box the mapping edge points from.
-function frameGroup(id, frames, x, y, nodes) {
+// A frame group: the frames one page->mapping names, fpr to a row,
+// inside a dashed box the mapping edge points from.
+function frameGroup(id, frames, x, y, nodes, fpr) {
   if (!frames.length) return null;
   const g = { id, kind: 'fgroup', lines: [], x, y, w: 0, h: 0 };
   let cx = x + PAD, cy = y + PAD, rowH = 0, maxX = x;
   frames.forEach((f, i) => {
-    if (i > 0 && i % FRAMES_PER_ROW === 0) { cx = x + PAD; cy += rowH + GAP / 2; rowH = 0; }
+    if (i > 0 && i % fpr === 0) { cx = x + PAD; cy += rowH + GAP / 2; rowH = 0; }
     f.x = cx; f.y = cy;
     cx += f.w + GAP / 2;
     rowH = Math.max(rowH, f.h);
@@ -114,6 +146,8 @@ function frameGroup(id, frames, x, y, nodes) {
 
 export function layout(st, mem = { rx: 0 }, opts = {}) {
   const collapsed = opts.collapsed || new Set();
+  const folded = opts.folded || new Set();
+  const fpr = opts.fpr || FPR[0];
   const nodes = [], edges = [];
   const byId = new Map();
   const put = (n) => { nodes.push(n); byId.set(n.id, n); return n; };
@@ -132,7 +166,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
     const vmas = [...p.vmas].sort((a, b) => (BigInt(a.start) < BigInt(b.start) ? -1 : 1));
     let maxX = PAD + textWidth(head) + PAD, bottom = y + LANE_HEAD;
     if (!shut) {
-      const boxes = vmas.map((v) => box(`vma${v.id}`, 'vma', vmaLines(v), 16 * CH));
+      const boxes = laneItems(vmas, folded);
       const colW = Math.max(0, ...boxes.map((b) => b.w));
       const rowH = Math.max(0, ...boxes.map((b) => b.h));
       boxes.forEach((b, i) => {
@@ -143,7 +177,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
         b.w = colW;
         b.pid = p.pid;
         const last = col === cols - 1 || i === boxes.length - 1;
-        vmaOf.set(Number(b.id.slice(3)), { node: b, lane, last, gutter: b.y + rowH + GAP / 2 });
+        for (const vid of b.members) vmaOf.set(vid, { node: b, lane, last, gutter: b.y + rowH + GAP / 2 });
         maxX = Math.max(maxX, b.x + b.w + PAD);
         bottom = Math.max(bottom, b.y + b.h + PAD);
         put(b);
@@ -161,41 +195,51 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
   // ---- right: the anon_vma forest with its frames, files, the zero page ----
   // the right column starts where the widest lane ever drawn (with this many
   // VMAs to a row) ended
-  if (mem.cols !== opts.cols) { mem.cols = opts.cols; mem.rx = 0; }
+  const shape = `${opts.cols}/${fpr}`;
+  if (mem.shape !== shape) { mem.shape = shape; mem.rx = 0; }
   const rx = Math.max(mem.rx || 0, leftW + COL_GAP);
   if (!opts.trial) mem.rx = rx;
   let rcur = 0;
-  const ROW_H = PAD * 2 + (PAD * 2 + LINE * 3 - 4);   // a frame group of one row
   const row = (id, build) => {
     const y = rcur;
     const h = build(y);
-    rcur = y + Math.max(h, ROW_H) + ROW_GAP;
+    rcur = y + h + ROW_GAP;
   };
   const avIds = new Set(st.anon_vmas.map((a) => a.id));
   const framesBy = new Map();   // 'av3' / 'file1' / 'none' -> frames
   for (const f of st.frames) {
     const k = f.mapping.kind === 'anon_vma' ? `av${f.mapping.id}` : f.mapping.kind === 'file' ? `file${f.mapping.id}` : 'none';
-    framesBy.set(k, [...(framesBy.get(k) || []), f]);
+    if (!framesBy.has(k)) framesBy.set(k, []);
+    framesBy.get(k).push(f);
   }
   const frameBox = (f, freed = false) => {
-    const b = box(`pfn${f.pfn}`, 'frame', frameLines(f, freed), 15 * CH);
+    const b = box(`pfn${f.pfn}`, 'frame', frameLines(f, freed), 12 * CH);
     b.data = f;
     return b;
   };
-  const collapsedAv = new Set();   // hidden: inside a collapsed subtree
-  for (const { av, depth } of forest(st.anon_vmas)) {
+  // a hidden anon_vma (inside a collapsed subtree) -> the collapsed one drawn for it
+  const standIn = new Map();
+  const tree = forest(st.anon_vmas);
+  const below = new Map();   // collapsed anon_vma id -> how many it hides
+  for (const { av } of tree) {
+    const up = av.parent !== av.id ? (standIn.get(av.parent) ?? (collapsed.has(`av${av.parent}`) ? av.parent : null)) : null;
+    if (up === null || up === undefined) continue;
+    standIn.set(av.id, up);
+    below.set(up, (below.get(up) || 0) + 1);
+  }
+  for (const { av, depth } of tree) {
     const id = `av${av.id}`;
-    const parentHidden = av.parent !== av.id && (collapsedAv.has(av.parent) || collapsed.has(`av${av.parent}`));
-    if (parentHidden) { collapsedAv.add(av.id); continue; }
+    if (standIn.has(av.id)) continue;
     row(id, (y) => {
-      const b = box(id, 'av', avLines(av), 21 * CH);
+      const b = box(id, 'av', avLines(av), 19 * CH);
       b.x = rx + depth * INDENT;
       b.y = y;
       b.depth = depth;
-      b.collapsed = collapsed.has(id);
+      b.collapsed = below.has(av.id);
+      b.hidden = below.get(av.id) || 0;
       put(b);
       const frames = (framesBy.get(id) || []).map((f) => frameBox(f));
-      const g = frameGroup(`fg${id}`, frames, b.x + b.w + 30, y, nodes);
+      const g = frameGroup(`fg${id}`, frames, b.x + b.w + GROUP_GAP, y, nodes, fpr);
       if (g) {
         frames.forEach((f) => byId.set(f.id, f));
         byId.set(g.id, g);
@@ -208,10 +252,10 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
   for (const [k, frames] of framesBy) {
     if (!k.startsWith('av') || avIds.has(Number(k.slice(2)))) continue;
     row(`ghost${k}`, (y) => {
-      const b = box(`freed${k.slice(2)}`, 'av', avLines({ id: Number(k.slice(2)) }, true), 21 * CH);
+      const b = box(`freed${k.slice(2)}`, 'av', avLines({ id: Number(k.slice(2)) }, true), 19 * CH);
       b.x = rx; b.y = y; b.freed = true;
       put(b);
-      const g = frameGroup(`fg${b.id}`, frames.map((f) => frameBox(f, true)), b.x + b.w + 30, y, nodes);
+      const g = frameGroup(`fg${b.id}`, frames.map((f) => frameBox(f, true)), b.x + b.w + GROUP_GAP, y, nodes, fpr);
       g.dangling = true;
       for (const n of nodes) if (n.kind === 'frame' && !byId.has(n.id)) { n.dangling = true; byId.set(n.id, n); }
       byId.set(g.id, g);
@@ -222,7 +266,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
   for (const f of [...st.files].sort((a, b) => a.id - b.id)) {
     const id = `file${f.id}`;
     row(id, (y) => {
-      const b = box(id, 'file', [f.shmem ? `shmem #${f.id}` : `file ${cut(f.name, 20)}`, `${f.pages} pages, i_mmap ${f.i_mmap.length}`], 22 * CH);
+      const b = box(id, 'file', [f.shmem ? `shmem #${f.id}` : `file ${cut(f.name, 20)}`, `${f.pages} pages, i_mmap ${f.i_mmap.length}`], 21 * CH);
       b.x = rx; b.y = y;
       put(b);
       // a file's cached pages that no PTE maps are one box, not one each
@@ -236,7 +280,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
         c.pfns = idle.map((x) => x.pfn);
         boxes.push(c);
       }
-      const g = frameGroup(`fg${id}`, boxes, b.x + b.w + 30, y, nodes);
+      const g = frameGroup(`fg${id}`, boxes, b.x + b.w + GROUP_GAP, y, nodes, fpr);
       if (g) {
         boxes.forEach((x) => byId.set(x.id, x));
         byId.set(g.id, g);
@@ -258,16 +302,33 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
     });
   }
   for (const n of nodes) if (!byId.has(n.id)) byId.set(n.id, n);
+  // a trial only asks how large the picture is: the boxes say it
+  if (opts.trial) return { nodes, edges, byId, ...extent(nodes) };
 
   // ---- edges from VMAs: routed out of the lane, then across to the right ----
   const inPorts = new Map();   // target id -> edges arriving, for spreading ports
-  const fromVma = (vid, to, kind, id, extra = {}) => {
+  const drawn = new Map();     // a run's edges: one per kind and target
+  const fromVma = (vid, to0, kind, id, extra = {}) => {
     const src = vmaOf.get(vid);
+    const hid = to0.startsWith('av') ? standIn.get(Number(to0.slice(2))) : undefined;
+    const to = hid !== undefined ? `av${hid}` : to0;
     const dst = byId.get(to);
     if (!src || !dst) return;
-    const e = { id, kind, from: `vma${vid}`, to, ...extra };
+    const from = src.node.id, key = `${from} ${kind} ${to}`;
+    const seen = drawn.get(key);
+    if (seen) {
+      seen.count++;
+      if (seen.label) seen.label = `${kind} ×${seen.count}`;
+      return;
+    }
+    // an edge that stands for several keeps a name of its own
+    const plain = from === `vma${vid}` && to === to0;
+    const e = { id: plain ? id : `${kind}:${from}:${to}`, kind, from, to, count: 1, ...extra };
+    if (!plain && e.label) e.label = kind;
+    drawn.set(key, e);
     edges.push(e);
-    inPorts.set(to, [...(inPorts.get(to) || []), e]);
+    if (!inPorts.has(to)) inPorts.set(to, []);
+    inPorts.get(to).push(e);
   };
   for (const p of procs) {
     for (const v of p.vmas) {
@@ -294,21 +355,21 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
   for (const e of edges) {
     if (e.d) continue;
     const t = byId.get(e.to);
-    if (e.from.startsWith('vma')) {
+    if (e.from.startsWith('vma') || e.from.startsWith('run')) {
       const src = vmaOf.get(Number(e.from.slice(3)));
       const s = src.node, tx = t.x, ty = e.ty;
       const laneR = src.lane.x + src.lane.w;
       let d;
       if (src.last) {
         const sy = s.y + s.h / 2;
-        d = `M${s.x + s.w},${sy} L${laneR},${sy} C${laneR + 90},${sy} ${tx - 90},${ty} ${tx},${ty}`;
+        d = `M${s.x + s.w},${sy} L${laneR},${sy} C${laneR + COL_GAP},${sy} ${tx - COL_GAP},${ty} ${tx},${ty}`;
       } else {
         // down into the gutter under the row, along it out of the lane
         const k = gutterUse.get(src.gutter) || 0;
         gutterUse.set(src.gutter, k + 1);
         const gy = src.gutter - GAP / 2 + 2 + (k % 4) * 2.5;
         const sx = s.x + s.w - 10 - (k % 4) * 4;
-        d = `M${sx},${s.y + s.h} L${sx},${gy} L${laneR},${gy} C${laneR + 90},${gy} ${tx - 90},${ty} ${tx},${ty}`;
+        d = `M${sx},${s.y + s.h} L${sx},${gy} L${laneR},${gy} C${laneR + COL_GAP},${gy} ${tx - COL_GAP},${ty} ${tx},${ty}`;
       }
       e.d = d;
       e.lx = (laneR + tx) / 2;
@@ -331,7 +392,11 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
     edges.push({ id: `parent${a.id}`, kind: 'parent', from: n.id, to: p.id,
       d: `M${n.x},${n.y + n.h / 2} L${tx},${n.y + n.h / 2} L${tx},${p.y + p.h}` });
   }
+  return { nodes, edges, byId, ...extent(nodes) };
+}
+
+function extent(nodes) {
   let width = 0, height = 0;
   for (const n of nodes) { width = Math.max(width, n.x + n.w); height = Math.max(height, n.y + n.h); }
-  return { nodes, edges, byId, width, height };
+  return { width, height };
 }

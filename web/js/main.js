@@ -4,6 +4,7 @@
 // thing), keyboard shortcuts, large type.
 import { api, ApiError, hex } from './api.js';
 import { renderGraph } from './graph.js';
+import { renderDetails } from './details.js';
 import { WalkPlayer } from './walk.js';
 import { setupForm, replacedByMmap } from './forms.js';
 import { index, related } from './links.js';
@@ -106,8 +107,11 @@ async function refresh() {
   app.graph = await renderGraph($('graph'), st, { hover: hoverObject, leave: unhoverObject, select: selectObject,
     session: app.id, violations: chk.violations, selected: () => app.selected });
   player.paint();
-  if (app.selected && !describeObject(app.selected)) app.selected = null;
-  if (app.hovered && !describeObject(app.hovered)) app.hovered = null;
+  // an object this state no longer holds is no longer selected
+  const held = (id) => id.startsWith('op') ? app.journal.some((x) => `op${x.seq}` === id)
+    : renderDetails(document.createElement('div'), id, app.ix, app.state, app.graph?.info[id]);
+  if (app.selected && !held(app.selected)) app.selected = null;
+  if (app.hovered && !held(app.hovered)) app.hovered = null;
   paintHighlight();
   renderLesson(journal);
   setHash();
@@ -291,36 +295,16 @@ function paintHighlight() {
   showDetails(id);
 }
 
-function describeObject(id) {
-  const m = /^([a-z]+?)(\d+)(?::(.*))?$/.exec(id || '');
-  if (!m || !app.ix) return null;
-  const n = Number(m[2]);
-  switch (m[1]) {
-    case 'vma': return app.ix.vmas.get(n);
-    case 'av': return app.ix.avs.get(n);
-    case 'avc': return app.ix.avcs.get(n);
-    case 'file': return app.ix.files.get(n);
-    case 'pfn': return app.ix.frames.get(n);
-    case 'proc': { const p = app.state.processes.find((x) => x.pid === n); return p && { pid: p.pid, ppid: p.ppid, rss: p.rss, vmas: p.vmas.length }; }
-    case 'pte': return app.ix.ptes.get(id)?.pte;
-    case 'op': return app.journal.find((x) => x.seq === n);
-    default: return app.graph?.info[id]?.data || app.graph?.info[id] || null;
-  }
-}
-
 function showDetails(id) {
   const d = $('details');
-  const data = describeObject(id);
-  if (!id || !data) {
+  if (id?.startsWith('op')) {
+    const e = app.journal.find((x) => x.seq === Number(id.slice(2)));
+    if (e) { d.className = 'details op'; d.textContent = describeEntry(e); return; }
+  }
+  if (!id || !renderDetails(d, id, app.ix, app.state, app.graph?.info[id])) {
     d.className = 'muted';
     d.textContent = 'Hover or click any object.';
-    return;
   }
-  d.className = '';
-  if (id.startsWith('op')) { d.textContent = describeEntry(data); return; }
-  // page offsets and indexes in hex, as everywhere else on the page
-  const HEX = new Set(['pgoff', 'index', 'pgoff_start', 'pgoff_last', 'subtree_last', 'offset']);
-  d.textContent = `${id}\n` + JSON.stringify(data, (k, v) => (HEX.has(k) && typeof v === 'number' ? hex(v) : v), 1).slice(0, 1500);
 }
 
 function hoverObject(id) { app.hovered = id; paintHighlight(); }

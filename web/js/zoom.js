@@ -3,7 +3,10 @@
 // pointer, a drag pans, two fingers pinch and pan; + - 0 and the buttons
 // zoom in, out and fit.  The picture's size is its layout's, in its own
 // units; fit() shows all of it as large as the box allows, never above
-// MAX_K (one box the size of the screen helps no one).
+// MAX_K (one box the size of the screen helps no one) and never below the
+// floor its owner sets (the scale of the smallest readable text): a
+// picture larger than that is shown at the floor, panned to its subject
+// (what the step changed), the rest a drag or a key away.
 
 const MAX_K = 2.2, MIN_K = 0.02, MARGIN = 12;
 
@@ -16,6 +19,8 @@ export class Zoom {
     this.content = { x: 0, y: 0, w: 1, h: 1 };
     this.pointers = new Map();
     this.user = false;   // the user zoomed or panned since the last fit
+    this.floor = 0;      // the smallest scale fit() and reveal() choose
+    this.subject = null; // the box a fit at the floor shows
     svg.addEventListener('wheel', (e) => this.wheel(e), { passive: false });
     svg.addEventListener('pointerdown', (e) => this.down(e));
     svg.addEventListener('pointermove', (e) => this.move(e));
@@ -35,19 +40,31 @@ export class Zoom {
   }
 
   // the content's scale that shows all of it
-  fitScale() {
+  allScale() {
     const { w, h } = this.size();
     const c = this.content;
     return Math.min(MAX_K, (w - 2 * MARGIN) / c.w, (h - 2 * MARGIN) / c.h);
   }
 
+  fitScale() { return Math.max(this.floor, this.allScale()); }
+
   fit() {
     const { w, h } = this.size();
     const c = this.content;
     this.k = Math.max(MIN_K, this.fitScale());
+    const clamped = this.allScale() < this.floor;
+    this.box.dataset.clamped = clamped ? '1' : '0';
+    this.user = false;
+    if (clamped) {
+      // the top left at the floor, then its subject in view
+      this.x = MARGIN - c.x * this.k;
+      this.y = MARGIN - c.y * this.k;
+      if (this.subject) this.reveal(this.subject, false);
+      else this.apply();
+      return;
+    }
     this.x = (w - c.w * this.k) / 2 - c.x * this.k;
     this.y = Math.max(MARGIN, (h - c.h * this.k) / 2) - c.y * this.k;
-    this.user = false;
     this.apply();
   }
 
@@ -86,16 +103,23 @@ export class Zoom {
   }
 
   // bring a box of the picture (its own units) into view, panning only as
-  // far as needed, zooming out only if it cannot fit
-  reveal(b) {
+  // far as needed, zooming out only if it cannot fit (down to the floor:
+  // then its top left is what shows)
+  reveal(b, shrink = true) {
     const { w, h } = this.size();
-    if (b.w * this.k > w - 2 * MARGIN || b.h * this.k > h - 2 * MARGIN) {
-      this.k = Math.max(MIN_K, Math.min((w - 2 * MARGIN) / b.w, (h - 2 * MARGIN) / b.h, this.k));
+    if (shrink && (b.w * this.k > w - 2 * MARGIN || b.h * this.k > h - 2 * MARGIN)) {
+      const k = Math.max(MIN_K, this.floor, Math.min((w - 2 * MARGIN) / b.w, (h - 2 * MARGIN) / b.h, this.k));
+      this.x = w / 2 - ((w / 2 - this.x) * k) / this.k;
+      this.y = h / 2 - ((h / 2 - this.y) * k) / this.k;
+      this.k = k;
     }
     const x0 = this.x + b.x * this.k, y0 = this.y + b.y * this.k;
     const x1 = x0 + b.w * this.k, y1 = y0 + b.h * this.k;
-    if (x0 < MARGIN) this.x += MARGIN - x0; else if (x1 > w - MARGIN) this.x -= x1 - (w - MARGIN);
-    if (y0 < MARGIN) this.y += MARGIN - y0; else if (y1 > h - MARGIN) this.y -= y1 - (h - MARGIN);
+    if (x1 > w - MARGIN) this.x -= x1 - (w - MARGIN);
+    if (y1 > h - MARGIN) this.y -= y1 - (h - MARGIN);
+    // the top left wins when the box is larger than the view
+    if (this.x + b.x * this.k < MARGIN) this.x = MARGIN - b.x * this.k;
+    if (this.y + b.y * this.k < MARGIN) this.y = MARGIN - b.y * this.k;
     this.apply();
   }
 
