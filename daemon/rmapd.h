@@ -81,6 +81,9 @@ struct session {
 	uint64_t last_used;		/* atomic */
 	bool deleted;
 	int refs;			/* under the registry lock */
+	long owner;			/* a user's id, 0: none (open mode) */
+	int visibility;			/* enum visibility, atomic */
+	long class_id;			/* who VIS_CLASS lets read, atomic */
 };
 
 int sessions_init(const struct config *cfg, struct db *db);
@@ -99,6 +102,7 @@ struct session_origin {
 	size_t nr_ops;		/* else these ops, seq 1..nr_ops (may be 0) */
 	char *const *ops;
 	char *const *results;
+	long owner;		/* the new session's, 0: none */
 };
 /*
  * Create a session with its initial journal, all or nothing.  Returned held
@@ -107,6 +111,15 @@ struct session_origin {
  */
 struct session *session_create(const char *name, const char *config_json,
 			       const struct session_origin *origin, bool *full);
+/* who may read a session, without loading it or taking its lock */
+struct session_access {
+	long owner;
+	int visibility;
+	long class_id;
+};
+bool session_access_info(long id, struct session_access *out);
+/* holding the session, once the database has it */
+void session_set_visibility(struct session *s, int visibility, long class_id);
 /* the version, without the session's lock; set it holding the lock */
 long session_version(const struct session *s);
 void session_set_version(struct session *s, long version);

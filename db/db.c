@@ -24,8 +24,9 @@
 
 #include "checksum.h"
 #include "db.h"
+#include "sql.h"
 
-#define SCHEMA_VERSION	2
+#define SCHEMA_VERSION	3
 #define NR_READERS	4
 #define READ_BUSY_MS	1000	/* a WAL reader waits only on recovery */
 #define PROBE_EVERY_MS	1000
@@ -46,6 +47,7 @@ struct db {
 	pthread_mutex_t fault_lock;
 	enum db_fault fault;		/* of the latest write, until one works */
 	char fault_why[256];
+	char note[256];			/* what opening it did, for the log */
 	long long probed_ms;
 	void (*on_change)(enum db_fault fault, const char *why);
 };
@@ -72,6 +74,7 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"CREATE UNIQUE INDEX snapshots_by_name ON snapshots(session, name);",
 	/* rows from before stay NULL: unverified, never loaded */
 	"ALTER TABLE snapshots ADD COLUMN checksum BLOB;",
+	DB_AUTH_SCHEMA,
 };
 
 static const char *const fault_names[] = {
@@ -104,7 +107,7 @@ static int exec(sqlite3 *h, const char *sql)
 
 /* ---- statements ---- */
 
-/* Prepare and bind with a tiny format: 'l' long, 't' text, 'b' blob+len. */
+/* Prepare and bind with the format of db_sql_prep() (sql.h). */
 static sqlite3_stmt *vprep(sqlite3 *h, const char *sql, const char *fmt,
 			   va_list ap)
 {
@@ -118,6 +121,11 @@ static sqlite3_stmt *vprep(sqlite3 *h, const char *sql, const char *fmt,
 
 		if (fmt[i] == 'l') {
 			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, long));
+		} else if (fmt[i] == 'n') {
+			long v = va_arg(ap, long);
+
+			rc = v > 0 ? sqlite3_bind_int64(st, i + 1, v)
+				   : sqlite3_bind_null(st, i + 1);
 		} else if (fmt[i] == 't') {
 			const char *s = va_arg(ap, const char *);
 
@@ -137,31 +145,10 @@ static sqlite3_stmt *vprep(sqlite3 *h, const char *sql, const char *fmt,
 	return st;
 }
 
-static sqlite3_stmt *prep(sqlite3 *h, const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt *st;
-	va_list ap;
+/* db.c's short names for the helpers that sql.h shares with auth.c */
+#define prep db_sql_prep
+#define step db_sql_step
 
-	va_start(ap, fmt);
-	st = vprep(h, sql, fmt, ap);
-	va_end(ap);
-	return st;
-}
-
-/* Run a statement that returns no rows; the caller holds its connection. */
-static int step(sqlite3 *h, const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt *st;
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	st = vprep(h, sql, fmt, ap);
-	va_end(ap);
-	rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
-	return rc;
-}
 
 static int user_version(sqlite3 *h)
 {
@@ -471,6 +458,8 @@ static int migrate(struct db *db, char *err, size_t errlen)
 
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
 		if (exec(db->h, "BEGIN IMMEDIATE") || exec(db->h, migrations[v]) ||
+		    (v + 1 == 3 && db_auth_adopt_sessions(db->h, db->note,
+							  sizeof(db->note))) ||
 		    exec(db->h, sql) || exec(db->h, "COMMIT")) {
 			snprintf(err, errlen, "migration to schema %d failed: %s",
 				 v + 1, sqlite3_errmsg(db->h));
@@ -638,6 +627,7 @@ struct session_start {
 	size_t n;
 	char *const *ops, *const *results;
 	long from, upto;		/* clone: the source and its last op */
+	long owner;			/* 0: none (open mode) */
 };
 
 /*
@@ -653,8 +643,8 @@ static long create_with_journal(struct db *db, const char *name,
 
 	if (write_begin(db))
 		return -1;
-	err = step(db->h, "INSERT INTO sessions(name, config) VALUES(?, ?)",
-		   "tt", name, config);
+	err = step(db->h, "INSERT INTO sessions(name, config, owner) "
+		   "VALUES(?, ?, ?)", "ttn", name, config, start->owner);
 	if (!err) {
 		id = (long)sqlite3_last_insert_rowid(db->h);
 		if (start->from)
@@ -670,17 +660,20 @@ static long create_with_journal(struct db *db, const char *name,
 }
 
 long db_session_create(struct db *db, const char *name, const char *config,
-		       size_t n, char *const *ops, char *const *results)
+		       long owner, size_t n, char *const *ops,
+		       char *const *results)
 {
-	struct session_start start = { .n = n, .ops = ops, .results = results };
+	struct session_start start = { .n = n, .ops = ops, .results = results,
+				       .owner = owner };
 
 	return create_with_journal(db, name, config, &start);
 }
 
 long db_session_clone(struct db *db, const char *name, const char *config,
-		      long from, long upto)
+		      long owner, long from, long upto)
 {
-	struct session_start start = { .from = from, .upto = upto };
+	struct session_start start = { .from = from, .upto = upto,
+				       .owner = owner };
 
 	return create_with_journal(db, name, config, &start);
 }
@@ -701,10 +694,15 @@ static void row_to_session(sqlite3_stmt *st, struct db_session *s)
 	snprintf(s->config, sizeof(s->config), "%s",
 		 (const char *)sqlite3_column_text(st, 2));
 	s->version = (long)sqlite3_column_int64(st, 3);
+	s->owner = (long)sqlite3_column_int64(st, 4);
+	s->visibility = !strcmp((const char *)sqlite3_column_text(st, 5),
+				"class") ? 1 : 0;
+	s->class_id = (long)sqlite3_column_int64(st, 6);
 }
 
 #define SESSION_COLUMNS "id, name, config, " \
-	"(SELECT COALESCE(MAX(seq), 0) FROM journal WHERE session = id)"
+	"(SELECT COALESCE(MAX(seq), 0) FROM journal WHERE session = id), " \
+	"owner, visibility, class_id"
 
 int db_session_get(struct db *db, long id, struct db_session *out)
 {
@@ -970,4 +968,65 @@ int db_snapshot_list(struct db *db, long session,
 	sqlite3_finalize(st);
 	reader_put(r);
 	return st ? 0 : -1;
+}
+
+/* ---- for the stores that share the connections (sql.h) ---- */
+
+sqlite3_stmt *db_sql_prep(sqlite3 *h, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = vprep(h, sql, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+/* a statement that returns no rows; the caller holds its connection */
+int db_sql_step(sqlite3 *h, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	st = vprep(h, sql, fmt, ap);
+	va_end(ap);
+	rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int db_write_begin(struct db *db)
+{
+	return write_begin(db);
+}
+
+int db_write_end(struct db *db, int err)
+{
+	return write_end(db, err);
+}
+
+sqlite3 *db_writer(struct db *db)
+{
+	return db->h;
+}
+
+sqlite3 *db_read_begin(struct db *db, void **token)
+{
+	struct reader *r = reader_get(db);
+
+	*token = r;
+	return r->h;
+}
+
+void db_read_end(void *token)
+{
+	reader_put(token);
+}
+
+const char *db_open_note(struct db *db)
+{
+	return db->note;
 }
