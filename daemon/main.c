@@ -27,6 +27,8 @@ static const char usage[] =
 "usage: rmapd [OPTIONS]            serve the API and the web page\n"
 "       rmapd run [--observe] [--zero-page|--no-zero-page] FILE\n"
 "                                  apply a scenario and print the result\n"
+"       rmapd user|token|class ...  manage users, API tokens and classes\n"
+"                                  (rmapd user --help)\n"
 "\n"
 "options (also accepted as 'name = value' lines in --config FILE):\n"
 "  --listen ADDR:PORT     address to serve on (default 127.0.0.1:8080;\n"
@@ -561,6 +563,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "run"))
 		return rmapd_run_main(argc - 1, argv + 1);
+	if (argc > 1 && rmapd_cli_command(argv[1]))
+		return rmapd_cli_main(argc - 1, argv + 1);
 	defaults(&cfg);
 	if (parse_args(&cfg, argc, argv))
 		return 2;

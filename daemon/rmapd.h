@@ -236,6 +236,10 @@ void guard_headers(const struct config *cfg, struct MHD_Response *r,
 /* MHD_OPTION_UNESCAPE_CALLBACK */
 size_t guard_unescape(void *cls, struct MHD_Connection *conn, char *s);
 
+/* ---- cli.c: rmapd user|token|class ... ---- */
+bool rmapd_cli_command(const char *noun);
+int rmapd_cli_main(int argc, char **argv);
+
 /* ---- web.c ---- */
 void serve_static(const struct config *cfg, const char *path,
 		  struct reply *rep);
