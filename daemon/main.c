@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "rmapd.h"
 #include "run.h"
 
@@ -34,9 +35,16 @@ static const char usage[] =
 "  --listen ADDR:PORT     address to serve on (default 127.0.0.1:8080;\n"
 "                         [::1]:PORT for IPv6). Under systemd socket\n"
 "                         activation the socket passed in is used instead\n"
-"  --allow-remote[=BOOL]  allow a non-loopback address (yes/no, true/false,\n"
-"                         1/0; the bare flag is yes). rmapd has no user\n"
-"                         authentication yet: do this only on a trusted net\n"
+"  --auth on|off          on: every route but /healthz, /readyz, login and\n"
+"                         the page needs a user (a login cookie or an API\n"
+"                         token; see rmapd user --help), who reads and\n"
+"                         changes only what is theirs. off (the default):\n"
+"                         anyone who reaches rmapd may do anything, as for\n"
+"                         a teacher alone on a laptop; only on loopback\n"
+"  --allow-remote[=BOOL]  serve a non-loopback address with --auth off\n"
+"                         (yes/no, true/false, 1/0; the bare flag is yes):\n"
+"                         anyone on that network may read and change every\n"
+"                         session. Logged, and said in /readyz\n"
 "  --server-name NAME     a host name (or address) clients reach rmapd by,\n"
 "                         besides the listening address (and localhost,\n"
 "                         127.0.0.1, [::1] on loopback); repeatable. Other\n"
@@ -268,7 +276,7 @@ static const struct num_option {
 };
 
 static const char *const other_options[] = {
-	"allow-remote", "listen", "db", "web-root", "config", "threads",
+	"allow-remote", "auth", "listen", "db", "web-root", "config", "threads",
 	"server-name", "cors-origin", NULL,
 };
 
@@ -311,6 +319,8 @@ static int set_option(struct config *c, const char *name, const char *v)
 	}
 	if (!strcmp(name, "listen"))
 		return parse_listen(c, v);
+	if (!strcmp(name, "auth"))
+		return parse_bool(name, v, &c->auth);
 	if (!strcmp(name, "db") || !strcmp(name, "web-root")) {
 		char *dst = name[0] == 'd' ? c->db_path : c->web_root;
 
@@ -534,6 +544,29 @@ static void log_fault_change(enum db_fault fault, const char *why)
 		log_msg(LOG_INFO, "storage: writes work again");
 }
 
+static void no_users(const struct db_user *u, void *arg)
+{
+	(void)u;
+	*(bool *)arg = false;
+}
+
+static void log_auth_mode(const struct config *c, bool activated)
+{
+	bool empty = true;
+
+	if (!c->auth) {
+		if (c->allow_remote && (activated || !is_loopback(c->listen_addr)))
+			log_msg(LOG_WARNING, "--allow-remote with --auth off: "
+				"anyone who reaches %s may read and change "
+				"every session", c->listen_addr);
+		return;
+	}
+	db_user_list(g_db, no_users, &empty);
+	if (empty)
+		log_msg(LOG_WARNING, "--auth on and no users yet: add one with "
+			"`rmapd user add NAME --admin --db %s`", c->db_path);
+}
+
 /* A database file removed while rmapd ran is not lost with its inode. */
 static void rescue(void)
 {
@@ -576,10 +609,11 @@ int main(int argc, char **argv)
 	activated = fd >= 0;
 	if (activated)
 		activation_address(&cfg, fd);
-	if (fd < 0 && !is_loopback(cfg.listen_addr) && !cfg.allow_remote) {
+	if (fd < 0 && !is_loopback(cfg.listen_addr) && !cfg.auth &&
+	    !cfg.allow_remote) {
 		fprintf(stderr, "rmapd: refusing to serve %s without "
-			"authentication; pass --allow-remote on a trusted "
-			"network\n", cfg.listen_addr);
+			"authentication: pass --auth on (or --allow-remote on "
+			"a trusted network)\n", cfg.listen_addr);
 		return 2;
 	}
 	if (fd < 0 && (ipv6 ? inet_pton(AF_INET6, cfg.listen_addr, &sin6.sin6_addr)
@@ -609,6 +643,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	db_on_fault_change(g_db, log_fault_change);
+	if (db_open_note(g_db)[0])
+		log_msg(LOG_WARNING, "storage: %s", db_open_note(g_db));
+	log_auth_mode(&cfg, activated);
 	if (sessions_init(&cfg, g_db)) {
 		log_msg(LOG_ERR, "cannot read the sessions of %s", cfg.db_path);
 		db_close(g_db);

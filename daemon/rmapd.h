@@ -33,6 +33,7 @@ struct config {
 	char web_root[512];
 	unsigned int threads;
 	bool allow_remote;
+	bool auth;			/* --auth on: who asks, and may they */
 	unsigned long max_body;		/* bytes */
 	unsigned long max_batch;	/* ops per request */
 	unsigned long max_batch_cost;	/* engine work per request, 0: none */
@@ -139,6 +140,22 @@ struct sim *session_build(struct session *s, long version, char *err,
  */
 void session_fit_limits(struct session *s);
 
+struct cJSON;
+
+/* ---- authz.c: who is asking ---- */
+struct caller {
+	long user;			/* 0: no account (anonymous, share link) */
+	bool admin;
+	bool bad;			/* sent a credential that is not valid */
+	char name[65];
+	char scope[8];			/* read | write | scrape, or "" */
+	char via[8];			/* cookie | token | "" */
+	long token;			/* the token or login cookie's id */
+	long share_session;		/* a share link's session, 0: none */
+	long share_pin;			/* its step, -1: the latest */
+	long pin;			/* this request sees that step, -1: any */
+};
+
 /* ---- routes.c ---- */
 struct request {
 	const char *method;
@@ -147,6 +164,9 @@ struct request {
 	size_t body_len;
 	const char *(*query)(void *conn, const char *key);
 	void *conn;
+	const char *(*header)(void *conn, const char *name);	/* or NULL */
+	const char *peer;		/* the client's address, or NULL */
+	struct caller *who;		/* set by authz_gate() */
 };
 
 struct reply {
@@ -156,6 +176,9 @@ struct reply {
 	size_t len;
 	char location[128];
 	char allow[64];
+	char cookie[160];		/* Set-Cookie */
+	unsigned int retry_after;	/* s, 0: no Retry-After */
+	bool challenge;			/* WWW-Authenticate: Bearer */
 	/* event streams: the session to follow from version */
 	long stream_session;
 	long stream_version;
@@ -166,6 +189,16 @@ void route(const struct config *cfg, const struct request *req,
 void reply_problem(struct reply *rep, int status, const char *type,
 		   const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* json as the answer, freed */
+void reply_json(struct reply *rep, int status, struct cJSON *json);
+/* the request's JSON body, or NULL with rep answered */
+struct cJSON *parse_body(const struct request *req, struct reply *rep);
+/* a JSON object with no key but these, else false with rep answered */
+bool only_fields(const struct cJSON *json, const char *const *allowed,
+		 struct reply *rep);
+/* whether the method is m, else false with 405 and Allow answered */
+bool method_is(const struct request *req, const char *m, struct reply *rep,
+	       const char *allow);
 
 /* ---- metrics.c ---- */
 void metrics_request(const char *route, const char *method, int status,
@@ -235,6 +268,24 @@ void guard_headers(const struct config *cfg, struct MHD_Response *r,
 		   struct MHD_Connection *conn);
 /* MHD_OPTION_UNESCAPE_CALLBACK */
 size_t guard_unescape(void *cls, struct MHD_Connection *conn, char *s);
+
+/* ---- authz.c: the role table ---- */
+/*
+ * Who the request comes from, and whether the role table lets them ask:
+ * true with rep answered (401, 403, or 404 for a session they may not
+ * read), false to go on routing.
+ */
+bool authz_gate(const struct config *cfg, const struct request *req,
+		struct reply *rep);
+/* whether the caller may read the session (lists show only those) */
+bool authz_may_read(const struct caller *who, const struct session *s);
+
+/* ---- auth.c: login, logout, me, shares, visibility ---- */
+/* true when the path is one of these routes (rep answered) */
+bool auth_route(const struct config *cfg, const struct request *req,
+		char **seg, int n, struct reply *rep, const char **name);
+/* a login cookie's token, from the Cookie header, or NULL */
+const char *auth_cookie(const char *cookie_header, char *buf, size_t len);
 
 /* ---- cli.c: rmapd user|token|class ... ---- */
 bool rmapd_cli_command(const char *noun);

@@ -12,13 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "codec.h"
 #include "rmapd.h"
 
 #define PROBLEM_PREFIX "urn:rmapd:problem:"
 #define NAME_MAX_LEN	100	/* a session's name */
 
-static void reply_json(struct reply *rep, int status, cJSON *json)
+void reply_json(struct reply *rep, int status, cJSON *json)
 {
 	rep->status = status;
 	rep->ctype = "application/json";
@@ -144,7 +145,7 @@ static bool escapes_nul(const char *p, size_t len)
 	return false;
 }
 
-static cJSON *parse_body(const struct request *req, struct reply *rep)
+cJSON *parse_body(const struct request *req, struct reply *rep)
 {
 	const char *end, *why;
 	cJSON *json;
@@ -180,8 +181,8 @@ static cJSON *parse_body(const struct request *req, struct reply *rep)
 	return json;
 }
 
-static bool only_fields(const cJSON *json, const char *const *allowed,
-			struct reply *rep)
+bool only_fields(const cJSON *json, const char *const *allowed,
+		 struct reply *rep)
 {
 	const cJSON *it;
 	const char *const *a;
@@ -572,14 +573,29 @@ static cJSON *session_json(const struct session *s)
 	cJSON_AddStringToObject(o, "mode", sim_mode_name(s->cfg.mode));
 	cJSON_AddBoolToObject(o, "zero_page", !s->cfg.no_zero_page);
 	cJSON_AddNumberToObject(o, "version", (double)session_version(s));
+	if (s->owner)
+		cJSON_AddNumberToObject(o, "owner", (double)s->owner);
+	else
+		cJSON_AddNullToObject(o, "owner");
+	cJSON_AddStringToObject(o, "visibility", visibility_name(
+		__atomic_load_n(&s->visibility, __ATOMIC_RELAXED)));
 	snprintf(url, sizeof(url), "/api/v1/sessions/%ld", s->id);
 	cJSON_AddStringToObject(o, "url", url);
 	return o;
 }
 
+struct listing {
+	cJSON *arr;
+	const struct caller *who;
+};
+
+/* a list shows only what its caller may read */
 static void list_one(const struct session *s, void *arg)
 {
-	cJSON_AddItemToArray(arg, session_json(s));
+	struct listing *l = arg;
+
+	if (authz_may_read(l->who, s))
+		cJSON_AddItemToArray(l->arr, session_json(s));
 }
 
 static void override(cJSON *config, const cJSON *body, const char *key)
@@ -680,6 +696,7 @@ static void create_session(const struct request *req, struct reply *rep)
 	origin.nr_ops = b.n;
 	origin.ops = b.op_text;
 	origin.results = b.res_text;
+	origin.owner = req->who->user;
 	config = api_encode_config(&cfg);
 	cJSON_DeleteItemFromObject(config, "limits");
 	config_text = cJSON_PrintUnformatted(config);
@@ -745,7 +762,7 @@ static int journal_row(long seq, const char *op, const char *result, void *arg)
 static void get_journal(const struct request *req, struct session *s,
 			struct reply *rep)
 {
-	long from = 0, limit = 100;
+	long from = 0, limit = 100, version;
 	const char *q_from = req->query(req->conn, "from");
 	const char *q_limit = req->query(req->conn, "limit");
 	struct journal_ctx c = { cJSON_CreateArray(), 0 };
@@ -758,11 +775,15 @@ static void get_journal(const struct request *req, struct session *s,
 			      "from is an op number, limit 1 to 1000");
 		return;
 	}
-	db_journal_read(g_db, s->id, from, from + limit, journal_row, &c);
+	/* a pinned share link reads the journal up to its step */
+	version = req->who->pin >= 0 && req->who->pin < s->version ?
+		  req->who->pin : s->version;
+	db_journal_read(g_db, s->id, from, from + limit < version ?
+			from + limit : version, journal_row, &c);
 	o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "version", (double)s->version);
+	cJSON_AddNumberToObject(o, "version", (double)version);
 	cJSON_AddItemToObject(o, "ops", c.arr);
-	if (c.last && c.last < s->version)
+	if (c.last && c.last < version)
 		cJSON_AddNumberToObject(o, "next", (double)c.last);
 	else
 		cJSON_AddNullToObject(o, "next");
@@ -897,10 +918,12 @@ static void clone_name(char *out, const char *session, const char *snapshot)
 		out[--n] = '\0';
 }
 
-static void snapshot_action(struct session *s, const char *name,
-			    const char *action, struct reply *rep)
+static void snapshot_action(const struct request *req, struct session *s,
+			    const char *name, const char *action,
+			    struct reply *rep)
 {
-	struct session_origin origin = { .clone_of = s->id };
+	struct session_origin origin = { .clone_of = s->id,
+					 .owner = req->who->user };
 	struct session *copy;
 	char config[512], cname[NAME_MAX_LEN + 1];
 	long seq;
@@ -946,12 +969,20 @@ static struct sim *sim_at(const struct request *req, struct session *s,
 {
 	const char *q = req->query(req->conn, "version");
 	char err[200] = "the journal could not be read";
+	long pin = req->who->pin;
 	struct sim *sim;
 	long v;
 
-	if (!q)
+	if (pin >= 0 && pin <= s->version && (!q || (parse_long(q, pin, &v) &&
+						     v == pin))) {
+		v = pin;	/* a pinned share link sees its step alone */
+	} else if (pin >= 0) {
+		reply_problem(rep, 404, "no-such-session", "id", "no session "
+			      "%ld", s->id);
+		return NULL;
+	} else if (!q) {
 		return s->sim;
-	if (!parse_long(q, s->version, &v)) {
+	} else if (!parse_long(q, s->version, &v)) {
 		reply_problem(rep, 400, "invalid-query", "version", "version "
 			      "is an op number from 0 to the version (%ld)",
 			      s->version);
@@ -1010,6 +1041,17 @@ static void get_check(const struct request *req, struct session *s,
 	sim_at_put(s, sim);
 }
 
+static void get_dot(const struct request *req, struct session *s,
+		    struct reply *rep)
+{
+	struct sim *sim = sim_at(req, s, rep);
+
+	if (!sim)
+		return;
+	reply_text(rep, 200, "text/vnd.graphviz", api_graph_dot(sim));
+	sim_at_put(s, sim);
+}
+
 static void get_state(const struct request *req, struct session *s,
 		      struct reply *rep)
 {
@@ -1022,7 +1064,7 @@ static void get_state(const struct request *req, struct session *s,
 	o = api_encode_state(sim, view && !strcmp(view, "summary"));
 	cJSON_AddNumberToObject(o, "id", (double)s->id);
 	cJSON_AddStringToObject(o, "name", s->name);
-	if (sim != s->sim)
+	if (sim != s->sim && req->who->pin < 0)
 		cJSON_AddNumberToObject(o, "latest", (double)s->version);
 	reply_json(rep, 200, o);
 	sim_at_put(s, sim);
@@ -1041,8 +1083,8 @@ static int split(char *path, char **seg, int max)
 	return t ? max + 1 : n;
 }
 
-static bool method_is(const struct request *req, const char *m,
-		      struct reply *rep, const char *allow)
+bool method_is(const struct request *req, const char *m, struct reply *rep,
+	       const char *allow)
 {
 	if (!strcmp(req->method, m))
 		return true;
@@ -1131,8 +1173,7 @@ static void session_route(const struct request *req, char **seg, int n,
 	} else if (n == 5 && !strcmp(seg[4], "graph.dot")) {
 		*name = "/api/v1/sessions/{id}/graph.dot";
 		if (method_is(req, "GET", rep, "GET"))
-			reply_text(rep, 200, "text/vnd.graphviz",
-				   api_graph_dot(s->sim));
+			get_dot(req, s, rep);
 	} else if (n == 5 && !strcmp(seg[4], "events")) {
 		*name = "/api/v1/sessions/{id}/events";
 		if (method_is(req, "GET", rep, "GET")) {
@@ -1166,7 +1207,7 @@ static void session_route(const struct request *req, char **seg, int n,
 			"/api/v1/sessions/{id}/snapshots/{name}/restore" :
 			"/api/v1/sessions/{id}/snapshots/{name}/clone";
 		if (method_is(req, "POST", rep, "POST"))
-			snapshot_action(s, seg[5], seg[6], rep);
+			snapshot_action(req, s, seg[5], seg[6], rep);
 	} else {
 		reply_problem(rep, 404, "not-found", "", "no such resource");
 	}
@@ -1231,6 +1272,8 @@ void route(const struct config *cfg, const struct request *req,
 		reply_problem(rep, 414, "uri-too-long", "", "the path is too long");
 		return;
 	}
+	if (authz_gate(cfg, req, rep))
+		return;
 	snprintf(path, sizeof(path), "%s", req->path);
 	n = split(path, seg, 8);
 	if (n == 1 && (!strcmp(seg[0], "healthz") || !strcmp(seg[0], "readyz"))) {
@@ -1247,6 +1290,12 @@ void route(const struct config *cfg, const struct request *req,
 		}
 		cJSON_AddStringToObject(o, "status", "ok");
 		cJSON_AddNumberToObject(o, "sessions", (double)sessions_count());
+		cJSON_AddStringToObject(o, "auth", cfg->auth ? "on" : "off");
+		if (cfg->allow_remote && !cfg->auth)
+			cJSON_AddStringToObject(o, "warning", "--allow-remote: "
+						"anyone who reaches this "
+						"address may read and change "
+						"every session (no --auth)");
 		reply_json(rep, 200, o);
 		return;
 	}
@@ -1276,13 +1325,15 @@ void route(const struct config *cfg, const struct request *req,
 	} else if (n == 3 && !strcmp(seg[2], "sessions")) {
 		*name = "/api/v1/sessions";
 		if (!strcmp(req->method, "GET")) {
-			cJSON *arr = cJSON_CreateArray();
+			struct listing l = { cJSON_CreateArray(), req->who };
 
-			sessions_each(list_one, arr);
-			reply_json(rep, 200, arr);
+			sessions_each(list_one, &l);
+			reply_json(rep, 200, l.arr);
 		} else if (method_is(req, "POST", rep, "GET, POST")) {
 			create_session(req, rep);
 		}
+	} else if (auth_route(cfg, req, seg, n, rep, name)) {
+		/* login, logout, me, shares, visibility: answered */
 	} else if (n >= 4 && n <= 7 && !strcmp(seg[2], "sessions")) {
 		session_route(req, seg, n, rep, name);
 	} else {
