@@ -590,6 +590,11 @@ bool auth_route(const struct config *cfg, const struct request *req,
 			      "'%.40s'", seg[3]);
 		return true;
 	}
+	if (!session_access_info(id, &(struct session_access){ 0 })) {
+		reply_problem(rep, 404, "no-such-session", "id", "no session %ld",
+			      id);
+		return true;
+	}
 	if (seg[4][0] == 's') {
 		shares_route(req, id, seg, n, rep, name);
 		return true;

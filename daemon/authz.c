@@ -154,7 +154,8 @@ static void token_user(const char *text, const char *kind, struct caller *who)
 		return;
 	}
 	who->user = u.id;
-	who->admin = u.admin;
+	/* an admin's scrape token reads metrics, not the admin's sessions */
+	who->admin = u.admin && strcmp(t.scope, "scrape");
 	who->token = t.id;
 	snprintf(who->name, sizeof(who->name), "%s", u.name);
 	snprintf(who->scope, sizeof(who->scope), "%s", t.scope);

@@ -1,0 +1,572 @@
+"""Multi-user labs (--auth on): the cross-tenant matrix over every route of
+api/openapi.json and every kind of caller, with the exact status of each
+cell and no session body reaching a caller who may not read it; tokens,
+logins and share links revoked at once; the login rate limit; the
+migration of a database made by the rmapd before users (schema 2)."""
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+from rmapd_client import Daemon, Results
+
+RMAPD = sys.argv[1]
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+# the last main before users: its schema is the one an existing lab has
+SCHEMA2_COMMIT = "5141fee"
+
+ENV = dict(os.environ, RMAPD_TEST_FAST_KDF="1")
+
+
+def cli(db, *args, stdin=None, expect=0):
+    p = subprocess.run([RMAPD] + list(args) + ["--db", db], input=stdin,
+                       capture_output=True, text=True, env=ENV, timeout=60)
+    assert p.returncode == expect, (args, p.returncode, p.stdout, p.stderr)
+    return p.stdout, p.stderr
+
+
+# ---- the lab: two classes, their staff and students, an admin ----
+
+PEOPLE = [  # name, class, role
+    ("admin", None, None),
+    ("inst_a", "os101", "instructor"),
+    ("ta_a", "os101", "ta"),
+    ("alice", "os101", "student"),
+    ("bob", "os101", "student"),
+    ("inst_b", "os202", "instructor"),
+    ("carol", "os202", "student"),
+    ("login_user", None, None),
+]
+
+
+class Lab:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="rmapd-auth-")
+        self.db = os.path.join(self.tmp, "lab.sqlite")
+        self.tokens = {}
+        for name, _, _ in PEOPLE:
+            cli(self.db, "user", "add", name, "--password-stdin",
+                *(["--admin"] if name == "admin" else []),
+                stdin="pw-of-%s\n" % name)
+        cli(self.db, "class", "create", "os101", "--instructor", "inst_a")
+        cli(self.db, "class", "create", "os202", "--instructor", "inst_b")
+        for cls in ("os101", "os202"):
+            roster = os.path.join(self.tmp, cls + ".csv")
+            with open(roster, "w") as f:
+                f.write("user,role,display name\n")
+                for name, c, role in PEOPLE:
+                    if c == cls and role != "instructor":
+                        f.write("%s,%s,%s\n" % (name, role, name.title()))
+            cli(self.db, "class", "enrol", cls, roster)
+        for name, _, _ in PEOPLE:
+            self.tokens[name] = self.token(name)
+        self.tokens["alice_read"] = self.token("alice", "--scope", "read")
+        self.tokens["scrape"] = self.token("admin", "--scope", "scrape")
+        revoked = self.token("alice", "--name", "to-revoke")
+        self.revoke_last("alice")
+        self.tokens["revoked"] = revoked
+        self.tokens["expired"] = self.token("alice", "--expires", "1s")
+        self.d = Daemon(RMAPD, db=self.db, args=["--auth", "on"])
+        time.sleep(1.5)     # the expired token is past its second
+        self.d.start()
+
+    def token(self, user, *args):
+        out, _ = cli(self.db, "token", "create", user, *args)
+        return out.strip()
+
+    def revoke_last(self, user):
+        out, _ = cli(self.db, "token", "list", user)
+        last = out.strip().splitlines()[-1].split("\t")[0]
+        cli(self.db, "token", "revoke", last)
+
+    def user_id(self, name):
+        with sqlite3.connect(self.db) as c:
+            return c.execute("SELECT id FROM users WHERE name = ?",
+                             (name,)).fetchone()[0]
+
+    def auth(self, who):
+        return {"Authorization": "Bearer " + self.tokens[who]}
+
+    def req(self, who, method, path, body=None):
+        return self.d.request(method, path, body, headers=self.auth(who))
+
+    def json(self, who, method, path, body=None, expect=200):
+        st, b, _, payload, _ = self.req(who, method, path, body)
+        assert st == expect, (who, method, path, st, payload[:300])
+        return b
+
+    def me(self, who):
+        return self.json(who, "GET", "/api/v1/me")
+
+    def fixture(self):
+        """A session of alice's (private) with 5 ops, a snapshot s1 after
+        op 3, a share link and a share link pinned to op 3; its name is a
+        marker that must never reach a caller who may not read it."""
+        marker = "secret-" + uuid.uuid4().hex[:12]
+        s = self.json("alice", "POST", "/api/v1/sessions", {"name": marker},
+                      expect=201)
+        sid = s["id"]
+        ops = [{"op": "spawn"},
+               {"op": "mmap", "pid": 1, "addr": "0x7f0000000000",
+                "len": 16384, "prot": "rw-",
+                "flags": ["private", "anonymous", "fixed"]},
+               {"op": "access", "pid": 1, "addr": "0x7f0000000000",
+                "write": True}]
+        self.json("alice", "POST", "/api/v1/sessions/%d/ops" % sid,
+                  {"ops": ops})
+        self.json("alice", "POST", "/api/v1/sessions/%d/snapshots" % sid,
+                  {"name": "s1"}, expect=201)
+        self.json("alice", "POST", "/api/v1/sessions/%d/ops" % sid,
+                  {"ops": [{"op": "access", "pid": 1, "write": True,
+                            "addr": "0x7f0000001000"}, {"op": "fork", "pid": 1}]})
+        share = self.json("alice", "POST", "/api/v1/sessions/%d/shares" % sid,
+                          {}, expect=201)
+        pinned = self.json("alice", "POST", "/api/v1/sessions/%d/shares" % sid,
+                           {"pin": 3}, expect=201)
+        return {"id": sid, "marker": marker, "share": share["token"],
+                "share_id": share["id"], "pinned": pinned["token"]}
+
+    def cleanup(self):
+        self.d.cleanup()
+
+
+# ---- who may do what: the test's own copy of the role table ----
+
+CALLERS = ["anonymous", "alice", "bob", "carol", "ta_a", "inst_a", "inst_b",
+           "admin", "alice_read", "revoked", "expired", "share", "pinned",
+           "scrape"]
+
+# what each caller may do with alice's private session in os101
+READS = {"alice", "ta_a", "inst_a", "admin", "alice_read", "share", "pinned"}
+WRITES = {"alice", "admin"}
+HAS_ACCOUNT = {"alice", "bob", "carol", "ta_a", "inst_a", "inst_b", "admin",
+               "alice_read", "scrape"}
+BAD = {"revoked", "expired"}
+
+ROUTES = {  # (method, OpenAPI path): what it needs
+    ("get", "/healthz"): "nothing",
+    ("get", "/readyz"): "nothing",
+    ("post", "/api/v1/login"): "nothing",
+    ("post", "/api/v1/logout"): "nothing",
+    ("get", "/metrics"): "metrics",
+    ("get", "/api/v1/me"): "user",
+    ("get", "/api/v1/openapi.json"): "user",
+    ("get", "/api/v1/scenarios"): "user",
+    ("get", "/api/v1/scenarios/{name}"): "user",
+    ("get", "/api/v1/sessions"): "user",
+    ("post", "/api/v1/sessions"): "writer",
+    ("get", "/api/v1/sessions/{id}"): "read",
+    ("get", "/api/v1/sessions/{id}/ops"): "read",
+    ("get", "/api/v1/sessions/{id}/frames/{pfn}/walk"): "read",
+    ("get", "/api/v1/sessions/{id}/check"): "read",
+    ("get", "/api/v1/sessions/{id}/graph.dot"): "read",
+    ("get", "/api/v1/sessions/{id}/events"): "read_latest",
+    ("get", "/api/v1/sessions/{id}/snapshots"): "read_latest",
+    ("post", "/api/v1/sessions/{id}/snapshots/{name}/clone"): "clone",
+    ("delete", "/api/v1/sessions/{id}"): "owner",
+    ("post", "/api/v1/sessions/{id}/ops"): "owner",
+    ("post", "/api/v1/sessions/{id}/rewind"): "owner",
+    ("post", "/api/v1/sessions/{id}/snapshots"): "owner",
+    ("post", "/api/v1/sessions/{id}/snapshots/{name}/restore"): "owner",
+    ("post", "/api/v1/sessions/{id}/visibility"): "owner",
+    ("get", "/api/v1/sessions/{id}/shares"): "owner",
+    ("post", "/api/v1/sessions/{id}/shares"): "owner",
+    ("delete", "/api/v1/sessions/{id}/shares/{share}"): "owner",
+}
+
+BODIES = {
+    ("post", "/api/v1/login"): {"name": "login_user", "password": "pw-of-login_user"},
+    ("post", "/api/v1/sessions"): {"name": "made"},
+    ("post", "/api/v1/sessions/{id}/ops"): {"op": "spawn"},
+    ("post", "/api/v1/sessions/{id}/rewind"): {"to": 1},
+    ("post", "/api/v1/sessions/{id}/snapshots"): {"name": "s2"},
+    ("post", "/api/v1/sessions/{id}/visibility"): {"visibility": "private"},
+    ("post", "/api/v1/sessions/{id}/shares"): {"pin": 1},
+}
+
+
+def expected(need, caller, success):
+    """The status of one cell."""
+    if need == "nothing":
+        return success
+    if caller == "anonymous" or caller in BAD:
+        return 401
+    if need == "metrics":
+        if caller in ("share", "pinned"):
+            return 401
+        return success if caller in ("admin", "scrape") else 403
+    if need in ("user", "writer"):
+        if caller in ("share", "pinned"):
+            return 401
+        if caller == "scrape":
+            return 403
+        if need == "writer" and caller == "alice_read":
+            return 403
+        return success
+    # the session's routes
+    if caller not in READS:
+        return 404
+    if caller == "pinned" and need in ("read_latest", "clone"):
+        return 404
+    if need in ("read", "read_latest"):
+        return success
+    if caller in ("share", "pinned"):
+        return 401      # may read, has no account to change anything
+    if need == "clone":
+        return 403 if caller == "alice_read" else success
+    return success if caller in WRITES else 403
+
+
+def url_of(path, f):
+    url = (path.replace("{id}", str(f["id"])).replace("{pfn}", "1")
+           .replace("{name}", "fork-cow" if "scenarios" in path else "s1")
+           .replace("{share}", str(f["share_id"])))
+    if path.endswith("/events"):
+        url += "?since=0"       # behind the session: answers at once
+    return url
+
+
+def cell(lab, f, caller, method, path):
+    url = url_of(path, f)
+    headers = {}
+    if caller in ("share", "pinned"):
+        sep = "&" if "?" in url else "?"
+        url += sep + "share=" + f[caller]
+    elif caller != "anonymous":
+        headers = lab.auth(caller)
+    body = BODIES.get((method, path))
+    st, b, ct, payload, _ = lab.d.request(method.upper(), url, body,
+                                          headers=headers)
+    return st, payload, url, body, headers
+
+
+def matrix_covers_every_route_and_caller(lab):
+    doc = lab.json("admin", "GET", "/api/v1/openapi.json")
+    routes = [(m, p, ms[m]) for p, ms in doc["paths"].items() for m in ms]
+    missing = [(m, p) for m, p, _ in routes if (m, p) not in ROUTES]
+    assert not missing, "routes the matrix does not know: %r" % missing
+    cells = leaks = 0
+    failures = []
+    for method, path, spec in routes:
+        success = int(next(c for c in spec["responses"] if c.startswith("2")))
+        need = ROUTES[(method, path)]
+        for caller in CALLERS:
+            f = lab.fixture()
+            st, payload, url, body, headers = cell(lab, f, caller, method, path)
+            want = expected(need, caller, success)
+            cells += 1
+            if st != want:
+                failures.append("%s %s as %s: %d, expected %d: %s" % (
+                    method.upper(), path, caller, st, want, payload[:120]))
+            if caller not in READS and f["marker"].encode() in payload:
+                leaks += 1
+                failures.append("LEAK %s %s as %s" % (method, path, caller))
+            if want == 404 and "{id}" in path:
+                # the very answer a session that does not exist gets
+                ghost = url.replace("/%d" % f["id"], "/999999", 1)
+                g = lab.d.request(method.upper(), ghost, body, headers=headers)
+                if g[0] != 404 or g[3] != payload.replace(
+                        b"session %d" % f["id"], b"session 999999"):
+                    failures.append("%s %s as %s: 404 differs from a missing "
+                                    "session's: %r / %r" % (method, path, caller,
+                                                            payload, g[3]))
+    assert not failures, "\n".join(failures[:40])
+    assert leaks == 0
+    assert cells == len(routes) * len(CALLERS) >= 28 * 14, cells
+    print("     matrix: %d routes x %d callers = %d cells, 0 leaks" % (
+        len(routes), len(CALLERS), cells))
+
+
+def lists_show_only_what_the_caller_may_read(lab):
+    f = lab.fixture()
+    for caller in ("alice", "bob", "carol", "ta_a", "inst_a", "inst_b",
+                   "admin", "alice_read"):
+        st, b, _, payload, _ = lab.req(caller, "GET", "/api/v1/sessions")
+        assert st == 200
+        seen = f["marker"].encode() in payload
+        assert seen == (caller in READS), (caller, seen)
+        for s in b:     # every row is one the caller may open
+            assert lab.req(caller, "GET", s["url"] + "?view=summary")[0] == 200
+
+
+def staff_clone_belongs_to_them_and_not_to_the_student(lab):
+    f = lab.fixture()
+    c = lab.json("ta_a", "POST", "/api/v1/sessions/%d/snapshots/s1/clone"
+                 % f["id"], expect=201)
+    assert c["owner"] == lab.user_id("ta_a") and c["version"] == 3, c
+    assert lab.req("alice", "GET", c["url"])[0] == 404
+    lab.json("ta_a", "POST", c["url"] + "/ops", {"op": "spawn"})
+    # the original is untouched
+    assert lab.json("alice", "GET", "/api/v1/sessions/%d/ops" % f["id"])[
+        "version"] == 5
+
+
+def class_visibility_lets_classmates_read_and_no_one_else(lab):
+    f = lab.fixture()
+    url = "/api/v1/sessions/%d" % f["id"]
+    assert lab.req("bob", "GET", url)[0] == 404
+    v = lab.json("alice", "POST", url + "/visibility", {"visibility": "class"})
+    assert v == {"visibility": "class"}
+    assert lab.req("bob", "GET", url)[0] == 200
+    assert lab.req("bob", "POST", url + "/ops", {"op": "spawn"})[0] == 403
+    assert lab.req("carol", "GET", url)[0] == 404
+    assert lab.req("inst_b", "GET", url)[0] == 404
+    st, b, _, _, _ = lab.req("alice", "POST", url + "/visibility",
+                             {"visibility": "class", "class": "os202"})
+    assert st == 422 and b["field"] == "class", b
+    lab.json("alice", "POST", url + "/visibility", {"visibility": "private"})
+    assert lab.req("bob", "GET", url)[0] == 404
+
+
+def pinned_share_sees_its_step_alone(lab):
+    f = lab.fixture()
+    url = "/api/v1/sessions/%d" % f["id"]
+    st, b, _, _, _ = lab.d.request("GET", url + "?share=" + f["pinned"])
+    assert st == 200 and b["version"] == 3 and "latest" not in b, b
+    assert len(b["processes"]) == 1      # before the fork of op 5
+    st, _, _, _, _ = lab.d.request("GET", url + "?version=5&share=" + f["pinned"])
+    assert st == 404
+    st, b, _, _, _ = lab.d.request("GET", url + "/ops?share=" + f["pinned"])
+    assert st == 200 and b["version"] == 3 and len(b["ops"]) == 3, b
+    st, b, _, _, _ = lab.d.request("GET", url + "?share=" + f["share"])
+    assert st == 200 and b["version"] == 5 and len(b["processes"]) == 2
+    # Bearer works as well as ?share=
+    st, _, _, _, _ = lab.d.request("GET", url, headers={
+        "Authorization": "Bearer " + f["share"]})
+    assert st == 200
+
+
+def share_revoked_or_expired_is_refused_at_once(lab):
+    f = lab.fixture()
+    url = "/api/v1/sessions/%d?view=summary&share=" % f["id"]
+    assert lab.d.request("GET", url + f["share"])[0] == 200
+    lab.json("alice", "DELETE", "/api/v1/sessions/%d/shares/%d" % (
+        f["id"], f["share_id"]), expect=204)
+    assert lab.d.request("GET", url + f["share"])[0] == 401
+    listed = lab.json("alice", "GET", "/api/v1/sessions/%d/shares" % f["id"])
+    assert [s["revoked"] for s in listed["shares"]] == [True, False], listed
+    assert "token" not in json.dumps(listed)
+    short = lab.json("alice", "POST", "/api/v1/sessions/%d/shares" % f["id"],
+                     {"expires_in": 1}, expect=201)
+    assert lab.d.request("GET", url + short["token"])[0] == 200
+    time.sleep(2.1)
+    assert lab.d.request("GET", url + short["token"])[0] == 401
+    st, b, _, _, _ = lab.req("alice", "POST", "/api/v1/sessions/%d/shares"
+                             % f["id"], {"pin": 99})
+    assert st == 422 and b["field"] == "pin", b
+
+
+def token_revocation_holds_from_the_next_request(lab):
+    tok = lab.token("bob", "--name", "soon-revoked")
+    h = {"Authorization": "Bearer " + tok}
+    assert lab.d.request("GET", "/api/v1/me", headers=h)[0] == 200
+    lab.revoke_last("bob")      # through the CLI, the daemon running
+    st, b, _, _, hdrs = lab.d.request("GET", "/api/v1/me", headers=h)
+    assert st == 401 and b["type"].endswith(":invalid-credentials"), b
+    assert hdrs.get("WWW-Authenticate", "").startswith("Bearer"), hdrs
+
+
+def login_sets_a_strict_cookie_and_logout_ends_it(lab):
+    st, b, _, _, hdrs = lab.d.request(
+        "POST", "/api/v1/login", raw=b"name=bob&password=pw-of-bob",
+        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert st == 200 and b["name"] == "bob" and b["via"] == "cookie", b
+    assert b["classes"] == [{"name": "os101", "role": "student"}], b
+    cookie = hdrs["Set-Cookie"]
+    parts = [p.strip() for p in cookie.split(";")]
+    assert {"HttpOnly", "SameSite=Strict", "Path=/"} <= set(parts), cookie
+    jar = {"Cookie": parts[0]}
+    assert lab.d.request("GET", "/api/v1/me", headers=jar)[1]["name"] == "bob"
+    s = lab.d.request("POST", "/api/v1/sessions", {"name": "by-cookie"},
+                      headers=jar)
+    assert s[0] == 201 and s[1]["owner"] == lab.user_id("bob")
+    st, _, _, _, hdrs = lab.d.request("POST", "/api/v1/logout", headers=jar)
+    assert st == 204 and "Max-Age=0" in hdrs["Set-Cookie"]
+    assert lab.d.request("GET", "/api/v1/me", headers=jar)[0] == 401
+    # JSON works as well; a wrong password is 401 and names no field value
+    st, b, _, _, _ = lab.d.request("POST", "/api/v1/login",
+                                   {"name": "bob", "password": "nope"})
+    assert st == 401 and "nope" not in json.dumps(b)
+
+
+def failed_logins_are_limited_per_user_and_per_address():
+    lab = Lab()
+    try:
+        d = lab.d
+        for _ in range(5):
+            assert d.request("POST", "/api/v1/login",
+                             {"name": "bob", "password": "wrong"})[0] == 401
+        # the right password too waits now: guessing stays slow
+        st, b, _, _, hdrs = d.request("POST", "/api/v1/login",
+                                      {"name": "bob", "password": "pw-of-bob"})
+        assert st == 429 and 1 <= int(hdrs["Retry-After"]) <= 60, (st, hdrs)
+        # another user from the same address is not held back yet
+        assert d.request("POST", "/api/v1/login", {
+            "name": "carol", "password": "pw-of-carol"})[0] == 200
+        for i in range(15):     # 20 failures from this address in all
+            d.request("POST", "/api/v1/login",
+                      {"name": "nobody%d" % i, "password": "x"})
+        st, _, _, _, hdrs = d.request("POST", "/api/v1/login", {
+            "name": "carol", "password": "pw-of-carol"})
+        assert st == 429 and "Retry-After" in hdrs
+        # tokens are not logins: they still work
+        assert lab.req("carol", "GET", "/api/v1/me")[0] == 200
+    finally:
+        lab.cleanup()
+
+
+def metrics_need_an_admin_or_a_scrape_token(lab):
+    st, _, ct, payload, _ = lab.req("scrape", "GET", "/metrics")
+    assert st == 200 and ct.startswith("text/plain") and b"rmapd_" in payload
+    assert lab.req("scrape", "GET", "/api/v1/sessions")[0] == 403
+    assert lab.req("inst_a", "GET", "/metrics")[0] == 403
+
+
+# ---- the migration of a database from before users ----
+
+def schema2_sql():
+    """The CREATE statements of schema 2, from db.c as it was on main."""
+    src = subprocess.run(["git", "-C", SRC, "show", SCHEMA2_COMMIT + ":db/db.c"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "#define SCHEMA_VERSION\t2" in src
+    block = src[src.index("migrations[SCHEMA_VERSION] = {"):]
+    block = block[:block.index("};")]
+    return [bytes("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', part)),
+                  "utf-8").decode("unicode_escape")
+            for part in block.split(",\n\t") if '"' in part]
+
+
+def migration_gives_old_sessions_to_a_new_admin():
+    tmp = tempfile.mkdtemp(prefix="rmapd-migrate-")
+    old = os.path.join(tmp, "old.sqlite")
+    # the rows of two sessions, as today's rmapd journals them
+    d = Daemon(RMAPD).start()
+    try:
+        rows = []
+        for name in ("lesson-one", "lesson-two"):
+            s = d.json("POST", "/api/v1/sessions", {"name": name,
+                                                    "scenario": "fork-cow"},
+                       expect=201)
+            rows.append((name, d.journal(s["id"])))
+    finally:
+        d.cleanup()
+    c = sqlite3.connect(old)
+    for sql in schema2_sql():
+        c.executescript(sql)
+    c.execute("PRAGMA user_version = 2")
+    for name, journal in rows:
+        cur = c.execute("INSERT INTO sessions(name, config) VALUES(?, ?)",
+                        (name, json.dumps({"mode": "normal", "zero_page": True,
+                                           "overcommit_memory": 0})))
+        for e in journal:
+            c.execute("INSERT INTO journal VALUES(?, ?, ?, ?)",
+                      (cur.lastrowid, e["seq"], json.dumps(e["op"]),
+                       json.dumps(e["result"])))
+    c.commit()
+    c.close()
+    d = Daemon(RMAPD, db=old, args=["--auth", "on"]).start()
+    try:
+        log = d.log_text()
+        assert "the 2 existing sessions now belong to the new admin user " \
+               "'admin'" in log, log
+        assert d.request("GET", "/api/v1/sessions")[0] == 401
+        # the admin has no password until the operator gives it one
+        assert d.request("POST", "/api/v1/login", {"name": "admin",
+                                                   "password": ""})[0] == 401
+        cli(old, "user", "passwd", "admin", "--password-stdin",
+            stdin="a-new-password\n")
+        cli(old, "user", "add", "stu", "--password-stdin", stdin="stu-pass-1\n")
+        st, me, _, _, hdrs = d.request("POST", "/api/v1/login", {
+            "name": "admin", "password": "a-new-password"})
+        assert st == 200 and me["admin"], me
+        jar = {"Cookie": hdrs["Set-Cookie"].split(";")[0]}
+        listed = d.request("GET", "/api/v1/sessions", headers=jar)[1]
+        assert [s["name"] for s in listed] == ["lesson-one", "lesson-two"]
+        for s, (_, journal) in zip(listed, rows):
+            assert s["version"] == len(journal) and s["owner"] == 1, s
+        st, b, _, _, hdrs = d.request("POST", "/api/v1/login", {
+            "name": "stu", "password": "stu-pass-1"})
+        stu = {"Cookie": hdrs["Set-Cookie"].split(";")[0]}
+        assert d.request("GET", "/api/v1/sessions", headers=stu)[1] == []
+        assert d.request("GET", listed[0]["url"], headers=stu)[0] == 404
+        d.stop()
+        with sqlite3.connect(old) as c:
+            assert c.execute("PRAGMA user_version").fetchone()[0] == 3
+        # opened again: nothing more to migrate, nothing said
+        d.start()
+        assert "existing sessions now belong" not in d.log_text().split(
+            "signal 15")[-1]
+    finally:
+        d.cleanup()
+
+
+# ---- flags ----
+
+def allow_remote_without_auth_is_said_in_readyz():
+    d = Daemon(RMAPD, args=["--allow-remote"]).start()
+    try:
+        r = d.json("GET", "/readyz")
+        assert r["auth"] == "off" and "--allow-remote" in r["warning"], r
+    finally:
+        d.cleanup()
+    d = Daemon(RMAPD, args=["--auth", "on"]).start()
+    try:
+        r = d.json("GET", "/readyz")
+        assert r["auth"] == "on" and "warning" not in r, r
+        assert "no users yet" in d.log_text()
+    finally:
+        d.cleanup()
+
+
+def open_mode_is_as_before():
+    d = Daemon(RMAPD).start()
+    try:
+        s = d.json("POST", "/api/v1/sessions", {"name": "open"}, expect=201)
+        assert s["owner"] is None and s["visibility"] == "private"
+        assert d.json("GET", "/api/v1/me") == {"name": None, "auth": "off"}
+        assert len(d.json("GET", "/api/v1/sessions")) == 1
+        st, b, _, _, _ = d.request("POST", "/api/v1/login",
+                                   {"name": "x", "password": "y"})
+        assert st == 404 and b["type"].endswith(":auth-off")
+    finally:
+        d.cleanup()
+
+
+def no_sanitizer_report(lab):
+    log = lab.d.log_text()
+    assert "runtime error" not in log and "AddressSanitizer" not in log, \
+        log[-1500:]
+
+
+def main():
+    res = Results()
+    lab = Lab()
+    try:
+        for t in (matrix_covers_every_route_and_caller,
+                  lists_show_only_what_the_caller_may_read,
+                  staff_clone_belongs_to_them_and_not_to_the_student,
+                  class_visibility_lets_classmates_read_and_no_one_else,
+                  pinned_share_sees_its_step_alone,
+                  share_revoked_or_expired_is_refused_at_once,
+                  token_revocation_holds_from_the_next_request,
+                  login_sets_a_strict_cookie_and_logout_ends_it,
+                  metrics_need_an_admin_or_a_scrape_token):
+            res.run(t, lab)
+        res.run(no_sanitizer_report, lab)
+    finally:
+        lab.cleanup()
+    for t in (failed_logins_are_limited_per_user_and_per_address,
+              migration_gives_old_sessions_to_a_new_admin,
+              allow_remote_without_auth_is_said_in_readyz,
+              open_mode_is_as_before):
+        res.run(t)
+    return res.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
