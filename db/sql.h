@@ -31,18 +31,20 @@ int db_auth_adopt_sessions(sqlite3 *h, char *note, size_t len);
 
 /*
  * Schema 3: the people of a lab.  Plain SQL but for the SQLite spelling of
- * an id (INTEGER PRIMARY KEY); the PostgreSQL backend says it its own way.
+ * an id (INTEGER PRIMARY KEY AUTOINCREMENT); the PostgreSQL backend says it
+ * its own way.  Ids are never reused: a user made after one was removed
+ * must not inherit what the daemon still remembers of the removed one.
  */
 #define DB_AUTH_SCHEMA \
 	"CREATE TABLE users (" \
-	"  id INTEGER PRIMARY KEY," \
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT," \
 	"  name TEXT NOT NULL UNIQUE," \
 	"  display TEXT NOT NULL DEFAULT ''," \
 	"  pwhash TEXT," \
 	"  admin INTEGER NOT NULL DEFAULT 0," \
 	"  created INTEGER NOT NULL);" \
 	"CREATE TABLE tokens (" \
-	"  id INTEGER PRIMARY KEY," \
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT," \
 	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE," \
 	"  hash BLOB NOT NULL UNIQUE," \
 	"  name TEXT NOT NULL," \
@@ -70,7 +72,7 @@ int db_auth_adopt_sessions(sqlite3 *h, char *note, size_t len);
 	"  expires INTEGER," \
 	"  revoked INTEGER);" \
 	"CREATE TABLE shares (" \
-	"  id INTEGER PRIMARY KEY," \
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT," \
 	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE," \
 	"  hash BLOB NOT NULL UNIQUE," \
 	"  pin INTEGER," \
