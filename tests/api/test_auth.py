@@ -282,6 +282,21 @@ def matrix_covers_every_route_and_caller(lab):
         len(routes), len(CALLERS), cells))
 
 
+def role_tables_of_code_readme_and_test_agree():
+    """daemon/authz.c's rules, the README's table and this test's ROUTES
+    name the same routes with the same needs."""
+    code = {(m.lower(), p): n.lower().replace("_", "-") for m, p, n in
+            re.findall(r'\{ "(\w+)", "([^"]+)", NEED_(\w+) \}',
+                       open(os.path.join(SRC, "daemon", "authz.c")).read())}
+    readme = open(os.path.join(SRC, "README.md")).read()
+    part = readme.split("## People, classes and who may do what", 1)[1]
+    doc = {(m.lower(), p): n for m, p, n in
+           re.findall(r"^\| `(\w+) (\S+)` \| ([\w-]+) \|$", part, re.M)}
+    ours = {k: v.replace("_", "-") for k, v in ROUTES.items()}
+    assert code == ours, set(code.items()) ^ set(ours.items())
+    assert doc == ours, set(doc.items()) ^ set(ours.items())
+
+
 def lists_show_only_what_the_caller_may_read(lab):
     f = lab.fixture()
     for caller in ("alice", "bob", "carol", "ta_a", "inst_a", "inst_b",
@@ -560,7 +575,8 @@ def main():
         res.run(no_sanitizer_report, lab)
     finally:
         lab.cleanup()
-    for t in (failed_logins_are_limited_per_user_and_per_address,
+    for t in (role_tables_of_code_readme_and_test_agree,
+              failed_logins_are_limited_per_user_and_per_address,
               migration_gives_old_sessions_to_a_new_admin,
               allow_remote_without_auth_is_said_in_readyz,
               open_mode_is_as_before):

@@ -2,6 +2,7 @@
 with and without a daemon running on it: what they print, their exit
 codes, their errors, and that they are idempotent where they say so."""
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -166,6 +167,31 @@ def a_new_user_never_inherits_a_removed_users_sessions():
         d.cleanup()
 
 
+README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                      "README.md")
+
+
+def readme_operator_block_runs_as_written():
+    text = open(README).read()
+    part = text.split("## People, classes and who may do what", 1)[1]
+    block = re.findall(r"```sh\n(.*?)```", part, re.S)[0]
+    tmp = tempfile.mkdtemp(prefix="rmapd-readme-")
+    out = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c",
+         'rmapd() { "$RMAPD_BIN" "$@"; }\n' + block + '\necho "T=$TOKEN"'],
+        cwd=tmp, capture_output=True, text=True, timeout=120,
+        env=dict(ENV, RMAPD_BIN=os.path.abspath(RMAPD)))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("root\t") and lines[1].startswith("prof\t")
+    assert lines[2].startswith("bea\t") and lines[3].startswith("1\tlaptop"
+                                                                "\tread\t")
+    assert "root\tadmin\tpassword\t" in out.stdout
+    assert "bea\tuser\tpassword\tBea, the TA" in out.stdout
+    assert lines[-1].startswith("T=rmt_"), lines[-1]
+    assert "token 1 revoked" in out.stderr and "removed 'ann'" in out.stderr
+
+
 def usage_errors_are_exit_2():
     db = new_db()
     for args in (["user"], ["user", "frobnicate"], ["token", "list"],
@@ -182,6 +208,7 @@ def main():
               tokens_are_created_listed_and_revoked,
               rosters_enrol_all_or_nothing_and_again_changes_nothing,
               a_new_user_never_inherits_a_removed_users_sessions,
+              readme_operator_block_runs_as_written,
               usage_errors_are_exit_2):
         res.run(t)
     return res.summary()
