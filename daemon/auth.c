@@ -127,6 +127,26 @@ static void add_membership(const struct db_membership *m, void *arg)
 	cJSON_AddItemToArray(arg, c);
 }
 
+static void add_limit(cJSON *o, long limit)
+{
+	if (limit)
+		cJSON_AddNumberToObject(o, "limit", (double)limit);
+	else
+		cJSON_AddNullToObject(o, "limit");
+}
+
+/* the caller's limits (null: none, as for admins) and what they use */
+static void add_quotas(cJSON *q, long user, bool admin)
+{
+	cJSON *s = cJSON_AddObjectToObject(q, "sessions");
+
+	add_limit(s, admin ? 0 : quota_limit(user, "sessions",
+					      g_cfg->quota_sessions));
+	cJSON_AddNumberToObject(s, "used", (double)quota_sessions_used(user));
+	add_limit(cJSON_AddObjectToObject(q, "ops_rate"), admin ? 0 :
+		  quota_limit(user, "ops_rate", g_cfg->quota_ops_rate));
+}
+
 static cJSON *me_json(const struct caller *who)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -140,6 +160,7 @@ static cJSON *me_json(const struct caller *who)
 	cJSON_AddStringToObject(o, "scope", who->scope);
 	db_memberships(g_db, who->user, add_membership,
 		       cJSON_AddArrayToObject(o, "classes"));
+	add_quotas(cJSON_AddObjectToObject(o, "quotas"), who->user, u.admin);
 	return o;
 }
 

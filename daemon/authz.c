@@ -36,38 +36,42 @@ enum need {
  * and tests/api/test_auth.py checks every route of api/openapi.json
  * against it for every kind of caller.
  */
+/* what a route counts against the caller's quota (quota.c) */
+enum charge { Q_NONE, Q_SESSION, Q_OPS };	/* a new session; ops */
+
 static const struct rule {
 	const char *method, *path;
 	enum need need;
+	enum charge charge;
 } rules[] = {
-	{ "GET", "/healthz", NEED_NOTHING },
-	{ "GET", "/readyz", NEED_NOTHING },
-	{ "GET", "/metrics", NEED_METRICS },
-	{ "POST", "/api/v1/login", NEED_NOTHING },
-	{ "POST", "/api/v1/logout", NEED_NOTHING },
-	{ "GET", "/api/v1/me", NEED_USER },
-	{ "GET", "/api/v1/openapi.json", NEED_USER },
-	{ "GET", "/api/v1/scenarios", NEED_USER },
-	{ "GET", "/api/v1/scenarios/{name}", NEED_USER },
-	{ "GET", "/api/v1/sessions", NEED_USER },
-	{ "POST", "/api/v1/sessions", NEED_WRITER },
-	{ "GET", "/api/v1/sessions/{id}", NEED_READ },
-	{ "DELETE", "/api/v1/sessions/{id}", NEED_OWNER },
-	{ "GET", "/api/v1/sessions/{id}/ops", NEED_READ },
-	{ "POST", "/api/v1/sessions/{id}/ops", NEED_OWNER },
-	{ "POST", "/api/v1/sessions/{id}/rewind", NEED_OWNER },
-	{ "GET", "/api/v1/sessions/{id}/frames/{pfn}/walk", NEED_READ },
-	{ "GET", "/api/v1/sessions/{id}/check", NEED_READ },
-	{ "GET", "/api/v1/sessions/{id}/graph.dot", NEED_READ },
-	{ "GET", "/api/v1/sessions/{id}/events", NEED_READ_LATEST },
-	{ "GET", "/api/v1/sessions/{id}/snapshots", NEED_READ_LATEST },
-	{ "POST", "/api/v1/sessions/{id}/snapshots", NEED_OWNER },
-	{ "POST", "/api/v1/sessions/{id}/snapshots/{name}/restore", NEED_OWNER },
-	{ "POST", "/api/v1/sessions/{id}/snapshots/{name}/clone", NEED_CLONE },
-	{ "POST", "/api/v1/sessions/{id}/visibility", NEED_OWNER },
-	{ "GET", "/api/v1/sessions/{id}/shares", NEED_OWNER },
-	{ "POST", "/api/v1/sessions/{id}/shares", NEED_OWNER },
-	{ "DELETE", "/api/v1/sessions/{id}/shares/{share}", NEED_OWNER },
+	{ "GET", "/healthz", NEED_NOTHING, Q_NONE },
+	{ "GET", "/readyz", NEED_NOTHING, Q_NONE },
+	{ "GET", "/metrics", NEED_METRICS, Q_NONE },
+	{ "POST", "/api/v1/login", NEED_NOTHING, Q_NONE },
+	{ "POST", "/api/v1/logout", NEED_NOTHING, Q_NONE },
+	{ "GET", "/api/v1/me", NEED_USER, Q_NONE },
+	{ "GET", "/api/v1/openapi.json", NEED_USER, Q_NONE },
+	{ "GET", "/api/v1/scenarios", NEED_USER, Q_NONE },
+	{ "GET", "/api/v1/scenarios/{name}", NEED_USER, Q_NONE },
+	{ "GET", "/api/v1/sessions", NEED_USER, Q_NONE },
+	{ "POST", "/api/v1/sessions", NEED_WRITER, Q_SESSION },
+	{ "GET", "/api/v1/sessions/{id}", NEED_READ, Q_NONE },
+	{ "DELETE", "/api/v1/sessions/{id}", NEED_OWNER, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/ops", NEED_READ, Q_NONE },
+	{ "POST", "/api/v1/sessions/{id}/ops", NEED_OWNER, Q_OPS },
+	{ "POST", "/api/v1/sessions/{id}/rewind", NEED_OWNER, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/frames/{pfn}/walk", NEED_READ, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/check", NEED_READ, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/graph.dot", NEED_READ, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/events", NEED_READ_LATEST, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/snapshots", NEED_READ_LATEST, Q_NONE },
+	{ "POST", "/api/v1/sessions/{id}/snapshots", NEED_OWNER, Q_NONE },
+	{ "POST", "/api/v1/sessions/{id}/snapshots/{name}/restore", NEED_OWNER, Q_NONE },
+	{ "POST", "/api/v1/sessions/{id}/snapshots/{name}/clone", NEED_CLONE, Q_SESSION },
+	{ "POST", "/api/v1/sessions/{id}/visibility", NEED_OWNER, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/shares", NEED_OWNER, Q_NONE },
+	{ "POST", "/api/v1/sessions/{id}/shares", NEED_OWNER, Q_NONE },
+	{ "DELETE", "/api/v1/sessions/{id}/shares/{share}", NEED_OWNER, Q_NONE },
 };
 
 #define MAX_SEGS	8
@@ -111,15 +115,18 @@ static bool path_fits(const char *tmpl, char **seg, int n, const char **id)
  * that it may read, any other API path an account, the rest nothing.
  */
 static enum need need_of(const struct request *req, char **seg, int n,
-			 const char **id)
+			 const char **id, enum charge *charge)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		if (!strcmp(req->method, rules[i].method) &&
-		    path_fits(rules[i].path, seg, n, id))
+		    path_fits(rules[i].path, seg, n, id)) {
+			*charge = rules[i].charge;
 			return rules[i].need;
+		}
 	*id = NULL;
+	*charge = Q_NONE;
 	if (n >= 4 && !strcmp(seg[0], "api") && !strcmp(seg[2], "sessions")) {
 		*id = seg[3];
 		return NEED_READ;
@@ -306,12 +313,24 @@ static bool gate_session(enum need need, const char *id_text,
 			 "things)");
 }
 
+/* a request the role table lets through may still be over a quota */
+static bool over_quota(enum charge charge, const struct caller *who,
+		       struct reply *rep)
+{
+	if (charge == Q_SESSION)
+		return quota_refuse_session(who, rep);
+	if (charge == Q_OPS)
+		return quota_refuse_ops(who, rep);
+	return false;
+}
+
 bool authz_gate(const struct config *cfg, const struct request *req,
 		struct reply *rep)
 {
 	struct caller *who = req->who;
 	char path[512], *seg[MAX_SEGS + 1];
 	const char *id = NULL;
+	enum charge charge;
 	enum need need;
 	int n;
 
@@ -323,14 +342,15 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 		return false;	/* route() answers 414 */
 	snprintf(path, sizeof(path), "%s", req->path);
 	n = split_path(path, seg);
-	need = need_of(req, seg, n, &id);
+	need = need_of(req, seg, n, &id, &charge);
 	if (need == NEED_NOTHING)
 		return false;
 	identify(req, who);
 	if (who->bad || (!who->user && !who->share_session))
 		return unauthorized(rep, who);
 	if (need >= NEED_READ)
-		return gate_session(need, id, who, rep);
+		return gate_session(need, id, who, rep) ||
+		       over_quota(charge, who, rep);
 	if (!who->user)
 		return unauthorized(rep, who);
 	if (need == NEED_METRICS)
@@ -340,5 +360,5 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 		return forbidden(rep, "a scrape token reads /metrics only");
 	if (need == NEED_WRITER && strcmp(who->scope, "write"))
 		return forbidden(rep, "a read-only token may not make sessions");
-	return false;
+	return over_quota(charge, who, rep);
 }

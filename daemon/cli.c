@@ -28,16 +28,20 @@ static const char cli_usage[] =
 "       rmapd token revoke ID\n"
 "       rmapd class create NAME --instructor USER\n"
 "       rmapd class enrol CLASS FILE.csv\n"
+"       rmapd quota set --user NAME|--class NAME sessions|ops_rate N\n"
 "each with [--db PATH] (default ./rmapd.sqlite).  A password is read from\n"
 "stdin with --password-stdin, else generated and printed once.  DURATION\n"
 "is N followed by s, m, h, d or w, or 'never' (the default).  A roster has\n"
 "the columns user, role (instructor, ta, student), display name; the users\n"
-"it creates are printed once with their generated passwords.\n";
+"it creates are printed once with their generated passwords.  A quota\n"
+"set for a user holds for them alone (0: none); one set for a class is\n"
+"the default of its members, at most the daemon's --quota-* ceiling.\n";
 
 struct cli {
 	char db_path[512];
 	bool admin, password_stdin;
-	const char *display, *scope, *expires, *name, *instructor;
+	const char *display, *scope, *expires, *name, *instructor, *user,
+		   *class_name;
 	const char *arg[3];	/* the positional arguments after the verb */
 	int nr_args;
 	struct db *db;
@@ -70,12 +74,13 @@ static bool valid_ident(const char *s)
 
 static const char *const value_flags[] = { "db", "display", "scope",
 					   "expires", "name", "instructor",
-					   NULL };
+					   "user", "class", NULL };
 
 static const char **flag_slot(struct cli *c, const char *flag)
 {
 	const char **slots[] = { NULL, &c->display, &c->scope, &c->expires,
-				 &c->name, &c->instructor };
+				 &c->name, &c->instructor, &c->user,
+				 &c->class_name };
 	int i;
 
 	for (i = 0; value_flags[i]; i++)
@@ -519,6 +524,34 @@ static int class_enrol(struct cli *c)
 	return errors ? 1 : 0;
 }
 
+static int quota_set(struct cli *c)
+{
+	struct db_user u;
+	long id = 0, n;
+	char *end;
+
+	if (need_args(c, 2, "a kind (sessions, ops_rate) and a number"))
+		return 2;
+	if (strcmp(c->arg[0], "sessions") && strcmp(c->arg[0], "ops_rate"))
+		return fail("a quota is sessions or ops_rate, not '%s'",
+			    c->arg[0]);
+	n = strtol(c->arg[1], &end, 10);
+	if (end == c->arg[1] || *end || n < 0 || n > 1000000)
+		return fail("a quota is a number from 0 to 1000000");
+	if (!c->user == !c->class_name)
+		return fail("a quota is set for --user NAME or --class NAME");
+	if (c->user && db_user_get(c->db, c->user, &u, NULL))
+		return fail("no user '%s'", c->user);
+	if (c->class_name && db_class_find(c->db, c->class_name, &id))
+		return fail("no class '%s'", c->class_name);
+	if (db_quota_set(c->db, c->user ? u.id : 0, id, c->arg[0], n))
+		return fail("the quota was not set: the database failed");
+	fprintf(stderr, "rmapd: %s of %s '%s' is %ld%s\n", c->arg[0],
+		c->user ? "user" : "class", c->user ? c->user : c->class_name,
+		n, n ? "" : " (none)");
+	return 0;
+}
+
 static const struct command {
 	const char *noun, *verb;
 	int (*fn)(struct cli *c);
@@ -532,12 +565,13 @@ static const struct command {
 	{ "token", "revoke", token_revoke },
 	{ "class", "create", class_create },
 	{ "class", "enrol", class_enrol },
+	{ "quota", "set", quota_set },
 };
 
 bool rmapd_cli_command(const char *noun)
 {
 	return !strcmp(noun, "user") || !strcmp(noun, "token") ||
-	       !strcmp(noun, "class");
+	       !strcmp(noun, "class") || !strcmp(noun, "quota");
 }
 
 int rmapd_cli_main(int argc, char **argv)

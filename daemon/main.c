@@ -28,19 +28,16 @@ static const char usage[] =
 "usage: rmapd [OPTIONS]            serve the API and the web page\n"
 "       rmapd run [--observe] [--zero-page|--no-zero-page] FILE\n"
 "                                  apply a scenario and print the result\n"
-"       rmapd user|token|class ...  manage users, API tokens and classes\n"
+"       rmapd user|token|class|quota ...  users, API tokens, classes, quotas\n"
 "                                  (rmapd user --help)\n"
 "\n"
 "options (also accepted as 'name = value' lines in --config FILE):\n"
 "  --listen ADDR:PORT     address to serve on (default 127.0.0.1:8080;\n"
 "                         [::1]:PORT for IPv6). Under systemd socket\n"
 "                         activation the socket passed in is used instead\n"
-"  --auth on|off          on: every route but /healthz, /readyz, login and\n"
-"                         the page needs a user (a login cookie or an API\n"
-"                         token; see rmapd user --help), who reads and\n"
-"                         changes only what is theirs. off (the default):\n"
-"                         anyone who reaches rmapd may do anything, as for\n"
-"                         a teacher alone on a laptop; only on loopback\n"
+"  --auth on|off          on: users (rmapd user --help) read and change\n"
+"                         only what is theirs; off (the default): anyone\n"
+"                         may do anything, on loopback only\n"
 "  --allow-remote[=BOOL]  serve a non-loopback address with --auth off\n"
 "                         (yes/no, true/false, 1/0; the bare flag is yes):\n"
 "                         anyone on that network may read and change every\n"
@@ -81,6 +78,8 @@ static const char usage[] =
 "  --max-files N          per session: files (default 64)\n"
 "  --max-file-pages N     per session: pages of one file (default 4096)\n"
 "  --max-ptes N           per session: page-table entries (default 65536)\n"
+"  --quota-sessions N     sessions a user may own (0 = any, the default)\n"
+"  --quota-ops-rate N     ops a second a user may apply (0 = any)\n"
 "  --config FILE          read options from FILE\n"
 "  --help, --version\n";
 
@@ -273,6 +272,8 @@ static const struct num_option {
 	{ "max-files", offsetof(struct config, limits.max_files), 1, CEIL_MAX_FILES },
 	{ "max-file-pages", offsetof(struct config, limits.max_file_pages), 1, CEIL_MAX_FILE_PAGES },
 	{ "max-ptes", offsetof(struct config, limits.max_ptes), 1, CEIL_MAX_PTES },
+	{ "quota-sessions", offsetof(struct config, quota_sessions), 0, 1000000 },
+	{ "quota-ops-rate", offsetof(struct config, quota_ops_rate), 0, 1000000 },
 };
 
 static const char *const other_options[] = {

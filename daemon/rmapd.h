@@ -34,6 +34,8 @@ struct config {
 	unsigned int threads;
 	bool allow_remote;
 	bool auth;			/* --auth on: who asks, and may they */
+	unsigned long quota_sessions;	/* per user, 0: none */
+	unsigned long quota_ops_rate;	/* ops a second per user, 0: none */
 	unsigned long max_body;		/* bytes */
 	unsigned long max_batch;	/* ops per request */
 	unsigned long max_batch_cost;	/* engine work per request, 0: none */
@@ -279,6 +281,16 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 		struct reply *rep);
 /* whether the caller may read the session (lists show only those) */
 bool authz_may_read(const struct caller *who, const struct session *s);
+
+/* ---- quota.c: what a user may hold and do ---- */
+/* the user's limit of kind ("sessions", "ops_rate"), 0: none */
+long quota_limit(long user, const char *kind, unsigned long ceiling);
+long quota_sessions_used(long user);
+/* true with 429 and Retry-After answered when over the quota */
+bool quota_refuse_session(const struct caller *who, struct reply *rep);
+bool quota_refuse_ops(const struct caller *who, struct reply *rep);
+/* n ops were applied */
+void quota_charge(const struct caller *who, unsigned long n);
 
 /* ---- auth.c: login, logout, me, shares, visibility ---- */
 /* true when the path is one of these routes (rep answered) */

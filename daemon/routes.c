@@ -1156,8 +1156,12 @@ static void session_route(const struct request *req, char **seg, int n,
 				}
 				results = apply_ops(s, list ? list : one,
 						    all_events, rep);
-				if (results)
+				if (results) {
+					quota_charge(req->who, (unsigned long)
+						     cJSON_GetArraySize(cJSON_GetObjectItem(
+							results, "results")));
 					reply_json(rep, 200, results);
+				}
 				cJSON_Delete(one);
 			}
 			cJSON_Delete(body);

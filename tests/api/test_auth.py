@@ -286,7 +286,7 @@ def role_tables_of_code_readme_and_test_agree():
     """daemon/authz.c's rules, the README's table and this test's ROUTES
     name the same routes with the same needs."""
     code = {(m.lower(), p): n.lower().replace("_", "-") for m, p, n in
-            re.findall(r'\{ "(\w+)", "([^"]+)", NEED_(\w+) \}',
+            re.findall(r'\{ "(\w+)", "([^"]+)", NEED_(\w+), Q_\w+ \}',
                        open(os.path.join(SRC, "daemon", "authz.c")).read())}
     readme = open(os.path.join(SRC, "README.md")).read()
     part = readme.split("## People, classes and who may do what", 1)[1]
@@ -520,6 +520,66 @@ def migration_gives_old_sessions_to_a_new_admin():
         d.cleanup()
 
 
+# ---- quotas ----
+
+def quotas_are_429_with_retry_after():
+    tmp = tempfile.mkdtemp(prefix="rmapd-quota-")
+    db = os.path.join(tmp, "q.sqlite")
+    for name in ("ann", "ben", "root"):
+        cli(db, "user", "add", name, *(["--admin"] if name == "root" else []))
+    cli(db, "class", "create", "os101", "--instructor", "root")
+    roster = os.path.join(tmp, "r.csv")
+    with open(roster, "w") as f:
+        f.write("ben,student,Ben\n")
+    cli(db, "class", "enrol", "os101", roster)
+    cli(db, "quota", "set", "--class", "os101", "sessions", "1")
+    tok = {n: {"Authorization": "Bearer " + cli(db, "token", "create", n)[0]
+               .strip()} for n in ("ann", "ben", "root")}
+    d = Daemon(RMAPD, db=db, args=["--auth", "on", "--quota-sessions", "2",
+                                   "--quota-ops-rate", "2"]).start()
+    try:
+        def new(who, expect):
+            st, b, _, _, h = d.request("POST", "/api/v1/sessions",
+                                       {"name": "q"}, headers=tok[who])
+            assert st == expect, (who, st, b)
+            return b if st == 201 else h
+        a1 = new("ann", 201)
+        new("ann", 201)
+        h = new("ann", 429)             # the operator's default: 2
+        assert int(h["Retry-After"]) > 0, h
+        st, b, _, _, h = d.request("POST", a1["url"] + "/snapshots",
+                                   {"name": "s"}, headers=tok["ann"])
+        st, b, _, _, h = d.request("POST", a1["url"] + "/snapshots/s/clone",
+                                   headers=tok["ann"])
+        assert st == 429 and b["type"].endswith(":quota-exceeded"), b
+        new("ben", 201)
+        new("ben", 429)                 # his class's default: 1
+        for _ in range(3):
+            new("root", 201)            # admins have none
+        me = d.request("GET", "/api/v1/me", headers=tok["ann"])[1]
+        assert me["quotas"] == {"sessions": {"limit": 2, "used": 2},
+                                "ops_rate": {"limit": 2}}, me
+        cli(db, "quota", "set", "--user", "ann", "sessions", "3")
+        new("ann", 201)                 # her own, above the default
+        # 2 ops a second in bursts of 20: 25 at once go, then a wait
+        batch = {"ops": [{"op": "spawn"}] * 25}
+        st, b, _, _, _ = d.request("POST", a1["url"] + "/ops", batch,
+                                   headers=tok["ann"])
+        assert st == 200 and len(b["results"]) == 25, (st, b)
+        st, b, _, _, h = d.request("POST", a1["url"] + "/ops", {"op": "spawn"},
+                                   headers=tok["ann"])
+        assert st == 429 and 2 <= int(h["Retry-After"]) <= 4, (st, h, b)
+        assert d.json("GET", "/healthz")["status"] == "ok"
+        versions = d.request("GET", a1["url"] + "/ops", headers=tok["ann"])
+        assert versions[1]["version"] == 25, versions[1]["version"]
+        time.sleep(int(h["Retry-After"]))
+        st, _, _, _, _ = d.request("POST", a1["url"] + "/ops", {"op": "spawn"},
+                                   headers=tok["ann"])
+        assert st == 200
+    finally:
+        d.cleanup()
+
+
 # ---- flags ----
 
 def allow_remote_without_auth_is_said_in_readyz():
@@ -578,6 +638,7 @@ def main():
     for t in (role_tables_of_code_readme_and_test_agree,
               failed_logins_are_limited_per_user_and_per_address,
               migration_gives_old_sessions_to_a_new_admin,
+              quotas_are_429_with_retry_after,
               allow_remote_without_auth_is_said_in_readyz,
               open_mode_is_as_before):
         res.run(t)

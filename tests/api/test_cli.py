@@ -198,6 +198,19 @@ def usage_errors_are_exit_2():
                  ["user", "add", "a", "--colour", "red"]):
         rc, _, err = run(db, *args)
         assert rc == 2 and err, (args, rc, err)
+    run(db, "user", "add", "q")
+    for args, msg in ((["sessions", "5"], "--user NAME or --class"),
+                      (["--user", "nobody", "sessions", "1"], "no user"),
+                      (["--class", "none", "sessions", "1"], "no class"),
+                      (["--user", "q", "disk", "1"], "sessions or ops_rate"),
+                      (["--user", "q", "sessions", "-1"], "a number")):
+        rc, _, err = run(db, "quota", "set", *args)
+        assert rc == 1 and msg in err, (args, err)
+    rc, _, err = run(db, "quota", "set", "--user", "q", "ops_rate", "7")
+    assert rc == 0 and "ops_rate of user 'q' is 7" in err, err
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT user_id, class_id, kind, value FROM quotas"
+                         ).fetchall() == [(1, None, "ops_rate", 7)]
     rc, out, _ = run(db, "user", "--help")
     assert rc == 0 and "rmapd class enrol CLASS FILE.csv" in out
 
