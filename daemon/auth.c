@@ -582,12 +582,148 @@ out:
 	cJSON_Delete(body);
 }
 
+/* ---- join codes: an instructor invites, a user joins ---- */
+
+#define CODE_SECONDS		(7L * 86400)	/* a week, unless told */
+
+static void post_code(const struct request *req, const char *cls,
+		      struct reply *rep)
+{
+	static const char *const fields[] = { "role", "expires_in", NULL };
+	unsigned char hash[AUTH_HASH_LEN];
+	cJSON *body = NULL, *o;
+	const cJSON *r;
+	enum auth_role role = ROLE_STUDENT;
+	long now = (long)time(NULL), secs = CODE_SECONDS, class_id, id;
+	char text[64];
+
+	if (db_class_find(g_db, cls, &class_id)) {
+		reply_problem(rep, 404, "no-such-class", "class", "no class "
+			      "'%.64s'", cls);
+		return;
+	}
+	if (req->body_len && (!(body = parse_body(req, rep)) ||
+			      !only_fields(body, fields, rep) ||
+			      !opt_long(body, "expires_in", 1, SHARE_MAX_SECONDS,
+					&secs, rep)))
+		goto out;
+	r = cJSON_GetObjectItemCaseSensitive(body, "role");
+	if (r && (!cJSON_IsString(r) || (strcmp(r->valuestring, "student") &&
+					 strcmp(r->valuestring, "ta")))) {
+		reply_problem(rep, 422, "invalid-value", "role", "a join code "
+			      "makes a student or a ta");
+		goto out;
+	}
+	if (r && !strcmp(r->valuestring, "ta"))
+		role = ROLE_TA;
+	auth_secret_new("rmj_", text, sizeof(text), hash);
+	if (db_join_code_add(g_db, class_id, hash, role, now, now + secs, &id)) {
+		reply_problem(rep, 503, "storage-unavailable", "", "the join "
+			      "code could not be stored");
+		goto out;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)id);
+	cJSON_AddStringToObject(o, "code", text);
+	cJSON_AddStringToObject(o, "class", cls);
+	cJSON_AddStringToObject(o, "role", auth_role_name(role));
+	cJSON_AddNumberToObject(o, "expires", (double)(now + secs));
+	snprintf(rep->location, sizeof(rep->location),
+		 "/api/v1/classes/%.64s/codes/%ld", cls, id);
+	reply_json(rep, 201, o);
+out:
+	cJSON_Delete(body);
+}
+
+static void delete_code(const char *cls, const char *id_text,
+			struct reply *rep)
+{
+	long class_id = 0, id;
+	char *end;
+
+	id = strtol(id_text, &end, 10);
+	if (*end || id <= 0 || db_class_find(g_db, cls, &class_id) ||
+	    db_join_code_revoke(g_db, class_id, id)) {
+		reply_problem(rep, 404, "no-such-code", "code", "no live join "
+			      "code %.20s of class '%.64s'", id_text, cls);
+		return;
+	}
+	rep->status = 204;
+}
+
+/* Joining never lowers a role: an instructor who uses a code stays one. */
+static void post_join(const struct request *req, struct reply *rep)
+{
+	static const char *const fields[] = { "code", NULL };
+	unsigned char hash[AUTH_HASH_LEN];
+	cJSON *body = parse_body(req, rep), *o;
+	const cJSON *code;
+	enum auth_role role, had;
+	long class_id;
+
+	if (!g_cfg->auth) {
+		reply_problem(rep, 404, "auth-off", "", "rmapd runs with --auth "
+			      "off: there are no classes to join");
+		goto out;
+	}
+	if (!body || !only_fields(body, fields, rep))
+		goto out;
+	code = cJSON_GetObjectItemCaseSensitive(body, "code");
+	if (!cJSON_IsString(code)) {
+		reply_problem(rep, 422, "missing-field", "code", "the body is "
+			      "{\"code\": \"rmj_...\"}");
+		goto out;
+	}
+	auth_secret_hash(code->valuestring, hash);
+	if (db_join_code_find(g_db, hash, (long)time(NULL), &class_id, &role)) {
+		reply_problem(rep, 404, "no-such-code", "code", "no live join "
+			      "code like that (unknown, expired or revoked)");
+		goto out;
+	}
+	had = db_member_role(g_db, class_id, req->who->user);
+	if (had < role && db_member_set(g_db, class_id, req->who->user, role)) {
+		reply_problem(rep, 503, "storage-unavailable", "", "the "
+			      "membership could not be stored");
+		goto out;
+	}
+	o = me_json(req->who);
+	reply_json(rep, 200, o);
+out:
+	cJSON_Delete(body);
+}
+
+static bool classes_route(const struct request *req, char **seg, int n,
+			  struct reply *rep, const char **name)
+{
+	if (n == 3 && !strcmp(seg[2], "join")) {
+		*name = "/api/v1/join";
+		if (method_is(req, "POST", rep, "POST"))
+			post_join(req, rep);
+		return true;
+	}
+	if (n < 5 || n > 6 || strcmp(seg[2], "classes") ||
+	    strcmp(seg[4], "codes"))
+		return false;
+	if (n == 5) {
+		*name = "/api/v1/classes/{class}/codes";
+		if (method_is(req, "POST", rep, "POST"))
+			post_code(req, seg[3], rep);
+		return true;
+	}
+	*name = "/api/v1/classes/{class}/codes/{code}";
+	if (method_is(req, "DELETE", rep, "DELETE"))
+		delete_code(seg[3], seg[5], rep);
+	return true;
+}
+
 bool auth_route(const struct config *cfg, const struct request *req,
 		char **seg, int n, struct reply *rep, const char **name)
 {
 	long id;
 	char *end;
 
+	if (classes_route(req, seg, n, rep, name))
+		return true;
 	if (n == 3 && (!strcmp(seg[2], "login") || !strcmp(seg[2], "logout"))) {
 		*name = seg[2][3] == 'i' ? "/api/v1/login" : "/api/v1/logout";
 		if (method_is(req, "POST", rep, "POST"))

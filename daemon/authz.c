@@ -25,6 +25,7 @@ enum need {
 	NEED_USER,		/* an account (any scope but scrape) */
 	NEED_WRITER,		/* an account with the write scope */
 	NEED_METRICS,		/* an admin, or a scrape token */
+	NEED_INSTRUCTOR,	/* an instructor of class {class}, or an admin */
 	NEED_READ,		/* may read session {id}, at a pinned step too */
 	NEED_READ_LATEST,	/* may read session {id} as it is now */
 	NEED_CLONE,		/* may read it now, and write (the copy is theirs) */
@@ -50,6 +51,9 @@ static const struct rule {
 	{ "POST", "/api/v1/login", NEED_NOTHING, Q_NONE },
 	{ "POST", "/api/v1/logout", NEED_NOTHING, Q_NONE },
 	{ "GET", "/api/v1/me", NEED_USER, Q_NONE },
+	{ "POST", "/api/v1/join", NEED_WRITER, Q_NONE },
+	{ "POST", "/api/v1/classes/{class}/codes", NEED_INSTRUCTOR, Q_NONE },
+	{ "DELETE", "/api/v1/classes/{class}/codes/{code}", NEED_INSTRUCTOR, Q_NONE },
 	{ "GET", "/api/v1/openapi.json", NEED_USER, Q_NONE },
 	{ "GET", "/api/v1/scenarios", NEED_USER, Q_NONE },
 	{ "GET", "/api/v1/scenarios/{name}", NEED_USER, Q_NONE },
@@ -87,7 +91,10 @@ static int split_path(char *path, char **seg)
 	return n;
 }
 
-/* whether path fits the rule's template; *id gets the {id} segment */
+/*
+ * Whether path fits the rule's template; *id gets the segment of its first
+ * parameter ({id} of a session, {class} of a class).
+ */
 static bool path_fits(const char *tmpl, char **seg, int n, const char **id)
 {
 	char buf[128], *t[MAX_SEGS + 1];
@@ -97,9 +104,10 @@ static bool path_fits(const char *tmpl, char **seg, int n, const char **id)
 	m = split_path(buf, t);
 	if (m != n)
 		return false;
+	*id = NULL;
 	for (i = 0; i < n; i++) {
 		if (t[i][0] == '{') {
-			if (!strcmp(t[i], "{id}"))
+			if (!*id)
 				*id = seg[i];
 			continue;
 		}
@@ -313,6 +321,22 @@ static bool gate_session(enum need need, const char *id_text,
 			 "things)");
 }
 
+/* An admin, or an instructor of the class; a class of one's own is 403. */
+static bool gate_class(const char *name, const struct caller *who,
+		       struct reply *rep)
+{
+	long id;
+
+	if (who->admin)
+		return false;
+	/* the same 403 whether or not the class exists: names stay unknown */
+	if (db_class_find(g_db, name, &id) ||
+	    db_member_role(g_db, id, who->user) != ROLE_INSTRUCTOR)
+		return forbidden(rep, "only an instructor of the class (or an "
+				 "admin) does that");
+	return false;
+}
+
 /* a request the role table lets through may still be over a quota */
 static bool over_quota(enum charge charge, const struct caller *who,
 		       struct reply *rep)
@@ -358,7 +382,10 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 		       forbidden(rep, "/metrics is for admins and scrape tokens");
 	if (!strcmp(who->scope, "scrape"))
 		return forbidden(rep, "a scrape token reads /metrics only");
-	if (need == NEED_WRITER && strcmp(who->scope, "write"))
-		return forbidden(rep, "a read-only token may not make sessions");
+	if ((need == NEED_WRITER || need == NEED_INSTRUCTOR) &&
+	    strcmp(who->scope, "write"))
+		return forbidden(rep, "a read-only token changes nothing");
+	if (need == NEED_INSTRUCTOR)
+		return gate_class(id, who, rep);
 	return over_quota(charge, who, rep);
 }

@@ -394,17 +394,60 @@ enum auth_role db_member_role(struct db *db, long class_id, long user)
 }
 
 int db_join_code_add(struct db *db, long class_id, const unsigned char *hash,
-		     enum auth_role role, long now, long expires)
+		     enum auth_role role, long now, long expires, long *id)
 {
 	if (db_write_begin(db))
 		return -1;
-	return write_stmt(db, db_sql_prep(db_writer(db), "INSERT INTO "
-					  "join_codes(hash, class_id, role, "
-					  "created, expires) VALUES(?, ?, ?, ?, "
-					  "?)", "bltln", hash,
-					  (size_t)AUTH_HASH_LEN, class_id,
-					  auth_role_name(role), now, expires),
-			  NULL);
+	return insert_id(db, db_sql_prep(db_writer(db), "INSERT INTO "
+					 "join_codes(hash, class_id, role, "
+					 "created, expires) VALUES(?, ?, ?, ?, "
+					 "?)", "bltln", hash,
+					 (size_t)AUTH_HASH_LEN, class_id,
+					 auth_role_name(role), now, expires),
+			 id);
+}
+
+struct code_row {
+	long class_id;
+	enum auth_role role;
+};
+
+static void row_to_code(sqlite3_stmt *st, void *out)
+{
+	struct code_row *c = out;
+
+	c->class_id = col_long(st, 0);
+	c->role = auth_role_parse((const char *)sqlite3_column_text(st, 1));
+}
+
+int db_join_code_find(struct db *db, const unsigned char *hash, long now,
+		      long *class_id, enum auth_role *role)
+{
+	struct code_row c;
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	int rc = first_row(db_sql_prep(h, "SELECT class_id, role FROM "
+				       "join_codes WHERE hash = ? AND revoked "
+				       "IS NULL AND (expires IS NULL OR expires "
+				       "> ?)", "bl", hash, (size_t)AUTH_HASH_LEN,
+				       now), tok, row_to_code, &c);
+
+	if (!rc) {
+		*class_id = c.class_id;
+		*role = c.role;
+	}
+	return rc;
+}
+
+int db_join_code_revoke(struct db *db, long class_id, long id)
+{
+	if (db_write_begin(db))
+		return -1;
+	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE join_codes "
+					   "SET revoked = ? WHERE id = ? AND "
+					   "class_id = ? AND revoked IS NULL",
+					   "lll", (long)time(NULL), id,
+					   class_id));
 }
 
 /* ---- share links ---- */

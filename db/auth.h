@@ -122,7 +122,13 @@ bool db_teaches(struct db *db, long staff, long student);
 /* the role of user in class, ROLE_NONE if not a member */
 enum auth_role db_member_role(struct db *db, long class_id, long user);
 int db_join_code_add(struct db *db, long class_id, const unsigned char *hash,
-		     enum auth_role role, long now, long expires);
+		     enum auth_role role, long now, long expires, long *id);
+/* a live code's class and role: 0, DB_NOT_FOUND (unknown, expired,
+ * revoked) or -1 */
+int db_join_code_find(struct db *db, const unsigned char *hash, long now,
+		      long *class_id, enum auth_role *role);
+/* the code, if it is one of the class's: 0, DB_NOT_FOUND or -1 */
+int db_join_code_revoke(struct db *db, long class_id, long id);
 
 /* ---- share links ---- */
 int db_share_add(struct db *db, long session, const unsigned char *hash,

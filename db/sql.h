@@ -65,7 +65,8 @@ int db_auth_adopt_sessions(sqlite3 *h, char *note, size_t len);
 	"  PRIMARY KEY (class_id, user_id));" \
 	"CREATE INDEX memberships_by_user ON memberships(user_id);" \
 	"CREATE TABLE join_codes (" \
-	"  hash BLOB PRIMARY KEY," \
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT," \
+	"  hash BLOB NOT NULL UNIQUE," \
 	"  class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE," \
 	"  role TEXT NOT NULL CHECK (role IN ('ta', 'student'))," \
 	"  created INTEGER NOT NULL," \

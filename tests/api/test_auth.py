@@ -55,6 +55,8 @@ class Lab:
                 stdin="pw-of-%s\n" % name)
         cli(self.db, "class", "create", "os101", "--instructor", "inst_a")
         cli(self.db, "class", "create", "os202", "--instructor", "inst_b")
+        # the class whose join codes the matrix makes and uses
+        cli(self.db, "class", "create", "os303", "--instructor", "inst_a")
         for cls in ("os101", "os202"):
             roster = os.path.join(self.tmp, cls + ".csv")
             with open(roster, "w") as f:
@@ -128,8 +130,11 @@ class Lab:
                           {}, expect=201)
         pinned = self.json("alice", "POST", "/api/v1/sessions/%d/shares" % sid,
                            {"pin": 3}, expect=201)
+        code = self.json("inst_a", "POST", "/api/v1/classes/os303/codes", {},
+                         expect=201)
         return {"id": sid, "marker": marker, "share": share["token"],
-                "share_id": share["id"], "pinned": pinned["token"]}
+                "share_id": share["id"], "pinned": pinned["token"],
+                "code": code["code"], "code_id": code["id"]}
 
     def cleanup(self):
         self.d.cleanup()
@@ -155,6 +160,9 @@ ROUTES = {  # (method, OpenAPI path): what it needs
     ("post", "/api/v1/logout"): "nothing",
     ("get", "/metrics"): "metrics",
     ("get", "/api/v1/me"): "user",
+    ("post", "/api/v1/join"): "writer",
+    ("post", "/api/v1/classes/{class}/codes"): "instructor",
+    ("delete", "/api/v1/classes/{class}/codes/{code}"): "instructor",
     ("get", "/api/v1/openapi.json"): "user",
     ("get", "/api/v1/scenarios"): "user",
     ("get", "/api/v1/scenarios/{name}"): "user",
@@ -200,6 +208,10 @@ def expected(need, caller, success):
         if caller in ("share", "pinned"):
             return 401
         return success if caller in ("admin", "scrape") else 403
+    if need == "instructor":
+        if caller in ("share", "pinned"):
+            return 401
+        return success if caller in ("inst_a", "admin") else 403
     if need in ("user", "writer"):
         if caller in ("share", "pinned"):
             return 401
@@ -225,7 +237,8 @@ def expected(need, caller, success):
 def url_of(path, f):
     url = (path.replace("{id}", str(f["id"])).replace("{pfn}", "1")
            .replace("{name}", "fork-cow" if "scenarios" in path else "s1")
-           .replace("{share}", str(f["share_id"])))
+           .replace("{share}", str(f["share_id"]))
+           .replace("{class}", "os303").replace("{code}", str(f["code_id"])))
     if path.endswith("/events"):
         url += "?since=0"       # behind the session: answers at once
     return url
@@ -240,6 +253,8 @@ def cell(lab, f, caller, method, path):
     elif caller != "anonymous":
         headers = lab.auth(caller)
     body = BODIES.get((method, path))
+    if path == "/api/v1/join":
+        body = {"code": f["code"]}
     st, b, ct, payload, _ = lab.d.request(method.upper(), url, body,
                                           headers=headers)
     return st, payload, url, body, headers
@@ -325,7 +340,12 @@ def class_visibility_lets_classmates_read_and_no_one_else(lab):
     f = lab.fixture()
     url = "/api/v1/sessions/%d" % f["id"]
     assert lab.req("bob", "GET", url)[0] == 404
-    v = lab.json("alice", "POST", url + "/visibility", {"visibility": "class"})
+    # alice is in os101 and (by the matrix's join codes) os303: which one?
+    st, b, _, _, _ = lab.req("alice", "POST", url + "/visibility",
+                             {"visibility": "class"})
+    assert st == 422 and b["type"].endswith(":missing-field"), b
+    v = lab.json("alice", "POST", url + "/visibility", {"visibility": "class",
+                                                        "class": "os101"})
     assert v == {"visibility": "class"}
     assert lab.req("bob", "GET", url)[0] == 200
     assert lab.req("bob", "POST", url + "/ops", {"op": "spawn"})[0] == 403
@@ -376,6 +396,38 @@ def share_revoked_or_expired_is_refused_at_once(lab):
     assert st == 422 and b["field"] == "pin", b
 
 
+def join_codes_invite_expire_and_never_lower_a_role(lab):
+    cli(lab.db, "class", "create", "os404", "--instructor", "inst_b")
+    ta = lab.json("inst_b", "POST", "/api/v1/classes/os404/codes",
+                  {"role": "ta", "expires_in": 2}, expect=201)
+    assert ta["role"] == "ta" and ta["code"].startswith("rmj_")
+    me = lab.json("bob", "POST", "/api/v1/join", {"code": ta["code"]})
+    assert {"name": "os404", "role": "ta"} in me["classes"], me
+    # a student code later leaves bob a TA, and inst_b an instructor
+    st = lab.json("inst_b", "POST", "/api/v1/classes/os404/codes", {},
+                  expect=201)
+    me = lab.json("bob", "POST", "/api/v1/join", {"code": st["code"]})
+    assert {"name": "os404", "role": "ta"} in me["classes"], me
+    me = lab.json("inst_b", "POST", "/api/v1/join", {"code": st["code"]})
+    assert {"name": "os404", "role": "instructor"} in me["classes"], me
+    assert lab.req("alice_read", "POST", "/api/v1/join",
+                   {"code": st["code"]})[0] == 403
+    lab.json("inst_b", "DELETE", "/api/v1/classes/os404/codes/%d" % st["id"],
+             expect=204)
+    st2, b, _, _, _ = lab.req("carol", "POST", "/api/v1/join",
+                              {"code": st["code"]})
+    assert st2 == 404 and b["type"].endswith(":no-such-code"), b
+    time.sleep(2.1)
+    st2, b, _, _, _ = lab.req("carol", "POST", "/api/v1/join",
+                              {"code": ta["code"]})
+    assert st2 == 404, b
+    # not os404's instructor: the same 403 as for a class that is not there
+    a = lab.req("inst_a", "POST", "/api/v1/classes/os404/codes", {})
+    b = lab.req("inst_a", "POST", "/api/v1/classes/nope/codes", {})
+    assert a[0] == b[0] == 403 and a[3] == b[3], (a[3], b[3])
+    assert lab.req("admin", "POST", "/api/v1/classes/nope/codes", {})[0] == 404
+
+
 def token_revocation_holds_from_the_next_request(lab):
     tok = lab.token("bob", "--name", "soon-revoked")
     h = {"Authorization": "Bearer " + tok}
@@ -391,7 +443,7 @@ def login_sets_a_strict_cookie_and_logout_ends_it(lab):
         "POST", "/api/v1/login", raw=b"name=bob&password=pw-of-bob",
         headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert st == 200 and b["name"] == "bob" and b["via"] == "cookie", b
-    assert b["classes"] == [{"name": "os101", "role": "student"}], b
+    assert {"name": "os101", "role": "student"} in b["classes"], b
     cookie = hdrs["Set-Cookie"]
     parts = [p.strip() for p in cookie.split(";")]
     assert {"HttpOnly", "SameSite=Strict", "Path=/"} <= set(parts), cookie
@@ -628,6 +680,7 @@ def main():
                   class_visibility_lets_classmates_read_and_no_one_else,
                   pinned_share_sees_its_step_alone,
                   share_revoked_or_expired_is_refused_at_once,
+                  join_codes_invite_expire_and_never_lower_a_role,
                   token_revocation_holds_from_the_next_request,
                   login_sets_a_strict_cookie_and_logout_ends_it,
                   metrics_need_an_admin_or_a_scrape_token):
