@@ -656,7 +656,7 @@ static void post_join(const struct request *req, struct reply *rep)
 {
 	static const char *const fields[] = { "code", NULL };
 	unsigned char hash[AUTH_HASH_LEN];
-	cJSON *body = parse_body(req, rep), *o;
+	cJSON *body, *o;
 	const cJSON *code;
 	enum auth_role role, had;
 	long class_id;
@@ -664,8 +664,9 @@ static void post_join(const struct request *req, struct reply *rep)
 	if (!g_cfg->auth) {
 		reply_problem(rep, 404, "auth-off", "", "rmapd runs with --auth "
 			      "off: there are no classes to join");
-		goto out;
+		return;
 	}
+	body = parse_body(req, rep);
 	if (!body || !only_fields(body, fields, rep))
 		goto out;
 	code = cJSON_GetObjectItemCaseSensitive(body, "code");
