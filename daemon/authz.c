@@ -162,9 +162,8 @@ static void token_user(const char *text, const char *kind, struct caller *who)
 	long now = (long)time(NULL);
 
 	auth_secret_hash(text, hash);
-	if (db_token_find(g_db, hash, &t) || strcmp(t.kind, kind) ||
-	    t.revoked || (t.expires && t.expires <= now) ||
-	    db_user_by_id(g_db, t.user, &u)) {
+	if (db_token_user(g_db, hash, &t, &u) || strcmp(t.kind, kind) ||
+	    t.revoked || (t.expires && t.expires <= now)) {
 		who->bad = true;
 		return;
 	}

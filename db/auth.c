@@ -93,14 +93,15 @@ static int write_stmt(struct db *db, sqlite3_stmt *st, int *changed)
 
 #define USER_COLUMNS "id, name, display, admin, pwhash IS NOT NULL, created"
 
-static void row_to_user(sqlite3_stmt *st, struct db_user *u)
+/* the user's columns (USER_COLUMNS) from column c on */
+static void row_to_user(sqlite3_stmt *st, int c, struct db_user *u)
 {
-	u->id = col_long(st, 0);
-	copy_text(u->name, sizeof(u->name), st, 1);
-	copy_text(u->display, sizeof(u->display), st, 2);
-	u->admin = sqlite3_column_int(st, 3) != 0;
-	u->has_password = sqlite3_column_int(st, 4) != 0;
-	u->created = col_long(st, 5);
+	u->id = col_long(st, c);
+	copy_text(u->name, sizeof(u->name), st, c + 1);
+	copy_text(u->display, sizeof(u->display), st, c + 2);
+	u->admin = sqlite3_column_int(st, c + 3) != 0;
+	u->has_password = sqlite3_column_int(st, c + 4) != 0;
+	u->created = col_long(st, c + 5);
 }
 
 int db_user_add(struct db *db, const char *name, const char *display,
@@ -140,7 +141,7 @@ static int user_query(struct db *db, const char *where, const char *fmt,
 	if (st) {
 		rc = DB_NOT_FOUND;
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			row_to_user(st, out);
+			row_to_user(st, 0, out);
 			if (pwhash)
 				copy_text(pwhash, AUTH_PWHASH_MAX, st, 6);
 			rc = 0;
@@ -199,7 +200,7 @@ int db_user_list(struct db *db, void (*fn)(const struct db_user *, void *),
 	struct db_user u;
 
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		row_to_user(st, &u);
+		row_to_user(st, 0, &u);
 		fn(&u, arg);
 	}
 	sqlite3_finalize(st);
@@ -252,6 +253,38 @@ int db_token_add(struct db *db, long user, const unsigned char *hash,
 static void token_row(sqlite3_stmt *st, void *out)
 {
 	row_to_token(st, out);
+}
+
+struct token_user {
+	struct db_token *t;
+	struct db_user *u;
+};
+
+static void token_user_row(sqlite3_stmt *st, void *out)
+{
+	struct token_user *tu = out;
+
+	row_to_token(st, tu->t);
+	row_to_user(st, 8, tu->u);
+}
+
+/* one query per request that carries a token: it and its user */
+int db_token_user(struct db *db, const unsigned char *hash,
+		  struct db_token *t, struct db_user *u)
+{
+	struct token_user tu = { t, u };
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+
+	return first_row(db_sql_prep(h, "SELECT tokens.id, user_id, "
+				     "tokens.name, scope, kind, tokens.created, "
+				     "COALESCE(expires, 0), revoked IS NOT NULL, "
+				     "users.id, users.name, display, admin, "
+				     "pwhash IS NOT NULL, users.created FROM "
+				     "tokens JOIN users ON users.id = user_id "
+				     "WHERE hash = ?", "b", hash,
+				     (size_t)AUTH_HASH_LEN), tok, token_user_row,
+			 &tu);
 }
 
 int db_token_find(struct db *db, const unsigned char *hash,

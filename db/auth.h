@@ -105,6 +105,9 @@ int db_token_add(struct db *db, long user, const unsigned char *hash,
 /* by hash: 0 (whatever its expiry or revocation, for the caller to judge) */
 int db_token_find(struct db *db, const unsigned char *hash,
 		  struct db_token *out);
+/* the same with its user, in one query */
+int db_token_user(struct db *db, const unsigned char *hash,
+		  struct db_token *t, struct db_user *u);
 /* revoked at once: 0, DB_NOT_FOUND or -1 */
 int db_token_revoke(struct db *db, long id);
 int db_token_list(struct db *db, long user, const char *kind,
