@@ -9,16 +9,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "auth.h"
 
 /*
- * Each Argon2id run takes its memory limit (64 MiB): at most this many at
- * once, so that a burst of logins cannot take a lab server's memory.
+ * Each Argon2id run takes its memory limit (64 MiB) and a core: at most one
+ * per core at once (two at least), so that a burst of logins at the start
+ * of a lab neither takes the server's memory nor starves its other work.
  */
-#define MAX_KDF_RUNS	2
+static int max_kdf_runs(void)
+{
+	static int n;
+
+	if (!n) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		n = cpus > 2 ? (cpus > 64 ? 64 : (int)cpus) : 2;
+	}
+	return n;
+}
 
 static pthread_mutex_t kdf_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t kdf_free = PTHREAD_COND_INITIALIZER;
@@ -27,7 +39,7 @@ static int kdf_runs;
 static void kdf_enter(void)
 {
 	pthread_mutex_lock(&kdf_lock);
-	while (kdf_runs >= MAX_KDF_RUNS)
+	while (kdf_runs >= max_kdf_runs())
 		pthread_cond_wait(&kdf_free, &kdf_lock);
 	kdf_runs++;
 	pthread_mutex_unlock(&kdf_lock);
