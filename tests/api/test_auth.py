@@ -632,6 +632,59 @@ def quotas_are_429_with_retry_after():
         d.cleanup()
 
 
+def concurrent_callers_get_exact_answers():
+    """Eight threads at once: logins (right and wrong), tokens, quota'd
+    ops, share links; every answer is one the rules allow, and (in the
+    sanitized builds) nothing races."""
+    import threading
+    tmp = tempfile.mkdtemp(prefix="rmapd-conc-")
+    db = os.path.join(tmp, "c.sqlite")
+    names = ["u%d" % i for i in range(8)]
+    for n in names:
+        cli(db, "user", "add", n, "--password-stdin", stdin="pw-%s-long\n" % n)
+    tok = {n: cli(db, "token", "create", n)[0].strip() for n in names}
+    d = Daemon(RMAPD, db=db, args=["--auth", "on", "--quota-ops-rate", "50",
+                                   "--quota-sessions", "3"]).start()
+    bad = []
+
+    def worker(n):
+        h = {"Authorization": "Bearer " + tok[n]}
+        s = d.request("POST", "/api/v1/sessions", {"name": n}, headers=h)[1]
+        share = d.request("POST", s["url"] + "/shares", {}, headers=h)[1]
+        for i in range(30):
+            want = {
+                ("POST", s["url"] + "/ops", '{"op":"spawn"}'): {200, 429},
+                ("POST", "/api/v1/login", '{"name":"%s","password":"%s"}' % (
+                    n, "pw-%s-long" % n if i % 2 else "wrong")): {200, 401, 429},
+                ("GET", "/api/v1/me", None): {200},
+                ("GET", "/api/v1/sessions", None): {200},
+                ("GET", s["url"] + "?view=summary&share=" + share["token"],
+                 None): {200},
+                ("POST", "/api/v1/sessions", '{"name":"more"}'): {201, 429},
+            }
+            for (m, url, body), ok in want.items():
+                hd = {} if "share=" in url or "login" in url else h
+                st, b, _, payload, _ = d.request(
+                    m, url, raw=body.encode() if body else None, headers=hd)
+                if st not in ok:
+                    bad.append((n, m, url, st, payload[:120]))
+                if m == "GET" and url == "/api/v1/sessions" and st == 200:
+                    if any(x["owner"] != b[0]["owner"] for x in b):
+                        bad.append((n, "someone else's session listed"))
+    try:
+        ts = [threading.Thread(target=worker, args=(n,)) for n in names]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert not bad, bad[:5]
+        log = d.log_text()
+        assert not any(w in log for w in ("runtime error", "AddressSanitizer",
+                                          "ThreadSanitizer")), log[-2000:]
+    finally:
+        d.cleanup()
+
+
 # ---- flags ----
 
 def allow_remote_without_auth_is_said_in_readyz():
@@ -666,7 +719,8 @@ def open_mode_is_as_before():
 
 def no_sanitizer_report(lab):
     log = lab.d.log_text()
-    assert "runtime error" not in log and "AddressSanitizer" not in log, \
+    assert not any(w in log for w in ("runtime error", "AddressSanitizer",
+                                      "ThreadSanitizer")), \
         log[-1500:]
 
 
@@ -692,6 +746,7 @@ def main():
               failed_logins_are_limited_per_user_and_per_address,
               migration_gives_old_sessions_to_a_new_admin,
               quotas_are_429_with_retry_after,
+              concurrent_callers_get_exact_answers,
               allow_remote_without_auth_is_said_in_readyz,
               open_mode_is_as_before):
         res.run(t)
