@@ -693,9 +693,103 @@ out:
 	cJSON_Delete(body);
 }
 
+/* ---- live lessons: a class follows one session of its instructor ---- */
+
+static void get_live(long class_id, struct reply *rep)
+{
+	struct session_access sa;
+	long session, step;
+	cJSON *o = cJSON_CreateObject();
+	char url[64];
+
+	db_class_live(g_db, class_id, &session, &step);
+	if (!session || !session_access_info(session, &sa)) {
+		cJSON_AddNullToObject(o, "session");
+		cJSON_AddNullToObject(o, "step");
+		reply_json(rep, 200, o);
+		return;
+	}
+	cJSON_AddNumberToObject(o, "session", (double)session);
+	if (step >= 0)
+		cJSON_AddNumberToObject(o, "step", (double)step);
+	else
+		cJSON_AddNullToObject(o, "step");
+	snprintf(url, sizeof(url), "/api/v1/sessions/%ld", session);
+	cJSON_AddStringToObject(o, "url", url);
+	reply_json(rep, 200, o);
+}
+
+/*
+ * The instructor names one of their sessions (and the lesson's step): the
+ * class's members may then read it, and its followers' event streams wake.
+ */
+static void post_live(const struct request *req, long class_id,
+		      struct reply *rep)
+{
+	static const char *const fields[] = { "session", "step", NULL };
+	cJSON *body = parse_body(req, rep);
+	struct session_access sa;
+	long session = 0, step = -1;
+
+	if (!body || !only_fields(body, fields, rep) ||
+	    !opt_long(body, "session", 1, 1L << 40, &session, rep) ||
+	    !opt_long(body, "step", 0, 1L << 40, &step, rep))
+		goto out;
+	if (!session || !session_access_info(session, &sa) ||
+	    (sa.owner != req->who->user && !req->who->admin)) {
+		reply_problem(rep, 422, "invalid-value", "session", "session "
+			      "names one of your sessions");
+		goto out;
+	}
+	if (db_class_set_live(g_db, class_id, session, step)) {
+		reply_problem(rep, 503, "storage-unavailable", "", "the live "
+			      "lesson was not set");
+		goto out;
+	}
+	streams_notify(session);
+	get_live(class_id, rep);
+out:
+	cJSON_Delete(body);
+}
+
+static void live_route(const struct request *req, const char *cls,
+		       struct reply *rep)
+{
+	long class_id, was, step;
+
+	if (strcmp(req->method, "GET") && strcmp(req->method, "POST") &&
+	    !method_is(req, "DELETE", rep, "GET, POST, DELETE"))
+		return;
+	if (db_class_find(g_db, cls, &class_id)) {
+		reply_problem(rep, 404, "no-such-class", "class", "no class "
+			      "'%.64s'", cls);
+		return;
+	}
+	if (!strcmp(req->method, "GET")) {
+		get_live(class_id, rep);
+	} else if (!strcmp(req->method, "POST")) {
+		post_live(req, class_id, rep);
+	} else {
+		db_class_live(g_db, class_id, &was, &step);
+		if (db_class_set_live(g_db, class_id, 0, -1)) {
+			reply_problem(rep, 503, "storage-unavailable", "", "the "
+				      "live lesson was not stopped");
+			return;
+		}
+		if (was)
+			streams_notify(was);
+		rep->status = 204;
+	}
+}
+
 static bool classes_route(const struct request *req, char **seg, int n,
 			  struct reply *rep, const char **name)
 {
+	if (n == 5 && !strcmp(seg[2], "classes") && !strcmp(seg[4], "live")) {
+		*name = "/api/v1/classes/{class}/live";
+		live_route(req, seg[3], rep);
+		return true;
+	}
 	if (n == 3 && !strcmp(seg[2], "join")) {
 		*name = "/api/v1/join";
 		if (method_is(req, "POST", rep, "POST"))

@@ -25,6 +25,7 @@ enum need {
 	NEED_USER,		/* an account (any scope but scrape) */
 	NEED_WRITER,		/* an account with the write scope */
 	NEED_METRICS,		/* an admin, or a scrape token */
+	NEED_MEMBER,		/* a member of class {class}, or an admin */
 	NEED_INSTRUCTOR,	/* an instructor of class {class}, or an admin */
 	NEED_READ,		/* may read session {id}, at a pinned step too */
 	NEED_READ_LATEST,	/* may read session {id} as it is now */
@@ -54,6 +55,9 @@ static const struct rule {
 	{ "POST", "/api/v1/join", NEED_WRITER, Q_NONE },
 	{ "POST", "/api/v1/classes/{class}/codes", NEED_INSTRUCTOR, Q_NONE },
 	{ "DELETE", "/api/v1/classes/{class}/codes/{code}", NEED_INSTRUCTOR, Q_NONE },
+	{ "GET", "/api/v1/classes/{class}/live", NEED_MEMBER, Q_NONE },
+	{ "POST", "/api/v1/classes/{class}/live", NEED_INSTRUCTOR, Q_NONE },
+	{ "DELETE", "/api/v1/classes/{class}/live", NEED_INSTRUCTOR, Q_NONE },
 	{ "GET", "/api/v1/openapi.json", NEED_USER, Q_NONE },
 	{ "GET", "/api/v1/scenarios", NEED_USER, Q_NONE },
 	{ "GET", "/api/v1/scenarios/{name}", NEED_USER, Q_NONE },
@@ -231,7 +235,8 @@ static enum access session_access(const struct caller *who, long id,
 	if (who->user && sa->owner &&
 	    (db_teaches(g_db, who->user, sa->owner) ||
 	     (sa->visibility == VIS_CLASS && sa->class_id &&
-	      db_member_role(g_db, sa->class_id, who->user) != ROLE_NONE)))
+	      db_member_role(g_db, sa->class_id, who->user) != ROLE_NONE) ||
+	     db_follows(g_db, who->user, id)))
 		return ACC_READ;
 	if (who->share_session == id)
 		return who->share_pin >= 0 ? ACC_PINNED : ACC_READ;
@@ -320,17 +325,24 @@ static bool gate_session(enum need need, const char *id_text,
 			 "things)");
 }
 
-/* An admin, or an instructor of the class; a class of one's own is 403. */
-static bool gate_class(const char *name, const struct caller *who,
-		       struct reply *rep)
+/*
+ * An admin, or a member (an instructor) of the class; the same 403 whether
+ * or not the class exists, so that names stay unknown.
+ */
+static bool gate_class(enum need need, const char *name,
+		       const struct caller *who, struct reply *rep)
 {
+	enum auth_role role = ROLE_NONE;
 	long id;
 
 	if (who->admin)
 		return false;
-	/* the same 403 whether or not the class exists: names stay unknown */
-	if (db_class_find(g_db, name, &id) ||
-	    db_member_role(g_db, id, who->user) != ROLE_INSTRUCTOR)
+	if (!db_class_find(g_db, name, &id))
+		role = db_member_role(g_db, id, who->user);
+	if (need == NEED_MEMBER && role == ROLE_NONE)
+		return forbidden(rep, "only a member of the class (or an admin) "
+				 "reads that");
+	if (need == NEED_INSTRUCTOR && role != ROLE_INSTRUCTOR)
 		return forbidden(rep, "only an instructor of the class (or an "
 				 "admin) does that");
 	return false;
@@ -384,7 +396,7 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 	if ((need == NEED_WRITER || need == NEED_INSTRUCTOR) &&
 	    strcmp(who->scope, "write"))
 		return forbidden(rep, "a read-only token changes nothing");
-	if (need == NEED_INSTRUCTOR)
-		return gate_class(id, who, rep);
+	if (need == NEED_INSTRUCTOR || need == NEED_MEMBER)
+		return gate_class(need, id, who, rep);
 	return over_quota(charge, who, rep);
 }

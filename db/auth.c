@@ -402,6 +402,51 @@ static bool exists(struct db *db, const char *sql, long a, long b)
 	return yes;
 }
 
+int db_class_set_live(struct db *db, long class_id, long session, long step)
+{
+	if (db_write_begin(db))
+		return -1;
+	return write_stmt(db, db_sql_prep(db_writer(db), "UPDATE classes SET "
+					  "live_session = ?, live_step = ? WHERE "
+					  "id = ?", "nnl", session,
+					  session > 0 && step >= 0 ? step + 1 : 0,
+					  class_id), NULL);
+}
+
+struct live_row {
+	long session, step;
+};
+
+static void row_to_live(sqlite3_stmt *st, void *out)
+{
+	struct live_row *l = out;
+
+	l->session = col_long(st, 0);
+	l->step = col_long(st, 1) - 1;	/* stored + 1: 0 is a step too */
+}
+
+int db_class_live(struct db *db, long class_id, long *session, long *step)
+{
+	struct live_row l = { 0, -1 };
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	int rc = first_row(db_sql_prep(h, "SELECT COALESCE(live_session, 0), "
+				       "COALESCE(live_step, 0) FROM classes "
+				       "WHERE id = ?", "l", class_id), tok,
+			   row_to_live, &l);
+
+	*session = l.session;
+	*step = l.step;
+	return rc ? -1 : 0;
+}
+
+bool db_follows(struct db *db, long user, long session)
+{
+	return exists(db, "SELECT 1 FROM classes c JOIN memberships m ON "
+		      "m.class_id = c.id WHERE m.user_id = ? AND "
+		      "c.live_session = ?", user, session);
+}
+
 bool db_teaches(struct db *db, long staff, long student)
 {
 	return exists(db, "SELECT 1 FROM memberships a JOIN memberships b ON "

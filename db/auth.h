@@ -120,6 +120,12 @@ int db_class_find(struct db *db, const char *name, long *id);
 int db_member_set(struct db *db, long class_id, long user, enum auth_role role);
 int db_memberships(struct db *db, long user,
 		   void (*fn)(const struct db_membership *, void *), void *arg);
+/* the class's live lesson: session 0 stops it; step -1: none named */
+int db_class_set_live(struct db *db, long class_id, long session, long step);
+/* 0 with *session (0: none) and *step (-1: none), or -1 */
+int db_class_live(struct db *db, long class_id, long *session, long *step);
+/* whether session is live for a class user is a member of */
+bool db_follows(struct db *db, long user, long session);
 /* whether staff (instructor or TA) teaches student in a class they share */
 bool db_teaches(struct db *db, long staff, long student);
 /* the role of user in class, ROLE_NONE if not a member */

@@ -55,9 +55,11 @@ int db_auth_adopt_sessions(sqlite3 *h, char *note, size_t len);
 	"  revoked INTEGER);" \
 	"CREATE INDEX tokens_by_user ON tokens(user_id);" \
 	"CREATE TABLE classes (" \
-	"  id INTEGER PRIMARY KEY," \
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT," \
 	"  name TEXT NOT NULL UNIQUE," \
-	"  created INTEGER NOT NULL);" \
+	"  created INTEGER NOT NULL," \
+	"  live_session INTEGER REFERENCES sessions(id) ON DELETE SET NULL," \
+	"  live_step INTEGER);" \
 	"CREATE TABLE memberships (" \
 	"  class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE," \
 	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE," \

@@ -329,6 +329,9 @@ PEOPLE_ONLY = {
     ("/api/v1/join", "post"): "auth-off",
     ("/api/v1/classes/{class}/codes", "post"): "no-such-class",
     ("/api/v1/classes/{class}/codes/{code}", "delete"): "no-such-code",
+    ("/api/v1/classes/{class}/live", "get"): "no-such-class",
+    ("/api/v1/classes/{class}/live", "post"): "no-such-class",
+    ("/api/v1/classes/{class}/live", "delete"): "no-such-class",
 }
 
 

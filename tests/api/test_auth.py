@@ -76,6 +76,9 @@ class Lab:
         self.d = Daemon(RMAPD, db=self.db, args=["--auth", "on"])
         time.sleep(1.5)     # the expired token is past its second
         self.d.start()
+        self.inst_session = self.json("inst_a", "POST", "/api/v1/sessions",
+                                      {"name": "lecture", "scenario":
+                                       "fork-cow"}, expect=201)["id"]
 
     def token(self, user, *args):
         out, _ = cli(self.db, "token", "create", user, *args)
@@ -163,6 +166,9 @@ ROUTES = {  # (method, OpenAPI path): what it needs
     ("post", "/api/v1/join"): "writer",
     ("post", "/api/v1/classes/{class}/codes"): "instructor",
     ("delete", "/api/v1/classes/{class}/codes/{code}"): "instructor",
+    ("get", "/api/v1/classes/{class}/live"): "member",
+    ("post", "/api/v1/classes/{class}/live"): "instructor",
+    ("delete", "/api/v1/classes/{class}/live"): "instructor",
     ("get", "/api/v1/openapi.json"): "user",
     ("get", "/api/v1/scenarios"): "user",
     ("get", "/api/v1/scenarios/{name}"): "user",
@@ -208,6 +214,10 @@ def expected(need, caller, success):
         if caller in ("share", "pinned"):
             return 401
         return success if caller in ("admin", "scrape") else 403
+    if need == "member":        # of os101
+        if caller in ("share", "pinned"):
+            return 401
+        return 403 if caller in ("carol", "inst_b", "scrape") else success
     if need == "instructor":
         if caller in ("share", "pinned"):
             return 401
@@ -238,7 +248,8 @@ def url_of(path, f):
     url = (path.replace("{id}", str(f["id"])).replace("{pfn}", "1")
            .replace("{name}", "fork-cow" if "scenarios" in path else "s1")
            .replace("{share}", str(f["share_id"]))
-           .replace("{class}", "os303").replace("{code}", str(f["code_id"])))
+           .replace("{class}", "os101" if path.endswith("/live") else "os303")
+           .replace("{code}", str(f["code_id"])))
     if path.endswith("/events"):
         url += "?since=0"       # behind the session: answers at once
     return url
@@ -255,6 +266,8 @@ def cell(lab, f, caller, method, path):
     body = BODIES.get((method, path))
     if path == "/api/v1/join":
         body = {"code": f["code"]}
+    if path.endswith("/live") and method == "post":
+        body = {"session": lab.inst_session, "step": 1}
     st, b, ct, payload, _ = lab.d.request(method.upper(), url, body,
                                           headers=headers)
     return st, payload, url, body, headers
@@ -426,6 +439,43 @@ def join_codes_invite_expire_and_never_lower_a_role(lab):
     b = lab.req("inst_a", "POST", "/api/v1/classes/nope/codes", {})
     assert a[0] == b[0] == 403 and a[3] == b[3], (a[3], b[3])
     assert lab.req("admin", "POST", "/api/v1/classes/nope/codes", {})[0] == 404
+
+
+def a_class_follows_its_live_lesson(lab):
+    sid = lab.inst_session
+    url = "/api/v1/sessions/%d" % sid
+    live = "/api/v1/classes/os101/live"
+    lab.json("inst_a", "DELETE", live, expect=204)
+    assert lab.json("bob", "GET", live) == {"session": None, "step": None}
+    assert lab.req("bob", "GET", url + "?view=summary")[0] == 404
+    st, b, _, _, _ = lab.req("inst_a", "POST", live, {"session": lab.fixture()[
+        "id"]})
+    assert st == 422 and b["field"] == "session", b     # not inst_a's
+    got = lab.json("inst_a", "POST", live, {"session": sid, "step": 2})
+    assert got == {"session": sid, "step": 2, "url": url}, got
+    assert lab.json("bob", "GET", live)["step"] == 2
+    assert lab.req("bob", "GET", url + "?view=summary")[0] == 200
+    assert lab.req("bob", "POST", url + "/ops", {"op": "spawn"})[0] == 403
+    assert lab.req("carol", "GET", url + "?view=summary")[0] == 404
+    assert lab.req("carol", "GET", live)[0] == 403
+    # a follower's event stream wakes when the instructor moves on
+    version = lab.json("bob", "GET", url + "?view=summary")["version"]
+    import threading
+    woke = {}
+
+    def follow():
+        t = time.time()
+        woke["status"] = lab.req("bob", "GET", url + "/events?since=%d"
+                                 % version)[0]
+        woke["after"] = time.time() - t
+    th = threading.Thread(target=follow)
+    th.start()
+    time.sleep(0.5)
+    lab.json("inst_a", "POST", live, {"session": sid, "step": 3})
+    th.join(30)
+    assert woke["status"] == 200 and woke["after"] < 3, woke
+    lab.json("inst_a", "DELETE", live, expect=204)
+    assert lab.req("bob", "GET", url + "?view=summary")[0] == 404
 
 
 def token_revocation_holds_from_the_next_request(lab):
@@ -735,6 +785,7 @@ def main():
                   pinned_share_sees_its_step_alone,
                   share_revoked_or_expired_is_refused_at_once,
                   join_codes_invite_expire_and_never_lower_a_role,
+                  a_class_follows_its_live_lesson,
                   token_revocation_holds_from_the_next_request,
                   login_sets_a_strict_cookie_and_logout_ends_it,
                   metrics_need_an_admin_or_a_scrape_token):
