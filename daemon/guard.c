@@ -220,7 +220,19 @@ static bool refuse_origin(const struct config *cfg, const char *method,
 	return false;
 }
 
-static bool refuse_body(const struct request_head *conn, struct reply *rep)
+/*
+ * The one exception to JSON: the login form, which a page without script
+ * can post.  A cross-site one is refused before (Origin, Sec-Fetch-Site),
+ * and its cookie is SameSite=Strict.
+ */
+static bool login_form(const char *path, const char *ctype)
+{
+	return !strcmp(path, "/api/v1/login") && ctype &&
+	       !strncasecmp(ctype, "application/x-www-form-urlencoded", 33);
+}
+
+static bool refuse_body(const char *path, const struct request_head *conn,
+			struct reply *rep)
 {
 	const char *ctype = header(conn, "Content-Type");
 	const char *clen = header(conn, "Content-Length");
@@ -229,7 +241,7 @@ static bool refuse_body(const struct request_head *conn, struct reply *rep)
 
 	if (!body && !ctype)
 		return false;
-	if (ctype && is_json(ctype))
+	if (ctype && (is_json(ctype) || login_form(path, ctype)))
 		return false;
 	reply_problem(rep, 415, "unsupported-media-type", "Content-Type",
 		      "a request body must be application/json (curl: -H "
@@ -302,7 +314,7 @@ bool guard_admit(const struct config *cfg, const char *method,
 	}
 	if (refuse_origin(cfg, method, conn, rep))
 		return true;
-	if (strcmp(method, "GET") && refuse_body(conn, rep))
+	if (strcmp(method, "GET") && refuse_body(path, conn, rep))
 		return true;
 	if (!strcmp(method, "OPTIONS") &&
 	    cors_allowed(cfg, header(conn, "Origin")) &&

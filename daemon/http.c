@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -242,6 +244,37 @@ static void stream_free(void *cls)
 	__atomic_sub_fetch(&nr_streams, 1, __ATOMIC_SEQ_CST);
 }
 
+static void add_auth_headers(struct MHD_Response *r, const struct reply *rep)
+{
+	char n[16];
+
+	if (rep->cookie[0])
+		MHD_add_response_header(r, "Set-Cookie", rep->cookie);
+	if (rep->challenge)
+		MHD_add_response_header(r, "WWW-Authenticate",
+					"Bearer realm=\"rmapd\"");
+	if (rep->retry_after) {
+		snprintf(n, sizeof(n), "%u", rep->retry_after);
+		MHD_add_response_header(r, "Retry-After", n);
+	}
+}
+
+/* the client's address as text, for per-address limits */
+static void peer_name(struct MHD_Connection *conn, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = info ? info->client_addr : NULL;
+
+	snprintf(out, len, "?");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+			  out, (socklen_t)len);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+			  out, (socklen_t)len);
+}
+
 static struct MHD_Response *make_response(struct reply *rep,
 					  struct MHD_Connection *conn)
 {
@@ -290,6 +323,7 @@ static struct MHD_Response *make_response(struct reply *rep,
 		MHD_add_response_header(r, "Location", rep->location);
 	if (rep->allow[0])
 		MHD_add_response_header(r, "Allow", rep->allow);
+	add_auth_headers(r, rep);
 	if (rep->ctype && !strncmp(rep->ctype, "text/html", 9))
 		MHD_add_response_header(r, "Cache-Control", "no-cache");
 	if (__atomic_load_n(&stopping, __ATOMIC_SEQ_CST))
@@ -351,6 +385,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	struct conn_ctx *ctx = *con_cls;
 	struct reply rep = { 0 };
 	struct request req;
+	struct caller who;
+	char peer[64];
 	struct request_head head;
 	struct MHD_Response *r;
 	const char *route_name = "none";
@@ -398,10 +434,12 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	/* HEAD is GET without the body, which libmicrohttpd drops */
+	peer_name(conn, peer, sizeof(peer));
 	req = (struct request){ .method = strcmp(method, "HEAD") ? method : "GET",
 				.path = url, .body = ctx->body,
 				.body_len = ctx->len, .query = query,
-				.conn = conn };
+				.conn = conn, .header = mhd_header,
+				.peer = peer, .who = &who };
 	if (ctx->holding) {
 		/* resumed: its commit is settled */
 		rep = ctx->held;

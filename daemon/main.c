@@ -17,6 +17,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "rmapd.h"
 #include "run.h"
 
@@ -27,14 +28,20 @@ static const char usage[] =
 "usage: rmapd [OPTIONS]            serve the API and the web page\n"
 "       rmapd run [--observe] [--zero-page|--no-zero-page] FILE\n"
 "                                  apply a scenario and print the result\n"
+"       rmapd user|token|class|quota ...  users, API tokens, classes, quotas\n"
+"                                  (rmapd user --help)\n"
 "\n"
 "options (also accepted as 'name = value' lines in --config FILE):\n"
 "  --listen ADDR:PORT     address to serve on (default 127.0.0.1:8080;\n"
 "                         [::1]:PORT for IPv6). Under systemd socket\n"
 "                         activation the socket passed in is used instead\n"
-"  --allow-remote[=BOOL]  allow a non-loopback address (yes/no, true/false,\n"
-"                         1/0; the bare flag is yes). rmapd has no user\n"
-"                         authentication yet: do this only on a trusted net\n"
+"  --auth on|off          on: users (rmapd user --help) read and change\n"
+"                         only what is theirs; off (the default): anyone\n"
+"                         may do anything, on loopback only\n"
+"  --allow-remote[=BOOL]  serve a non-loopback address with --auth off\n"
+"                         (yes/no, true/false, 1/0; the bare flag is yes):\n"
+"                         anyone on that network may read and change every\n"
+"                         session. Logged, and said in /readyz\n"
 "  --server-name NAME     a host name (or address) clients reach rmapd by,\n"
 "                         besides the listening address (and localhost,\n"
 "                         127.0.0.1, [::1] on loopback); repeatable. Other\n"
@@ -49,7 +56,10 @@ static const char usage[] =
 "                         with the machine), off (answered before its\n"
 "                         commit: a crash loses the last moment's ops)\n"
 "  --commit-wait HOW      an answer waiting for its commit: suspend (its\n"
-"                         connection, the default) or block (its worker)\n"
+"                         connection, the default) or block (its worker)\n";
+
+/* two strings: C99 promises no compiler a longer one */
+static const char usage_limits[] =
 "  --web-root DIR         the web page's files (default " RMAPD_WEBROOT ")\n"
 "  --threads N            HTTP worker threads (default 8)\n"
 "  --max-body BYTES       largest request body (default 1048576)\n"
@@ -78,6 +88,8 @@ static const char usage[] =
 "  --max-files N          per session: files (default 64)\n"
 "  --max-file-pages N     per session: pages of one file (default 4096)\n"
 "  --max-ptes N           per session: page-table entries (default 65536)\n"
+"  --quota-sessions N     sessions a user may own (0 = any, the default)\n"
+"  --quota-ops-rate N     ops a second a user may apply (0 = any)\n"
 "  --config FILE          read options from FILE\n"
 "  --help, --version\n";
 
@@ -270,10 +282,12 @@ static const struct num_option {
 	{ "max-files", offsetof(struct config, limits.max_files), 1, CEIL_MAX_FILES },
 	{ "max-file-pages", offsetof(struct config, limits.max_file_pages), 1, CEIL_MAX_FILE_PAGES },
 	{ "max-ptes", offsetof(struct config, limits.max_ptes), 1, CEIL_MAX_PTES },
+	{ "quota-sessions", offsetof(struct config, quota_sessions), 0, 1000000 },
+	{ "quota-ops-rate", offsetof(struct config, quota_ops_rate), 0, 1000000 },
 };
 
 static const char *const other_options[] = {
-	"allow-remote", "listen", "db", "web-root", "config", "threads",
+	"allow-remote", "auth", "listen", "db", "web-root", "config", "threads",
 	"server-name", "cors-origin", "sync", "commit-wait", NULL,
 };
 
@@ -333,6 +347,8 @@ static int set_option(struct config *c, const char *name, const char *v)
 	}
 	if (!strcmp(name, "listen"))
 		return parse_listen(c, v);
+	if (!strcmp(name, "auth"))
+		return parse_bool(name, v, &c->auth);
 	if (!strcmp(name, "db") || !strcmp(name, "web-root")) {
 		char *dst = name[0] == 'd' ? c->db_path : c->web_root;
 
@@ -417,6 +433,7 @@ static int parse_args(struct config *c, int argc, char **argv)
 
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(usage, stdout);
+			fputs(usage_limits, stdout);
 			exit(0);
 		}
 		if (!strcmp(a, "--version")) {
@@ -575,6 +592,29 @@ static void log_fault_change(enum db_fault fault, const char *why)
 		log_msg(LOG_INFO, "storage: writes work again");
 }
 
+static void no_users(const struct db_user *u, void *arg)
+{
+	(void)u;
+	*(bool *)arg = false;
+}
+
+static void log_auth_mode(const struct config *c, bool activated)
+{
+	bool empty = true;
+
+	if (!c->auth) {
+		if (c->allow_remote && (activated || !is_loopback(c->listen_addr)))
+			log_msg(LOG_WARNING, "--allow-remote with --auth off: "
+				"anyone who reaches %s may read and change "
+				"every session", c->listen_addr);
+		return;
+	}
+	db_user_list(g_db, no_users, &empty);
+	if (empty)
+		log_msg(LOG_WARNING, "--auth on and no users yet: add one with "
+			"`rmapd user add NAME --admin --db %s`", c->db_path);
+}
+
 /* A database file removed while rmapd ran is not lost with its inode. */
 static void rescue(void)
 {
@@ -604,6 +644,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "run"))
 		return rmapd_run_main(argc - 1, argv + 1);
+	if (argc > 1 && rmapd_cli_command(argv[1]))
+		return rmapd_cli_main(argc - 1, argv + 1);
 	defaults(&cfg);
 	if (parse_args(&cfg, argc, argv))
 		return 2;
@@ -615,10 +657,11 @@ int main(int argc, char **argv)
 	activated = fd >= 0;
 	if (activated)
 		activation_address(&cfg, fd);
-	if (fd < 0 && !is_loopback(cfg.listen_addr) && !cfg.allow_remote) {
+	if (fd < 0 && !is_loopback(cfg.listen_addr) && !cfg.auth &&
+	    !cfg.allow_remote) {
 		fprintf(stderr, "rmapd: refusing to serve %s without "
-			"authentication; pass --allow-remote on a trusted "
-			"network\n", cfg.listen_addr);
+			"authentication: pass --auth on (or --allow-remote on "
+			"a trusted network)\n", cfg.listen_addr);
 		return 2;
 	}
 	if (fd < 0 && (ipv6 ? inet_pton(AF_INET6, cfg.listen_addr, &sin6.sin6_addr)
@@ -657,6 +700,9 @@ int main(int argc, char **argv)
 		db_close(g_db);
 		return 1;
 	}
+	if (db_open_note(g_db)[0])
+		log_msg(LOG_WARNING, "storage: %s", db_open_note(g_db));
+	log_auth_mode(&cfg, activated);
 	if (sessions_init(&cfg, g_db)) {
 		log_msg(LOG_ERR, "cannot read the sessions of %s", cfg.db_path);
 		db_close(g_db);

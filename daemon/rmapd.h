@@ -33,6 +33,9 @@ struct config {
 	char web_root[512];
 	unsigned int threads;
 	bool allow_remote;
+	bool auth;			/* --auth on: who asks, and may they */
+	unsigned long quota_sessions;	/* per user, 0: none */
+	unsigned long quota_ops_rate;	/* ops a second per user, 0: none */
 	unsigned long max_body;		/* bytes */
 	unsigned long max_batch;	/* ops per request */
 	unsigned long max_batch_cost;	/* engine work per request, 0: none */
@@ -92,6 +95,9 @@ struct session {
 	uint64_t last_used;		/* atomic */
 	bool deleted;
 	int refs;			/* atomic, under the registry lock */
+	long owner;			/* a user's id, 0: none (open mode) */
+	int visibility;			/* enum visibility, atomic */
+	long class_id;			/* who VIS_CLASS lets read, atomic */
 };
 
 int sessions_init(const struct config *cfg, struct db *db);
@@ -109,6 +115,7 @@ struct session_origin {
 	long upto;
 	size_t nr_ops;		/* else these ops, seq 1..nr_ops (may be 0) */
 	char *const *ops;
+	long owner;		/* the new session's, 0: none */
 };
 /*
  * Create a session with its initial journal, all or nothing.  Returned held
@@ -117,6 +124,15 @@ struct session_origin {
  */
 struct session *session_create(const char *name, const char *config_json,
 			       const struct session_origin *origin, bool *full);
+/* who may read a session, without loading it or taking its lock */
+struct session_access {
+	long owner;
+	int visibility;
+	long class_id;
+};
+bool session_access_info(long id, struct session_access *out);
+/* holding the session, once the database has it */
+void session_set_visibility(struct session *s, int visibility, long class_id);
 /* the version, without the session's lock; set it holding the lock */
 long session_version(const struct session *s);
 void session_set_version(struct session *s, long version);
@@ -156,6 +172,22 @@ struct sim *session_build(struct session *s, long version, char *err,
  */
 void session_fit_limits(struct session *s);
 
+struct cJSON;
+
+/* ---- authz.c: who is asking ---- */
+struct caller {
+	long user;			/* 0: no account (anonymous, share link) */
+	bool admin;
+	bool bad;			/* sent a credential that is not valid */
+	char name[65];
+	char scope[8];			/* read | write | scrape, or "" */
+	char via[8];			/* cookie | token | "" */
+	long token;			/* the token or login cookie's id */
+	long share_session;		/* a share link's session, 0: none */
+	long share_pin;			/* its step, -1: the latest */
+	long pin;			/* this request sees that step, -1: any */
+};
+
 /* ---- routes.c ---- */
 struct request {
 	const char *method;
@@ -164,6 +196,9 @@ struct request {
 	size_t body_len;
 	const char *(*query)(void *conn, const char *key);
 	void *conn;
+	const char *(*header)(void *conn, const char *name);	/* or NULL */
+	const char *peer;		/* the client's address, or NULL */
+	struct caller *who;		/* set by authz_gate() */
 };
 
 struct reply {
@@ -173,6 +208,9 @@ struct reply {
 	size_t len;
 	char location[128];
 	char allow[64];
+	char cookie[160];		/* Set-Cookie */
+	unsigned int retry_after;	/* s, 0: no Retry-After */
+	bool challenge;			/* WWW-Authenticate: Bearer */
 	/* event streams: the session to follow from version */
 	long stream_session;
 	long stream_version;
@@ -197,6 +235,17 @@ void reply_problem(struct reply *rep, int status, const char *type,
  */
 void route_committed(const struct config *cfg, const struct request *req,
 		     struct reply *rep, const char **route_name);
+
+/* json as the answer, freed */
+void reply_json(struct reply *rep, int status, struct cJSON *json);
+/* the request's JSON body, or NULL with rep answered */
+struct cJSON *parse_body(const struct request *req, struct reply *rep);
+/* a JSON object with no key but these, else false with rep answered */
+bool only_fields(const struct cJSON *json, const char *const *allowed,
+		 struct reply *rep);
+/* whether the method is m, else false with 405 and Allow answered */
+bool method_is(const struct request *req, const char *m, struct reply *rep,
+	       const char *allow);
 
 /* ---- metrics.c ---- */
 void metrics_request(const char *route, const char *method, int status,
@@ -319,6 +368,38 @@ enum head_verdict head_check(const char *buf, size_t n, unsigned long max_body,
 /* a method or header name as HTTP spells it; a header value's bytes */
 bool head_is_token(const char *s);
 bool head_is_value(const char *s);
+
+/* ---- authz.c: the role table ---- */
+/*
+ * Who the request comes from, and whether the role table lets them ask:
+ * true with rep answered (401, 403, or 404 for a session they may not
+ * read), false to go on routing.
+ */
+bool authz_gate(const struct config *cfg, const struct request *req,
+		struct reply *rep);
+/* whether the caller may read the session (lists show only those) */
+bool authz_may_read(const struct caller *who, const struct session *s);
+
+/* ---- quota.c: what a user may hold and do ---- */
+/* the user's limit of kind ("sessions", "ops_rate"), 0: none */
+long quota_limit(long user, const char *kind, unsigned long ceiling);
+long quota_sessions_used(long user);
+/* true with 429 and Retry-After answered when over the quota */
+bool quota_refuse_session(const struct caller *who, struct reply *rep);
+bool quota_refuse_ops(const struct caller *who, struct reply *rep);
+/* n ops were applied */
+void quota_charge(const struct caller *who, unsigned long n);
+
+/* ---- auth.c: login, logout, me, shares, visibility ---- */
+/* true when the path is one of these routes (rep answered) */
+bool auth_route(const struct config *cfg, const struct request *req,
+		char **seg, int n, struct reply *rep, const char **name);
+/* a login cookie's token, from the Cookie header, or NULL */
+const char *auth_cookie(const char *cookie_header, char *buf, size_t len);
+
+/* ---- cli.c: rmapd user|token|class ... ---- */
+bool rmapd_cli_command(const char *noun);
+int rmapd_cli_main(int argc, char **argv);
 
 /* ---- web.c ---- */
 void serve_static(const struct config *cfg, const char *path,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "codec.h"
 #include "jw.h"
 #include "rmapd.h"
@@ -22,7 +23,7 @@
 #define PROBLEM_PREFIX "urn:rmapd:problem:"
 #define NAME_MAX_LEN	100	/* a session's name */
 
-static void reply_json(struct reply *rep, int status, cJSON *json)
+void reply_json(struct reply *rep, int status, cJSON *json)
 {
 	rep->status = status;
 	rep->ctype = "application/json";
@@ -156,7 +157,7 @@ static bool escapes_nul(const char *p, size_t len)
 	return false;
 }
 
-static cJSON *parse_body(const struct request *req, struct reply *rep)
+cJSON *parse_body(const struct request *req, struct reply *rep)
 {
 	const char *end, *why;
 	cJSON *json;
@@ -192,8 +193,8 @@ static cJSON *parse_body(const struct request *req, struct reply *rep)
 	return json;
 }
 
-static bool only_fields(const cJSON *json, const char *const *allowed,
-			struct reply *rep)
+bool only_fields(const cJSON *json, const char *const *allowed,
+		 struct reply *rep)
 {
 	const cJSON *it;
 	const char *const *a;
@@ -544,13 +545,13 @@ static void batch_undo(struct session *s, long before, const char *undo,
  * single op (or first op) costs nothing more.  A failed commit is undone
  * later, by session_restore().
  */
-static void apply_ops(struct session *s, const cJSON *list, bool all_events,
-		      struct reply *rep)
+static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
+			struct reply *rep)
 {
 	struct batch b = { 0 };
 	long before = s->version;
 	char *undo = NULL;
-	size_t undo_len = 0, done;
+	size_t undo_len = 0, done, applied = 0;
 
 	if (batch_parse(&b, list, false, rep))
 		goto out;
@@ -589,9 +590,11 @@ static void apply_ops(struct session *s, const cJSON *list, bool all_events,
 		jw_kbool(&b.results, "events_capped", b.events_capped);
 	jw_object_end(&b.results);
 	reply_jw(rep, 200, &b.results);
+	applied = b.n;
 out:
 	free(undo);
 	batch_free(&b);
+	return applied;
 }
 
 /* ---- sessions ---- */
@@ -606,14 +609,29 @@ static cJSON *session_json(const struct session *s)
 	cJSON_AddStringToObject(o, "mode", sim_mode_name(s->cfg.mode));
 	cJSON_AddBoolToObject(o, "zero_page", !s->cfg.no_zero_page);
 	cJSON_AddNumberToObject(o, "version", (double)session_durable(s));
+	if (s->owner)
+		cJSON_AddNumberToObject(o, "owner", (double)s->owner);
+	else
+		cJSON_AddNullToObject(o, "owner");
+	cJSON_AddStringToObject(o, "visibility", visibility_name(
+		__atomic_load_n(&s->visibility, __ATOMIC_RELAXED)));
 	snprintf(url, sizeof(url), "/api/v1/sessions/%ld", s->id);
 	cJSON_AddStringToObject(o, "url", url);
 	return o;
 }
 
+struct listing {
+	cJSON *arr;
+	const struct caller *who;
+};
+
+/* a list shows only what its caller may read */
 static void list_one(const struct session *s, void *arg)
 {
-	cJSON_AddItemToArray(arg, session_json(s));
+	struct listing *l = arg;
+
+	if (authz_may_read(l->who, s))
+		cJSON_AddItemToArray(l->arr, session_json(s));
 }
 
 static void override(cJSON *config, const cJSON *body, const char *key)
@@ -713,6 +731,7 @@ static void create_session(const struct request *req, struct reply *rep)
 		goto out;
 	origin.nr_ops = b.n;
 	origin.ops = b.op_text;
+	origin.owner = req->who->user;
 	jw_init(&config_text, 128);
 	api_write_config(&config_text, &cfg, false);
 	s = session_create(name ? name->valuestring :
@@ -778,7 +797,7 @@ static int journal_row(long seq, const char *op_text, const struct sim_op *op,
 static void get_journal(const struct request *req, struct session *s,
 			struct reply *rep)
 {
-	long from = 0, limit = 100;
+	long from = 0, limit = 100, version;
 	const char *q_from = req->query(req->conn, "from");
 	const char *q_limit = req->query(req->conn, "limit");
 	struct jw out;
@@ -795,20 +814,24 @@ static void get_journal(const struct request *req, struct session *s,
 			      "the journal could not be read");
 		return;
 	}
+	/* a pinned share link reads the journal up to its step */
+	version = req->who->pin >= 0 && req->who->pin < s->version ?
+		  req->who->pin : s->version;
 	jw_init(&out, 4096);
 	jw_object(&out);
-	jw_klong(&out, "version", s->version);
+	jw_klong(&out, "version", version);
 	jw_key(&out, "ops");
 	jw_array(&out);
-	if (from < s->version &&
-	    session_journal(s, from, from + limit, journal_row, &c)) {
+	if (from < version &&
+	    session_journal(s, from, from + limit < version ? from + limit :
+			    version, journal_row, &c)) {
 		jw_free(&out);
 		reply_storage(rep, DB_FAULT_IO, "its replay failed",
 			      "the journal could not be read");
 		return;
 	}
 	jw_array_end(&out);
-	if (c.last && c.last < s->version)
+	if (c.last && c.last < version)
 		jw_klong(&out, "next", c.last);
 	else
 		jw_knull(&out, "next");
@@ -952,10 +975,12 @@ static void clone_name(char *out, const char *session, const char *snapshot)
 		out[--n] = '\0';
 }
 
-static void snapshot_action(struct session *s, const char *name,
-			    const char *action, struct reply *rep)
+static void snapshot_action(const struct request *req, struct session *s,
+			    const char *name, const char *action,
+			    struct reply *rep)
 {
-	struct session_origin origin = { .clone_of = s->id };
+	struct session_origin origin = { .clone_of = s->id,
+					 .owner = req->who->user };
 	struct session *copy;
 	char config[512], cname[NAME_MAX_LEN + 1];
 	long seq;
@@ -1005,12 +1030,20 @@ static struct sim *sim_at(const struct request *req, struct session *s,
 {
 	const char *q = req->query(req->conn, "version");
 	char err[200] = "the journal could not be read";
+	long pin = req->who->pin;
 	struct sim *sim;
 	long v;
 
-	if (!q)
+	if (pin >= 0 && pin <= s->version && (!q || (parse_long(q, pin, &v) &&
+						     v == pin))) {
+		v = pin;	/* a pinned share link sees its step alone */
+	} else if (pin >= 0) {
+		reply_problem(rep, 404, "no-such-session", "id", "no session "
+			      "%ld", s->id);
+		return NULL;
+	} else if (!q) {
 		return s->sim;
-	if (!parse_long(q, s->version, &v)) {
+	} else if (!parse_long(q, s->version, &v)) {
 		reply_problem(rep, 400, "invalid-query", "version", "version "
 			      "is an op number from 0 to the version (%ld)",
 			      s->version);
@@ -1098,6 +1131,17 @@ static size_t state_size_guess(const struct sim *sim)
 	       sim->nr_frames * 144;
 }
 
+static void get_dot(const struct request *req, struct session *s,
+		    struct reply *rep)
+{
+	struct sim *sim = sim_at(req, s, rep);
+
+	if (!sim)
+		return;
+	reply_text(rep, 200, "text/vnd.graphviz", api_graph_dot(sim));
+	sim_at_put(s, sim);
+}
+
 static void get_state(const struct request *req, struct session *s,
 		      struct reply *rep)
 {
@@ -1113,7 +1157,7 @@ static void get_state(const struct request *req, struct session *s,
 	api_write_state_fields(&out, sim, summary);
 	jw_klong(&out, "id", s->id);
 	jw_kstring(&out, "name", s->name);
-	if (sim != s->sim)
+	if (sim != s->sim && req->who->pin < 0)
 		jw_klong(&out, "latest", s->version);
 	jw_object_end(&out);
 	reply_jw(rep, 200, &out);
@@ -1133,8 +1177,8 @@ static int split(char *path, char **seg, int max)
 	return t ? max + 1 : n;
 }
 
-static bool method_is(const struct request *req, const char *m,
-		      struct reply *rep, const char *allow)
+bool method_is(const struct request *req, const char *m, struct reply *rep,
+	       const char *allow)
 {
 	if (!strcmp(req->method, m))
 		return true;
@@ -1229,7 +1273,11 @@ static void session_route(const struct request *req, char **seg, int n,
 					one = cJSON_CreateArray();
 					cJSON_AddItemReferenceToArray(one, body);
 				}
-				apply_ops(s, list ? list : one, all_events, rep);
+				size_t n_ops = apply_ops(s, list ? list : one,
+							 all_events, rep);
+
+				if (n_ops)
+					quota_charge(req->who, n_ops);
 				cJSON_Delete(one);
 			}
 			cJSON_Delete(body);
@@ -1245,8 +1293,7 @@ static void session_route(const struct request *req, char **seg, int n,
 	} else if (n == 5 && !strcmp(seg[4], "graph.dot")) {
 		*name = "/api/v1/sessions/{id}/graph.dot";
 		if (method_is(req, "GET", rep, "GET"))
-			reply_text(rep, 200, "text/vnd.graphviz",
-				   api_graph_dot(s->sim));
+			get_dot(req, s, rep);
 	} else if (n == 5 && !strcmp(seg[4], "events")) {
 		*name = "/api/v1/sessions/{id}/events";
 		if (method_is(req, "GET", rep, "GET")) {
@@ -1280,7 +1327,7 @@ static void session_route(const struct request *req, char **seg, int n,
 			"/api/v1/sessions/{id}/snapshots/{name}/restore" :
 			"/api/v1/sessions/{id}/snapshots/{name}/clone";
 		if (method_is(req, "POST", rep, "POST"))
-			snapshot_action(s, seg[5], seg[6], rep);
+			snapshot_action(req, s, seg[5], seg[6], rep);
 	} else {
 		reply_problem(rep, 404, "not-found", "", "no such resource");
 	}
@@ -1379,6 +1426,8 @@ void route(const struct config *cfg, const struct request *req,
 		reply_problem(rep, 414, "uri-too-long", "", "the path is too long");
 		return;
 	}
+	if (authz_gate(cfg, req, rep))
+		return;
 	snprintf(path, sizeof(path), "%s", req->path);
 	n = split(path, seg, 8);
 	if (n == 1 && (!strcmp(seg[0], "healthz") || !strcmp(seg[0], "readyz"))) {
@@ -1395,6 +1444,12 @@ void route(const struct config *cfg, const struct request *req,
 		}
 		cJSON_AddStringToObject(o, "status", "ok");
 		cJSON_AddNumberToObject(o, "sessions", (double)sessions_count());
+		cJSON_AddStringToObject(o, "auth", cfg->auth ? "on" : "off");
+		if (cfg->allow_remote && !cfg->auth)
+			cJSON_AddStringToObject(o, "warning", "--allow-remote: "
+						"anyone who reaches this "
+						"address may read and change "
+						"every session (no --auth)");
 		reply_json(rep, 200, o);
 		return;
 	}
@@ -1424,13 +1479,15 @@ void route(const struct config *cfg, const struct request *req,
 	} else if (n == 3 && !strcmp(seg[2], "sessions")) {
 		*name = "/api/v1/sessions";
 		if (!strcmp(req->method, "GET")) {
-			cJSON *arr = cJSON_CreateArray();
+			struct listing l = { cJSON_CreateArray(), req->who };
 
-			sessions_each(list_one, arr);
-			reply_json(rep, 200, arr);
+			sessions_each(list_one, &l);
+			reply_json(rep, 200, l.arr);
 		} else if (method_is(req, "POST", rep, "GET, POST")) {
 			create_session(req, rep);
 		}
+	} else if (auth_route(cfg, req, seg, n, rep, name)) {
+		/* login, logout, me, shares, visibility: answered */
 	} else if (n >= 4 && n <= 7 && !strcmp(seg[2], "sessions")) {
 		session_route(req, seg, n, rep, name);
 	} else {

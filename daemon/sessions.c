@@ -55,6 +55,9 @@ static struct session *session_new(const struct db_session *row)
 	s->version = row->version;
 	s->durable = row->version;
 	s->gen = 1;
+	s->owner = row->owner;
+	s->visibility = row->visibility;
+	s->class_id = row->class_id;
 	json = cJSON_Parse(row->config);
 	api_parse_config(json, &s->cfg, &err);
 	cJSON_Delete(json);
@@ -384,6 +387,31 @@ struct session *session_get(long id)
 	return s;
 }
 
+bool session_access_info(long id, struct session_access *out)
+{
+	size_t i;
+	bool found;
+
+	pthread_rwlock_rdlock(&registry);
+	i = table_find(id);
+	found = i < nr_table && table[i]->id == id && !table[i]->deleted;
+	if (found) {
+		out->owner = table[i]->owner;
+		out->visibility = __atomic_load_n(&table[i]->visibility,
+						  __ATOMIC_RELAXED);
+		out->class_id = __atomic_load_n(&table[i]->class_id,
+						__ATOMIC_RELAXED);
+	}
+	pthread_rwlock_unlock(&registry);
+	return found;
+}
+
+void session_set_visibility(struct session *s, int visibility, long class_id)
+{
+	__atomic_store_n(&s->visibility, visibility, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->class_id, class_id, __ATOMIC_RELAXED);
+}
+
 long session_version(const struct session *s)
 {
 	return __atomic_load_n(&s->version, __ATOMIC_RELAXED);
@@ -545,15 +573,16 @@ struct session *session_create(const char *name, const char *config_json,
 	pthread_rwlock_unlock(&registry);
 
 	if (origin->clone_of > 0) {
-		row.id = db_session_clone(db, name, config_json, origin->clone_of,
-					  origin->upto);
+		row.id = db_session_clone(db, name, config_json, origin->owner,
+					  origin->clone_of, origin->upto);
 		row.version = origin->upto;
 	} else {
-		row.id = db_session_create(db, name, config_json, origin->nr_ops,
-					   origin->ops);
+		row.id = db_session_create(db, name, config_json, origin->owner,
+					   origin->nr_ops, origin->ops);
 		row.version = (long)origin->nr_ops;
 	}
 	s = NULL;
+	row.owner = origin->owner;
 	if (row.id >= 0) {
 		snprintf(row.name, sizeof(row.name), "%s", name);
 		snprintf(row.config, sizeof(row.config), "%s", config_json);

@@ -24,9 +24,10 @@
 
 #include "checksum.h"
 #include "db.h"
+#include "sql.h"
 #include "store.h"
 
-#define SCHEMA_VERSION	3
+#define SCHEMA_VERSION	4
 #define NR_READERS	4
 #define READ_BUSY_MS	1000	/* a WAL reader waits only on recovery */
 #define PROBE_EVERY_MS	1000
@@ -62,6 +63,7 @@ struct db {
 	pthread_mutex_t fault_lock;
 	enum db_fault fault;		/* of the latest write, until one works */
 	char fault_why[256];
+	char note[256];			/* what opening it did, for the log */
 	long long probed_ms;
 	void (*on_change)(enum db_fault fault, const char *why);
 };
@@ -115,6 +117,7 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"ALTER TABLE snapshots_v3 RENAME TO snapshots;"
 	"CREATE INDEX snapshots_by_seq ON snapshots(session, seq);"
 	"CREATE UNIQUE INDEX snapshots_by_name ON snapshots(session, name);",
+	DB_AUTH_SCHEMA,
 };
 
 static const char *const fault_names[] = {
@@ -184,20 +187,21 @@ static void conn_close(struct conn *c)
 	c->h = NULL;
 }
 
-/* Bind with a tiny format: 'l' long, 't' text, 'b' blob+len. */
-static sqlite3_stmt *vprep(struct conn *c, const char *sql, const char *fmt,
-			   va_list ap)
+/* Bind with the tiny format of db_sql_prep() (sql.h); 0 or -1. */
+static int bind_all(sqlite3_stmt *st, const char *fmt, va_list ap)
 {
-	sqlite3_stmt *st = cached(c, sql);
 	int i;
 
-	if (!st)
-		return NULL;
 	for (i = 0; fmt[i]; i++) {
 		int rc;
 
 		if (fmt[i] == 'l') {
 			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, long));
+		} else if (fmt[i] == 'n') {
+			long v = va_arg(ap, long);
+
+			rc = v > 0 ? sqlite3_bind_int64(st, i + 1, v)
+				   : sqlite3_bind_null(st, i + 1);
 		} else if (fmt[i] == 't') {
 			const char *s = va_arg(ap, const char *);
 
@@ -209,10 +213,23 @@ static sqlite3_stmt *vprep(struct conn *c, const char *sql, const char *fmt,
 
 			rc = sqlite3_bind_blob64(st, i + 1, p, n, SQLITE_TRANSIENT);
 		}
-		if (rc != SQLITE_OK) {
-			done(st);
-			return NULL;
-		}
+		if (rc != SQLITE_OK)
+			return -1;
+	}
+	return 0;
+}
+
+/* The connection's cached statement for sql, bound. */
+static sqlite3_stmt *vprep(struct conn *c, const char *sql, const char *fmt,
+			   va_list ap)
+{
+	sqlite3_stmt *st = cached(c, sql);
+
+	if (!st)
+		return NULL;
+	if (bind_all(st, fmt, ap)) {
+		done(st);
+		return NULL;
 	}
 	return st;
 }
@@ -550,7 +567,10 @@ static int migrate(struct db *db, char *err, size_t errlen)
 		char sql[64];
 
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (exec(db->w.h, "BEGIN IMMEDIATE") || exec(db->w.h, migrations[v]) ||
+		if (exec(db->w.h, "BEGIN IMMEDIATE") ||
+		    exec(db->w.h, migrations[v]) ||
+		    (v + 1 == 4 && db_auth_adopt_sessions(db->w.h, db->note,
+							  sizeof(db->note))) ||
 		    exec(db->w.h, sql) || exec(db->w.h, "COMMIT")) {
 			snprintf(err, errlen, "migration to schema %d failed: %s",
 				 v + 1, sqlite3_errmsg(db->w.h));
@@ -732,14 +752,16 @@ struct session_start {
 	size_t n;
 	char *const *ops;
 	long from, upto;		/* clone: the source and its last op */
+	long owner;			/* 0: none (open mode) */
 };
 
 /* RETURNING (SQLite 3.35, PostgreSQL): the new id, portably */
 static int insert_session(struct db *db, const char *name, const char *config,
-			  long *id)
+			  long owner, long *id)
 {
-	sqlite3_stmt *st = prep(&db->w, "INSERT INTO sessions(name, config) "
-				"VALUES(?, ?) RETURNING id", "tt", name, config);
+	sqlite3_stmt *st = prep(&db->w, "INSERT INTO sessions(name, config, "
+				"owner) VALUES(?, ?, ?) RETURNING id", "ttn",
+				name, config, owner);
 	int rc = -1;
 
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -763,7 +785,7 @@ static long create_with_journal(struct db *db, const char *name,
 
 	if (write_begin(db))
 		return -1;
-	err = insert_session(db, name, config, &id);
+	err = insert_session(db, name, config, start->owner, &id);
 	if (!err) {
 		if (start->from)
 			err = step(&db->w, "INSERT INTO journal(session, seq, op) "
@@ -777,17 +799,18 @@ static long create_with_journal(struct db *db, const char *name,
 }
 
 long db_session_create(struct db *db, const char *name, const char *config,
-		       size_t n, char *const *ops)
+		       long owner, size_t n, char *const *ops)
 {
-	struct session_start start = { .n = n, .ops = ops };
+	struct session_start start = { .n = n, .ops = ops, .owner = owner };
 
 	return create_with_journal(db, name, config, &start);
 }
 
 long db_session_clone(struct db *db, const char *name, const char *config,
-		      long from, long upto)
+		      long owner, long from, long upto)
 {
-	struct session_start start = { .from = from, .upto = upto };
+	struct session_start start = { .from = from, .upto = upto,
+				       .owner = owner };
 
 	return create_with_journal(db, name, config, &start);
 }
@@ -808,10 +831,15 @@ static void row_to_session(sqlite3_stmt *st, struct db_session *s)
 	snprintf(s->config, sizeof(s->config), "%s",
 		 (const char *)sqlite3_column_text(st, 2));
 	s->version = (long)sqlite3_column_int64(st, 3);
+	s->owner = (long)sqlite3_column_int64(st, 4);
+	s->visibility = !strcmp((const char *)sqlite3_column_text(st, 5),
+				"class") ? 1 : 0;
+	s->class_id = (long)sqlite3_column_int64(st, 6);
 }
 
 #define SESSION_COLUMNS "id, name, config, " \
-	"(SELECT COALESCE(MAX(seq), 0) FROM journal WHERE session = id)"
+	"(SELECT COALESCE(MAX(seq), 0) FROM journal WHERE session = id), " \
+	"owner, visibility, class_id"
 
 int db_session_get(struct db *db, long id, struct db_session *out)
 {
@@ -1120,4 +1148,80 @@ int db_set_sync(struct db *db, enum db_sync sync)
 enum db_sync db_sync(struct db *db)
 {
 	return __atomic_load_n(&db->sync, __ATOMIC_RELAXED);
+}
+
+/* ---- for the stores that share the connections (sql.h) ---- */
+
+/* prepared for this call alone: the caller finalizes it */
+static sqlite3_stmt *vprep_once(sqlite3 *h, const char *sql, const char *fmt,
+				va_list ap)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (bind_all(st, fmt, ap)) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+sqlite3_stmt *db_sql_prep(sqlite3 *h, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = vprep_once(h, sql, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+/* a statement that returns no rows; the caller holds its connection */
+int db_sql_step(sqlite3 *h, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	st = vprep_once(h, sql, fmt, ap);
+	va_end(ap);
+	rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int db_write_begin(struct db *db)
+{
+	return write_begin(db);
+}
+
+int db_write_end(struct db *db, int err)
+{
+	return write_end(db, err);
+}
+
+sqlite3 *db_writer(struct db *db)
+{
+	return db->w.h;
+}
+
+sqlite3 *db_read_begin(struct db *db, void **token)
+{
+	struct reader *r = reader_get(db);
+
+	*token = r;
+	return r->c.h;
+}
+
+void db_read_end(void *token)
+{
+	reader_put(token);
+}
+
+const char *db_open_note(struct db *db)
+{
+	return db->note;
 }

@@ -32,6 +32,9 @@ struct db_session {
 	char name[128];
 	char config[512];	/* the session config as JSON */
 	long version;		/* journal length */
+	long owner;		/* a user's id; 0: none (open mode) */
+	int visibility;		/* enum visibility (auth.h) */
+	long class_id;		/* the class that may read it, 0: none */
 };
 
 #define DB_BUSY_MS	2000	/* longest wait for the write lock */
@@ -65,6 +68,8 @@ enum db_sync db_sync(struct db *db);
  */
 int db_rescue(struct db *db, char *out, size_t len);
 int db_schema_version(struct db *db);
+/* what opening did that an operator must hear of ("" if nothing) */
+const char *db_open_note(struct db *db);
 /*
  * Whether writes can go through now, else the fault and its reason in why.
  * Never waits for the write lock; a remembered fault is probed again (one
@@ -84,12 +89,15 @@ const char *db_fault_name(enum db_fault fault);
 void db_on_fault_change(struct db *db,
 			void (*fn)(enum db_fault fault, const char *why));
 
-/* a session with its first n ops (seq 1..n), in one transaction; its id or -1 */
+/*
+ * A session of owner (0: none) with its first n ops (seq 1..n), in one
+ * transaction; its id or -1.
+ */
 long db_session_create(struct db *db, const char *name, const char *config,
-		       size_t n, char *const *ops);
+		       long owner, size_t n, char *const *ops);
 /* a session with a copy of ops 1..upto of session from, in one transaction */
 long db_session_clone(struct db *db, const char *name, const char *config,
-		      long from, long upto);
+		      long owner, long from, long upto);
 int db_session_delete(struct db *db, long id);
 int db_session_get(struct db *db, long id, struct db_session *out);
 /* calls fn for every session, in id order */

@@ -355,6 +355,12 @@ static const char *head_value(void *conn, const char *name)
 	return header_value(((const struct head_view *)conn)->h, name);
 }
 
+/* route() reads the query and the headers through one connection */
+static const char *view_query(void *conn, const char *key)
+{
+	return query(((const struct head_view *)conn)->q, key);
+}
+
 /* Parses from p; returns where the body starts. */
 static const char *parse_headers(const char *p, const char *end,
 				 struct headers *h)
@@ -442,6 +448,7 @@ static void one_request(const char *p, const char *end)
 	struct query args;
 	struct headers hdrs;
 	struct request req;
+	struct caller who;
 	struct request_head head;
 	struct head_view both = { &hdrs, &args };
 	size_t body_len;
@@ -475,7 +482,8 @@ static void one_request(const char *p, const char *end)
 	req = (struct request){
 		.method = strcmp(line, "HEAD") ? line : "GET",
 		.path = target, .body = copy, .body_len = body_len,
-		.query = query, .conn = &args,
+		.query = view_query, .conn = &both, .header = head_value,
+		.peer = "127.0.0.1", .who = &who,
 	};
 	head = (struct request_head){
 		.version = version ? version : "HTTP/1.0",

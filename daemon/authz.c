@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: MIT
+/*
+ * authz.c - who is asking, and the one table of who may ask what.  Every
+ * request passes authz_gate() before route(): it finds the caller (an API
+ * token, a browser's login cookie, a share link), the rule of the route,
+ * and answers 401, 403 or 404 itself, so no handler decides by itself.
+ *
+ * A session the caller may not read is 404 with the very answer a session
+ * that does not exist gets, so ids cannot be probed; a session they may
+ * read but not change is 403.  With --auth off (the default on loopback)
+ * everyone may do everything, as before there were users.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "auth.h"
+#include "rmapd.h"
+
+/* what a route asks of its caller */
+enum need {
+	NEED_NOTHING,		/* anyone, no account */
+	NEED_USER,		/* an account (any scope but scrape) */
+	NEED_WRITER,		/* an account with the write scope */
+	NEED_METRICS,		/* an admin, or a scrape token */
+	NEED_MEMBER,		/* a member of class {class}, or an admin */
+	NEED_INSTRUCTOR,	/* an instructor of class {class}, or an admin */
+	NEED_READ,		/* may read session {id}, at a pinned step too */
+	NEED_READ_LATEST,	/* may read session {id} as it is now */
+	NEED_CLONE,		/* may read it now, and write (the copy is theirs) */
+	NEED_OWNER,		/* its owner or an admin, with the write scope */
+};
+
+/*
+ * The role table: README.md ("Who may do what") says the same in words,
+ * and tests/api/test_auth.py checks every route of api/openapi.json
+ * against it for every kind of caller.
+ */
+/* what a route counts against the caller's quota (quota.c) */
+enum charge { Q_NONE, Q_SESSION, Q_OPS };	/* a new session; ops */
+
+static const struct rule {
+	const char *method, *path;
+	enum need need;
+	enum charge charge;
+} rules[] = {
+	{ "GET", "/healthz", NEED_NOTHING, Q_NONE },
+	{ "GET", "/readyz", NEED_NOTHING, Q_NONE },
+	{ "GET", "/metrics", NEED_METRICS, Q_NONE },
+	{ "POST", "/api/v1/login", NEED_NOTHING, Q_NONE },
+	{ "POST", "/api/v1/logout", NEED_NOTHING, Q_NONE },
+	{ "GET", "/api/v1/me", NEED_USER, Q_NONE },
+	{ "POST", "/api/v1/join", NEED_WRITER, Q_NONE },
+	{ "POST", "/api/v1/classes/{class}/codes", NEED_INSTRUCTOR, Q_NONE },
+	{ "DELETE", "/api/v1/classes/{class}/codes/{code}", NEED_INSTRUCTOR, Q_NONE },
+	{ "GET", "/api/v1/classes/{class}/live", NEED_MEMBER, Q_NONE },
+	{ "POST", "/api/v1/classes/{class}/live", NEED_INSTRUCTOR, Q_NONE },
+	{ "DELETE", "/api/v1/classes/{class}/live", NEED_INSTRUCTOR, Q_NONE },
+	{ "GET", "/api/v1/openapi.json", NEED_USER, Q_NONE },
+	{ "GET", "/api/v1/scenarios", NEED_USER, Q_NONE },
+	{ "GET", "/api/v1/scenarios/{name}", NEED_USER, Q_NONE },
+	{ "GET", "/api/v1/sessions", NEED_USER, Q_NONE },
+	{ "POST", "/api/v1/sessions", NEED_WRITER, Q_SESSION },
+	{ "GET", "/api/v1/sessions/{id}", NEED_READ, Q_NONE },
+	{ "DELETE", "/api/v1/sessions/{id}", NEED_OWNER, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/ops", NEED_READ, Q_NONE },
+	{ "POST", "/api/v1/sessions/{id}/ops", NEED_OWNER, Q_OPS },
+	{ "POST", "/api/v1/sessions/{id}/rewind", NEED_OWNER, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/frames/{pfn}/walk", NEED_READ, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/check", NEED_READ, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/graph.dot", NEED_READ, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/events", NEED_READ_LATEST, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/snapshots", NEED_READ_LATEST, Q_NONE },
+	{ "POST", "/api/v1/sessions/{id}/snapshots", NEED_OWNER, Q_NONE },
+	{ "POST", "/api/v1/sessions/{id}/snapshots/{name}/restore", NEED_OWNER, Q_NONE },
+	{ "POST", "/api/v1/sessions/{id}/snapshots/{name}/clone", NEED_CLONE, Q_SESSION },
+	{ "POST", "/api/v1/sessions/{id}/visibility", NEED_OWNER, Q_NONE },
+	{ "GET", "/api/v1/sessions/{id}/shares", NEED_OWNER, Q_NONE },
+	{ "POST", "/api/v1/sessions/{id}/shares", NEED_OWNER, Q_NONE },
+	{ "DELETE", "/api/v1/sessions/{id}/shares/{share}", NEED_OWNER, Q_NONE },
+};
+
+#define MAX_SEGS	8
+
+static int split_path(char *path, char **seg)
+{
+	char *save = NULL, *t;
+	int n = 0;
+
+	for (t = strtok_r(path, "/", &save); t; t = strtok_r(NULL, "/", &save))
+		if (n < MAX_SEGS + 1)
+			seg[n++] = t;
+	return n;
+}
+
+/*
+ * Whether path fits the rule's template; *id gets the segment of its first
+ * parameter ({id} of a session, {class} of a class).
+ */
+static bool path_fits(const char *tmpl, char **seg, int n, const char **id)
+{
+	char buf[128], *t[MAX_SEGS + 1];
+	int m, i;
+
+	snprintf(buf, sizeof(buf), "%s", tmpl);
+	m = split_path(buf, t);
+	if (m != n)
+		return false;
+	*id = NULL;
+	for (i = 0; i < n; i++) {
+		if (t[i][0] == '{') {
+			if (!*id)
+				*id = seg[i];
+			continue;
+		}
+		if (strcmp(t[i], seg[i]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The rule for the request; a method or path the table does not name
+ * (405 or 404 further on) needs what its place needs: a session's path
+ * that it may read, any other API path an account, the rest nothing.
+ */
+static enum need need_of(const struct request *req, char **seg, int n,
+			 const char **id, enum charge *charge)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (!strcmp(req->method, rules[i].method) &&
+		    path_fits(rules[i].path, seg, n, id)) {
+			*charge = rules[i].charge;
+			return rules[i].need;
+		}
+	*id = NULL;
+	*charge = Q_NONE;
+	if (n >= 4 && !strcmp(seg[0], "api") && !strcmp(seg[2], "sessions")) {
+		*id = seg[3];
+		return NEED_READ;
+	}
+	if (n >= 1 && !strcmp(seg[0], "api"))
+		return NEED_USER;
+	if (n == 1 && !strcmp(seg[0], "metrics"))
+		return NEED_METRICS;
+	return NEED_NOTHING;
+}
+
+/* ---- finding the caller ---- */
+
+static const char *header(const struct request *req, const char *name)
+{
+	return req->header ? req->header(req->conn, name) : NULL;
+}
+
+/* An API token or login cookie's user, if it is live. */
+static void token_user(const char *text, const char *kind, struct caller *who)
+{
+	unsigned char hash[AUTH_HASH_LEN];
+	struct db_token t;
+	struct db_user u;
+	long now = (long)time(NULL);
+
+	auth_secret_hash(text, hash);
+	if (db_token_user(g_db, hash, &t, &u) || strcmp(t.kind, kind) ||
+	    t.revoked || (t.expires && t.expires <= now)) {
+		who->bad = true;
+		return;
+	}
+	who->user = u.id;
+	/* an admin's scrape token reads metrics, not the admin's sessions */
+	who->admin = u.admin && strcmp(t.scope, "scrape");
+	who->token = t.id;
+	snprintf(who->name, sizeof(who->name), "%s", u.name);
+	snprintf(who->scope, sizeof(who->scope), "%s", t.scope);
+	snprintf(who->via, sizeof(who->via), "%s",
+		 kind[0] == 'l' ? "cookie" : "token");
+}
+
+static void share_link(const char *text, struct caller *who)
+{
+	unsigned char hash[AUTH_HASH_LEN];
+	struct db_share sh;
+
+	auth_secret_hash(text, hash);
+	if (db_share_find(g_db, hash, &sh) || sh.revoked ||
+	    (sh.expires && sh.expires <= (long)time(NULL))) {
+		who->bad = true;
+		return;
+	}
+	who->share_session = sh.session;
+	who->share_pin = sh.pin;
+}
+
+static void identify(const struct request *req, struct caller *who)
+{
+	const char *auth = header(req, "Authorization");
+	const char *share = req->query(req->conn, "share");
+	char cookie[64];
+
+	if (auth) {
+		if (strncasecmp(auth, "Bearer ", 7)) {
+			who->bad = true;
+			return;
+		}
+		auth += 7 + strspn(auth + 7, " ");
+		if (!strncmp(auth, "rms_", 4))
+			share_link(auth, who);
+		else
+			token_user(auth, "api", who);
+	} else if (auth_cookie(header(req, "Cookie"), cookie, sizeof(cookie))) {
+		token_user(cookie, "login", who);
+	}
+	if (share && !who->bad)
+		share_link(share, who);
+}
+
+/* ---- sessions ---- */
+
+enum access { ACC_NONE, ACC_PINNED, ACC_READ, ACC_WRITE };
+
+static enum access session_access(const struct caller *who, long id,
+				  const struct session_access *sa)
+{
+	bool writer = !strcmp(who->scope, "write");
+
+	if (who->user && !strcmp(who->scope, "scrape"))
+		return ACC_NONE;	/* a scrape token reads metrics only */
+	if (who->admin || (who->user && sa->owner == who->user))
+		return writer ? ACC_WRITE : ACC_READ;
+	if (who->user && sa->owner &&
+	    (db_teaches(g_db, who->user, sa->owner) ||
+	     (sa->visibility == VIS_CLASS && sa->class_id &&
+	      db_member_role(g_db, sa->class_id, who->user) != ROLE_NONE) ||
+	     db_follows(g_db, who->user, id)))
+		return ACC_READ;
+	if (who->share_session == id)
+		return who->share_pin >= 0 ? ACC_PINNED : ACC_READ;
+	return ACC_NONE;
+}
+
+bool authz_may_read(const struct caller *who, const struct session *s)
+{
+	struct session_access sa = {
+		.owner = s->owner,
+		.visibility = __atomic_load_n(&s->visibility, __ATOMIC_RELAXED),
+		.class_id = __atomic_load_n(&s->class_id, __ATOMIC_RELAXED),
+	};
+
+	return !g_cfg->auth || session_access(who, s->id, &sa) != ACC_NONE;
+}
+
+/* canonical decimal, as routes.c reads an id */
+static bool parse_id(const char *s, long *out)
+{
+	char *end;
+
+	if (!s || s[0] < '1' || s[0] > '9' || strlen(s) > 13)
+		return false;
+	*out = strtol(s, &end, 10);
+	return !*end;
+}
+
+static bool unauthorized(struct reply *rep, const struct caller *who)
+{
+	rep->challenge = true;
+	if (who->bad)
+		reply_problem(rep, 401, "invalid-credentials", "Authorization",
+			      "the token, login or share link is not valid "
+			      "(unknown, expired or revoked)");
+	else
+		reply_problem(rep, 401, "unauthenticated", "Authorization",
+			      "log in (POST /api/v1/login) or send "
+			      "'Authorization: Bearer TOKEN'");
+	return true;
+}
+
+static bool forbidden(struct reply *rep, const char *why)
+{
+	reply_problem(rep, 403, "forbidden", "", "%s", why);
+	return true;
+}
+
+static bool no_session(struct reply *rep, long id)
+{
+	reply_problem(rep, 404, "no-such-session", "id", "no session %ld", id);
+	return true;
+}
+
+/* The session rules, once the caller is known and holds something. */
+static bool gate_session(enum need need, const char *id_text,
+			 struct caller *who, struct reply *rep)
+{
+	struct session_access sa;
+	enum access acc;
+	long id;
+
+	if (!parse_id(id_text, &id))
+		return false;	/* route() answers 404 for that id */
+	if (!session_access_info(id, &sa))
+		return who->admin ? false : no_session(rep, id);
+	acc = session_access(who, id, &sa);
+	if (acc == ACC_NONE ||
+	    (acc == ACC_PINNED && need != NEED_READ && need != NEED_OWNER))
+		return no_session(rep, id);
+	if (need == NEED_READ || need == NEED_READ_LATEST) {
+		if (acc == ACC_PINNED)
+			who->pin = who->share_pin;
+		return false;
+	}
+	if (need == NEED_OWNER && acc == ACC_WRITE)
+		return false;
+	if (!who->user)
+		return unauthorized(rep, who);
+	if (need == NEED_CLONE && strcmp(who->scope, "write"))
+		return forbidden(rep, "a read-only token may not make sessions");
+	if (need == NEED_CLONE)
+		return false;
+	return forbidden(rep, sa.owner == who->user ? "this token is read-only" :
+			 "only its owner changes a session (clone it to try "
+			 "things)");
+}
+
+/*
+ * An admin, or a member (an instructor) of the class; the same 403 whether
+ * or not the class exists, so that names stay unknown.
+ */
+static bool gate_class(enum need need, const char *name,
+		       const struct caller *who, struct reply *rep)
+{
+	enum auth_role role = ROLE_NONE;
+	long id;
+
+	if (who->admin)
+		return false;
+	if (!db_class_find(g_db, name, &id))
+		role = db_member_role(g_db, id, who->user);
+	if (need == NEED_MEMBER && role == ROLE_NONE)
+		return forbidden(rep, "only a member of the class (or an admin) "
+				 "reads that");
+	if (need == NEED_INSTRUCTOR && role != ROLE_INSTRUCTOR)
+		return forbidden(rep, "only an instructor of the class (or an "
+				 "admin) does that");
+	return false;
+}
+
+/* a request the role table lets through may still be over a quota */
+static bool over_quota(enum charge charge, const struct caller *who,
+		       struct reply *rep)
+{
+	if (charge == Q_SESSION)
+		return quota_refuse_session(who, rep);
+	if (charge == Q_OPS)
+		return quota_refuse_ops(who, rep);
+	return false;
+}
+
+bool authz_gate(const struct config *cfg, const struct request *req,
+		struct reply *rep)
+{
+	struct caller *who = req->who;
+	char path[512], *seg[MAX_SEGS + 1];
+	const char *id = NULL;
+	enum charge charge;
+	enum need need;
+	int n;
+
+	memset(who, 0, sizeof(*who));
+	who->share_pin = who->pin = -1;
+	if (!cfg->auth)
+		return false;
+	if (strlen(req->path) >= sizeof(path))
+		return false;	/* route() answers 414 */
+	snprintf(path, sizeof(path), "%s", req->path);
+	n = split_path(path, seg);
+	need = need_of(req, seg, n, &id, &charge);
+	if (need == NEED_NOTHING)
+		return false;
+	identify(req, who);
+	if (who->bad || (!who->user && !who->share_session))
+		return unauthorized(rep, who);
+	if (need >= NEED_READ)
+		return gate_session(need, id, who, rep) ||
+		       over_quota(charge, who, rep);
+	if (!who->user)
+		return unauthorized(rep, who);
+	if (need == NEED_METRICS)
+		return who->admin || !strcmp(who->scope, "scrape") ? false :
+		       forbidden(rep, "/metrics is for admins and scrape tokens");
+	if (!strcmp(who->scope, "scrape"))
+		return forbidden(rep, "a scrape token reads /metrics only");
+	if ((need == NEED_WRITER || need == NEED_INSTRUCTOR) &&
+	    strcmp(who->scope, "write"))
+		return forbidden(rep, "a read-only token changes nothing");
+	if (need == NEED_INSTRUCTOR || need == NEED_MEMBER)
+		return gate_class(need, id, who, rep);
+	return over_quota(charge, who, rep);
+}

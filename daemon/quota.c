@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/*
+ * quota.c - what one user may hold and do (--auth on, admins exempt):
+ * sessions owned, and operations per second through a token bucket.  The
+ * limit of a kind is the user's own (set by the operator), else the
+ * highest default of the user's classes, at most the operator's ceiling
+ * (--quota-sessions, --quota-ops-rate), else that ceiling; 0 is none.
+ *
+ * The bucket may go into debt: a batch is let in while the bucket is not
+ * empty and then charged whole, so that a batch larger than a second's
+ * worth is slowed, never refused for ever; Retry-After says when the debt
+ * is paid.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "rmapd.h"
+
+#define BUCKETS		4096	/* users with a bucket at once; bounded */
+#define BURST_SECONDS	10	/* a full bucket holds this long's ops */
+#define LIMIT_TTL_MS	5000	/* a limit is read from the database again */
+
+struct bucket {
+	long user;
+	double tokens;
+	int64_t last_ms;	/* tokens as of then */
+	long rate;		/* ops per second, 0: none */
+	int64_t rate_ms;	/* when rate was read */
+};
+
+static pthread_mutex_t buckets_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct bucket buckets[BUCKETS];
+
+struct class_max {
+	const char *kind;
+	long max;
+	bool any;
+};
+
+static void class_default(const struct db_membership *m, void *arg)
+{
+	struct class_max *c = arg;
+	long v;
+
+	if (db_quota_get(g_db, 0, m->class_id, c->kind, &v))
+		return;
+	if (!c->any || v > c->max)
+		c->max = v;
+	c->any = true;
+}
+
+long quota_limit(long user, const char *kind, unsigned long ceiling)
+{
+	struct class_max c = { kind, 0, false };
+	long v;
+
+	if (!db_quota_get(g_db, user, 0, kind, &v))
+		return v;
+	db_memberships(g_db, user, class_default, &c);
+	if (c.any && (!ceiling || (unsigned long)c.max <= ceiling))
+		return c.max;
+	return (long)ceiling;
+}
+
+static bool exempt(const struct caller *who)
+{
+	return !g_cfg->auth || who->admin || !who->user;
+}
+
+struct owned {
+	long user;
+	long n;
+};
+
+static void count_owned(const struct session *s, void *arg)
+{
+	struct owned *o = arg;
+
+	if (s->owner == o->user)
+		o->n++;
+}
+
+long quota_sessions_used(long user)
+{
+	struct owned o = { user, 0 };
+
+	sessions_each(count_owned, &o);
+	return o.n;
+}
+
+bool quota_refuse_session(const struct caller *who, struct reply *rep)
+{
+	long limit, used;
+
+	if (exempt(who))
+		return false;
+	limit = quota_limit(who->user, "sessions", g_cfg->quota_sessions);
+	if (!limit)
+		return false;
+	used = quota_sessions_used(who->user);
+	if (used < limit)
+		return false;
+	rep->retry_after = 60;
+	reply_problem(rep, 429, "quota-exceeded", "", "you own %ld sessions, "
+		      "your quota: delete one to make another", used);
+	return true;
+}
+
+/* the user's bucket, refilled to now; under buckets_lock */
+static struct bucket *bucket_of(long user, int64_t now)
+{
+	struct bucket *b = NULL, *old = NULL;
+	size_t i, h = (size_t)user * 2654435761u;
+
+	for (i = 0; i < 8 && !b; i++) {
+		struct bucket *c = &buckets[(h + i) % BUCKETS];
+
+		if (c->user == user)
+			b = c;
+		else if (!old || c->last_ms < old->last_ms)
+			old = c;
+	}
+	if (!b) {	/* a new user, or one idle the longest: full */
+		b = old;
+		b->user = user;
+		b->rate = quota_limit(user, "ops_rate", g_cfg->quota_ops_rate);
+		b->rate_ms = b->last_ms = now;
+		b->tokens = (double)b->rate * BURST_SECONDS;
+	}
+	if (now - b->rate_ms > LIMIT_TTL_MS) {
+		b->rate = quota_limit(user, "ops_rate", g_cfg->quota_ops_rate);
+		b->rate_ms = now;
+	}
+	b->tokens += (double)(now - b->last_ms) * (double)b->rate / 1000.0;
+	if (b->tokens > (double)b->rate * BURST_SECONDS)
+		b->tokens = (double)b->rate * BURST_SECONDS;
+	b->last_ms = now;
+	return b;
+}
+
+bool quota_refuse_ops(const struct caller *who, struct reply *rep)
+{
+	struct bucket *b;
+	double debt = 0;
+	long rate;
+
+	if (exempt(who))
+		return false;
+	pthread_mutex_lock(&buckets_lock);
+	b = bucket_of(who->user, monotonic_ms());
+	rate = b->rate;
+	if (rate && b->tokens <= 0)
+		debt = 1 - b->tokens;
+	pthread_mutex_unlock(&buckets_lock);
+	if (!debt)
+		return false;
+	rep->retry_after = (unsigned int)(debt / (double)rate) + 1;
+	reply_problem(rep, 429, "quota-exceeded", "", "at most %ld operations "
+		      "a second (a burst of %d s); try again in %u s", rate,
+		      BURST_SECONDS, rep->retry_after);
+	return true;
+}
+
+void quota_charge(const struct caller *who, unsigned long n)
+{
+	struct bucket *b;
+
+	if (exempt(who) || !n)
+		return;
+	pthread_mutex_lock(&buckets_lock);
+	b = bucket_of(who->user, monotonic_ms());
+	if (b->rate)
+		b->tokens -= (double)n;
+	pthread_mutex_unlock(&buckets_lock);
+}

@@ -1,0 +1,700 @@
+// SPDX-License-Identifier: MIT
+/*
+ * auth.c - the store of users, tokens, classes, memberships, join codes,
+ * share links, quotas and session ownership, on db.c's connections: writes
+ * through its one writer (so the fault record and busy limits hold), reads
+ * through its readers.  Portable SQL: ON CONFLICT, no INSERT OR IGNORE,
+ * times from the caller rather than the database's clock.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "sql.h"
+
+static const char *const role_names[] = {
+	[ROLE_NONE] = "none",
+	[ROLE_STUDENT] = "student",
+	[ROLE_TA] = "ta",
+	[ROLE_INSTRUCTOR] = "instructor",
+};
+
+const char *auth_role_name(enum auth_role role)
+{
+	return role_names[role];
+}
+
+enum auth_role auth_role_parse(const char *s)
+{
+	int r;
+
+	for (r = ROLE_STUDENT; s && r <= ROLE_INSTRUCTOR; r++)
+		if (!strcmp(s, role_names[r]))
+			return (enum auth_role)r;
+	return ROLE_NONE;
+}
+
+const char *visibility_name(enum visibility v)
+{
+	return v == VIS_CLASS ? "class" : "private";
+}
+
+static void copy_text(char *dst, size_t size, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+static long col_long(sqlite3_stmt *st, int col)
+{
+	return (long)sqlite3_column_int64(st, col);
+}
+
+/*
+ * The first row of st (a query on the reader tok) through fn into out, then
+ * st and the reader let go: 0, DB_NOT_FOUND or -1.
+ */
+static int first_row(sqlite3_stmt *st, void *tok,
+		     void (*fn)(sqlite3_stmt *st, void *out), void *out)
+{
+	int rc = st ? DB_NOT_FOUND : -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		fn(st, out);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	db_read_end(tok);
+	return rc;
+}
+
+static void row_to_long(sqlite3_stmt *st, void *out)
+{
+	*(long *)out = col_long(st, 0);
+}
+
+/*
+ * Step st in the write transaction the caller began, and end it; *changed
+ * gets how many rows it touched.  0 or -1.
+ */
+static int write_stmt(struct db *db, sqlite3_stmt *st, int *changed)
+{
+	int err = !st || sqlite3_step(st) != SQLITE_DONE;
+
+	if (changed)
+		*changed = sqlite3_changes(db_writer(db));
+	sqlite3_finalize(st);
+	return db_write_end(db, err ? -1 : 0);
+}
+
+/* ---- users ---- */
+
+#define USER_COLUMNS "id, name, display, admin, pwhash IS NOT NULL, created"
+
+/* the user's columns (USER_COLUMNS) from column c on */
+static void row_to_user(sqlite3_stmt *st, int c, struct db_user *u)
+{
+	u->id = col_long(st, c);
+	copy_text(u->name, sizeof(u->name), st, c + 1);
+	copy_text(u->display, sizeof(u->display), st, c + 2);
+	u->admin = sqlite3_column_int(st, c + 3) != 0;
+	u->has_password = sqlite3_column_int(st, c + 4) != 0;
+	u->created = col_long(st, c + 5);
+}
+
+int db_user_add(struct db *db, const char *name, const char *display,
+		const char *pwhash, bool admin, long now, long *id)
+{
+	struct db_user u;
+	int changed = 0;
+
+	if (db_write_begin(db))
+		return -1;
+	if (write_stmt(db, db_sql_prep(db_writer(db), "INSERT INTO users(name, "
+				       "display, pwhash, admin, created) VALUES(?, "
+				       "?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+				       "tttll", name, display ? display : "",
+				       pwhash, (long)admin, now), &changed))
+		return -1;
+	if (db_user_get(db, name, &u, NULL))
+		return -1;
+	*id = u.id;
+	return changed ? 0 : DB_EXISTS;
+}
+
+static int user_query(struct db *db, const char *where, const char *fmt,
+		      long id, const char *name, struct db_user *out,
+		      char *pwhash)
+{
+	char sql[200];
+	sqlite3_stmt *st;
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	int rc = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT " USER_COLUMNS ", pwhash FROM users "
+		 "WHERE %s", where);
+	st = fmt[0] == 'l' ? db_sql_prep(h, sql, fmt, id)
+			   : db_sql_prep(h, sql, fmt, name);
+	if (st) {
+		rc = DB_NOT_FOUND;
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			row_to_user(st, 0, out);
+			if (pwhash)
+				copy_text(pwhash, AUTH_PWHASH_MAX, st, 6);
+			rc = 0;
+		}
+	}
+	sqlite3_finalize(st);
+	db_read_end(tok);
+	return rc;
+}
+
+int db_user_get(struct db *db, const char *name, struct db_user *out,
+		char *pwhash)
+{
+	return user_query(db, "name = ?", "t", 0, name, out, pwhash);
+}
+
+int db_user_by_id(struct db *db, long id, struct db_user *out)
+{
+	return user_query(db, "id = ?", "l", id, NULL, out, NULL);
+}
+
+/* A statement changing rows by name: 0, DB_NOT_FOUND (none) or -1. */
+static int change_rows(struct db *db, sqlite3_stmt *st)
+{
+	int changed = 0;
+
+	if (write_stmt(db, st, &changed))
+		return -1;
+	return changed ? 0 : DB_NOT_FOUND;
+}
+
+int db_user_set_password(struct db *db, const char *name, const char *pwhash)
+{
+	if (db_write_begin(db))
+		return -1;
+	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE users SET "
+					   "pwhash = ? WHERE name = ?", "tt",
+					   pwhash, name));
+}
+
+int db_user_remove(struct db *db, const char *name)
+{
+	if (db_write_begin(db))
+		return -1;
+	return change_rows(db, db_sql_prep(db_writer(db), "DELETE FROM users "
+					   "WHERE name = ?", "t", name));
+}
+
+int db_user_list(struct db *db, void (*fn)(const struct db_user *, void *),
+		 void *arg)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	sqlite3_stmt *st = db_sql_prep(h, "SELECT " USER_COLUMNS " FROM users "
+				       "ORDER BY name", "");
+	struct db_user u;
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		row_to_user(st, 0, &u);
+		fn(&u, arg);
+	}
+	sqlite3_finalize(st);
+	db_read_end(tok);
+	return st ? 0 : -1;
+}
+
+/* ---- tokens ---- */
+
+#define TOKEN_COLUMNS "id, user_id, name, scope, kind, created, " \
+	"COALESCE(expires, 0), revoked IS NOT NULL"
+
+static void row_to_token(sqlite3_stmt *st, struct db_token *t)
+{
+	t->id = col_long(st, 0);
+	t->user = col_long(st, 1);
+	copy_text(t->name, sizeof(t->name), st, 2);
+	copy_text(t->scope, sizeof(t->scope), st, 3);
+	copy_text(t->kind, sizeof(t->kind), st, 4);
+	t->created = col_long(st, 5);
+	t->expires = col_long(st, 6);
+	t->revoked = sqlite3_column_int(st, 7) != 0;
+}
+
+/* an insert whose new row's id the caller wants */
+static int insert_id(struct db *db, sqlite3_stmt *st, long *id)
+{
+	int err = !st || sqlite3_step(st) != SQLITE_DONE;
+
+	if (!err && id)
+		*id = (long)sqlite3_last_insert_rowid(db_writer(db));
+	sqlite3_finalize(st);
+	return db_write_end(db, err ? -1 : 0);
+}
+
+int db_token_add(struct db *db, long user, const unsigned char *hash,
+		 const char *name, const char *scope, const char *kind,
+		 long now, long expires, long *id)
+{
+	if (db_write_begin(db))
+		return -1;
+	return insert_id(db, db_sql_prep(db_writer(db), "INSERT INTO tokens("
+					 "user_id, hash, name, scope, kind, "
+					 "created, expires) VALUES(?, ?, ?, ?, "
+					 "?, ?, ?)", "lbtttln", user, hash,
+					 (size_t)AUTH_HASH_LEN, name, scope,
+					 kind, now, expires), id);
+}
+
+static void token_row(sqlite3_stmt *st, void *out)
+{
+	row_to_token(st, out);
+}
+
+struct token_user {
+	struct db_token *t;
+	struct db_user *u;
+};
+
+static void token_user_row(sqlite3_stmt *st, void *out)
+{
+	struct token_user *tu = out;
+
+	row_to_token(st, tu->t);
+	row_to_user(st, 8, tu->u);
+}
+
+/* one query per request that carries a token: it and its user */
+int db_token_user(struct db *db, const unsigned char *hash,
+		  struct db_token *t, struct db_user *u)
+{
+	struct token_user tu = { t, u };
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+
+	return first_row(db_sql_prep(h, "SELECT tokens.id, user_id, "
+				     "tokens.name, scope, kind, tokens.created, "
+				     "COALESCE(expires, 0), revoked IS NOT NULL, "
+				     "users.id, users.name, display, admin, "
+				     "pwhash IS NOT NULL, users.created FROM "
+				     "tokens JOIN users ON users.id = user_id "
+				     "WHERE hash = ?", "b", hash,
+				     (size_t)AUTH_HASH_LEN), tok, token_user_row,
+			 &tu);
+}
+
+int db_token_find(struct db *db, const unsigned char *hash,
+		  struct db_token *out)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+
+	return first_row(db_sql_prep(h, "SELECT " TOKEN_COLUMNS " FROM tokens "
+				     "WHERE hash = ?", "b", hash,
+				     (size_t)AUTH_HASH_LEN), tok, token_row, out);
+}
+
+int db_token_revoke(struct db *db, long id)
+{
+	if (db_write_begin(db))
+		return -1;
+	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE tokens SET "
+					   "revoked = ? WHERE id = ? AND revoked "
+					   "IS NULL", "ll", (long)time(NULL),
+					   id));
+}
+
+int db_token_list(struct db *db, long user, const char *kind,
+		  void (*fn)(const struct db_token *, void *), void *arg)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	sqlite3_stmt *st = db_sql_prep(h, "SELECT " TOKEN_COLUMNS " FROM tokens "
+				       "WHERE user_id = ? AND kind = ? ORDER BY "
+				       "id", "lt", user, kind);
+	struct db_token t;
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		row_to_token(st, &t);
+		fn(&t, arg);
+	}
+	sqlite3_finalize(st);
+	db_read_end(tok);
+	return st ? 0 : -1;
+}
+
+/* ---- classes ---- */
+
+int db_class_find(struct db *db, const char *name, long *id)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+
+	return first_row(db_sql_prep(h, "SELECT id FROM classes WHERE name = ?",
+				     "t", name), tok, row_to_long, id);
+}
+
+int db_class_create(struct db *db, const char *name, long now, long *id)
+{
+	int changed = 0;
+
+	if (db_write_begin(db))
+		return -1;
+	if (write_stmt(db, db_sql_prep(db_writer(db), "INSERT INTO classes(name, "
+				       "created) VALUES(?, ?) ON CONFLICT (name) "
+				       "DO NOTHING", "tl", name, now), &changed))
+		return -1;
+	if (db_class_find(db, name, id))
+		return -1;
+	return changed ? 0 : DB_EXISTS;
+}
+
+int db_member_set(struct db *db, long class_id, long user, enum auth_role role)
+{
+	if (db_write_begin(db))
+		return -1;
+	return write_stmt(db, db_sql_prep(db_writer(db), "INSERT INTO "
+					  "memberships(class_id, user_id, role) "
+					  "VALUES(?, ?, ?) ON CONFLICT (class_id, "
+					  "user_id) DO UPDATE SET role = "
+					  "excluded.role", "llt", class_id, user,
+					  auth_role_name(role)), NULL);
+}
+
+int db_memberships(struct db *db, long user,
+		   void (*fn)(const struct db_membership *, void *), void *arg)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	sqlite3_stmt *st = db_sql_prep(h, "SELECT m.class_id, c.name, m.role "
+				       "FROM memberships m JOIN classes c ON "
+				       "c.id = m.class_id WHERE m.user_id = ? "
+				       "ORDER BY c.name", "l", user);
+	struct db_membership m;
+	char role[16];
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		m.class_id = col_long(st, 0);
+		copy_text(m.class_name, sizeof(m.class_name), st, 1);
+		copy_text(role, sizeof(role), st, 2);
+		m.role = auth_role_parse(role);
+		fn(&m, arg);
+	}
+	sqlite3_finalize(st);
+	db_read_end(tok);
+	return st ? 0 : -1;
+}
+
+/* whether the query (binding two longs) has a row */
+static bool exists(struct db *db, const char *sql, long a, long b)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	sqlite3_stmt *st = db_sql_prep(h, sql, "ll", a, b);
+	bool yes = st && sqlite3_step(st) == SQLITE_ROW;
+
+	sqlite3_finalize(st);
+	db_read_end(tok);
+	return yes;
+}
+
+int db_class_set_live(struct db *db, long class_id, long session, long step)
+{
+	if (db_write_begin(db))
+		return -1;
+	return write_stmt(db, db_sql_prep(db_writer(db), "UPDATE classes SET "
+					  "live_session = ?, live_step = ? WHERE "
+					  "id = ?", "nnl", session,
+					  session > 0 && step >= 0 ? step + 1 : 0,
+					  class_id), NULL);
+}
+
+struct live_row {
+	long session, step;
+};
+
+static void row_to_live(sqlite3_stmt *st, void *out)
+{
+	struct live_row *l = out;
+
+	l->session = col_long(st, 0);
+	l->step = col_long(st, 1) - 1;	/* stored + 1: 0 is a step too */
+}
+
+int db_class_live(struct db *db, long class_id, long *session, long *step)
+{
+	struct live_row l = { 0, -1 };
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	int rc = first_row(db_sql_prep(h, "SELECT COALESCE(live_session, 0), "
+				       "COALESCE(live_step, 0) FROM classes "
+				       "WHERE id = ?", "l", class_id), tok,
+			   row_to_live, &l);
+
+	*session = l.session;
+	*step = l.step;
+	return rc ? -1 : 0;
+}
+
+bool db_follows(struct db *db, long user, long session)
+{
+	return exists(db, "SELECT 1 FROM classes c JOIN memberships m ON "
+		      "m.class_id = c.id WHERE m.user_id = ? AND "
+		      "c.live_session = ?", user, session);
+}
+
+bool db_teaches(struct db *db, long staff, long student)
+{
+	return exists(db, "SELECT 1 FROM memberships a JOIN memberships b ON "
+		      "a.class_id = b.class_id WHERE a.user_id = ? AND a.role "
+		      "IN ('instructor', 'ta') AND b.user_id = ? AND b.role = "
+		      "'student'", staff, student);
+}
+
+enum auth_role db_member_role(struct db *db, long class_id, long user)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	sqlite3_stmt *st = db_sql_prep(h, "SELECT role FROM memberships WHERE "
+				       "class_id = ? AND user_id = ?", "ll",
+				       class_id, user);
+	enum auth_role r = ROLE_NONE;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		r = auth_role_parse((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	db_read_end(tok);
+	return r;
+}
+
+int db_join_code_add(struct db *db, long class_id, const unsigned char *hash,
+		     enum auth_role role, long now, long expires, long *id)
+{
+	if (db_write_begin(db))
+		return -1;
+	return insert_id(db, db_sql_prep(db_writer(db), "INSERT INTO "
+					 "join_codes(hash, class_id, role, "
+					 "created, expires) VALUES(?, ?, ?, ?, "
+					 "?)", "bltln", hash,
+					 (size_t)AUTH_HASH_LEN, class_id,
+					 auth_role_name(role), now, expires),
+			 id);
+}
+
+struct code_row {
+	long class_id;
+	enum auth_role role;
+};
+
+static void row_to_code(sqlite3_stmt *st, void *out)
+{
+	struct code_row *c = out;
+
+	c->class_id = col_long(st, 0);
+	c->role = auth_role_parse((const char *)sqlite3_column_text(st, 1));
+}
+
+int db_join_code_find(struct db *db, const unsigned char *hash, long now,
+		      long *class_id, enum auth_role *role)
+{
+	struct code_row c;
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	int rc = first_row(db_sql_prep(h, "SELECT class_id, role FROM "
+				       "join_codes WHERE hash = ? AND revoked "
+				       "IS NULL AND (expires IS NULL OR expires "
+				       "> ?)", "bl", hash, (size_t)AUTH_HASH_LEN,
+				       now), tok, row_to_code, &c);
+
+	if (!rc) {
+		*class_id = c.class_id;
+		*role = c.role;
+	}
+	return rc;
+}
+
+int db_join_code_revoke(struct db *db, long class_id, long id)
+{
+	if (db_write_begin(db))
+		return -1;
+	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE join_codes "
+					   "SET revoked = ? WHERE id = ? AND "
+					   "class_id = ? AND revoked IS NULL",
+					   "lll", (long)time(NULL), id,
+					   class_id));
+}
+
+/* ---- share links ---- */
+
+#define SHARE_COLUMNS "id, session, COALESCE(pin, -1), created, " \
+	"COALESCE(expires, 0), revoked IS NOT NULL"
+
+static void row_to_share(sqlite3_stmt *st, struct db_share *s)
+{
+	s->id = col_long(st, 0);
+	s->session = col_long(st, 1);
+	s->pin = col_long(st, 2);
+	s->created = col_long(st, 3);
+	s->expires = col_long(st, 4);
+	s->revoked = sqlite3_column_int(st, 5) != 0;
+}
+
+int db_share_add(struct db *db, long session, const unsigned char *hash,
+		 long pin, long by, long now, long expires, long *id)
+{
+	sqlite3_stmt *st;
+
+	if (db_write_begin(db))
+		return -1;
+	/* pin 0 is a real step (the empty state): bound as NULL only if < 0 */
+	st = pin >= 0 ?
+	     db_sql_prep(db_writer(db), "INSERT INTO shares(session, hash, "
+			 "pin, created_by, created, expires) VALUES(?, ?, ?, ?, "
+			 "?, ?)", "lblnln", session, hash,
+			 (size_t)AUTH_HASH_LEN, pin, by, now, expires) :
+	     db_sql_prep(db_writer(db), "INSERT INTO shares(session, hash, "
+			 "created_by, created, expires) VALUES(?, ?, ?, ?, ?)",
+			 "lbnln", session, hash, (size_t)AUTH_HASH_LEN, by, now,
+			 expires);
+	return insert_id(db, st, id);
+}
+
+static void share_row(sqlite3_stmt *st, void *out)
+{
+	row_to_share(st, out);
+}
+
+int db_share_find(struct db *db, const unsigned char *hash,
+		  struct db_share *out)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+
+	return first_row(db_sql_prep(h, "SELECT " SHARE_COLUMNS " FROM shares "
+				     "WHERE hash = ?", "b", hash,
+				     (size_t)AUTH_HASH_LEN), tok, share_row, out);
+}
+
+int db_share_revoke(struct db *db, long session, long id)
+{
+	if (db_write_begin(db))
+		return -1;
+	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE shares SET "
+					   "revoked = ? WHERE id = ? AND session "
+					   "= ? AND revoked IS NULL", "lll",
+					   (long)time(NULL), id, session));
+}
+
+int db_share_list(struct db *db, long session,
+		  void (*fn)(const struct db_share *, void *), void *arg)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	sqlite3_stmt *st = db_sql_prep(h, "SELECT " SHARE_COLUMNS " FROM shares "
+				       "WHERE session = ? ORDER BY id", "l",
+				       session);
+	struct db_share s;
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		row_to_share(st, &s);
+		fn(&s, arg);
+	}
+	sqlite3_finalize(st);
+	db_read_end(tok);
+	return st ? 0 : -1;
+}
+
+/* ---- quotas ---- */
+
+int db_quota_set(struct db *db, long user, long class_id, const char *kind,
+		 long value)
+{
+	if (db_write_begin(db))
+		return -1;
+	if (db_sql_step(db_writer(db), "DELETE FROM quotas WHERE COALESCE("
+			"user_id, 0) = ? AND COALESCE(class_id, 0) = ? AND kind "
+			"= ?", "llt", user, class_id, kind))
+		return db_write_end(db, -1);
+	return write_stmt(db, db_sql_prep(db_writer(db), "INSERT INTO quotas("
+					  "user_id, class_id, kind, value) "
+					  "VALUES(?, ?, ?, ?)", "nntl", user,
+					  class_id, kind, value), NULL);
+}
+
+int db_quota_get(struct db *db, long user, long class_id, const char *kind,
+		 long *value)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+
+	return first_row(db_sql_prep(h, "SELECT value FROM quotas WHERE "
+				     "COALESCE(user_id, 0) = ? AND COALESCE("
+				     "class_id, 0) = ? AND kind = ?", "llt", user,
+				     class_id, kind), tok, row_to_long, value);
+}
+
+/* ---- sessions ---- */
+
+int db_session_set_visibility(struct db *db, long session, enum visibility v,
+			      long class_id)
+{
+	if (db_write_begin(db))
+		return -1;
+	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE sessions SET "
+					   "visibility = ?, class_id = ? WHERE "
+					   "id = ?", "tnl", visibility_name(v),
+					   class_id, session));
+}
+
+/*
+ * Schema 3 gives every session an owner: those of a database from before
+ * go to an admin made for them, "admin" (or "admin-2", ... if taken),
+ * without a password until the operator sets one (`rmapd user passwd`),
+ * so that nothing is readable by anyone new.  In the migration's own
+ * transaction, on the writer.
+ */
+int db_auth_adopt_sessions(sqlite3 *h, char *note, size_t len)
+{
+	char name[AUTH_NAME_MAX + 1] = "admin";
+	sqlite3_stmt *st;
+	long n = 0, id;
+	int i;
+
+	st = db_sql_prep(h, "SELECT COUNT(*) FROM sessions", "");
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		n = col_long(st, 0);
+	sqlite3_finalize(st);
+	if (!st)
+		return -1;
+	if (!n)
+		return 0;
+	/* a fresh schema has no users yet: the name is free */
+	for (i = 2; i < 100; i++) {
+		st = db_sql_prep(h, "SELECT 1 FROM users WHERE name = ?", "t",
+				 name);
+		if (!st)
+			return -1;
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			break;
+		}
+		sqlite3_finalize(st);
+		snprintf(name, sizeof(name), "admin-%d", i);
+	}
+	if (db_sql_step(h, "INSERT INTO users(name, display, admin, created) "
+			"VALUES(?, ?, 1, ?)", "ttl", name, "administrator",
+			(long)time(NULL)))
+		return -1;
+	id = (long)sqlite3_last_insert_rowid(h);
+	if (db_sql_step(h, "UPDATE sessions SET owner = ? WHERE owner IS NULL",
+			"l", id))
+		return -1;
+	snprintf(note, len, "schema 3: the %ld existing sessions now belong to "
+		 "the new admin user '%s' (no password yet: set one with `rmapd "
+		 "user passwd %s`)", n, name, name);
+	return 0;
+}
