@@ -493,6 +493,9 @@ static void one_request(const char *p, const char *end)
 	if (!front_door_refuses(p, end, raw_line, &rep) &&
 	    !guard_admit(&cfg, line, target, &head, &rep))
 		route(&cfg, &req, &rep, &name);
+	/* as http.c answers: once the commit that holds its ops settled */
+	if (rep.wait_ticket)
+		route_committed(&cfg, &req, &rep, &name);
 	view(&after);
 	if (verbose)
 		fprintf(stderr, "%s %s -> %d %.*s\n", req.method, req.path,
