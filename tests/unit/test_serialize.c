@@ -402,7 +402,9 @@ static void swap_entries_and_swap_cache_roundtrip(void)
 
 static void empty_session_roundtrips(void)
 {
-	struct sim_config cfg = { .limits = { 3, 10, 20, 2, 8 } };
+	struct sim_config cfg = { .limits = { .max_procs = 3, .max_vmas = 10,
+					.max_frames = 20, .max_files = 2,
+					.max_file_pages = 8 } };
 	struct sim *s = sim_new(&cfg), *t;
 
 	t = roundtrip(s);
