@@ -1008,10 +1008,12 @@ static void check_anon_vma(struct ctx *c, const struct av_tally *t)
 		report(c, "refcount", "anon_vma #%lu: refcount %d, expected "
 		       "%ld", av->id, av->refcount, refs);
 	/*
-	 * Both modes keep the 6.x counters (legacy mode only decides reuse by
-	 * degree), so a snapshot's counters are checked whatever its mode.
+	 * Both modes keep all three counters (legacy mode only decides reuse
+	 * by degree, normal mode by the 6.x pair), so a snapshot's counters
+	 * are checked whatever its mode: one that miscounts any of them would
+	 * be driven negative by a later unlink into a dump that cannot load.
 	 */
-	if (sim_legacy(c->sim) && av->degree != t->active + t->children + self)
+	if (av->degree != t->active + t->children + self)
 		report(c, "degree", "anon_vma #%lu: degree %d, expected %ld",
 		       av->id, av->degree, t->active + t->children + self);
 	if (av->num_active_vmas != t->active)

@@ -134,7 +134,7 @@ struct anon_vma {
 	int refcount;
 	int num_children;	/* child anon_vmas, +1 self link on a root */
 	int num_active_vmas;	/* VMAs whose ->anon_vma is this one */
-	int degree;		/* legacy mode only: children + VMAs */
+	int degree;		/* children + VMAs: legacy mode's reuse test */
 	struct itree_root rb_root;	/* anon_vma_chains, by VMA pgoff range */
 	struct list_head node;		/* sim->anon_vmas, by id */
 	struct rb_node by_id;		/* sim->anon_vma_ids */

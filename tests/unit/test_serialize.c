@@ -403,8 +403,8 @@ static void swap_entries_and_swap_cache_roundtrip(void)
 static void empty_session_roundtrips(void)
 {
 	struct sim_config cfg = { .limits = { .max_procs = 3, .max_vmas = 10,
-					     .max_frames = 20, .max_files = 2,
-					     .max_file_pages = 8 } };
+					.max_frames = 20, .max_files = 2,
+					.max_file_pages = 8 } };
 	struct sim *s = sim_new(&cfg), *t;
 
 	t = roundtrip(s);
@@ -692,6 +692,96 @@ static void legacy_counters_are_checked(void)
 		EXPECT(!"an anon_vma line of 7 fields");
 	}
 	free(d);
+	sim_free(s);
+}
+
+/*
+ * fuzz_snapshot's find (tests/fuzz/regress/snapshot/normal-mode-wrong-degree):
+ * three VMAs share anon_vma 1 and a mremap moves the last one next to the
+ * first, where it merges (copy_vma expands the neighbour, the old VMA is
+ * unmapped: unlink_anon_vmas takes one off num_active_vmas and degree).
+ * Normal mode keeps degree too, so a dump that miscounts it must not load:
+ * degree 0 went to -1 and the next dump no longer loaded.
+ */
+static const char mremap_merge_dump[] =
+	"rmapd-dump 2\n"
+	"config normal 0 64 4096 16384 64 4096 65536 0\n"
+	"next 2 11 2 8 1 2 1 8\n"
+	"anon_vma 1 1 1 1 1 3 %d\n"
+	"folio 1 1 0 8589934593 1 9 0 0\n"
+	"mm 1 0 1000000 1000000 7f0000000000 1 0 0 0\n"
+	"vma 2 1 200000000000 200000001000 8589934592 70 0 0\n"
+	"vma 10 1 200000006000 20000000b000 8589934598 100073 0 1\n"
+	"avc 7 10 1 0 - b\n"
+	"vma 3 1 200000010000 20000001e000 8589934608 70 0 0\n"
+	"vma 9 1 2000003e9000 2000003ee000 8589934593 100073 0 1\n"
+	"avc 6 9 1 7 l b\n"
+	"vma 5 1 2000007db000 2000007e0000 8589934603 100073 0 1\n"
+	"avc 2 5 1 7 r b\n"
+	"pte 1 2000003e9 1 0 111100\n"
+	"pt 1 1000000\n"
+	"pt 1 1000001\n"
+	"pt 1 1000003\n"
+	"end\n";
+
+static struct sim *load_mremap_merge_dump(int degree, char *err, size_t len)
+{
+	char d[sizeof(mremap_merge_dump) + 16];
+	int n = snprintf(d, sizeof(d), mremap_merge_dump, degree);
+
+	return sim_load(d, (size_t)n, err, len);
+}
+
+static void normal_mode_degree_survives_an_mremap_merge(void)
+{
+	struct sim_op op = { .kind = OP_MREMAP, .pid = 1,
+			     .addr = 0x2000007db000UL, .old_len = PG(5),
+			     .new_len = PG(5), .new_addr = 0x20000000b000UL,
+			     .flags = MREMAP_MAYMOVE | MREMAP_FIXED };
+	struct vm_area_struct *vma;
+	struct anon_vma *av;
+	char err[256] = "";
+	struct sim *s, *t;
+	size_t nr;
+	char *v;
+
+	/* the fuzzer's dump: degree 0 where 1 self link + 3 VMAs make 4 */
+	s = load_mremap_merge_dump(0, err, sizeof(err));
+	EXPECT(s == NULL);
+	EXPECT(strstr(err, "degree: anon_vma #1: degree 0, expected 4") != NULL);
+	sim_free(s);
+
+	s = load_mremap_merge_dump(4, err, sizeof(err));
+	if (!s) {
+		fprintf(stderr, "  refused: %s\n", err);
+		EXPECT(s != NULL);
+		return;
+	}
+	EXPECT_EQ(sim_apply(s, &op, &res), SIM_APPLIED);
+	EXPECT_EQ(res.err, 0);
+	EXPECT_EQ(res.value, 0x20000000b000UL);
+	vma = find_vma(sim_find_mm(s, 1), 0x20000000b000UL);
+	EXPECT(vma != NULL);
+	if (vma) {
+		EXPECT_EQ(vma->id, 10);	/* vma 10 grew over the moved range */
+		EXPECT_EQ(vma->vm_start, 0x200000006000UL);
+		EXPECT_EQ(vma->vm_end, 0x200000010000UL);
+	}
+	EXPECT(find_vma(sim_find_mm(s, 1), 0x2000007db000UL) == NULL);
+	av = sim_find_anon_vma(s, 1);
+	EXPECT(av != NULL);
+	if (av) {
+		EXPECT_EQ(av->num_active_vmas, 2);
+		EXPECT_EQ(av->num_children, 1);
+		EXPECT_EQ(av->degree, 3);
+	}
+	v = violations(s, &nr);
+	EXPECT_EQ(nr, 0);
+	EXPECT_STR(v, "");
+	free(v);
+	t = roundtrip(s);
+	EXPECT(t != NULL);
+	sim_free(t);
 	sim_free(s);
 }
 
@@ -1138,6 +1228,7 @@ int main(void)
 	RUN(dangling_page_mapping_is_kept);
 	RUN(a_pte_with_a_pfn_and_a_swap_slot_or_neither_is_refused);
 	RUN(legacy_counters_are_checked);
+	RUN(normal_mode_degree_survives_an_mremap_merge);
 	RUN(loaded_copy_replays_identically);
 	RUN(garbage_is_refused);
 	RUN(every_prefix_is_refused);
