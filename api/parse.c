@@ -143,6 +143,12 @@ static int get_string(const cJSON *json, const char *name, char *out,
 			      name, size - 1);
 		return -1;
 	}
+	/* a name is printed back in answers and the journal: as it came */
+	if (!api_utf8_valid(j->valuestring, strlen(j->valuestring))) {
+		api_error_set(err, 422, "invalid-value", name,
+			      "'%s' must be valid UTF-8", name);
+		return -1;
+	}
 	snprintf(out, size, "%s", j->valuestring);
 	return 0;
 }

@@ -61,6 +61,30 @@ static void bad_mmap_flag_lists_every_flag(void)
 		   "dontunmap");
 }
 
+/*
+ * A file name that is not UTF-8 is refused: its journal text would carry
+ * U+FFFD for each bad byte and no longer parse back to the same op (found
+ * by fuzz_snapshot: 31 bytes 0xff grew past the 63-byte limit).
+ */
+static void file_name_not_utf8_is_refused(void)
+{
+	struct sim_op op;
+	struct api_error err;
+	char text[200];
+
+	snprintf(text, sizeof(text), "{\"op\":\"mmap\",\"pid\":1,\"len\":4096,"
+		 "\"prot\":\"rw-\",\"flags\":[\"shared\"],\"file\":"
+		 "\"\xff\xff" "data\"}");
+	EXPECT_EQ(parse_op_text(text, &op, &err), -1);
+	EXPECT_EQ(err.status, 422);
+	EXPECT_STR(err.field, "file");
+	EXPECT_STR(err.detail, "'file' must be valid UTF-8");
+	EXPECT_EQ(parse_op_text("{\"op\":\"mmap\",\"pid\":1,\"len\":4096,"
+				"\"prot\":\"rw-\",\"flags\":[\"shared\"],"
+				"\"file\":\"d\u00e9j\u00e0\"}", &op, &err), 0);
+	EXPECT_STR(op.name, "d\xc3\xa9j\xc3\xa0");
+}
+
 static int parse_config_text(const char *text, struct sim_config *cfg,
 			     struct api_error *err)
 {
@@ -105,5 +129,6 @@ int main(void)
 	RUN(mmap_noreserve_parses_and_encodes);
 	RUN(bad_mmap_flag_lists_every_flag);
 	RUN(overcommit_memory_config);
+	RUN(file_name_not_utf8_is_refused);
 	return harness_summary();
 }
