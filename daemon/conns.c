@@ -137,9 +137,22 @@ int64_t monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * The millisecond after now, rounded up: a deadline counted from it is never
+ * reached before the full timeout has passed (counted from a truncated now
+ * it could be, by up to a millisecond).
+ */
+static int64_t monotonic_ms_up(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000;
+}
+
 static void arm(struct conn *c)
 {
-	int64_t t = monotonic_ms() + (int64_t)g_cfg->request_timeout * 1000;
+	int64_t t = monotonic_ms_up() + (int64_t)g_cfg->request_timeout * 1000;
 
 	__atomic_store_n(&c->deadline_ms, t, __ATOMIC_RELAXED);
 }
