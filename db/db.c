@@ -558,6 +558,9 @@ static const struct db_store_ops store_ops;
 /* anything but a URL of PostgreSQL is a path, as it always was */
 const struct db_driver *db_driver_for(const char *target)
 {
+	if (!strncmp(target, "postgresql://", 13) ||
+	    !strncmp(target, "postgres://", 11))
+		return &db_pg_driver;
 	return &db_sqlite_driver;
 }
 
