@@ -17,6 +17,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
+os.environ["RMAPD_TEST_PG_FSYNC"] = "1"     # real commits, as SQLite's
 import rmapd_client  # noqa: E402
 from rmapd_client import Daemon  # noqa: E402
 
