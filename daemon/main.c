@@ -695,6 +695,7 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "%s", err);
 		return 1;
 	}
+	db_redact(cfg.db_path);	/* only logged from here on */
 	db_on_fault_change(g_db, log_fault_change);
 	if (db_set_sync(g_db, cfg.sync)) {
 		log_msg(LOG_ERR, "cannot set --sync on %s", cfg.db_path);

@@ -555,6 +555,26 @@ static void close_all(struct db *db)
 
 static const struct db_store_ops store_ops;
 
+/*
+ * user:password@ in a URL's authority: the password becomes "***" in
+ * place (never longer than what it hides, so it fits).
+ */
+void db_redact(char *target)
+{
+	char *auth, *at, *colon, *end;
+
+	if (db_driver_for(target) != &db_pg_driver)
+		return;
+	auth = strstr(target, "://") + 3;
+	end = auth + strcspn(auth, "/?");
+	at = memchr(auth, '@', (size_t)(end - auth));
+	colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (!colon || at - colon - 1 < 3)
+		return;
+	memcpy(colon + 1, "***", 3);
+	memmove(colon + 4, at, strlen(at) + 1);
+}
+
 /* anything but a URL of PostgreSQL is a path, as it always was */
 const struct db_driver *db_driver_for(const char *target)
 {

@@ -54,6 +54,8 @@ enum db_fault {
 
 /* path: a SQLite file, or a postgresql:// (postgres://) URL */
 struct db *db_open(const char *path, char *err, size_t errlen);
+/* a path or URL made fit for a log: a URL's password hidden, in place */
+void db_redact(char *target);
 void db_close(struct db *db);	/* commits what is queued, checkpoints */
 
 /* what an acknowledged op survives (--sync) */

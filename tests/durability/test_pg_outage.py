@@ -4,7 +4,8 @@ While it is away, writes get 503 storage-unavailable (io-error, with the
 reason), /readyz says 503 with the same reason, reads of loaded sessions
 go on; once it is back, readiness and writes return by themselves.  No
 acknowledged op is lost: after a restart of rmapd every one of them is in
-the journal, in order, and the state equals a fresh replay of it.  Needs
+the journal, in order, and the state equals a fresh replay of it.  A
+password in the URL never reaches the log.  Needs
 PostgreSQL's binaries (initdb, pg_ctl)."""
 import os
 import sys
@@ -107,8 +108,25 @@ def restarted_server_is_ridden_out():
         d.cleanup()
 
 
+def url_password_is_never_logged():
+    """A password in the URL works (the test cluster trusts loopback, so
+    any does) and the log shows it as ***."""
+    url = rmapd_client.new_db(None, "postgresql").replace(
+        "rmapd@", "rmapd:s3cret-pw@")
+    d = Daemon(RMAPD, db=url).start()
+    try:
+        writes_work(Session(d))
+        d.stop()
+        log = d.log_text()
+        assert "s3cret-pw" not in log, log
+        assert "postgresql://rmapd:***@127.0.0.1:" in log, log
+    finally:
+        d.cleanup()
+
+
 if __name__ == "__main__":
     res = Results()
     res.run(stopped_server_refuses_writes_and_loses_nothing)
     res.run(restarted_server_is_ridden_out)
+    res.run(url_password_is_never_logged)
     sys.exit(res.summary())
