@@ -456,6 +456,23 @@ static void probe(struct db *db)
 	write_end(db, db->drv->set_version(db->w.h, SCHEMA_VERSION));
 }
 
+/* whether a reader answers; if not, why, as its driver tells it */
+static enum db_fault read_fault(struct db *db, char *why, size_t len)
+{
+	struct reader *r = reader_get(db);
+	enum db_fault f = DB_FAULT_NONE;
+	char reason[256];
+
+	if (user_version(&r->c) < 0) {
+		db->drv->fault(r->c.h, reason, sizeof(reason));
+		snprintf(why, len, "the database %s does not answer: %s",
+			 db->drv->describe(db->w.h), reason);
+		f = DB_FAULT_IO;
+	}
+	reader_put(r);
+	return f;
+}
+
 enum db_fault db_health(struct db *db, char *why, size_t len)
 {
 	enum db_fault f = file_fault(db, why, len);
@@ -468,12 +485,7 @@ enum db_fault db_health(struct db *db, char *why, size_t len)
 		if (f)
 			return f;
 	}
-	if (db_schema_version(db) < 0) {
-		snprintf(why, len, "the database %s does not answer",
-			 db->drv->describe(db->w.h));
-		return DB_FAULT_IO;
-	}
-	return DB_FAULT_NONE;
+	return read_fault(db, why, len);
 }
 
 /* ---- opening ---- */

@@ -110,6 +110,10 @@ static void note_error(struct pg_conn *c, const PGresult *res)
 	n = strlen(c->err);
 	while (n && (c->err[n - 1] == '\n' || c->err[n - 1] == ' '))
 		c->err[--n] = '\0';
+	/* libpq's hints come on lines of their own: one line for the log */
+	for (char *p = c->err; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
 	snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "");
 }
 
