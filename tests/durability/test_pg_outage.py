@@ -69,6 +69,10 @@ def stopped_server_refuses_writes_and_loses_nothing():
             assert "PostgreSQL" in body["detail"], body
             assert "PostgreSQL" in not_ready(d, "io-error")["detail"]
             reads_go_on(idle, idle_state)
+            # the busy one's failed commit left it to be rebuilt from a
+            # database that is away: 503 until it is back, never 404
+            status, body, _, _, _ = d.request("GET", busy.url)
+            assert status == 503 and body["type"] == PROBLEM, (status, body)
             status, _, _, _, _ = d.request("POST", "/api/v1/sessions",
                                            body={"name": "x"})
             assert status == 503, status
