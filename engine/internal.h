@@ -131,6 +131,12 @@ static inline void trace_args(struct sim *sim, const char *fn, size_t nargs,
 /* a count of PTEs or pages handled by the step: the op's cost grows by it */
 #define T_WORK(k, v)	{ (k), ARG_WORK, (unsigned long)(v) }
 
+/* slab.c: object caches */
+void kmem_cache_init(struct kmem_cache *c, size_t size);
+void *kmem_cache_zalloc(struct kmem_cache *c);
+void kmem_cache_free(struct kmem_cache *c, void *p);
+void kmem_cache_destroy(struct kmem_cache *c);
+
 /* sim.c: object lifetimes.  id 0 takes the next id of the kind. */
 struct mm_struct *mm_alloc(struct sim *sim, int pid);
 void mm_free(struct sim *sim, struct mm_struct *mm);
@@ -168,8 +174,7 @@ struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn);
 void pte_free(struct mm_struct *mm, unsigned long vpn);
 void pte_free_all(struct mm_struct *mm);
 /* block by block (copy_page_range): see pgtable.c */
-struct pte_block *pte_block_first(const struct mm_struct *mm,
-				  unsigned long vpn);
+struct pte_block *pte_block_first(struct mm_struct *mm, unsigned long vpn);
 struct pte_block *pte_block_next(const struct pte_block *blk);
 struct pte_block *pte_block_get(struct mm_struct *mm,
 				const struct pte_block *blk);

@@ -633,7 +633,7 @@ int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 	struct mm_struct *src_mm = src_vma->vm_mm;
 	unsigned long start = src_vma->vm_start >> PAGE_SHIFT;
 	unsigned long end = src_vma->vm_end >> PAGE_SHIFT;
-	struct pte_block *sb;
+	struct pte_block *sb, *last = NULL;
 	unsigned long n = 0;
 
 	if (!vma_needs_copy(src_vma))
@@ -641,8 +641,13 @@ int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 	pte_tables_copy(dst_vma->vm_mm, src_mm, src_vma->vm_start,
 			src_vma->vm_end);
 	for (sb = pte_block_first(src_mm, start);
-	     sb && pte_block_base(sb) < end; sb = pte_block_next(sb))
+	     sb && pte_block_base(sb) < end; sb = pte_block_next(sb)) {
 		n += copy_pte_block(sim, dst_vma, src_vma, sb, start, end);
+		last = sb;
+	}
+	/* the next VMA's copy starts from here (pte_block_first) */
+	if (last)
+		src_mm->pt_hint = last;
 	trace(sim, "copy_page_range", 3, T_ID("dst", dst_vma->id),
 	      T_ID("src", src_vma->id), T_WORK("ptes", n));
 	return 0;
