@@ -155,8 +155,40 @@ void file_free(struct sim *sim, struct address_space *mapping);
 struct folio *folio_alloc(struct sim *sim, unsigned long pfn);
 void folio_free(struct sim *sim, struct folio *folio);
 void frames_free(struct sim *sim);
-/* sim_find_folio for a change in progress (faster on runs of pfns) */
-struct folio *pfn_folio(struct sim *sim, unsigned long pfn);
+
+/* the radix tree's last level: 1 + each folio's place in the slabs, or 0 */
+#define PFN_LEAF_SHIFT	6
+struct pfn_leaf {
+	unsigned int nr;
+	unsigned int place[1U << PFN_LEAF_SHIFT];
+};
+
+static inline struct folio *slab_folio(const struct frame_table *ft,
+				       unsigned int place)
+{
+	return &ft->slabs[place / FOLIO_SLAB][place % FOLIO_SLAB];
+}
+
+struct folio *pfn_folio_miss(struct sim *sim, unsigned long pfn);
+
+/*
+ * sim_find_folio for the engine's own changes, which meet pfns in runs
+ * (a VMA's pages were mostly faulted in order): the last leaf is tried
+ * first, here, inline, as fork and exit ask once a PTE.  Readers may share
+ * a session, so only a change moves the hint.
+ */
+static inline struct folio *pfn_folio(struct sim *sim, unsigned long pfn)
+{
+	const struct frame_table *ft = &sim->frames;
+	const unsigned long mask = (1UL << PFN_LEAF_SHIFT) - 1;
+	const struct pfn_leaf *leaf = ft->hint;
+	unsigned int place;
+
+	if (!leaf || (pfn & ~mask) != ft->hint_base)
+		return pfn_folio_miss(sim, pfn);
+	place = leaf->place[pfn & mask];
+	return place ? slab_folio(ft, place - 1) : NULL;
+}
 struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id);
 struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id);
 void swap_free(struct sim *sim, unsigned long id);
