@@ -131,7 +131,20 @@ static inline void trace_args(struct sim *sim, const char *fn, size_t nargs,
 /* a count of PTEs or pages handled by the step: the op's cost grows by it */
 #define T_WORK(k, v)	{ (k), ARG_WORK, (unsigned long)(v) }
 
-/* slab.c: object caches */
+/*
+ * slab.c: object caches.  Under AddressSanitizer (SLAB_BYPASS) each object
+ * is its own heap block.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SLAB_BYPASS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLAB_BYPASS 1
+#endif
+#endif
+#ifndef SLAB_BYPASS
+#define SLAB_BYPASS 0
+#endif
 void kmem_cache_init(struct kmem_cache *c, size_t size);
 void *kmem_cache_zalloc(struct kmem_cache *c);
 void kmem_cache_free(struct kmem_cache *c, void *p);

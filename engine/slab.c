@@ -17,17 +17,6 @@
 
 #include "internal.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SLAB_BYPASS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SLAB_BYPASS 1
-#endif
-#endif
-#ifndef SLAB_BYPASS
-#define SLAB_BYPASS 0
-#endif
-
 #define SLAB_MIN_OBJS	8
 #define SLAB_MAX_BYTES	(64 * 1024)
 
