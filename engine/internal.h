@@ -70,8 +70,22 @@ struct sim_trace_fn {
 struct sim_trace_fn *trace_fn_search(struct sim_trace *t, const char *fn);
 void trace_keep(struct sim *sim, struct sim_trace_fn *f, const char *fn,
 		size_t nargs, const struct sim_arg *args);
-void trace_fold(struct sim_trace *t, struct sim_trace_fn *f, const char *fn,
-		unsigned long calls);
+void trace_fold_first(struct sim_trace *t, struct sim_trace_fn *f,
+		      const char *fn);
+
+/* calls more of f counted in its summary (an exit folds one a PTE) */
+static inline void trace_fold(struct sim_trace *t, struct sim_trace_fn *f,
+			      const char *fn, unsigned long calls)
+{
+	struct sim_event *sum;
+
+	if (!f->summary)
+		trace_fold_first(t, f, fn);
+	sum = &t->ev[f->summary - 1];
+	sum->omitted += calls;
+	sum->count = f->kept + sum->omitted;
+	t->omitted += calls;
+}
 
 /*
  * A function's entry, found by the address of its name's literal in
