@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -631,6 +632,20 @@ static void rescue(void)
 			"ran and is lost: %s", g_cfg->db_path, where);
 }
 
+/*
+ * glibc raises its mmap threshold to the size of each large block freed
+ * (a batch's body, its cJSON tree, its answer), so the next ones come from
+ * the heap, and what they leave there stays resident: 230 B of RSS per
+ * frame + PTE written in batches of 1,000 ops, where the engine holds 66.
+ * A fixed threshold sends them back to the kernel when freed.
+ */
+static void malloc_tune(void)
+{
+#ifdef M_MMAP_THRESHOLD
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	static struct config cfg;
@@ -650,6 +665,7 @@ int main(int argc, char **argv)
 	defaults(&cfg);
 	if (parse_args(&cfg, argc, argv))
 		return 2;
+	malloc_tune();
 	log_init();
 	if (!strcmp(cfg.listen_addr, "localhost"))
 		snprintf(cfg.listen_addr, sizeof(cfg.listen_addr), "127.0.0.1");

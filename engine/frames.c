@@ -16,16 +16,10 @@
 
 #include "internal.h"
 
-#define RADIX_SHIFT	6
+#define RADIX_SHIFT	PFN_LEAF_SHIFT
 #define RADIX_FAN	(1U << RADIX_SHIFT)
 #define RADIX_MASK	((unsigned long)RADIX_FAN - 1)
 #define RADIX_MAX_HEIGHT ((64 + RADIX_SHIFT - 1) / RADIX_SHIFT)
-
-/* the last level: 1 + the folio's place in the slabs, 0 for none */
-struct pfn_leaf {
-	unsigned int nr;
-	unsigned int place[RADIX_FAN];
-};
 
 struct pfn_node {
 	unsigned int nr;
@@ -190,12 +184,6 @@ static void radix_free(void *node, unsigned int h)
 
 /* ---- the slabs ---- */
 
-static struct folio *slab_folio(const struct frame_table *ft,
-				unsigned int place)
-{
-	return &ft->slabs[place / FOLIO_SLAB][place % FOLIO_SLAB];
-}
-
 /* A free place: the last one freed (its index names the next), or a new one. */
 static unsigned int slab_take(struct frame_table *ft)
 {
@@ -271,24 +259,17 @@ struct folio *sim_find_folio(const struct sim *sim, unsigned long pfn)
 	return place ? slab_folio(&sim->frames, place - 1) : NULL;
 }
 
-/*
- * sim_find_folio for the engine's own changes, which meet pfns in runs
- * (a VMA's pages were mostly faulted in order): the last leaf is tried
- * first.  Readers may share a session, so only a change moves the hint.
- */
-struct folio *pfn_folio(struct sim *sim, unsigned long pfn)
+/* pfn_folio when the hint is another leaf: it moves to pfn's. */
+struct folio *pfn_folio_miss(struct sim *sim, unsigned long pfn)
 {
 	struct frame_table *ft = &sim->frames;
-	const struct pfn_leaf *leaf = ft->hint;
+	const struct pfn_leaf *leaf = radix_leaf(ft, pfn);
 	unsigned int place;
 
-	if (!leaf || (pfn & ~RADIX_MASK) != ft->hint_base) {
-		leaf = radix_leaf(ft, pfn);
-		if (!leaf)
-			return NULL;
-		ft->hint = (void *)leaf;
-		ft->hint_base = pfn & ~RADIX_MASK;
-	}
+	if (!leaf)
+		return NULL;
+	ft->hint = (void *)leaf;
+	ft->hint_base = pfn & ~RADIX_MASK;
 	place = leaf->place[pfn & RADIX_MASK];
 	return place ? slab_folio(ft, place - 1) : NULL;
 }

@@ -70,8 +70,22 @@ struct sim_trace_fn {
 struct sim_trace_fn *trace_fn_search(struct sim_trace *t, const char *fn);
 void trace_keep(struct sim *sim, struct sim_trace_fn *f, const char *fn,
 		size_t nargs, const struct sim_arg *args);
-void trace_fold(struct sim_trace *t, struct sim_trace_fn *f, const char *fn,
-		unsigned long calls);
+void trace_fold_first(struct sim_trace *t, struct sim_trace_fn *f,
+		      const char *fn);
+
+/* calls more of f counted in its summary (an exit folds one a PTE) */
+static inline void trace_fold(struct sim_trace *t, struct sim_trace_fn *f,
+			      const char *fn, unsigned long calls)
+{
+	struct sim_event *sum;
+
+	if (!f->summary)
+		trace_fold_first(t, f, fn);
+	sum = &t->ev[f->summary - 1];
+	sum->omitted += calls;
+	sum->count = f->kept + sum->omitted;
+	t->omitted += calls;
+}
 
 /*
  * A function's entry, found by the address of its name's literal in
@@ -131,6 +145,25 @@ static inline void trace_args(struct sim *sim, const char *fn, size_t nargs,
 /* a count of PTEs or pages handled by the step: the op's cost grows by it */
 #define T_WORK(k, v)	{ (k), ARG_WORK, (unsigned long)(v) }
 
+/*
+ * slab.c: object caches.  Under AddressSanitizer (SLAB_BYPASS) each object
+ * is its own heap block.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SLAB_BYPASS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLAB_BYPASS 1
+#endif
+#endif
+#ifndef SLAB_BYPASS
+#define SLAB_BYPASS 0
+#endif
+void kmem_cache_init(struct kmem_cache *c, size_t size);
+void *kmem_cache_zalloc(struct kmem_cache *c);
+void kmem_cache_free(struct kmem_cache *c, void *p);
+void kmem_cache_destroy(struct kmem_cache *c);
+
 /* sim.c: object lifetimes.  id 0 takes the next id of the kind. */
 struct mm_struct *mm_alloc(struct sim *sim, int pid);
 void mm_free(struct sim *sim, struct mm_struct *mm);
@@ -149,8 +182,40 @@ void file_free(struct sim *sim, struct address_space *mapping);
 struct folio *folio_alloc(struct sim *sim, unsigned long pfn);
 void folio_free(struct sim *sim, struct folio *folio);
 void frames_free(struct sim *sim);
-/* sim_find_folio for a change in progress (faster on runs of pfns) */
-struct folio *pfn_folio(struct sim *sim, unsigned long pfn);
+
+/* the radix tree's last level: 1 + each folio's place in the slabs, or 0 */
+#define PFN_LEAF_SHIFT	6
+struct pfn_leaf {
+	unsigned int nr;
+	unsigned int place[1U << PFN_LEAF_SHIFT];
+};
+
+static inline struct folio *slab_folio(const struct frame_table *ft,
+				       unsigned int place)
+{
+	return &ft->slabs[place / FOLIO_SLAB][place % FOLIO_SLAB];
+}
+
+struct folio *pfn_folio_miss(struct sim *sim, unsigned long pfn);
+
+/*
+ * sim_find_folio for the engine's own changes, which meet pfns in runs
+ * (a VMA's pages were mostly faulted in order): the last leaf is tried
+ * first, here, inline, as fork and exit ask once a PTE.  Readers may share
+ * a session, so only a change moves the hint.
+ */
+static inline struct folio *pfn_folio(struct sim *sim, unsigned long pfn)
+{
+	const struct frame_table *ft = &sim->frames;
+	const unsigned long mask = (1UL << PFN_LEAF_SHIFT) - 1;
+	const struct pfn_leaf *leaf = ft->hint;
+	unsigned int place;
+
+	if (!leaf || (pfn & ~mask) != ft->hint_base)
+		return pfn_folio_miss(sim, pfn);
+	place = leaf->place[pfn & mask];
+	return place ? slab_folio(ft, place - 1) : NULL;
+}
 struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id);
 struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id);
 void swap_free(struct sim *sim, unsigned long id);
@@ -168,8 +233,7 @@ struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn);
 void pte_free(struct mm_struct *mm, unsigned long vpn);
 void pte_free_all(struct mm_struct *mm);
 /* block by block (copy_page_range): see pgtable.c */
-struct pte_block *pte_block_first(const struct mm_struct *mm,
-				  unsigned long vpn);
+struct pte_block *pte_block_first(struct mm_struct *mm, unsigned long vpn);
 struct pte_block *pte_block_next(const struct pte_block *blk);
 struct pte_block *pte_block_get(struct mm_struct *mm,
 				const struct pte_block *blk);

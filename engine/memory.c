@@ -551,34 +551,40 @@ static bool vma_needs_copy(const struct vm_area_struct *src_vma)
 	return src_vma->anon_vma != NULL;
 }
 
-static void copy_present_pte(struct sim *sim, struct vm_area_struct *dst_vma,
-			     struct vm_area_struct *src_vma, struct pte *src,
-			     struct pte *dst)
+/*
+ * What copy_present_pte needs of the VMAs, taken once a block: a fork
+ * copies thousands of PTEs of a few VMAs.
+ */
+struct pte_copy {
+	struct mm_struct *dst_mm;
+	bool cow;		/* write-protect both sides */
+	bool shared;		/* the child's copy is clean */
+};
+
+static void copy_present_pte(struct sim *sim, struct pte_copy *c,
+			     struct pte *src, struct pte *dst)
 {
-	struct folio *folio = pte_folio(sim, src);
-	bool cow = is_cow_mapping(src_vma->vm_flags);
 	/* the parent's word, then stored whole, as set_pte_at writes it */
 	struct pte pte = *src;
+	struct folio *folio;
 
 	pte.young = false;
 	pte.swp_exclusive = false;
-	if (cow && src->write) {
+	if (c->cow && src->write) {
 		src->write = false;
 		pte.write = false;
 	}
-	if (src_vma->vm_flags & VM_SHARED)
+	if (c->shared)
 		pte.dirty = false;
 	*dst = pte;
-	if (!src->special) {
-		if (folio_test_anon(folio)) {
-			/* folio_try_dup_anon_rmap_pte: shared from now on */
-			folio->flags &= ~PG_anon_exclusive;
-			folio->mapcount++;
-		} else {
-			folio->mapcount++;
-		}
-		mm_counter_inc(dst_vma->vm_mm, folio, 1);
-	}
+	if (src->special)
+		return;
+	folio = pfn_folio(sim, pte_val(src));
+	folio->mapcount++;
+	/* folio_try_dup_anon_rmap_pte: shared from now on */
+	if (folio_test_anon(folio))
+		folio->flags &= ~PG_anon_exclusive;
+	mm_counter_inc(c->dst_mm, folio, 1);
 }
 
 /* copy_nonpresent_pte: a swap entry, now shared */
@@ -607,6 +613,11 @@ static unsigned long copy_pte_block(struct sim *sim,
 	unsigned int stop = (unsigned int)min_ul(PTE_BLOCK, end - base);
 	struct mm_struct *dst_mm = dst_vma->vm_mm;
 	struct pte_block *db = NULL;
+	struct pte_copy c = {
+		.dst_mm = dst_mm,
+		.cow = is_cow_mapping(src_vma->vm_flags),
+		.shared = (src_vma->vm_flags & VM_SHARED) != 0,
+	};
 
 	for (; i < stop; i++) {
 		struct pte *src = &sb->pte[i], *dst;
@@ -620,7 +631,7 @@ static unsigned long copy_pte_block(struct sim *sim,
 		dst = pte_block_slot(dst_mm, db, i);
 		n++;
 		if (src->present)
-			copy_present_pte(sim, dst_vma, src_vma, src, dst);
+			copy_present_pte(sim, &c, src, dst);
 		else
 			copy_swap_pte(sim, dst_mm, src, dst);
 	}
@@ -633,7 +644,7 @@ int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 	struct mm_struct *src_mm = src_vma->vm_mm;
 	unsigned long start = src_vma->vm_start >> PAGE_SHIFT;
 	unsigned long end = src_vma->vm_end >> PAGE_SHIFT;
-	struct pte_block *sb;
+	struct pte_block *sb, *last = NULL;
 	unsigned long n = 0;
 
 	if (!vma_needs_copy(src_vma))
@@ -641,8 +652,13 @@ int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 	pte_tables_copy(dst_vma->vm_mm, src_mm, src_vma->vm_start,
 			src_vma->vm_end);
 	for (sb = pte_block_first(src_mm, start);
-	     sb && pte_block_base(sb) < end; sb = pte_block_next(sb))
+	     sb && pte_block_base(sb) < end; sb = pte_block_next(sb)) {
 		n += copy_pte_block(sim, dst_vma, src_vma, sb, start, end);
+		last = sb;
+	}
+	/* the next VMA's copy starts from here (pte_block_first) */
+	if (last)
+		src_mm->pt_hint = last;
 	trace(sim, "copy_page_range", 3, T_ID("dst", dst_vma->id),
 	      T_ID("src", src_vma->id), T_WORK("ptes", n));
 	return 0;

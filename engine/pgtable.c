@@ -53,13 +53,19 @@ static struct pte_block *block_search(const struct mm_struct *mm,
 	return exact ? NULL : best;
 }
 
-/* A writer's lookup: fork and exit go block after block, the hint hits. */
+/*
+ * A writer's lookup: fork and exit go block after block, the hint hits; a
+ * child being filled by fork, or a run of faults, asks for blocks past the
+ * last one, which need no search.
+ */
 static struct pte_block *block_find(struct mm_struct *mm, unsigned long index)
 {
 	struct pte_block *blk = mm->pt_hint;
 
 	if (blk && blk->index == index)
 		return blk;
+	if (!mm->pt_last || index > mm->pt_last->index)
+		return NULL;
 	blk = block_search(mm, index, true);
 	if (blk)
 		mm->pt_hint = blk;
@@ -70,20 +76,25 @@ static struct pte_block *block_alloc(struct mm_struct *mm,
 				     unsigned long index)
 {
 	struct rb_node **link = &mm->pgtable.node, *parent = NULL;
-	struct pte_block *blk;
+	struct pte_block *blk, *last = mm->pt_last;
 
+	if (last && index > last->index) {
+		/* the highest block has no right child: the new one goes there */
+		parent = &last->node;
+		link = &parent->right;
+	}
 	while (*link) {
 		parent = *link;
 		link = index < block_of(parent)->index ? &parent->left :
 							 &parent->right;
 	}
-	blk = calloc(1, sizeof(*blk));
-	if (!blk)
-		abort();	/* the engine's limits make this unreachable */
+	blk = kmem_cache_zalloc(mm->pt_cache);
 	blk->index = (unsigned int)index;
 	rb_link_node(&blk->node, parent, link);
 	rb_insert_augmented(&blk->node, &mm->pgtable, NULL);
 	mm->pt_hint = blk;
+	if (!last || index > last->index)
+		mm->pt_last = blk;
 	return blk;
 }
 
@@ -149,11 +160,29 @@ struct pte *pte_alloc(struct mm_struct *mm, unsigned long vpn)
 
 /* ---- whole blocks, for copy_pte_range ---- */
 
-/* The first block with a PTE at or after vpn, or NULL. */
-struct pte_block *pte_block_first(const struct mm_struct *mm,
-				  unsigned long vpn)
+/*
+ * The first block with a PTE at or after vpn, or NULL.  fork copies VMA
+ * after VMA in address order: the block the last copy ended in, or the one
+ * after it, is where the next begins; it is remembered as mm's hint.
+ */
+struct pte_block *pte_block_first(struct mm_struct *mm, unsigned long vpn)
 {
-	return block_search(mm, block_index(vpn), false);
+	unsigned long index = block_index(vpn);
+	struct pte_block *blk = mm->pt_hint;
+
+	if (blk && blk->index <= index) {
+		struct pte_block *next;
+
+		if (blk->index == index)
+			return blk;
+		next = block_of(rb_next(&blk->node));
+		if (!next || next->index >= index)
+			return next;
+	}
+	blk = block_search(mm, index, false);
+	if (blk)
+		mm->pt_hint = blk;
+	return blk;
 }
 
 struct pte_block *pte_block_next(const struct pte_block *blk)
@@ -182,10 +211,12 @@ void pte_free(struct mm_struct *mm, unsigned long vpn)
 	mm->nr_ptes--;
 	if (--blk->nr)
 		return;
+	if (mm->pt_last == blk)
+		mm->pt_last = block_of(rb_prev(&blk->node));
 	rb_erase_augmented(&blk->node, &mm->pgtable, NULL);
 	if (mm->pt_hint == blk)
 		mm->pt_hint = NULL;
-	free(blk);
+	kmem_cache_free(mm->pt_cache, blk);
 }
 
 /* Every block of mm freed, as exit leaves them. */
@@ -195,9 +226,10 @@ void pte_free_all(struct mm_struct *mm)
 
 	while ((n = mm->pgtable.node)) {
 		rb_erase_augmented(n, &mm->pgtable, NULL);
-		free(block_of(n));
+		kmem_cache_free(mm->pt_cache, block_of(n));
 	}
 	mm->pt_hint = NULL;
+	mm->pt_last = NULL;
 	mm->nr_ptes = 0;
 }
 

@@ -71,6 +71,10 @@ struct sim *sim_new(const struct sim_config *cfg)
 	/* The shared zero page: pfn 0, never on the frame tree, no rmap. */
 	sim->zero_folio.pfn = 0;
 	sim->zero_folio.flags = PG_zero;
+	kmem_cache_init(&sim->vma_cachep, sizeof(struct vm_area_struct));
+	kmem_cache_init(&sim->anon_vma_cachep, sizeof(struct anon_vma));
+	kmem_cache_init(&sim->avc_cachep, sizeof(struct anon_vma_chain));
+	kmem_cache_init(&sim->pte_block_cachep, sizeof(struct pte_block));
 	return sim;
 }
 
@@ -93,10 +97,10 @@ void sim_free(struct sim *sim)
 			list_for_each_entry_safe(avc, navc, &vma->anon_vma_chain,
 						 same_vma) {
 				list_del(&avc->same_vma);
-				free(avc);
+				kmem_cache_free(&sim->avc_cachep, avc);
 			}
 			vma_mm_remove(mm, vma);
-			free(vma);
+			kmem_cache_free(&sim->vma_cachep, vma);
 		}
 		list_del(&mm->node);
 		free(mm->pt);
@@ -104,7 +108,7 @@ void sim_free(struct sim *sim)
 	}
 	list_for_each_entry_safe(av, nav, &sim->anon_vmas, node) {
 		list_del(&av->node);
-		free(av);
+		kmem_cache_free(&sim->anon_vma_cachep, av);
 	}
 	list_for_each_entry_safe(f, nf, &sim->files, node) {
 		list_del(&f->node);
@@ -117,6 +121,10 @@ void sim_free(struct sim *sim)
 		rb_erase_augmented(n, &sim->swap, NULL);
 		free(rb_entry(n, struct swap_slot, node));
 	}
+	kmem_cache_destroy(&sim->vma_cachep);
+	kmem_cache_destroy(&sim->anon_vma_cachep);
+	kmem_cache_destroy(&sim->avc_cachep);
+	kmem_cache_destroy(&sim->pte_block_cachep);
 	sim_trace_free(&sim->trace);
 	free(sim->walk.visits);
 	free(sim->walk.probes);
@@ -131,6 +139,7 @@ struct mm_struct *mm_alloc(struct sim *sim, int pid)
 
 	mm->pid = pid;
 	mm->mmap_base = SIM_MMAP_BASE;
+	mm->pt_cache = &sim->pte_block_cachep;
 	/* keep sim->mms in pid order */
 	list_add_tail(&mm->node, &sim->mms);
 	if ((unsigned long)pid >= sim->next_pid)
@@ -163,7 +172,7 @@ struct mm_struct *sim_find_mm(const struct sim *sim, int pid)
 struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
 				     unsigned long id)
 {
-	struct vm_area_struct *vma = zalloc(sizeof(*vma));
+	struct vm_area_struct *vma = kmem_cache_zalloc(&sim->vma_cachep);
 
 	if (!id)
 		id = sim->next_vma_id;
@@ -179,13 +188,19 @@ struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
 void vm_area_free(struct sim *sim, struct vm_area_struct *vma)
 {
 	sim->nr_vmas--;
-	free(vma);
+	kmem_cache_free(&sim->vma_cachep, vma);
 }
 
 void vma_mm_insert(struct mm_struct *mm, struct vm_area_struct *vma)
 {
 	struct rb_node **link = &mm->mm_mt.node, *parent = NULL;
+	struct vm_area_struct *last = mm->vma_last;
 
+	/* dup_mmap and a growing heap add past the highest VMA: no descent */
+	if (last && vma->vm_start >= last->vm_start) {
+		parent = &last->mm_node;
+		link = &parent->right;
+	}
 	while (*link) {
 		struct vm_area_struct *cur =
 			rb_entry(*link, struct vm_area_struct, mm_node);
@@ -198,11 +213,15 @@ void vma_mm_insert(struct mm_struct *mm, struct vm_area_struct *vma)
 	}
 	rb_link_node(&vma->mm_node, parent, link);
 	rb_insert_augmented(&vma->mm_node, &mm->mm_mt, NULL);
+	if (!last || vma->vm_start >= last->vm_start)
+		mm->vma_last = vma;
 	mm->map_count++;
 }
 
 void vma_mm_remove(struct mm_struct *mm, struct vm_area_struct *vma)
 {
+	if (mm->vma_last == vma)
+		mm->vma_last = vma_prev(vma);
 	rb_erase_augmented(&vma->mm_node, &mm->mm_mt, NULL);
 	mm->map_count--;
 }
@@ -263,7 +282,7 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
 
 struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id)
 {
-	struct anon_vma *av = zalloc(sizeof(*av));
+	struct anon_vma *av = kmem_cache_zalloc(&sim->anon_vma_cachep);
 	struct rb_node **link = &sim->anon_vma_ids.node, *parent = NULL;
 
 	if (!id)
@@ -277,6 +296,11 @@ struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id)
 	/* legacy: "reference for first vma" (or the self-parent link) */
 	av->degree = 1;
 	list_add_tail(&av->node, &sim->anon_vmas);
+	/* ids are handed out in order: a new one goes past the highest */
+	if (sim->anon_vma_last && id > sim->anon_vma_last->id) {
+		parent = &sim->anon_vma_last->by_id;
+		link = &parent->right;
+	}
 	while (*link) {
 		struct anon_vma *cur = rb_entry(*link, struct anon_vma, by_id);
 
@@ -285,6 +309,8 @@ struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id)
 	}
 	rb_link_node(&av->by_id, parent, link);
 	rb_insert_augmented(&av->by_id, &sim->anon_vma_ids, NULL);
+	if (!sim->anon_vma_last || id > sim->anon_vma_last->id)
+		sim->anon_vma_last = av;
 	sim->nr_anon_vmas++;
 	return av;
 }
@@ -292,9 +318,15 @@ struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id)
 void anon_vma_free(struct sim *sim, struct anon_vma *av)
 {
 	list_del(&av->node);
+	if (sim->anon_vma_last == av) {
+		struct rb_node *prev = rb_prev(&av->by_id);
+
+		sim->anon_vma_last = prev ? rb_entry(prev, struct anon_vma,
+						     by_id) : NULL;
+	}
 	rb_erase_augmented(&av->by_id, &sim->anon_vma_ids, NULL);
 	sim->nr_anon_vmas--;
-	free(av);
+	kmem_cache_free(&sim->anon_vma_cachep, av);
 }
 
 struct anon_vma *sim_find_anon_vma(const struct sim *sim, unsigned long id)
@@ -313,7 +345,7 @@ struct anon_vma *sim_find_anon_vma(const struct sim *sim, unsigned long id)
 
 struct anon_vma_chain *anon_vma_chain_alloc(struct sim *sim, unsigned long id)
 {
-	struct anon_vma_chain *avc = zalloc(sizeof(*avc));
+	struct anon_vma_chain *avc = kmem_cache_zalloc(&sim->avc_cachep);
 
 	if (!id)
 		id = sim->next_avc_id;
@@ -328,7 +360,7 @@ struct anon_vma_chain *anon_vma_chain_alloc(struct sim *sim, unsigned long id)
 void anon_vma_chain_free(struct sim *sim, struct anon_vma_chain *avc)
 {
 	sim->nr_avcs--;
-	free(avc);
+	kmem_cache_free(&sim->avc_cachep, avc);
 }
 
 /* ---- files (address_space) ---- */

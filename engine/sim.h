@@ -284,9 +284,12 @@ struct mm_struct {
 	int pid;
 	int ppid;
 	struct rb_root mm_mt;		/* VMAs by address (the maple tree) */
+	struct vm_area_struct *vma_last;	/* the highest of them */
 	unsigned long map_count;
 	struct rb_root pgtable;		/* pte_blocks by vpn */
 	struct pte_block *pt_hint;	/* the block the last change went to */
+	struct pte_block *pt_last;	/* the block of the highest index */
+	struct kmem_cache *pt_cache;	/* where its blocks come from */
 	unsigned long pt_hint_region;	/* 1 + a region known to have a table */
 	unsigned long nr_ptes;
 	/*
@@ -508,6 +511,14 @@ struct frame_table {
 	unsigned int free;		/* 1 + first free place, 0: none */
 };
 
+/* slab.c: a cache of objects of one size */
+struct kmem_cache {
+	size_t size;
+	void *free;			/* freed objects, linked by first word */
+	char *next, *end;		/* the newest chunk's unused part */
+	struct slab_chunk *chunks;
+};
+
 struct sim {
 	struct sim_config cfg;
 	unsigned long next_pid;
@@ -522,10 +533,15 @@ struct sim {
 	struct list_head mms;
 	struct list_head anon_vmas;
 	struct rb_root anon_vma_ids;
+	struct anon_vma *anon_vma_last;	/* the highest id in it */
 	struct list_head files;
 	struct frame_table frames;
 	struct rb_root swap;
 	struct folio zero_folio;
+	struct kmem_cache vma_cachep;
+	struct kmem_cache anon_vma_cachep;
+	struct kmem_cache avc_cachep;
+	struct kmem_cache pte_block_cachep;
 
 	unsigned long nr_mms;
 	unsigned long nr_vmas;

@@ -76,20 +76,12 @@ static struct sim_event *trace_push(struct sim_trace *t)
 	return &t->ev[t->nr++];
 }
 
-void trace_fold(struct sim_trace *t, struct sim_trace_fn *f, const char *fn,
-		unsigned long calls)
+/* f's first folded call: its summary event, counted by trace_fold. */
+void trace_fold_first(struct sim_trace *t, struct sim_trace_fn *f,
+		      const char *fn)
 {
-	struct sim_event *sum;
-
-	if (!f->summary) {
-		sum = trace_push(t);
-		*sum = (struct sim_event){ .fn = fn };
-		f->summary = t->nr;
-	}
-	sum = &t->ev[f->summary - 1];
-	sum->omitted += calls;
-	sum->count = f->kept + sum->omitted;
-	t->omitted += calls;
+	*trace_push(t) = (struct sim_event){ .fn = fn };
+	f->summary = t->nr;
 }
 
 void sim_trace_add(struct sim_trace *t, const struct sim_event *e)
