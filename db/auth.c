@@ -6,6 +6,7 @@
  * through its readers.  Portable SQL: ON CONFLICT, no INSERT OR IGNORE,
  * times from the caller rather than the database's clock.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -173,9 +174,31 @@ static int change_rows(struct db *db, sqlite3_stmt *st)
 	return changed ? 0 : DB_NOT_FOUND;
 }
 
-int db_user_set_password(struct db *db, const char *name, const char *pwhash)
+/*
+ * In the caller's write transaction: credentials changed, so what a
+ * daemon verified and cached before is to be verified again.
+ */
+static int bump_epoch(struct db *db)
+{
+	return db_sql_step(db_writer(db), "UPDATE auth_epoch SET n = n + 1 "
+			   "WHERE id = 1", "");
+}
+
+/* db_write_begin, and the epoch bumped in that transaction */
+static int write_begin_bumped(struct db *db)
 {
 	if (db_write_begin(db))
+		return -1;
+	if (bump_epoch(db)) {
+		db_write_end(db, -1);
+		return -1;
+	}
+	return 0;
+}
+
+int db_user_set_password(struct db *db, const char *name, const char *pwhash)
+{
+	if (write_begin_bumped(db))
 		return -1;
 	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE users SET "
 					   "pwhash = ? WHERE name = ?", "tt",
@@ -184,7 +207,7 @@ int db_user_set_password(struct db *db, const char *name, const char *pwhash)
 
 int db_user_remove(struct db *db, const char *name)
 {
-	if (db_write_begin(db))
+	if (write_begin_bumped(db))
 		return -1;
 	return change_rows(db, db_sql_prep(db_writer(db), "DELETE FROM users "
 					   "WHERE name = ?", "t", name));
@@ -300,7 +323,7 @@ int db_token_find(struct db *db, const unsigned char *hash,
 
 int db_token_revoke(struct db *db, long id)
 {
-	if (db_write_begin(db))
+	if (write_begin_bumped(db))
 		return -1;
 	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE tokens SET "
 					   "revoked = ? WHERE id = ? AND revoked "
@@ -581,7 +604,7 @@ int db_share_find(struct db *db, const unsigned char *hash,
 
 int db_share_revoke(struct db *db, long session, long id)
 {
-	if (db_write_begin(db))
+	if (write_begin_bumped(db))
 		return -1;
 	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE shares SET "
 					   "revoked = ? WHERE id = ? AND session "
@@ -648,6 +671,213 @@ int db_session_set_visibility(struct db *db, long session, enum visibility v,
 					   "visibility = ?, class_id = ? WHERE "
 					   "id = ?", "tnl", visibility_name(v),
 					   class_id, session));
+}
+
+/* ---- what a class's page shows ---- */
+
+int db_classes_all(struct db *db,
+		   void (*fn)(const struct db_membership *, void *), void *arg)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	sqlite3_stmt *st = db_sql_prep(h, "SELECT id, name FROM classes ORDER "
+				       "BY name", "");
+	struct db_membership m = { .role = ROLE_NONE };
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		m.class_id = col_long(st, 0);
+		copy_text(m.class_name, sizeof(m.class_name), st, 1);
+		fn(&m, arg);
+	}
+	sqlite3_finalize(st);
+	db_read_end(tok);
+	return st ? 0 : -1;
+}
+
+int db_class_members(struct db *db, long class_id,
+		     void (*fn)(const struct db_member *, void *), void *arg)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	sqlite3_stmt *st = db_sql_prep(h, "SELECT " USER_COLUMNS ", m.role FROM "
+				       "memberships m JOIN users ON users.id = "
+				       "m.user_id WHERE m.class_id = ? ORDER BY "
+				       "users.name", "l", class_id);
+	struct db_member m;
+	char role[16];
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		row_to_user(st, 0, &m.user);
+		copy_text(role, sizeof(role), st, 6);
+		m.role = auth_role_parse(role);
+		fn(&m, arg);
+	}
+	sqlite3_finalize(st);
+	db_read_end(tok);
+	return st ? 0 : -1;
+}
+
+int db_lesson_add(struct db *db, long class_id, long session, long now)
+{
+	if (db_write_begin(db))
+		return -1;
+	return write_stmt(db, db_sql_prep(db_writer(db), "INSERT INTO lessons("
+					  "class_id, session, published) VALUES("
+					  "?, ?, ?) ON CONFLICT (class_id, "
+					  "session) DO NOTHING", "lll", class_id,
+					  session, now), NULL);
+}
+
+int db_lesson_remove(struct db *db, long class_id, long session)
+{
+	if (db_write_begin(db))
+		return -1;
+	return change_rows(db, db_sql_prep(db_writer(db), "DELETE FROM lessons "
+					   "WHERE class_id = ? AND session = ?",
+					   "ll", class_id, session));
+}
+
+int db_lessons(struct db *db, long class_id,
+	       void (*fn)(long session, void *), void *arg)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	sqlite3_stmt *st = db_sql_prep(h, "SELECT session FROM lessons WHERE "
+				       "class_id = ? ORDER BY published, session",
+				       "l", class_id);
+
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		fn(col_long(st, 0), arg);
+	sqlite3_finalize(st);
+	db_read_end(tok);
+	return st ? 0 : -1;
+}
+
+int db_session_touch(struct db *db, long session, long when)
+{
+	if (db_write_begin(db))
+		return -1;
+	return write_stmt(db, db_sql_prep(db_writer(db), "UPDATE sessions SET "
+					  "last_activity = ? WHERE id = ?", "ll",
+					  when, session), NULL);
+}
+
+int db_session_activity(struct db *db, long owner,
+			void (*fn)(long session, long when, void *), void *arg)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	sqlite3_stmt *st = db_sql_prep(h, "SELECT id, COALESCE(last_activity, "
+				       "0) FROM sessions WHERE owner = ?", "l",
+				       owner);
+
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		fn(col_long(st, 0), col_long(st, 1), arg);
+	sqlite3_finalize(st);
+	db_read_end(tok);
+	return st ? 0 : -1;
+}
+
+/* bytes, not characters: an op's text may hold UTF-8 file names */
+int db_user_stored_bytes(struct db *db, long user, long *bytes)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+
+	return first_row(db_sql_prep(h, "SELECT (SELECT COALESCE(SUM(LENGTH("
+				     "CAST(j.op AS BLOB))), 0) FROM journal j "
+				     "JOIN sessions s ON s.id = j.session WHERE "
+				     "s.owner = ?) + (SELECT COALESCE(SUM("
+				     "LENGTH(n.dump)), 0) FROM snapshots n JOIN "
+				     "sessions s ON s.id = n.session WHERE "
+				     "s.owner = ?)", "ll", user, user), tok,
+			 row_to_long, bytes);
+}
+
+/*
+ * The credentials' epoch, on a connection of its own: SQLite's
+ * data_version says whether any other connection committed since the
+ * last look, and only then is the counter read, so that a daemon busy
+ * with requests (and not with revocations) reads no page for it.
+ */
+static struct {
+	pthread_mutex_t lock;
+	struct db *db;
+	sqlite3 *h;
+	sqlite3_stmt *version, *epoch;
+	long long seen;		/* data_version at the last look */
+	long value;		/* the epoch then, -1: unknown */
+} watch = { .lock = PTHREAD_MUTEX_INITIALIZER, .value = -1 };
+
+static void watch_close(void)
+{
+	sqlite3_finalize(watch.version);
+	sqlite3_finalize(watch.epoch);
+	sqlite3_close(watch.h);
+	watch.version = watch.epoch = NULL;
+	watch.h = NULL;
+	watch.db = NULL;
+	watch.value = -1;
+}
+
+static int watch_open(struct db *db)
+{
+	char path[1024];
+	void *tok;
+	sqlite3 *r = db_read_begin(db, &tok);
+	const char *name = sqlite3_db_filename(r, "main");
+
+	snprintf(path, sizeof(path), "%s", name ? name : "");
+	db_read_end(tok);
+	watch_close();
+	if (!path[0] || sqlite3_open_v2(path, &watch.h, SQLITE_OPEN_READWRITE |
+					SQLITE_OPEN_NOMUTEX, NULL) ||
+	    sqlite3_prepare_v2(watch.h, "PRAGMA data_version", -1,
+			       &watch.version, NULL) ||
+	    sqlite3_prepare_v2(watch.h, "SELECT n FROM auth_epoch WHERE id = 1",
+			       -1, &watch.epoch, NULL)) {
+		watch_close();
+		return -1;
+	}
+	watch.db = db;
+	return 0;
+}
+
+static long long step_int(sqlite3_stmt *st, bool *ok)
+{
+	long long v = 0;
+
+	*ok = sqlite3_step(st) == SQLITE_ROW;
+	if (*ok)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+long db_auth_epoch(struct db *db)
+{
+	long long version;
+	long value = -1;
+	bool ok;
+
+	pthread_mutex_lock(&watch.lock);
+	if (watch.db != db && watch_open(db))
+		goto out;
+	version = step_int(watch.version, &ok);
+	if (!ok) {
+		watch_close();
+		goto out;
+	}
+	if (watch.value < 0 || version != watch.seen) {
+		watch.value = (long)step_int(watch.epoch, &ok);
+		if (!ok)
+			watch.value = -1;
+		watch.seen = version;
+	}
+	value = watch.value;
+out:
+	pthread_mutex_unlock(&watch.lock);
+	return value;
 }
 
 /*

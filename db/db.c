@@ -27,7 +27,7 @@
 #include "sql.h"
 #include "store.h"
 
-#define SCHEMA_VERSION	4
+#define SCHEMA_VERSION	5
 #define NR_READERS	4
 #define READ_BUSY_MS	1000	/* a WAL reader waits only on recovery */
 #define PROBE_EVERY_MS	1000
@@ -118,6 +118,7 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"CREATE INDEX snapshots_by_seq ON snapshots(session, seq);"
 	"CREATE UNIQUE INDEX snapshots_by_name ON snapshots(session, name);",
 	DB_AUTH_SCHEMA,
+	DB_LABS_SCHEMA,
 };
 
 static const char *const fault_names[] = {

@@ -99,4 +99,23 @@ int db_auth_adopt_sessions(sqlite3 *h, char *note, size_t len);
 	"  REFERENCES classes(id) ON DELETE SET NULL;" \
 	"CREATE INDEX sessions_by_owner ON sessions(owner);"
 
+/*
+ * Schema 5: what a class's page shows.  A class's published lessons; a
+ * session's latest op, in Unix seconds (written at most once a minute
+ * per session, see db_session_touch); and a counter of changes to
+ * credentials, so that a daemon may cache what it verified and still see
+ * a revocation made by another process (db_auth_epoch).
+ */
+#define DB_LABS_SCHEMA \
+	"CREATE TABLE lessons (" \
+	"  class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE," \
+	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE," \
+	"  published INTEGER NOT NULL," \
+	"  PRIMARY KEY (class_id, session));" \
+	"ALTER TABLE sessions ADD COLUMN last_activity INTEGER;" \
+	"CREATE TABLE auth_epoch (" \
+	"  id INTEGER PRIMARY KEY CHECK (id = 1)," \
+	"  n INTEGER NOT NULL);" \
+	"INSERT INTO auth_epoch(id, n) VALUES(1, 0);"
+
 #endif /* RMAPD_DB_SQL_H */
