@@ -745,7 +745,7 @@ static void post_live(const struct request *req, long class_id,
 			      "lesson was not set");
 		goto out;
 	}
-	streams_notify(session);
+	streams_notify_live(session, step, true);
 	get_live(class_id, rep);
 out:
 	cJSON_Delete(body);
@@ -776,7 +776,7 @@ static void live_route(const struct request *req, const char *cls,
 			return;
 		}
 		if (was)
-			streams_notify(was);
+			streams_notify_live(was, -1, false);
 		rep->status = 204;
 	}
 }

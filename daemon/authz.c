@@ -201,10 +201,9 @@ static struct cred *cred_slot(const unsigned char *hash)
 }
 
 /* the token of hash and its user: 0, or what db_token_user says */
-static int token_lookup(const unsigned char *hash, struct db_token *t,
-			struct db_user *u)
+static int token_lookup(const unsigned char *hash, long epoch,
+			struct db_token *t, struct db_user *u)
 {
-	long epoch = db_auth_epoch(g_db);
 	struct cred *c;
 	int rc;
 
@@ -240,7 +239,7 @@ static void token_user(const char *text, const char *kind, struct caller *who)
 	long now = (long)time(NULL);
 
 	auth_secret_hash(text, hash);
-	if (token_lookup(hash, &t, &u) || strcmp(t.kind, kind) ||
+	if (token_lookup(hash, who->epoch[0], &t, &u) || strcmp(t.kind, kind) ||
 	    t.revoked || (t.expires && t.expires <= now)) {
 		who->bad = true;
 		return;
@@ -297,6 +296,76 @@ static void identify(const struct request *req, struct caller *who)
 
 enum access { ACC_NONE, ACC_PINNED, ACC_READ, ACC_WRITE };
 
+/*
+ * Whether a user reads another's session through a class: they teach its
+ * owner, it is shown to a class of theirs, or it is their class's live
+ * lesson.  Three queries, so the answers are kept (by user and session,
+ * with what they depend on) under the access epoch, which any change of
+ * a membership or of a class's live session moves.
+ */
+#define ACCESS_SLOTS	4096
+
+struct access_memo {
+	long epoch;		/* -1: empty */
+	long user, session, owner, class_id;
+	int visibility;
+	bool reads;
+};
+
+static pthread_mutex_t access_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct access_memo access_memo[ACCESS_SLOTS];
+static bool access_ready;
+
+static struct access_memo *access_slot(long user, long session)
+{
+	size_t i;
+
+	if (!access_ready) {
+		for (i = 0; i < ACCESS_SLOTS; i++)
+			access_memo[i].epoch = -1;
+		access_ready = true;
+	}
+	i = ((size_t)user * 2654435761u) ^ ((size_t)session * 40503u);
+	return &access_memo[i % ACCESS_SLOTS];
+}
+
+static bool memo_fits(const struct access_memo *m, long epoch, long user,
+		      long session, const struct session_access *sa)
+{
+	return epoch >= 0 && m->epoch == epoch && m->user == user &&
+	       m->session == session && m->owner == sa->owner &&
+	       m->class_id == sa->class_id && m->visibility == sa->visibility;
+}
+
+static bool reads_through_class(const struct caller *who, long id,
+				const struct session_access *sa)
+{
+	long epoch = who->epoch[1];
+	struct access_memo *m;
+	bool reads;
+
+	pthread_mutex_lock(&access_lock);
+	m = access_slot(who->user, id);
+	if (memo_fits(m, epoch, who->user, id, sa)) {
+		reads = m->reads;
+		pthread_mutex_unlock(&access_lock);
+		return reads;
+	}
+	pthread_mutex_unlock(&access_lock);
+	reads = db_teaches(g_db, who->user, sa->owner) ||
+		(sa->visibility == VIS_CLASS && sa->class_id &&
+		 db_member_role(g_db, sa->class_id, who->user) != ROLE_NONE) ||
+		db_follows(g_db, who->user, id);
+	if (epoch < 0)
+		return reads;
+	pthread_mutex_lock(&access_lock);
+	m = access_slot(who->user, id);
+	*m = (struct access_memo){ epoch, who->user, id, sa->owner,
+				   sa->class_id, sa->visibility, reads };
+	pthread_mutex_unlock(&access_lock);
+	return reads;
+}
+
 static enum access session_access(const struct caller *who, long id,
 				  const struct session_access *sa)
 {
@@ -306,11 +375,7 @@ static enum access session_access(const struct caller *who, long id,
 		return ACC_NONE;	/* a scrape token reads metrics only */
 	if (who->admin || (who->user && sa->owner == who->user))
 		return writer ? ACC_WRITE : ACC_READ;
-	if (who->user && sa->owner &&
-	    (db_teaches(g_db, who->user, sa->owner) ||
-	     (sa->visibility == VIS_CLASS && sa->class_id &&
-	      db_member_role(g_db, sa->class_id, who->user) != ROLE_NONE) ||
-	     db_follows(g_db, who->user, id)))
+	if (who->user && sa->owner && reads_through_class(who, id, sa))
 		return ACC_READ;
 	if (who->share_session == id)
 		return who->share_pin >= 0 ? ACC_PINNED : ACC_READ;
@@ -456,6 +521,7 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 
 	memset(who, 0, sizeof(*who));
 	who->share_pin = who->pin = -1;
+	who->epoch[0] = who->epoch[1] = -1;	/* nothing cached is trusted */
 	if (!cfg->auth)
 		return false;
 	if (strlen(req->path) >= sizeof(path))
@@ -465,6 +531,8 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 	need = need_of(req, seg, n, &id, &charge);
 	if (need == NEED_NOTHING)
 		return false;
+	/* read before any lookup: a change after it is seen next time */
+	db_auth_epochs(g_db, who->epoch);
 	identify(req, who);
 	if (who->bad || (!who->user && !who->share_session))
 		return unauthorized(rep, who);

@@ -189,6 +189,7 @@ struct caller {
 	long share_session;		/* a share link's session, 0: none */
 	long share_pin;			/* its step, -1: the latest */
 	long pin;			/* this request sees that step, -1: any */
+	long epoch[2];			/* db_auth_epochs() as it began */
 };
 
 /* ---- routes.c ---- */
@@ -267,6 +268,8 @@ void http_stop(struct MHD_Daemon *d);
 bool http_stopping(void);
 /* event streams */
 void streams_notify(long session);
+/* a live lesson of session moved to step (-1: none named) or stopped */
+void streams_notify_live(long session, long step, bool live);
 void streams_expire(bool all);
 
 /* ---- conns.c ---- */

@@ -184,6 +184,13 @@ static int bump_epoch(struct db *db)
 			   "WHERE id = 1", "");
 }
 
+/* the same for who may read what (memberships, live lessons) */
+static int bump_access(struct db *db)
+{
+	return db_sql_step(db_writer(db), "UPDATE auth_epoch SET n = n + 1 "
+			   "WHERE id = 2", "");
+}
+
 /* db_write_begin, and the epoch bumped in that transaction */
 static int write_begin_bumped(struct db *db)
 {
@@ -209,6 +216,8 @@ int db_user_remove(struct db *db, const char *name)
 {
 	if (write_begin_bumped(db))
 		return -1;
+	if (bump_access(db))
+		return db_write_end(db, -1);
 	return change_rows(db, db_sql_prep(db_writer(db), "DELETE FROM users "
 					   "WHERE name = ?", "t", name));
 }
@@ -380,6 +389,8 @@ int db_member_set(struct db *db, long class_id, long user, enum auth_role role)
 {
 	if (db_write_begin(db))
 		return -1;
+	if (bump_access(db))
+		return db_write_end(db, -1);
 	return write_stmt(db, db_sql_prep(db_writer(db), "INSERT INTO "
 					  "memberships(class_id, user_id, role) "
 					  "VALUES(?, ?, ?) ON CONFLICT (class_id, "
@@ -425,10 +436,19 @@ static bool exists(struct db *db, const char *sql, long a, long b)
 	return yes;
 }
 
+/*
+ * Who follows a session changes with the class's live session, not with
+ * its step: a new step keeps what readers have cached.
+ */
 int db_class_set_live(struct db *db, long class_id, long session, long step)
 {
 	if (db_write_begin(db))
 		return -1;
+	if (db_sql_step(db_writer(db), "UPDATE auth_epoch SET n = n + 1 WHERE "
+			"id = 2 AND EXISTS (SELECT 1 FROM classes WHERE id = ? AND "
+			"COALESCE(live_session, 0) <> ?)", "ll", class_id,
+			session > 0 ? session : 0))
+		return db_write_end(db, -1);
 	return write_stmt(db, db_sql_prep(db_writer(db), "UPDATE classes SET "
 					  "live_session = ?, live_step = ? WHERE "
 					  "id = ?", "nnl", session,
@@ -795,29 +815,29 @@ int db_user_stored_bytes(struct db *db, long user, long *bytes)
 }
 
 /*
- * The credentials' epoch, on a connection of its own: SQLite's
- * data_version says whether any other connection committed since the
- * last look, and only then is the counter read, so that a daemon busy
- * with requests (and not with revocations) reads no page for it.
+ * The epochs, on a connection of its own: SQLite's data_version says
+ * whether any other connection committed since the last look, and only
+ * then are the counters read, so that a daemon busy with requests (and
+ * not with revocations) reads no page for them.
  */
 static struct {
 	pthread_mutex_t lock;
 	struct db *db;
 	sqlite3 *h;
-	sqlite3_stmt *version, *epoch;
+	sqlite3_stmt *version, *epochs;
 	long long seen;		/* data_version at the last look */
-	long value;		/* the epoch then, -1: unknown */
-} watch = { .lock = PTHREAD_MUTEX_INITIALIZER, .value = -1 };
+	long value[2];		/* the epochs then, -1: unknown */
+} watch = { .lock = PTHREAD_MUTEX_INITIALIZER, .value = { -1, -1 } };
 
 static void watch_close(void)
 {
 	sqlite3_finalize(watch.version);
-	sqlite3_finalize(watch.epoch);
+	sqlite3_finalize(watch.epochs);
 	sqlite3_close(watch.h);
-	watch.version = watch.epoch = NULL;
+	watch.version = watch.epochs = NULL;
 	watch.h = NULL;
 	watch.db = NULL;
-	watch.value = -1;
+	watch.value[0] = watch.value[1] = -1;
 }
 
 static int watch_open(struct db *db)
@@ -834,8 +854,8 @@ static int watch_open(struct db *db)
 					SQLITE_OPEN_NOMUTEX, NULL) ||
 	    sqlite3_prepare_v2(watch.h, "PRAGMA data_version", -1,
 			       &watch.version, NULL) ||
-	    sqlite3_prepare_v2(watch.h, "SELECT n FROM auth_epoch WHERE id = 1",
-			       -1, &watch.epoch, NULL)) {
+	    sqlite3_prepare_v2(watch.h, "SELECT id, n FROM auth_epoch", -1,
+			       &watch.epochs, NULL)) {
 		watch_close();
 		return -1;
 	}
@@ -843,41 +863,46 @@ static int watch_open(struct db *db)
 	return 0;
 }
 
-static long long step_int(sqlite3_stmt *st, bool *ok)
+/* under watch.lock: the counters read again, -1 where that failed */
+static void watch_read(void)
 {
-	long long v = 0;
+	int rc;
 
-	*ok = sqlite3_step(st) == SQLITE_ROW;
-	if (*ok)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return v;
+	watch.value[0] = watch.value[1] = -1;
+	while ((rc = sqlite3_step(watch.epochs)) == SQLITE_ROW) {
+		long id = (long)sqlite3_column_int64(watch.epochs, 0);
+
+		if (id == 1 || id == 2)
+			watch.value[id - 1] =
+				(long)sqlite3_column_int64(watch.epochs, 1);
+	}
+	sqlite3_reset(watch.epochs);
+	if (rc != SQLITE_DONE)
+		watch.value[0] = watch.value[1] = -1;
 }
 
-long db_auth_epoch(struct db *db)
+void db_auth_epochs(struct db *db, long out[2])
 {
 	long long version;
-	long value = -1;
-	bool ok;
 
+	out[0] = out[1] = -1;
 	pthread_mutex_lock(&watch.lock);
 	if (watch.db != db && watch_open(db))
 		goto out;
-	version = step_int(watch.version, &ok);
-	if (!ok) {
+	if (sqlite3_step(watch.version) != SQLITE_ROW) {
 		watch_close();
 		goto out;
 	}
-	if (watch.value < 0 || version != watch.seen) {
-		watch.value = (long)step_int(watch.epoch, &ok);
-		if (!ok)
-			watch.value = -1;
+	version = sqlite3_column_int64(watch.version, 0);
+	sqlite3_reset(watch.version);
+	if (watch.value[0] < 0 || watch.value[1] < 0 || version != watch.seen) {
+		watch_read();
 		watch.seen = version;
 	}
-	value = watch.value;
+	out[0] = watch.value[0];
+	out[1] = watch.value[1];
 out:
 	pthread_mutex_unlock(&watch.lock);
-	return value;
 }
 
 /*

@@ -182,11 +182,12 @@ int db_session_activity(struct db *db, long owner,
 /* the bytes of journal and snapshot rows of the user's sessions */
 int db_user_stored_bytes(struct db *db, long user, long *bytes);
 /*
- * A number that changes whenever a token, login, share link or user is
- * revoked, removed or changed, by this process or another: what was
- * verified under one epoch holds while it stays.  -1: unknown (verify).
+ * Two numbers: out[0] changes whenever a token, login, share link or user
+ * is revoked, removed or changed, out[1] whenever a membership or a
+ * class's live session does, by this process or another: what was
+ * verified under them holds while they stay.  -1: unknown (verify).
  */
-long db_auth_epoch(struct db *db);
+void db_auth_epochs(struct db *db, long out[2]);
 
 /* ---- sessions ---- */
 int db_session_set_visibility(struct db *db, long session, enum visibility v,

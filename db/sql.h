@@ -102,9 +102,10 @@ int db_auth_adopt_sessions(sqlite3 *h, char *note, size_t len);
 /*
  * Schema 5: what a class's page shows.  A class's published lessons; a
  * session's latest op, in Unix seconds (written at most once a minute
- * per session, see db_session_touch); and a counter of changes to
- * credentials, so that a daemon may cache what it verified and still see
- * a revocation made by another process (db_auth_epoch).
+ * per session, see db_session_touch); and two counters, of changes to
+ * credentials (1) and to who reads what (2: memberships, live lessons),
+ * so that a daemon may cache what it verified and still see a change
+ * made by another process (db_auth_epochs).
  */
 #define DB_LABS_SCHEMA \
 	"CREATE TABLE lessons (" \
@@ -114,8 +115,8 @@ int db_auth_adopt_sessions(sqlite3 *h, char *note, size_t len);
 	"  PRIMARY KEY (class_id, session));" \
 	"ALTER TABLE sessions ADD COLUMN last_activity INTEGER;" \
 	"CREATE TABLE auth_epoch (" \
-	"  id INTEGER PRIMARY KEY CHECK (id = 1)," \
+	"  id INTEGER PRIMARY KEY CHECK (id IN (1, 2))," \
 	"  n INTEGER NOT NULL);" \
-	"INSERT INTO auth_epoch(id, n) VALUES(1, 0);"
+	"INSERT INTO auth_epoch(id, n) VALUES(1, 0), (2, 0);"
 
 #endif /* RMAPD_DB_SQL_H */

@@ -490,8 +490,8 @@ def a_class_follows_its_live_lesson(lab):
 
     def follow():
         t = time.time()
-        woke["status"] = lab.req("bob", "GET", url + "/events?since=%d"
-                                 % version)[0]
+        got = lab.req("bob", "GET", url + "/events?since=%d" % version)
+        woke["status"], woke["payload"] = got[0], got[3]
         woke["after"] = time.time() - t
     th = threading.Thread(target=follow)
     th.start()
@@ -499,6 +499,10 @@ def a_class_follows_its_live_lesson(lab):
     lab.json("inst_a", "POST", live, {"session": sid, "step": 3})
     th.join(30)
     assert woke["status"] == 200 and woke["after"] < 3, woke
+    # the stream brings the step: followers follow the lesson, not only
+    # the state
+    assert (b'event: live\ndata: {"version":%d,"step":3,"live":true}\n\n'
+            % version) in woke["payload"], woke
     lab.json("inst_a", "DELETE", live, expect=204)
     assert lab.req("bob", "GET", url + "?view=summary")[0] == 404
 
@@ -610,6 +614,36 @@ def token_revocation_holds_from_the_next_request(lab):
     st, b, _, _, hdrs = lab.d.request("GET", "/api/v1/me", headers=h)
     assert st == 401 and b["type"].endswith(":invalid-credentials"), b
     assert hdrs.get("WWW-Authenticate", "").startswith("Bearer"), hdrs
+
+
+def access_follows_a_membership_change_at_once(lab):
+    """What a caller may read is kept in memory, and a membership made by
+    the CLI (another process) or through the API holds from the next
+    request."""
+    f = lab.fixture()
+    url = "/api/v1/sessions/%d?view=summary" % f["id"]
+    for _ in range(2):
+        assert lab.req("carol", "GET", url)[0] == 404
+        assert lab.req("inst_b", "GET", url)[0] == 404
+    roster = os.path.join(lab.tmp, "carol-ta.csv")
+    with open(roster, "w") as fh:
+        fh.write("carol,ta,Carol\n")
+    cli(lab.db, "class", "enrol", "os101", roster)
+    assert lab.req("carol", "GET", url)[0] == 200
+    code = lab.json("inst_a", "POST", "/api/v1/classes/os101/codes",
+                    {"role": "ta"}, expect=201)
+    assert lab.req("inst_b", "GET", url)[0] == 404
+    lab.json("inst_b", "POST", "/api/v1/join", {"code": code["code"]})
+    assert lab.req("inst_b", "GET", url)[0] == 200
+
+
+def user_removal_holds_from_the_next_request(lab):
+    cli(lab.db, "user", "add", "gone", "--password-stdin", stdin="pw-of-gone\n")
+    h = {"Authorization": "Bearer " + lab.token("gone")}
+    assert lab.d.request("GET", "/api/v1/me", headers=h)[0] == 200
+    assert lab.d.request("GET", "/api/v1/me", headers=h)[0] == 200
+    cli(lab.db, "user", "remove", "gone")
+    assert lab.d.request("GET", "/api/v1/me", headers=h)[0] == 401
 
 
 def login_sets_a_strict_cookie_and_logout_ends_it(lab):
@@ -1008,7 +1042,10 @@ def main():
                   a_class_page_lists_its_lessons_and_its_staff_see_the_roster,
                   token_revocation_holds_from_the_next_request,
                   login_sets_a_strict_cookie_and_logout_ends_it,
-                  metrics_need_an_admin_or_a_scrape_token):
+                  metrics_need_an_admin_or_a_scrape_token,
+                  user_removal_holds_from_the_next_request,
+                  # last: carol and inst_b become TAs of os101
+                  access_follows_a_membership_change_at_once):
             res.run(t, lab)
         res.run(no_sanitizer_report, lab)
     finally:
