@@ -205,9 +205,10 @@ static void stored_activity(long session, long when, void *arg)
 	}
 }
 
-static void member_row(const struct db_member *mb, void *arg)
+static void member_row(const struct db_member *mb, const struct caller *who,
+		       cJSON *arr)
 {
-	struct member_sessions m = { ((void **)arg)[1], mb->user.id, NULL, 0 };
+	struct member_sessions m = { who, mb->user.id, NULL, 0 };
 	cJSON *o = cJSON_CreateObject(), *u;
 	long uid = mb->user.id;
 
@@ -230,16 +231,53 @@ static void member_row(const struct db_member *mb, void *arg)
 						 g_cfg->quota_stored_bytes));
 	add_limit(u, "ops_per_second", quota_limit(uid, "ops_rate",
 						   g_cfg->quota_ops_rate));
-	cJSON_AddItemToArray(((void **)arg)[0], o);
+	cJSON_AddItemToArray(arr, o);
 }
 
+struct member_list {
+	struct db_member *m;
+	size_t n, cap;
+	bool short_of_memory;
+};
+
+static void add_member(const struct db_member *mb, void *arg)
+{
+	struct member_list *l = arg;
+	struct db_member *m;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 32;
+		m = realloc(l->m, l->cap * sizeof(*m));
+		if (!m) {
+			l->short_of_memory = true;
+			return;
+		}
+		l->m = m;
+	}
+	l->m[l->n++] = *mb;
+}
+
+/*
+ * The roster is read whole before each row's queries: a query inside the
+ * roster's own would hold two of the database's readers at once.
+ */
 static void get_members(const struct request *req, long id,
 			struct reply *rep)
 {
-	cJSON *a = cJSON_CreateArray();
-	void *arg[2] = { a, req->who };
+	struct member_list l = { 0 };
+	cJSON *a;
+	size_t i;
 
-	db_class_members(g_db, id, member_row, arg);
+	if (db_class_members(g_db, id, add_member, &l) || l.short_of_memory) {
+		free(l.m);
+		reply_problem(rep, 503, "storage-unavailable", "", "the roster "
+			      "could not be read");
+		return;
+	}
+	a = cJSON_CreateArray();
+	for (i = 0; i < l.n; i++)
+		member_row(&l.m[i], req->who, a);
+	free(l.m);
 	reply_json(rep, 200, a);
 }
 

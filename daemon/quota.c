@@ -49,38 +49,51 @@ struct stored {
 	long user;
 	long bytes;
 	int64_t read_ms;
+	long limit;		/* stored_bytes, read again as a bucket's rate */
+	int64_t limit_ms;
 };
 
 static struct stored stored[BUCKETS];
 
-struct class_max {
-	const char *kind;
-	long max;
-	bool any;
+#define MAX_CLASSES	64	/* a user's classes whose defaults count */
+
+struct class_ids {
+	long id[MAX_CLASSES];
+	size_t n;
 };
 
-static void class_default(const struct db_membership *m, void *arg)
+static void add_class_id(const struct db_membership *m, void *arg)
 {
-	struct class_max *c = arg;
-	long v;
+	struct class_ids *c = arg;
 
-	if (db_quota_get(g_db, 0, m->class_id, c->kind, &v))
-		return;
-	if (!c->any || v > c->max)
-		c->max = v;
-	c->any = true;
+	if (c->n < MAX_CLASSES)
+		c->id[c->n++] = m->class_id;
 }
 
+/*
+ * The classes are gathered first and their defaults read after: a query
+ * inside another's iteration would hold two readers at once, and enough
+ * threads doing so take every reader and wait for ever.
+ */
 long quota_limit(long user, const char *kind, unsigned long ceiling)
 {
-	struct class_max c = { kind, 0, false };
-	long v;
+	struct class_ids c = { .n = 0 };
+	long v, max = 0;
+	bool any = false;
+	size_t i;
 
 	if (!db_quota_get(g_db, user, 0, kind, &v))
 		return v;
-	db_memberships(g_db, user, class_default, &c);
-	if (c.any && (!ceiling || (unsigned long)c.max <= ceiling))
-		return c.max;
+	db_memberships(g_db, user, add_class_id, &c);
+	for (i = 0; i < c.n; i++) {
+		if (db_quota_get(g_db, 0, c.id[i], kind, &v))
+			continue;
+		if (!any || v > max)
+			max = v;
+		any = true;
+	}
+	if (any && (!ceiling || (unsigned long)max <= ceiling))
+		return max;
 	return (long)ceiling;
 }
 
@@ -211,8 +224,32 @@ static struct stored *stored_of(long user, bool make)
 	if (!make)
 		return NULL;
 	old->user = user;
-	old->read_ms = -LIMIT_TTL_MS - 1;
+	old->read_ms = old->limit_ms = -LIMIT_TTL_MS - 1;
 	return old;
+}
+
+/* the user's stored_bytes limit, read at most every LIMIT_TTL_MS */
+static long stored_limit(long user)
+{
+	int64_t now = monotonic_ms();
+	struct stored *e;
+	long limit;
+
+	pthread_mutex_lock(&buckets_lock);
+	e = stored_of(user, true);
+	limit = e->limit;
+	if (now - e->limit_ms <= LIMIT_TTL_MS) {
+		pthread_mutex_unlock(&buckets_lock);
+		return limit;
+	}
+	pthread_mutex_unlock(&buckets_lock);
+	limit = quota_limit(user, "stored_bytes", g_cfg->quota_stored_bytes);
+	pthread_mutex_lock(&buckets_lock);
+	e = stored_of(user, true);
+	e->limit = limit;
+	e->limit_ms = now;
+	pthread_mutex_unlock(&buckets_lock);
+	return limit;
 }
 
 long quota_stored_used(long user)
@@ -246,8 +283,7 @@ bool quota_refuse_stored(const struct caller *who, struct reply *rep)
 
 	if (exempt(who))
 		return false;
-	limit = quota_limit(who->user, "stored_bytes",
-			    g_cfg->quota_stored_bytes);
+	limit = stored_limit(who->user);
 	if (!limit)
 		return false;
 	used = quota_stored_used(who->user);
