@@ -606,6 +606,27 @@ def a_class_page_lists_its_lessons_and_its_staff_see_the_roster(lab):
     assert lab.req("ta_a", "PUT", "/api/v1/classes/os101/quotas", q)[0] == 403
 
 
+def rosters_read_at_once_all_answer(lab):
+    """Sixteen staff reads of the roster at once: each row's queries run
+    after the roster's own, never inside it (a query inside another holds
+    two of the database's four readers, and eight threads doing so took
+    them all and hung)."""
+    import threading
+    got = []
+
+    def reader(who):
+        for _ in range(8):
+            got.append(lab.req(who, "GET", "/api/v1/classes/os101/members")[0])
+    ts = [threading.Thread(target=reader, args=(w,)) for w in
+          ("ta_a", "inst_a", "admin") * 5 + ("ta_a",)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    assert not any(t.is_alive() for t in ts), "roster reads hung"
+    assert got == [200] * 128, got
+
+
 def token_revocation_holds_from_the_next_request(lab):
     tok = lab.token("bob", "--name", "soon-revoked")
     h = {"Authorization": "Bearer " + tok}
@@ -1040,6 +1061,7 @@ def main():
                   join_codes_invite_expire_and_never_lower_a_role,
                   a_class_follows_its_live_lesson,
                   a_class_page_lists_its_lessons_and_its_staff_see_the_roster,
+                  rosters_read_at_once_all_answer,
                   token_revocation_holds_from_the_next_request,
                   login_sets_a_strict_cookie_and_logout_ends_it,
                   metrics_need_an_admin_or_a_scrape_token,

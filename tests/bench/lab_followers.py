@@ -20,6 +20,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "api"))
 from rmapd_client import Daemon  # noqa: E402
+from live_followers import cpu_s  # noqa: E402
 
 ENV = dict(os.environ, RMAPD_TEST_FAST_KDF="1")
 BASE = 0x10000000
@@ -96,11 +97,15 @@ def main():
         runs = {"alone": [], "followers": []}
         for _ in range(a.rounds):
             for k, extra in (("alone", []), ("followers", [livef])):
+                c0 = cpu_s(d.proc.pid)
                 out = subprocess.run([lab_load, str(d.port), clients,
                                       str(a.rate), str(a.seconds)] + extra,
                                      capture_output=True, text=True,
                                      check=True).stdout
-                runs[k].append(json.loads(out))
+                r = json.loads(out)
+                r["cpu_us"] = (cpu_s(d.proc.pid) - c0) / max(
+                    1, r["answered"] + r["streams"]) * 1e6
+                runs[k].append(r)
     finally:
         d.cleanup()
 
@@ -109,13 +114,15 @@ def main():
     for k in ("alone", "followers"):
         rs = runs[k]
         line = ("%s: %d students x %g req/s, %d s x %d rounds: p50 %.2f ms, "
-                "p99 %.2f ms; %d/%d answered, %d errors, %d stream errors" % (
+                "p99 %.2f ms; %d/%d answered, %d errors, %d stream errors; "
+                "rmapd %.0f us CPU per request or stream" % (
                     k, a.students, a.rate, a.seconds, a.rounds,
                     med(k, lambda r: r["p50_ms"]),
                     med(k, lambda r: r["p99_ms"]),
                     sum(r["answered"] for r in rs), sum(r["due"] for r in rs),
                     sum(r["errors"] for r in rs),
-                    sum(r["stream_errors"] for r in rs)))
+                    sum(r["stream_errors"] for r in rs),
+                    med(k, lambda r: r["cpu_us"])))
         if k == "followers":
             line += ("; live lesson: %d steps, step-to-state p50 %.1f ms, "
                      "p99 %.1f ms, max %.1f ms over %d reads, %d missed" % (
