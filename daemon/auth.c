@@ -395,8 +395,7 @@ static void list_share(const struct db_share *sh, void *arg)
 	cJSON_AddItemToArray(arg, share_json(sh));
 }
 
-/* an optional whole number field in lo..hi: false when answered */
-static bool opt_long(const cJSON *body, const char *key, long lo, long hi,
+bool opt_long(const cJSON *body, const char *key, long lo, long hi,
 		     long *out, struct reply *rep)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
@@ -746,7 +745,7 @@ static void post_live(const struct request *req, long class_id,
 			      "lesson was not set");
 		goto out;
 	}
-	streams_notify(session);
+	streams_notify_live(session, step, true);
 	get_live(class_id, rep);
 out:
 	cJSON_Delete(body);
@@ -777,7 +776,7 @@ static void live_route(const struct request *req, const char *cls,
 			return;
 		}
 		if (was)
-			streams_notify(was);
+			streams_notify_live(was, -1, false);
 		rep->status = 204;
 	}
 }
@@ -817,7 +816,8 @@ bool auth_route(const struct config *cfg, const struct request *req,
 	long id;
 	char *end;
 
-	if (classes_route(req, seg, n, rep, name))
+	if (classes_page_route(req, seg, n, rep, name) ||
+	    classes_route(req, seg, n, rep, name))
 		return true;
 	if (n == 3 && (!strcmp(seg[2], "login") || !strcmp(seg[2], "logout"))) {
 		*name = seg[2][3] == 'i' ? "/api/v1/login" : "/api/v1/logout";

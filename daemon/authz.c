@@ -10,6 +10,7 @@
  * read but not change is 403.  With --auth off (the default on loopback)
  * everyone may do everything, as before there were users.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ enum need {
 	NEED_WRITER,		/* an account with the write scope */
 	NEED_METRICS,		/* an admin, or a scrape token */
 	NEED_MEMBER,		/* a member of class {class}, or an admin */
+	NEED_CLASS,		/* the same, and to anyone else it is not there */
+	NEED_STAFF,		/* an instructor or TA of {class}, or an admin */
 	NEED_INSTRUCTOR,	/* an instructor of class {class}, or an admin */
 	NEED_READ,		/* may read session {id}, at a pinned step too */
 	NEED_READ_LATEST,	/* may read session {id} as it is now */
@@ -39,7 +42,8 @@ enum need {
  * against it for every kind of caller.
  */
 /* what a route counts against the caller's quota (quota.c) */
-enum charge { Q_NONE, Q_SESSION, Q_OPS };	/* a new session; ops */
+/* a new session (its ops too); ops; a snapshot */
+enum charge { Q_NONE, Q_SESSION, Q_OPS, Q_STORED };
 
 static const struct rule {
 	const char *method, *path;
@@ -53,6 +57,12 @@ static const struct rule {
 	{ "POST", "/api/v1/logout", NEED_NOTHING, Q_NONE },
 	{ "GET", "/api/v1/me", NEED_USER, Q_NONE },
 	{ "POST", "/api/v1/join", NEED_WRITER, Q_NONE },
+	{ "GET", "/api/v1/classes", NEED_USER, Q_NONE },
+	{ "GET", "/api/v1/classes/{class}", NEED_CLASS, Q_NONE },
+	{ "GET", "/api/v1/classes/{class}/members", NEED_STAFF, Q_NONE },
+	{ "POST", "/api/v1/classes/{class}/lessons", NEED_STAFF, Q_NONE },
+	{ "DELETE", "/api/v1/classes/{class}/lessons/{session}", NEED_STAFF, Q_NONE },
+	{ "PUT", "/api/v1/classes/{class}/quotas", NEED_INSTRUCTOR, Q_NONE },
 	{ "POST", "/api/v1/classes/{class}/codes", NEED_INSTRUCTOR, Q_NONE },
 	{ "DELETE", "/api/v1/classes/{class}/codes/{code}", NEED_INSTRUCTOR, Q_NONE },
 	{ "GET", "/api/v1/classes/{class}/live", NEED_MEMBER, Q_NONE },
@@ -73,7 +83,7 @@ static const struct rule {
 	{ "GET", "/api/v1/sessions/{id}/graph.dot", NEED_READ, Q_NONE },
 	{ "GET", "/api/v1/sessions/{id}/events", NEED_READ_LATEST, Q_NONE },
 	{ "GET", "/api/v1/sessions/{id}/snapshots", NEED_READ_LATEST, Q_NONE },
-	{ "POST", "/api/v1/sessions/{id}/snapshots", NEED_OWNER, Q_NONE },
+	{ "POST", "/api/v1/sessions/{id}/snapshots", NEED_OWNER, Q_STORED },
 	{ "POST", "/api/v1/sessions/{id}/snapshots/{name}/restore", NEED_OWNER, Q_NONE },
 	{ "POST", "/api/v1/sessions/{id}/snapshots/{name}/clone", NEED_CLONE, Q_SESSION },
 	{ "POST", "/api/v1/sessions/{id}/visibility", NEED_OWNER, Q_NONE },
@@ -157,6 +167,69 @@ static const char *header(const struct request *req, const char *name)
 	return req->header ? req->header(req->conn, name) : NULL;
 }
 
+/*
+ * Tokens and logins verified lately, each with the credentials' epoch it
+ * was verified under (db_auth_epoch): any revocation, by this daemon or
+ * by the CLI in another process, changes the epoch, and the next request
+ * verifies again.  Expiry is judged on each use.  Direct-mapped by the
+ * hash (uniform, a BLAKE2b): a collision costs one more query.
+ */
+#define CRED_SLOTS	1024
+
+struct cred {
+	unsigned char hash[AUTH_HASH_LEN];
+	long epoch;		/* -1: empty */
+	struct db_token t;
+	struct db_user u;
+};
+
+static pthread_mutex_t creds_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cred creds[CRED_SLOTS];
+static bool creds_ready;
+
+static struct cred *cred_slot(const unsigned char *hash)
+{
+	unsigned int i;
+
+	if (!creds_ready) {
+		for (i = 0; i < CRED_SLOTS; i++)
+			creds[i].epoch = -1;
+		creds_ready = true;
+	}
+	i = (unsigned int)hash[0] | (unsigned int)hash[1] << 8;
+	return &creds[i % CRED_SLOTS];
+}
+
+/* the token of hash and its user: 0, or what db_token_user says */
+static int token_lookup(const unsigned char *hash, long epoch,
+			struct db_token *t, struct db_user *u)
+{
+	struct cred *c;
+	int rc;
+
+	pthread_mutex_lock(&creds_lock);
+	c = cred_slot(hash);
+	if (epoch >= 0 && c->epoch == epoch &&
+	    !memcmp(c->hash, hash, AUTH_HASH_LEN)) {
+		*t = c->t;
+		*u = c->u;
+		pthread_mutex_unlock(&creds_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&creds_lock);
+	rc = db_token_user(g_db, hash, t, u);
+	if (rc || epoch < 0)
+		return rc;
+	pthread_mutex_lock(&creds_lock);
+	c = cred_slot(hash);
+	memcpy(c->hash, hash, AUTH_HASH_LEN);
+	c->epoch = epoch;
+	c->t = *t;
+	c->u = *u;
+	pthread_mutex_unlock(&creds_lock);
+	return 0;
+}
+
 /* An API token or login cookie's user, if it is live. */
 static void token_user(const char *text, const char *kind, struct caller *who)
 {
@@ -166,7 +239,7 @@ static void token_user(const char *text, const char *kind, struct caller *who)
 	long now = (long)time(NULL);
 
 	auth_secret_hash(text, hash);
-	if (db_token_user(g_db, hash, &t, &u) || strcmp(t.kind, kind) ||
+	if (token_lookup(hash, who->epoch[0], &t, &u) || strcmp(t.kind, kind) ||
 	    t.revoked || (t.expires && t.expires <= now)) {
 		who->bad = true;
 		return;
@@ -223,6 +296,76 @@ static void identify(const struct request *req, struct caller *who)
 
 enum access { ACC_NONE, ACC_PINNED, ACC_READ, ACC_WRITE };
 
+/*
+ * Whether a user reads another's session through a class: they teach its
+ * owner, it is shown to a class of theirs, or it is their class's live
+ * lesson.  Three queries, so the answers are kept (by user and session,
+ * with what they depend on) under the access epoch, which any change of
+ * a membership or of a class's live session moves.
+ */
+#define ACCESS_SLOTS	4096
+
+struct access_memo {
+	long epoch;		/* -1: empty */
+	long user, session, owner, class_id;
+	int visibility;
+	bool reads;
+};
+
+static pthread_mutex_t access_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct access_memo access_memo[ACCESS_SLOTS];
+static bool access_ready;
+
+static struct access_memo *access_slot(long user, long session)
+{
+	size_t i;
+
+	if (!access_ready) {
+		for (i = 0; i < ACCESS_SLOTS; i++)
+			access_memo[i].epoch = -1;
+		access_ready = true;
+	}
+	i = ((size_t)user * 2654435761u) ^ ((size_t)session * 40503u);
+	return &access_memo[i % ACCESS_SLOTS];
+}
+
+static bool memo_fits(const struct access_memo *m, long epoch, long user,
+		      long session, const struct session_access *sa)
+{
+	return epoch >= 0 && m->epoch == epoch && m->user == user &&
+	       m->session == session && m->owner == sa->owner &&
+	       m->class_id == sa->class_id && m->visibility == sa->visibility;
+}
+
+static bool reads_through_class(const struct caller *who, long id,
+				const struct session_access *sa)
+{
+	long epoch = who->epoch[1];
+	struct access_memo *m;
+	bool reads;
+
+	pthread_mutex_lock(&access_lock);
+	m = access_slot(who->user, id);
+	if (memo_fits(m, epoch, who->user, id, sa)) {
+		reads = m->reads;
+		pthread_mutex_unlock(&access_lock);
+		return reads;
+	}
+	pthread_mutex_unlock(&access_lock);
+	reads = db_teaches(g_db, who->user, sa->owner) ||
+		(sa->visibility == VIS_CLASS && sa->class_id &&
+		 db_member_role(g_db, sa->class_id, who->user) != ROLE_NONE) ||
+		db_follows(g_db, who->user, id);
+	if (epoch < 0)
+		return reads;
+	pthread_mutex_lock(&access_lock);
+	m = access_slot(who->user, id);
+	*m = (struct access_memo){ epoch, who->user, id, sa->owner,
+				   sa->class_id, sa->visibility, reads };
+	pthread_mutex_unlock(&access_lock);
+	return reads;
+}
+
 static enum access session_access(const struct caller *who, long id,
 				  const struct session_access *sa)
 {
@@ -232,11 +375,7 @@ static enum access session_access(const struct caller *who, long id,
 		return ACC_NONE;	/* a scrape token reads metrics only */
 	if (who->admin || (who->user && sa->owner == who->user))
 		return writer ? ACC_WRITE : ACC_READ;
-	if (who->user && sa->owner &&
-	    (db_teaches(g_db, who->user, sa->owner) ||
-	     (sa->visibility == VIS_CLASS && sa->class_id &&
-	      db_member_role(g_db, sa->class_id, who->user) != ROLE_NONE) ||
-	     db_follows(g_db, who->user, id)))
+	if (who->user && sa->owner && reads_through_class(who, id, sa))
 		return ACC_READ;
 	if (who->share_session == id)
 		return who->share_pin >= 0 ? ACC_PINNED : ACC_READ;
@@ -326,8 +465,9 @@ static bool gate_session(enum need need, const char *id_text,
 }
 
 /*
- * An admin, or a member (an instructor) of the class; the same 403 whether
- * or not the class exists, so that names stay unknown.
+ * An admin, or a member (staff, an instructor) of the class; the same 403
+ * whether or not the class exists, so that names stay unknown, and for a
+ * class's own page the 404 of a class that does not exist.
  */
 static bool gate_class(enum need need, const char *name,
 		       const struct caller *who, struct reply *rep)
@@ -339,9 +479,17 @@ static bool gate_class(enum need need, const char *name,
 		return false;
 	if (!db_class_find(g_db, name, &id))
 		role = db_member_role(g_db, id, who->user);
+	if (need == NEED_CLASS && role == ROLE_NONE) {
+		reply_problem(rep, 404, "no-such-class", "class", "no class "
+			      "'%.64s'", name);
+		return true;
+	}
 	if (need == NEED_MEMBER && role == ROLE_NONE)
 		return forbidden(rep, "only a member of the class (or an admin) "
 				 "reads that");
+	if (need == NEED_STAFF && role != ROLE_INSTRUCTOR && role != ROLE_TA)
+		return forbidden(rep, "only an instructor or TA of the class "
+				 "(or an admin) does that");
 	if (need == NEED_INSTRUCTOR && role != ROLE_INSTRUCTOR)
 		return forbidden(rep, "only an instructor of the class (or an "
 				 "admin) does that");
@@ -353,10 +501,12 @@ static bool over_quota(enum charge charge, const struct caller *who,
 		       struct reply *rep)
 {
 	if (charge == Q_SESSION)
-		return quota_refuse_session(who, rep);
+		return quota_refuse_session(who, rep) ||
+		       quota_refuse_stored(who, rep);
 	if (charge == Q_OPS)
-		return quota_refuse_ops(who, rep);
-	return false;
+		return quota_refuse_ops(who, rep) ||
+		       quota_refuse_stored(who, rep);
+	return charge == Q_STORED && quota_refuse_stored(who, rep);
 }
 
 bool authz_gate(const struct config *cfg, const struct request *req,
@@ -371,6 +521,7 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 
 	memset(who, 0, sizeof(*who));
 	who->share_pin = who->pin = -1;
+	who->epoch[0] = who->epoch[1] = -1;	/* nothing cached is trusted */
 	if (!cfg->auth)
 		return false;
 	if (strlen(req->path) >= sizeof(path))
@@ -380,6 +531,8 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 	need = need_of(req, seg, n, &id, &charge);
 	if (need == NEED_NOTHING)
 		return false;
+	/* read before any lookup: a change after it is seen next time */
+	db_auth_epochs(g_db, who->epoch);
 	identify(req, who);
 	if (who->bad || (!who->user && !who->share_session))
 		return unauthorized(rep, who);
@@ -393,10 +546,11 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 		       forbidden(rep, "/metrics is for admins and scrape tokens");
 	if (!strcmp(who->scope, "scrape"))
 		return forbidden(rep, "a scrape token reads /metrics only");
-	if ((need == NEED_WRITER || need == NEED_INSTRUCTOR) &&
+	if ((need == NEED_WRITER || need == NEED_INSTRUCTOR ||
+	     (need == NEED_STAFF && strcmp(req->method, "GET"))) &&
 	    strcmp(who->scope, "write"))
 		return forbidden(rep, "a read-only token changes nothing");
-	if (need == NEED_INSTRUCTOR || need == NEED_MEMBER)
+	if (need >= NEED_MEMBER && need <= NEED_INSTRUCTOR)
 		return gate_class(need, id, who, rep);
 	return over_quota(charge, who, rep);
 }

@@ -28,7 +28,7 @@ static const char cli_usage[] =
 "       rmapd token revoke ID\n"
 "       rmapd class create NAME --instructor USER\n"
 "       rmapd class enrol CLASS FILE.csv\n"
-"       rmapd quota set --user NAME|--class NAME sessions|ops_rate N\n"
+"       rmapd quota set --user NAME|--class NAME sessions|stored_bytes|ops_rate N\n"
 "each with [--db PATH|URL] (default ./rmapd.sqlite; postgresql://... for\n"
 "PostgreSQL).  A password is read from\n"
 "stdin with --password-stdin, else generated and printed once.  DURATION\n"
@@ -530,15 +530,21 @@ static int quota_set(struct cli *c)
 	struct db_user u;
 	long id = 0, n;
 	char *end;
+	bool bytes;
 
-	if (need_args(c, 2, "a kind (sessions, ops_rate) and a number"))
+	if (need_args(c, 2, "a kind (sessions, stored_bytes, ops_rate) and a "
+		      "number"))
 		return 2;
-	if (strcmp(c->arg[0], "sessions") && strcmp(c->arg[0], "ops_rate"))
-		return fail("a quota is sessions or ops_rate, not '%s'",
-			    c->arg[0]);
+	if (strcmp(c->arg[0], "sessions") && strcmp(c->arg[0], "ops_rate") &&
+	    strcmp(c->arg[0], "stored_bytes"))
+		return fail("a quota is sessions, stored_bytes or ops_rate, not "
+			    "'%s'", c->arg[0]);
+	bytes = !strcmp(c->arg[0], "stored_bytes");
 	n = strtol(c->arg[1], &end, 10);
-	if (end == c->arg[1] || *end || n < 0 || n > 1000000)
-		return fail("a quota is a number from 0 to 1000000");
+	if (end == c->arg[1] || *end || n < 0 ||
+	    n > (bytes ? 1L << 40 : 1000000))
+		return fail("a quota is a number from 0 to %ld",
+			    bytes ? 1L << 40 : 1000000);
 	if (!c->user == !c->class_name)
 		return fail("a quota is set for --user NAME or --class NAME");
 	if (c->user && db_user_get(c->db, c->user, &u, NULL))

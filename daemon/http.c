@@ -75,6 +75,9 @@ struct stream {
 	bool waiting;		/* suspended */
 	bool notified;		/* the session moved */
 	bool gone;		/* the client hung up while it waited */
+	bool stepped;		/* a live lesson moved: step, live */
+	bool live;
+	long step;		/* -1: none named */
 	struct stream *next;
 };
 
@@ -149,6 +152,27 @@ void streams_notify(long session)
 }
 
 /*
+ * A class's live lesson on session moved to step (or stopped): its
+ * followers' streams say so, so that they follow the step as well as the
+ * state.  Under streams_lock, as streams_notify().
+ */
+void streams_notify_live(long session, long step, bool live)
+{
+	struct stream *st;
+
+	pthread_mutex_lock(&streams_lock);
+	for (st = streams; st; st = st->next)
+		if (st->session == session) {
+			st->stepped = true;
+			st->step = step;
+			st->live = live;
+			st->notified = true;
+			stream_resume(st);
+		}
+	pthread_mutex_unlock(&streams_lock);
+}
+
+/*
  * A suspended connection is out of MHD's event loop: nothing would notice
  * its client hanging up before the deadline, and its stream slot would stay
  * taken until then.  Peek at the socket instead.
@@ -187,12 +211,23 @@ void streams_expire(bool all)
 	pthread_mutex_unlock(&streams_lock);
 }
 
+/* a live lesson's step as JSON: a number, or null for none named */
+static const char *step_text(long step, char *buf, size_t len)
+{
+	if (step < 0)
+		return "null";
+	snprintf(buf, len, "%ld", step);
+	return buf;
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *st = cls;
 	struct session *s;
-	long version = -1;
-	bool deleted = false, ready;
+	long version = -1, step;
+	bool deleted = false, ready, stepped, live;
+	char num[24];
+	int n;
 
 	(void)pos;
 	if (st->state == 0) {
@@ -217,15 +252,27 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		st->waiting = true;
 		MHD_suspend_connection(st->conn);
 	}
+	stepped = st->stepped;
+	step = st->step;
+	live = st->live;
 	pthread_mutex_unlock(&streams_lock);
 	if (!ready)
 		return 0;
 	st->state = 2;
 	if (deleted)
 		return snprintf(buf, max, "event: deleted\ndata: {}\n\n");
+	n = 0;
+	/* a client that knows no live event still learns of the version */
 	if (version != st->version)
-		return snprintf(buf, max, "event: version\ndata: {\"version\":%ld}\n\n",
-				version);
+		n = snprintf(buf, max, "event: version\ndata: {\"version\":%ld}"
+			     "\n\n", version);
+	if (stepped)
+		n += snprintf(buf + n, max - (size_t)n, "event: live\ndata: {"
+			      "\"version\":%ld,\"step\":%s,\"live\":%s}\n\n",
+			      version, step_text(step, num, sizeof(num)),
+			      live ? "true" : "false");
+	if (n)
+		return n;
 	return snprintf(buf, max, ": keep-alive\n\n");
 }
 

@@ -92,6 +92,7 @@ static const char usage_limits[] =
 "  --max-ptes N           per session: page-table entries (default 65536)\n"
 "  --quota-sessions N     sessions a user may own (0 = any, the default)\n"
 "  --quota-ops-rate N     ops a second a user may apply (0 = any)\n"
+"  --quota-stored-bytes N bytes of journal and snapshots a user may store (0 = any)\n"
 "  --config FILE          read options from FILE\n"
 "  --help, --version\n";
 
@@ -286,6 +287,7 @@ static const struct num_option {
 	{ "max-ptes", offsetof(struct config, limits.max_ptes), 1, CEIL_MAX_PTES },
 	{ "quota-sessions", offsetof(struct config, quota_sessions), 0, 1000000 },
 	{ "quota-ops-rate", offsetof(struct config, quota_ops_rate), 0, 1000000 },
+	{ "quota-stored-bytes", offsetof(struct config, quota_stored_bytes), 0, 1UL << 40 },
 };
 
 static const char *const other_options[] = {

@@ -36,6 +36,7 @@ struct config {
 	bool auth;			/* --auth on: who asks, and may they */
 	unsigned long quota_sessions;	/* per user, 0: none */
 	unsigned long quota_ops_rate;	/* ops a second per user, 0: none */
+	unsigned long quota_stored_bytes; /* journal + snapshots, 0: none */
 	unsigned long max_body;		/* bytes */
 	unsigned long max_batch;	/* ops per request */
 	unsigned long max_batch_cost;	/* engine work per request, 0: none */
@@ -98,6 +99,8 @@ struct session {
 	long owner;			/* a user's id, 0: none (open mode) */
 	int visibility;			/* enum visibility, atomic */
 	long class_id;			/* who VIS_CLASS lets read, atomic */
+	long last_activity;		/* Unix s of its latest op, atomic */
+	long activity_stored;		/* what the database has of it */
 };
 
 int sessions_init(const struct config *cfg, struct db *db);
@@ -186,6 +189,7 @@ struct caller {
 	long share_session;		/* a share link's session, 0: none */
 	long share_pin;			/* its step, -1: the latest */
 	long pin;			/* this request sees that step, -1: any */
+	long epoch[2];			/* db_auth_epochs() as it began */
 };
 
 /* ---- routes.c ---- */
@@ -264,6 +268,8 @@ void http_stop(struct MHD_Daemon *d);
 bool http_stopping(void);
 /* event streams */
 void streams_notify(long session);
+/* a live lesson of session moved to step (-1: none named) or stopped */
+void streams_notify_live(long session, long step, bool live);
 void streams_expire(bool all);
 
 /* ---- conns.c ---- */
@@ -387,13 +393,27 @@ long quota_sessions_used(long user);
 /* true with 429 and Retry-After answered when over the quota */
 bool quota_refuse_session(const struct caller *who, struct reply *rep);
 bool quota_refuse_ops(const struct caller *who, struct reply *rep);
-/* n ops were applied */
-void quota_charge(const struct caller *who, unsigned long n);
+bool quota_refuse_stored(const struct caller *who, struct reply *rep);
+/* n ops were applied, bytes of journal (or snapshot) stored */
+void quota_charge(const struct caller *who, unsigned long n, size_t bytes);
+/* the bytes of journal and snapshots the user's sessions hold */
+long quota_stored_used(long user);
+/* ops a second the user applied, over the last 10 s */
+double quota_ops_recent(long user);
+/* holding s: an op was applied to it now (last_activity) */
+void quota_touch(struct session *s);
+
+/* ---- classes.c: classes, rosters, lessons, per-class quotas ---- */
+bool classes_page_route(const struct request *req, char **seg, int n,
+			struct reply *rep, const char **name);
 
 /* ---- auth.c: login, logout, me, shares, visibility ---- */
 /* true when the path is one of these routes (rep answered) */
 bool auth_route(const struct config *cfg, const struct request *req,
 		char **seg, int n, struct reply *rep, const char **name);
+/* an optional whole number field in lo..hi: false when answered */
+bool opt_long(const struct cJSON *body, const char *key, long lo, long hi,
+	      long *out, struct reply *rep);
 /* a login cookie's token, from the Cookie header, or NULL */
 const char *auth_cookie(const char *cookie_header, char *buf, size_t len);
 

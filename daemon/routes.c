@@ -549,7 +549,7 @@ static void batch_undo(struct session *s, long before, const char *undo,
  * later, by session_restore().
  */
 static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
-			struct reply *rep)
+			struct reply *rep, size_t *bytes)
 {
 	struct batch b = { 0 };
 	long before = s->version;
@@ -595,6 +595,10 @@ static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
 		__atomic_store_n(&s->last_ticket, ticket, __ATOMIC_RELAXED);
 	}
 	session_set_version(s, s->version + (long)b.n);
+	for (done = 0; done < b.n; done++)
+		*bytes += strlen(b.op_text[done]);
+	if (b.n)
+		quota_touch(s);
 	metrics_ops(b.n);
 	maybe_snapshot(s, before);
 	jw_array_end(&b.results);
@@ -953,6 +957,8 @@ static void post_snapshot(const struct request *req, struct session *s,
 	rc = db_snapshot_put(g_db, s->id, s->version, name->valuestring, dump,
 			     len);
 	free(dump);
+	if (!rc)
+		quota_charge(req->who, 0, len);
 	if (rc == DB_EXISTS) {
 		reply_problem(rep, 409, "snapshot-exists", "name", "this session "
 			      "already has a snapshot named '%s'",
@@ -1288,11 +1294,11 @@ static void session_route(const struct request *req, char **seg, int n,
 					one = cJSON_CreateArray();
 					cJSON_AddItemReferenceToArray(one, body);
 				}
-				size_t n_ops = apply_ops(s, list ? list : one,
-							 all_events, rep);
+				size_t bytes = 0, n_ops = apply_ops(
+					s, list ? list : one, all_events, rep,
+					&bytes);
 
-				if (n_ops)
-					quota_charge(req->who, n_ops);
+				quota_charge(req->who, n_ops, bytes);
 				cJSON_Delete(one);
 			}
 			cJSON_Delete(body);

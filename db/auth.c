@@ -6,6 +6,7 @@
  * through its readers.  Portable SQL: ON CONFLICT, no INSERT OR IGNORE,
  * times from the caller rather than the database's clock.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -173,9 +174,38 @@ static int change_rows(struct db *db, struct db_stmt *st)
 	return changed ? 0 : DB_NOT_FOUND;
 }
 
-int db_user_set_password(struct db *db, const char *name, const char *pwhash)
+/*
+ * In the caller's write transaction: credentials changed, so what a
+ * daemon verified and cached before is to be verified again.
+ */
+static int bump_epoch(struct db *db)
+{
+	return db_sql_step(db_writer(db), "UPDATE auth_epoch SET n = n + 1 "
+			   "WHERE id = 1", "");
+}
+
+/* the same for who may read what (memberships, live lessons) */
+static int bump_access(struct db *db)
+{
+	return db_sql_step(db_writer(db), "UPDATE auth_epoch SET n = n + 1 "
+			   "WHERE id = 2", "");
+}
+
+/* db_write_begin, and the epoch bumped in that transaction */
+static int write_begin_bumped(struct db *db)
 {
 	if (db_write_begin(db))
+		return -1;
+	if (bump_epoch(db)) {
+		db_write_end(db, -1);
+		return -1;
+	}
+	return 0;
+}
+
+int db_user_set_password(struct db *db, const char *name, const char *pwhash)
+{
+	if (write_begin_bumped(db))
 		return -1;
 	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE users SET "
 					   "pwhash = ? WHERE name = ?", "tt",
@@ -184,8 +214,10 @@ int db_user_set_password(struct db *db, const char *name, const char *pwhash)
 
 int db_user_remove(struct db *db, const char *name)
 {
-	if (db_write_begin(db))
+	if (write_begin_bumped(db))
 		return -1;
+	if (bump_access(db))
+		return db_write_end(db, -1);
 	return change_rows(db, db_sql_prep(db_writer(db), "DELETE FROM users "
 					   "WHERE name = ?", "t", name));
 }
@@ -302,7 +334,7 @@ int db_token_find(struct db *db, const unsigned char *hash,
 
 int db_token_revoke(struct db *db, long id)
 {
-	if (db_write_begin(db))
+	if (write_begin_bumped(db))
 		return -1;
 	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE tokens SET "
 					   "revoked = ? WHERE id = ? AND revoked "
@@ -359,6 +391,8 @@ int db_member_set(struct db *db, long class_id, long user, enum auth_role role)
 {
 	if (db_write_begin(db))
 		return -1;
+	if (bump_access(db))
+		return db_write_end(db, -1);
 	return write_stmt(db, db_sql_prep(db_writer(db), "INSERT INTO "
 					  "memberships(class_id, user_id, role) "
 					  "VALUES(?, ?, ?) ON CONFLICT (class_id, "
@@ -404,10 +438,19 @@ static bool exists(struct db *db, const char *sql, long a, long b)
 	return yes;
 }
 
+/*
+ * Who follows a session changes with the class's live session, not with
+ * its step: a new step keeps what readers have cached.
+ */
 int db_class_set_live(struct db *db, long class_id, long session, long step)
 {
 	if (db_write_begin(db))
 		return -1;
+	if (db_sql_step(db_writer(db), "UPDATE auth_epoch SET n = n + 1 WHERE "
+			"id = 2 AND EXISTS (SELECT 1 FROM classes WHERE id = ? AND "
+			"COALESCE(live_session, 0) <> ?)", "ll", class_id,
+			session > 0 ? session : 0))
+		return db_write_end(db, -1);
 	return write_stmt(db, db_sql_prep(db_writer(db), "UPDATE classes SET "
 					  "live_session = ?, live_step = ? WHERE "
 					  "id = ?", "nnl", session,
@@ -583,7 +626,7 @@ int db_share_find(struct db *db, const unsigned char *hash,
 
 int db_share_revoke(struct db *db, long session, long id)
 {
-	if (db_write_begin(db))
+	if (write_begin_bumped(db))
 		return -1;
 	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE shares SET "
 					   "revoked = ? WHERE id = ? AND session "
@@ -650,6 +693,223 @@ int db_session_set_visibility(struct db *db, long session, enum visibility v,
 					   "visibility = ?, class_id = ? WHERE "
 					   "id = ?", "tnl", visibility_name(v),
 					   class_id, session));
+}
+
+/* ---- what a class's page shows ---- */
+
+int db_classes_all(struct db *db,
+		   void (*fn)(const struct db_membership *, void *), void *arg)
+{
+	void *tok;
+	struct db_conn *h = db_read_begin(db, &tok);
+	struct db_stmt *st = db_sql_prep(h, "SELECT id, name FROM classes ORDER "
+				       "BY name", "");
+	struct db_membership m = { .role = ROLE_NONE };
+
+	while (st && db_stmt_step(st) == DB_STEP_ROW) {
+		m.class_id = col_long(st, 0);
+		copy_text(m.class_name, sizeof(m.class_name), st, 1);
+		fn(&m, arg);
+	}
+	db_stmt_free(st);
+	db_read_end(tok);
+	return st ? 0 : -1;
+}
+
+int db_class_members(struct db *db, long class_id,
+		     void (*fn)(const struct db_member *, void *), void *arg)
+{
+	void *tok;
+	struct db_conn *h = db_read_begin(db, &tok);
+	struct db_stmt *st = db_sql_prep(h, "SELECT " USER_COLUMNS ", m.role FROM "
+				       "memberships m JOIN users ON users.id = "
+				       "m.user_id WHERE m.class_id = ? ORDER BY "
+				       "users.name", "l", class_id);
+	struct db_member m;
+	char role[16];
+
+	while (st && db_stmt_step(st) == DB_STEP_ROW) {
+		row_to_user(st, 0, &m.user);
+		copy_text(role, sizeof(role), st, 6);
+		m.role = auth_role_parse(role);
+		fn(&m, arg);
+	}
+	db_stmt_free(st);
+	db_read_end(tok);
+	return st ? 0 : -1;
+}
+
+int db_lesson_add(struct db *db, long class_id, long session, long now)
+{
+	if (db_write_begin(db))
+		return -1;
+	return write_stmt(db, db_sql_prep(db_writer(db), "INSERT INTO lessons("
+					  "class_id, session, published) VALUES("
+					  "?, ?, ?) ON CONFLICT (class_id, "
+					  "session) DO NOTHING", "lll", class_id,
+					  session, now), NULL);
+}
+
+int db_lesson_remove(struct db *db, long class_id, long session)
+{
+	if (db_write_begin(db))
+		return -1;
+	return change_rows(db, db_sql_prep(db_writer(db), "DELETE FROM lessons "
+					   "WHERE class_id = ? AND session = ?",
+					   "ll", class_id, session));
+}
+
+int db_lessons(struct db *db, long class_id,
+	       void (*fn)(long session, void *), void *arg)
+{
+	void *tok;
+	struct db_conn *h = db_read_begin(db, &tok);
+	struct db_stmt *st = db_sql_prep(h, "SELECT session FROM lessons WHERE "
+				       "class_id = ? ORDER BY published, session",
+				       "l", class_id);
+
+	while (st && db_stmt_step(st) == DB_STEP_ROW)
+		fn(col_long(st, 0), arg);
+	db_stmt_free(st);
+	db_read_end(tok);
+	return st ? 0 : -1;
+}
+
+int db_session_touch(struct db *db, long session, long when)
+{
+	if (db_write_begin(db))
+		return -1;
+	return write_stmt(db, db_sql_prep(db_writer(db), "UPDATE sessions SET "
+					  "last_activity = ? WHERE id = ?", "ll",
+					  when, session), NULL);
+}
+
+int db_session_activity(struct db *db, long owner,
+			void (*fn)(long session, long when, void *), void *arg)
+{
+	void *tok;
+	struct db_conn *h = db_read_begin(db, &tok);
+	struct db_stmt *st = db_sql_prep(h, "SELECT id, COALESCE(last_activity, "
+				       "0) FROM sessions WHERE owner = ?", "l",
+				       owner);
+
+	while (st && db_stmt_step(st) == DB_STEP_ROW)
+		fn(col_long(st, 0), col_long(st, 1), arg);
+	db_stmt_free(st);
+	db_read_end(tok);
+	return st ? 0 : -1;
+}
+
+/* bytes, not characters: an op's text may hold UTF-8 file names */
+int db_user_stored_bytes(struct db *db, long user, long *bytes)
+{
+	void *tok;
+	struct db_conn *h = db_read_begin(db, &tok);
+	char ops[64], sql[512];
+
+	snprintf(ops, sizeof(ops), h->drv->text_bytes, "j.op");
+	snprintf(sql, sizeof(sql), "SELECT (SELECT COALESCE(SUM(%s), 0) FROM "
+		 "journal j JOIN sessions s ON s.id = j.session WHERE "
+		 "s.owner = ?) + (SELECT COALESCE(SUM(LENGTH(n.dump)), 0) FROM "
+		 "snapshots n JOIN sessions s ON s.id = n.session WHERE "
+		 "s.owner = ?)", ops);
+	return first_row(db_sql_prep(h, sql, "ll", user, user), tok,
+			 row_to_long, bytes);
+}
+
+/*
+ * The epochs, on a connection of its own: where the engine has a counter
+ * of other connections' commits (SQLite's data_version), the epochs are
+ * read only when it moved, so that a daemon busy with requests (and not
+ * with revocations) reads no page for them; elsewhere they are read on
+ * every look.
+ */
+static struct {
+	pthread_mutex_t lock;
+	struct db *db;
+	struct db_conn *h;
+	struct db_stmt *version, *epochs;
+	long long seen;		/* data_version at the last look */
+	long value[2];		/* the epochs then, -1: unknown */
+} watch = { .lock = PTHREAD_MUTEX_INITIALIZER, .value = { -1, -1 } };
+
+static void watch_close(void)
+{
+	db_stmt_free(watch.version);
+	db_stmt_free(watch.epochs);
+	if (watch.h)
+		watch.h->drv->close(watch.h);
+	watch.version = watch.epochs = NULL;
+	watch.h = NULL;
+	watch.db = NULL;
+	watch.value[0] = watch.value[1] = -1;
+}
+
+static int watch_open(struct db *db)
+{
+	const struct db_driver *drv;
+
+	watch_close();
+	watch.h = db_conn_own(db);
+	if (!watch.h)
+		return -1;
+	drv = watch.h->drv;
+	watch.epochs = drv->prepare(watch.h, "SELECT id, n FROM auth_epoch",
+				    true);
+	if (drv->data_version)
+		watch.version = drv->prepare(watch.h, drv->data_version, true);
+	if (!watch.epochs || (drv->data_version && !watch.version)) {
+		watch_close();
+		return -1;
+	}
+	watch.db = db;
+	return 0;
+}
+
+/* under watch.lock: the counters read again, -1 where that failed */
+static void watch_read(void)
+{
+	enum db_step rc;
+
+	watch.value[0] = watch.value[1] = -1;
+	while ((rc = db_stmt_step(watch.epochs)) == DB_STEP_ROW) {
+		long id = db_col_long(watch.epochs, 0);
+
+		if (id == 1 || id == 2)
+			watch.value[id - 1] = db_col_long(watch.epochs, 1);
+	}
+	watch.epochs->drv->reset(watch.epochs);
+	if (rc != DB_STEP_DONE)
+		watch.value[0] = watch.value[1] = -1;
+}
+
+void db_auth_epochs(struct db *db, long out[2])
+{
+	long long version = 0;
+
+	out[0] = out[1] = -1;
+	pthread_mutex_lock(&watch.lock);
+	if (watch.db != db && watch_open(db))
+		goto out;
+	if (watch.version) {
+		if (db_stmt_step(watch.version) != DB_STEP_ROW) {
+			watch_close();
+			goto out;
+		}
+		version = db_col_long(watch.version, 0);
+		watch.version->drv->reset(watch.version);
+	}
+	if (!watch.version || watch.value[0] < 0 || watch.value[1] < 0 ||
+	    version != watch.seen) {
+		watch_read();
+		watch.seen = version;
+		if (watch.value[0] < 0 && !watch.version)
+			watch_close();	/* a lost connection: open it again */
+	}
+	out[0] = watch.value[0];
+	out[1] = watch.value[1];
+out:
+	pthread_mutex_unlock(&watch.lock);
 }
 
 /*

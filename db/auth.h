@@ -155,6 +155,40 @@ int db_quota_set(struct db *db, long user, long class_id, const char *kind,
 int db_quota_get(struct db *db, long user, long class_id, const char *kind,
 		 long *value);
 
+/* ---- what a class's page shows ---- */
+struct db_member {
+	struct db_user user;
+	enum auth_role role;
+};
+
+/* every class, for an admin (role ROLE_NONE) */
+int db_classes_all(struct db *db,
+		   void (*fn)(const struct db_membership *, void *), void *arg);
+/* the members of a class, by name */
+int db_class_members(struct db *db, long class_id,
+		     void (*fn)(const struct db_member *, void *), void *arg);
+/* a class's published lessons: adding one twice is adding it once */
+int db_lesson_add(struct db *db, long class_id, long session, long now);
+/* 0, DB_NOT_FOUND (not one of its lessons) or -1 */
+int db_lesson_remove(struct db *db, long class_id, long session);
+/* fn(session) in the order they were published */
+int db_lessons(struct db *db, long class_id,
+	       void (*fn)(long session, void *), void *arg);
+/* the session's latest op was at when (Unix seconds) */
+int db_session_touch(struct db *db, long session, long when);
+/* fn(session, when) for each session of owner (when 0: never stored) */
+int db_session_activity(struct db *db, long owner,
+			void (*fn)(long session, long when, void *), void *arg);
+/* the bytes of journal and snapshot rows of the user's sessions */
+int db_user_stored_bytes(struct db *db, long user, long *bytes);
+/*
+ * Two numbers: out[0] changes whenever a token, login, share link or user
+ * is revoked, removed or changed, out[1] whenever a membership or a
+ * class's live session does, by this process or another: what was
+ * verified under them holds while they stay.  -1: unknown (verify).
+ */
+void db_auth_epochs(struct db *db, long out[2]);
+
 /* ---- sessions ---- */
 int db_session_set_visibility(struct db *db, long session, enum visibility v,
 			      long class_id);

@@ -24,7 +24,7 @@
 #include "sql.h"
 #include "store.h"
 
-#define SCHEMA_VERSION	4
+#define SCHEMA_VERSION	5
 #define NR_READERS	4
 #define PROBE_EVERY_MS	1000
 #define NR_STMTS	32	/* distinct statements one connection runs */
@@ -280,6 +280,13 @@ static int open_readers(struct db *db, char *err, size_t errlen)
 			return -1;
 	}
 	return 0;
+}
+
+struct db_conn *db_conn_own(struct db *db)
+{
+	char err[256];
+
+	return db->drv->open(db->target, true, err, sizeof(err));
 }
 
 int db_schema_version(struct db *db)

@@ -72,6 +72,14 @@ struct db_driver {
 	int (*version)(struct db_conn *c);
 	int (*set_version)(struct db_conn *c, int v);
 	int (*set_sync)(struct db_conn *c, enum db_sync sync);
+	/*
+	 * A query of one number that changes when another connection
+	 * commits (SQLite's data_version), so that a reader need not look
+	 * at what did not change; NULL: the engine has none.
+	 */
+	const char *data_version;
+	/* how SQL says "the bytes of this text column" (%s: the column) */
+	const char *text_bytes;
 	/* per-engine DDL: migrations[n] takes schema n to n + 1 */
 	const char *const *migrations;
 	/* run first in a migration's transaction, so that one node migrates

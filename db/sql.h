@@ -27,6 +27,9 @@ struct db_conn *db_writer(struct db *db);
 struct db_conn *db_read_begin(struct db *db, void **token);
 void db_read_end(void *token);
 
+/* a reading connection of its own, for the caller alone; NULL: failed */
+struct db_conn *db_conn_own(struct db *db);
+
 /* migration to schema 4: sessions get an owner (db/auth.c) */
 int db_auth_adopt_sessions(struct db_conn *c, char *note, size_t len);
 
@@ -99,5 +102,25 @@ int db_auth_adopt_sessions(struct db_conn *c, char *note, size_t len);
 	"ALTER TABLE sessions ADD COLUMN class_id " INT " " \
 	"  REFERENCES classes(id) ON DELETE SET NULL;" \
 	"CREATE INDEX sessions_by_owner ON sessions(owner);"
+
+/*
+ * Schema 5: what a class's page shows.  A class's published lessons; a
+ * session's latest op, in Unix seconds (written at most once a minute
+ * per session, see db_session_touch); and two counters, of changes to
+ * credentials (1) and to who reads what (2: memberships, live lessons),
+ * so that a daemon may cache what it verified and still see a change
+ * made by another process (db_auth_epochs).
+ */
+#define DB_LABS_SCHEMA(INT) \
+	"CREATE TABLE lessons (" \
+	"  class_id " INT " NOT NULL REFERENCES classes(id) ON DELETE CASCADE," \
+	"  session " INT " NOT NULL REFERENCES sessions(id) ON DELETE CASCADE," \
+	"  published " INT " NOT NULL," \
+	"  PRIMARY KEY (class_id, session));" \
+	"ALTER TABLE sessions ADD COLUMN last_activity " INT ";" \
+	"CREATE TABLE auth_epoch (" \
+	"  id " INT " PRIMARY KEY CHECK (id IN (1, 2))," \
+	"  n " INT " NOT NULL);" \
+	"INSERT INTO auth_epoch(id, n) VALUES(1, 0), (2, 0);"
 
 #endif /* RMAPD_DB_SQL_H */

@@ -99,6 +99,7 @@ static const char *const lite_migrations[] = {
 	"CREATE INDEX snapshots_by_seq ON snapshots(session, seq);"
 	"CREATE UNIQUE INDEX snapshots_by_name ON snapshots(session, name);",
 	DB_AUTH_SCHEMA("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "BLOB"),
+	DB_LABS_SCHEMA("INTEGER"),
 };
 
 static int lite_exec(struct db_conn *c, const char *sql)
@@ -460,6 +461,8 @@ const struct db_driver db_sqlite_driver = {
 	.version = lite_version,
 	.set_version = lite_set_version,
 	.set_sync = lite_set_sync,
+	.data_version = "PRAGMA data_version",
+	.text_bytes = "LENGTH(CAST(%s AS BLOB))",
 	.migrations = lite_migrations,
 	.rescue = lite_rescue,
 	.closing = lite_closing,

@@ -93,6 +93,13 @@ def db_rows(db, sql):
             for line in out.split("\n") if line]   # not splitlines: \x1e, \x1f
 
 
+def text_bytes(db, column):
+    """SQL for the bytes of a text column, as each backend says it."""
+    if is_pg(db):
+        return "OCTET_LENGTH(%s)" % column
+    return "LENGTH(CAST(%s AS BLOB))" % column
+
+
 def db_exec(db, sql):
     """Statements that change the database, on either backend."""
     if not is_pg(db):

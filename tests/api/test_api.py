@@ -357,6 +357,11 @@ PEOPLE_ONLY = {
     ("/api/v1/classes/{class}/live", "get"): "no-such-class",
     ("/api/v1/classes/{class}/live", "post"): "no-such-class",
     ("/api/v1/classes/{class}/live", "delete"): "no-such-class",
+    ("/api/v1/classes/{class}", "get"): "no-such-class",
+    ("/api/v1/classes/{class}/members", "get"): "no-such-class",
+    ("/api/v1/classes/{class}/lessons", "post"): "no-such-class",
+    ("/api/v1/classes/{class}/lessons/{session}", "delete"): "no-such-class",
+    ("/api/v1/classes/{class}/quotas", "put"): "no-such-class",
 }
 
 

@@ -13,7 +13,7 @@ import tempfile
 import time
 import uuid
 
-from rmapd_client import Daemon, Results, db_rows, new_db
+from rmapd_client import Daemon, Results, db_rows, new_db, text_bytes
 
 RMAPD = sys.argv[1]
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -163,6 +163,12 @@ ROUTES = {  # (method, OpenAPI path): what it needs
     ("get", "/metrics"): "metrics",
     ("get", "/api/v1/me"): "user",
     ("post", "/api/v1/join"): "writer",
+    ("get", "/api/v1/classes"): "user",
+    ("get", "/api/v1/classes/{class}"): "class",
+    ("get", "/api/v1/classes/{class}/members"): "staff",
+    ("post", "/api/v1/classes/{class}/lessons"): "staff",
+    ("delete", "/api/v1/classes/{class}/lessons/{session}"): "staff",
+    ("put", "/api/v1/classes/{class}/quotas"): "instructor",
     ("post", "/api/v1/classes/{class}/codes"): "instructor",
     ("delete", "/api/v1/classes/{class}/codes/{code}"): "instructor",
     ("get", "/api/v1/classes/{class}/live"): "member",
@@ -200,6 +206,9 @@ BODIES = {
     ("post", "/api/v1/sessions/{id}/snapshots"): {"name": "s2"},
     ("post", "/api/v1/sessions/{id}/visibility"): {"visibility": "private"},
     ("post", "/api/v1/sessions/{id}/shares"): {"pin": 1},
+    # far above what the matrix's callers use, so that no later cell meets it
+    ("put", "/api/v1/classes/{class}/quotas"): {
+        "sessions": 10 ** 6, "stored_bytes": 10 ** 12, "ops_per_second": 10 ** 6},
 }
 
 
@@ -217,6 +226,16 @@ def expected(need, caller, success):
         if caller in ("share", "pinned"):
             return 401
         return 403 if caller in ("carol", "inst_b", "scrape") else success
+    if need == "class":         # os101's page: not there for outsiders
+        if caller in ("share", "pinned"):
+            return 401
+        if caller == "scrape":
+            return 403
+        return 404 if caller in ("carol", "inst_b") else success
+    if need == "staff":         # of os101
+        if caller in ("share", "pinned"):
+            return 401
+        return success if caller in ("ta_a", "inst_a", "admin") else 403
     if need == "instructor":
         if caller in ("share", "pinned"):
             return 401
@@ -247,8 +266,9 @@ def url_of(path, f):
     url = (path.replace("{id}", str(f["id"])).replace("{pfn}", "1")
            .replace("{name}", "fork-cow" if "scenarios" in path else "s1")
            .replace("{share}", str(f["share_id"]))
-           .replace("{class}", "os101" if path.endswith("/live") else "os303")
-           .replace("{code}", str(f["code_id"])))
+           .replace("{class}", "os303" if "/codes" in path else "os101")
+           .replace("{code}", str(f["code_id"]))
+           .replace("{session}", str(f["id"])))
     if path.endswith("/events"):
         url += "?since=0"       # behind the session: answers at once
     return url
@@ -267,6 +287,11 @@ def cell(lab, f, caller, method, path):
         body = {"code": f["code"]}
     if path.endswith("/live") and method == "post":
         body = {"session": lab.inst_session, "step": 1}
+    if path.endswith("/lessons"):
+        body = {"session": f["id"]}     # alice's: her staff may read it
+    if path.endswith("/lessons/{session}"):
+        lab.json("admin", "POST", "/api/v1/classes/os101/lessons",
+                 {"session": f["id"]}, expect=201)
     st, b, ct, payload, _ = lab.d.request(method.upper(), url, body,
                                           headers=headers)
     return st, payload, url, body, headers
@@ -464,8 +489,8 @@ def a_class_follows_its_live_lesson(lab):
 
     def follow():
         t = time.time()
-        woke["status"] = lab.req("bob", "GET", url + "/events?since=%d"
-                                 % version)[0]
+        got = lab.req("bob", "GET", url + "/events?since=%d" % version)
+        woke["status"], woke["payload"] = got[0], got[3]
         woke["after"] = time.time() - t
     th = threading.Thread(target=follow)
     th.start()
@@ -473,8 +498,130 @@ def a_class_follows_its_live_lesson(lab):
     lab.json("inst_a", "POST", live, {"session": sid, "step": 3})
     th.join(30)
     assert woke["status"] == 200 and woke["after"] < 3, woke
+    # the stream brings the step: followers follow the lesson, not only
+    # the state
+    assert (b'event: live\ndata: {"version":%d,"step":3,"live":true}\n\n'
+            % version) in woke["payload"], woke
     lab.json("inst_a", "DELETE", live, expect=204)
     assert lab.req("bob", "GET", url + "?view=summary")[0] == 404
+
+
+def a_class_page_lists_its_lessons_and_its_staff_see_the_roster(lab):
+    t0 = int(time.time())
+    mine = lab.json("alice", "GET", "/api/v1/classes")
+    assert {"id": mine[0]["id"], "name": "os101", "role": "student"} in mine
+    assert "os202" not in [c["name"] for c in mine], mine
+    every = lab.json("admin", "GET", "/api/v1/classes")
+    assert {c["name"] for c in every} >= {"os101", "os202", "os303"}
+    assert {c["role"] for c in every} == {"admin"}, every
+    # a lesson of inst_a's, published: the class reads it, no one else
+    s = lab.json("inst_a", "POST", "/api/v1/sessions", {
+        "name": "lesson-cow", "scenario": "fork-cow"}, expect=201)
+    url = "/api/v1/sessions/%d" % s["id"]
+    assert lab.req("bob", "GET", url + "?view=summary")[0] == 404
+    got = lab.json("inst_a", "POST", "/api/v1/classes/os101/lessons",
+                   {"session": s["id"]}, expect=201)
+    assert got == {"session": s["id"], "name": "lesson-cow",
+                   "version": s["version"]}, got
+    page = lab.json("bob", "GET", "/api/v1/classes/os101")
+    assert page["name"] == "os101" and page["role"] == "student", page
+    assert got in page["lessons"], page
+    assert lab.req("bob", "GET", url + "?view=summary")[0] == 200
+    assert lab.req("bob", "POST", url + "/ops", {"op": "spawn"})[0] == 403
+    # outsiders: the very answer a class that does not exist gets
+    a = lab.req("carol", "GET", "/api/v1/classes/os101")
+    b = lab.req("carol", "GET", "/api/v1/classes/os1o1")
+    assert a[0] == b[0] == 404 and a[3] == b[3].replace(b"os1o1", b"os101")
+    assert lab.req("carol", "GET", url + "?view=summary")[0] == 404
+    # the live lesson is on the page too
+    lab.json("inst_a", "POST", "/api/v1/classes/os101/live",
+             {"session": s["id"], "step": 2})
+    assert lab.json("bob", "GET", "/api/v1/classes/os101")["live"] == {
+        "session": s["id"], "step": 2}
+    lab.json("inst_a", "DELETE", "/api/v1/classes/os101/live", expect=204)
+    assert lab.json("bob", "GET", "/api/v1/classes/os101")["live"] is None
+    # a session staff may not read is not theirs to publish
+    theirs = lab.json("carol", "POST", "/api/v1/sessions", {"name": "c"},
+                      expect=201)
+    st, b, _, _, _ = lab.req("ta_a", "POST", "/api/v1/classes/os101/lessons",
+                             {"session": theirs["id"]})
+    assert st == 422 and b["field"] == "session", b
+    st, b, _, _, _ = lab.req("ta_a", "POST", "/api/v1/classes/os101/lessons",
+                             {"session": 999999})
+    assert st == 422 and b["field"] == "session", b
+    # unpublished: private again, and gone from the page
+    lab.json("ta_a", "DELETE", "/api/v1/classes/os101/lessons/%d" % s["id"],
+             expect=204)
+    assert got not in lab.json("bob", "GET", "/api/v1/classes/os101")["lessons"]
+    assert lab.req("bob", "GET", url + "?view=summary")[0] == 404
+    st, b, _, _, _ = lab.req("ta_a", "DELETE", "/api/v1/classes/os101/lessons/"
+                             "%d" % s["id"])
+    assert st == 404 and b["type"].endswith(":no-such-lesson"), b
+    # the roster: a student's sessions with their last activity
+    f = lab.fixture()
+    t1 = int(time.time())
+    roster = lab.json("ta_a", "GET", "/api/v1/classes/os101/members")
+    assert [m["name"] for m in roster] == sorted(m["name"] for m in roster)
+    row = next(m for m in roster if m["name"] == "alice")
+    assert row["role"] == "student" and row["user"] == lab.user_id("alice")
+    assert row["display"] == db_rows(lab.db, "SELECT display FROM users "
+                                     "WHERE name = 'alice'")[0][0]
+    mine = [x for x in row["sessions"] if x["id"] == f["id"]]
+    assert len(mine) == 1 and mine[0]["version"] == 5, mine
+    assert t0 <= mine[0]["last_activity"] <= t1 + 1, (t0, mine, t1)
+    row["sessions"] = len(row["sessions"])     # short failure messages
+    owned, stored = (int(v) for v in db_rows(lab.db, (
+        "SELECT COUNT(*), (SELECT SUM(%s) FROM journal JOIN sessions s ON "
+        "s.id = session WHERE s.owner = %d) FROM sessions WHERE owner = %d")
+        % (text_bytes(lab.db, "op"), row["user"], row["user"]))[0])
+    when = int(db_rows(lab.db, "SELECT last_activity FROM sessions WHERE "
+                       "id = %d" % f["id"])[0][0])
+    # its first op was written through at once (later ones once a minute)
+    assert t0 <= when <= mine[0]["last_activity"], (when, mine)
+    assert row["use"]["sessions"] == owned == row["sessions"], row
+    # at least the journal's bytes (the snapshots' besides)
+    assert row["use"]["stored_bytes"] >= stored > 0, (row["use"], stored)
+    assert row["use"]["ops_per_second"] > 0, row["use"]
+    assert set(row["quota"]) == {"sessions", "stored_bytes", "ops_per_second"}
+    # staff of os101 see only what they may read: not inst_a's own sessions
+    inst = next(m for m in roster if m["name"] == "inst_a")
+    assert s["id"] not in [x["id"] for x in inst["sessions"]], inst
+    assert inst["use"]["sessions"] > len(inst["sessions"]), inst
+    assert lab.req("alice", "GET", "/api/v1/classes/os101/members")[0] == 403
+    # the instructor's defaults show in the roster
+    q = {"sessions": 10 ** 6 - 1, "stored_bytes": 10 ** 12,
+         "ops_per_second": 10 ** 6}
+    assert lab.json("inst_a", "PUT", "/api/v1/classes/os101/quotas", q) == q
+    row = next(m for m in lab.json("inst_a", "GET",
+                                   "/api/v1/classes/os101/members")
+               if m["name"] == "bob")
+    assert row["quota"] == q, row
+    st, b, _, _, _ = lab.req("inst_a", "PUT", "/api/v1/classes/os101/quotas",
+                             {"sessions": 5})
+    assert st == 422 and b["field"] == "stored_bytes", b
+    assert lab.req("ta_a", "PUT", "/api/v1/classes/os101/quotas", q)[0] == 403
+
+
+def rosters_read_at_once_all_answer(lab):
+    """Sixteen staff reads of the roster at once: each row's queries run
+    after the roster's own, never inside it (a query inside another holds
+    two of the database's four readers, and eight threads doing so took
+    them all and hung)."""
+    import threading
+    got = []
+
+    # os202: a short roster of few sessions, quick in the sanitized builds
+    def reader(who):
+        for _ in range(8):
+            got.append(lab.req(who, "GET", "/api/v1/classes/os202/members")[0])
+    ts = [threading.Thread(target=reader, args=(w,)) for w in
+          ("inst_b", "admin") * 8]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    assert not any(t.is_alive() for t in ts), "roster reads hung"
+    assert got == [200] * 128, got
 
 
 def token_revocation_holds_from_the_next_request(lab):
@@ -485,6 +632,36 @@ def token_revocation_holds_from_the_next_request(lab):
     st, b, _, _, hdrs = lab.d.request("GET", "/api/v1/me", headers=h)
     assert st == 401 and b["type"].endswith(":invalid-credentials"), b
     assert hdrs.get("WWW-Authenticate", "").startswith("Bearer"), hdrs
+
+
+def access_follows_a_membership_change_at_once(lab):
+    """What a caller may read is kept in memory, and a membership made by
+    the CLI (another process) or through the API holds from the next
+    request."""
+    f = lab.fixture()
+    url = "/api/v1/sessions/%d?view=summary" % f["id"]
+    for _ in range(2):
+        assert lab.req("carol", "GET", url)[0] == 404
+        assert lab.req("inst_b", "GET", url)[0] == 404
+    roster = os.path.join(lab.tmp, "carol-ta.csv")
+    with open(roster, "w") as fh:
+        fh.write("carol,ta,Carol\n")
+    cli(lab.db, "class", "enrol", "os101", roster)
+    assert lab.req("carol", "GET", url)[0] == 200
+    code = lab.json("inst_a", "POST", "/api/v1/classes/os101/codes",
+                    {"role": "ta"}, expect=201)
+    assert lab.req("inst_b", "GET", url)[0] == 404
+    lab.json("inst_b", "POST", "/api/v1/join", {"code": code["code"]})
+    assert lab.req("inst_b", "GET", url)[0] == 200
+
+
+def user_removal_holds_from_the_next_request(lab):
+    cli(lab.db, "user", "add", "gone", "--password-stdin", stdin="pw-of-gone\n")
+    h = {"Authorization": "Bearer " + lab.token("gone")}
+    assert lab.d.request("GET", "/api/v1/me", headers=h)[0] == 200
+    assert lab.d.request("GET", "/api/v1/me", headers=h)[0] == 200
+    cli(lab.db, "user", "remove", "gone")
+    assert lab.d.request("GET", "/api/v1/me", headers=h)[0] == 401
 
 
 def login_sets_a_strict_cookie_and_logout_ends_it(lab):
@@ -612,7 +789,7 @@ def migration_gives_old_sessions_to_a_new_admin():
         assert d.request("GET", listed[0]["url"], headers=stu)[0] == 404
         d.stop()
         with sqlite3.connect(old) as c:
-            assert c.execute("PRAGMA user_version").fetchone()[0] == 4
+            assert c.execute("PRAGMA user_version").fetchone()[0] == 5
         # opened again: nothing more to migrate, nothing said
         d.start()
         assert "existing sessions now belong" not in d.log_text().split(
@@ -623,19 +800,26 @@ def migration_gives_old_sessions_to_a_new_admin():
 
 # ---- quotas ----
 
-def quotas_are_429_with_retry_after():
+def small_lab(names, instructor, student):
+    """A database with users names (root an admin), class os101 taught by
+    instructor with one student; their tokens' headers."""
     tmp = tempfile.mkdtemp(prefix="rmapd-quota-")
     db = new_db(tmp)
-    for name in ("ann", "ben", "root"):
+    for name in names:
         cli(db, "user", "add", name, *(["--admin"] if name == "root" else []))
-    cli(db, "class", "create", "os101", "--instructor", "root")
+    cli(db, "class", "create", "os101", "--instructor", instructor)
     roster = os.path.join(tmp, "r.csv")
     with open(roster, "w") as f:
-        f.write("ben,student,Ben\n")
+        f.write("%s,student,%s\n" % (student, student.title()))
     cli(db, "class", "enrol", "os101", roster)
-    cli(db, "quota", "set", "--class", "os101", "sessions", "1")
     tok = {n: {"Authorization": "Bearer " + cli(db, "token", "create", n)[0]
-               .strip()} for n in ("ann", "ben", "root")}
+               .strip()} for n in names}
+    return db, tok
+
+
+def quotas_are_429_with_retry_after():
+    db, tok = small_lab(("ann", "ben", "root"), "root", "ben")
+    cli(db, "quota", "set", "--class", "os101", "sessions", "1")
     d = Daemon(RMAPD, db=db, args=["--auth", "on", "--quota-sessions", "2",
                                    "--quota-ops-rate", "2"]).start()
     try:
@@ -677,6 +861,92 @@ def quotas_are_429_with_retry_after():
         st, _, _, _, _ = d.request("POST", a1["url"] + "/ops", {"op": "spawn"},
                                    headers=tok["ann"])
         assert st == 200
+    finally:
+        d.cleanup()
+
+
+def stored_state_quota_is_429_and_changes_nothing():
+    """Past --quota-stored-bytes (journal and snapshot rows of the user's
+    sessions, in bytes) an op, a snapshot or a new session is 429 with
+    Retry-After and nothing is stored; an instructor's class default may
+    lower it, never raise it past the ceiling."""
+    db, tok = small_lab(("ann", "prof", "root"), "prof", "ann")
+    limit = 2000
+    d = Daemon(RMAPD, db=db, args=["--auth", "on", "--snapshot-every", "0",
+                                   "--quota-stored-bytes", str(limit),
+                                   "--quota-sessions", "10"]).start()
+
+    def stored(user):
+        return int(db_rows(db, (
+            "SELECT (SELECT COALESCE(SUM(%s), 0) FROM journal JOIN sessions "
+            "s ON s.id = session WHERE s.owner = u.id) + (SELECT COALESCE("
+            "SUM(LENGTH(dump)), 0) FROM snapshots JOIN sessions s ON s.id = "
+            "session WHERE s.owner = u.id) FROM users u WHERE name = '%s'")
+            % (text_bytes(db, "op"), user))[0][0])
+    try:
+        s = d.request("POST", "/api/v1/sessions", {"name": "a"},
+                      headers=tok["ann"])[1]
+        op = {"op": "file", "name": "f" * 40, "pages": 1}
+        accepted = 0
+        snap = False
+        while True:
+            before = stored("ann")
+            st, b, _, _, h = d.request("POST", s["url"] + "/ops", op,
+                                       headers=tok["ann"])
+            if st == 429:
+                break
+            assert st == 200 and b["results"][0]["ok"], (st, b)
+            accepted += 1
+            op = {"op": "file", "name": "f%d" % accepted + "x" * 40,
+                  "pages": 1}
+            if not snap and stored("ann") > limit // 2:
+                # a named snapshot is stored state too
+                assert d.request("POST", s["url"] + "/snapshots",
+                                 {"name": "half"}, headers=tok["ann"])[0] == 201
+                snap = True
+            assert accepted < 200, "never refused"
+        # refused exactly once what is stored reached the quota
+        assert before >= limit and snap, (before, limit)
+        assert b["type"].endswith(":quota-exceeded") and \
+            str(limit) in b["detail"], b
+        assert int(h["Retry-After"]) > 0, h
+        version = d.request("GET", s["url"] + "?view=summary",
+                            headers=tok["ann"])[1]["version"]
+        assert version == accepted, (version, accepted)
+        assert stored("ann") == before, (stored("ann"), before)
+        for method, url, body in (
+                ("POST", s["url"] + "/snapshots", {"name": "more"}),
+                ("POST", "/api/v1/sessions", {"name": "b"}),
+                ("POST", s["url"] + "/snapshots/half/clone", None)):
+            st, b, _, _, h = d.request(method, url, body, headers=tok["ann"])
+            assert st == 429 and "Retry-After" in h, (url, st, b)
+        assert stored("ann") == before, (stored("ann"), before)
+        assert len(d.request("GET", "/api/v1/sessions",
+                             headers=tok["ann"])[1]) == 1
+        # the operator's ceiling bounds the instructor's default
+        q = {"sessions": 10, "stored_bytes": limit + 1, "ops_per_second": 0}
+        st, b, _, _, _ = d.request("PUT", "/api/v1/classes/os101/quotas", q,
+                                   headers=tok["prof"])
+        assert st == 422 and b["type"].endswith(":above-ceiling") and \
+            b["field"] == "stored_bytes", b
+        q["stored_bytes"] = limit
+        st, b, _, _, _ = d.request("PUT", "/api/v1/classes/os101/quotas", q,
+                                   headers=tok["prof"])
+        assert st == 200 and b == q, b      # no ceiling on ops a second
+        roster = d.request("GET", "/api/v1/classes/os101/members",
+                           headers=tok["prof"])[1]
+        ann = next(m for m in roster if m["name"] == "ann")
+        assert ann["quota"] == {"sessions": 10, "stored_bytes": limit,
+                                "ops_per_second": None}, ann
+        assert ann["use"]["stored_bytes"] == before, (ann, before)
+        # admins have none
+        r = d.request("POST", "/api/v1/sessions", {"name": "r"},
+                      headers=tok["root"])[1]
+        for i in range(3):
+            st, b, _, _, _ = d.request("POST", r["url"] + "/ops", {
+                "op": "file", "name": "g%d" % i + "x" * 40, "pages": 1},
+                headers=tok["root"])
+            assert st == 200, (st, b)
     finally:
         d.cleanup()
 
@@ -785,9 +1055,14 @@ def main():
                   share_revoked_or_expired_is_refused_at_once,
                   join_codes_invite_expire_and_never_lower_a_role,
                   a_class_follows_its_live_lesson,
+                  a_class_page_lists_its_lessons_and_its_staff_see_the_roster,
+                  rosters_read_at_once_all_answer,
                   token_revocation_holds_from_the_next_request,
                   login_sets_a_strict_cookie_and_logout_ends_it,
-                  metrics_need_an_admin_or_a_scrape_token):
+                  metrics_need_an_admin_or_a_scrape_token,
+                  user_removal_holds_from_the_next_request,
+                  # last: carol and inst_b become TAs of os101
+                  access_follows_a_membership_change_at_once):
             res.run(t, lab)
         res.run(no_sanitizer_report, lab)
     finally:
@@ -796,6 +1071,7 @@ def main():
               failed_logins_are_limited_per_user_and_per_address,
               migration_gives_old_sessions_to_a_new_admin,
               quotas_are_429_with_retry_after,
+              stored_state_quota_is_429_and_changes_nothing,
               concurrent_callers_get_exact_answers,
               allow_remote_without_auth_is_said_in_readyz,
               open_mode_is_as_before):

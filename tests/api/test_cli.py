@@ -201,7 +201,7 @@ def usage_errors_are_exit_2():
     for args, msg in ((["sessions", "5"], "--user NAME or --class"),
                       (["--user", "nobody", "sessions", "1"], "no user"),
                       (["--class", "none", "sessions", "1"], "no class"),
-                      (["--user", "q", "disk", "1"], "sessions or ops_rate"),
+                      (["--user", "q", "disk", "1"], "stored_bytes or ops_rate"),
                       (["--user", "q", "sessions", "-1"], "a number")):
         rc, _, err = run(db, "quota", "set", *args)
         assert rc == 1 and msg in err, (args, err)

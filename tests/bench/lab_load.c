@@ -15,13 +15,23 @@
  * most DRAIN seconds more for the answers still due, and every count is
  * bounded by CLIENTS x RATE x DURATION.
  *
- *	lab_load PORT FILE RATE DURATION
+ *	lab_load PORT FILE RATE DURATION [LIVE]
  *
- * FILE has a line per client: "SESSION ADDR PFN", a session id, the
- * address of a mapped writable page of its process 1, a frame to walk.
+ * FILE has a line per client: "SESSION ADDR PFN [TOKEN]", a session id,
+ * the address of a mapped writable page of its process 1, a frame to walk,
+ * and the API token it sends (--auth on).
  * Prints one JSON object: requests due, answered, errors (a status other
  * than 2xx, a broken connection, no answer in time), latency p50/p99/max
  * in ms in all and per kind, events received.
+ *
+ * LIVE, a file "CLASS SESSION TOKEN EVERY", adds a live lesson: every
+ * EVERY seconds its instructor (TOKEN) moves class CLASS's live session
+ * SESSION to the next step, and every client follows it besides its own
+ * work: a second event stream, on SESSION, and on each step it brings, a
+ * read of SESSION's whole state on a third connection.  "follow" is the
+ * time from the step's due time to that state's arrival, "step" the
+ * instructor's request; neither is in the overall p50/p99, which stay the
+ * students' own requests, comparable with a run without LIVE.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,14 +53,17 @@
 #define RECONNECT_S	1.0	/* the daemon's "retry: 1000" */
 #define MAX_CLIENTS	4096
 
-enum kind { K_WRITE, K_READ, K_WALK, K__COUNT };
-static const char *const kind_name[K__COUNT] = { "write", "read", "walk" };
+enum kind { K_WRITE, K_READ, K_WALK, K_FOLLOW, K_STEP, K__COUNT };
+static const char *const kind_name[K__COUNT] = { "write", "read", "walk",
+						 "follow", "step" };
+#define K__OWN		K_FOLLOW	/* the students' own kinds: below */
 
 struct client;
 
 struct conn {
 	struct client *owner;
 	bool stream;		/* the event stream, not requests */
+	bool follow;		/* of the live lesson, not the client's own */
 	int fd;
 	bool connecting;
 	bool busy;		/* a request is out, its answer not complete */
@@ -73,7 +86,22 @@ struct client {
 	struct conn req;
 	struct conn ev;
 	double ev_reconnect;	/* when to reopen the stream, 0 = open */
+	char auth[128];		/* "Authorization: ...\r\n" or "" */
+	bool instructor;	/* sends the live lesson's steps */
+	struct conn fev, frd;	/* the live lesson's stream, its reads */
+	double fev_reconnect;
 };
+
+/* the live lesson, when LIVE is given */
+static struct {
+	bool on;
+	char cls[65];
+	long session;
+	double every;
+	long step;		/* the latest sent */
+	double t_step;		/* its due time */
+	unsigned long follow_due, follow_missed;
+} live;
 
 struct stats {
 	double *lat[K__COUNT];
@@ -253,20 +281,44 @@ static void record(enum kind k, double lat)
 	st.lat[k][st.nr[k]++] = lat;
 }
 
-static void request_failed(struct client *cl, unsigned long *why)
+static void request_failed(struct conn *c, unsigned long *why)
 {
 	(*why)++;
 	st.errors++;
-	conn_close(&cl->req);
+	conn_close(c);
+}
+
+/* the instructor's next step of the live lesson */
+static void build_step(struct client *cl)
+{
+	struct conn *c = &cl->req;
+	char body[96];
+	int n;
+
+	c->kind = K_STEP;
+	n = snprintf(body, sizeof(body), "{\"session\":%ld,\"step\":%ld}",
+		     live.session, ++live.step);
+	live.t_step = c->due;
+	c->out_len = (size_t)snprintf(c->out, sizeof(c->out),
+		"POST /api/v1/classes/%s/live HTTP/1.1\r\n"
+		"Host: 127.0.0.1:%d\r\n%sContent-Type: application/json\r\n"
+		"Content-Length: %d\r\n\r\n%s", live.cls,
+		ntohs(server.sin_port), cl->auth, n, body);
+	c->out_off = 0;
 }
 
 static void build_request(struct client *cl)
 {
 	struct conn *c = &cl->req;
-	double r = rng_unit();
+	double r;
 	char body[192];
 	int n;
 
+	if (cl->instructor) {
+		build_step(cl);
+		return;
+	}
+	r = rng_unit();
 	c->kind = r < 0.4 ? K_WRITE : r < 0.8 ? K_READ : K_WALK;
 	if (c->kind == K_WRITE) {
 		n = snprintf(body, sizeof(body),
@@ -274,19 +326,19 @@ static void build_request(struct client *cl)
 			     "\"write\":true}", cl->addr + (cl->page++ % 4) * 4096);
 		c->out_len = (size_t)snprintf(c->out, sizeof(c->out),
 			"POST /api/v1/sessions/%ld/ops HTTP/1.1\r\n"
-			"Host: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
-			"Content-Length: %d\r\n\r\n%s", cl->session,
-			ntohs(server.sin_port), n, body);
+			"Host: 127.0.0.1:%d\r\n%sContent-Type: application/json"
+			"\r\nContent-Length: %d\r\n\r\n%s", cl->session,
+			ntohs(server.sin_port), cl->auth, n, body);
 	} else if (c->kind == K_READ) {
 		c->out_len = (size_t)snprintf(c->out, sizeof(c->out),
 			"GET /api/v1/sessions/%ld HTTP/1.1\r\n"
-			"Host: 127.0.0.1:%d\r\n\r\n", cl->session,
-			ntohs(server.sin_port));
+			"Host: 127.0.0.1:%d\r\n%s\r\n", cl->session,
+			ntohs(server.sin_port), cl->auth);
 	} else {
 		c->out_len = (size_t)snprintf(c->out, sizeof(c->out),
 			"GET /api/v1/sessions/%ld/frames/%lu/walk HTTP/1.1\r\n"
-			"Host: 127.0.0.1:%d\r\n\r\n", cl->session, cl->pfn,
-			ntohs(server.sin_port));
+			"Host: 127.0.0.1:%d\r\n%s\r\n", cl->session, cl->pfn,
+			ntohs(server.sin_port), cl->auth);
 	}
 	c->out_off = 0;
 }
@@ -311,23 +363,26 @@ static void send_due(struct client *cl, double now)
 	c->busy = true;
 	build_request(cl);
 	if (!c->connecting && flush(c))
-		request_failed(cl, &st.io_errors);
+		request_failed(c, &st.io_errors);
 }
 
-static void stream_open(struct client *cl)
+/* the client's own stream, or (follow) the live lesson's */
+static void stream_open(struct client *cl, bool follow)
 {
-	struct conn *c = &cl->ev;
+	struct conn *c = follow ? &cl->fev : &cl->ev;
+	double *reconnect = follow ? &cl->fev_reconnect : &cl->ev_reconnect;
 
-	cl->ev_reconnect = 0;
+	*reconnect = 0;
 	if (conn_open(c)) {
 		st.stream_errors++;
-		cl->ev_reconnect = now_s() + RECONNECT_S;
+		*reconnect = now_s() + RECONNECT_S;
 		return;
 	}
 	c->out_len = (size_t)snprintf(c->out, sizeof(c->out),
 		"GET /api/v1/sessions/%ld/events HTTP/1.1\r\n"
-		"Host: 127.0.0.1:%d\r\nAccept: text/event-stream\r\n\r\n",
-		cl->session, ntohs(server.sin_port));
+		"Host: 127.0.0.1:%d\r\n%sAccept: text/event-stream\r\n\r\n",
+		follow ? live.session : cl->session, ntohs(server.sin_port),
+		cl->auth);
 	c->out_off = 0;
 	c->busy = true;
 	st.streams++;
@@ -345,9 +400,11 @@ static unsigned long count_events(const char *buf, size_t len)
 	return n;
 }
 
-static void stream_event(struct client *cl, unsigned int events, double now)
+static void follow_step(struct client *cl, double now);
+
+static void stream_event(struct client *cl, struct conn *c,
+			 unsigned int events, double now)
 {
-	struct conn *c = &cl->ev;
 	size_t done;
 	bool closes;
 	int status = 0, rc = 0;
@@ -373,18 +430,54 @@ static void stream_event(struct client *cl, unsigned int events, double now)
 		st.events += count_events(c->in, done);
 		if (status != 200)
 			st.stream_errors++;
+		if (c->follow && memmem(c->in, done, "event: live", 11))
+			follow_step(cl, now);
 	} else if (rc || done == (size_t)-1) {
 		st.stream_errors++;
 	} else {
 		return;
 	}
 	conn_close(c);
-	cl->ev_reconnect = now + RECONNECT_S;
+	if (c->follow)
+		cl->fev_reconnect = now + RECONNECT_S;
+	else
+		cl->ev_reconnect = now + RECONNECT_S;
 }
 
-static void request_event(struct client *cl, unsigned int events, double now)
+/*
+ * The live lesson moved: the follower reads its state, timed from the
+ * step's due time.  A read still out from the step before is a miss.
+ */
+static void follow_step(struct client *cl, double now)
 {
-	struct conn *c = &cl->req;
+	struct conn *c = &cl->frd;
+
+	live.follow_due++;
+	st.due++;
+	if (c->busy) {
+		live.follow_missed++;
+		st.errors++;
+		return;
+	}
+	if (c->fd < 0 && conn_open(c)) {
+		st.io_errors++;
+		st.errors++;
+		return;
+	}
+	c->kind = K_FOLLOW;
+	c->due = live.t_step;
+	c->sent = now;
+	c->busy = true;
+	c->out_len = (size_t)snprintf(c->out, sizeof(c->out),
+		"GET /api/v1/sessions/%ld HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+		"%s\r\n", live.session, ntohs(server.sin_port), cl->auth);
+	c->out_off = 0;
+	if (!c->connecting && flush(c))
+		request_failed(c, &st.io_errors);
+}
+
+static void request_event(struct conn *c, unsigned int events, double now)
+{
 	size_t done;
 	bool closes = false;
 	int status = 0;
@@ -398,12 +491,12 @@ static void request_event(struct client *cl, unsigned int events, double now)
 		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
 		c->connecting = false;
 		if (err) {
-			request_failed(cl, &st.io_errors);
+			request_failed(c, &st.io_errors);
 			return;
 		}
 	}
 	if (!c->connecting && c->out_off < c->out_len && flush(c)) {
-		request_failed(cl, &st.io_errors);
+		request_failed(c, &st.io_errors);
 		return;
 	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && fill(c)) {
@@ -412,7 +505,7 @@ static void request_event(struct client *cl, unsigned int events, double now)
 						     &closes) : 0;
 		if (!c->busy || !done || done == (size_t)-1) {
 			if (c->busy)
-				request_failed(cl, &st.io_errors);
+				request_failed(c, &st.io_errors);
 			else
 				conn_close(c);
 			return;
@@ -425,7 +518,7 @@ static void request_event(struct client *cl, unsigned int events, double now)
 	if (!done)
 		return;
 	if (done == (size_t)-1) {
-		request_failed(cl, &st.io_errors);
+		request_failed(c, &st.io_errors);
 		return;
 	}
 	st.answered++;
@@ -462,15 +555,17 @@ static void print_stats(long clients, double rate, double duration)
 	double *all;
 	size_t n = 0, k;
 
-	for (k = 0; k < K__COUNT; k++)
+	for (k = 0; k < K__OWN; k++)
 		n += st.nr[k];
 	all = calloc(n + 1, sizeof(*all));
 	if (!all)
 		exit(1);
 	n = 0;
 	for (k = 0; k < K__COUNT; k++) {
-		memcpy(all + n, st.lat[k], st.nr[k] * sizeof(double));
-		n += st.nr[k];
+		if (k < K__OWN) {
+			memcpy(all + n, st.lat[k], st.nr[k] * sizeof(double));
+			n += st.nr[k];
+		}
 		qsort(st.lat[k], st.nr[k], sizeof(double), cmp_double);
 	}
 	qsort(all, n, sizeof(double), cmp_double);
@@ -485,28 +580,83 @@ static void print_stats(long clients, double rate, double duration)
 	       n ? all[n - 1] * 1e3 : 0.0, st.events, st.streams,
 	       st.stream_errors);
 	for (k = 0; k < K__COUNT; k++)
-		printf(",\"%s\":{\"n\":%zu,\"p50_ms\":%.3f,\"p99_ms\":%.3f}",
-		       kind_name[k], st.nr[k], pct(st.lat[k], st.nr[k], 0.5),
-		       pct(st.lat[k], st.nr[k], 0.99));
+		if (k < K__OWN || live.on)
+			printf(",\"%s\":{\"n\":%zu,\"p50_ms\":%.3f,"
+			       "\"p99_ms\":%.3f,\"max_ms\":%.3f}", kind_name[k],
+			       st.nr[k], pct(st.lat[k], st.nr[k], 0.5),
+			       pct(st.lat[k], st.nr[k], 0.99),
+			       st.nr[k] ? st.lat[k][st.nr[k] - 1] * 1e3 : 0.0);
+	if (live.on)
+		printf(",\"steps\":%ld,\"follow_due\":%lu,"
+		       "\"follow_missed\":%lu", live.step, live.follow_due,
+		       live.follow_missed);
 	printf("}\n");
 	free(all);
+}
+
+static void client_init(struct client *c, const char *token)
+{
+	c->req.fd = c->ev.fd = c->fev.fd = c->frd.fd = -1;
+	c->req.owner = c->ev.owner = c->fev.owner = c->frd.owner = c;
+	c->ev.stream = c->fev.stream = true;
+	c->fev.follow = c->frd.follow = true;
+	if (token[0])
+		snprintf(c->auth, sizeof(c->auth),
+			 "Authorization: Bearer %.100s\r\n", token);
+}
+
+/* the instructor: a step every live.every seconds, the first at half */
+static int instructor_init(struct client *c, const char *token,
+			   double duration)
+{
+	double t;
+
+	c->sched = calloc((size_t)(duration / live.every) + 2, sizeof(double));
+	if (!c->sched)
+		return -1;
+	for (t = live.every / 2; t < duration; t += live.every)
+		c->sched[c->nr_sched++] = t;
+	c->instructor = true;
+	client_init(c, token);
+	return 0;
+}
+
+static int read_live(const char *path, char *token, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	char tok[120];
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "%64s %ld %119s %lf", live.cls, &live.session, tok,
+		   &live.every);
+	fclose(f);
+	if (n != 4 || live.every <= 0)
+		return -1;
+	snprintf(token, len, "%s", tok);
+	live.on = true;
+	return 0;
 }
 
 static struct client *read_clients(const char *path, long *nr, double rate,
 				   double duration)
 {
-	struct client *cl = calloc(MAX_CLIENTS, sizeof(*cl));
+	struct client *cl = calloc(MAX_CLIENTS + 1, sizeof(*cl));
 	FILE *f = fopen(path, "r");
 	size_t cap = (size_t)(rate * duration * 3) + 16, k;
+	char line[256], token[120];
 	long n = 0;
 
 	if (!cl || !f)
 		return NULL;
-	while (n < MAX_CLIENTS &&
-	       fscanf(f, "%ld %lx %lu", &cl[n].session, &cl[n].addr,
-		      &cl[n].pfn) == 3) {
+	while (n < MAX_CLIENTS && fgets(line, sizeof(line), f)) {
 		double t = rng_unit() / rate;	/* a random phase */
 
+		token[0] = '\0';
+		if (sscanf(line, "%ld %lx %lu %119s", &cl[n].session,
+			   &cl[n].addr, &cl[n].pfn, token) < 3)
+			break;
 		cl[n].sched = calloc(cap, sizeof(double));
 		if (!cl[n].sched)
 			return NULL;
@@ -514,9 +664,7 @@ static struct client *read_clients(const char *path, long *nr, double rate,
 			cl[n].sched[cl[n].nr_sched++] = t;
 			t += -log(rng_unit()) / rate;
 		}
-		cl[n].req.fd = cl[n].ev.fd = -1;
-		cl[n].req.owner = cl[n].ev.owner = &cl[n];
-		cl[n].ev.stream = true;
+		client_init(&cl[n], token);
 		n++;
 	}
 	fclose(f);
@@ -533,9 +681,12 @@ static void check_timeouts(struct client *cl, long n, double now)
 {
 	long i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (cl[i].req.busy && now - cl[i].req.sent > TIMEOUT_S)
-			request_failed(&cl[i], &st.timeouts);
+			request_failed(&cl[i].req, &st.timeouts);
+		if (cl[i].frd.busy && now - cl[i].frd.sent > TIMEOUT_S)
+			request_failed(&cl[i].frd, &st.timeouts);
+	}
 }
 
 int main(int argc, char **argv)
@@ -543,10 +694,12 @@ int main(int argc, char **argv)
 	struct epoll_event evs[256];
 	double rate, duration, now;
 	struct client *cl;
-	long n, i;
+	char token[120];
+	long n, i, students;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: lab_load PORT FILE RATE DURATION\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: lab_load PORT FILE RATE DURATION "
+			"[LIVE]\n");
 		return 2;
 	}
 	rate = atof(argv[3]);
@@ -561,12 +714,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lab_load: no clients in %s\n", argv[2]);
 		return 1;
 	}
+	students = n;
+	if (argc == 6 && (read_live(argv[5], token, sizeof(token)) ||
+			  instructor_init(&cl[n++], token, duration))) {
+		fprintf(stderr, "lab_load: %s is not 'CLASS SESSION TOKEN "
+			"EVERY'\n", argv[5]);
+		return 1;
+	}
 	epfd = epoll_create1(0);
 	if (epfd < 0)
 		return 1;
 	t_start = now_s();
 	for (i = 0; i < n; i++) {
-		stream_open(&cl[i]);
+		if (i < students)
+			stream_open(&cl[i], false);
+		if (i < students && live.on)
+			stream_open(&cl[i], true);
 		for (size_t k = 0; k < cl[i].nr_sched; k++)
 			cl[i].sched[k] += t_start;
 	}
@@ -579,17 +742,21 @@ int main(int argc, char **argv)
 			struct conn *c = evs[e].data.ptr;
 
 			if (c->stream)
-				stream_event(c->owner, evs[e].events, now);
+				stream_event(c->owner, c, evs[e].events, now);
 			else
-				request_event(c->owner, evs[e].events, now);
+				request_event(c, evs[e].events, now);
 		}
 		now = now_s();
 		for (i = 0; i < n; i++) {
 			send_due(&cl[i], now);
 			if (now < t_start + duration && cl[i].ev_reconnect &&
 			    now >= cl[i].ev_reconnect)
-				stream_open(&cl[i]);
-			busy |= cl[i].req.busy || cl[i].next < cl[i].nr_sched;
+				stream_open(&cl[i], false);
+			if (now < t_start + duration && cl[i].fev_reconnect &&
+			    now >= cl[i].fev_reconnect)
+				stream_open(&cl[i], true);
+			busy |= cl[i].req.busy || cl[i].frd.busy ||
+				cl[i].next < cl[i].nr_sched;
 		}
 		check_timeouts(cl, n, now);
 		if (now >= t_start + duration + DRAIN_S ||
@@ -600,14 +767,20 @@ int main(int argc, char **argv)
 		if (cl[i].req.busy)
 			st.unfinished++;
 		st.unfinished += cl[i].nr_sched - cl[i].next;
+		if (cl[i].frd.busy)
+			st.unfinished++;
 		conn_close(&cl[i].req);
 		conn_close(&cl[i].ev);
+		conn_close(&cl[i].fev);
+		conn_close(&cl[i].frd);
 		free(cl[i].req.in);
 		free(cl[i].ev.in);
+		free(cl[i].fev.in);
+		free(cl[i].frd.in);
 		free(cl[i].sched);
 	}
 	st.errors += st.unfinished;
-	print_stats(n, rate, duration);
+	print_stats(students, rate, duration);
 	free(cl);
 	for (i = 0; i < K__COUNT; i++)
 		free(st.lat[i]);

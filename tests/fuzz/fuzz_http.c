@@ -59,6 +59,13 @@ void streams_notify(long session)
 	(void)session;
 }
 
+void streams_notify_live(long session, long step, bool live)
+{
+	(void)session;
+	(void)step;
+	(void)live;
+}
+
 bool http_stopping(void)
 {
 	return false;
