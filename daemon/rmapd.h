@@ -49,6 +49,7 @@ struct config {
 	unsigned long request_timeout;	/* s to deliver a whole request */
 	enum db_sync sync;		/* what an acknowledged op survives */
 	bool commit_block;		/* a worker waits for its commit */
+	bool shared_db;			/* other nodes write the database too */
 	/* Host names served besides the listening address's own */
 	char server_names[MAX_NAMES][256];
 	unsigned int nr_server_names;
@@ -101,6 +102,8 @@ struct session {
 };
 
 int sessions_init(const struct config *cfg, struct db *db);
+/* shared database: take in the sessions other nodes created */
+void sessions_refresh(void);
 void sessions_shutdown(void);
 unsigned long sessions_count(void);
 /*

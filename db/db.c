@@ -487,7 +487,9 @@ static int write_end(struct db *db, int err)
 	enum db_fault f;
 	char why[256];
 
-	if (err) {
+	if (err == DB_CONFLICT) {
+		/* a rollback the writer asked for: the database is fine */
+	} else if (err) {
 		note_sql_failure(db);
 	} else if ((f = file_fault(db, why, sizeof(why)))) {
 		set_fault(db, f, "%s", why);
@@ -1099,9 +1101,20 @@ static int store_begin(void *store)
 	return write_begin(store);
 }
 
+/*
+ * The fence between nodes: a (session, seq) already there was written by
+ * another node, on a state this one never saw.  Nothing is inserted and
+ * the transaction goes on, so that the writer can leave that session out.
+ */
 static int store_append(void *store, long session, long seq, const char *op)
 {
-	return insert_op(store, session, seq, op);
+	struct db *db = store;
+
+	if (step(&db->w, "INSERT INTO journal(session, seq, op) "
+		 "VALUES(?, ?, ?) ON CONFLICT DO NOTHING", "llt", session, seq,
+		 op))
+		return -1;
+	return sqlite3_changes(db->w.h) ? 0 : DB_CONFLICT;
 }
 
 static int store_snapshot(void *store, long session, long seq,

@@ -126,11 +126,24 @@ bool db_resolved(struct db *db, uint64_t ticket);
 void db_wait(struct db *db, uint64_t ticket);
 /* whether a write of that history failed (so it is fenced) */
 bool db_history_failed(struct db *db, long session, uint64_t gen);
+/*
+ * Whether that history was fenced because another node had written the
+ * seq it wanted (DB_CONFLICT): nothing of it was committed, and a request
+ * made on it can be made again on the session reloaded.
+ */
+bool db_history_conflict(struct db *db, long session, uint64_t gen);
+/*
+ * Where the session's journal ends in the database now (*head, 0 if
+ * empty): 0, 1 if the session is not there (deleted), -1 if the database
+ * did not answer.  One indexed lookup, for nodes sharing the database.
+ */
+int db_journal_head(struct db *db, long session, long *head);
 /* fn(upto) after each group: tickets <= upto are settled; from the writer */
 void db_on_resolved(struct db *db, void (*fn)(uint64_t upto));
 struct db_commit_stats {
 	unsigned long long queued;		/* tickets given */
 	unsigned long long groups, rows, failed_groups;
+	unsigned long long conflicts;	/* requests' rows fenced by a seq taken */
 };
 void db_commit_stats(struct db *db, struct db_commit_stats *out);
 /* drop the ops and the snapshots after seq `to`, in one transaction */

@@ -13,14 +13,23 @@
 
 #include "db.h"
 
+#define DB_CONFLICT	4	/* append: another node wrote that seq */
+
 struct db_store_ops {
 	/* open a write transaction; 0, or -1 with the fault remembered */
 	int (*begin)(void *store);
+	/*
+	 * one journal row; DB_CONFLICT (nothing written, the transaction
+	 * still open) if that (session, seq) is already in the journal
+	 */
 	int (*append)(void *store, long session, long seq, const char *op);
 	/* an automatic snapshot, pruning the older ones past keep */
 	int (*snapshot)(void *store, long session, long seq, const char *dump,
 			size_t len, unsigned long keep);
-	/* commit (err 0) or roll back; 0 once the commit is durable */
+	/*
+	 * commit (err 0) or roll back (DB_CONFLICT: a rollback asked for,
+	 * not a fault of the database); 0 once the commit is durable
+	 */
 	int (*end)(void *store, int err);
 };
 

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fence.c - what nodes sharing one database ask of it to stay in step:
+ * where a session's journal ends now.  The append side of the fence is the
+ * backend's store op (DB_CONFLICT, store.h); this is the read side, one
+ * lookup on the journal's primary key, the same SQL for every backend.
+ */
+#include "sql.h"
+
+int db_journal_head(struct db *db, long session, long *head)
+{
+	void *tok;
+	sqlite3 *h = db_read_begin(db, &tok);
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	/* no row: the session was deleted (by any node) */
+	st = db_sql_prep(h, "SELECT (SELECT COALESCE(MAX(seq), 0) FROM journal "
+			 "WHERE session = ?) FROM sessions WHERE id = ?", "ll",
+			 session, session);
+	if (st) {
+		switch (sqlite3_step(st)) {
+		case SQLITE_ROW:
+			*head = (long)sqlite3_column_int64(st, 0);
+			rc = 0;
+			break;
+		case SQLITE_DONE:
+			rc = 1;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	db_read_end(tok);
+	return rc;
+}
