@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(build-essential meson ninja-build pkg-config libmicrohttpd-dev
 	libcjson-dev libsqlite3-dev libsodium-dev libsystemd-dev sqlite3 python3 curl systemd chromium
-	nodejs npm clang libclang-rt-dev)
+	nodejs npm clang libclang-rt-dev nginx-light)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 

@@ -51,8 +51,9 @@ class Daemon:
         self.proc = None
         self.port = None
 
-    def start(self):
-        self.port = free_port()
+    def start(self, port=None):
+        """Started on port (a restart keeps its address), else a free one."""
+        self.port = port or free_port()
         self.log = open(os.path.join(self.tmp, "rmapd.log"), "ab")
         self.proc = subprocess.Popen(
             [self.rmapd, "--listen", "127.0.0.1:%d" % self.port, "--db",
