@@ -263,7 +263,10 @@ static struct session *get_session(const char *id_text, struct reply *rep)
 		return NULL;
 	}
 	s = session_get(id);
-	if (!s)
+	if (!s && session_access_info(id, &(struct session_access){ 0 }))
+		/* there, but its state cannot be read back (database gone) */
+		reply_write_failed(rep, "the session cannot be loaded now");
+	else if (!s)
 		reply_problem(rep, 404, "no-such-session", "id",
 			      "no session %ld", id);
 	return s;
@@ -552,7 +555,19 @@ static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
 	long before = s->version;
 	char *undo = NULL;
 	size_t undo_len = 0, done, applied = 0;
+	enum db_fault f;
+	char why[256];
 
+	/*
+	 * While the store is known to refuse writes, refused before the state
+	 * changes: a failed commit would have to read the state back from a
+	 * database that may not answer reads either (PostgreSQL gone).
+	 */
+	if (db_last_fault(g_db, why, sizeof(why)) &&
+	    (f = db_health(g_db, why, sizeof(why)))) {
+		reply_storage(rep, f, why, "the ops were not applied");
+		return 0;
+	}
 	if (batch_parse(&b, list, false, rep))
 		goto out;
 	b.all_events = all_events;

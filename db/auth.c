@@ -40,37 +40,37 @@ const char *visibility_name(enum visibility v)
 	return v == VIS_CLASS ? "class" : "private";
 }
 
-static void copy_text(char *dst, size_t size, sqlite3_stmt *st, int col)
+static void copy_text(char *dst, size_t size, struct db_stmt *st, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = db_col_text(st, col);
 
-	snprintf(dst, size, "%s", t ? (const char *)t : "");
+	snprintf(dst, size, "%s", t ? t : "");
 }
 
-static long col_long(sqlite3_stmt *st, int col)
+static long col_long(struct db_stmt *st, int col)
 {
-	return (long)sqlite3_column_int64(st, col);
+	return db_col_long(st, col);
 }
 
 /*
  * The first row of st (a query on the reader tok) through fn into out, then
  * st and the reader let go: 0, DB_NOT_FOUND or -1.
  */
-static int first_row(sqlite3_stmt *st, void *tok,
-		     void (*fn)(sqlite3_stmt *st, void *out), void *out)
+static int first_row(struct db_stmt *st, void *tok,
+		     void (*fn)(struct db_stmt *st, void *out), void *out)
 {
 	int rc = st ? DB_NOT_FOUND : -1;
 
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
+	if (st && db_stmt_step(st) == DB_STEP_ROW) {
 		fn(st, out);
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	db_read_end(tok);
 	return rc;
 }
 
-static void row_to_long(sqlite3_stmt *st, void *out)
+static void row_to_long(struct db_stmt *st, void *out)
 {
 	*(long *)out = col_long(st, 0);
 }
@@ -79,13 +79,13 @@ static void row_to_long(sqlite3_stmt *st, void *out)
  * Step st in the write transaction the caller began, and end it; *changed
  * gets how many rows it touched.  0 or -1.
  */
-static int write_stmt(struct db *db, sqlite3_stmt *st, int *changed)
+static int write_stmt(struct db *db, struct db_stmt *st, int *changed)
 {
-	int err = !st || sqlite3_step(st) != SQLITE_DONE;
+	int err = !st || db_stmt_step(st) != DB_STEP_DONE;
 
 	if (changed)
-		*changed = sqlite3_changes(db_writer(db));
-	sqlite3_finalize(st);
+		*changed = err ? 0 : (int)db_stmt_changes(st);
+	db_stmt_free(st);
 	return db_write_end(db, err ? -1 : 0);
 }
 
@@ -94,13 +94,13 @@ static int write_stmt(struct db *db, sqlite3_stmt *st, int *changed)
 #define USER_COLUMNS "id, name, display, admin, pwhash IS NOT NULL, created"
 
 /* the user's columns (USER_COLUMNS) from column c on */
-static void row_to_user(sqlite3_stmt *st, int c, struct db_user *u)
+static void row_to_user(struct db_stmt *st, int c, struct db_user *u)
 {
 	u->id = col_long(st, c);
 	copy_text(u->name, sizeof(u->name), st, c + 1);
 	copy_text(u->display, sizeof(u->display), st, c + 2);
-	u->admin = sqlite3_column_int(st, c + 3) != 0;
-	u->has_password = sqlite3_column_int(st, c + 4) != 0;
+	u->admin = db_col_long(st, c + 3) != 0;
+	u->has_password = db_col_long(st, c + 4) != 0;
 	u->created = col_long(st, c + 5);
 }
 
@@ -129,9 +129,9 @@ static int user_query(struct db *db, const char *where, const char *fmt,
 		      char *pwhash)
 {
 	char sql[200];
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
+	struct db_conn *h = db_read_begin(db, &tok);
 	int rc = -1;
 
 	snprintf(sql, sizeof(sql), "SELECT " USER_COLUMNS ", pwhash FROM users "
@@ -140,14 +140,14 @@ static int user_query(struct db *db, const char *where, const char *fmt,
 			   : db_sql_prep(h, sql, fmt, name);
 	if (st) {
 		rc = DB_NOT_FOUND;
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		if (db_stmt_step(st) == DB_STEP_ROW) {
 			row_to_user(st, 0, out);
 			if (pwhash)
 				copy_text(pwhash, AUTH_PWHASH_MAX, st, 6);
 			rc = 0;
 		}
 	}
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	db_read_end(tok);
 	return rc;
 }
@@ -164,7 +164,7 @@ int db_user_by_id(struct db *db, long id, struct db_user *out)
 }
 
 /* A statement changing rows by name: 0, DB_NOT_FOUND (none) or -1. */
-static int change_rows(struct db *db, sqlite3_stmt *st)
+static int change_rows(struct db *db, struct db_stmt *st)
 {
 	int changed = 0;
 
@@ -194,16 +194,16 @@ int db_user_list(struct db *db, void (*fn)(const struct db_user *, void *),
 		 void *arg)
 {
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
-	sqlite3_stmt *st = db_sql_prep(h, "SELECT " USER_COLUMNS " FROM users "
+	struct db_conn *h = db_read_begin(db, &tok);
+	struct db_stmt *st = db_sql_prep(h, "SELECT " USER_COLUMNS " FROM users "
 				       "ORDER BY name", "");
 	struct db_user u;
 
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	while (st && db_stmt_step(st) == DB_STEP_ROW) {
 		row_to_user(st, 0, &u);
 		fn(&u, arg);
 	}
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	db_read_end(tok);
 	return st ? 0 : -1;
 }
@@ -213,7 +213,7 @@ int db_user_list(struct db *db, void (*fn)(const struct db_user *, void *),
 #define TOKEN_COLUMNS "id, user_id, name, scope, kind, created, " \
 	"COALESCE(expires, 0), revoked IS NOT NULL"
 
-static void row_to_token(sqlite3_stmt *st, struct db_token *t)
+static void row_to_token(struct db_stmt *st, struct db_token *t)
 {
 	t->id = col_long(st, 0);
 	t->user = col_long(st, 1);
@@ -222,17 +222,19 @@ static void row_to_token(sqlite3_stmt *st, struct db_token *t)
 	copy_text(t->kind, sizeof(t->kind), st, 4);
 	t->created = col_long(st, 5);
 	t->expires = col_long(st, 6);
-	t->revoked = sqlite3_column_int(st, 7) != 0;
+	t->revoked = db_col_long(st, 7) != 0;
 }
 
-/* an insert whose new row's id the caller wants */
-static int insert_id(struct db *db, sqlite3_stmt *st, long *id)
+/* an insert ... RETURNING id, whose new row's id the caller wants */
+static int insert_id(struct db *db, struct db_stmt *st, long *id)
 {
-	int err = !st || sqlite3_step(st) != SQLITE_DONE;
+	int err = !st || db_stmt_step(st) != DB_STEP_ROW;
 
 	if (!err && id)
-		*id = (long)sqlite3_last_insert_rowid(db_writer(db));
-	sqlite3_finalize(st);
+		*id = col_long(st, 0);
+	if (!err)
+		err = db_stmt_step(st) != DB_STEP_DONE;
+	db_stmt_free(st);
 	return db_write_end(db, err ? -1 : 0);
 }
 
@@ -245,12 +247,12 @@ int db_token_add(struct db *db, long user, const unsigned char *hash,
 	return insert_id(db, db_sql_prep(db_writer(db), "INSERT INTO tokens("
 					 "user_id, hash, name, scope, kind, "
 					 "created, expires) VALUES(?, ?, ?, ?, "
-					 "?, ?, ?)", "lbtttln", user, hash,
+					 "?, ?, ?) RETURNING id", "lbtttln", user, hash,
 					 (size_t)AUTH_HASH_LEN, name, scope,
 					 kind, now, expires), id);
 }
 
-static void token_row(sqlite3_stmt *st, void *out)
+static void token_row(struct db_stmt *st, void *out)
 {
 	row_to_token(st, out);
 }
@@ -260,7 +262,7 @@ struct token_user {
 	struct db_user *u;
 };
 
-static void token_user_row(sqlite3_stmt *st, void *out)
+static void token_user_row(struct db_stmt *st, void *out)
 {
 	struct token_user *tu = out;
 
@@ -274,7 +276,7 @@ int db_token_user(struct db *db, const unsigned char *hash,
 {
 	struct token_user tu = { t, u };
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
+	struct db_conn *h = db_read_begin(db, &tok);
 
 	return first_row(db_sql_prep(h, "SELECT tokens.id, user_id, "
 				     "tokens.name, scope, kind, tokens.created, "
@@ -291,7 +293,7 @@ int db_token_find(struct db *db, const unsigned char *hash,
 		  struct db_token *out)
 {
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
+	struct db_conn *h = db_read_begin(db, &tok);
 
 	return first_row(db_sql_prep(h, "SELECT " TOKEN_COLUMNS " FROM tokens "
 				     "WHERE hash = ?", "b", hash,
@@ -312,17 +314,17 @@ int db_token_list(struct db *db, long user, const char *kind,
 		  void (*fn)(const struct db_token *, void *), void *arg)
 {
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
-	sqlite3_stmt *st = db_sql_prep(h, "SELECT " TOKEN_COLUMNS " FROM tokens "
+	struct db_conn *h = db_read_begin(db, &tok);
+	struct db_stmt *st = db_sql_prep(h, "SELECT " TOKEN_COLUMNS " FROM tokens "
 				       "WHERE user_id = ? AND kind = ? ORDER BY "
 				       "id", "lt", user, kind);
 	struct db_token t;
 
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	while (st && db_stmt_step(st) == DB_STEP_ROW) {
 		row_to_token(st, &t);
 		fn(&t, arg);
 	}
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	db_read_end(tok);
 	return st ? 0 : -1;
 }
@@ -332,7 +334,7 @@ int db_token_list(struct db *db, long user, const char *kind,
 int db_class_find(struct db *db, const char *name, long *id)
 {
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
+	struct db_conn *h = db_read_begin(db, &tok);
 
 	return first_row(db_sql_prep(h, "SELECT id FROM classes WHERE name = ?",
 				     "t", name), tok, row_to_long, id);
@@ -369,22 +371,22 @@ int db_memberships(struct db *db, long user,
 		   void (*fn)(const struct db_membership *, void *), void *arg)
 {
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
-	sqlite3_stmt *st = db_sql_prep(h, "SELECT m.class_id, c.name, m.role "
+	struct db_conn *h = db_read_begin(db, &tok);
+	struct db_stmt *st = db_sql_prep(h, "SELECT m.class_id, c.name, m.role "
 				       "FROM memberships m JOIN classes c ON "
 				       "c.id = m.class_id WHERE m.user_id = ? "
 				       "ORDER BY c.name", "l", user);
 	struct db_membership m;
 	char role[16];
 
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	while (st && db_stmt_step(st) == DB_STEP_ROW) {
 		m.class_id = col_long(st, 0);
 		copy_text(m.class_name, sizeof(m.class_name), st, 1);
 		copy_text(role, sizeof(role), st, 2);
 		m.role = auth_role_parse(role);
 		fn(&m, arg);
 	}
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	db_read_end(tok);
 	return st ? 0 : -1;
 }
@@ -393,11 +395,11 @@ int db_memberships(struct db *db, long user,
 static bool exists(struct db *db, const char *sql, long a, long b)
 {
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
-	sqlite3_stmt *st = db_sql_prep(h, sql, "ll", a, b);
-	bool yes = st && sqlite3_step(st) == SQLITE_ROW;
+	struct db_conn *h = db_read_begin(db, &tok);
+	struct db_stmt *st = db_sql_prep(h, sql, "ll", a, b);
+	bool yes = st && db_stmt_step(st) == DB_STEP_ROW;
 
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	db_read_end(tok);
 	return yes;
 }
@@ -417,7 +419,7 @@ struct live_row {
 	long session, step;
 };
 
-static void row_to_live(sqlite3_stmt *st, void *out)
+static void row_to_live(struct db_stmt *st, void *out)
 {
 	struct live_row *l = out;
 
@@ -429,7 +431,7 @@ int db_class_live(struct db *db, long class_id, long *session, long *step)
 {
 	struct live_row l = { 0, -1 };
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
+	struct db_conn *h = db_read_begin(db, &tok);
 	int rc = first_row(db_sql_prep(h, "SELECT COALESCE(live_session, 0), "
 				       "COALESCE(live_step, 0) FROM classes "
 				       "WHERE id = ?", "l", class_id), tok,
@@ -458,15 +460,15 @@ bool db_teaches(struct db *db, long staff, long student)
 enum auth_role db_member_role(struct db *db, long class_id, long user)
 {
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
-	sqlite3_stmt *st = db_sql_prep(h, "SELECT role FROM memberships WHERE "
+	struct db_conn *h = db_read_begin(db, &tok);
+	struct db_stmt *st = db_sql_prep(h, "SELECT role FROM memberships WHERE "
 				       "class_id = ? AND user_id = ?", "ll",
 				       class_id, user);
 	enum auth_role r = ROLE_NONE;
 
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		r = auth_role_parse((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	if (st && db_stmt_step(st) == DB_STEP_ROW)
+		r = auth_role_parse(db_col_text(st, 0));
+	db_stmt_free(st);
 	db_read_end(tok);
 	return r;
 }
@@ -479,7 +481,7 @@ int db_join_code_add(struct db *db, long class_id, const unsigned char *hash,
 	return insert_id(db, db_sql_prep(db_writer(db), "INSERT INTO "
 					 "join_codes(hash, class_id, role, "
 					 "created, expires) VALUES(?, ?, ?, ?, "
-					 "?)", "bltln", hash,
+					 "?) RETURNING id", "bltln", hash,
 					 (size_t)AUTH_HASH_LEN, class_id,
 					 auth_role_name(role), now, expires),
 			 id);
@@ -490,12 +492,12 @@ struct code_row {
 	enum auth_role role;
 };
 
-static void row_to_code(sqlite3_stmt *st, void *out)
+static void row_to_code(struct db_stmt *st, void *out)
 {
 	struct code_row *c = out;
 
 	c->class_id = col_long(st, 0);
-	c->role = auth_role_parse((const char *)sqlite3_column_text(st, 1));
+	c->role = auth_role_parse(db_col_text(st, 1));
 }
 
 int db_join_code_find(struct db *db, const unsigned char *hash, long now,
@@ -503,7 +505,7 @@ int db_join_code_find(struct db *db, const unsigned char *hash, long now,
 {
 	struct code_row c;
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
+	struct db_conn *h = db_read_begin(db, &tok);
 	int rc = first_row(db_sql_prep(h, "SELECT class_id, role FROM "
 				       "join_codes WHERE hash = ? AND revoked "
 				       "IS NULL AND (expires IS NULL OR expires "
@@ -533,20 +535,20 @@ int db_join_code_revoke(struct db *db, long class_id, long id)
 #define SHARE_COLUMNS "id, session, COALESCE(pin, -1), created, " \
 	"COALESCE(expires, 0), revoked IS NOT NULL"
 
-static void row_to_share(sqlite3_stmt *st, struct db_share *s)
+static void row_to_share(struct db_stmt *st, struct db_share *s)
 {
 	s->id = col_long(st, 0);
 	s->session = col_long(st, 1);
 	s->pin = col_long(st, 2);
 	s->created = col_long(st, 3);
 	s->expires = col_long(st, 4);
-	s->revoked = sqlite3_column_int(st, 5) != 0;
+	s->revoked = db_col_long(st, 5) != 0;
 }
 
 int db_share_add(struct db *db, long session, const unsigned char *hash,
 		 long pin, long by, long now, long expires, long *id)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (db_write_begin(db))
 		return -1;
@@ -554,16 +556,16 @@ int db_share_add(struct db *db, long session, const unsigned char *hash,
 	st = pin >= 0 ?
 	     db_sql_prep(db_writer(db), "INSERT INTO shares(session, hash, "
 			 "pin, created_by, created, expires) VALUES(?, ?, ?, ?, "
-			 "?, ?)", "lblnln", session, hash,
+			 "?, ?) RETURNING id", "lblnln", session, hash,
 			 (size_t)AUTH_HASH_LEN, pin, by, now, expires) :
 	     db_sql_prep(db_writer(db), "INSERT INTO shares(session, hash, "
-			 "created_by, created, expires) VALUES(?, ?, ?, ?, ?)",
-			 "lbnln", session, hash, (size_t)AUTH_HASH_LEN, by, now,
+			 "created_by, created, expires) VALUES(?, ?, ?, ?, ?) "
+			 "RETURNING id", "lbnln", session, hash, (size_t)AUTH_HASH_LEN, by, now,
 			 expires);
 	return insert_id(db, st, id);
 }
 
-static void share_row(sqlite3_stmt *st, void *out)
+static void share_row(struct db_stmt *st, void *out)
 {
 	row_to_share(st, out);
 }
@@ -572,7 +574,7 @@ int db_share_find(struct db *db, const unsigned char *hash,
 		  struct db_share *out)
 {
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
+	struct db_conn *h = db_read_begin(db, &tok);
 
 	return first_row(db_sql_prep(h, "SELECT " SHARE_COLUMNS " FROM shares "
 				     "WHERE hash = ?", "b", hash,
@@ -593,17 +595,17 @@ int db_share_list(struct db *db, long session,
 		  void (*fn)(const struct db_share *, void *), void *arg)
 {
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
-	sqlite3_stmt *st = db_sql_prep(h, "SELECT " SHARE_COLUMNS " FROM shares "
+	struct db_conn *h = db_read_begin(db, &tok);
+	struct db_stmt *st = db_sql_prep(h, "SELECT " SHARE_COLUMNS " FROM shares "
 				       "WHERE session = ? ORDER BY id", "l",
 				       session);
 	struct db_share s;
 
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	while (st && db_stmt_step(st) == DB_STEP_ROW) {
 		row_to_share(st, &s);
 		fn(&s, arg);
 	}
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	db_read_end(tok);
 	return st ? 0 : -1;
 }
@@ -629,7 +631,7 @@ int db_quota_get(struct db *db, long user, long class_id, const char *kind,
 		 long *value)
 {
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
+	struct db_conn *h = db_read_begin(db, &tok);
 
 	return first_row(db_sql_prep(h, "SELECT value FROM quotas WHERE "
 				     "COALESCE(user_id, 0) = ? AND COALESCE("
@@ -657,17 +659,17 @@ int db_session_set_visibility(struct db *db, long session, enum visibility v,
  * so that nothing is readable by anyone new.  In the migration's own
  * transaction, on the writer.
  */
-int db_auth_adopt_sessions(sqlite3 *h, char *note, size_t len)
+int db_auth_adopt_sessions(struct db_conn *h, char *note, size_t len)
 {
 	char name[AUTH_NAME_MAX + 1] = "admin";
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	long n = 0, id;
 	int i;
 
 	st = db_sql_prep(h, "SELECT COUNT(*) FROM sessions", "");
-	if (st && sqlite3_step(st) == SQLITE_ROW)
+	if (st && db_stmt_step(st) == DB_STEP_ROW)
 		n = col_long(st, 0);
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	if (!st)
 		return -1;
 	if (!n)
@@ -678,18 +680,22 @@ int db_auth_adopt_sessions(sqlite3 *h, char *note, size_t len)
 				 name);
 		if (!st)
 			return -1;
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			sqlite3_finalize(st);
+		if (db_stmt_step(st) != DB_STEP_ROW) {
+			db_stmt_free(st);
 			break;
 		}
-		sqlite3_finalize(st);
+		db_stmt_free(st);
 		snprintf(name, sizeof(name), "admin-%d", i);
 	}
-	if (db_sql_step(h, "INSERT INTO users(name, display, admin, created) "
-			"VALUES(?, ?, 1, ?)", "ttl", name, "administrator",
-			(long)time(NULL)))
+	st = db_sql_prep(h, "INSERT INTO users(name, display, admin, created) "
+			 "VALUES(?, ?, 1, ?) RETURNING id", "ttl", name,
+			 "administrator", (long)time(NULL));
+	if (!st || db_stmt_step(st) != DB_STEP_ROW) {
+		db_stmt_free(st);
 		return -1;
-	id = (long)sqlite3_last_insert_rowid(h);
+	}
+	id = col_long(st, 0);
+	db_stmt_free(st);
 	if (db_sql_step(h, "UPDATE sessions SET owner = ? WHERE owner IS NULL",
 			"l", id))
 		return -1;

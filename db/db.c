@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * db.c - the SQLite backend: schema and migrations, the operation journal,
- * snapshots, and the transactions of the group-commit writer (commit.c).  The journal is the source of truth (replaying it rebuilds any
+ * db.c - the store over a driver (driver.h: SQLite or PostgreSQL):
+ * migrations, the operation journal, snapshots, and the transactions of
+ * the group-commit writer (commit.c), in one copy of portable SQL.  The
+ * journal is the source of truth (replaying it rebuilds any
  * session, byte for byte); snapshots only shorten the replay, and are
  * trusted only when their checksum matches.
  *
@@ -9,27 +11,21 @@
  * DB_BUSY_MS; each reading connection behind its own mutex; the fault
  * record behind db->fault_lock, taken last and never held across SQL.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "checksum.h"
 #include "db.h"
+#include "driver.h"
 #include "sql.h"
 #include "store.h"
 
 #define SCHEMA_VERSION	4
 #define NR_READERS	4
-#define READ_BUSY_MS	1000	/* a WAL reader waits only on recovery */
 #define PROBE_EVERY_MS	1000
 #define NR_STMTS	32	/* distinct statements one connection runs */
 
@@ -38,10 +34,10 @@
  * the address of its SQL text, a literal) and reset after every use.
  */
 struct conn {
-	sqlite3 *h;
+	struct db_conn *h;
 	struct {
 		const char *sql;
-		sqlite3_stmt *st;
+		struct db_stmt *st;
 	} stmts[NR_STMTS];
 };
 
@@ -51,13 +47,12 @@ struct reader {
 };
 
 struct db {
+	const struct db_driver *drv;
 	struct conn w;			/* the one writing connection */
 	pthread_mutex_t lock;
 	struct reader readers[NR_READERS];
 	unsigned int next_reader;
-	char path[512], wal[520];
-	dev_t dev;			/* the file opened */
-	ino_t ino;
+	char target[512];		/* the path or URL opened */
 	enum db_sync sync;
 	struct committer *committer;
 	pthread_mutex_t fault_lock;
@@ -66,58 +61,6 @@ struct db {
 	char note[256];			/* what opening it did, for the log */
 	long long probed_ms;
 	void (*on_change)(enum db_fault fault, const char *why);
-};
-
-/* Migration n takes the schema from version n to n + 1. */
-static const char *const migrations[SCHEMA_VERSION] = {
-	"CREATE TABLE sessions ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  name TEXT NOT NULL,"
-	"  config TEXT NOT NULL,"
-	"  created INTEGER NOT NULL DEFAULT (strftime('%s','now')));"
-	"CREATE TABLE journal ("
-	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
-	"  seq INTEGER NOT NULL,"
-	"  op TEXT NOT NULL,"
-	"  result TEXT NOT NULL,"
-	"  PRIMARY KEY (session, seq)) WITHOUT ROWID;"
-	"CREATE TABLE snapshots ("
-	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
-	"  seq INTEGER NOT NULL,"
-	"  name TEXT,"
-	"  dump BLOB NOT NULL);"
-	"CREATE INDEX snapshots_by_seq ON snapshots(session, seq);"
-	"CREATE UNIQUE INDEX snapshots_by_name ON snapshots(session, name);",
-	/* rows from before stay NULL: unverified, never loaded */
-	"ALTER TABLE snapshots ADD COLUMN checksum BLOB;",
-	/*
-	 * The journal keeps the op alone (results come back by replay), and
-	 * snapshots get an id of their own, for SQL without SQLite's rowid.
-	 * INTEGER PRIMARY KEY is the rowid: each keeps its old one.
-	 */
-	"CREATE TABLE journal_v3 ("
-	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
-	"  seq INTEGER NOT NULL,"
-	"  op TEXT NOT NULL,"
-	"  PRIMARY KEY (session, seq)) WITHOUT ROWID;"
-	"INSERT INTO journal_v3(session, seq, op) SELECT session, seq, op "
-	"  FROM journal;"
-	"DROP TABLE journal;"
-	"ALTER TABLE journal_v3 RENAME TO journal;"
-	"CREATE TABLE snapshots_v3 ("
-	"  id INTEGER PRIMARY KEY,"
-	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
-	"  seq INTEGER NOT NULL,"
-	"  name TEXT,"
-	"  dump BLOB NOT NULL,"
-	"  checksum BLOB);"
-	"INSERT INTO snapshots_v3(id, session, seq, name, dump, checksum) "
-	"  SELECT rowid, session, seq, name, dump, checksum FROM snapshots;"
-	"DROP TABLE snapshots;"
-	"ALTER TABLE snapshots_v3 RENAME TO snapshots;"
-	"CREATE INDEX snapshots_by_seq ON snapshots(session, seq);"
-	"CREATE UNIQUE INDEX snapshots_by_name ON snapshots(session, name);",
-	DB_AUTH_SCHEMA,
 };
 
 static const char *const fault_names[] = {
@@ -143,15 +86,19 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int exec(sqlite3 *h, const char *sql)
+static int exec(struct conn *c, const char *sql)
 {
-	return sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	return c->h->drv->exec(c->h, sql);
 }
 
 /* ---- statements ---- */
 
-/* The connection's statement for sql, prepared on its first use. */
-static sqlite3_stmt *cached(struct conn *c, const char *sql)
+/*
+ * The connection's statement for sql, prepared on its first use.  A
+ * driver that loses its connection prepares again by itself: the cache
+ * holds its statement objects, not the server's.
+ */
+static struct db_stmt *cached(struct conn *c, const char *sql)
 {
 	size_t i;
 
@@ -160,20 +107,18 @@ static sqlite3_stmt *cached(struct conn *c, const char *sql)
 			return c->stmts[i].st;
 	if (i == NR_STMTS)
 		return NULL;	/* NR_STMTS is too small: every call fails */
-	if (sqlite3_prepare_v3(c->h, sql, -1, SQLITE_PREPARE_PERSISTENT,
-			       &c->stmts[i].st, NULL) != SQLITE_OK)
+	c->stmts[i].st = c->h->drv->prepare(c->h, sql, true);
+	if (!c->stmts[i].st)
 		return NULL;
 	c->stmts[i].sql = sql;
 	return c->stmts[i].st;
 }
 
 /* Done with a statement: ready for its next use, its bindings dropped. */
-static void done(sqlite3_stmt *st)
+static void done(struct db_stmt *st)
 {
-	if (!st)
-		return;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	if (st)
+		st->drv->reset(st);
 }
 
 static void conn_close(struct conn *c)
@@ -181,49 +126,51 @@ static void conn_close(struct conn *c)
 	size_t i;
 
 	for (i = 0; i < NR_STMTS && c->stmts[i].sql; i++)
-		sqlite3_finalize(c->stmts[i].st);
+		db_stmt_free(c->stmts[i].st);
 	memset(c->stmts, 0, sizeof(c->stmts));
-	sqlite3_close(c->h);
+	if (c->h)
+		c->h->drv->close(c->h);
 	c->h = NULL;
 }
 
 /* Bind with the tiny format of db_sql_prep() (sql.h); 0 or -1. */
-static int bind_all(sqlite3_stmt *st, const char *fmt, va_list ap)
+static int bind_all(struct db_stmt *st, const char *fmt, va_list ap)
 {
+	const struct db_driver *d = st->drv;
 	int i;
 
 	for (i = 0; fmt[i]; i++) {
 		int rc;
 
 		if (fmt[i] == 'l') {
-			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, long));
+			rc = d->bind_int64(st, i + 1, va_arg(ap, long));
 		} else if (fmt[i] == 'n') {
 			long v = va_arg(ap, long);
 
-			rc = v > 0 ? sqlite3_bind_int64(st, i + 1, v)
-				   : sqlite3_bind_null(st, i + 1);
+			rc = v > 0 ? d->bind_int64(st, i + 1, v)
+				   : d->bind_null(st, i + 1);
 		} else if (fmt[i] == 't') {
 			const char *s = va_arg(ap, const char *);
 
-			rc = s ? sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT)
-			       : sqlite3_bind_null(st, i + 1);
+			rc = s ? d->bind_text(st, i + 1, s)
+			       : d->bind_null(st, i + 1);
 		} else {
 			const void *p = va_arg(ap, const void *);
 			size_t n = va_arg(ap, size_t);
 
-			rc = sqlite3_bind_blob64(st, i + 1, p, n, SQLITE_TRANSIENT);
+			rc = d->bind_blob(st, i + 1, p, n);
 		}
-		if (rc != SQLITE_OK)
+		if (rc)
 			return -1;
 	}
 	return 0;
 }
 
 /* The connection's cached statement for sql, bound. */
-static sqlite3_stmt *vprep(struct conn *c, const char *sql, const char *fmt,
-			   va_list ap)
+static struct db_stmt *vprep(struct conn *c, const char *sql, const char *fmt,
+			     va_list ap)
 {
-	sqlite3_stmt *st = cached(c, sql);
+	struct db_stmt *st = cached(c, sql);
 
 	if (!st)
 		return NULL;
@@ -234,9 +181,10 @@ static sqlite3_stmt *vprep(struct conn *c, const char *sql, const char *fmt,
 	return st;
 }
 
-static sqlite3_stmt *prep(struct conn *c, const char *sql, const char *fmt, ...)
+static struct db_stmt *prep(struct conn *c, const char *sql, const char *fmt,
+			    ...)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -245,30 +193,54 @@ static sqlite3_stmt *prep(struct conn *c, const char *sql, const char *fmt, ...)
 	return st;
 }
 
+/* What a step that returns no rows did: 0, DB_CONFLICT or -1. */
+static int step_result(enum db_step r)
+{
+	if (r == DB_STEP_DONE)
+		return 0;
+	return r == DB_STEP_CONFLICT ? DB_CONFLICT : -1;
+}
+
 /* Run a statement that returns no rows; the caller holds its connection. */
 static int step(struct conn *c, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
 	st = vprep(c, sql, fmt, ap);
 	va_end(ap);
-	rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	rc = st ? step_result(db_stmt_step(st)) : -1;
+	done(st);
+	return rc;
+}
+
+/*
+ * A statement that inserts at most one row: 0, or DB_CONFLICT when ON
+ * CONFLICT DO NOTHING left it out (the transaction goes on), or -1.
+ */
+static int insert_one(struct conn *c, const char *sql, const char *fmt, ...)
+{
+	struct db_stmt *st;
+	va_list ap;
+	int rc = -1;
+
+	va_start(ap, fmt);
+	st = vprep(c, sql, fmt, ap);
+	va_end(ap);
+	if (st) {
+		rc = step_result(db_stmt_step(st));
+		if (!rc && db_stmt_changes(st) == 0)
+			rc = DB_CONFLICT;
+	}
 	done(st);
 	return rc;
 }
 
 static int user_version(struct conn *c)
 {
-	sqlite3_stmt *st = prep(c, "PRAGMA user_version", "");
-	int v = -1;
-
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	done(st);
-	return v;
+	return c->h->drv->version(c->h);
 }
 
 /* ---- reading connections ---- */
@@ -296,22 +268,15 @@ static void reader_put(struct reader *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
-static int open_readers(struct db *db)
+static int open_readers(struct db *db, char *err, size_t errlen)
 {
 	int i;
 
 	for (i = 0; i < NR_READERS; i++) {
 		struct reader *r = &db->readers[i];
 
-		pthread_mutex_init(&r->lock, NULL);
-		if (sqlite3_open_v2(db->path, &r->c.h, SQLITE_OPEN_READONLY |
-				    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-			return -1;
-		sqlite3_busy_timeout(r->c.h, READ_BUSY_MS);
-		/* SQLite opens the file on first use: do it now, so that the
-		 * readers hold the file rmapd watches, whatever happens to
-		 * its path later */
-		if (user_version(&r->c) < 0)
+		r->c.h = db->drv->open(db->target, true, err, errlen);
+		if (!r->c.h)
 			return -1;
 	}
 	return 0;
@@ -376,57 +341,19 @@ enum db_fault db_last_fault(struct db *db, char *why, size_t len)
 	return f;
 }
 
-/*
- * Whether the path still names the file opened, writable.  SQLite goes on
- * writing into an unlinked inode, and a restart would then come up without
- * every op acknowledged since: a write is refused instead, until the same
- * file is back at the path (moved or linked back) or rmapd restarts.  As
- * root, access() ignores the mode bits but not chattr +i or a read-only
- * mount; as the service's own user it sees a chmod too.
- */
+/* what makes writes impossible before one is tried (the driver knows) */
 static enum db_fault file_fault(struct db *db, char *why, size_t len)
 {
-	struct stat st;
-
-	if (stat(db->path, &st)) {
-		snprintf(why, len, "the database file %s is gone (%s): writes "
-			 "are refused until it is put back or rmapd restarts",
-			 db->path, strerror(errno));
-		return DB_FAULT_REMOVED;
-	}
-	if (st.st_dev != db->dev || st.st_ino != db->ino) {
-		snprintf(why, len, "%s is no longer the database file rmapd "
-			 "opened: writes are refused until that file is put "
-			 "back or rmapd restarts", db->path);
-		return DB_FAULT_REPLACED;
-	}
-	if (access(db->path, W_OK) ||
-	    (access(db->wal, W_OK) && errno != ENOENT)) {
-		snprintf(why, len, "the database file %s (or its -wal) cannot "
-			 "be written: %s", db->path, strerror(errno));
-		return DB_FAULT_READONLY;
-	}
-	return DB_FAULT_NONE;
+	return db->drv->watch(db->w.h, why, len);
 }
 
 /* What a failed statement on the writer means, remembered. */
 static void note_sql_failure(struct db *db)
 {
-	int rc = sqlite3_errcode(db->w.h);
-	const char *msg = sqlite3_errmsg(db->w.h);
+	char why[256];
+	enum db_fault f = db->drv->fault(db->w.h, why, sizeof(why));
 
-	if (rc == SQLITE_FULL)
-		set_fault(db, DB_FAULT_FULL, "the disk holding %s is full: %s",
-			  db->path, msg);
-	else if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		set_fault(db, DB_FAULT_BUSY, "another process holds the "
-			  "database's write lock (waited %d ms)", DB_BUSY_MS);
-	else if (rc == SQLITE_READONLY)
-		set_fault(db, DB_FAULT_READONLY, "the database %s cannot be "
-			  "written: %s", db->path, msg);
-	else
-		set_fault(db, DB_FAULT_IO, "the database %s failed: %s",
-			  db->path, msg);
+	set_fault(db, f, "%s", why);
 }
 
 /* ---- writing ---- */
@@ -467,8 +394,7 @@ static int write_begin(struct db *db)
 		goto fail;
 	}
 	left = DB_BUSY_MS - (now_ms() - start);
-	sqlite3_busy_timeout(db->w.h, left > 1 ? (int)left : 1);
-	if (exec(db->w.h, "BEGIN IMMEDIATE")) {
+	if (db->drv->begin(db->w.h, (int)left)) {
 		note_sql_failure(db);
 		goto fail;
 	}
@@ -488,20 +414,19 @@ static int write_end(struct db *db, int err)
 	char why[256];
 
 	if (err == DB_CONFLICT) {
-		/* a rollback the writer asked for: the database is fine */
+		/* a key already there: the caller's news, not a fault */
 	} else if (err) {
 		note_sql_failure(db);
 	} else if ((f = file_fault(db, why, sizeof(why)))) {
 		set_fault(db, f, "%s", why);
 		err = -1;
-	} else if (exec(db->w.h, "COMMIT")) {
+	} else if (db->drv->commit(db->w.h)) {
 		note_sql_failure(db);
 		err = -1;
 	} else {
 		clear_fault(db);
 	}
-	if (!sqlite3_get_autocommit(db->w.h))
-		exec(db->w.h, "ROLLBACK");
+	db->drv->rollback(db->w.h);
 	pthread_mutex_unlock(&db->lock);
 	return err;
 }
@@ -514,8 +439,6 @@ static int write_end(struct db *db, int err)
 static void probe(struct db *db)
 {
 	long long now = now_ms();
-	char sql[64];
-
 	pthread_mutex_lock(&db->fault_lock);
 	if (now - db->probed_ms < PROBE_EVERY_MS) {
 		pthread_mutex_unlock(&db->fault_lock);
@@ -525,14 +448,12 @@ static void probe(struct db *db)
 	pthread_mutex_unlock(&db->fault_lock);
 	if (pthread_mutex_trylock(&db->lock))
 		return;
-	sqlite3_busy_timeout(db->w.h, 0);
-	if (exec(db->w.h, "BEGIN IMMEDIATE")) {
+	if (db->drv->begin(db->w.h, 0)) {
 		note_sql_failure(db);
 		pthread_mutex_unlock(&db->lock);
 		return;
 	}
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
-	write_end(db, exec(db->w.h, sql));
+	write_end(db, db->drv->set_version(db->w.h, SCHEMA_VERSION));
 }
 
 enum db_fault db_health(struct db *db, char *why, size_t len)
@@ -548,7 +469,8 @@ enum db_fault db_health(struct db *db, char *why, size_t len)
 			return f;
 	}
 	if (db_schema_version(db) < 0) {
-		snprintf(why, len, "the database %s does not answer", db->path);
+		snprintf(why, len, "the database %s does not answer",
+			 db->drv->describe(db->w.h));
 		return DB_FAULT_IO;
 	}
 	return DB_FAULT_NONE;
@@ -556,29 +478,49 @@ enum db_fault db_health(struct db *db, char *why, size_t len)
 
 /* ---- opening ---- */
 
+/*
+ * The version is read again inside the migration's transaction: another
+ * node on the same database may have migrated meanwhile.
+ */
+static int migrate_once(struct db *db, int v, char *err, size_t errlen)
+{
+	const struct db_driver *d = db->drv;
+	const char *ddl = d->migrations[v];
+	char why[256];
+
+	if (d->begin(db->w.h, DB_BUSY_MS) ||
+	    (d->migration_lock && d->exec(db->w.h, d->migration_lock)))
+		goto fail;
+	if (user_version(&db->w) != v) {
+		d->rollback(db->w.h);
+		return 0;
+	}
+	if ((ddl[0] && d->exec(db->w.h, ddl)) ||
+	    (v + 1 == 4 && db_auth_adopt_sessions(db->w.h, db->note,
+						  sizeof(db->note))) ||
+	    d->set_version(db->w.h, v + 1) || d->commit(db->w.h))
+		goto fail;
+	return 0;
+fail:
+	d->fault(db->w.h, why, sizeof(why));
+	snprintf(err, errlen, "migration to schema %d failed: %s", v + 1, why);
+	d->rollback(db->w.h);
+	return -1;
+}
+
 static int migrate(struct db *db, char *err, size_t errlen)
 {
-	int v = user_version(&db->w);
+	int v;
 
-	if (v < 0 || v > SCHEMA_VERSION) {
-		snprintf(err, errlen, "database schema version %d is not one "
-			 "this rmapd knows (%d)", v, SCHEMA_VERSION);
-		return -1;
-	}
-	for (; v < SCHEMA_VERSION; v++) {
-		char sql[64];
-
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (exec(db->w.h, "BEGIN IMMEDIATE") ||
-		    exec(db->w.h, migrations[v]) ||
-		    (v + 1 == 4 && db_auth_adopt_sessions(db->w.h, db->note,
-							  sizeof(db->note))) ||
-		    exec(db->w.h, sql) || exec(db->w.h, "COMMIT")) {
-			snprintf(err, errlen, "migration to schema %d failed: %s",
-				 v + 1, sqlite3_errmsg(db->w.h));
-			exec(db->w.h, "ROLLBACK");
+	while ((v = user_version(&db->w)) != SCHEMA_VERSION) {
+		if (v < 0 || v > SCHEMA_VERSION) {
+			snprintf(err, errlen, "database schema version %d is "
+				 "not one this rmapd knows (%d)", v,
+				 SCHEMA_VERSION);
 			return -1;
 		}
+		if (migrate_once(db, v, err, errlen))
+			return -1;
 	}
 	return 0;
 }
@@ -591,39 +533,9 @@ static int migrate(struct db *db, char *err, size_t errlen)
  */
 static int drop_stale_snapshots(struct db *db)
 {
-	return exec(db->w.h, "DELETE FROM snapshots WHERE seq > (SELECT "
+	return exec(&db->w, "DELETE FROM snapshots WHERE seq > (SELECT "
 		    "COALESCE(MAX(seq), 0) FROM journal WHERE "
 		    "journal.session = snapshots.session)");
-}
-
-static int open_writer(struct db *db, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (sqlite3_open_v2(db->path, &db->w.h, SQLITE_OPEN_READWRITE |
-			    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open %s: %s", db->path,
-			 db->w.h ? sqlite3_errmsg(db->w.h) : "out of memory");
-		return -1;
-	}
-	sqlite3_busy_timeout(db->w.h, DB_BUSY_MS);
-	if (exec(db->w.h, "PRAGMA journal_mode=WAL") ||
-	    exec(db->w.h, "PRAGMA synchronous=FULL") ||
-	    exec(db->w.h, "PRAGMA foreign_keys=ON")) {
-		snprintf(err, errlen, "cannot set up %s: %s", db->path,
-			 sqlite3_errmsg(db->w.h));
-		return -1;
-	}
-	/* the file as it is now is the one to keep watching */
-	if (stat(db->path, &st)) {
-		snprintf(err, errlen, "cannot stat %s: %s", db->path,
-			 strerror(errno));
-		return -1;
-	}
-	db->dev = st.st_dev;
-	db->ino = st.st_ino;
-	return 0;
 }
 
 static void close_all(struct db *db)
@@ -641,7 +553,16 @@ static void close_all(struct db *db)
 	free(db);
 }
 
-static const struct db_store_ops sqlite_store_ops;
+static const struct db_store_ops store_ops;
+
+/* anything but a URL of PostgreSQL is a path, as it always was */
+const struct db_driver *db_driver_for(const char *target)
+{
+	if (!strncmp(target, "postgresql://", 13) ||
+	    !strncmp(target, "postgres://", 11))
+		return &db_pg_driver;
+	return &db_sqlite_driver;
+}
 
 struct db *db_open(const char *path, char *err, size_t errlen)
 {
@@ -655,24 +576,25 @@ struct db *db_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "libsodium cannot start");
 		goto fail;
 	}
-	if (strlen(path) >= sizeof(db->path)) {
+	if (strlen(path) >= sizeof(db->target)) {
 		snprintf(err, errlen, "database path too long");
 		goto fail;
 	}
-	snprintf(db->path, sizeof(db->path), "%s", path);
-	snprintf(db->wal, sizeof(db->wal), "%s-wal", path);
-	if (open_writer(db, err, errlen) || migrate(db, err, errlen))
+	snprintf(db->target, sizeof(db->target), "%s", path);
+	db->drv = db_driver_for(path);
+	db->w.h = db->drv->open(path, false, err, errlen);
+	if (!db->w.h || migrate(db, err, errlen))
 		goto fail;
 	if (drop_stale_snapshots(db)) {
-		snprintf(err, errlen, "cannot check the snapshots of %s: %s", path,
-			 sqlite3_errmsg(db->w.h));
+		char why[256];
+
+		db->drv->fault(db->w.h, why, sizeof(why));
+		snprintf(err, errlen, "cannot check the snapshots: %s", why);
 		goto fail;
 	}
-	if (open_readers(db)) {
-		snprintf(err, errlen, "cannot open %s for reading", path);
+	if (open_readers(db, err, errlen))
 		goto fail;
-	}
-	db->committer = committer_start(&sqlite_store_ops, db);
+	db->committer = committer_start(&store_ops, db);
 	if (!db->committer) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		goto fail;
@@ -683,38 +605,15 @@ fail:
 	return NULL;
 }
 
-/*
- * The unlinked file still holds every op acknowledged before its removal
- * (and none after): an online backup through the open connection keeps
- * them, where closing would lose them with the inode.
- */
 int db_rescue(struct db *db, char *out, size_t len)
 {
-	enum db_fault f = file_fault(db, out, len);
-	sqlite3_backup *b;
-	sqlite3 *to;
 	int rc;
 
-	if (f != DB_FAULT_REMOVED && f != DB_FAULT_REPLACED)
+	if (!db->drv->rescue)
 		return 1;
-	snprintf(out, len, "%s.rescued-%ld", db->path, (long)time(NULL));
-	if (!access(out, F_OK) ||
-	    sqlite3_open_v2(out, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-			    NULL) != SQLITE_OK) {
-		snprintf(out, len, "cannot create a rescue copy beside %s",
-			 db->path);
-		return -1;
-	}
 	pthread_mutex_lock(&db->lock);
-	b = sqlite3_backup_init(to, "main", db->w.h, "main");
-	rc = b && sqlite3_backup_step(b, -1) == SQLITE_DONE ? 0 : -1;
-	if (b)
-		sqlite3_backup_finish(b);
+	rc = db->drv->rescue(db->w.h, out, len);
 	pthread_mutex_unlock(&db->lock);
-	if (rc)
-		snprintf(out, len, "the rescue copy failed: %s",
-			 sqlite3_errmsg(to));
-	sqlite3_close(to);
 	return rc;
 }
 
@@ -724,8 +623,8 @@ void db_close(struct db *db)
 		return;
 	committer_stop(db->committer);
 	db->committer = NULL;
-	sqlite3_wal_checkpoint_v2(db->w.h, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-				  NULL, NULL);
+	if (db->drv->closing)
+		db->drv->closing(db->w.h);
 	close_all(db);
 }
 
@@ -733,8 +632,9 @@ void db_close(struct db *db)
 
 static int insert_op(struct db *db, long session, long seq, const char *op)
 {
-	return step(&db->w, "INSERT INTO journal(session, seq, op) "
-		    "VALUES(?, ?, ?)", "llt", session, seq, op);
+	return insert_one(&db->w, "INSERT INTO journal(session, seq, op) "
+			  "VALUES(?, ?, ?) ON CONFLICT DO NOTHING", "llt",
+			  session, seq, op);
 }
 
 /* The journal rows of a batch; the caller is in a write transaction. */
@@ -761,14 +661,14 @@ struct session_start {
 static int insert_session(struct db *db, const char *name, const char *config,
 			  long owner, long *id)
 {
-	sqlite3_stmt *st = prep(&db->w, "INSERT INTO sessions(name, config, "
+	struct db_stmt *st = prep(&db->w, "INSERT INTO sessions(name, config, "
 				"owner) VALUES(?, ?, ?) RETURNING id", "ttn",
 				name, config, owner);
 	int rc = -1;
 
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		*id = (long)sqlite3_column_int64(st, 0);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	if (st && db_stmt_step(st) == DB_STEP_ROW) {
+		*id = db_col_long(st, 0);
+		rc = db_stmt_step(st) == DB_STEP_DONE ? 0 : -1;
 	}
 	done(st);
 	return rc;
@@ -825,18 +725,18 @@ int db_session_delete(struct db *db, long id)
 				  "l", id));
 }
 
-static void row_to_session(sqlite3_stmt *st, struct db_session *s)
+static void row_to_session(struct db_stmt *st, struct db_session *s)
 {
-	s->id = (long)sqlite3_column_int64(st, 0);
+	s->id = db_col_long(st, 0);
 	snprintf(s->name, sizeof(s->name), "%s",
-		 (const char *)sqlite3_column_text(st, 1));
+		 db_col_text(st, 1));
 	snprintf(s->config, sizeof(s->config), "%s",
-		 (const char *)sqlite3_column_text(st, 2));
-	s->version = (long)sqlite3_column_int64(st, 3);
-	s->owner = (long)sqlite3_column_int64(st, 4);
-	s->visibility = !strcmp((const char *)sqlite3_column_text(st, 5),
+		 db_col_text(st, 2));
+	s->version = db_col_long(st, 3);
+	s->owner = db_col_long(st, 4);
+	s->visibility = !strcmp(db_col_text(st, 5),
 				"class") ? 1 : 0;
-	s->class_id = (long)sqlite3_column_int64(st, 6);
+	s->class_id = db_col_long(st, 6);
 }
 
 #define SESSION_COLUMNS "id, name, config, " \
@@ -846,12 +746,12 @@ static void row_to_session(sqlite3_stmt *st, struct db_session *s)
 int db_session_get(struct db *db, long id, struct db_session *out)
 {
 	struct reader *r = reader_get(db);
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc = -1;
 
 	st = prep(&r->c, "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?",
 		  "l", id);
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
+	if (st && db_stmt_step(st) == DB_STEP_ROW) {
 		row_to_session(st, out);
 		rc = 0;
 	}
@@ -864,12 +764,12 @@ int db_session_list(struct db *db, void (*fn)(const struct db_session *, void *)
 		    void *arg)
 {
 	struct reader *r = reader_get(db);
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	struct db_session s;
 
 	st = prep(&r->c, "SELECT " SESSION_COLUMNS " FROM sessions ORDER BY id",
 		  "");
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	while (st && db_stmt_step(st) == DB_STEP_ROW) {
 		row_to_session(st, &s);
 		fn(&s, arg);
 	}
@@ -896,18 +796,18 @@ static int read_chunk(struct db *db, long session, long from, long to,
 		      struct journal_row *rows)
 {
 	struct reader *r = reader_get(db);
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int n = 0;
 	bool oom = false;
 
 	st = prep(&r->c, "SELECT seq, op FROM journal WHERE session = ? "
 		  "AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?", "llll",
 		  session, from, to, (long)READ_CHUNK);
-	while (st && !oom && sqlite3_step(st) == SQLITE_ROW) {
+	while (st && !oom && db_stmt_step(st) == DB_STEP_ROW) {
 		struct journal_row *row = &rows[n++];
 
-		row->seq = (long)sqlite3_column_int64(st, 0);
-		row->op = strdup((const char *)sqlite3_column_text(st, 1));
+		row->seq = db_col_long(st, 0);
+		row->op = strdup(db_col_text(st, 1));
 		oom = !row->op;
 	}
 	done(st);
@@ -972,9 +872,10 @@ static int insert_snapshot(struct db *db, long session, long seq,
 	unsigned char sum[SNAPSHOT_SUM_LEN];
 
 	db_snapshot_sum(session, seq, dump, len, sum);
-	return step(&db->w, "INSERT INTO snapshots(session, seq, name, dump, "
-		    "checksum) VALUES(?, ?, ?, ?, ?)", "lltbb", session, seq,
-		    name, dump, len, sum, sizeof(sum));
+	return insert_one(&db->w, "INSERT INTO snapshots(session, seq, name, "
+			  "dump, checksum) VALUES(?, ?, ?, ?, ?) ON CONFLICT "
+			  "DO NOTHING", "lltbb", session, seq, name, dump, len,
+			  sum, sizeof(sum));
 }
 
 int db_snapshot_put(struct db *db, long session, long seq, const char *name,
@@ -985,9 +886,9 @@ int db_snapshot_put(struct db *db, long session, long seq, const char *name,
 	if (write_begin(db))
 		return -1;
 	err = insert_snapshot(db, session, seq, name, dump, len);
-	if (err && sqlite3_extended_errcode(db->w.h) == SQLITE_CONSTRAINT_UNIQUE) {
+	if (err == DB_CONFLICT) {
 		/* snapshots_by_name: the caller's mistake, not the storage's */
-		exec(db->w.h, "ROLLBACK");
+		db->drv->rollback(db->w.h);
 		pthread_mutex_unlock(&db->lock);
 		return DB_EXISTS;
 	}
@@ -1019,26 +920,27 @@ int db_snapshot_auto(struct db *db, long session, long seq, const char *dump,
 }
 
 /* The row's dump, if its checksum says it is the one stored for it. */
-static int verified_dump(sqlite3_stmt *st, long session, long seq,
+static int verified_dump(struct db_stmt *st, long session, long seq,
 			 char **dump, size_t *len)
 {
 	unsigned char sum[SNAPSHOT_SUM_LEN];
-	int n = sqlite3_column_bytes(st, 1);
-	const void *blob = sqlite3_column_blob(st, 1);
+	size_t n, sumlen;
+	const void *blob = db_col_blob(st, 1, &n);
+	const void *stored;
 
-	if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+	if (db_col_null(st, 2))
 		return DB_UNSIGNED;
-	db_snapshot_sum(session, seq, blob ? blob : "", (size_t)n, sum);
-	if (sqlite3_column_bytes(st, 2) != SNAPSHOT_SUM_LEN ||
-	    db_snapshot_sum_differs(sqlite3_column_blob(st, 2), sum))
+	db_snapshot_sum(session, seq, blob ? blob : "", n, sum);
+	stored = db_col_blob(st, 2, &sumlen);
+	if (sumlen != SNAPSHOT_SUM_LEN || db_snapshot_sum_differs(stored, sum))
 		return DB_BADSUM;
-	*dump = malloc((size_t)n + 1);
+	*dump = malloc(n + 1);
 	if (!*dump)
 		return -1;
 	if (n)
-		memcpy(*dump, blob, (size_t)n);
+		memcpy(*dump, blob, n);
 	(*dump)[n] = '\0';
-	*len = (size_t)n;
+	*len = n;
 	return 0;
 }
 
@@ -1046,14 +948,14 @@ int db_snapshot_latest(struct db *db, long session, long max_seq, long *seq,
 		       char **dump, size_t *len)
 {
 	struct reader *r = reader_get(db);
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc = -1;
 
 	st = prep(&r->c, "SELECT seq, dump, checksum FROM snapshots WHERE "
 		  "session = ? AND seq <= ? ORDER BY seq DESC LIMIT 1", "ll",
 		  session, max_seq);
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		*seq = (long)sqlite3_column_int64(st, 0);
+	if (st && db_stmt_step(st) == DB_STEP_ROW) {
+		*seq = db_col_long(st, 0);
 		rc = verified_dump(st, session, *seq, dump, len);
 	}
 	done(st);
@@ -1064,13 +966,13 @@ int db_snapshot_latest(struct db *db, long session, long max_seq, long *seq,
 int db_snapshot_named(struct db *db, long session, const char *name, long *seq)
 {
 	struct reader *r = reader_get(db);
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc = -1;
 
 	st = prep(&r->c, "SELECT seq FROM snapshots WHERE session = ? AND "
 		  "name = ?", "lt", session, name);
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		*seq = (long)sqlite3_column_int64(st, 0);
+	if (st && db_stmt_step(st) == DB_STEP_ROW) {
+		*seq = db_col_long(st, 0);
 		rc = 0;
 	}
 	done(st);
@@ -1082,13 +984,13 @@ int db_snapshot_list(struct db *db, long session,
 		     void (*fn)(const char *name, long seq, void *arg), void *arg)
 {
 	struct reader *r = reader_get(db);
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	st = prep(&r->c, "SELECT name, seq FROM snapshots WHERE session = ? AND "
 		  "name IS NOT NULL ORDER BY seq, name", "l", session);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		fn((const char *)sqlite3_column_text(st, 0),
-		   (long)sqlite3_column_int64(st, 1), arg);
+	while (st && db_stmt_step(st) == DB_STEP_ROW)
+		fn(db_col_text(st, 0),
+		   db_col_long(st, 1), arg);
 	done(st);
 	reader_put(r);
 	return st ? 0 : -1;
@@ -1108,13 +1010,7 @@ static int store_begin(void *store)
  */
 static int store_append(void *store, long session, long seq, const char *op)
 {
-	struct db *db = store;
-
-	if (step(&db->w, "INSERT INTO journal(session, seq, op) "
-		 "VALUES(?, ?, ?) ON CONFLICT DO NOTHING", "llt", session, seq,
-		 op))
-		return -1;
-	return sqlite3_changes(db->w.h) ? 0 : DB_CONFLICT;
+	return insert_op(store, session, seq, op);
 }
 
 static int store_snapshot(void *store, long session, long seq,
@@ -1128,7 +1024,7 @@ static int store_end(void *store, int err)
 	return write_end(store, err);
 }
 
-static const struct db_store_ops sqlite_store_ops = {
+static const struct db_store_ops store_ops = {
 	.begin = store_begin,
 	.append = store_append,
 	.snapshot = store_snapshot,
@@ -1141,17 +1037,15 @@ struct committer *db_committer(struct db *db)
 }
 
 /*
- * FULL syncs the WAL at every commit; NORMAL only at checkpoints, so a
- * commit survives rmapd's death but not the machine's.  OFF answers
- * before the commit: the writer still commits at once, with NORMAL.
+ * What FULL and NORMAL mean is the driver's; OFF answers before the
+ * commit: the writer still commits at once, as with NORMAL.
  */
 int db_set_sync(struct db *db, enum db_sync sync)
 {
 	int rc;
 
 	pthread_mutex_lock(&db->lock);
-	rc = exec(db->w.h, sync == DB_SYNC_FULL ? "PRAGMA synchronous=FULL" :
-		  "PRAGMA synchronous=NORMAL");
+	rc = db->drv->set_sync(db->w.h, sync);
 	if (!rc)
 		__atomic_store_n(&db->sync, sync, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&db->lock);
@@ -1165,44 +1059,45 @@ enum db_sync db_sync(struct db *db)
 
 /* ---- for the stores that share the connections (sql.h) ---- */
 
-/* prepared for this call alone: the caller finalizes it */
-static sqlite3_stmt *vprep_once(sqlite3 *h, const char *sql, const char *fmt,
-				va_list ap)
+/* prepared for this call alone: the caller lets it go */
+static struct db_stmt *vprep_once(struct db_conn *c, const char *sql,
+				  const char *fmt, va_list ap)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st = c->drv->prepare(c, sql, false);
 
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!st)
 		return NULL;
 	if (bind_all(st, fmt, ap)) {
-		sqlite3_finalize(st);
+		db_stmt_free(st);
 		return NULL;
 	}
 	return st;
 }
 
-sqlite3_stmt *db_sql_prep(sqlite3 *h, const char *sql, const char *fmt, ...)
+struct db_stmt *db_sql_prep(struct db_conn *c, const char *sql,
+			    const char *fmt, ...)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	va_list ap;
 
 	va_start(ap, fmt);
-	st = vprep_once(h, sql, fmt, ap);
+	st = vprep_once(c, sql, fmt, ap);
 	va_end(ap);
 	return st;
 }
 
 /* a statement that returns no rows; the caller holds its connection */
-int db_sql_step(sqlite3 *h, const char *sql, const char *fmt, ...)
+int db_sql_step(struct db_conn *c, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
-	st = vprep_once(h, sql, fmt, ap);
+	st = vprep_once(c, sql, fmt, ap);
 	va_end(ap);
-	rc = st && sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	rc = st ? step_result(db_stmt_step(st)) : -1;
+	db_stmt_free(st);
 	return rc;
 }
 
@@ -1216,12 +1111,12 @@ int db_write_end(struct db *db, int err)
 	return write_end(db, err);
 }
 
-sqlite3 *db_writer(struct db *db)
+struct db_conn *db_writer(struct db *db)
 {
 	return db->w.h;
 }
 
-sqlite3 *db_read_begin(struct db *db, void **token)
+struct db_conn *db_read_begin(struct db *db, void **token)
 {
 	struct reader *r = reader_get(db);
 

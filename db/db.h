@@ -1,22 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * db.h - the store: sessions, the operation journal (the truth) and
- * snapshots (caches and teaching artefacts).  One interface; the SQLite
- * backend (db.c, WAL mode) behind it, the group-commit writer (commit.c)
- * above the backend.  One writing connection; reads go through connections
- * of their own, so that no read waits behind a write (or behind another
- * process's write lock).
+ * snapshots (caches and teaching artefacts).  One interface; db.c behind
+ * it, over a driver (driver.h): SQLite (a file in WAL mode, the default)
+ * or PostgreSQL (a postgresql:// URL); the group-commit writer (commit.c)
+ * above.  One writing connection; reads go through connections of their
+ * own, so that no read waits behind a write (or behind another process's
+ * write lock).
  *
  * Journal rows are group-committed: a request queues its rows and gets a
  * ticket; one writer thread commits everything queued in one transaction
  * (one fsync), and tickets resolve in the order they were given.  The SQL
- * of the statements is portable (PostgreSQL runs it with $n for ?); what
- * is SQLite's own (PRAGMAs, BEGIN IMMEDIATE, WITHOUT ROWID) stays in db.c.
+ * is one portable copy; only the DDL is the driver's.
  *
- * Every write first checks that the file still is the one opened and can
- * be written, and waits for the write lock at most DB_BUSY_MS: a failed
- * write changes nothing in the database, is remembered as a fault with its
- * reason (db_health), and the next write simply tries again.
+ * Every write first checks that the store can take it (for SQLite: the
+ * file still is the one opened and can be written), and waits for the
+ * write lock at most DB_BUSY_MS: a failed write changes nothing in the
+ * database, is remembered as a fault with its reason (db_health), and the
+ * next write simply tries again (for PostgreSQL: on a new connection, if
+ * the old one was lost).
  */
 #ifndef RMAPD_DB_H
 #define RMAPD_DB_H
@@ -50,6 +52,7 @@ enum db_fault {
 	DB_FAULT_IO,		/* any other failure of the database */
 };
 
+/* path: a SQLite file, or a postgresql:// (postgres://) URL */
 struct db *db_open(const char *path, char *err, size_t errlen);
 void db_close(struct db *db);	/* commits what is queued, checkpoints */
 
@@ -152,6 +155,8 @@ int db_rewind(struct db *db, long session, long to);
 #define DB_EXISTS	1	/* a snapshot of that name is already there */
 #define DB_UNSIGNED	2	/* a snapshot stored without a checksum */
 #define DB_BADSUM	3	/* a snapshot whose checksum does not match */
+/* a row whose key is already there (the journal's (session, seq)) */
+#define DB_CONFLICT	5
 /* name NULL: an automatic snapshot; 0, DB_EXISTS or -1 */
 int db_snapshot_put(struct db *db, long session, long seq, const char *name,
 		    const char *dump, size_t len);

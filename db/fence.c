@@ -10,8 +10,8 @@
 int db_journal_head(struct db *db, long session, long *head)
 {
 	void *tok;
-	sqlite3 *h = db_read_begin(db, &tok);
-	sqlite3_stmt *st;
+	struct db_conn *h = db_read_begin(db, &tok);
+	struct db_stmt *st;
 	int rc = -1;
 
 	/* no row: the session was deleted (by any node) */
@@ -19,17 +19,19 @@ int db_journal_head(struct db *db, long session, long *head)
 			 "WHERE session = ?) FROM sessions WHERE id = ?", "ll",
 			 session, session);
 	if (st) {
-		switch (sqlite3_step(st)) {
-		case SQLITE_ROW:
-			*head = (long)sqlite3_column_int64(st, 0);
+		switch (db_stmt_step(st)) {
+		case DB_STEP_ROW:
+			*head = db_col_long(st, 0);
 			rc = 0;
 			break;
-		case SQLITE_DONE:
+		case DB_STEP_DONE:
 			rc = 1;
+			break;
+		default:
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	db_read_end(tok);
 	return rc;
 }

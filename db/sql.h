@@ -1,101 +1,102 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sql.h - inside db/ only: the SQLite connections of db.c for the other
- * stores that share them (auth.c), and the statement helpers.
+ * sql.h - inside db/ only: the connections of db.c for the other stores
+ * that share them (auth.c), and the driver-neutral statement helpers.
  */
 #ifndef RMAPD_DB_SQL_H
 #define RMAPD_DB_SQL_H
 
-#include <sqlite3.h>
-
 #include "db.h"
+#include "driver.h"
 
 /*
  * Bind with a tiny format: 'l' long, 'n' long or NULL when <= 0, 't' text
- * (NULL: NULL), 'b' blob + length.
+ * (NULL: NULL), 'b' blob + length.  The statement is prepared for this
+ * call alone: the caller lets it go with db_stmt_free().
  */
-sqlite3_stmt *db_sql_prep(sqlite3 *h, const char *sql, const char *fmt, ...);
-/* a statement that returns no rows: 0 or -1 */
-int db_sql_step(sqlite3 *h, const char *sql, const char *fmt, ...);
+struct db_stmt *db_sql_prep(struct db_conn *c, const char *sql,
+			    const char *fmt, ...);
+/* a statement that returns no rows: 0, DB_CONFLICT or -1 */
+int db_sql_step(struct db_conn *c, const char *sql, const char *fmt, ...);
 
 /* the writer in a write transaction (db_write_end commits, err 0) */
 int db_write_begin(struct db *db);
 int db_write_end(struct db *db, int err);
-sqlite3 *db_writer(struct db *db);
+struct db_conn *db_writer(struct db *db);
 /* a reading connection, held until db_read_end */
-sqlite3 *db_read_begin(struct db *db, void **token);
+struct db_conn *db_read_begin(struct db *db, void **token);
 void db_read_end(void *token);
 
 /* migration to schema 4: sessions get an owner (db/auth.c) */
-int db_auth_adopt_sessions(sqlite3 *h, char *note, size_t len);
+int db_auth_adopt_sessions(struct db_conn *c, char *note, size_t len);
 
 /*
- * Schema 4: the people of a lab.  Plain SQL but for the SQLite spelling of
- * an id (INTEGER PRIMARY KEY AUTOINCREMENT); the PostgreSQL backend says it
- * its own way.  Ids are never reused: a user made after one was removed
- * must not inherit what the daemon still remembers of the removed one.
+ * Schema 4: the people of a lab.  Plain SQL but for the words each engine
+ * spells its own way: ID an id column (never reused: a user made after one
+ * was removed must not inherit what the daemon still remembers of the
+ * removed one), INT an integer, BLOB bytes.
  */
-#define DB_AUTH_SCHEMA \
+#define DB_AUTH_SCHEMA(ID, INT, BLOB) \
 	"CREATE TABLE users (" \
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT," \
+	"  id " ID "," \
 	"  name TEXT NOT NULL UNIQUE," \
 	"  display TEXT NOT NULL DEFAULT ''," \
 	"  pwhash TEXT," \
-	"  admin INTEGER NOT NULL DEFAULT 0," \
-	"  created INTEGER NOT NULL);" \
+	"  admin " INT " NOT NULL DEFAULT 0," \
+	"  created " INT " NOT NULL);" \
 	"CREATE TABLE tokens (" \
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT," \
-	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE," \
-	"  hash BLOB NOT NULL UNIQUE," \
+	"  id " ID "," \
+	"  user_id " INT " NOT NULL REFERENCES users(id) ON DELETE CASCADE," \
+	"  hash " BLOB " NOT NULL UNIQUE," \
 	"  name TEXT NOT NULL," \
 	"  scope TEXT NOT NULL CHECK (scope IN ('read', 'write', 'scrape'))," \
 	"  kind TEXT NOT NULL CHECK (kind IN ('api', 'login'))," \
-	"  created INTEGER NOT NULL," \
-	"  expires INTEGER," \
-	"  revoked INTEGER);" \
+	"  created " INT " NOT NULL," \
+	"  expires " INT "," \
+	"  revoked " INT ");" \
 	"CREATE INDEX tokens_by_user ON tokens(user_id);" \
 	"CREATE TABLE classes (" \
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT," \
+	"  id " ID "," \
 	"  name TEXT NOT NULL UNIQUE," \
-	"  created INTEGER NOT NULL," \
-	"  live_session INTEGER REFERENCES sessions(id) ON DELETE SET NULL," \
-	"  live_step INTEGER);" \
+	"  created " INT " NOT NULL," \
+	"  live_session " INT " REFERENCES sessions(id) ON DELETE SET NULL," \
+	"  live_step " INT ");" \
 	"CREATE TABLE memberships (" \
-	"  class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE," \
-	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE," \
+	"  class_id " INT " NOT NULL REFERENCES classes(id) ON DELETE CASCADE," \
+	"  user_id " INT " NOT NULL REFERENCES users(id) ON DELETE CASCADE," \
 	"  role TEXT NOT NULL CHECK (role IN ('instructor', 'ta', 'student'))," \
 	"  PRIMARY KEY (class_id, user_id));" \
 	"CREATE INDEX memberships_by_user ON memberships(user_id);" \
 	"CREATE TABLE join_codes (" \
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT," \
-	"  hash BLOB NOT NULL UNIQUE," \
-	"  class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE," \
+	"  id " ID "," \
+	"  hash " BLOB " NOT NULL UNIQUE," \
+	"  class_id " INT " NOT NULL REFERENCES classes(id) ON DELETE CASCADE," \
 	"  role TEXT NOT NULL CHECK (role IN ('ta', 'student'))," \
-	"  created INTEGER NOT NULL," \
-	"  expires INTEGER," \
-	"  revoked INTEGER);" \
+	"  created " INT " NOT NULL," \
+	"  expires " INT "," \
+	"  revoked " INT ");" \
 	"CREATE TABLE shares (" \
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT," \
-	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE," \
-	"  hash BLOB NOT NULL UNIQUE," \
-	"  pin INTEGER," \
-	"  created_by INTEGER REFERENCES users(id) ON DELETE SET NULL," \
-	"  created INTEGER NOT NULL," \
-	"  expires INTEGER," \
-	"  revoked INTEGER);" \
+	"  id " ID "," \
+	"  session " INT " NOT NULL REFERENCES sessions(id) ON DELETE CASCADE," \
+	"  hash " BLOB " NOT NULL UNIQUE," \
+	"  pin " INT "," \
+	"  created_by " INT " REFERENCES users(id) ON DELETE SET NULL," \
+	"  created " INT " NOT NULL," \
+	"  expires " INT "," \
+	"  revoked " INT ");" \
 	"CREATE TABLE quotas (" \
-	"  user_id INTEGER REFERENCES users(id) ON DELETE CASCADE," \
-	"  class_id INTEGER REFERENCES classes(id) ON DELETE CASCADE," \
+	"  user_id " INT " REFERENCES users(id) ON DELETE CASCADE," \
+	"  class_id " INT " REFERENCES classes(id) ON DELETE CASCADE," \
 	"  kind TEXT NOT NULL," \
-	"  value INTEGER NOT NULL," \
+	"  value " INT " NOT NULL," \
 	"  CHECK ((user_id IS NULL) <> (class_id IS NULL)));" \
 	"CREATE UNIQUE INDEX quotas_by_owner ON quotas(" \
 	"  COALESCE(user_id, 0), COALESCE(class_id, 0), kind);" \
-	"ALTER TABLE sessions ADD COLUMN owner INTEGER " \
+	"ALTER TABLE sessions ADD COLUMN owner " INT " " \
 	"  REFERENCES users(id) ON DELETE SET NULL;" \
 	"ALTER TABLE sessions ADD COLUMN visibility TEXT NOT NULL " \
 	"  DEFAULT 'private' CHECK (visibility IN ('private', 'class'));" \
-	"ALTER TABLE sessions ADD COLUMN class_id INTEGER " \
+	"ALTER TABLE sessions ADD COLUMN class_id " INT " " \
 	"  REFERENCES classes(id) ON DELETE SET NULL;" \
 	"CREATE INDEX sessions_by_owner ON sessions(owner);"
 

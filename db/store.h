@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store.h - what the group-commit writer (commit.c) needs of a backend:
- * one write transaction, the rows it holds, its end.  A backend (db.c for
- * SQLite) fills one struct db_store_ops and hands it to committer_start().
+ * one write transaction, the rows it holds, its end.  db.c (over either
+ * driver) fills one struct db_store_ops and hands it to committer_start().
  */
 #ifndef RMAPD_DB_STORE_H
 #define RMAPD_DB_STORE_H
@@ -13,14 +13,12 @@
 
 #include "db.h"
 
-#define DB_CONFLICT	4	/* append: another node wrote that seq */
-
 struct db_store_ops {
 	/* open a write transaction; 0, or -1 with the fault remembered */
 	int (*begin)(void *store);
 	/*
-	 * one journal row; DB_CONFLICT (nothing written, the transaction
-	 * still open) if that (session, seq) is already in the journal
+	 * 0, -1, or DB_CONFLICT if (session, seq) is already there: the
+	 * transaction is still open, for the caller to end
 	 */
 	int (*append)(void *store, long session, long seq, const char *op);
 	/* an automatic snapshot, pruning the older ones past keep */
