@@ -91,6 +91,7 @@ struct session {
 	bool loaded;			/* sim != NULL, as an atomic */
 	long version;			/* journal length: session_version() */
 	long durable;			/* of that, committed: atomic */
+	long cuts;			/* the journal's rewinds, as last seen */
 	uint64_t gen;			/* the history; atomic, set locked */
 	uint64_t last_ticket;		/* its latest queued write; atomic */
 	uint64_t last_used;		/* atomic */

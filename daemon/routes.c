@@ -879,6 +879,7 @@ static int rewind_to(struct session *s, long to, struct reply *rep)
 		reply_write_failed(rep, "the rewind was not done");
 		return -1;
 	}
+	s->cuts++;	/* this node's copy knows of its own cut */
 	sim_free(s->sim);
 	s->sim = sim;
 	session_new_history(s, to);

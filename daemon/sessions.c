@@ -63,6 +63,7 @@ static struct session *session_new(const struct db_session *row)
 	snprintf(s->config_json, sizeof(s->config_json), "%s", row->config);
 	s->version = row->version;
 	s->durable = row->version;
+	s->cuts = row->cuts;
 	s->gen = 1;
 	s->owner = row->owner;
 	s->visibility = row->visibility;
@@ -473,8 +474,8 @@ static bool replay_to(struct session *s, long head)
 
 /*
  * Shared database, holding s: bring the copy to the journal's head, by the
- * ops it lacks, or rebuilt when the journal is shorter (a rewind on another
- * node) or a replay stops.  Not while rows of ours are queued: the fence
+ * ops it lacks, or rebuilt when the journal was cut meanwhile (a rewind on
+ * another node, even if it grew back past this copy) or a replay stops.  Not while rows of ours are queued: the fence
  * judges those.  If the database does not answer, the copy serves as it
  * is (reads of loaded sessions go on); -1: the session was deleted.
  */
@@ -482,19 +483,21 @@ static int catch_up(struct session *s)
 {
 	char err[200];
 	struct sim *sim;
-	long head;
+	long head, cuts;
+	bool cut;
 	int rc;
 
 	if (!db_resolved(db, __atomic_load_n(&s->last_ticket, __ATOMIC_RELAXED)))
 		return 0;
-	rc = db_journal_head(db, s->id, &head);
+	rc = db_journal_head(db, s->id, &head, &cuts);
 	if (rc == 1) {
 		unlist(s);
 		return -1;
 	}
-	if (rc || head == s->version)
+	cut = cuts != s->cuts;
+	if (rc || (head == s->version && !cut))
 		return 0;
-	if (s->sim && (head < s->version || !replay_to(s, head))) {
+	if (s->sim && (cut || head < s->version || !replay_to(s, head))) {
 		sim = session_build(s, head, err, sizeof(err));
 		if (!sim) {
 			log_msg(LOG_ERR, "session %ld: cannot catch up: %s",
@@ -504,6 +507,7 @@ static int catch_up(struct session *s)
 		sim_free(s->sim);
 		s->sim = sim;
 	}
+	s->cuts = cuts;
 	session_new_history(s, head);
 	return 0;
 }
@@ -660,6 +664,7 @@ int session_restore(struct session *s)
 	}
 	sim_free(s->sim);
 	s->sim = sim;
+	s->cuts = row.cuts;
 	session_new_history(s, row.version);
 	return 0;
 }

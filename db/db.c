@@ -24,7 +24,7 @@
 #include "sql.h"
 #include "store.h"
 
-#define SCHEMA_VERSION	4
+#define SCHEMA_VERSION	5
 #define NR_READERS	4
 #define PROBE_EVERY_MS	1000
 #define NR_STMTS	32	/* distinct statements one connection runs */
@@ -737,11 +737,12 @@ static void row_to_session(struct db_stmt *st, struct db_session *s)
 	s->visibility = !strcmp(db_col_text(st, 5),
 				"class") ? 1 : 0;
 	s->class_id = db_col_long(st, 6);
+	s->cuts = db_col_long(st, 7);
 }
 
 #define SESSION_COLUMNS "id, name, config, " \
 	"(SELECT COALESCE(MAX(seq), 0) FROM journal WHERE session = id), " \
-	"owner, visibility, class_id"
+	"owner, visibility, class_id, cuts"
 
 int db_session_get(struct db *db, long id, struct db_session *out)
 {
@@ -861,7 +862,9 @@ int db_rewind(struct db *db, long session, long to)
 	return write_end(db, step(&db->w, "DELETE FROM journal WHERE session = ? "
 				  "AND seq > ?", "ll", session, to) ||
 			 step(&db->w, "DELETE FROM snapshots WHERE session = ? "
-			      "AND seq > ?", "ll", session, to));
+			      "AND seq > ?", "ll", session, to) ||
+			 step(&db->w, "UPDATE sessions SET cuts = cuts + 1 "
+			      "WHERE id = ?", "l", session));
 }
 
 /* ---- snapshots ---- */

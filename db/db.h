@@ -37,6 +37,7 @@ struct db_session {
 	long owner;		/* a user's id; 0: none (open mode) */
 	int visibility;		/* enum visibility (auth.h) */
 	long class_id;		/* the class that may read it, 0: none */
+	long cuts;		/* rewinds of its journal (db_rewind) */
 };
 
 #define DB_BUSY_MS	2000	/* longest wait for the write lock */
@@ -137,10 +138,11 @@ bool db_history_failed(struct db *db, long session, uint64_t gen);
 bool db_history_conflict(struct db *db, long session, uint64_t gen);
 /*
  * Where the session's journal ends in the database now (*head, 0 if
- * empty): 0, 1 if the session is not there (deleted), -1 if the database
- * did not answer.  One indexed lookup, for nodes sharing the database.
+ * empty) and how many times it was cut (*cuts): 0, 1 if the session is
+ * not there (deleted), -1 if the database did not answer.  One indexed
+ * lookup, for nodes sharing the database.
  */
-int db_journal_head(struct db *db, long session, long *head);
+int db_journal_head(struct db *db, long session, long *head, long *cuts);
 /* fn(upto) after each group: tickets <= upto are settled; from the writer */
 void db_on_resolved(struct db *db, void (*fn)(uint64_t upto));
 struct db_commit_stats {
@@ -149,7 +151,8 @@ struct db_commit_stats {
 	unsigned long long conflicts;	/* requests' rows fenced by a seq taken */
 };
 void db_commit_stats(struct db *db, struct db_commit_stats *out);
-/* drop the ops and the snapshots after seq `to`, in one transaction */
+/* drop the ops and the snapshots after seq `to`, and count the cut, in one
+ * transaction */
 int db_rewind(struct db *db, long session, long to);
 
 #define DB_EXISTS	1	/* a snapshot of that name is already there */

@@ -31,6 +31,14 @@ void db_read_end(void *token);
 int db_auth_adopt_sessions(struct db_conn *c, char *note, size_t len);
 
 /*
+ * Schema 5: a session's cuts, the rewinds its journal had.  max(seq) alone
+ * cannot tell a node that its copy is stale when another node rewound the
+ * journal and it grew back to the same length: (max(seq), cuts) can.
+ */
+#define DB_FENCE_SCHEMA(INT) \
+	"ALTER TABLE sessions ADD COLUMN cuts " INT " NOT NULL DEFAULT 0;"
+
+/*
  * Schema 4: the people of a lab.  Plain SQL but for the words each engine
  * spells its own way: ID an id column (never reused: a user made after one
  * was removed must not inherit what the daemon still remembers of the

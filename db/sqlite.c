@@ -99,6 +99,7 @@ static const char *const lite_migrations[] = {
 	"CREATE INDEX snapshots_by_seq ON snapshots(session, seq);"
 	"CREATE UNIQUE INDEX snapshots_by_name ON snapshots(session, name);",
 	DB_AUTH_SCHEMA("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "BLOB"),
+	DB_FENCE_SCHEMA("INTEGER"),
 };
 
 static int lite_exec(struct db_conn *c, const char *sql)

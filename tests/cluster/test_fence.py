@@ -192,6 +192,29 @@ def rewind_and_delete_through_one_node_are_seen_by_the_other():
         assert status == 404 and body["type"].endswith("no-such-session")
 
 
+def rewind_that_grows_back_to_the_same_length_is_seen():
+    """B holds the session at version 8; through A it is rewound to 2 and
+    grows back to 8 with other ops.  The journal's length alone says B is
+    up to date: the count of cuts says it is not, and B answers the new
+    history (reads and the write it then makes)."""
+    with Nodes() as n:
+        a = n.start(["--shared-db"])
+        b = n.start(["--shared-db"])
+        sid = new_session(a, "s")
+        a.json("POST", ops_url(sid), {"ops": [write_op(i) for i in range(5)]})
+        before = b.state(sid)
+        assert replays(b, sid) == 8
+        a.json("POST", "/api/v1/sessions/%d/rewind" % sid, {"to": 2})
+        a.json("POST", ops_url(sid), {"ops": [
+            {"op": "mmap", "pid": 1, "addr": hex(0x7e0000000000 + 4096 * i),
+             "len": 4096, "prot": "r--",
+             "flags": ["private", "anonymous", "fixed"]} for i in range(6)]})
+        assert replays(b, sid) == 8
+        assert b.state(sid) != before
+        assert b.json("POST", ops_url(sid), write_op(9))["version"] == 9
+        assert replays(a, sid) == 9 and replays(b, sid) == 9
+
+
 def session_ids_are_unique_across_nodes():
     with Nodes() as n:
         a = n.start(["--shared-db"])
@@ -238,6 +261,7 @@ def main():
     r.run(conflict_leaves_the_rest_of_the_group_alone)
     r.run(shared_db_reads_are_at_the_journals_head)
     r.run(rewind_and_delete_through_one_node_are_seen_by_the_other)
+    r.run(rewind_that_grows_back_to_the_same_length_is_seen)
     r.run(session_ids_are_unique_across_nodes)
     r.run(events_on_one_node_see_versions_written_through_another)
     return r.summary()

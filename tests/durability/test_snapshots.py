@@ -162,6 +162,7 @@ def corrupt_snapshots_are_ignored_and_state_is_the_replay():
 
 
 SCHEMA4_UNDO = """
+ALTER TABLE sessions DROP COLUMN cuts;
 DROP INDEX sessions_by_owner;
 ALTER TABLE sessions DROP COLUMN owner;
 ALTER TABLE sessions DROP COLUMN visibility;
@@ -181,7 +182,8 @@ def snapshot_rows_of_schema_1_are_kept_unverified():
         sid = session(d, "old", OPS, LATER)
         d.stop()
         db = sqlite3.connect(d.db)
-        # back to schema 1: without what schema 4 added (users, owners)
+        # back to schema 1: without what schemas 4 and 5 added (users,
+        # owners, cuts)
         db.executescript(SCHEMA4_UNDO)
         db.executescript("CREATE TABLE s AS SELECT session, seq, name, dump "
                          "FROM snapshots; DROP TABLE snapshots; "
@@ -195,7 +197,7 @@ def snapshot_rows_of_schema_1_are_kept_unverified():
         assert live == run_state(RMAPD, OPS + LATER)
         d.stop()
         db = sqlite3.connect(d.db)
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
         assert db.execute("SELECT seq, checksum FROM snapshots").fetchall() == \
             [(SEQ, None)]
         db.close()
