@@ -40,11 +40,73 @@ def free_port():
         return s.getsockname()[1]
 
 
+# RMAPD_TEST_BACKEND=postgresql: every Daemon (and new_db) gets a fresh
+# database of one throwaway PostgreSQL cluster, started once per test
+# process and stopped when it exits.
+BACKEND = os.environ.get("RMAPD_TEST_BACKEND", "sqlite")
+_pg = None
+_pg_dbs = 0
+
+
+def pg_cluster():
+    """The test process's PostgreSQL (pgtmp.PgTmp), started on first use."""
+    global _pg
+    if _pg is None:
+        import atexit
+        import pgtmp
+        _pg = pgtmp.PgTmp().start()
+        atexit.register(_pg.__exit__, None, None, None)
+    return _pg
+
+
+def is_pg(db):
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+def new_db(tmp, backend=None):
+    """A fresh, empty database for --db: a file in tmp, or (PostgreSQL
+    backend) a new database of the test cluster, as a URL."""
+    global _pg_dbs
+    if (backend or BACKEND) != "postgresql":
+        return os.path.join(tmp, "rmapd.sqlite")
+    pg = pg_cluster()
+    _pg_dbs += 1
+    name = "t%d_%d" % (os.getpid(), _pg_dbs)
+    pg.psql("CREATE DATABASE %s" % name)
+    return "postgresql://rmapd@127.0.0.1:%d/%s" % (pg.port, name)
+
+
+def db_rows(db, sql):
+    """The rows of a query (no parameters) on either backend, as tuples of
+    strings (None for NULL), for tests that look inside the database."""
+    if not is_pg(db):
+        import sqlite3
+        with sqlite3.connect(db) as c:
+            return [tuple(None if v is None else str(v) for v in row)
+                    for row in c.execute(sql)]
+    pg = pg_cluster()
+    out = pg._run("psql", db, "-At", "-F", "\x1f", "-P", "null=\x1e",
+                  "-v", "ON_ERROR_STOP=1", "-c", sql).stdout.decode()
+    return [tuple(None if v == "\x1e" else v for v in line.split("\x1f"))
+            for line in out.split("\n") if line]   # not splitlines: \x1e, \x1f
+
+
+def db_exec(db, sql):
+    """Statements that change the database, on either backend."""
+    if not is_pg(db):
+        import sqlite3
+        c = sqlite3.connect(db)
+        c.executescript(sql)
+        c.close()
+        return
+    pg_cluster()._run("psql", db, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql)
+
+
 class Daemon:
     def __init__(self, rmapd, db=None, args=(), web_root=None):
         self.rmapd = rmapd
         self.tmp = tempfile.mkdtemp(prefix="rmapd-test-")
-        self.db = db or os.path.join(self.tmp, "rmapd.sqlite")
+        self.db = db or new_db(self.tmp)
         self.args = list(args)
         self.web_root = web_root or os.path.join(
             os.path.dirname(__file__), "..", "..", "web")

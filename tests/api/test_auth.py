@@ -13,7 +13,7 @@ import tempfile
 import time
 import uuid
 
-from rmapd_client import Daemon, Results
+from rmapd_client import Daemon, Results, db_rows, new_db
 
 RMAPD = sys.argv[1]
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -47,7 +47,7 @@ PEOPLE = [  # name, class, role
 class Lab:
     def __init__(self):
         self.tmp = tempfile.mkdtemp(prefix="rmapd-auth-")
-        self.db = os.path.join(self.tmp, "lab.sqlite")
+        self.db = new_db(self.tmp)
         self.tokens = {}
         for name, _, _ in PEOPLE:
             cli(self.db, "user", "add", name, "--password-stdin",
@@ -90,9 +90,8 @@ class Lab:
         cli(self.db, "token", "revoke", last)
 
     def user_id(self, name):
-        with sqlite3.connect(self.db) as c:
-            return c.execute("SELECT id FROM users WHERE name = ?",
-                             (name,)).fetchone()[0]
+        return int(db_rows(self.db, "SELECT id FROM users WHERE name = "
+                           "'%s'" % name)[0][0])
 
     def auth(self, who):
         return {"Authorization": "Bearer " + self.tokens[who]}
@@ -626,7 +625,7 @@ def migration_gives_old_sessions_to_a_new_admin():
 
 def quotas_are_429_with_retry_after():
     tmp = tempfile.mkdtemp(prefix="rmapd-quota-")
-    db = os.path.join(tmp, "q.sqlite")
+    db = new_db(tmp)
     for name in ("ann", "ben", "root"):
         cli(db, "user", "add", name, *(["--admin"] if name == "root" else []))
     cli(db, "class", "create", "os101", "--instructor", "root")
@@ -688,7 +687,7 @@ def concurrent_callers_get_exact_answers():
     sanitized builds) nothing races."""
     import threading
     tmp = tempfile.mkdtemp(prefix="rmapd-conc-")
-    db = os.path.join(tmp, "c.sqlite")
+    db = new_db(tmp)
     names = ["u%d" % i for i in range(8)]
     for n in names:
         cli(db, "user", "add", n, "--password-stdin", stdin="pw-%s-long\n" % n)

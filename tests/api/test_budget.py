@@ -5,11 +5,10 @@ refused before it starts when its forks and exits already say so, else
 stopped and undone, 422 budget-exceeded, the session unchanged."""
 import json
 import os
-import sqlite3
 import sys
 import tempfile
 
-from rmapd_client import Daemon, Results
+from rmapd_client import Daemon, Results, db_rows, is_pg
 
 RMAPD = sys.argv[1] if len(sys.argv) > 1 else "build/daemon/rmapd"
 BASE = 0x10000000
@@ -54,14 +53,19 @@ def summary(result, fn):
 
 def stored_rows(d, sid):
     """The journal's rows (every column), as the database holds them."""
-    db = sqlite3.connect(d.db)
-    try:
-        cols = [r[1] for r in db.execute("PRAGMA table_info(journal)")]
-        rows = db.execute("SELECT * FROM journal WHERE session = ? ORDER BY seq",
-                          (sid,)).fetchall()
-        return cols, rows
-    finally:
-        db.close()
+    cols = [r[0] for r in db_rows(d.db, COLUMNS_SQL[is_pg(d.db)])]
+    rows = [(int(a), int(b), c) for a, b, c in
+            db_rows(d.db, "SELECT * FROM journal WHERE session = %d ORDER BY "
+                    "seq" % sid)]
+    return cols, rows
+
+
+# the journal's columns, in order, as each engine lists them
+COLUMNS_SQL = {
+    False: "SELECT name FROM pragma_table_info('journal') ORDER BY cid",
+    True: "SELECT column_name FROM information_schema.columns WHERE "
+          "table_name = 'journal' ORDER BY ordinal_position",
+}
 
 
 def exit_events_are_folded_per_function(d):

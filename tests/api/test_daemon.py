@@ -579,16 +579,14 @@ def automatic_snapshots_are_pruned_and_rewind_still_replays():
             d.request("POST", ops, {"ops": [pid1_op(rng), pid1_op(rng)]})
         version = d.json("GET", "/api/v1/sessions/%d?view=summary" % sid)["version"]
         assert version > 60, version
-        import sqlite3
-        db = sqlite3.connect(d.db)
-        auto = db.execute("SELECT seq FROM snapshots WHERE session = ? AND "
-                          "name IS NULL ORDER BY seq", (sid,)).fetchall()
-        named = db.execute("SELECT seq FROM snapshots WHERE session = ? AND "
-                           "name = 'early'", (sid,)).fetchall()
-        db.close()
+        from rmapd_client import db_rows
+        auto = db_rows(d.db, "SELECT seq FROM snapshots WHERE session = %d "
+                       "AND name IS NULL ORDER BY seq" % sid)
+        named = db_rows(d.db, "SELECT seq FROM snapshots WHERE session = %d "
+                        "AND name = 'early'" % sid)
         assert len(auto) == 4, auto
-        assert auto[-1][0] > version - 5, (auto, version)
-        assert named == [(2,)], named
+        assert int(auto[-1][0]) > version - 5, (auto, version)
+        assert named == [("2",)], named
         full = d.journal(sid)
         for to in (7, 2, 1):
             d.json("POST", "/api/v1/sessions/%d/rewind" % sid, {"to": to})

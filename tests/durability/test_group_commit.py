@@ -20,6 +20,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
+import rmapd_client  # noqa: E402
 from rmapd_client import (Daemon, Hooks, Results, metric,  # noqa: E402
                           run_state)
 
@@ -273,5 +274,7 @@ if __name__ == "__main__":
     res.run(failed_group_fails_exactly_its_ops)
     res.run(many_requests_share_one_group)
     res.run(sync_policies_are_accepted_and_keep_ops)
-    res.run(schema_2_database_migrates_without_loss)
+    # an old SQLite file's migration: no PostgreSQL database predates schema 3
+    if rmapd_client.BACKEND == "sqlite":
+        res.run(schema_2_database_migrates_without_loss)
     sys.exit(res.summary())

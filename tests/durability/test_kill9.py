@@ -9,14 +9,13 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 from load import processes, random_op  # noqa: E402
-from rmapd_client import Daemon, Results, run_state  # noqa: E402
+from rmapd_client import Daemon, Results, db_exec, run_state  # noqa: E402
 
 RMAPD = sys.argv[1]
 SESSIONS = 8        # each shared by two clients
@@ -56,12 +55,9 @@ def snapshot_beyond_the_journal_is_not_used():
         d.json("POST", "/api/v1/sessions/%d/snapshots" % donor, {"name": "at5"},
                expect=201)
         d.stop()
-        db = sqlite3.connect(d.db)
-        with db:
-            db.execute("INSERT INTO snapshots(session, seq, name, dump) SELECT "
-                       "?, seq, NULL, dump FROM snapshots WHERE session = ? AND "
-                       "name = 'at5'", (sid, donor))
-        db.close()
+        db_exec(d.db, "INSERT INTO snapshots(session, seq, name, dump) "
+                "SELECT %d, seq, NULL, dump FROM snapshots WHERE session = %d "
+                "AND name = 'at5'" % (sid, donor))
         d.start()
         d.json("POST", "/api/v1/sessions/%d/ops" % sid,
                {"ops": [{"op": "spawn"}, {"op": "spawn"}]})
