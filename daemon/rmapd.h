@@ -183,6 +183,7 @@ struct caller {
 	long user;			/* 0: no account (anonymous, share link) */
 	bool admin;
 	bool bad;			/* sent a credential that is not valid */
+	bool unchecked;			/* the database could not check it */
 	char name[65];
 	char scope[8];			/* read | write | scrape, or "" */
 	char via[8];			/* cookie | token | "" */
@@ -233,6 +234,9 @@ void route(const struct config *cfg, const struct request *req,
 void reply_problem(struct reply *rep, int status, const char *type,
 		   const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* 503 storage-unavailable: what was not done, why, and a stable reason */
+void reply_storage(struct reply *rep, enum db_fault fault, const char *why,
+		   const char *what);
 /*
  * rep->wait_ticket is settled: keep the answer if its state is durable,
  * else answer a write 503 and build a read again on the restored state.

@@ -85,8 +85,8 @@ static void problem_json(struct reply *rep, int status, const char *type,
 }
 
 /* 503 storage-unavailable: what was not done, why, and a stable reason. */
-static void reply_storage(struct reply *rep, enum db_fault fault,
-			  const char *why, const char *what)
+void reply_storage(struct reply *rep, enum db_fault fault,
+		   const char *why, const char *what)
 {
 	char detail[400];
 	cJSON *p;

@@ -1,9 +1,9 @@
 """Several rmapd nodes on one database behind nginx on loopback ports, nginx
 running the configuration shipped in systemd/nginx-rmapd.conf (its node
 addresses, listen port and server name replaced), started with -p DIR -c
-CONF as whoever runs the test, stopped after.  The database is one SQLite
-file shared by the nodes (WAL mode): what the fence and the version checks
-need of a database is the same on PostgreSQL."""
+CONF as whoever runs the test, stopped after.  The database is a fresh one
+of the test process's throwaway PostgreSQL (rmapd_client.new_db), or with
+backend="sqlite" one SQLite file shared by the nodes (WAL mode)."""
 import http.client
 import os
 import re
@@ -14,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
-from rmapd_client import Daemon, free_port  # noqa: E402
+from rmapd_client import Daemon, free_port, new_db  # noqa: E402
 
 SITE = os.path.join(os.path.dirname(__file__), "..", "..", "systemd",
                     "nginx-rmapd.conf")
@@ -39,9 +39,9 @@ def site_conf(port, node_ports):
 
 
 class Cluster:
-    def __init__(self, rmapd, nodes=3, args=()):
+    def __init__(self, rmapd, nodes=3, args=(), backend="postgresql"):
         self.tmp = tempfile.mkdtemp(prefix="rmapd-cluster-")
-        self.db = os.path.join(self.tmp, "shared.sqlite")
+        self.db = new_db(self.tmp, backend)
         node_args = ["--shared-db", "--server-name", "127.0.0.1",
                      "--max-conns-per-ip", "0"] + list(args)
         self.nodes = [Daemon(rmapd, db=self.db, args=node_args)

@@ -1,9 +1,10 @@
-"""The cluster on loopback: three rmapd nodes on one database behind nginx
-(the shipped nginx-rmapd.conf), users with tokens (--auth on), and a mixed
-load through nginx: single ops, batches, rewinds, named snapshots, reads,
-/events watchers.  One node is killed with SIGKILL mid-run and restarted
-later.  Then: every acknowledged op is in its journal (read from the
-database file itself), in order, and nothing else is; every session, asked
+"""The cluster on loopback: a throwaway PostgreSQL, three rmapd nodes on it
+behind nginx (the shipped nginx-rmapd.conf), users with tokens (--auth on),
+and a mixed load through nginx: single ops, batches, rewinds, named
+snapshots, reads, /events watchers.  One node is killed with SIGKILL
+mid-run and restarted later; PostgreSQL is restarted once.  Then: every
+acknowledged op is in its journal (read from the database itself), in
+order, and nothing else is; every session, asked
 through nginx and through each node, equals a fresh replay of its journal;
 no answer was built on a stale state (each answer's version is the one its
 client's journal gives); every watcher saw only versions the session had,
@@ -14,7 +15,6 @@ import json
 import os
 import random
 import re
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from cluster import NODE_HEADER, Cluster  # noqa: E402
-from rmapd_client import run_state  # noqa: E402
+from rmapd_client import db_rows, pg_cluster, run_state  # noqa: E402
 
 RMAPD = sys.argv[1]
 LOAD_S = float(os.environ.get("RMAPD_CLUSTER_LOAD_S", "24"))
@@ -253,10 +253,9 @@ class Watcher(threading.Thread):
                 self.seen.append(self.version)
 
 
-def db_journal(path, sid):
-    with sqlite3.connect("file:%s?mode=ro" % path, uri=True) as h:
-        return [json.loads(r[0]) for r in h.execute(
-            "SELECT op FROM journal WHERE session = ? ORDER BY seq", (sid,))]
+def db_journal(db, sid):
+    return [json.loads(r[0]) for r in db_rows(
+        db, "SELECT op FROM journal WHERE session = %d ORDER BY seq" % sid)]
 
 
 def make_users(db):
@@ -342,6 +341,10 @@ def main():
         time.sleep(LOAD_S * 0.35)
         cl.restart(victim)
         restarted_at = time.time()
+        time.sleep(LOAD_S * 0.15)
+        pg_at = time.time()
+        pg_cluster().restart()
+        pg_took = time.time() - pg_at
         time.sleep(max(0.0, t0 + LOAD_S - time.time()))
         stop.set()
         for w in writers:
@@ -414,7 +417,8 @@ def main():
                   victim, len(on_victim), restarted_at - killed_at,
                   ", ".join("%.3f s" % v for v in sorted(back.values()))
                   or "-", len(home)))
-        print("conflicts (a node's append fenced, made again): %d" % conflicts)
+        print("PostgreSQL restarted once (%.1f s down); conflicts (a node's "
+              "append fenced, made again): %d" % (pg_took, conflicts))
     finally:
         cl.cleanup()
     for f in failures:

@@ -1,5 +1,5 @@
-"""Several rmapd nodes on one database (one SQLite file in WAL mode here,
-PostgreSQL in a deployment): the journal's key (session, seq) is the fence.
+"""Several rmapd nodes on one database (one SQLite file in WAL mode, or
+with RMAPD_TEST_BACKEND=postgresql a database of a throwaway PostgreSQL): the journal's key (session, seq) is the fence.
 A node whose copy of a session is stale gets its append refused, reloads
 the session and makes the request again on the fresh state; the other
 sessions of its group commit as if nothing happened.  With --shared-db a
@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 from rmapd_client import (Daemon, Hooks, Results, metric,  # noqa: E402
-                          run_state, wait_for)
+                          new_db, run_state)
 
 RMAPD = sys.argv[1]
 HOOKS = sys.argv[2]
@@ -38,7 +38,7 @@ class Nodes:
 
     def __init__(self):
         self.tmp = tempfile.mkdtemp(prefix="rmapd-fence-")
-        self.db = os.path.join(self.tmp, "shared.sqlite")
+        self.db = new_db(self.tmp)
         self.all = []
 
     def start(self, args=(), exe=RMAPD):
