@@ -1132,6 +1132,24 @@ void db_read_end(void *token)
 	reader_put(token);
 }
 
+struct db_stmt *db_read_prep(void *token, const char *sql, const char *fmt,
+			     ...)
+{
+	struct reader *r = token;
+	struct db_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = vprep(&r->c, sql, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+void db_read_done(struct db_stmt *st)
+{
+	done(st);
+}
+
 const char *db_open_note(struct db *db)
 {
 	return db->note;

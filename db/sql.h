@@ -26,6 +26,14 @@ struct db_conn *db_writer(struct db *db);
 /* a reading connection, held until db_read_end */
 struct db_conn *db_read_begin(struct db *db, void **token);
 void db_read_end(void *token);
+/*
+ * For what runs on every request: a statement of the reading connection
+ * held by token, prepared once per connection (sql, a string literal, is
+ * known by its address) and bound; db_read_done() before db_read_end().
+ */
+struct db_stmt *db_read_prep(void *token, const char *sql, const char *fmt,
+			     ...);
+void db_read_done(struct db_stmt *st);
 
 /* migration to schema 4: sessions get an owner (db/auth.c) */
 int db_auth_adopt_sessions(struct db_conn *c, char *note, size_t len);
