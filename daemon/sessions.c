@@ -430,19 +430,47 @@ static struct session *adopt(long id)
 	return s;
 }
 
+struct listed {
+	struct db_session *rows;
+	size_t n, cap;
+	bool short_of_memory;
+};
+
 static void add_listed(const struct db_session *row, void *arg)
 {
-	(void)arg;
-	add_row(row);
+	struct listed *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct db_session *t = realloc(l->rows, cap * sizeof(*t));
+
+		if (!t) {
+			l->short_of_memory = true;
+			return;
+		}
+		l->rows = t;
+		l->cap = cap;
+	}
+	l->rows[l->n++] = *row;
 }
 
+/* the database is read first: no request waits on the registry meanwhile */
 void sessions_refresh(void)
 {
-	if (!cfg->shared_db)
-		return;
+	struct listed l = { 0 };
+	size_t i;
+
+	if (!cfg->shared_db || db_session_list(db, add_listed, &l))
+		goto out;
 	pthread_rwlock_wrlock(&registry);
-	db_session_list(db, add_listed, NULL);
+	for (i = 0; i < l.n; i++)
+		add_row(&l.rows[i]);
 	pthread_rwlock_unlock(&registry);
+out:
+	if (l.short_of_memory)
+		log_msg(LOG_WARNING, "out of memory: the list may miss "
+			"sessions other nodes made");
+	free(l.rows);
 }
 
 /* caller holds s: out of the table, freed by its last reference */
