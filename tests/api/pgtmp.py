@@ -34,7 +34,10 @@ def _free_port():
 
 
 class PgTmp:
-    def __init__(self, user="nobody"):
+    def __init__(self, user="nobody", fsync=True):
+        # fsync off: for tests of rmapd, which never crash the server (a
+        # benchmark keeps it on, to measure real commits)
+        self.fsync = fsync
         self.bindir = _bindir()
         self.port = _free_port()
         self.dir = tempfile.mkdtemp(prefix="rmapd-pg-")
@@ -62,8 +65,9 @@ class PgTmp:
                   "-E", "UTF8", "--no-sync")
         with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
             f.write("listen_addresses = '127.0.0.1'\nport = %d\n"
-                    "unix_socket_directories = '%s'\nfsync = on\n"
-                    "max_connections = 200\n" % (self.port, self.dir))
+                    "unix_socket_directories = '%s'\nfsync = %s\n"
+                    "max_connections = 200\n" % (
+                        self.port, self.dir, "on" if self.fsync else "off"))
         self._pg_ctl("start")
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port),
                   "-U", "rmapd", "rmapd")

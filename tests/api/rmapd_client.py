@@ -54,7 +54,9 @@ def pg_cluster():
     if _pg is None:
         import atexit
         import pgtmp
-        _pg = pgtmp.PgTmp().start()
+        # the server is never crashed here: its own fsyncs are not tested
+        _pg = pgtmp.PgTmp(fsync=os.environ.get("RMAPD_TEST_PG_FSYNC") == "1"
+                          ).start()
         atexit.register(_pg.__exit__, None, None, None)
     return _pg
 
