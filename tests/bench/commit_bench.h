@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * commit_bench.h - what sqlite_commit and pg_commit share: their arguments
+ * commit_bench.h - what sqlite_commit and libpq_commit share: their arguments
  * (TARGET COMMITS GROUP) and the JSON line they print.
  */
 #ifndef RMAPD_BENCH_COMMIT_H

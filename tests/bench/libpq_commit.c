@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * pg_commit.c - the anchor for the cluster's write path: what PostgreSQL
+ * libpq_commit.c - the anchor for the cluster's write path: what PostgreSQL
  * itself commits per second (synchronous_commit on, as rmapd's --sync full),
  * a prepared INSERT of one journal-like row per transaction, then GROUP
  * rows per transaction: the ceiling a group commit can approach over one
  * connection.  The table is made and dropped in the database given.
  *
- *	pg_commit URL COMMITS GROUP
+ *	libpq_commit URL COMMITS GROUP
  *
  * Prints one JSON object, as sqlite_commit does.
  */
@@ -22,7 +22,7 @@ static void must(PGconn *h, PGresult *r, const char *what)
 	ExecStatusType s = PQresultStatus(r);
 
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-		fprintf(stderr, "pg_commit: %s: %s", what, PQerrorMessage(h));
+		fprintf(stderr, "libpq_commit: %s: %s", what, PQerrorMessage(h));
 		exit(1);
 	}
 	PQclear(r);
@@ -70,11 +70,11 @@ int main(int argc, char **argv)
 	long n, group;
 	PGconn *h;
 
-	if (commit_args(argc, argv, "pg_commit", &n, &group))
+	if (commit_args(argc, argv, "libpq_commit", &n, &group))
 		return 2;
 	h = PQconnectdb(argv[1]);
 	if (PQstatus(h) != CONNECTION_OK) {
-		fprintf(stderr, "pg_commit: %s", PQerrorMessage(h));
+		fprintf(stderr, "libpq_commit: %s", PQerrorMessage(h));
 		return 1;
 	}
 	exec(h, "SET synchronous_commit = on");
