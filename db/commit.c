@@ -430,7 +430,6 @@ static void settle_group(struct committer *c, const struct job *group,
 {
 	void (*fn)(uint64_t upto);
 	const struct job *j;
-
 	bool any = false;
 
 	pthread_mutex_lock(&c->lock);
