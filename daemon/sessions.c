@@ -504,8 +504,9 @@ static bool replay_to(struct session *s, long head)
  * Shared database, holding s: bring the copy to the journal's head, by the
  * ops it lacks, or rebuilt when the journal was cut meanwhile (a rewind on
  * another node, even if it grew back past this copy) or a replay stops.
- * Not while rows of ours are queued: the fence judges those.  If the database does not answer, the copy serves as it
- * is (reads of loaded sessions go on); -1: the session was deleted.
+ * Not while rows of ours are queued: the fence judges those.  If the
+ * database does not answer, the copy serves as it is (reads of loaded
+ * sessions go on); -1: the session was deleted.
  */
 static int catch_up(struct session *s)
 {

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * fence.c - what nodes sharing one database ask of it to stay in step:
- * where a session's journal ends now, and how often it was cut.  The append side of the fence is the
- * backend's store op (DB_CONFLICT, store.h); this is the read side, one
- * lookup on the journal's primary key, the same SQL for every backend,
- * prepared once per reading connection: it runs before every request.
+ * where a session's journal ends now, and how often it was cut.  The
+ * append side of the fence is the backend's store op (DB_CONFLICT,
+ * store.h); this is the read side, one lookup on the journal's primary
+ * key, the same SQL for every backend, prepared once per reading
+ * connection: it runs before every request.
  */
 #include "sql.h"
 
