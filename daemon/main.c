@@ -60,7 +60,8 @@ static const char usage[] =
 "                         connection, the default) or block (its worker)\n"
 "  --shared-db[=BOOL]     other rmapd nodes write the same database (a\n"
 "                         cluster behind nginx): every request first\n"
-"                         brings its session to the journal's head\n";
+"                         brings its session to the journal's head; on\n"
+"                         by default with a PostgreSQL --db\n";
 
 /* two strings: C99 promises no compiler a longer one */
 static const char usage_limits[] =
@@ -345,8 +346,10 @@ static int set_option(struct config *c, const char *name, const char *v)
 	}
 	if (!strcmp(name, "allow-remote"))
 		return parse_bool(name, v, &c->allow_remote);
-	if (!strcmp(name, "shared-db"))
+	if (!strcmp(name, "shared-db")) {
+		c->shared_db_set = true;
 		return parse_bool(name, v, &c->shared_db);
+	}
 	if (!v) {
 		fprintf(stderr, "rmapd: --%s needs a value (see --help)\n", name);
 		return -1;
@@ -655,6 +658,13 @@ int main(int argc, char **argv)
 	defaults(&cfg);
 	if (parse_args(&cfg, argc, argv))
 		return 2;
+	/*
+	 * PostgreSQL is there for several nodes: forgetting the flag must
+	 * not give stale reads
+	 */
+	if (!cfg.shared_db_set)
+		cfg.shared_db = !strncmp(cfg.db_path, "postgresql://", 13) ||
+				!strncmp(cfg.db_path, "postgres://", 11);
 	log_init();
 	if (!strcmp(cfg.listen_addr, "localhost"))
 		snprintf(cfg.listen_addr, sizeof(cfg.listen_addr), "127.0.0.1");

@@ -50,6 +50,7 @@ struct config {
 	enum db_sync sync;		/* what an acknowledged op survives */
 	bool commit_block;		/* a worker waits for its commit */
 	bool shared_db;			/* other nodes write the database too */
+	bool shared_db_set;		/* said so, not taken from --db */
 	/* Host names served besides the listening address's own */
 	char server_names[MAX_NAMES][256];
 	unsigned int nr_server_names;

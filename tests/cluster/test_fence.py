@@ -15,6 +15,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
+import rmapd_client  # noqa: E402
 from rmapd_client import (Daemon, Hooks, Results, metric,  # noqa: E402
                           new_db, run_state)
 
@@ -73,15 +74,15 @@ def replays(d, sid):
 
 
 def stale_node_makes_its_write_again_on_the_reloaded_session():
-    """B loaded the session at version 3, then A wrote op 4 (B, without
-    --shared-db, does not look).  B's op meets A's (session, 4) in the
+    """B loaded the session at version 3, then A wrote op 4 (B, with
+    --shared-db=no, does not look).  B's op meets A's (session, 4) in the
     journal: B answers version 5, built on the state with A's op, and the
     journal holds both ops in that order.  A batch B then sends on its
     fresh copy goes through without a conflict."""
     with Nodes() as n:
         a = n.start()
         sid = new_session(a, "s")
-        b = n.start()
+        b = n.start(["--shared-db=no"])
         assert b.json("GET", "/api/v1/sessions/%d" % sid)["version"] == 3
         assert a.json("POST", ops_url(sid), write_op(1))["version"] == 4
         got = b.json("POST", ops_url(sid), write_op(2))
@@ -109,7 +110,8 @@ def conflict_leaves_the_rest_of_the_group_alone():
         with Nodes() as n:
             a = n.start()
             s, t, z = (new_session(a, x) for x in "stz")
-            b = n.start(["--snapshot-every", "0"], exe=HOOKS)
+            b = n.start(["--snapshot-every", "0", "--shared-db=no"],
+                        exe=HOOKS)
             h = Hooks(b, hooks)
             for sid in (s, t, z):
                 b.json("GET", "/api/v1/sessions/%d" % sid)
@@ -215,6 +217,18 @@ def rewind_that_grows_back_to_the_same_length_is_seen():
         assert replays(a, sid) == 9 and replays(b, sid) == 9
 
 
+def postgresql_is_shared_without_the_flag():
+    """On PostgreSQL --shared-db is the default: nodes started without it
+    still read at the journal's head."""
+    with Nodes() as n:
+        a, b = n.start(), n.start()
+        sid = new_session(a, "s")
+        for i in range(1, 4):
+            v = a.json("POST", ops_url(sid), write_op(i))["version"]
+            assert b.json("GET", "/api/v1/sessions/%d?view=summary"
+                          % sid)["version"] == v
+
+
 def session_ids_are_unique_across_nodes():
     with Nodes() as n:
         a = n.start(["--shared-db"])
@@ -262,6 +276,8 @@ def main():
     r.run(shared_db_reads_are_at_the_journals_head)
     r.run(rewind_and_delete_through_one_node_are_seen_by_the_other)
     r.run(rewind_that_grows_back_to_the_same_length_is_seen)
+    if rmapd_client.BACKEND == "postgresql":
+        r.run(postgresql_is_shared_without_the_flag)
     r.run(session_ids_are_unique_across_nodes)
     r.run(events_on_one_node_see_versions_written_through_another)
     return r.summary()
