@@ -116,7 +116,7 @@ test)
 	echo "== tests (ASan + UBSan build)"
 	run_tests build-san --no-suite browser --no-suite fidelity
 	echo "== tests (ThreadSanitizer build: the daemon under concurrent clients)"
-	run_tests build-tsan --suite api --suite durability
+	run_tests build-tsan --suite api --suite durability --suite cluster
 	echo "== fuzz harnesses (clang, libFuzzer, a few seconds each)"
 	run_tests build-fuzz --suite fuzz --no-rebuild
 	echo "$PASSED passed, $FAILED failed"
