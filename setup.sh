@@ -9,7 +9,11 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(build-essential meson ninja-build pkg-config libmicrohttpd-dev
 	libcjson-dev libsqlite3-dev libsodium-dev libsystemd-dev sqlite3 python3 curl systemd chromium
+<<<<<<< HEAD
+	nodejs npm clang libclang-rt-dev nginx-light)
+=======
 	nodejs npm clang libclang-rt-dev postgresql libpq-dev)
+>>>>>>> pg
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -112,7 +116,7 @@ test)
 	echo "== tests (ASan + UBSan build)"
 	run_tests build-san --no-suite browser --no-suite fidelity
 	echo "== tests (ThreadSanitizer build: the daemon under concurrent clients)"
-	run_tests build-tsan --suite api --suite durability
+	run_tests build-tsan --suite api --suite durability --suite cluster
 	echo "== fuzz harnesses (clang, libFuzzer, a few seconds each)"
 	run_tests build-fuzz --suite fuzz --no-rebuild
 	echo "$PASSED passed, $FAILED failed"

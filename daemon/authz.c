@@ -237,9 +237,15 @@ static void token_user(const char *text, const char *kind, struct caller *who)
 	struct db_token t;
 	struct db_user u;
 	long now = (long)time(NULL);
+	int rc;
 
 	auth_secret_hash(text, hash);
-	if (token_lookup(hash, who->epoch[0], &t, &u) || strcmp(t.kind, kind) ||
+	rc = token_lookup(hash, who->epoch[0], &t, &u);
+	if (rc < 0) {
+		who->unchecked = true;
+		return;
+	}
+	if (rc || strcmp(t.kind, kind) ||
 	    t.revoked || (t.expires && t.expires <= now)) {
 		who->bad = true;
 		return;
@@ -258,9 +264,15 @@ static void share_link(const char *text, struct caller *who)
 {
 	unsigned char hash[AUTH_HASH_LEN];
 	struct db_share sh;
+	int rc;
 
 	auth_secret_hash(text, hash);
-	if (db_share_find(g_db, hash, &sh) || sh.revoked ||
+	rc = db_share_find(g_db, hash, &sh);
+	if (rc < 0) {
+		who->unchecked = true;
+		return;
+	}
+	if (rc || sh.revoked ||
 	    (sh.expires && sh.expires <= (long)time(NULL))) {
 		who->bad = true;
 		return;
@@ -534,6 +546,13 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 	/* read before any lookup: a change after it is seen next time */
 	db_auth_epochs(g_db, who->epoch);
 	identify(req, who);
+	if (who->unchecked) {
+		/* PostgreSQL restarting: try again, not "log in again" */
+		reply_storage(rep, DB_FAULT_IO, "the database did not answer",
+			      "the credentials could not be checked");
+		rep->retry_after = 1;
+		return true;
+	}
 	if (who->bad || (!who->user && !who->share_session))
 		return unauthorized(rep, who);
 	if (need >= NEED_READ)

@@ -191,6 +191,38 @@ static bool peer_gone(struct MHD_Connection *conn)
 			  errno != EINTR);
 }
 
+#define POLL_MAX	256	/* sessions a poll looks at, per second */
+
+/*
+ * Shared database: a version written through another node notifies no
+ * stream here.  Once a second each session that streams wait on is
+ * looked at: session_get() brings it to the journal's head, which
+ * notifies its streams if it moved (or if it was deleted).
+ */
+static void streams_poll(void)
+{
+	long ids[POLL_MAX];
+	struct session *s;
+	struct stream *st;
+	size_t n = 0, i;
+
+	pthread_mutex_lock(&streams_lock);
+	for (st = streams; st && n < POLL_MAX; st = st->next) {
+		for (i = 0; i < n && ids[i] != st->session; i++)
+			;
+		if (st->waiting && i == n)
+			ids[n++] = st->session;
+	}
+	pthread_mutex_unlock(&streams_lock);
+	for (i = 0; i < n; i++) {
+		s = session_get(ids[i]);
+		if (s)
+			session_put(s);
+		else
+			streams_notify(ids[i]);
+	}
+}
+
 /*
  * Once a second: resume the streams past their deadline or whose client
  * left (all of them when stopping).
@@ -200,6 +232,8 @@ void streams_expire(bool all)
 	time_t now = time(NULL);
 	struct stream *st;
 
+	if (g_cfg->shared_db && !all)
+		streams_poll();
 	pthread_mutex_lock(&streams_lock);
 	for (st = streams; st; st = st->next) {
 		if (st->waiting && !all && now < st->deadline &&

@@ -58,7 +58,11 @@ static const char usage[] =
 "                         with the machine), off (answered before its\n"
 "                         commit: a crash loses the last moment's ops)\n"
 "  --commit-wait HOW      an answer waiting for its commit: suspend (its\n"
-"                         connection, the default) or block (its worker)\n";
+"                         connection, the default) or block (its worker)\n"
+"  --shared-db[=BOOL]     other rmapd nodes write the same database (a\n"
+"                         cluster behind nginx): every request first\n"
+"                         brings its session to the journal's head; on\n"
+"                         by default with a PostgreSQL --db\n";
 
 /* two strings: C99 promises no compiler a longer one */
 static const char usage_limits[] =
@@ -292,7 +296,7 @@ static const struct num_option {
 
 static const char *const other_options[] = {
 	"allow-remote", "auth", "listen", "db", "web-root", "config", "threads",
-	"server-name", "cors-origin", "sync", "commit-wait", NULL,
+	"server-name", "cors-origin", "sync", "commit-wait", "shared-db", NULL,
 };
 
 static const struct num_option *find_num_option(const char *name)
@@ -345,6 +349,10 @@ static int set_option(struct config *c, const char *name, const char *v)
 	}
 	if (!strcmp(name, "allow-remote"))
 		return parse_bool(name, v, &c->allow_remote);
+	if (!strcmp(name, "shared-db")) {
+		c->shared_db_set = true;
+		return parse_bool(name, v, &c->shared_db);
+	}
 	if (!v) {
 		fprintf(stderr, "rmapd: --%s needs a value (see --help)\n", name);
 		return -1;
@@ -455,7 +463,7 @@ static int parse_args(struct config *c, int argc, char **argv)
 			*eq = '\0';
 			if (set_option(c, a, eq + 1))
 				return -1;
-		} else if (!strcmp(a, "allow-remote")) {
+		} else if (!strcmp(a, "allow-remote") || !strcmp(a, "shared-db")) {
 			set_option(c, a, NULL);
 		} else if (set_option(c, a, i + 1 < argc ? argv[++i] : NULL)) {
 			return -1;
@@ -668,6 +676,13 @@ int main(int argc, char **argv)
 	if (parse_args(&cfg, argc, argv))
 		return 2;
 	malloc_tune();
+	/*
+	 * PostgreSQL is there for several nodes: forgetting the flag must
+	 * not give stale reads
+	 */
+	if (!cfg.shared_db_set)
+		cfg.shared_db = !strncmp(cfg.db_path, "postgresql://", 13) ||
+				!strncmp(cfg.db_path, "postgres://", 11);
 	log_init();
 	if (!strcmp(cfg.listen_addr, "localhost"))
 		snprintf(cfg.listen_addr, sizeof(cfg.listen_addr), "127.0.0.1");

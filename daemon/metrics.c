@@ -100,8 +100,13 @@ static void commit_metrics(struct strbuf *t)
 		"# HELP rmapd_commit_queued_total Writes queued for the group "
 		"commit (journal rows of a request, snapshots).\n"
 		"# TYPE rmapd_commit_queued_total counter\n"
-		"rmapd_commit_queued_total %llu\n", c.groups, c.failed_groups,
-		c.rows, c.queued);
+		"rmapd_commit_queued_total %llu\n"
+		"# HELP rmapd_commit_conflicts_total Writes refused because "
+		"another node had written their seq (made again on the "
+		"session reloaded).\n"
+		"# TYPE rmapd_commit_conflicts_total counter\n"
+		"rmapd_commit_conflicts_total %llu\n", c.groups, c.failed_groups,
+		c.rows, c.queued, c.conflicts);
 }
 
 char *metrics_render(size_t *len)

@@ -50,6 +50,8 @@ struct config {
 	unsigned long request_timeout;	/* s to deliver a whole request */
 	enum db_sync sync;		/* what an acknowledged op survives */
 	bool commit_block;		/* a worker waits for its commit */
+	bool shared_db;			/* other nodes write the database too */
+	bool shared_db_set;		/* said so, not taken from --db */
 	/* Host names served besides the listening address's own */
 	char server_names[MAX_NAMES][256];
 	unsigned int nr_server_names;
@@ -91,6 +93,7 @@ struct session {
 	bool loaded;			/* sim != NULL, as an atomic */
 	long version;			/* journal length: session_version() */
 	long durable;			/* of that, committed: atomic */
+	long cuts;			/* the journal's rewinds, as last seen */
 	uint64_t gen;			/* the history; atomic, set locked */
 	uint64_t last_ticket;		/* its latest queued write; atomic */
 	uint64_t last_used;		/* atomic */
@@ -104,6 +107,8 @@ struct session {
 };
 
 int sessions_init(const struct config *cfg, struct db *db);
+/* shared database: take in the sessions other nodes created */
+void sessions_refresh(void);
 void sessions_shutdown(void);
 unsigned long sessions_count(void);
 /*
@@ -182,6 +187,7 @@ struct caller {
 	long user;			/* 0: no account (anonymous, share link) */
 	bool admin;
 	bool bad;			/* sent a credential that is not valid */
+	bool unchecked;			/* the database could not check it */
 	char name[65];
 	char scope[8];			/* read | write | scrape, or "" */
 	char via[8];			/* cookie | token | "" */
@@ -233,6 +239,9 @@ void route(const struct config *cfg, const struct request *req,
 void reply_problem(struct reply *rep, int status, const char *type,
 		   const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* 503 storage-unavailable: what was not done, why, and a stable reason */
+void reply_storage(struct reply *rep, enum db_fault fault, const char *why,
+		   const char *what);
 /*
  * rep->wait_ticket is settled: keep the answer if its state is durable,
  * else answer a write 503 and build a read again on the restored state.

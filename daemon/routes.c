@@ -85,8 +85,8 @@ static void problem_json(struct reply *rep, int status, const char *type,
 }
 
 /* 503 storage-unavailable: what was not done, why, and a stable reason. */
-static void reply_storage(struct reply *rep, enum db_fault fault,
-			  const char *why, const char *what)
+void reply_storage(struct reply *rep, enum db_fault fault,
+		   const char *why, const char *what)
 {
 	char detail[400];
 	cJSON *p;
@@ -883,6 +883,7 @@ static int rewind_to(struct session *s, long to, struct reply *rep)
 		reply_write_failed(rep, "the rewind was not done");
 		return -1;
 	}
+	s->cuts++;	/* this node's copy knows of its own cut */
 	sim_free(s->sim);
 	s->sim = sim;
 	session_new_history(s, to);
@@ -1383,13 +1384,21 @@ static void scenarios_route(const struct request *req, char **seg, int n,
 	reply_json(rep, 200, api_lesson_json((size_t)k, true));
 }
 
-/* a read built again once its state was put back: not in a loop */
+/* a request made again once its state was put back: not in a loop */
 #define REREAD_MAX	3
 
+/*
+ * The commit an answer waited for is settled.  If it failed, the answer
+ * was built on a state that is gone: a read is built again on the state
+ * put back.  So is a write whose ops another node's seq fenced (a
+ * conflict): none of them was committed, so it is made again on the
+ * session reloaded, as if this node had just loaded it.
+ */
 void route_committed(const struct config *cfg, const struct request *req,
 		     struct reply *rep, const char **route_name)
 {
 	struct session *s;
+	bool conflict;
 	int tries;
 
 	for (tries = 0; rep->wait_ticket; tries++) {
@@ -1400,13 +1409,23 @@ void route_committed(const struct config *cfg, const struct request *req,
 			rep->wait_ticket = 0;
 			return;
 		}
+		conflict = db_history_conflict(g_db, rep->wait_session,
+					       rep->wait_gen);
 		/* put it back now rather than at its next request */
 		s = session_get(rep->wait_session);
 		if (s)
 			session_put(s);
 		free(rep->body);
 		*rep = (struct reply){ 0 };
-		if (strcmp(req->method, "GET") || tries == REREAD_MAX) {
+		if (tries == REREAD_MAX && conflict) {
+			reply_problem(rep, 503, "conflict", "", "other nodes "
+				      "kept writing this session; nothing of "
+				      "this request was applied, try again");
+			rep->retry_after = 1;
+			return;
+		}
+		if ((strcmp(req->method, "GET") && !conflict) ||
+		    tries == REREAD_MAX) {
 			reply_write_failed(rep, "the journal could not be "
 					   "written; the session is back at "
 					   "its last durable version");
@@ -1502,6 +1521,7 @@ void route(const struct config *cfg, const struct request *req,
 		if (!strcmp(req->method, "GET")) {
 			struct listing l = { cJSON_CreateArray(), req->who };
 
+			sessions_refresh();
 			sessions_each(list_one, &l);
 			reply_json(rep, 200, l.arr);
 		} else if (method_is(req, "POST", rep, "GET, POST")) {

@@ -16,6 +16,15 @@
  * queued rows failed to commit is put back to its durable state (rebuilt
  * from the database) by the next request that takes it, under a new gen,
  * and never evicted while rows of it are still queued.
+ *
+ * Several nodes on one database (--shared-db, or PostgreSQL): any node
+ * may have written a session since this one last looked, so every request
+ * first brings the copy to the journal's head (catch_up(): one indexed
+ * lookup, then only the missing ops), and a session another node created
+ * is taken into the table on first use.  What a race still lets through
+ * (two nodes appending at once) the journal's key (session, seq) fences:
+ * the loser's commit is refused, and the request is made again on the
+ * session reloaded (route_committed()).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +63,7 @@ static struct session *session_new(const struct db_session *row)
 	snprintf(s->config_json, sizeof(s->config_json), "%s", row->config);
 	s->version = row->version;
 	s->durable = row->version;
+	s->cuts = row->cuts;
 	s->gen = 1;
 	s->owner = row->owner;
 	s->visibility = row->visibility;
@@ -345,13 +355,39 @@ static void evict_one(struct session *keep)
 	pthread_rwlock_unlock(&registry);
 }
 
-struct session *session_get(long id)
+static void session_free(struct session *s)
+{
+	if (s->sim) {
+		sim_free(s->sim);
+		__atomic_sub_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST);
+	}
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* Drop a reference; the last one frees a deleted session. */
+static void drop_ref(struct session *s)
+{
+	bool free_it;
+
+	/*
+	 * deleted is set under the write lock, with the session out of the
+	 * table, so no reference can be taken after it: the last put sees it.
+	 */
+	pthread_rwlock_rdlock(&registry);
+	free_it = __atomic_sub_fetch(&s->refs, 1, __ATOMIC_SEQ_CST) == 0 &&
+		  s->deleted;
+	pthread_rwlock_unlock(&registry);
+	if (free_it)
+		session_free(s);
+}
+
+/* the session of that id with a reference taken, if this node has it */
+static struct session *find_ref(long id)
 {
 	struct session *s = NULL;
 	size_t i;
-	char err[200];
 
-	/* shared: every request takes a reference, none should queue for it */
 	pthread_rwlock_rdlock(&registry);
 	i = table_find(id);
 	if (i < nr_table && table[i]->id == id) {
@@ -359,6 +395,159 @@ struct session *session_get(long id)
 		__atomic_add_fetch(&s->refs, 1, __ATOMIC_SEQ_CST);
 	}
 	pthread_rwlock_unlock(&registry);
+	return s;
+}
+
+/* caller holds the registry write lock: take it in unless it is there */
+static struct session *add_row(const struct db_session *row)
+{
+	size_t i = table_find(row->id);
+	struct session *s;
+
+	if (i < nr_table && table[i]->id == row->id)
+		return table[i];
+	s = session_new(row);
+	if (s && table_add(s)) {
+		session_free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+/* Shared database: a session another node created, with a reference. */
+static struct session *adopt(long id)
+{
+	struct db_session row;
+	struct session *s;
+
+	if (!cfg->shared_db || db_session_get(db, id, &row))
+		return NULL;
+	pthread_rwlock_wrlock(&registry);
+	s = add_row(&row);
+	if (s)
+		__atomic_add_fetch(&s->refs, 1, __ATOMIC_SEQ_CST);
+	pthread_rwlock_unlock(&registry);
+	return s;
+}
+
+struct listed {
+	struct db_session *rows;
+	size_t n, cap;
+	bool short_of_memory;
+};
+
+static void add_listed(const struct db_session *row, void *arg)
+{
+	struct listed *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct db_session *t = realloc(l->rows, cap * sizeof(*t));
+
+		if (!t) {
+			l->short_of_memory = true;
+			return;
+		}
+		l->rows = t;
+		l->cap = cap;
+	}
+	l->rows[l->n++] = *row;
+}
+
+/* the database is read first: no request waits on the registry meanwhile */
+void sessions_refresh(void)
+{
+	struct listed l = { 0 };
+	size_t i;
+
+	if (!cfg->shared_db || db_session_list(db, add_listed, &l))
+		goto out;
+	pthread_rwlock_wrlock(&registry);
+	for (i = 0; i < l.n; i++)
+		add_row(&l.rows[i]);
+	pthread_rwlock_unlock(&registry);
+out:
+	if (l.short_of_memory)
+		log_msg(LOG_WARNING, "out of memory: the list may miss "
+			"sessions other nodes made");
+	free(l.rows);
+}
+
+/* caller holds s: out of the table, freed by its last reference */
+static void unlist(struct session *s)
+{
+	size_t i;
+
+	pthread_rwlock_wrlock(&registry);
+	i = table_find(s->id);
+	if (i < nr_table && table[i] == s) {
+		nr_table--;
+		memmove(&table[i], &table[i + 1], (nr_table - i) * sizeof(*table));
+	}
+	s->deleted = true;
+	pthread_rwlock_unlock(&registry);
+	streams_notify(s->id);
+}
+
+/* The ops of the journal after s->version, up to head, applied to s->sim. */
+static bool replay_to(struct session *s, long head)
+{
+	s->sim->cfg.limits = replay_limits;
+	if (db_journal_read(db, s->id, s->version, head, replay_one, s->sim) ||
+	    s->sim->nr_ops != (unsigned long)head)
+		return false;
+	fit_limits(s->sim, &s->cfg.limits);
+	return true;
+}
+
+/*
+ * Shared database, holding s: bring the copy to the journal's head, by the
+ * ops it lacks, or rebuilt when the journal was cut meanwhile (a rewind on
+ * another node, even if it grew back past this copy) or a replay stops.
+ * Not while rows of ours are queued: the fence judges those.  If the
+ * database does not answer, the copy serves as it is (reads of loaded
+ * sessions go on); -1: the session was deleted.
+ */
+static int catch_up(struct session *s)
+{
+	char err[200];
+	struct sim *sim;
+	long head, cuts;
+	bool cut;
+	int rc;
+
+	if (!db_resolved(db, __atomic_load_n(&s->last_ticket, __ATOMIC_RELAXED)))
+		return 0;
+	rc = db_journal_head(db, s->id, &head, &cuts);
+	if (rc == 1) {
+		unlist(s);
+		return -1;
+	}
+	cut = cuts != s->cuts;
+	if (rc || (head == s->version && !cut))
+		return 0;
+	if (s->sim && (cut || head < s->version || !replay_to(s, head))) {
+		sim = session_build(s, head, err, sizeof(err));
+		if (!sim) {
+			log_msg(LOG_ERR, "session %ld: cannot catch up: %s",
+				s->id, err);
+			return -1;
+		}
+		sim_free(s->sim);
+		s->sim = sim;
+	}
+	s->cuts = cuts;
+	session_new_history(s, head);
+	return 0;
+}
+
+struct session *session_get(long id)
+{
+	struct session *s = find_ref(id);
+	char err[200];
+
+	if (!s)
+		s = adopt(id);
 	if (!s)
 		return NULL;
 	pthread_mutex_lock(&s->lock);
@@ -367,6 +556,10 @@ struct session *session_get(long id)
 		return NULL;
 	}
 	if (db_history_failed(db, s->id, s->gen) && session_restore(s)) {
+		session_put(s);
+		return NULL;
+	}
+	if (cfg->shared_db && catch_up(s)) {
 		session_put(s);
 		return NULL;
 	}
@@ -389,20 +582,21 @@ struct session *session_get(long id)
 
 bool session_access_info(long id, struct session_access *out)
 {
-	size_t i;
+	struct session *s = find_ref(id);
 	bool found;
 
+	if (!s)
+		s = adopt(id);
+	if (!s)
+		return false;
+	/* deleted changes under the registry's write lock */
 	pthread_rwlock_rdlock(&registry);
-	i = table_find(id);
-	found = i < nr_table && table[i]->id == id && !table[i]->deleted;
-	if (found) {
-		out->owner = table[i]->owner;
-		out->visibility = __atomic_load_n(&table[i]->visibility,
-						  __ATOMIC_RELAXED);
-		out->class_id = __atomic_load_n(&table[i]->class_id,
-						__ATOMIC_RELAXED);
-	}
+	found = !s->deleted;
 	pthread_rwlock_unlock(&registry);
+	out->owner = s->owner;
+	out->visibility = __atomic_load_n(&s->visibility, __ATOMIC_RELAXED);
+	out->class_id = __atomic_load_n(&s->class_id, __ATOMIC_RELAXED);
+	drop_ref(s);
 	return found;
 }
 
@@ -485,15 +679,21 @@ int session_restore(struct session *s)
 		log_msg(LOG_ERR, "session %ld: cannot restore: %s", s->id, err);
 		return -1;
 	}
-	log_msg(LOG_WARNING, "session %ld: a commit failed; back to its "
-		"durable version %ld (from %ld)", s->id, row.version,
-		s->version);
+	if (db_history_conflict(db, s->id, s->gen))
+		log_msg(LOG_INFO, "session %ld: another node wrote it "
+			"meanwhile; reloaded at version %ld (from %ld)", s->id,
+			row.version, s->version);
+	else
+		log_msg(LOG_WARNING, "session %ld: a commit failed; back to "
+			"its durable version %ld (from %ld)", s->id,
+			row.version, s->version);
 	if (!s->sim) {
 		__atomic_store_n(&s->loaded, true, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST);
 	}
 	sim_free(s->sim);
 	s->sim = sim;
+	s->cuts = row.cuts;
 	session_new_history(s, row.version);
 	return 0;
 }
@@ -529,25 +729,8 @@ int session_journal(struct session *s, long from, long to,
 /* Unlock and drop the reference; the last one frees a deleted session. */
 void session_put(struct session *s)
 {
-	bool free_it;
-
 	pthread_mutex_unlock(&s->lock);
-	/*
-	 * deleted is set under the write lock, with the session out of the
-	 * table, so no reference can be taken after it: the last put sees it.
-	 */
-	pthread_rwlock_rdlock(&registry);
-	free_it = __atomic_sub_fetch(&s->refs, 1, __ATOMIC_SEQ_CST) == 0 &&
-		  s->deleted;
-	pthread_rwlock_unlock(&registry);
-	if (!free_it)
-		return;
-	if (s->sim) {
-		sim_free(s->sim);
-		__atomic_sub_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST);
-	}
-	pthread_mutex_destroy(&s->lock);
-	free(s);
+	drop_ref(s);
 }
 
 /*
@@ -614,21 +797,11 @@ struct session *session_create(const char *name, const char *config_json,
  */
 int session_delete(struct session *s)
 {
-	size_t i;
-
 	/* no queued row may meet the session gone */
 	db_wait(db, s->last_ticket);
 	if (db_session_delete(db, s->id))
 		return -1;
-	pthread_rwlock_wrlock(&registry);
-	i = table_find(s->id);
-	if (i < nr_table && table[i] == s) {
-		nr_table--;
-		memmove(&table[i], &table[i + 1], (nr_table - i) * sizeof(*table));
-	}
-	s->deleted = true;
-	pthread_rwlock_unlock(&registry);
-	streams_notify(s->id);
+	unlist(s);
 	return 0;
 }
 

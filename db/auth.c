@@ -60,11 +60,19 @@ static long col_long(struct db_stmt *st, int col)
 static int first_row(struct db_stmt *st, void *tok,
 		     void (*fn)(struct db_stmt *st, void *out), void *out)
 {
-	int rc = st ? DB_NOT_FOUND : -1;
+	int rc = -1;
 
-	if (st && db_stmt_step(st) == DB_STEP_ROW) {
+	/* a database that does not answer is not a row that is not there */
+	switch (st ? db_stmt_step(st) : DB_STEP_ERROR) {
+	case DB_STEP_ROW:
 		fn(st, out);
 		rc = 0;
+		break;
+	case DB_STEP_DONE:
+		rc = DB_NOT_FOUND;
+		break;
+	default:
+		break;
 	}
 	db_stmt_free(st);
 	db_read_end(tok);

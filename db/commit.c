@@ -36,12 +36,14 @@ struct job {
 	size_t len;
 	unsigned long keep;
 	bool fenced;		/* its history failed before it was taken */
+	bool conflict;		/* another node had written its seq */
 	char text[];		/* rows: n ops, each NUL-terminated */
 };
 
 struct fence {
 	long session;
 	uint64_t gen;		/* histories up to this one failed */
+	bool conflict;		/* that one only by a conflict (DB_CONFLICT) */
 };
 
 struct committer {
@@ -83,13 +85,17 @@ static bool fenced(struct committer *c, long session, uint64_t gen)
  * Out of memory for the list, every later job fails until rmapd restarts:
  * over-failing is safe, committing a job of a fenced history is not.
  */
-static void fence_add(struct committer *c, long session, uint64_t gen)
+static void fence_add(struct committer *c, long session, uint64_t gen,
+		      bool conflict)
 {
 	struct fence *f = fence_find(c, session);
 
 	if (f) {
+		/* a real failure of the same history wins: no retry then */
 		if (gen > f->gen)
-			f->gen = gen;
+			*f = (struct fence){ session, gen, conflict };
+		else if (gen == f->gen)
+			f->conflict &= conflict;
 		return;
 	}
 	if (c->nr_fences == c->cap_fences) {
@@ -103,7 +109,7 @@ static void fence_add(struct committer *c, long session, uint64_t gen)
 		c->fences = t;
 		c->cap_fences = cap;
 	}
-	c->fences[c->nr_fences++] = (struct fence){ session, gen };
+	c->fences[c->nr_fences++] = (struct fence){ session, gen, conflict };
 }
 
 static uint64_t enqueue(struct committer *c, struct job *j)
@@ -184,6 +190,21 @@ bool db_history_failed(struct db *db, long session, uint64_t gen)
 	failed = fenced(c, session, gen);
 	pthread_mutex_unlock(&c->lock);
 	return failed;
+}
+
+bool db_history_conflict(struct db *db, long session, uint64_t gen)
+{
+	struct committer *c = db_committer(db);
+	struct fence *f;
+	bool conflict;
+
+	if (!__atomic_load_n(&c->any_fence, __ATOMIC_ACQUIRE))
+		return false;
+	pthread_mutex_lock(&c->lock);
+	f = c->fence_all ? NULL : fence_find(c, session);
+	conflict = f && gen <= f->gen && f->conflict;
+	pthread_mutex_unlock(&c->lock);
+	return conflict;
 }
 
 void db_on_resolved(struct db *db, void (*fn)(uint64_t upto))
@@ -299,34 +320,80 @@ static int write_job(struct committer *c, const struct job *j)
 		return c->ops->snapshot(c->store, j->session, j->seq, j->dump,
 					j->len, j->keep);
 	for (i = 0; i < j->n; i++) {
-		if (c->ops->append(c->store, j->session, j->seq + (long)i, op))
-			return -1;
+		int err = c->ops->append(c->store, j->session, j->seq + (long)i,
+					 op);
+
+		if (err)
+			return err;
 		op += strlen(op) + 1;
 	}
 	return 0;
 }
 
-/* One transaction for the jobs of the group that are not fenced. */
-static int commit_group(struct committer *c, const struct job *group,
-			unsigned long long *rows)
+/*
+ * A conflict leaves out the job's history for the rest of the group: its
+ * later jobs were made on the same stale state.
+ */
+static void drop_history(struct job *from)
 {
-	const struct job *j;
+	struct job *k;
+
+	for (k = from; k; k = k->next)
+		if (k->session == from->session && k->gen == from->gen) {
+			k->fenced = true;
+			k->conflict = true;
+		}
+}
+
+/* One try at one transaction for the jobs not fenced; *bad: a conflict's. */
+static int try_group(struct committer *c, struct job *group,
+		     unsigned long long *rows, struct job **bad)
+{
+	struct job *j;
 	int err = 0;
 
-	for (j = group; j && j->fenced; j = j->next)
-		;
-	if (!j)
-		return 0;
 	if (c->ops->begin(c->store))
 		return -1;
-	for (j = group; j && !err; j = j->next)
-		if (!j->fenced) {
-			err = write_job(c, j);
+	*rows = 0;
+	for (j = group; j && !err; j = j->next) {
+		if (j->fenced)
+			continue;
+		err = write_job(c, j);
+		if (err == DB_CONFLICT)
+			*bad = j;
+		else if (!err)
 			*rows += j->n;
-		}
+	}
 	if (!err)
 		err = test_hook(c, group);
+	if (err == DB_CONFLICT) {
+		c->ops->end(c->store, DB_CONFLICT);
+		return DB_CONFLICT;
+	}
 	return c->ops->end(c->store, err);
+}
+
+/*
+ * The jobs of the group that are not fenced, in one transaction.  A
+ * session another node wrote meanwhile is rolled back out of it and the
+ * rest tried again: one stale node must not fail the others' ops.
+ */
+static int commit_group(struct committer *c, struct job *group,
+			unsigned long long *rows)
+{
+	struct job *j, *bad = NULL;
+	int err;
+
+	for (;;) {
+		for (j = group; j && j->fenced; j = j->next)
+			;
+		if (!j)
+			return 0;
+		err = try_group(c, group, rows, &bad);
+		if (err != DB_CONFLICT)
+			return err;
+		drop_history(bad);
+	}
 }
 
 static void free_group(struct job *j)
@@ -363,12 +430,20 @@ static void settle_group(struct committer *c, const struct job *group,
 {
 	void (*fn)(uint64_t upto);
 	const struct job *j;
+	bool any = false;
 
 	pthread_mutex_lock(&c->lock);
-	for (j = group; err && j; j = j->next)
-		if (!j->fenced)
-			fence_add(c, j->session, j->gen);
-	if (err)
+	for (j = group; j; j = j->next) {
+		if (j->conflict) {
+			fence_add(c, j->session, j->gen, true);
+			c->stats.conflicts += j->n ? 1 : 0;
+			any = true;
+		} else if (err && !j->fenced) {
+			fence_add(c, j->session, j->gen, false);
+			any = true;
+		}
+	}
+	if (any)
 		__atomic_store_n(&c->any_fence, true, __ATOMIC_RELEASE);
 	c->stats.groups++;
 	if (err)

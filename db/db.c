@@ -24,7 +24,7 @@
 #include "sql.h"
 #include "store.h"
 
-#define SCHEMA_VERSION	5
+#define SCHEMA_VERSION	6
 #define NR_READERS	4
 #define PROBE_EVERY_MS	1000
 #define NR_STMTS	32	/* distinct statements one connection runs */
@@ -776,11 +776,12 @@ static void row_to_session(struct db_stmt *st, struct db_session *s)
 	s->visibility = !strcmp(db_col_text(st, 5),
 				"class") ? 1 : 0;
 	s->class_id = db_col_long(st, 6);
+	s->cuts = db_col_long(st, 7);
 }
 
 #define SESSION_COLUMNS "id, name, config, " \
 	"(SELECT COALESCE(MAX(seq), 0) FROM journal WHERE session = id), " \
-	"owner, visibility, class_id"
+	"owner, visibility, class_id, cuts"
 
 int db_session_get(struct db *db, long id, struct db_session *out)
 {
@@ -900,7 +901,9 @@ int db_rewind(struct db *db, long session, long to)
 	return write_end(db, step(&db->w, "DELETE FROM journal WHERE session = ? "
 				  "AND seq > ?", "ll", session, to) ||
 			 step(&db->w, "DELETE FROM snapshots WHERE session = ? "
-			      "AND seq > ?", "ll", session, to));
+			      "AND seq > ?", "ll", session, to) ||
+			 step(&db->w, "UPDATE sessions SET cuts = cuts + 1 "
+			      "WHERE id = ?", "l", session));
 }
 
 /* ---- snapshots ---- */
@@ -1042,6 +1045,11 @@ static int store_begin(void *store)
 	return write_begin(store);
 }
 
+/*
+ * The fence between nodes: a (session, seq) already there was written by
+ * another node, on a state this one never saw.  Nothing is inserted and
+ * the transaction goes on, so that the writer can leave that session out.
+ */
 static int store_append(void *store, long session, long seq, const char *op)
 {
 	return insert_op(store, session, seq, op);
@@ -1161,6 +1169,24 @@ struct db_conn *db_read_begin(struct db *db, void **token)
 void db_read_end(void *token)
 {
 	reader_put(token);
+}
+
+struct db_stmt *db_read_prep(void *token, const char *sql, const char *fmt,
+			     ...)
+{
+	struct reader *r = token;
+	struct db_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = vprep(&r->c, sql, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+void db_read_done(struct db_stmt *st)
+{
+	done(st);
 }
 
 const char *db_open_note(struct db *db)

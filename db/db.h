@@ -37,6 +37,7 @@ struct db_session {
 	long owner;		/* a user's id; 0: none (open mode) */
 	int visibility;		/* enum visibility (auth.h) */
 	long class_id;		/* the class that may read it, 0: none */
+	long cuts;		/* rewinds of its journal (db_rewind) */
 };
 
 #define DB_BUSY_MS	2000	/* longest wait for the write lock */
@@ -131,14 +132,29 @@ bool db_resolved(struct db *db, uint64_t ticket);
 void db_wait(struct db *db, uint64_t ticket);
 /* whether a write of that history failed (so it is fenced) */
 bool db_history_failed(struct db *db, long session, uint64_t gen);
+/*
+ * Whether that history was fenced because another node had written the
+ * seq it wanted (DB_CONFLICT): nothing of it was committed, and a request
+ * made on it can be made again on the session reloaded.
+ */
+bool db_history_conflict(struct db *db, long session, uint64_t gen);
+/*
+ * Where the session's journal ends in the database now (*head, 0 if
+ * empty) and how many times it was cut (*cuts): 0, 1 if the session is
+ * not there (deleted), -1 if the database did not answer.  One indexed
+ * lookup, for nodes sharing the database.
+ */
+int db_journal_head(struct db *db, long session, long *head, long *cuts);
 /* fn(upto) after each group: tickets <= upto are settled; from the writer */
 void db_on_resolved(struct db *db, void (*fn)(uint64_t upto));
 struct db_commit_stats {
 	unsigned long long queued;		/* tickets given */
 	unsigned long long groups, rows, failed_groups;
+	unsigned long long conflicts;	/* requests' rows fenced by a seq taken */
 };
 void db_commit_stats(struct db *db, struct db_commit_stats *out);
-/* drop the ops and the snapshots after seq `to`, in one transaction */
+/* drop the ops and the snapshots after seq `to`, and count the cut, in one
+ * transaction */
 int db_rewind(struct db *db, long session, long to);
 
 #define DB_EXISTS	1	/* a snapshot of that name is already there */

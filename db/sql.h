@@ -26,12 +26,28 @@ struct db_conn *db_writer(struct db *db);
 /* a reading connection, held until db_read_end */
 struct db_conn *db_read_begin(struct db *db, void **token);
 void db_read_end(void *token);
+/*
+ * For what runs on every request: a statement of the reading connection
+ * held by token, prepared once per connection (sql, a string literal, is
+ * known by its address) and bound; db_read_done() before db_read_end().
+ */
+struct db_stmt *db_read_prep(void *token, const char *sql, const char *fmt,
+			     ...);
+void db_read_done(struct db_stmt *st);
 
 /* a reading connection of its own, for the caller alone; NULL: failed */
 struct db_conn *db_conn_own(struct db *db);
 
 /* migration to schema 4: sessions get an owner (db/auth.c) */
 int db_auth_adopt_sessions(struct db_conn *c, char *note, size_t len);
+
+/*
+ * Schema 6: a session's cuts, the rewinds its journal had.  max(seq) alone
+ * cannot tell a node that its copy is stale when another node rewound the
+ * journal and it grew back to the same length: (max(seq), cuts) can.
+ */
+#define DB_FENCE_SCHEMA(INT) \
+	"ALTER TABLE sessions ADD COLUMN cuts " INT " NOT NULL DEFAULT 0;"
 
 /*
  * Schema 4: the people of a lab.  Plain SQL but for the words each engine

@@ -100,6 +100,7 @@ static const char *const lite_migrations[] = {
 	"CREATE UNIQUE INDEX snapshots_by_name ON snapshots(session, name);",
 	DB_AUTH_SCHEMA("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "BLOB"),
 	DB_LABS_SCHEMA("INTEGER"),
+	DB_FENCE_SCHEMA("INTEGER"),
 };
 
 static int lite_exec(struct db_conn *c, const char *sql)

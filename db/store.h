@@ -24,7 +24,10 @@ struct db_store_ops {
 	/* an automatic snapshot, pruning the older ones past keep */
 	int (*snapshot)(void *store, long session, long seq, const char *dump,
 			size_t len, unsigned long keep);
-	/* commit (err 0) or roll back; 0 once the commit is durable */
+	/*
+	 * commit (err 0) or roll back (DB_CONFLICT: a rollback asked for,
+	 * not a fault of the database); 0 once the commit is durable
+	 */
 	int (*end)(void *store, int err);
 };
 

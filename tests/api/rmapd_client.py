@@ -122,8 +122,9 @@ class Daemon:
         self.proc = None
         self.port = None
 
-    def start(self):
-        self.port = free_port()
+    def start(self, port=None):
+        """Started on port (a restart keeps its address), else a free one."""
+        self.port = port or free_port()
         self.log = open(os.path.join(self.tmp, "rmapd.log"), "ab")
         self.proc = subprocess.Popen(
             [self.rmapd, "--listen", "127.0.0.1:%d" % self.port, "--db",
@@ -227,3 +228,50 @@ class Results:
     def summary(self):
         print("%d passed, %d failed" % (self.passed, self.failed))
         return 1 if self.failed else 0
+
+
+def metric(d, name):
+    for line in d.request("GET", "/metrics")[3].decode().splitlines():
+        if line.startswith(name + " "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no metric " + name)
+
+
+def wait_for(what, cond, within=10.0):
+    deadline = time.time() + within
+    while not cond():
+        assert time.time() < deadline, "waited too long for " + what
+        time.sleep(0.01)
+
+
+class Hooks:
+    """The files of the test hooks."""
+
+    def __init__(self, d, tmp):
+        self.d = d
+        self.dir = tmp
+
+    def put(self, name, value):
+        path = os.path.join(self.dir, name)
+        with open(path + ".tmp", "w") as f:
+            f.write("%d\n" % value)
+        os.rename(path + ".tmp", path)
+
+    def holding(self, index):
+        """The jobs of group `index` once it is held: (session, seq, fenced)."""
+        path = os.path.join(self.dir, "holding")
+
+        def held():
+            try:
+                with open(path) as f:
+                    lines = f.read().splitlines()
+            except FileNotFoundError:
+                return None
+            return lines if lines and lines[0] == "group %d" % index else None
+        wait_for("group %d to be held" % index, lambda: held() is not None)
+        return [(int(ln.split()[0]), int(ln.split()[1]), ln.endswith("fenced"))
+                for ln in held()[1:]]
+
+    def queued(self, n):
+        wait_for("%d queued writes" % n,
+                 lambda: metric(self.d, "rmapd_commit_queued_total") >= n)

@@ -789,7 +789,7 @@ def migration_gives_old_sessions_to_a_new_admin():
         assert d.request("GET", listed[0]["url"], headers=stu)[0] == 404
         d.stop()
         with sqlite3.connect(old) as c:
-            assert c.execute("PRAGMA user_version").fetchone()[0] == 5
+            assert c.execute("PRAGMA user_version").fetchone()[0] == 6
         # opened again: nothing more to migrate, nothing said
         d.start()
         assert "existing sessions now belong" not in d.log_text().split(

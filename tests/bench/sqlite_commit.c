@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "timing.h"
+#include "commit_bench.h"
 
 static void must(sqlite3 *h, int rc, const char *what)
 {
@@ -73,13 +73,7 @@ int main(int argc, char **argv)
 	long n, group;
 	double *lat, single, grouped;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: sqlite_commit PATH COMMITS GROUP\n");
-		return 2;
-	}
-	n = atol(argv[2]);
-	group = atol(argv[3]);
-	if (n < 1 || group < 1)
+	if (commit_args(argc, argv, "sqlite_commit", &n, &group))
 		return 2;
 	unlink(argv[1]);
 	if (sqlite3_open(argv[1], &h) != SQLITE_OK)
@@ -95,13 +89,7 @@ int main(int argc, char **argv)
 		return 1;
 	single = run(h, ins, n, 1, lat);
 	grouped = run(h, ins, n, group, NULL);
-	qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
-	printf("{\"commits_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
-	       "\"group\":%ld,\"group_commits_per_s\":%.1f,"
-	       "\"group_rows_per_s\":%.1f}\n",
-	       (double)n / single, lat[n / 2] * 1e6,
-	       lat[(size_t)((double)n * 0.99)] * 1e6, group,
-	       (double)n / grouped, (double)(n * group) / grouped);
+	commit_print(n, group, single, grouped, lat);
 	sqlite3_finalize(ins);
 	sqlite3_close(h);
 	free(lat);

@@ -21,7 +21,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 import rmapd_client  # noqa: E402
-from rmapd_client import Daemon, Results, run_state  # noqa: E402
+from rmapd_client import (Daemon, Hooks, Results, metric,  # noqa: E402
+                          run_state)
 
 RMAPD = sys.argv[1]
 HOOKS = sys.argv[2]
@@ -33,53 +34,6 @@ MM = {"op": "mmap", "pid": 1, "addr": "0x7f0000000000", "len": 65536,
 def write_op(n):
     return {"op": "access", "pid": 1, "write": True,
             "addr": hex(0x7f0000000000 + 4096 * (n % 16))}
-
-
-def metric(d, name):
-    for line in d.request("GET", "/metrics")[3].decode().splitlines():
-        if line.startswith(name + " "):
-            return int(float(line.split()[1]))
-    raise AssertionError("no metric " + name)
-
-
-def wait_for(what, cond, within=10.0):
-    deadline = time.time() + within
-    while not cond():
-        assert time.time() < deadline, "waited too long for " + what
-        time.sleep(0.01)
-
-
-class Hooks:
-    """The files of the test hooks."""
-
-    def __init__(self, d, tmp):
-        self.d = d
-        self.dir = tmp
-
-    def put(self, name, value):
-        path = os.path.join(self.dir, name)
-        with open(path + ".tmp", "w") as f:
-            f.write("%d\n" % value)
-        os.rename(path + ".tmp", path)
-
-    def holding(self, index):
-        """The jobs of group `index` once it is held: (session, seq, fenced)."""
-        path = os.path.join(self.dir, "holding")
-
-        def held():
-            try:
-                with open(path) as f:
-                    lines = f.read().splitlines()
-            except FileNotFoundError:
-                return None
-            return lines if lines and lines[0] == "group %d" % index else None
-        wait_for("group %d to be held" % index, lambda: held() is not None)
-        return [(int(ln.split()[0]), int(ln.split()[1]), ln.endswith("fenced"))
-                for ln in held()[1:]]
-
-    def queued(self, n):
-        wait_for("%d queued writes" % n,
-                 lambda: metric(self.d, "rmapd_commit_queued_total") >= n)
 
 
 class Call(threading.Thread):
@@ -303,7 +257,7 @@ def schema_2_database_migrates_without_loss():
         assert state(d, sids[2])["version"] == len(journals[sids[2]]) - 1
         d.stop()
         db = sqlite3.connect(d.db)
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 6
         assert [r[1] for r in db.execute("PRAGMA table_info(journal)")] == \
             ["session", "seq", "op"]
         # the restore cut the snapshots past its seq: one automatic one
