@@ -153,6 +153,7 @@ static cJSON *me_json(const struct caller *who)
 	struct db_user u = { 0 };
 
 	db_user_by_id(g_db, who->user, &u);
+	cJSON_AddNumberToObject(o, "id", (double)u.id);
 	cJSON_AddStringToObject(o, "name", u.name);
 	cJSON_AddStringToObject(o, "display", u.display);
 	cJSON_AddBoolToObject(o, "admin", u.admin);
@@ -788,6 +789,13 @@ static bool classes_route(const struct request *req, char **seg, int n,
 	if (n == 5 && !strcmp(seg[2], "classes") && !strcmp(seg[4], "live")) {
 		*name = "/api/v1/classes/{class}/live";
 		live_route(req, seg[3], rep);
+		return true;
+	}
+	if (n == 5 && !strcmp(seg[2], "classes") &&
+	    !strcmp(seg[4], "members")) {
+		*name = "/api/v1/classes/{class}/members";
+		if (method_is(req, "GET", rep, "GET"))
+			roster_get(seg[3], rep);
 		return true;
 	}
 	if (n == 3 && !strcmp(seg[2], "join")) {

@@ -56,6 +56,7 @@ static const struct rule {
 	{ "POST", "/api/v1/classes/{class}/codes", NEED_INSTRUCTOR, Q_NONE },
 	{ "DELETE", "/api/v1/classes/{class}/codes/{code}", NEED_INSTRUCTOR, Q_NONE },
 	{ "GET", "/api/v1/classes/{class}/live", NEED_MEMBER, Q_NONE },
+	{ "GET", "/api/v1/classes/{class}/members", NEED_INSTRUCTOR, Q_NONE },
 	{ "POST", "/api/v1/classes/{class}/live", NEED_INSTRUCTOR, Q_NONE },
 	{ "DELETE", "/api/v1/classes/{class}/live", NEED_INSTRUCTOR, Q_NONE },
 	{ "GET", "/api/v1/openapi.json", NEED_USER, Q_NONE },

@@ -397,6 +397,9 @@ bool auth_route(const struct config *cfg, const struct request *req,
 /* a login cookie's token, from the Cookie header, or NULL */
 const char *auth_cookie(const char *cookie_header, char *buf, size_t len);
 
+/* ---- roster.c: GET /api/v1/classes/{class}/members ---- */
+void roster_get(const char *cls, struct reply *rep);
+
 /* ---- cli.c: rmapd user|token|class ... ---- */
 bool rmapd_cli_command(const char *noun);
 int rmapd_cli_main(int argc, char **argv);

@@ -167,6 +167,7 @@ ROUTES = {  # (method, OpenAPI path): what it needs
     ("post", "/api/v1/classes/{class}/codes"): "instructor",
     ("delete", "/api/v1/classes/{class}/codes/{code}"): "instructor",
     ("get", "/api/v1/classes/{class}/live"): "member",
+    ("get", "/api/v1/classes/{class}/members"): "instructor",
     ("post", "/api/v1/classes/{class}/live"): "instructor",
     ("delete", "/api/v1/classes/{class}/live"): "instructor",
     ("get", "/api/v1/openapi.json"): "user",
