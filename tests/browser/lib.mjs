@@ -15,10 +15,13 @@ async function freePort() {
   });
 }
 
-export async function startDaemon(rmapd, webRoot) {
+// prepare(dir, db) runs before the daemon starts (the CLI on its database);
+// args are more flags (--auth on)
+export async function startDaemon(rmapd, webRoot, { args = [], prepare = null } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'rmapd-browser-'));
   const port = await freePort();
-  const proc = spawn(rmapd, ['--listen', `127.0.0.1:${port}`, '--db', join(dir, 'db.sqlite'), '--web-root', webRoot],
+  if (prepare) await prepare(dir, join(dir, 'db.sqlite'));
+  const proc = spawn(rmapd, ['--listen', `127.0.0.1:${port}`, '--db', join(dir, 'db.sqlite'), '--web-root', webRoot, ...args],
     { stdio: ['ignore', 'ignore', 'ignore'] });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
