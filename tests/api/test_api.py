@@ -357,6 +357,7 @@ PEOPLE_ONLY = {
     ("/api/v1/classes/{class}/live", "get"): "no-such-class",
     ("/api/v1/classes/{class}/live", "post"): "no-such-class",
     ("/api/v1/classes/{class}/live", "delete"): "no-such-class",
+    ("/api/v1/classes/{class}/members", "get"): "no-such-class",
 }
 
 

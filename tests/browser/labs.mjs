@@ -75,11 +75,15 @@ const drawing = (page) => page.evaluate(() => JSON.stringify({
 
 const versionOf = async (page) => Number((await page.textContent('#version')).match(/ op (\d+)/)[1]);
 
-async function followsStep(students, prof, lesson, step, want) {
+// from the instructor's click (t0) to each student's page showing the step
+const lags = [];
+
+async function followsStep(students, prof, lesson, step, want, t0 = null) {
   const pos = `step ${step} of ${lesson.steps.length}`;
+  const shown = await Promise.all(students.map((s) => settle(s.page, { pos, op: want }).then(() => Date.now())));
+  if (t0 !== null) lags.push(...shown.map((t) => t - t0));
   const picture = await drawing(prof.page);
   for (const s of students) {
-    await settle(s.page, { pos, op: want });
     check(`${s.name} follows to ${pos}`, (await s.page.textContent('#lesson-pos')) === pos);
     check(`${s.name} at step ${step} shows op ${want}`, (await versionOf(s.page)) === want, await s.page.textContent('#version'));
     check(`${s.name} at step ${step}: the same drawing as the instructor's`, (await drawing(s.page)) === picture);
@@ -122,13 +126,18 @@ async function authOn(browser) {
     await followsStep(students, prof, les, 0, 0);
 
     for (let k = 1; k <= 3; k++) {
+      const t0 = Date.now();
       await prof.page.click('#lesson-next');
       await settle(prof.page, { pos: `step ${k} of ${steps.length}`, op: opsBefore(k) });
-      await followsStep(students, prof, les, k, opsBefore(k));
+      await followsStep(students, prof, les, k, opsBefore(k), t0);
     }
+    const t0 = Date.now();
     await prof.page.click('#lesson-back');
     await settle(prof.page, { pos: `step 2 of ${steps.length}` });
-    await followsStep(students, prof, les, 2, opsBefore(2));
+    await followsStep(students, prof, les, 2, opsBefore(2), t0);
+    lags.sort((a, b) => a - b);
+    console.log(`     a step reached both students' pages in ${lags.join(', ')} ms from the instructor's click`
+      + ` (median ${lags[lags.length >> 1]}, ${lags.length} page updates)`);
     check('the instructor\'s Back cut nothing: the journal keeps step 3\'s ops',
       (await api(prof.page, 'GET', `/api/v1/sessions/${sid}?view=summary`)).body.version === opsBefore(3));
     check('a student\'s op on the live session is refused',

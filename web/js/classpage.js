@@ -225,7 +225,13 @@ function rosterRow(page, m) {
 }
 
 async function rosterPart(page, c) {
-  const members = await call('GET', `/api/v1/classes/${enc(c.name)}/members`);
+  let members;
+  try {
+    members = await call('GET', `/api/v1/classes/${enc(c.name)}/members`);
+  } catch (e) {
+    if (e.status !== 403) throw e;
+    return el('p', { class: 'muted', text: `The roster is for the instructors of ${c.name}: ${e.message}` });
+  }
   return el('table', { id: 'roster' },
     el('thead', {}, el('tr', {}, ...['member', 'role', 'sessions', 'last activity', 'use'].map((t) => el('th', { text: t })))),
     el('tbody', {}, ...members.map((m) => rosterRow(page, m))));
@@ -235,6 +241,6 @@ async function showClass(page, c) {
   const [live, sessions] = await Promise.all([liveOf(c.name), call('GET', '/api/v1/sessions')]);
   const parts = [el('h3', { text: 'Live lesson' }), livePart(page, c, live, sessions),
     el('h3', { text: 'Published lessons' }), lessonsPart(page, sessions)];
-  if (c.role === 'instructor') parts.push(el('h3', { text: 'Roster' }), await rosterPart(page, c));
+  if (c.role !== 'student') parts.push(el('h3', { text: 'Roster' }), await rosterPart(page, c));
   openPanel(`class:${c.name}`, `Class ${c.name} · you are ${c.role === 'ta' ? 'a TA' : `its ${c.role}`}`, ...parts);
 }
