@@ -183,12 +183,35 @@ async function authOn(browser) {
     await settle(ann.page);
     check('her "my sessions" panel lists her copy as hers',
       (await ann.page.$$eval('#panel table[data-own=true] tr[data-session]', (rs) => rs.map((r) => Number(r.dataset.session)))).includes(copyId));
-    await ann.page.click('#panel .panel-close');
+    // New and Delete in "my sessions"
+    await ann.page.click('#panel button:text("New session")');
+    await settle(ann.page, { op: 0 });
+    const made = Number(ann.page.url().match(/#\/s\/(\d+)/)?.[1]);
+    check('New session makes an empty session of hers and shows it', made > copyId && (await versionOf(ann.page)) === 0
+      && (await api(ann.page, 'GET', '/api/v1/sessions')).body.find((s) => s.id === made)?.owner === annMe.id);
+    await ann.page.click('#account button[data-panel=sessions]');
+    await settle(ann.page);
+    ann.page.once('dialog', (dlg) => dlg.accept());
+    await ann.page.click(`#panel tr[data-session="${made}"] button:text("Delete")`);
+    await settle(ann.page);
+    check('Delete deletes it (asked first) and the list no longer has it',
+      (await api(ann.page, 'GET', `/api/v1/sessions/${made}`)).status === 404
+      && !(await ann.page.$(`#panel tr[data-session="${made}"]`)));
+    await ann.page.click(`#panel tr[data-session="${copyId}"] button:text("Open")`);
+    await settle(ann.page, { op: opsBefore(2) + 1 });
 
-    // the instructor's class page: the roster with each student's sessions
+    // the instructor's class page: publishing, and the roster with each student's sessions
     await prof.page.click('#account .class-button');   // closes it
     await prof.page.click('#account .class-button');
     await settle(prof.page);
+    await prof.page.click('#publish');
+    await settle(prof.page);
+    check('Publish shows the session to the class', (await api(bob.page, 'GET', '/api/v1/sessions')).body.find((s) => s.id === sid)?.visibility === 'class');
+    check('... listed among the class\'s published lessons', (await prof.page.textContent('#class-lessons')).includes(`#${sid} `));
+    await bob.page.click('#account .class-button');
+    await settle(bob.page);
+    check('... and on a student\'s class page', (await bob.page.textContent('#class-lessons')).includes(`#${sid} `));
+    await bob.page.click('#panel .panel-close');
     const annRow = await prof.page.textContent('#roster tr[data-member=ann]');
     const bobRow = await prof.page.textContent('#roster tr[data-member=bob]');
     check('the roster lists her copy with its version', annRow.includes(`#${copyId} `) && annRow.includes(`op ${opsBefore(2) + 1}`)

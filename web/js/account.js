@@ -111,9 +111,9 @@ export const mine = (s) => s.owner === account.me.id;
 // (a live lesson, a class's published lesson, a student's session seen by
 // their staff) is read-only.
 async function opening(page, id) {
-  const list = await call('GET', '/api/v1/sessions');
-  const s = list.find((x) => x.id === id);
-  page.readonly = !account.me.admin && !(s && mine(s));
+  // a live lesson followed is the instructor's (an admin's too: read-only)
+  const s = page.following ? null : (await call('GET', '/api/v1/sessions')).find((x) => x.id === id);
+  page.readonly = page.following !== null || (!account.me.admin && !(s && mine(s)));
   document.body.dataset.readonly = String(page.readonly);
   $('share-button').disabled = page.readonly;
   if (shown === 'share') closePanel();
