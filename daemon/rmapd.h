@@ -98,6 +98,8 @@ struct session {
 	long owner;			/* a user's id, 0: none (open mode) */
 	int visibility;			/* enum visibility, atomic */
 	long class_id;			/* who VIS_CLASS lets read, atomic */
+	long changed;			/* wall clock of the last version change
+					   since start, 0: none; atomic */
 };
 
 int sessions_init(const struct config *cfg, struct db *db);

@@ -44,6 +44,7 @@ struct owned {
 static void add_owned(const struct session *s, void *arg)
 {
 	struct owned *o = arg;
+	long changed;
 	cJSON *e;
 
 	if (s->owner != o->user)
@@ -52,6 +53,11 @@ static void add_owned(const struct session *s, void *arg)
 	cJSON_AddNumberToObject(e, "id", (double)s->id);
 	cJSON_AddStringToObject(e, "name", s->name);
 	cJSON_AddNumberToObject(e, "version", (double)session_durable(s));
+	changed = __atomic_load_n(&s->changed, __ATOMIC_RELAXED);
+	if (changed)
+		cJSON_AddNumberToObject(e, "last_activity", (double)changed);
+	else
+		cJSON_AddNullToObject(e, "last_activity");
 	cJSON_AddItemToArray(o->sessions, e);
 	o->ops += session_durable(s);
 }

@@ -430,6 +430,7 @@ uint64_t session_gen(const struct session *s)
 void session_set_version(struct session *s, long version)
 {
 	__atomic_store_n(&s->version, version, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->changed, (long)time(NULL), __ATOMIC_RELAXED);
 }
 
 /*

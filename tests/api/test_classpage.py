@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 from rmapd_client import Daemon, Results
 
@@ -69,16 +70,24 @@ def me_says_the_id_sessions_name_their_owner_by(lab):
 
 def roster_lists_members_with_their_sessions_and_use(lab):
     a = lab.ok("ann", "POST", "/api/v1/sessions", {"name": "ann-1"}, 201)
+    before = int(time.time())
     lab.ok("ann", "POST", "/api/v1/sessions/%d/ops" % a["id"],
            {"ops": [{"op": "spawn"}, {"op": "spawn"}]})
+    after = int(time.time())
+    quiet = lab.ok("bob", "POST", "/api/v1/sessions", {"name": "bob-1"}, 201)
     e = lab.ok("eve", "POST", "/api/v1/sessions", {"name": "eve-1"}, 201)
     roster = lab.ok("prof", "GET", "/api/v1/classes/os101/members")
     assert [(m["name"], m["role"]) for m in roster] == [
         ("ann", "student"), ("bob", "student"), ("prof", "instructor")], roster
     ann = roster[0]
+    last = ann["sessions"][0].pop("last_activity")
     assert ann["sessions"] == [{"id": a["id"], "name": "ann-1", "version": 2}], ann
+    assert before <= last <= after, (before, last, after)
     assert ann["use"] == {"sessions": 1, "ops": 2}, ann
-    assert roster[1]["sessions"] == [] and roster[1]["use"]["sessions"] == 0
+    # a session with no op yet has no activity to show
+    assert roster[1]["sessions"] == [{"id": quiet["id"], "name": "bob-1",
+                                      "version": 0, "last_activity": None}], roster[1]
+    assert roster[1]["use"] == {"sessions": 1, "ops": 0}, roster[1]
     assert all(s["id"] != e["id"] for m in roster for s in m["sessions"])
     # only the class's instructor (or an admin) reads it
     for who in ("ann", "bob", "eve", "other"):
@@ -88,7 +97,7 @@ def roster_lists_members_with_their_sessions_and_use(lab):
     assert st == 403, st
     st, _, _ = lab.req("prof", "POST", "/api/v1/classes/os101/members", {})
     assert st == 405, st
-    for s, who in ((a, "ann"), (e, "eve")):
+    for s, who in ((a, "ann"), (e, "eve"), (quiet, "bob")):
         lab.ok(who, "DELETE", "/api/v1/sessions/%d" % s["id"], expect=204)
 
 

@@ -217,6 +217,9 @@ async function authOn(browser) {
     check('the roster lists her copy with its version', annRow.includes(`#${copyId} `) && annRow.includes(`op ${opsBefore(2) + 1}`)
       && annRow.includes('1 session'), annRow);
     check('... and none for the other student', bobRow.includes('none') && bobRow.includes('0 sessions'), bobRow);
+    const lastOf = (m) => prof.page.textContent(`#roster tr[data-member=${m}] td:nth-child(4)`);
+    check('... her last activity is shown, his is none', (await lastOf('ann')) !== '—' && (await lastOf('bob')) === '—',
+      `${await lastOf('ann')} / ${await lastOf('bob')}`);
     await prof.page.screenshot({ path: join(shots, 'labs-class-staff-1280.png') });
 
     // a share link of her copy, pinned to the op shown, opens with no account

@@ -33,8 +33,7 @@ const timeline = new Timeline({
 // may only read), following (the class whose live lesson is shown),
 // opening(id) before a session is shown, stepped() after a lesson step
 const page = { app, run: (fn) => run(fn), say: (t, c) => say(t, c), openSession: (...a) => openSession(...a),
-  refresh: () => refresh(), loadLesson: (n) => loadLesson(n), readonly: false, following: null, share: false,
-  opening: null, stepped: null };
+  readonly: false, following: null, share: false, opening: null, stepped: null };
 
 function say(text, cls = '') {
   const m = $('op-message');
