@@ -20,6 +20,7 @@ const webRoot = process.env.WEB_ROOT || resolve(here, '../../web');
 const shots = process.env.SCREENSHOT_DIR || join(here, '../../build/tests/browser/screenshots');
 const LESSON = 'fork-cow';
 const PW = { prof: 'prof-password-1', ann: 'ann-password-1', bob: 'bob-password-1' };
+const DISPLAY = { prof: 'Prof. Gorman', ann: 'Ann Lee', bob: 'Bob Roy' };
 let passed = 0, failed = 0;
 
 function check(name, cond, detail = '') {
@@ -31,7 +32,7 @@ function check(name, cond, detail = '') {
 function prepare(dir, db) {
   const env = { ...process.env, RMAPD_TEST_FAST_KDF: '1' };
   for (const u of ['prof', 'ann', 'bob']) {
-    execFileSync(rmapd, ['user', 'add', u, '--password-stdin', '--db', db], { input: `${PW[u]}\n`, env, stdio: ['pipe', 'ignore', 'ignore'] });
+    execFileSync(rmapd, ['user', 'add', u, '--password-stdin', '--display', DISPLAY[u], '--db', db], { input: `${PW[u]}\n`, env, stdio: ['pipe', 'ignore', 'ignore'] });
   }
   execFileSync(rmapd, ['class', 'create', 'os101', '--instructor', 'prof', '--db', db], { env, stdio: 'ignore' });
   const csv = join(dir, 'roster.csv');
@@ -55,7 +56,7 @@ async function login(browser, base, name) {
   const c = cookies.find((x) => x.name === 'rmapd_session');
   check(`${name}: the login cookie is HttpOnly and SameSite=Strict`, c && c.httpOnly && c.sameSite === 'Strict', JSON.stringify(c));
   const who = await page.textContent('#who');
-  check(`${name}: the page says who is logged in`, who.startsWith(`Logged in as `) && who.includes(name) && who.includes('os101'), who);
+  check(`${name}: the page says who is logged in`, who.startsWith(`Logged in as ${DISPLAY[name]} (${name})`) && who.includes('os101'), who);
   return { ctx, page, name };
 }
 
@@ -149,7 +150,6 @@ async function authOn(browser) {
     await settle(ann.page);
     check('the student\'s class page names the live lesson', (await ann.page.textContent('#class-live')).startsWith(`Live now: session #${sid}`));
     check('... and offers no roster or live controls', !(await ann.page.$('#roster')) && !(await ann.page.$('#start-live')));
-    await ann.page.screenshot({ path: join(shots, 'labs-class-student-1280.png') });
     await ann.page.click('#panel .panel-close');
 
     // a copy of the step shown
@@ -207,10 +207,13 @@ async function authOn(browser) {
     await prof.page.click('#publish');
     await settle(prof.page);
     check('Publish shows the session to the class', (await api(bob.page, 'GET', '/api/v1/sessions')).body.find((s) => s.id === sid)?.visibility === 'class');
+    check('... and says so', (await prof.page.textContent('#publish')) === `#${sid} is published to the class`
+      && (await prof.page.isDisabled('#publish')));
     check('... listed among the class\'s published lessons', (await prof.page.textContent('#class-lessons')).includes(`#${sid} `));
     await bob.page.click('#account .class-button');
     await settle(bob.page);
     check('... and on a student\'s class page', (await bob.page.textContent('#class-lessons')).includes(`#${sid} `));
+    await bob.page.screenshot({ path: join(shots, 'labs-class-student-1280.png') });
     await bob.page.click('#panel .panel-close');
     const annRow = await prof.page.textContent('#roster tr[data-member=ann]');
     const bobRow = await prof.page.textContent('#roster tr[data-member=bob]');

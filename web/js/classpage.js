@@ -193,7 +193,9 @@ function livePart(page, c, live, sessions) {
       await showClass(page, c);
     }) }));
   }
-  part.append(el('button', { id: 'publish', text: 'Publish the session shown to the class', disabled: !ours,
+  const published = sessions.some((s) => s.id === app.id && s.visibility === 'class');
+  part.append(el('button', { id: 'publish', text: published ? `#${app.id} is published to the class`
+    : 'Publish the session shown to the class', disabled: !ours || published,
     title: 'its members may read it (never change it)', onclick: () => page.run(async () => {
       await call('POST', `/api/v1/sessions/${app.id}/visibility`, { visibility: 'class', class: c.name });
       await showClass(page, c);
