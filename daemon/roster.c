@@ -44,22 +44,23 @@ struct owned {
 static void add_owned(const struct session *s, void *arg)
 {
 	struct owned *o = arg;
-	long changed;
+	long changed, version;
 	cJSON *e;
 
 	if (s->owner != o->user)
 		return;
+	version = session_durable(s);
 	e = cJSON_CreateObject();
 	cJSON_AddNumberToObject(e, "id", (double)s->id);
 	cJSON_AddStringToObject(e, "name", s->name);
-	cJSON_AddNumberToObject(e, "version", (double)session_durable(s));
+	cJSON_AddNumberToObject(e, "version", (double)version);
 	changed = __atomic_load_n(&s->changed, __ATOMIC_RELAXED);
 	if (changed)
 		cJSON_AddNumberToObject(e, "last_activity", (double)changed);
 	else
 		cJSON_AddNullToObject(e, "last_activity");
 	cJSON_AddItemToArray(o->sessions, e);
-	o->ops += session_durable(s);
+	o->ops += version;
 }
 
 static cJSON *member_json(const struct db_user *u, enum auth_role role)

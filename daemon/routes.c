@@ -985,7 +985,7 @@ static bool clone_point(const struct session *s, const char *name,
 {
 	if (strcmp(action, "clone") || name[0] != '@')
 		return false;
-	return parse_long(name + 1, s->version, seq) && *seq >= 0;
+	return parse_long(name + 1, s->version, seq);
 }
 
 static void snapshot_action(const struct request *req, struct session *s,
