@@ -77,7 +77,7 @@ const drawing = (page) => page.evaluate(() => JSON.stringify({
 const versionOf = async (page) => Number((await page.textContent('#version')).match(/ op (\d+)/)[1]);
 
 // from the instructor's click (t0) to each student's page showing the step
-const lags = [];
+const lags = [], own = [];
 
 async function followsStep(students, prof, lesson, step, want, t0 = null) {
   const pos = `step ${step} of ${lesson.steps.length}`;
@@ -130,17 +130,23 @@ async function authOn(browser) {
       const t0 = Date.now();
       await prof.page.click('#lesson-next');
       await settle(prof.page, { pos: `step ${k} of ${steps.length}`, op: opsBefore(k) });
+      own.push(Date.now() - t0);
       await followsStep(students, prof, les, k, opsBefore(k), t0);
     }
     const t0 = Date.now();
     await prof.page.click('#lesson-back');
     await settle(prof.page, { pos: `step 2 of ${steps.length}` });
+    own.push(Date.now() - t0);
     await followsStep(students, prof, les, 2, opsBefore(2), t0);
     lags.sort((a, b) => a - b);
     console.log(`     a step reached both students' pages in ${lags.join(', ')} ms from the instructor's click`
-      + ` (median ${lags[lags.length >> 1]}, ${lags.length} page updates)`);
+      + ` (median ${lags[lags.length >> 1]}, ${lags.length} page updates); the instructor's own page settled in`
+      + ` ${own.join(', ')} ms`);
     check('the instructor\'s Back cut nothing: the journal keeps step 3\'s ops',
       (await api(prof.page, 'GET', `/api/v1/sessions/${sid}?view=summary`)).body.version === opsBefore(3));
+    check('a follower\'s URL names the class', new URL(bob.page.url()).hash === '#/class/os101', bob.page.url());
+    await bob.page.reload();
+    await followsStep([bob], prof, les, 2, opsBefore(2));
     check('a student\'s op on the live session is refused',
       (await api(ann.page, 'POST', `/api/v1/sessions/${sid}/ops`, { op: 'spawn' })).status === 403);
 
