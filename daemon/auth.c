@@ -153,6 +153,7 @@ static cJSON *me_json(const struct caller *who)
 	struct db_user u = { 0 };
 
 	db_user_by_id(g_db, who->user, &u);
+	cJSON_AddNumberToObject(o, "id", (double)u.id);
 	cJSON_AddStringToObject(o, "name", u.name);
 	cJSON_AddStringToObject(o, "display", u.display);
 	cJSON_AddBoolToObject(o, "admin", u.admin);

@@ -997,6 +997,19 @@ static void clone_name(char *out, const char *session, const char *snapshot)
 		out[--n] = '\0';
 }
 
+/*
+ * A clone may name op N of the journal as "@N" (no snapshot name has an
+ * @), so that a student takes a copy of the step a live lesson shows
+ * without its owner saving a snapshot at every step.
+ */
+static bool clone_point(const struct session *s, const char *name,
+			const char *action, long *seq)
+{
+	if (strcmp(action, "clone") || name[0] != '@')
+		return false;
+	return parse_long(name + 1, s->version, seq);
+}
+
 static void snapshot_action(const struct request *req, struct session *s,
 			    const char *name, const char *action,
 			    struct reply *rep)
@@ -1013,7 +1026,8 @@ static void snapshot_action(const struct request *req, struct session *s,
 		reply_write_failed(rep, "nothing was done");
 		return;
 	}
-	if (db_snapshot_named(g_db, s->id, name, &seq)) {
+	if (!clone_point(s, name, action, &seq) &&
+	    db_snapshot_named(g_db, s->id, name, &seq)) {
 		reply_problem(rep, 404, "no-such-snapshot", "name",
 			      "no snapshot '%.63s'", name);
 		return;

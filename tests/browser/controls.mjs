@@ -7,8 +7,7 @@
 // reachable by keyboard, and the lesson panel never covers the form.
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rmSync } from 'node:fs';
-import { startDaemon, launch, settle } from './lib.mjs';
+import { startDaemon, launch, settle, stopDaemon } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rmapd = process.argv[2] || process.env.RMAPD || join(here, '../../build/daemon/rmapd');
@@ -423,8 +422,7 @@ async function main() {
     check('no console errors, page errors or failed requests', problems.length === 0, problems.slice(0, 5).join(' | '));
   } finally {
     await browser.close();
-    d.proc.kill('SIGTERM');
-    rmSync(d.dir, { recursive: true, force: true });
+    await stopDaemon(d);
   }
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);

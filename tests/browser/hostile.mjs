@@ -3,11 +3,10 @@
 // as 127.0.0.1 for a same-site one) tries to rewind a teacher's session
 // with a no-cors fetch, a form POST and a JSON fetch, and to frame the
 // page.  The journal must be intact after each, and the frame empty.
-import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDaemon, launch } from './lib.mjs';
+import { startDaemon, launch, stopDaemon } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rmapd = process.argv[2] || process.env.RMAPD || join(here, '../../build/daemon/rmapd');
@@ -130,8 +129,7 @@ async function main() {
   } finally {
     await browser.close();
     attacker.close();
-    d.proc.kill('SIGTERM');
-    rmSync(d.dir, { recursive: true, force: true });
+    await stopDaemon(d);
   }
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);

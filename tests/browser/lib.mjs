@@ -3,7 +3,7 @@
 // page to finish what it was asked (no fixed sleeps).
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -15,10 +15,13 @@ async function freePort() {
   });
 }
 
-export async function startDaemon(rmapd, webRoot) {
+// prepare(dir, db) runs before the daemon starts (the CLI on its database);
+// args are more flags (--auth on)
+export async function startDaemon(rmapd, webRoot, { args = [], prepare = null } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'rmapd-browser-'));
   const port = await freePort();
-  const proc = spawn(rmapd, ['--listen', `127.0.0.1:${port}`, '--db', join(dir, 'db.sqlite'), '--web-root', webRoot],
+  if (prepare) await prepare(dir, join(dir, 'db.sqlite'));
+  const proc = spawn(rmapd, ['--listen', `127.0.0.1:${port}`, '--db', join(dir, 'db.sqlite'), '--web-root', webRoot, ...args],
     { stdio: ['ignore', 'ignore', 'ignore'] });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
@@ -26,6 +29,18 @@ export async function startDaemon(rmapd, webRoot) {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('rmapd did not start');
+}
+
+// The daemon told to stop, and its directory removed once it has exited:
+// removed before, the files it still writes as it stops (its database's
+// checkpoint) make the removal fail with ENOTEMPTY.
+export async function stopDaemon(d) {
+  if (d.proc.exitCode === null && d.proc.signalCode === null) {
+    const gone = new Promise((r) => d.proc.once('exit', r));
+    d.proc.kill('SIGTERM');
+    await gone;
+  }
+  rmSync(d.dir, { recursive: true, force: true });
 }
 
 export function launch() {

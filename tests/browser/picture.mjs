@@ -9,8 +9,8 @@
 // keys, zoom, focus, export and the presenter view; a benchmark of render
 // and step times (printed, not asserted) for the lessons and a session of
 // 20 processes and 200 VMAs; screenshots of each lesson's key step.
-import { startDaemon, launch, settle } from './lib.mjs';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { startDaemon, launch, settle, stopDaemon } from './lib.mjs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -615,8 +615,7 @@ async function main() {
     }
   } finally {
     await browser.close();
-    d.proc.kill('SIGTERM');
-    rmSync(d.dir, { recursive: true, force: true });
+    await stopDaemon(d);
   }
   const lessonsBench = bench.filter((b) => b.lesson !== '20x200');
   if (!lessonsBench.length) lessonsBench.push({ render: 0, step_ms: 0 });

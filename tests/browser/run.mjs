@@ -6,10 +6,10 @@
 // closing of a session's event stream (an aborted GET .../events) and, in
 // the one test that provokes it, the 422 of a refused op.  Screenshots at
 // 1280x800 and 1920x1080 go to $SCREENSHOT_DIR (default ./screenshots).
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDaemon, launch, settle } from './lib.mjs';
+import { startDaemon, launch, settle, stopDaemon } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const hex = (n) => `0x${n.toString(16)}`;   // as web/js/api.js prints offsets
@@ -813,8 +813,7 @@ async function main() {
     check('no CSP violation while the lessons ran', csp.length === 0, JSON.stringify(csp.slice(0, 5)));
   } finally {
     await browser.close();
-    d.proc.kill('SIGTERM');
-    rmSync(d.dir, { recursive: true, force: true });
+    await stopDaemon(d);
   }
   check('no console errors or failed requests', problems.length === 0, problems.slice(0, 5).join('; '));
   console.log(`screenshots in ${shots}`);

@@ -8,7 +8,17 @@ export class ApiError extends Error {
   }
 }
 
+// A page opened from a share link (?share=TOKEN) has no account: the link's
+// token goes with every read of its session.
+let shareToken = null;
+export function setShare(token) { shareToken = token; }
+export function withShare(path) {
+  if (!shareToken || !path.startsWith('/api/v1/sessions/')) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}share=${encodeURIComponent(shareToken)}`;
+}
+
 export async function call(method, path, body) {
+  path = withShare(path);
   const opts = { method, headers: {} };
   if (body !== undefined) {
     opts.body = JSON.stringify(body);

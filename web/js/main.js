@@ -2,7 +2,7 @@
 // timeline, the URL (#/s/ID, #/s/ID/op/N when looking back, or
 // #/s/ID/lesson/NAME/step/N, so a reload or a shared link shows the same
 // thing), keyboard shortcuts, large type.
-import { api, ApiError, hex } from './api.js';
+import { api, ApiError, hex, withShare } from './api.js';
 import { renderGraph } from './graph.js';
 import { renderDetails } from './details.js';
 import { WalkPlayer } from './walk.js';
@@ -10,6 +10,7 @@ import { setupForm, replacedByMmap } from './forms.js';
 import { index, related } from './links.js';
 import { Timeline, describe, describeEntry, stepCount } from './timeline.js';
 import { rove, onEnter } from './keys.js';
+import { startAccount, pause } from './account.js';
 
 const $ = (id) => document.getElementById(id);
 // view: the op whose state is shown when looking back (null: the latest);
@@ -26,6 +27,13 @@ const timeline = new Timeline({
   forward: $('step-forward'), latest: $('step-latest'), rewind: $('step-rewind'), where: $('step-where'),
 }, { go: (v) => run(() => showVersion(v)), rewind: (v) => run(() => rewindTo(v)),
   hover: { enter: (id) => hoverObject(id), leave: (id) => unhoverObject(id) } });
+
+// what account.js (--auth on: login, sessions, class page, share links)
+// sees of the page and the hooks it sets: readonly (a session the caller
+// may only read), following (the class whose live lesson is shown),
+// opening(id) before a session is shown, stepped() after a lesson step
+const page = { app, run: (fn) => run(fn), say: (t, c) => say(t, c), openSession: (...a) => openSession(...a),
+  readonly: false, following: null, share: false, opening: null, stepped: null };
 
 function say(text, cls = '') {
   const m = $('op-message');
@@ -61,7 +69,8 @@ function run(fn) {
 
 function setHash() {
   let h = `#/s/${app.id}`;
-  if (app.lesson) h += `/lesson/${app.lesson.name}/step/${app.step}`;
+  if (page.following) h = `#/class/${page.following}`;
+  else if (app.lesson) h += `/lesson/${app.lesson.name}/step/${app.step}`;
   else if (app.view !== null) h += `/op/${app.view}`;   // looking back: a link shows that op
   if (location.hash !== h) history.replaceState(null, '', h);
 }
@@ -336,6 +345,7 @@ const live = { id: null, ctl: null };
 
 function watch() {
   if (!app.id || (live.id === app.id && live.ctl)) return;
+  if (page.following) return;              // classpage.js follows the lesson itself
   unwatch();
   const ctl = new AbortController();
   live.id = app.id;
@@ -351,15 +361,10 @@ function unwatch() {
   document.body.dataset.live = '';
 }
 
-const pause = (ms, signal) => new Promise((res) => {
-  const t = setTimeout(res, ms);
-  signal.addEventListener('abort', () => { clearTimeout(t); res(); }, { once: true });
-});
-
 async function listen(id, since, signal) {
   while (!signal.aborted) {
     try {
-      const r = await fetch(`/api/v1/sessions/${id}/events?since=${since}`, { signal, headers: { Accept: 'text/event-stream' } });
+      const r = await fetch(withShare(`/api/v1/sessions/${id}/events?since=${since}`), { signal, headers: { Accept: 'text/event-stream' } });
       if (r.status === 404) return;                              // the session is gone
       if (!r.ok) { await pause(5000, signal); continue; }        // too many streams: try later
       const reader = r.body.getReader();
@@ -401,7 +406,7 @@ window.addEventListener('pagehide', unwatch);
 // ---- sessions ----
 
 async function fillSessions() {
-  const list = await api.sessions();
+  const list = page.share ? [] : await api.sessions();   // a share link reads its session alone
   const sel = $('session-picker');
   sel.replaceChildren();
   for (const s of list) {
@@ -419,6 +424,7 @@ async function openSession(id, lessonName = null, step = 0, view = null) {
   app.view = view;
   app.lesson = lessonName ? await api.lesson(lessonName) : null;
   app.step = 0;
+  if (page.opening) await page.opening(id);
   player.clear();
   $('lesson-panel').hidden = !app.lesson;
   $('lesson-picker').value = app.lesson ? app.lesson.name : '';
@@ -466,6 +472,7 @@ async function gotoStep(n, { keepExtra = false } = {}) {
   const onPath = journal.version === want ? shared >= want : keepExtra && shared === want;
   app.view = null;
   if (!onPath && shared >= want) app.view = want;
+  else if (!onPath && page.readonly) app.view = null;   // not ours to put on the path: shown as it is
   else if (!onPath) {
     const keep = Math.min(shared, want);
     if (journal.version > keep) await api.rewind(app.id, keep);
@@ -521,6 +528,7 @@ function renderLesson(journal) {
 // it: a press made while a lesson loads moves that lesson; with no lesson,
 // the keys (not the Back/Next buttons, walk=false) step the walk.
 function lessonMove(delta, walk = false) {
+  if (page.following) return;              // the instructor moves the lesson
   app.moves += delta;
   run(async () => {
     const moves = app.moves;
@@ -537,6 +545,7 @@ function lessonMove(delta, walk = false) {
     player.clear();
     await gotoStep(target);
     await refresh();
+    if (page.stepped) await page.stepped();
     const hint = $('walk-pfn').dataset.hint;
     if (hint && forward && app.step > 0 && app.lesson.steps[app.step - 1].walk !== undefined) {
       choosePfn(hint, `the frame step ${app.step} of the lesson walks`);
@@ -717,6 +726,8 @@ async function openFromHash() {
 window.addEventListener('hashchange', () => run(openFromHash));
 
 async function boot() {
+  const account = await startAccount(page);
+  if (account.stop) return;                // the login form, or a share link shown
   const lessons = await api.lessons();
   for (const l of lessons) {
     const o = document.createElement('option');
@@ -724,8 +735,9 @@ async function boot() {
     o.textContent = l.title;
     $('lesson-picker').appendChild(o);
   }
+  if (account.begin && await account.begin()) return;   // a live lesson followed
   if (await openFromHash()) return;
-  const sessions = await api.sessions();
+  const sessions = (await api.sessions()).filter((s) => account.mine(s));
   if (sessions.length) await openSession(sessions[sessions.length - 1].id);
   else await loadLesson('fork-cow');
 }
