@@ -277,7 +277,7 @@ async function walks(browser, d) {
     await page.waitForFunction((p) => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes(`pfn ${p} `), pfn);
     const start = await page.evaluate((p) => document.querySelector(`#graph g.node[data-id="pfn${p}"]`)?.classList.contains('walk-start'), pfn);
     check(`${name}: the walked frame pfn ${pfn} is marked`, start);
-    let visits = 0, outside = [];
+    let visits = 0, outside = [], cut = [];
     for (let i = 0; i < 60; i++) {
       if ((await page.textContent('#walk-tally')).startsWith('visited')) break;
       await page.click('#walk-step');
@@ -289,6 +289,7 @@ async function walks(browser, d) {
           in: !b || (b.left >= box.left - 1 && b.top >= box.top - 1 && b.right <= box.right + 1 && b.bottom <= box.bottom + 1) };
       });
       if (!r.in) outside.push(r.id);
+      cut.push(...listCut(await page.evaluate(measureSteps)).map((x) => `step ${i}: ${x}`));
       const cur = await page.evaluate(() => document.querySelector('#walk-steps li.current')?.textContent || '');
       const v = w.visits.find((x) => cur.includes(`vma #${x.vma} (pid ${x.pid})`) && cur.includes(`at ${x.addr}`));
       if (v) {
@@ -299,6 +300,7 @@ async function walks(browser, d) {
       }
     }
     check(`${name}: every probed VMA brought into view`, outside.length === 0, outside.join(' '));
+    check(`${name}: at every step the step list shows whole lines, none under another panel, the current one among them`, cut.length === 0, cut.slice(0, 4).join('; '));
     check(`${name}: every visit's formula shown`, visits === w.visits.length, `${visits} of ${w.visits.length}`);
     treeWhole(`1280x800 large ${name}`, await page.evaluate(measureTree));
     if (name === 'file-sharing') {
@@ -308,6 +310,35 @@ async function walks(browser, d) {
     await page.screenshot({ path: join(shots, `picture-walk-${name}-1280x800-large.png`) });
   }
   await page.close();
+}
+
+// The walk's step list as the screen shows it: each step (list item) that
+// shows at all in the list's box, whether it is whole in that box, whether
+// what is drawn at its corners and middle is the step itself (not another
+// panel over it, not off the window), and whether it is the current step.
+function measureSteps() {
+  const list = document.getElementById('walk-steps');
+  const lr = list.getBoundingClientRect();
+  const top = lr.top + list.clientTop, bottom = top + list.clientHeight;
+  const out = [];
+  for (const li of list.children) {
+    if (li.hidden) continue;
+    const r = li.getBoundingClientRect();
+    if (r.bottom <= top + 0.5 || r.top >= bottom - 0.5) continue;
+    const pts = [[r.left + 4, r.top + 2], [r.right - 4, r.top + 2], [r.left + 4, r.bottom - 2], [r.right - 4, r.bottom - 2], [(r.left + r.right) / 2, (r.top + r.bottom) / 2]];
+    const hits = pts.map(([x, y]) => document.elementFromPoint(x, y));
+    const covered = hits.filter((e) => !e || !li.contains(e)).length;
+    out.push({ under: hits.map((e, i) => (e && li.contains(e) ? '' : `${pts[i].map(Math.round)}: ${e ? `${e.tagName}#${e.id}` : 'off the window'}`)).filter(Boolean).join(', '), step: li.dataset.step, whole: r.top >= top - 0.5 && r.bottom <= bottom + 0.5, covered, current: li.classList.contains('current'),
+      box: [r.top, r.bottom].map(Math.round), list: [top, bottom].map(Math.round) });
+  }
+  return out;
+}
+
+// what is wrong with the step list shown: lines cut or covered, no current step
+function listCut(items) {
+  const bad = items.filter((x) => !x.whole || x.covered).map((x) => `li ${x.step} ${x.whole ? '' : `cut ${x.box} in ${x.list}`}${x.covered ? ` covered at ${x.covered} of 5 points (${x.under})` : ''}`);
+  if (!items.some((x) => x.current)) bad.push('the current step is not shown');
+  return bad;
 }
 
 // The walk's interval tree as its panel shows it: each node's box and
@@ -575,19 +606,23 @@ async function big(browser, d, bench) {
   const posted = await api(d.base, `/api/v1/sessions/${s.id}/ops`, { ops: [{ op: 'access', pid: 20, addr: '0x7f0000010000', write: true }] });
   await page.waitForFunction((v) => document.getElementById('graph').dataset.version === String(v) && document.body.dataset.busy === 'false', posted.version);
   const stepMs = Date.now() - t1;
+  longest.push(...await tasks('an op from elsewhere'));
   const m2 = await page.evaluate(measure);
   geometry('20x200 after an op', m2, await api(d.base, `/api/v1/sessions/${s.id}`));
   await page.selectOption('#walk-pfn', '1');
   await page.click('#walk-start');
   await settle(page);
   await page.waitForFunction(() => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes('pfn 1 '));
+  longest.push(...await tasks('a walk started'));
   console.log(`20x200 walk start: picture laid out and drawn in ${await page.evaluate(() => document.getElementById('graph').dataset.layoutMs)} ms, of which choosing the folds ${await page.evaluate(() => document.getElementById('graph').dataset.foldMs)} ms`);
   const tw = Date.now();
   let n = 0;
   for (; n < 20; n++) await page.click('#walk-step');
   const walkMs = (Date.now() - tw) / n;
+  const bigCut = listCut(await page.evaluate(measureSteps));
+  check('20x200 walk: the step list shows whole lines, none under another panel, the current one among them', bigCut.length === 0, bigCut.join('; '));
   treeWhole('20x200 walk of pfn 1', await page.evaluate(measureTree));
-  longest.push(...await tasks('an op from elsewhere, a walk and 20 of its steps'));
+  longest.push(...await tasks('20 walk steps'));
   console.log(`20x200: longest task on the main thread ${longest.length ? Math.max(...longest).toFixed(0) : 'under 50'} ms`);
   bench.push({ tag: '1920x1080', lesson: '20x200', step: 'first', render: m.renderMs, step_ms: first });
   bench.push({ tag: '1920x1080', lesson: '20x200', step: 'op', render: m2.renderMs, step_ms: stepMs });

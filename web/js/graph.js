@@ -57,7 +57,9 @@ function picture(container) {
   buildTools(p);
   wireKeys(p);
   // another size may need other folds (the floor, the room): laid out again
-  new ResizeObserver(() => {
+  new ResizeObserver(([e]) => {
+    const b = e.borderBoxSize?.[0];
+    if (b) p.zoom.rect = { width: b.inlineSize, height: b.blockSize };
     const { w, h } = p.zoom.size();
     if (p.lay && (Math.abs(w - p.laidFor.w) > 1 || Math.abs(h - p.laidFor.h) > 1)) { relayout(p); p.zoom.refit(bounds(p)); }
   }).observe(container);
@@ -484,7 +486,9 @@ function hotOf(p) {
   return hotSet(p.st, p.ix, [...(p.marks?.keys() || []), ...p.badIds, ...p.walkIds, p.selected?.(), p.focus, ...p.foundIds]);
 }
 
-function relayout(p) {
+// keep: the lanes keep their shape (a walk or a search opens what it needs
+// in the picture the class is looking at, rather than reflow it)
+function relayout(p, keep = false) {
   const t0 = performance.now();
   const hot = hotOf(p);
   const floorK = floorPx() / FONT;
@@ -495,7 +499,7 @@ function relayout(p) {
   const most = Math.max(1, ...p.st.processes.map((x) => x.vmas.length));
   const was = p.shape || { cols: Math.min(2, most), fpr: FPR[0] };
   let folds = chooseFolds(p.st, p.sticky, hot, p.open, scale(was), floorK);
-  p.shape = bestShape(p, folds);
+  if (!keep || !p.shape) p.shape = bestShape(p, folds);
   if (p.shape.cols !== was.cols || p.shape.fpr !== was.fpr) folds = chooseFolds(p.st, folds, hot, p.open, scale(p.shape), floorK);
   p.sticky = folds;
   p.container.dataset.foldMs = (performance.now() - t0).toFixed(1);
@@ -531,32 +535,45 @@ function subjectOf(p) {
   return boxes.length ? union(boxes) : null;
 }
 
-// The walk's hook (walk.js calls it at each step): the step's objects
-// brought into view, and a visit's address worked out as the kernel does
-// (vma_address: vm_start + ((index - vm_pgoff) << PAGE_SHIFT)).
+// The walk's hook (walk.js calls it at each step): what the walk goes
+// through opened, the step's objects brought into view, the note says it.
 function walkStep(p, walk, step) {
   const note = p.note;
-  if (walk !== p.walk) {
-    p.walk = walk;
-    p.walkIds = walk ? [walk.start.kind === 'anon_vma' ? `av${walk.start.id}` : `file${walk.start.id}`, `pfn${walk.pfn}`,
-      ...walk.visits.map((v) => `vma${v.vma}`), ...(walk.probes || []).map((x) => `vma${x.vma}`)] : [];
-    if (p.walkIds.some((id) => !p.lay.byId.has(id) && holds(p, id))) { relayout(p); p.zoom.refit(bounds(p)); }
-  }
   if (!walk) {
+    if (walk !== p.walk) { p.walk = null; p.walkIds = []; }
     if (!note.hidden) { note.hidden = true; note.textContent = ''; p.zoom.reserve = 0; p.zoom.refit(bounds(p)); }
     return;
   }
+  // the note first: its height is read before the picture is redrawn, so
+  // the read does not make the browser lay out the new picture twice
+  note.replaceChildren(...walkNote(p, walk, step).map((t) => html('div', {}, null, t)));
+  note.hidden = false;
+  // the note covers the picture's bottom: the picture fits above it
+  const reserve = note.offsetHeight + 8;
+  const refit = Math.abs(reserve - (p.zoom.reserve || 0)) > 1;
+  p.zoom.reserve = reserve;
+  if (walk !== p.walk) {
+    p.walk = walk;
+    p.walkIds = [walk.start.kind === 'anon_vma' ? `av${walk.start.id}` : `file${walk.start.id}`, `pfn${walk.pfn}`,
+      ...walk.visits.map((v) => `vma${v.vma}`), ...(walk.probes || []).map((x) => `vma${x.vma}`)];
+    if (p.walkIds.some((id) => !p.lay.byId.has(id) && holds(p, id))) { relayout(p, true); p.zoom.refit(bounds(p)); }
+  }
+  if (refit) p.zoom.refit(bounds(p));
   const ids = [];
-  const start = walk.start.kind === 'anon_vma' ? `av${walk.start.id}` : `file${walk.start.id}`;
   const vid = step?.probe?.vma ?? step?.visit?.vma;
   if (vid !== undefined) ids.push(`vma${vid}`);
-  else ids.push(start, `pfn${walk.pfn}`);
+  else ids.push(walk.start.kind === 'anon_vma' ? `av${walk.start.id}` : `file${walk.start.id}`, `pfn${walk.pfn}`);
   const boxes = ids.map((id) => p.lay?.byId.get(id)).filter(Boolean);
+  if (boxes.length) p.zoom.reveal(union(boxes));
+}
+
+// what the note over the picture says at a walk's step: where it starts,
+// and a visit's address worked out as the kernel does (vma_address:
+// vm_start + ((index - vm_pgoff) << PAGE_SHIFT))
+function walkNote(p, walk, step) {
+  const lines = [walk.dangling ? `pfn ${walk.pfn}: page->mapping names a freed anon_vma #${walk.start.id}`
+    : `pfn ${walk.pfn}, index ${hex(walk.index)}: walk from ${walk.start.kind === 'anon_vma' ? 'anon_vma' : 'file'} #${walk.start.id}`];
   const v = step?.visit;
-  const lines = [];
-  const head = walk.dangling ? `pfn ${walk.pfn}: page->mapping names a freed anon_vma #${walk.start.id}`
-    : `pfn ${walk.pfn}, index ${hex(walk.index)}: walk from ${walk.start.kind === 'anon_vma' ? 'anon_vma' : 'file'} #${walk.start.id}`;
-  lines.push(head);
   if (v) {
     const vma = p.ix?.vmas.get(v.vma);
     if (vma) {
@@ -566,12 +583,7 @@ function walkStep(p, walk, step) {
   } else if (step?.probe) {
     lines.push(`examining ${step.probe.avc !== undefined ? `avc #${step.probe.avc} (vma #${step.probe.vma})` : `vma #${step.probe.vma}`}: ${step.probe.step}`);
   }
-  note.replaceChildren(...lines.map((t) => html('div', {}, null, t)));
-  note.hidden = false;
-  // the note covers the picture's bottom: the picture fits above it
-  const reserve = note.offsetHeight + 8;
-  if (Math.abs(reserve - (p.zoom.reserve || 0)) > 1) { p.zoom.reserve = reserve; p.zoom.refit(bounds(p)); }
-  if (boxes.length) p.zoom.reveal(union(boxes));
+  return lines;
 }
 
 export async function renderGraph(container, st, handlers = {}) {
@@ -606,7 +618,7 @@ export async function renderGraph(container, st, handlers = {}) {
   container.dataset.version = String(st.version);
   return {
     // a walk may open what was folded: always the picture's current objects
-    get nodes() { return p.nodes; }, get info() { return p.info; }, get layout() { return p.lay; },
+    get nodes() { return p.nodes; }, get info() { return p.info; }, get layout() { return p.lay; }, root: p.layer,
     walkStep: (walk, step) => walkStep(p, walk, step),
     fit: () => p.zoom.fit(),
   };

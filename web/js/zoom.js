@@ -29,7 +29,10 @@ export class Zoom {
 
   size() {
     // reserve: the height a note over the picture's bottom takes (a walk's)
-    const r = this.box.getBoundingClientRect();
+    // rect: the box's size as the ResizeObserver last saw it (its owner
+    // lays out again when it changes), so that asking does not force the
+    // browser to lay out the page in the middle of a change
+    const r = this.rect || this.box.getBoundingClientRect();
     return { w: Math.max(1, r.width), h: Math.max(1, r.height - (this.reserve || 0)) };
   }
 
