@@ -21,6 +21,8 @@ const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
 const only = process.env.PICTURE_ONLY || '';   // a lesson name, to run one while developing
 // the parts to run while developing (all by default): lessons,walks,marks,interaction,big
 const parts = new Set((process.env.PICTURE_PARTS || 'lessons,walks,marks,interaction,big').split(','));
+// the sizes to run the lessons at while developing, e.g. "1280x800 large" (all by default)
+const sizes = process.env.PICTURE_SIZES ? process.env.PICTURE_SIZES.split(',') : null;
 let passed = 0, failed = 0;
 const problems = [];
 // The text floor the picture keeps (graph.js floorPx): in large type and
@@ -31,6 +33,14 @@ const problems = [];
 const GOAL = 18;
 const MIN_TEXT = { '1280x800': 10, '1920x1080': 10, '1280x800 large': 12, '1920x1080 large': 18,
   '1920x1080 presenter': 18, '1280x800 presenter': 12 };
+// At 1280x800 in large type the floor stays 12 px: the legacy lesson's
+// last steps (nine processes, with the violation's objects, which are never
+// folded, and the violation's box taking the header's room) fit whole at
+// no more (13 px pans steps 19-22).  The other lessons hold more since a
+// narrow box draws frames under their mapping: each lesson's smallest text
+// at every step, asserted.
+const LESSON_MIN = { '1280x800 large': { 'fork-cow': 17, 'zero-page': 16.5, 'fork-chain': 15, 'anon-vma-reuse': 17, 'split-merge': 17.5,
+  mremap: 17.5, 'file-sharing': 12.5, 'legacy-reuse-bug': 12 } };
 let clampedSteps = 0;
 
 function check(name, cond, detail = '') {
@@ -79,7 +89,7 @@ function geometry(label, m, st) {
   // a picture larger than its box at the text floor is panned to what the
   // step created (or else to all it marked): then those boxes must be in
   // it, and the rest may lie outside
-  if (m.clamped) clampedSteps++;
+  if (m.clamped) { clampedSteps++; if (process.env.PICTURE_DEBUG) console.log(`clamped: ${label} cols ${m.cols} scale ${m.scale}`); }
   const made = m.nodes.some((n) => n.marks.includes('mark-new'));
   const subject = (n) => (made ? n.marks.includes('mark-new') : n.marks.length > 0);
   const out = m.nodes.filter((n) => !inside(n, m.box) && (!m.clamped || subject(n)));
@@ -165,7 +175,10 @@ function changes(label, before, now, st, prevSt) {
   })();
   const reflow = before.cols !== now.cols;
   if (reflow) reflows++;
-  const allowed = (p, n) => (reflow && left(n)) || stirred.some(({ n: s, p: sp }) => {
+  // frames moved under their mapping (or back beside it): the right column reflows too
+  const under = (c) => (c || '').endsWith('/under');
+  const reflowRight = under(before.cols) !== under(now.cols);
+  const allowed = (p, n) => (reflow && (left(n) || reflowRight)) || stirred.some(({ n: s, p: sp }) => {
     const x = s || sp;
     if (left(x) !== left(n)) return false;
     const top = Math.min(s ? s.ly : Infinity, sp ? sp.ly : Infinity);
@@ -244,7 +257,8 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
       }
     }
     mins[l.name] = min;
-    check(`${tag} ${l.name}: text at least ${MIN_TEXT[tag]} px`, min >= MIN_TEXT[tag] - 0.01, `${min.toFixed(2)} px`);
+    const floor = Math.max(MIN_TEXT[tag], LESSON_MIN[tag]?.[l.name] || 0);
+    check(`${tag} ${l.name}: text at least ${floor} px`, min >= floor - 0.01, `${min.toFixed(2)} px`);
   }
   console.log(`smallest text on screen at ${tag}: ${Object.entries(mins).map(([k, v]) => `${k} ${v.toFixed(1)}px`).join(', ')}`
     + `; at least ${GOAL} px: ${Object.entries(mins).filter(([, v]) => v >= GOAL).map(([k]) => k).join(', ') || 'none'}`);
@@ -607,6 +621,12 @@ async function big(browser, d, bench) {
   await page.waitForFunction((v) => document.getElementById('graph').dataset.version === String(v) && document.body.dataset.busy === 'false', posted.version);
   const stepMs = Date.now() - t1;
   longest.push(...await tasks('an op from elsewhere'));
+  // a step back and forth in the timeline: the state before the op, then the latest again
+  for (const [b, v] of [['#step-back', posted.version - 1], ['#step-forward', posted.version]]) {
+    await page.click(b);
+    await page.waitForFunction((x) => document.getElementById('graph').dataset.version === String(x) && document.body.dataset.busy === 'false', v);
+  }
+  longest.push(...await tasks('a step back and forward in the timeline'));
   const m2 = await page.evaluate(measure);
   geometry('20x200 after an op', m2, await api(d.base, `/api/v1/sessions/${s.id}`));
   await page.selectOption('#walk-pfn', '1');
@@ -617,8 +637,36 @@ async function big(browser, d, bench) {
   console.log(`20x200 walk start: picture laid out and drawn in ${await page.evaluate(() => document.getElementById('graph').dataset.layoutMs)} ms, of which choosing the folds ${await page.evaluate(() => document.getElementById('graph').dataset.foldMs)} ms`);
   const tw = Date.now();
   let n = 0;
-  for (; n < 20; n++) await page.click('#walk-step');
+  const seen = { vma: 0, av: 0, pfn: 0, both: 0, couldBoth: 0 }, lost = [];
+  for (; n < 20; n++) {
+    await page.click('#walk-step');
+    // the step's VMA, the anon_vma whose tree the walk searches, the walked
+    // frame: in view, at the floor or larger; the anon_vma with the VMA
+    // wherever the two fit the view together at the floor
+    const r = await page.evaluate(() => {
+      const graph = document.getElementById('graph'), box = graph.getBoundingClientRect();
+      const k = Number(graph.dataset.scale), floorK = 10 / 14;
+      const at = (sel) => {
+        const g = document.querySelector(sel);
+        const b = g?.querySelector(':scope > rect, :scope > polygon')?.getBoundingClientRect();
+        if (!b) return null;
+        const t = g.querySelector(':scope > text');
+        return { in: b.left >= box.left - 1 && b.top >= box.top - 1 && b.right <= box.right + 1 && b.bottom <= box.bottom + 1,
+          px: t ? parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a : 0, lx: Number(g.dataset.x), ly: Number(g.dataset.y), lw: Number(g.dataset.w), lh: Number(g.dataset.h) };
+      };
+      const vma = at('#graph g.node.walk-probe'), av = at('#graph g.node.av.walk-start'), pfn = at('#graph g.node.frame.walk-start');
+      const together = vma && av && (Math.max(vma.lx + vma.lw, av.lx + av.lw) - Math.min(vma.lx, av.lx)) * floorK <= box.width - 24
+        && (Math.max(vma.ly + vma.lh, av.ly + av.lh) - Math.min(vma.ly, av.ly)) * floorK <= box.height - 24 - (document.getElementById('pic-note').offsetHeight + 8);
+      return { vma, av, pfn, together, k, cur: document.querySelector('#walk-steps li.current')?.textContent };
+    });
+    if (r.vma?.in && r.vma.px >= 9.99) seen.vma++; else lost.push(`step ${n + 1}: the VMA ${JSON.stringify(r.vma)} (${r.cur})`);
+    if (r.av?.in) seen.av++;
+    if (r.pfn?.in) seen.pfn++;
+    if (r.together) { seen.couldBoth++; if (r.av?.in && r.vma?.in) seen.both++; else lost.push(`step ${n + 1}: the anon_vma with the VMA`); }
+  }
   const walkMs = (Date.now() - tw) / n;
+  console.log(`20x200 walk of pfn 1, 20 steps: the step's VMA in view at 10 px or more at ${seen.vma}, the searched anon_vma at ${seen.av}, the walked frame at ${seen.pfn}; anon_vma and VMA together at ${seen.both} of the ${seen.couldBoth} steps where they fit together at 10 px`);
+  check('20x200 walk: the view follows the walk (the VMA at each step, with its anon_vma where they fit together)', lost.length === 0, lost.slice(0, 4).join('; '));
   const bigCut = listCut(await page.evaluate(measureSteps));
   check('20x200 walk: the step list shows whole lines, none under another panel, the current one among them', bigCut.length === 0, bigCut.join('; '));
   treeWhole('20x200 walk of pfn 1', await page.evaluate(measureTree));
@@ -640,7 +688,8 @@ async function main() {
     const lessons = (await api(d.base, '/api/v1/scenarios')).filter((l) => !only || l.name === only);
     for (const [w, h, large, present] of [[1280, 800, false], [1920, 1080, false], [1280, 800, true], [1920, 1080, true],
       [1920, 1080, false, true], [1280, 800, false, true]]) {
-      if (parts.has('lessons')) await lessonsAt(browser, d, lessons, w, h, large, bench, present);
+      const tag = `${w}x${h}${large ? ' large' : ''}${present ? ' presenter' : ''}`;
+      if (parts.has('lessons') && (!sizes || sizes.includes(tag))) await lessonsAt(browser, d, lessons, w, h, large, bench, present);
     }
     if (!only) {
       if (parts.has('walks')) await walks(browser, d);

@@ -105,6 +105,14 @@ export class Zoom {
     this.apply();
   }
 
+  // whether a box of the picture fits the view at the scale reveal() would
+  // give it (the present one, or smaller down to the floor)
+  fits(b) {
+    const { w, h } = this.size();
+    const k = Math.max(MIN_K, this.floor);
+    return b.w * k <= w - 2 * MARGIN && b.h * k <= h - 2 * MARGIN;
+  }
+
   // bring a box of the picture (its own units) into view, panning only as
   // far as needed, zooming out only if it cannot fit (down to the floor:
   // then its top left is what shows)
