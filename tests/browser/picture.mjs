@@ -42,6 +42,7 @@ const MIN_TEXT = { '1280x800': 10, '1920x1080': 10, '1280x800 large': 12, '1920x
 const LESSON_MIN = { '1280x800 large': { 'fork-cow': 17, 'zero-page': 16.5, 'fork-chain': 15, 'anon-vma-reuse': 17, 'split-merge': 17.5,
   mremap: 17.5, 'file-sharing': 12.5, 'legacy-reuse-bug': 12 } };
 let clampedSteps = 0;
+const rowAway = {};
 
 function check(name, cond, detail = '') {
   if (cond) passed++;
@@ -238,6 +239,9 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
       await page.goto(`${d.base}/?present#/s/${s.id}/lesson/${l.name}/step/0`);
       await settle(page, { pos: `step 0 of ${l.steps}` });
     } else await loadLesson(page, l.name, l.steps);
+    // a lesson opened after another says nothing of the frame chosen there
+    const stale = await page.evaluate(() => { const n = document.getElementById('walk-pfn-note'); return n.hidden ? '' : n.textContent; });
+    check(`${tag} ${l.name}: the walk panel says nothing of another session's frame`, stale === '', stale);
     let before = null, min = Infinity, prevSt = null;
     for (let i = 1; i <= l.steps; i++) {
       const ms = await next(page, l.name, i, l.steps);
@@ -246,6 +250,22 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
       const st = await api(d.base, `/api/v1/sessions/${(await page.evaluate(() => location.hash)).match(/#\/s\/(\d+)/)[1]}?version=${shownOp}`);
       const m = await page.evaluate(measure);
       const label = `${tag} ${l.name} step ${i}`;
+      // the step's explanation: whole in its column's view, the column not scrolled
+      const ex = await page.evaluate(() => {
+        const e = document.getElementById('lesson-explain'), col = e.closest('section');
+        const r = e.getBoundingClientRect(), c = col.getBoundingClientRect();
+        return { bottom: Math.round(r.bottom), room: Math.round(c.top + col.clientTop + col.clientHeight), scrolled: col.scrollTop };
+      });
+      check(`${label}: the explanation is whole in view`, ex.bottom <= ex.room + 0.5 && ex.scrolled === 0, JSON.stringify(ex));
+      // the timeline's current row (the step's op) whole in view, under no other panel
+      // (at 1280x800 and in large type the lesson and the form fill the
+      // column: the timeline is a scroll of the column away, counted)
+      if (!present) {
+        const row = (await page.evaluate(measureSteps, 'timeline')).find((x) => x.current);
+        const shown = row && row.whole && !row.covered;
+        if (w >= 1920 && !large) check(`${label}: the timeline's current row is whole in view`, shown, JSON.stringify(row));
+        else if (!shown) rowAway[tag] = (rowAway[tag] || 0) + 1;
+      }
       min = Math.min(min, geometry(label, m, st));
       changes(label, before, m, st, prevSt);
       before = m;
@@ -260,6 +280,7 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
     const floor = Math.max(MIN_TEXT[tag], LESSON_MIN[tag]?.[l.name] || 0);
     check(`${tag} ${l.name}: text at least ${floor} px`, min >= floor - 0.01, `${min.toFixed(2)} px`);
   }
+  if (rowAway[tag]) console.log(`${tag}: the timeline's current row out of the column's view at ${rowAway[tag]} steps`);
   console.log(`smallest text on screen at ${tag}: ${Object.entries(mins).map(([k, v]) => `${k} ${v.toFixed(1)}px`).join(', ')}`
     + `; at least ${GOAL} px: ${Object.entries(mins).filter(([, v]) => v >= GOAL).map(([k]) => k).join(', ') || 'none'}`);
   await page.close();
@@ -330,8 +351,8 @@ async function walks(browser, d) {
 // shows at all in the list's box, whether it is whole in that box, whether
 // what is drawn at its corners and middle is the step itself (not another
 // panel over it, not off the window), and whether it is the current step.
-function measureSteps() {
-  const list = document.getElementById('walk-steps');
+function measureSteps(id = 'walk-steps') {
+  const list = document.getElementById(id);
   const lr = list.getBoundingClientRect();
   const top = lr.top + list.clientTop, bottom = top + list.clientHeight;
   const out = [];

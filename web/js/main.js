@@ -115,6 +115,9 @@ async function refresh() {
   if (app.hovered && !held(app.hovered)) app.hovered = null;
   paintHighlight();
   renderLesson(journal);
+  // the lesson's text sizes the timeline's box: its current row is brought
+  // into view when the frame is laid out (read now, it would lay out twice)
+  requestAnimationFrame(() => timeline.reveal());
   setHash();
   watch();
 }
@@ -423,7 +426,13 @@ async function fillSessions() {
 }
 
 async function openSession(id, lessonName = null, step = 0, view = null) {
-  if (app.id !== id) { unwatch(); app.selected = app.hovered = null; }
+  if (app.id !== id) {
+    unwatch();
+    app.selected = app.hovered = null;
+    // the frame chosen in another session means nothing in this one
+    $('walk-pfn').replaceChildren();
+    pfnNote('');
+  }
   app.id = id;
   app.view = view;
   app.lesson = lessonName ? await api.lesson(lessonName) : null;
