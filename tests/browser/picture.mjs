@@ -21,6 +21,8 @@ const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
 const only = process.env.PICTURE_ONLY || '';   // a lesson name, to run one while developing
 // the parts to run while developing (all by default): lessons,walks,marks,interaction,big
 const parts = new Set((process.env.PICTURE_PARTS || 'lessons,walks,marks,interaction,big').split(','));
+// the sizes to run the lessons at while developing, e.g. "1280x800 large" (all by default)
+const sizes = process.env.PICTURE_SIZES ? process.env.PICTURE_SIZES.split(',') : null;
 let passed = 0, failed = 0;
 const problems = [];
 // The text floor the picture keeps (graph.js floorPx): in large type and
@@ -31,7 +33,16 @@ const problems = [];
 const GOAL = 18;
 const MIN_TEXT = { '1280x800': 10, '1920x1080': 10, '1280x800 large': 12, '1920x1080 large': 18,
   '1920x1080 presenter': 18, '1280x800 presenter': 12 };
+// At 1280x800 in large type the floor stays 12 px: the legacy lesson's
+// last steps (nine processes, with the violation's objects, which are never
+// folded, and the violation's box taking the header's room) fit whole at
+// no more (13 px pans steps 19-22).  The other lessons hold more since a
+// narrow box draws frames under their mapping: each lesson's smallest text
+// at every step, asserted.
+const LESSON_MIN = { '1280x800 large': { 'fork-cow': 17, 'zero-page': 16.5, 'fork-chain': 15, 'anon-vma-reuse': 17, 'split-merge': 17.5,
+  mremap: 17.5, 'file-sharing': 12.5, 'legacy-reuse-bug': 12 } };
 let clampedSteps = 0;
+const rowAway = {};
 
 function check(name, cond, detail = '') {
   if (cond) passed++;
@@ -79,7 +90,7 @@ function geometry(label, m, st) {
   // a picture larger than its box at the text floor is panned to what the
   // step created (or else to all it marked): then those boxes must be in
   // it, and the rest may lie outside
-  if (m.clamped) clampedSteps++;
+  if (m.clamped) { clampedSteps++; if (process.env.PICTURE_DEBUG) console.log(`clamped: ${label} cols ${m.cols} scale ${m.scale}`); }
   const made = m.nodes.some((n) => n.marks.includes('mark-new'));
   const subject = (n) => (made ? n.marks.includes('mark-new') : n.marks.length > 0);
   const out = m.nodes.filter((n) => !inside(n, m.box) && (!m.clamped || subject(n)));
@@ -165,7 +176,10 @@ function changes(label, before, now, st, prevSt) {
   })();
   const reflow = before.cols !== now.cols;
   if (reflow) reflows++;
-  const allowed = (p, n) => (reflow && left(n)) || stirred.some(({ n: s, p: sp }) => {
+  // frames moved under their mapping (or back beside it): the right column reflows too
+  const under = (c) => (c || '').endsWith('/under');
+  const reflowRight = under(before.cols) !== under(now.cols);
+  const allowed = (p, n) => (reflow && (left(n) || reflowRight)) || stirred.some(({ n: s, p: sp }) => {
     const x = s || sp;
     if (left(x) !== left(n)) return false;
     const top = Math.min(s ? s.ly : Infinity, sp ? sp.ly : Infinity);
@@ -225,6 +239,9 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
       await page.goto(`${d.base}/?present#/s/${s.id}/lesson/${l.name}/step/0`);
       await settle(page, { pos: `step 0 of ${l.steps}` });
     } else await loadLesson(page, l.name, l.steps);
+    // a lesson opened after another says nothing of the frame chosen there
+    const stale = await page.evaluate(() => { const n = document.getElementById('walk-pfn-note'); return n.hidden ? '' : n.textContent; });
+    check(`${tag} ${l.name}: the walk panel says nothing of another session's frame`, stale === '', stale);
     let before = null, min = Infinity, prevSt = null;
     for (let i = 1; i <= l.steps; i++) {
       const ms = await next(page, l.name, i, l.steps);
@@ -233,6 +250,22 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
       const st = await api(d.base, `/api/v1/sessions/${(await page.evaluate(() => location.hash)).match(/#\/s\/(\d+)/)[1]}?version=${shownOp}`);
       const m = await page.evaluate(measure);
       const label = `${tag} ${l.name} step ${i}`;
+      // the step's explanation: whole in its column's view, the column not scrolled
+      const ex = await page.evaluate(() => {
+        const e = document.getElementById('lesson-explain'), col = e.closest('section');
+        const r = e.getBoundingClientRect(), c = col.getBoundingClientRect();
+        return { bottom: Math.round(r.bottom), room: Math.round(c.top + col.clientTop + col.clientHeight), scrolled: col.scrollTop };
+      });
+      check(`${label}: the explanation is whole in view`, ex.bottom <= ex.room + 0.5 && ex.scrolled === 0, JSON.stringify(ex));
+      // the timeline's current row (the step's op) whole in view, under no other panel
+      // (at 1280x800 and in large type the lesson and the form fill the
+      // column: the timeline is a scroll of the column away, counted)
+      if (!present) {
+        const row = (await page.evaluate(measureSteps, 'timeline')).find((x) => x.current);
+        const shown = row && row.whole && !row.covered;
+        if (w >= 1920 && !large) check(`${label}: the timeline's current row is whole in view`, shown, JSON.stringify(row));
+        else if (!shown) rowAway[tag] = (rowAway[tag] || 0) + 1;
+      }
       min = Math.min(min, geometry(label, m, st));
       changes(label, before, m, st, prevSt);
       before = m;
@@ -244,8 +277,10 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
       }
     }
     mins[l.name] = min;
-    check(`${tag} ${l.name}: text at least ${MIN_TEXT[tag]} px`, min >= MIN_TEXT[tag] - 0.01, `${min.toFixed(2)} px`);
+    const floor = Math.max(MIN_TEXT[tag], LESSON_MIN[tag]?.[l.name] || 0);
+    check(`${tag} ${l.name}: text at least ${floor} px`, min >= floor - 0.01, `${min.toFixed(2)} px`);
   }
+  if (rowAway[tag]) console.log(`${tag}: the timeline's current row out of the column's view at ${rowAway[tag]} steps`);
   console.log(`smallest text on screen at ${tag}: ${Object.entries(mins).map(([k, v]) => `${k} ${v.toFixed(1)}px`).join(', ')}`
     + `; at least ${GOAL} px: ${Object.entries(mins).filter(([, v]) => v >= GOAL).map(([k]) => k).join(', ') || 'none'}`);
   await page.close();
@@ -277,7 +312,7 @@ async function walks(browser, d) {
     await page.waitForFunction((p) => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes(`pfn ${p} `), pfn);
     const start = await page.evaluate((p) => document.querySelector(`#graph g.node[data-id="pfn${p}"]`)?.classList.contains('walk-start'), pfn);
     check(`${name}: the walked frame pfn ${pfn} is marked`, start);
-    let visits = 0, outside = [];
+    let visits = 0, outside = [], cut = [];
     for (let i = 0; i < 60; i++) {
       if ((await page.textContent('#walk-tally')).startsWith('visited')) break;
       await page.click('#walk-step');
@@ -289,6 +324,7 @@ async function walks(browser, d) {
           in: !b || (b.left >= box.left - 1 && b.top >= box.top - 1 && b.right <= box.right + 1 && b.bottom <= box.bottom + 1) };
       });
       if (!r.in) outside.push(r.id);
+      cut.push(...listCut(await page.evaluate(measureSteps)).map((x) => `step ${i}: ${x}`));
       const cur = await page.evaluate(() => document.querySelector('#walk-steps li.current')?.textContent || '');
       const v = w.visits.find((x) => cur.includes(`vma #${x.vma} (pid ${x.pid})`) && cur.includes(`at ${x.addr}`));
       if (v) {
@@ -299,6 +335,7 @@ async function walks(browser, d) {
       }
     }
     check(`${name}: every probed VMA brought into view`, outside.length === 0, outside.join(' '));
+    check(`${name}: at every step the step list shows whole lines, none under another panel, the current one among them`, cut.length === 0, cut.slice(0, 4).join('; '));
     check(`${name}: every visit's formula shown`, visits === w.visits.length, `${visits} of ${w.visits.length}`);
     treeWhole(`1280x800 large ${name}`, await page.evaluate(measureTree));
     if (name === 'file-sharing') {
@@ -308,6 +345,35 @@ async function walks(browser, d) {
     await page.screenshot({ path: join(shots, `picture-walk-${name}-1280x800-large.png`) });
   }
   await page.close();
+}
+
+// The walk's step list as the screen shows it: each step (list item) that
+// shows at all in the list's box, whether it is whole in that box, whether
+// what is drawn at its corners and middle is the step itself (not another
+// panel over it, not off the window), and whether it is the current step.
+function measureSteps(id = 'walk-steps') {
+  const list = document.getElementById(id);
+  const lr = list.getBoundingClientRect();
+  const top = lr.top + list.clientTop, bottom = top + list.clientHeight;
+  const out = [];
+  for (const li of list.children) {
+    if (li.hidden) continue;
+    const r = li.getBoundingClientRect();
+    if (r.bottom <= top + 0.5 || r.top >= bottom - 0.5) continue;
+    const pts = [[r.left + 4, r.top + 2], [r.right - 4, r.top + 2], [r.left + 4, r.bottom - 2], [r.right - 4, r.bottom - 2], [(r.left + r.right) / 2, (r.top + r.bottom) / 2]];
+    const hits = pts.map(([x, y]) => document.elementFromPoint(x, y));
+    const covered = hits.filter((e) => !e || !li.contains(e)).length;
+    out.push({ under: hits.map((e, i) => (e && li.contains(e) ? '' : `${pts[i].map(Math.round)}: ${e ? `${e.tagName}#${e.id}` : 'off the window'}`)).filter(Boolean).join(', '), step: li.dataset.step, whole: r.top >= top - 0.5 && r.bottom <= bottom + 0.5, covered, current: li.classList.contains('current'),
+      box: [r.top, r.bottom].map(Math.round), list: [top, bottom].map(Math.round) });
+  }
+  return out;
+}
+
+// what is wrong with the step list shown: lines cut or covered, no current step
+function listCut(items) {
+  const bad = items.filter((x) => !x.whole || x.covered).map((x) => `li ${x.step} ${x.whole ? '' : `cut ${x.box} in ${x.list}`}${x.covered ? ` covered at ${x.covered} of 5 points (${x.under})` : ''}`);
+  if (!items.some((x) => x.current)) bad.push('the current step is not shown');
+  return bad;
 }
 
 // The walk's interval tree as its panel shows it: each node's box and
@@ -575,19 +641,57 @@ async function big(browser, d, bench) {
   const posted = await api(d.base, `/api/v1/sessions/${s.id}/ops`, { ops: [{ op: 'access', pid: 20, addr: '0x7f0000010000', write: true }] });
   await page.waitForFunction((v) => document.getElementById('graph').dataset.version === String(v) && document.body.dataset.busy === 'false', posted.version);
   const stepMs = Date.now() - t1;
+  longest.push(...await tasks('an op from elsewhere'));
+  // a step back and forth in the timeline: the state before the op, then the latest again
+  for (const [b, v] of [['#step-back', posted.version - 1], ['#step-forward', posted.version]]) {
+    await page.click(b);
+    await page.waitForFunction((x) => document.getElementById('graph').dataset.version === String(x) && document.body.dataset.busy === 'false', v);
+  }
+  longest.push(...await tasks('a step back and forward in the timeline'));
   const m2 = await page.evaluate(measure);
   geometry('20x200 after an op', m2, await api(d.base, `/api/v1/sessions/${s.id}`));
   await page.selectOption('#walk-pfn', '1');
   await page.click('#walk-start');
   await settle(page);
   await page.waitForFunction(() => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes('pfn 1 '));
+  longest.push(...await tasks('a walk started'));
   console.log(`20x200 walk start: picture laid out and drawn in ${await page.evaluate(() => document.getElementById('graph').dataset.layoutMs)} ms, of which choosing the folds ${await page.evaluate(() => document.getElementById('graph').dataset.foldMs)} ms`);
   const tw = Date.now();
   let n = 0;
-  for (; n < 20; n++) await page.click('#walk-step');
+  const seen = { vma: 0, av: 0, pfn: 0, both: 0, couldBoth: 0 }, lost = [];
+  for (; n < 20; n++) {
+    await page.click('#walk-step');
+    // the step's VMA, the anon_vma whose tree the walk searches, the walked
+    // frame: in view, at the floor or larger; the anon_vma with the VMA
+    // wherever the two fit the view together at the floor
+    const r = await page.evaluate(() => {
+      const graph = document.getElementById('graph'), box = graph.getBoundingClientRect();
+      const k = Number(graph.dataset.scale), floorK = 10 / 14;
+      const at = (sel) => {
+        const g = document.querySelector(sel);
+        const b = g?.querySelector(':scope > rect, :scope > polygon')?.getBoundingClientRect();
+        if (!b) return null;
+        const t = g.querySelector(':scope > text');
+        return { in: b.left >= box.left - 1 && b.top >= box.top - 1 && b.right <= box.right + 1 && b.bottom <= box.bottom + 1,
+          px: t ? parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a : 0, lx: Number(g.dataset.x), ly: Number(g.dataset.y), lw: Number(g.dataset.w), lh: Number(g.dataset.h) };
+      };
+      const vma = at('#graph g.node.walk-probe'), av = at('#graph g.node.av.walk-start'), pfn = at('#graph g.node.frame.walk-start');
+      const together = vma && av && (Math.max(vma.lx + vma.lw, av.lx + av.lw) - Math.min(vma.lx, av.lx)) * floorK <= box.width - 24
+        && (Math.max(vma.ly + vma.lh, av.ly + av.lh) - Math.min(vma.ly, av.ly)) * floorK <= box.height - 24 - (document.getElementById('pic-note').offsetHeight + 8);
+      return { vma, av, pfn, together, k, cur: document.querySelector('#walk-steps li.current')?.textContent };
+    });
+    if (r.vma?.in && r.vma.px >= 9.99) seen.vma++; else lost.push(`step ${n + 1}: the VMA ${JSON.stringify(r.vma)} (${r.cur})`);
+    if (r.av?.in) seen.av++;
+    if (r.pfn?.in) seen.pfn++;
+    if (r.together) { seen.couldBoth++; if (r.av?.in && r.vma?.in) seen.both++; else lost.push(`step ${n + 1}: the anon_vma with the VMA`); }
+  }
   const walkMs = (Date.now() - tw) / n;
+  console.log(`20x200 walk of pfn 1, 20 steps: the step's VMA in view at 10 px or more at ${seen.vma}, the searched anon_vma at ${seen.av}, the walked frame at ${seen.pfn}; anon_vma and VMA together at ${seen.both} of the ${seen.couldBoth} steps where they fit together at 10 px`);
+  check('20x200 walk: the view follows the walk (the VMA at each step, with its anon_vma where they fit together)', lost.length === 0, lost.slice(0, 4).join('; '));
+  const bigCut = listCut(await page.evaluate(measureSteps));
+  check('20x200 walk: the step list shows whole lines, none under another panel, the current one among them', bigCut.length === 0, bigCut.join('; '));
   treeWhole('20x200 walk of pfn 1', await page.evaluate(measureTree));
-  longest.push(...await tasks('an op from elsewhere, a walk and 20 of its steps'));
+  longest.push(...await tasks('20 walk steps'));
   console.log(`20x200: longest task on the main thread ${longest.length ? Math.max(...longest).toFixed(0) : 'under 50'} ms`);
   bench.push({ tag: '1920x1080', lesson: '20x200', step: 'first', render: m.renderMs, step_ms: first });
   bench.push({ tag: '1920x1080', lesson: '20x200', step: 'op', render: m2.renderMs, step_ms: stepMs });
@@ -605,7 +709,8 @@ async function main() {
     const lessons = (await api(d.base, '/api/v1/scenarios')).filter((l) => !only || l.name === only);
     for (const [w, h, large, present] of [[1280, 800, false], [1920, 1080, false], [1280, 800, true], [1920, 1080, true],
       [1920, 1080, false, true], [1280, 800, false, true]]) {
-      if (parts.has('lessons')) await lessonsAt(browser, d, lessons, w, h, large, bench, present);
+      const tag = `${w}x${h}${large ? ' large' : ''}${present ? ' presenter' : ''}`;
+      if (parts.has('lessons') && (!sizes || sizes.includes(tag))) await lessonsAt(browser, d, lessons, w, h, large, bench, present);
     }
     if (!only) {
       if (parts.has('walks')) await walks(browser, d);

@@ -57,7 +57,9 @@ function picture(container) {
   buildTools(p);
   wireKeys(p);
   // another size may need other folds (the floor, the room): laid out again
-  new ResizeObserver(() => {
+  new ResizeObserver(([e]) => {
+    const b = e.borderBoxSize?.[0];
+    if (b) p.zoom.rect = { width: b.inlineSize, height: b.blockSize };
     const { w, h } = p.zoom.size();
     if (p.lay && (Math.abs(w - p.laidFor.w) > 1 || Math.abs(h - p.laidFor.h) > 1)) { relayout(p); p.zoom.refit(bounds(p)); }
   }).observe(container);
@@ -208,6 +210,10 @@ function draw(p) {
     info[n.id] = { kind: n.kind, data: n.data || p.describe?.(n.id), box: n };
     // in a run, each VMA answers to the run's box
     if (n.kind === 'run') for (const m of n.members) { nodes[`vma${m}`] ??= g; info[`vma${m}`] ??= info[n.id]; }
+    // and in a collapsed lane, to the lane's (a walk marks it as it passes)
+    if (n.kind === 'proc' && n.collapsed) {
+      for (const v of p.st.processes.find((x) => `proc${x.pid}` === n.id)?.vmas || []) nodes[`vma${v.id}`] ??= g;
+    }
     if (n.hidden) {
       // how much a collapsed anon_vma stands for, beside its text (the box keeps its size)
       const b = el('g', { class: 'badge fold', 'aria-hidden': 'true' }, g);
@@ -450,7 +456,8 @@ function wireKeys(p) {
 // largest.  The count in use stays unless another makes the picture at
 // least 15% larger, so lanes do not reflow back and forth from step to step.
 function layoutOpts(p, folds, shape, trial = false) {
-  return { collapsed: new Set([...p.collapsed, ...folds.collapsed]), folded: folds.vmas, cols: shape.cols, fpr: shape.fpr, trial };
+  return { collapsed: new Set([...p.collapsed, ...folds.collapsed]), folded: folds.vmas, cols: shape.cols, fpr: shape.fpr,
+    under: shape.under, trial };
 }
 
 // the scale at which a layout fits the picture's box
@@ -459,21 +466,30 @@ function scaleOf(p, l) {
   return Math.min((w - 24) / Math.max(1, l.width), (h - 24) / Math.max(1, l.height));
 }
 
-// How many VMAs to a lane's row and frames to a frame group's row: the
-// pair whose layout fits the box largest.  The pair in use stays unless
-// another makes the picture at least 15% larger, so lanes do not reflow
-// back and forth from step to step.
+// How many VMAs to a lane's row, frames to a frame group's row, and the
+// frames beside their mapping or under it: the shape whose layout fits the
+// box largest.  The shape in use stays unless another makes the picture at
+// least 15% larger, so lanes do not reflow back and forth from step to step
+// (or it no longer holds the text floor).
 function bestShape(p, folds) {
   const at = (shape) => scaleOf(p, layout(p.st, {}, layoutOpts(p, folds, shape, true)));
   const most = Math.max(1, ...p.st.processes.map((x) => x.vmas.length));
-  const tries = COLS.filter((c, i) => i === 0 || COLS[i - 1] < most).flatMap((cols) => FPR.map((fpr) => ({ cols, fpr })));
-  const same = (a, b) => a && b && a.cols === b.cols && a.fpr === b.fpr;
+  const tries = COLS.filter((c, i) => i === 0 || COLS[i - 1] < most)
+    .flatMap((cols) => FPR.flatMap((fpr) => [false, true].map((under) => ({ cols, fpr, under }))));
+  const same = (a, b) => a && b && a.cols === b.cols && a.fpr === b.fpr && a.under === b.under;
   const kept = tries.find((t) => same(t, p.shape));
+  // frames under their mapping only where that holds the text at the
+  // floor: below it, the folds (chosen for frames beside) do the work
+  const floor = floorPx() / FONT;
+  const ok = (t, s) => !t.under || s >= floor;
   let best = kept || tries[0], bestScale = at(best);
+  if (!ok(best, bestScale)) { best = tries[0]; bestScale = at(best); }
+  // a shape that no longer holds the text at the floor is not kept
+  const stay = kept && best === kept && bestScale >= floor ? 1.15 : 1;
   for (const t of tries) {
     if (same(t, best)) continue;
     const s = at(t);
-    if (s > bestScale * (kept ? 1.15 : 1)) { best = t; bestScale = s; }
+    if (s > bestScale * stay && ok(t, s)) { best = t; bestScale = s; }
   }
   return best;
 }
@@ -484,7 +500,9 @@ function hotOf(p) {
   return hotSet(p.st, p.ix, [...(p.marks?.keys() || []), ...p.badIds, ...p.walkIds, p.selected?.(), p.focus, ...p.foundIds]);
 }
 
-function relayout(p) {
+// keep: the lanes keep their shape (a walk or a search opens what it needs
+// in the picture the class is looking at, rather than reflow it)
+function relayout(p, keep = false) {
   const t0 = performance.now();
   const hot = hotOf(p);
   const floorK = floorPx() / FONT;
@@ -493,10 +511,10 @@ function relayout(p) {
   const scale = (shape) => (folds) => scaleOf(p, layout(p.st, {}, layoutOpts(p, folds, shape, true)));
   // folds first in the shape of last time (folded, a shape costs little to try), then the best shape for them
   const most = Math.max(1, ...p.st.processes.map((x) => x.vmas.length));
-  const was = p.shape || { cols: Math.min(2, most), fpr: FPR[0] };
+  const was = p.shape || { cols: Math.min(2, most), fpr: FPR[0], under: false };
   let folds = chooseFolds(p.st, p.sticky, hot, p.open, scale(was), floorK);
-  p.shape = bestShape(p, folds);
-  if (p.shape.cols !== was.cols || p.shape.fpr !== was.fpr) folds = chooseFolds(p.st, folds, hot, p.open, scale(p.shape), floorK);
+  if (!keep || !p.shape) p.shape = bestShape(p, folds);
+  if (p.shape.cols !== was.cols || p.shape.fpr !== was.fpr || p.shape.under !== was.under) folds = chooseFolds(p.st, folds, hot, p.open, scale(p.shape), floorK);
   p.sticky = folds;
   p.container.dataset.foldMs = (performance.now() - t0).toFixed(1);
   // other folds draw other lanes: the right column finds its place again
@@ -510,7 +528,7 @@ function relayout(p) {
   }
   p.zoom.floor = floorK;
   p.zoom.subject = subjectOf(p);
-  p.container.dataset.cols = `${p.shape.cols}/${p.shape.fpr}`;
+  p.container.dataset.cols = `${p.shape.cols}/${p.shape.fpr}${p.shape.under ? '/under' : ''}`;
   p.bad = new Set();
   for (const id of p.badIds) {
     if (p.lay.byId.has(id)) p.bad.add(id);
@@ -531,32 +549,51 @@ function subjectOf(p) {
   return boxes.length ? union(boxes) : null;
 }
 
-// The walk's hook (walk.js calls it at each step): the step's objects
-// brought into view, and a visit's address worked out as the kernel does
-// (vma_address: vm_start + ((index - vm_pgoff) << PAGE_SHIFT)).
+// The walk's hook (walk.js calls it at each step): what the walk goes
+// through opened, the step's objects brought into view, the note says it.
 function walkStep(p, walk, step) {
   const note = p.note;
-  if (walk !== p.walk) {
-    p.walk = walk;
-    p.walkIds = walk ? [walk.start.kind === 'anon_vma' ? `av${walk.start.id}` : `file${walk.start.id}`, `pfn${walk.pfn}`,
-      ...walk.visits.map((v) => `vma${v.vma}`), ...(walk.probes || []).map((x) => `vma${x.vma}`)] : [];
-    if (p.walkIds.some((id) => !p.lay.byId.has(id) && holds(p, id))) { relayout(p); p.zoom.refit(bounds(p)); }
-  }
   if (!walk) {
+    if (walk !== p.walk) { p.walk = null; p.walkIds = []; }
     if (!note.hidden) { note.hidden = true; note.textContent = ''; p.zoom.reserve = 0; p.zoom.refit(bounds(p)); }
     return;
   }
-  const ids = [];
+  // the note first: its height is read before the picture is redrawn, so
+  // the read does not make the browser lay out the new picture twice
+  note.replaceChildren(...walkNote(p, walk, step).map((t) => html('div', {}, null, t)));
+  note.hidden = false;
+  // the note covers the picture's bottom: the picture fits above it
+  const reserve = note.offsetHeight + 8;
+  const refit = Math.abs(reserve - (p.zoom.reserve || 0)) > 1;
+  p.zoom.reserve = reserve;
+  if (walk !== p.walk) {
+    p.walk = walk;
+    p.walkIds = [walk.start.kind === 'anon_vma' ? `av${walk.start.id}` : `file${walk.start.id}`, `pfn${walk.pfn}`,
+      ...walk.visits.map((v) => `vma${v.vma}`), ...(walk.probes || []).map((x) => `vma${x.vma}`)];
+    if (p.walkIds.some((id) => !p.lay.byId.has(id) && holds(p, id))) { relayout(p, true); p.zoom.refit(bounds(p)); }
+  }
+  if (refit) p.zoom.refit(bounds(p));
+  // in view: the VMA the step is at, the anon_vma or file whose tree the
+  // walk searches, the walked frame - all three where the floor lets them
+  // share the view, else the first two, else the VMA (in a big session the
+  // view follows the walk from lane to lane)
   const start = walk.start.kind === 'anon_vma' ? `av${walk.start.id}` : `file${walk.start.id}`;
   const vid = step?.probe?.vma ?? step?.visit?.vma;
-  if (vid !== undefined) ids.push(`vma${vid}`);
-  else ids.push(start, `pfn${walk.pfn}`);
-  const boxes = ids.map((id) => p.lay?.byId.get(id)).filter(Boolean);
+  const sets = vid === undefined ? [[start, `pfn${walk.pfn}`], [start]] : [[`vma${vid}`, start, `pfn${walk.pfn}`], [`vma${vid}`, start], [`vma${vid}`]];
+  // an object folded into a run or a collapsed lane: that box
+  const shown = (id) => p.lay?.byId.get(p.nodes[id]?.dataset.id || id);
+  const boxes = sets.map((ids) => ids.map(shown).filter(Boolean)).filter((b) => b.length).map(union);
+  const b = boxes.find((x) => p.zoom.fits(x)) || boxes[boxes.length - 1];
+  if (b) p.zoom.reveal(b);
+}
+
+// what the note over the picture says at a walk's step: where it starts,
+// and a visit's address worked out as the kernel does (vma_address:
+// vm_start + ((index - vm_pgoff) << PAGE_SHIFT))
+function walkNote(p, walk, step) {
+  const lines = [walk.dangling ? `pfn ${walk.pfn}: page->mapping names a freed anon_vma #${walk.start.id}`
+    : `pfn ${walk.pfn}, index ${hex(walk.index)}: walk from ${walk.start.kind === 'anon_vma' ? 'anon_vma' : 'file'} #${walk.start.id}`];
   const v = step?.visit;
-  const lines = [];
-  const head = walk.dangling ? `pfn ${walk.pfn}: page->mapping names a freed anon_vma #${walk.start.id}`
-    : `pfn ${walk.pfn}, index ${hex(walk.index)}: walk from ${walk.start.kind === 'anon_vma' ? 'anon_vma' : 'file'} #${walk.start.id}`;
-  lines.push(head);
   if (v) {
     const vma = p.ix?.vmas.get(v.vma);
     if (vma) {
@@ -566,12 +603,7 @@ function walkStep(p, walk, step) {
   } else if (step?.probe) {
     lines.push(`examining ${step.probe.avc !== undefined ? `avc #${step.probe.avc} (vma #${step.probe.vma})` : `vma #${step.probe.vma}`}: ${step.probe.step}`);
   }
-  note.replaceChildren(...lines.map((t) => html('div', {}, null, t)));
-  note.hidden = false;
-  // the note covers the picture's bottom: the picture fits above it
-  const reserve = note.offsetHeight + 8;
-  if (Math.abs(reserve - (p.zoom.reserve || 0)) > 1) { p.zoom.reserve = reserve; p.zoom.refit(bounds(p)); }
-  if (boxes.length) p.zoom.reveal(union(boxes));
+  return lines;
 }
 
 export async function renderGraph(container, st, handlers = {}) {
@@ -606,7 +638,7 @@ export async function renderGraph(container, st, handlers = {}) {
   container.dataset.version = String(st.version);
   return {
     // a walk may open what was folded: always the picture's current objects
-    get nodes() { return p.nodes; }, get info() { return p.info; }, get layout() { return p.lay; },
+    get nodes() { return p.nodes; }, get info() { return p.info; }, get layout() { return p.lay; }, root: p.layer,
     walkStep: (walk, step) => walkStep(p, walk, step),
     fit: () => p.zoom.fit(),
   };

@@ -10,8 +10,12 @@ const NEXT = new Set(['ArrowDown', 'ArrowRight']);
 // the list's tab stop, and the links and buttons inside it: those of the
 // other items are reached by moving to their item first
 function reach(item, on) {
-  item.tabIndex = on ? 0 : -1;
-  for (const c of item.querySelectorAll('a, button')) c.tabIndex = on ? 0 : -1;
+  const want = on ? 0 : -1;
+  // unchanged items are left untouched: a write restyles the page
+  if (item.tabIndex === want && item.dataset.reach === String(want)) return;
+  item.tabIndex = want;
+  item.dataset.reach = String(want);
+  for (const c of item.querySelectorAll('a, button')) c.tabIndex = want;
 }
 
 // Redraws box's items with draw(), then makes it one tab stop: the item

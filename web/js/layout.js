@@ -148,6 +148,10 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
   const collapsed = opts.collapsed || new Set();
   const folded = opts.folded || new Set();
   const fpr = opts.fpr || FPR[0];
+  // a mapping's frames beside its box, or under it, indented (opts.under:
+  // a narrower picture, for a narrow box such as large type at 1280 wide)
+  const groupAt = (b, y) => (opts.under ? [b.x + INDENT, y + b.h + GAP / 2] : [b.x + b.w + GROUP_GAP, y]);
+  const rowH = (b, g) => (!g ? b.h : opts.under ? b.h + GAP / 2 + g.h : Math.max(b.h, g.h));
   const nodes = [], edges = [];
   const byId = new Map();
   const put = (n) => { nodes.push(n); byId.set(n.id, n); return n; };
@@ -195,7 +199,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
   // ---- right: the anon_vma forest with its frames, files, the zero page ----
   // the right column starts where the widest lane ever drawn (with this many
   // VMAs to a row) ended
-  const shape = `${opts.cols}/${fpr}`;
+  const shape = `${opts.cols}/${fpr}/${!!opts.under}`;
   if (mem.shape !== shape) { mem.shape = shape; mem.rx = 0; }
   const rx = Math.max(mem.rx || 0, leftW + COL_GAP);
   if (!opts.trial) mem.rx = rx;
@@ -239,13 +243,13 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
       b.hidden = below.get(av.id) || 0;
       put(b);
       const frames = (framesBy.get(id) || []).map((f) => frameBox(f));
-      const g = frameGroup(`fg${id}`, frames, b.x + b.w + GROUP_GAP, y, nodes, fpr);
+      const g = frameGroup(`fg${id}`, frames, ...groupAt(b, y), nodes, fpr);
       if (g) {
         frames.forEach((f) => byId.set(f.id, f));
         byId.set(g.id, g);
         edges.push({ id: `mapg${av.id}`, kind: 'mapping', from: g.id, to: id, pfns: frames.map((f) => f.data.pfn) });
       }
-      return Math.max(b.h, g ? g.h : 0);
+      return rowH(b, g);
     });
   }
   // pages whose page->mapping names an anon_vma that is gone (legacy mode's bug)
@@ -255,12 +259,12 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
       const b = box(`freed${k.slice(2)}`, 'av', avLines({ id: Number(k.slice(2)) }, true), 19 * CH);
       b.x = rx; b.y = y; b.freed = true;
       put(b);
-      const g = frameGroup(`fg${b.id}`, frames.map((f) => frameBox(f, true)), b.x + b.w + GROUP_GAP, y, nodes, fpr);
+      const g = frameGroup(`fg${b.id}`, frames.map((f) => frameBox(f, true)), ...groupAt(b, y), nodes, fpr);
       g.dangling = true;
       for (const n of nodes) if (n.kind === 'frame' && !byId.has(n.id)) { n.dangling = true; byId.set(n.id, n); }
       byId.set(g.id, g);
       edges.push({ id: `mapg${b.id}`, kind: 'mapping', from: g.id, to: b.id, dangling: true });
-      return Math.max(b.h, g.h);
+      return rowH(b, g);
     });
   }
   for (const f of [...st.files].sort((a, b) => a.id - b.id)) {
@@ -280,13 +284,13 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
         c.pfns = idle.map((x) => x.pfn);
         boxes.push(c);
       }
-      const g = frameGroup(`fg${id}`, boxes, b.x + b.w + GROUP_GAP, y, nodes, fpr);
+      const g = frameGroup(`fg${id}`, boxes, ...groupAt(b, y), nodes, fpr);
       if (g) {
         boxes.forEach((x) => byId.set(x.id, x));
         byId.set(g.id, g);
         edges.push({ id: `mapg${id}`, kind: 'mapping', from: g.id, to: id });
       }
-      return Math.max(b.h, g ? g.h : 0);
+      return rowH(b, g);
     });
   }
   const zeroPtes = [];
@@ -377,7 +381,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
     } else if (e.kind === 'mapping') {
       const g = byId.get(e.from);
       const y = t.y + Math.min(t.h, g.h) / 2;
-      e.d = `M${g.x},${y} L${t.x + t.w},${y}`;
+      e.d = g.y >= t.y + t.h ? `M${g.x + PAD},${g.y} L${g.x + PAD},${t.y + t.h}` : `M${g.x},${y} L${t.x + t.w},${y}`;
     }
   }
   // ->parent: an elbow from the child's left side up the parent's indent

@@ -11,6 +11,7 @@ import { index, related } from './links.js';
 import { Timeline, describe, describeEntry, stepCount } from './timeline.js';
 import { rove, onEnter } from './keys.js';
 import { startAccount, pause } from './account.js';
+import { patch } from './patch.js';
 
 const $ = (id) => document.getElementById(id);
 // view: the op whose state is shown when looking back (null: the latest);
@@ -123,6 +124,9 @@ async function refresh() {
   if (app.hovered && !held(app.hovered)) app.hovered = null;
   paintHighlight();
   renderLesson(journal);
+  // the lesson's text sizes the timeline's box: its current row is brought
+  // into view when the frame is laid out (read now, it would lay out twice)
+  requestAnimationFrame(() => timeline.reveal());
   setHash();
   watch();
 }
@@ -135,49 +139,55 @@ function renderTables(st) {
 }
 
 function frameRows(tb, st) {
-  tb.replaceChildren();
-  for (const f of st.frames) {
-    const tr = document.createElement('tr');
-    tr.dataset.pfn = f.pfn;
-    tr.dataset.obj = `pfn${f.pfn}`;
-    hoverable(tr, `pfn${f.pfn}`);
-    const map = f.mapping.kind === 'anon_vma' ? `anon_vma #${f.mapping.id}` : f.mapping.kind === 'file' ? `file #${f.mapping.id}` : '—';
-    for (const t of [f.pfn, map, hex(f.index), f.mapcount, f.refcount, f.flags.join(' ')]) {
-      const td = document.createElement('td');
-      td.textContent = t;
-      tr.appendChild(td);
-    }
-    tb.appendChild(tr);
+  patch(tb, st.frames, (f) => String(f.pfn), (f) => JSON.stringify(f), frameRow);
+}
+
+function frameRow(f) {
+  const tr = document.createElement('tr');
+  tr.dataset.pfn = f.pfn;
+  tr.dataset.obj = `pfn${f.pfn}`;
+  hoverable(tr, `pfn${f.pfn}`);
+  const map = f.mapping.kind === 'anon_vma' ? `anon_vma #${f.mapping.id}` : f.mapping.kind === 'file' ? `file #${f.mapping.id}` : '—';
+  for (const t of [f.pfn, map, hex(f.index), f.mapcount, f.refcount, f.flags.join(' ')]) {
+    const td = document.createElement('td');
+    td.textContent = t;
+    tr.appendChild(td);
   }
+  return tr;
 }
 
 function pteTables(pt, st) {
-  pt.replaceChildren();
-  for (const p of st.processes) {
-    const h = document.createElement('h3');
-    h.textContent = `pid ${p.pid}: ${p.ptes.length} PTEs, rss anon ${p.rss.anon} file ${p.rss.file} shmem ${p.rss.shmem} swap ${p.rss.swap}`;
-    pt.appendChild(h);
-    const t = document.createElement('table');
-    t.className = 'ptes';
-    t.dataset.pid = p.pid;
-    t.innerHTML = '<thead><tr><th>address</th><th>maps</th><th>bits</th></tr></thead>';
-    const body = document.createElement('tbody');
-    for (const e of p.ptes) {
-      const tr = document.createElement('tr');
-      tr.dataset.obj = `pte${p.pid}:${e.addr}`;
-      hoverable(tr, tr.dataset.obj);
-      const what = e.present ? (e.zero ? 'zero page' : `pfn ${e.pfn}`) : `swap slot ${e.swap}`;
-      const bits = e.present ? [e.write ? 'W' : 'RO', e.dirty ? 'dirty' : '', e.young ? 'young' : ''].filter(Boolean).join(' ') : (e.exclusive ? 'exclusive' : '');
-      for (const x of [e.addr, what, bits]) {
-        const td = document.createElement('td');
-        td.textContent = x;
-        tr.appendChild(td);
-      }
-      body.appendChild(tr);
+  patch(pt, st.processes, (p) => String(p.pid), (p) => JSON.stringify([p.ptes, p.rss]), pteTable);
+}
+
+// one process's page table: its heading and its rows
+function pteTable(p) {
+  const box = document.createElement('div');
+  box.className = 'pt';
+  const h = document.createElement('h3');
+  h.textContent = `pid ${p.pid}: ${p.ptes.length} PTEs, rss anon ${p.rss.anon} file ${p.rss.file} shmem ${p.rss.shmem} swap ${p.rss.swap}`;
+  box.appendChild(h);
+  const t = document.createElement('table');
+  t.className = 'ptes';
+  t.dataset.pid = p.pid;
+  t.innerHTML = '<thead><tr><th>address</th><th>maps</th><th>bits</th></tr></thead>';
+  const body = document.createElement('tbody');
+  for (const e of p.ptes) {
+    const tr = document.createElement('tr');
+    tr.dataset.obj = `pte${p.pid}:${e.addr}`;
+    hoverable(tr, tr.dataset.obj);
+    const what = e.present ? (e.zero ? 'zero page' : `pfn ${e.pfn}`) : `swap slot ${e.swap}`;
+    const bits = e.present ? [e.write ? 'W' : 'RO', e.dirty ? 'dirty' : '', e.young ? 'young' : ''].filter(Boolean).join(' ') : (e.exclusive ? 'exclusive' : '');
+    for (const x of [e.addr, what, bits]) {
+      const td = document.createElement('td');
+      td.textContent = x;
+      tr.appendChild(td);
     }
-    t.appendChild(body);
-    pt.appendChild(t);
+    body.appendChild(tr);
   }
+  t.appendChild(body);
+  box.appendChild(t);
+  return box;
 }
 
 // Each process's VMAs along its address line, in address order: a VMA's
@@ -189,52 +199,54 @@ function renderStrips(st) {
 }
 
 function stripRows(box, st) {
-  box.replaceChildren();
-  const size = (n) => (n >= 1n << 30n ? `${n >> 30n} GiB` : n >= 1n << 20n ? `${n >> 20n} MiB` : `${n >> 10n} KiB`);
-  for (const p of st.processes) {
-    const row = document.createElement('div');
-    row.className = 'strip';
-    row.dataset.pid = p.pid;
-    row.dataset.obj = `proc${p.pid}`;
-    const name = document.createElement('span');
-    name.className = 'strip-pid';
-    name.textContent = `pid ${p.pid}`;
-    hoverable(name, `proc${p.pid}`);
-    row.appendChild(name);
-    const line = document.createElement('div');
-    line.className = 'line';
-    const vmas = [...p.vmas].sort((a, b) => (BigInt(a.start) < BigInt(b.start) ? -1 : 1));
-    if (!vmas.length) line.textContent = 'no VMAs';
-    vmas.forEach((v, i) => {
-      if (i > 0 && BigInt(vmas[i - 1].end) !== BigInt(v.start)) {
-        const gap = document.createElement('span');
-        gap.className = 'gap';
-        gap.textContent = `⋯ ${size(BigInt(v.start) - BigInt(vmas[i - 1].end))} ⋯`;
-        gap.title = `unmapped ${vmas[i - 1].end}–${v.start}`;
-        line.appendChild(gap);
-      }
-      const seg = document.createElement('div');
-      const shared = v.flags.includes('shared');
-      const kind = v.file !== null ? (v.shmem ? 'shmem' : v.file_name) : 'anon';
-      seg.className = `seg ${v.file !== null ? 'file' : 'anon'} ${shared ? 'shared' : 'private'}`;
-      seg.dataset.obj = `vma${v.id}`;
-      seg.dataset.start = v.start;
-      seg.dataset.end = v.end;
-      seg.dataset.prot = v.prot;
-      seg.style.flexGrow = String(1 + Math.log2(v.pages));
-      const range = document.createElement('div');
-      range.className = 'range';
-      range.textContent = `${v.start}–${v.end}`;
-      const what = document.createElement('div');
-      what.className = 'what';
-      what.textContent = `#${v.id} ${v.prot} ${shared ? 'shared' : 'private'} ${kind} · ${v.pages} page${v.pages === 1 ? '' : 's'}`;
-      seg.append(range, what);
-      hoverable(seg, seg.dataset.obj);
-      line.appendChild(seg);
-    });
-    row.appendChild(line);
-    box.appendChild(row);
-  }
+  patch(box, st.processes, (p) => String(p.pid), (p) => JSON.stringify(p.vmas), stripRow);
+}
+
+const size = (n) => (n >= 1n << 30n ? `${n >> 30n} GiB` : n >= 1n << 20n ? `${n >> 20n} MiB` : `${n >> 10n} KiB`);
+
+function stripRow(p) {
+  const row = document.createElement('div');
+  row.className = 'strip';
+  row.dataset.pid = p.pid;
+  row.dataset.obj = `proc${p.pid}`;
+  const name = document.createElement('span');
+  name.className = 'strip-pid';
+  name.textContent = `pid ${p.pid}`;
+  hoverable(name, `proc${p.pid}`);
+  row.appendChild(name);
+  const line = document.createElement('div');
+  line.className = 'line';
+  const vmas = [...p.vmas].sort((a, b) => (BigInt(a.start) < BigInt(b.start) ? -1 : 1));
+  if (!vmas.length) line.textContent = 'no VMAs';
+  vmas.forEach((v, i) => {
+    if (i > 0 && BigInt(vmas[i - 1].end) !== BigInt(v.start)) {
+      const gap = document.createElement('span');
+      gap.className = 'gap';
+      gap.textContent = `⋯ ${size(BigInt(v.start) - BigInt(vmas[i - 1].end))} ⋯`;
+      gap.title = `unmapped ${vmas[i - 1].end}–${v.start}`;
+      line.appendChild(gap);
+    }
+    const seg = document.createElement('div');
+    const shared = v.flags.includes('shared');
+    const kind = v.file !== null ? (v.shmem ? 'shmem' : v.file_name) : 'anon';
+    seg.className = `seg ${v.file !== null ? 'file' : 'anon'} ${shared ? 'shared' : 'private'}`;
+    seg.dataset.obj = `vma${v.id}`;
+    seg.dataset.start = v.start;
+    seg.dataset.end = v.end;
+    seg.dataset.prot = v.prot;
+    seg.style.flexGrow = String(1 + Math.log2(v.pages));
+    const range = document.createElement('div');
+    range.className = 'range';
+    range.textContent = `${v.start}–${v.end}`;
+    const what = document.createElement('div');
+    what.className = 'what';
+    what.textContent = `#${v.id} ${v.prot} ${shared ? 'shared' : 'private'} ${kind} · ${v.pages} page${v.pages === 1 ? '' : 's'}`;
+    seg.append(range, what);
+    hoverable(seg, seg.dataset.obj);
+    line.appendChild(seg);
+  });
+  row.appendChild(line);
+  return row;
 }
 
 // The frame chosen stays chosen; when it is gone the picker says so and
@@ -419,7 +431,13 @@ async function fillSessions() {
 }
 
 async function openSession(id, lessonName = null, step = 0, view = null) {
-  if (app.id !== id) { unwatch(); app.selected = app.hovered = null; }
+  if (app.id !== id) {
+    unwatch();
+    app.selected = app.hovered = null;
+    // the frame chosen in another session means nothing in this one
+    $('walk-pfn').replaceChildren();
+    pfnNote('');
+  }
   app.id = id;
   app.view = view;
   app.lesson = lessonName ? await api.lesson(lessonName) : null;
@@ -587,13 +605,13 @@ function startWalk() {
   }
   run(async () => {
     if (kind === 'walk') {
-      player.load(await api.walk(app.id, pfn, app.view), app.view !== null ? `rmap_walk at op ${app.view}` : 'rmap_walk');
+      await player.load(await api.walk(app.id, pfn, app.view), app.view !== null ? `rmap_walk at op ${app.view}` : 'rmap_walk');
     } else {
       await leavePast();
       const r = await applyOps([{ op: kind, pfn: Number(pfn) }]);
       await refresh();
       const res = r.results[0];
-      if (res?.walk) player.load(res.walk, kind + (kind === 'folio_referenced' ? ` (referenced ${res.referenced})` : ''));
+      if (res?.walk) await player.load(res.walk, kind + (kind === 'folio_referenced' ? ` (referenced ${res.referenced})` : ''));
       else {
         // no walk to show (an unmapped page, a refused op): say so, not the previous walk
         const f = app.state.frames.find((x) => x.pfn === Number(pfn));

@@ -5,6 +5,7 @@
 // steps stay); only "rewind", after a confirm, cuts the journal.
 
 import { rove, onEnter } from './keys.js';
+import { patch } from './patch.js';
 
 export const ELIXIR = 'https://elixir.bootlin.com/linux/v6.18/A/ident/';
 const SHOWN = 3;
@@ -127,13 +128,18 @@ export class Timeline {
     this.shown = shown;
     this.latest = latest;
     const keep = list.scrollTop;
-    rove(list, 'li', () => list.replaceChildren(...ops.map((e) => {
-      const li = row(e, this.go, this.hover);
-      li.classList.toggle('current', e.seq === shown);
-      li.classList.toggle('after', e.seq > shown);
-      if (e.seq === shown) li.setAttribute('aria-current', 'step');
-      return li;
-    })));
+    // an entry is what its seq ran and answered (a rewind and another op
+    // give the seq another entry): only new rows are built
+    rove(list, 'li', () => {
+      patch(list, ops, (e) => String(e.seq), (e) => JSON.stringify([e.op, e.result]), (e) => row(e, this.go, this.hover));
+      for (const li of list.children) {
+        const seq = Number(li.dataset.seq);
+        li.classList.toggle('current', seq === shown);
+        li.classList.toggle('after', seq > shown);
+        if (seq === shown) li.setAttribute('aria-current', 'step');
+        else li.removeAttribute('aria-current');
+      }
+    });
     list.scrollTop = keep;
     slider.max = String(latest);
     slider.value = String(shown);

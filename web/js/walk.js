@@ -44,7 +44,9 @@ export class WalkPlayer {
     return steps;
   }
 
-  load(walk, title) {
+  // The steps listed, then (in a task of its own, so that the page answers
+  // between the two) the picture opened where the walk goes and painted.
+  async load(walk, title) {
     this.stop();
     this.walk = walk;
     this.title = title;
@@ -80,10 +82,13 @@ export class WalkPlayer {
       list.appendChild(li);
     });
     this.view.tally.textContent = '';
-    this.render();
     // the column shows the walk from its heading down: controls, tree, steps
     const head = this.view.heading, col = head?.closest('section');
+    col?.classList.add('walking');
     if (col) col.scrollTop += head.getBoundingClientRect().top - col.getBoundingClientRect().top - 4;
+    await new Promise((res) => setTimeout(res, 0));
+    if (this.walk !== walk) return;
+    this.render();
   }
 
   // forget the walk (the session moved on, so it no longer describes it, or
@@ -95,6 +100,8 @@ export class WalkPlayer {
     this.tree = null;
     this.pos = -1;
     this.view.list.replaceChildren();
+    this.view.heading?.closest('section')?.classList.remove('walking');
+    this.fitList();
     if (note) {
       const li = document.createElement('li');
       li.dataset.step = 'none';
@@ -115,7 +122,13 @@ export class WalkPlayer {
       .filter((s) => s.probe?.step === 'match').map((s) => key(s.probe)));
     drawTree(this.view.tree, this.walk && this.tree, (k) =>
       (cur && key(cur) === k ? `probe ${cur.step}` : matched.has(k) ? 'match' : ''));
-    this.view.tree.querySelector('.tree-node.probe')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    // the node examined in view, scrolling the tree's panel alone (not the
+    // column, which keeps the steps below whole)
+    const t = this.view.tree, n = t.querySelector('.tree-node.probe');
+    if (!n) return;
+    const a = n.getBoundingClientRect(), top = t.getBoundingClientRect().top + t.clientTop;
+    if (a.top < top) t.scrollTop -= top - a.top;
+    else if (a.bottom > top + t.clientHeight) t.scrollTop += Math.min(a.top - top, a.bottom - top - t.clientHeight);
   }
 
   // the walk drawn on the graph (called again after the graph is redrawn)
@@ -123,9 +136,13 @@ export class WalkPlayer {
     this.paintTree();
     const g = this.view.graph();
     if (!g) return;
-    for (const n of Object.values(g.nodes)) n.classList.remove('walk-start', 'walk-hit', 'walk-miss', 'walk-probe');
-    // the picture keeps the step's objects in view and shows the visit's address formula
+    // the picture keeps the step's objects in view and shows the visit's
+    // address formula (first: it may draw the picture again, and it reads
+    // its note's height before the classes below restyle the picture)
     g.walkStep?.(this.walk, this.steps[this.pos]);
+    for (const n of g.root.querySelectorAll('.walk-start, .walk-hit, .walk-miss, .walk-probe')) {
+      n.classList.remove('walk-start', 'walk-hit', 'walk-miss', 'walk-probe');
+    }
     if (!this.walk) return;
     const sid = this.walk.start.kind === 'anon_vma' ? `av${this.walk.start.id}` : `file${this.walk.start.id}`;
     g.nodes[sid]?.classList.add('walk-start');
@@ -148,14 +165,49 @@ export class WalkPlayer {
       li.hidden = i > this.pos + 1;
       li.classList.toggle('current', i === this.pos + 1);
     });
-    list.querySelector('li.current')?.scrollIntoView({ block: 'nearest' });
-    this.paint();
     if (this.done()) {
       tally.textContent = this.walk.dangling ? 'walk stopped: dangling page->mapping'
         : `visited ${this.walk.visited}, mapping ${this.walk.mapped} (tree nodes examined: ${this.walk.tree_probes})`;
     } else {
       tally.textContent = `step ${this.pos + 2} of ${this.steps.length + 1}`;
     }
+    // after the tally, whose lines move the list
+    this.fitList();
+    this.paint();
+  }
+
+  // The list shows whole steps only: the current one and as many before it
+  // as its height and its column's room hold, the first of them at its top
+  // (scrolled to a step's line by the browser, the top line came out half
+  // cut, the last under the tables).  A current step taller than that
+  // stretches the list, and the column scrolls to show it whole.
+  fitList() {
+    const { list } = this.view;
+    list.style.height = '';
+    list.style.maxHeight = '';
+    const cur = list.querySelector('li.current');
+    if (!cur) return;
+    const shown = [...list.children].filter((li) => !li.hidden);
+    // no taller than its style says, nor than the room left in its column
+    const col = list.closest('section');
+    let max = parseFloat(getComputedStyle(list).maxHeight) || Infinity;
+    if (col) {
+      const c = col.getBoundingClientRect();
+      const room = c.top + col.clientTop + col.clientHeight - parseFloat(getComputedStyle(col).paddingBottom)
+        - list.getBoundingClientRect().top - parseFloat(getComputedStyle(list).marginBottom);
+      if (room > 0) max = Math.min(max, room);
+    }
+    // offsets from the list's top (it is their offsetParent, with no padding above)
+    const bottom = cur.offsetTop + cur.offsetHeight;
+    let first = shown.indexOf(cur);
+    while (first > 0 && bottom - shown[first - 1].offsetTop <= max) first--;
+    const top = shown[first].offsetTop;
+    list.style.height = `${bottom - top}px`;
+    list.scrollTop = top;
+    if (bottom - top <= max) return;
+    // the column scrolls by what the step needs beyond its room
+    list.style.maxHeight = 'none';
+    if (col && max < Infinity) col.scrollTop += bottom - top - max;
   }
 
   done() { return this.walk && this.pos >= this.steps.length - 1; }

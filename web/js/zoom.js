@@ -29,7 +29,10 @@ export class Zoom {
 
   size() {
     // reserve: the height a note over the picture's bottom takes (a walk's)
-    const r = this.box.getBoundingClientRect();
+    // rect: the box's size as the ResizeObserver last saw it (its owner
+    // lays out again when it changes), so that asking does not force the
+    // browser to lay out the page in the middle of a change
+    const r = this.rect || this.box.getBoundingClientRect();
     return { w: Math.max(1, r.width), h: Math.max(1, r.height - (this.reserve || 0)) };
   }
 
@@ -100,6 +103,14 @@ export class Zoom {
     this.x += dx; this.y += dy;
     this.user = true;
     this.apply();
+  }
+
+  // whether a box of the picture fits the view at the scale reveal() would
+  // give it (the present one, or smaller down to the floor)
+  fits(b) {
+    const { w, h } = this.size();
+    const k = Math.max(MIN_K, this.floor);
+    return b.w * k <= w - 2 * MARGIN && b.h * k <= h - 2 * MARGIN;
   }
 
   // bring a box of the picture (its own units) into view, panning only as
