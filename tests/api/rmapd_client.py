@@ -86,11 +86,17 @@ def db_rows(db, sql):
         with sqlite3.connect(db) as c:
             return [tuple(None if v is None else str(v) for v in row)
                     for row in c.execute(sql)]
-    pg = pg_cluster()
-    out = pg._run("psql", db, "-At", "-F", "\x1f", "-P", "null=\x1e",
-                  "-v", "ON_ERROR_STOP=1", "-c", sql).stdout.decode()
-    return [tuple(None if v == "\x1e" else v for v in line.split("\x1f"))
-            for line in out.split("\n") if line]   # not splitlines: \x1e, \x1f
+    # CSV with its header (an empty string is an empty field, NULL the
+    # sentinel): a row of one empty column is a line of its own, which
+    # psql's unaligned output would leave indistinguishable from none
+    import csv
+    import io
+    out = pg_cluster()._run("psql", db, "-X", "--csv", "-P", "null=\x1e",
+                            "-v", "ON_ERROR_STOP=1", "-c", sql).stdout.decode()
+    rows = list(csv.reader(io.StringIO(out)))
+    # csv gives [] for the blank line of one empty column
+    rows = [row or [""] for row in rows[1:]]
+    return [tuple(None if v == "\x1e" else v for v in row) for row in rows]
 
 
 def text_bytes(db, column):
