@@ -295,6 +295,13 @@ def loopback_names_with_and_without_the_port_are_served():
 def missing_or_repeated_host_is_400():
     d = Daemon(RMAPD).start()
     try:
+        sid = with_session(d)
+        # the attack: no Host at all got full reads and DELETE
+        for method in (b"GET", b"DELETE"):
+            st, h, b = raw(d, method + b" /api/v1/sessions/%d HTTP/1.1\r\n"
+                           b"Connection: close\r\n\r\n" % sid)
+            problem(st, h.get("content-type"), b, 400, "missing-host")
+        journal_intact(d, sid)
         st, h, b = raw(d, b"GET /api/v1/sessions HTTP/1.1\r\n"
                        b"Connection: close\r\n\r\n")
         problem(st, h.get("content-type"), b, 400, "missing-host")
