@@ -48,6 +48,8 @@ struct conn {
 	int fd;
 	int64_t deadline_ms;	/* monotonic; 0 while a request is answered */
 	struct peer *peer;
+	bool served;		/* by libmicrohttpd, which reads it */
+	struct follow follow;	/* touched by libmicrohttpd's thread only */
 	struct conn *prev, *next;
 };
 
@@ -203,7 +205,7 @@ static void link_conn(struct conn *c)
 	conns.prev = c;
 	nr_conns++;
 	if (c->fd >= 0 && (size_t)c->fd < nr_by_fd)
-		by_fd[c->fd] = c;
+		__atomic_store_n(&by_fd[c->fd], c, __ATOMIC_RELEASE);
 }
 
 static void unlink_conn(struct conn *c)
@@ -214,7 +216,7 @@ static void unlink_conn(struct conn *c)
 	if (c->peer)
 		peer_put(c->peer);
 	if (c->fd >= 0 && (size_t)c->fd < nr_by_fd && by_fd[c->fd] == c)
-		by_fd[c->fd] = NULL;
+		__atomic_store_n(&by_fd[c->fd], NULL, __ATOMIC_RELEASE);
 }
 
 int conns_init(size_t max_fd)
@@ -261,6 +263,25 @@ struct conn *conns_admit(int fd, const struct sockaddr *addr)
 		!strcmp(why, "per-address") ? 1 : 2], 1, __ATOMIC_RELAXED);
 	log_refusal(why, key, held, in_use);
 	return NULL;
+}
+
+/*
+ * A descriptor the front door keeps open, for a little while, after
+ * libmicrohttpd has closed its own (front_linger()): registered beyond the
+ * limits, as it replaces a connection that counted.
+ */
+struct conn *conns_adopt(int fd, int64_t ms)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->fd = fd;
+	c->deadline_ms = monotonic_ms() + ms;
+	pthread_mutex_lock(&conns_lock);
+	link_conn(c);
+	pthread_mutex_unlock(&conns_lock);
+	return c;
 }
 
 /* The front door closes c's descriptor after this. */
@@ -325,7 +346,32 @@ static void conn_started(struct MHD_Connection *mc, void **socket_ctx)
 	/* no record, no deadline: do not keep what cannot be bounded */
 	if (!c)
 		shutdown(fd->connect_fd, SHUT_RDWR);
+	else
+		c->served = true;
 	*socket_ctx = c;
+}
+
+/*
+ * The follow-up state of a connection libmicrohttpd serves, for its
+ * reads of fd (follow.c); NULL for any other descriptor.  Only the
+ * thread that serves the connection reads it, and the record lives until
+ * that thread's close notification.
+ */
+struct follow *conns_follow(int fd)
+{
+	struct conn *c;
+
+	if (fd < 0 || (size_t)fd >= nr_by_fd)
+		return NULL;
+	c = __atomic_load_n(&by_fd[fd], __ATOMIC_ACQUIRE);
+	return c && c->served ? &c->follow : NULL;
+}
+
+int conns_closing_fd(struct MHD_Connection *mc)
+{
+	struct conn *c = conn_of(mc);
+
+	return c && c->follow.closing ? c->fd : -1;
 }
 
 void conns_notify(void *cls, struct MHD_Connection *mc, void **socket_ctx,

@@ -14,6 +14,10 @@
  * costs one peek per byte in a thread that does nothing else.  The
  * request deadline (conns.c) covers the time spent here too.
  *
+ * A kept-alive connection's next requests are read by libmicrohttpd, each
+ * head checked alike on its way (follow.c); one refused there is answered
+ * by front_answer() and lingers here too.
+ *
  * A refused client gets its answer, then Connection: close: what it still
  * sends is read and dropped until it closes or for LINGER_MS at most, as
  * closing a socket with unread data would reset the connection and could
@@ -47,20 +51,29 @@ struct stage {
 };
 
 static struct MHD_Daemon *mhd;
-static int epfd = -1, lfd = -1, wake_fd = -1;
+static int epfd = -1, lfd = -1, wake_fd = -1, back_fd = -1;
 static pthread_t thread;
 static bool running;
 /* the connections held, touched by the front door's thread only */
 static struct stage held = { .prev = &held, .next = &held };
 static char peek_buf[HEAD_MAX + 1];
-/* tags of the two descriptors that are not connections */
-static char listen_tag, wake_tag;
+/* descriptors libmicrohttpd gave back to linger (front_linger()) */
+static pthread_mutex_t back_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stage *back;
+static bool back_open;		/* under back_lock */
+/* tags of the three descriptors that are not connections */
+static char listen_tag, wake_tag, back_tag;
 
 static void drop(struct stage *st)
 {
 	st->prev->next = st->next;
 	st->next->prev = st->prev;
 	conns_forget(st->c);
+	/*
+	 * Out of the set first: a copy from front_linger() shares its file
+	 * with libmicrohttpd's descriptor, and the set watches the file.
+	 */
+	epoll_ctl(epfd, EPOLL_CTL_DEL, st->fd, NULL);
 	close(st->fd);
 	free(st);
 }
@@ -97,8 +110,7 @@ static bool drain(int fd)
 	}
 }
 
-/* The refusal, whole, then no more answers on this connection. */
-static bool refuse(struct stage *st, const struct head_check *hc)
+void front_answer(int fd, const struct head_check *hc)
 {
 	struct reply rep = { 0 };
 	struct strbuf b;
@@ -113,16 +125,91 @@ static bool refuse(struct stage *st, const struct head_check *hc)
 	guard_each_header(g_cfg, add_line, &b);
 	strbuf_printf(&b, "\r\n%.*s", (int)rep.len, rep.body);
 	free(rep.body);
-	/* a fresh socket's buffer takes a few hundred bytes at once */
-	send(st->fd, b.p, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	/* an answered socket's buffer takes a few hundred bytes at once */
+	send(fd, b.p, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	free(b.p);
-	shutdown(st->fd, SHUT_WR);
+	shutdown(fd, SHUT_WR);
 	log_limited(&lfd, LOG_INFO, "refused a request head: %d %s",
 		    hc->status, hc->type);
 	metrics_request("front-door", "other", hc->status, 0);
+}
+
+/* Answered: read what is left until the client is gone, or LINGER_MS. */
+static bool linger(struct stage *st)
+{
 	st->closing = true;
 	conns_linger(st->c, LINGER_MS);
 	return drain(st->fd);
+}
+
+/* The refusal, whole, then no more answers on this connection. */
+static bool refuse(struct stage *st, const struct head_check *hc)
+{
+	front_answer(st->fd, hc);
+	return linger(st);
+}
+
+void front_linger(int fd)
+{
+	struct stage *st = calloc(1, sizeof(*st));
+	uint64_t one = 1;
+
+	if (!st)
+		return;
+	st->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	st->c = st->fd >= 0 ? conns_adopt(st->fd, LINGER_MS) : NULL;
+	if (!st->c) {
+		if (st->fd >= 0)
+			close(st->fd);
+		free(st);
+		return;
+	}
+	pthread_mutex_lock(&back_lock);
+	if (back_open) {
+		st->next = back;
+		back = st;
+		if (write(back_fd, &one, sizeof(one)) != sizeof(one))
+			log_msg(LOG_ERR, "cannot wake the front door: %s",
+				strerror(errno));
+		st = NULL;
+	}
+	pthread_mutex_unlock(&back_lock);
+	if (st) {
+		/* stopping: the front door is gone */
+		conns_forget(st->c);
+		close(st->fd);
+		free(st);
+	}
+}
+
+static void link_held(struct stage *st)
+{
+	st->next = &held;
+	st->prev = held.prev;
+	held.prev->next = st;
+	held.prev = st;
+}
+
+/* The descriptors front_linger() queued join the ones held here. */
+static void take_back(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET };
+	struct stage *st, *next;
+	uint64_t n;
+
+	if (read(back_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_msg(LOG_ERR, "front door: %s", strerror(errno));
+	pthread_mutex_lock(&back_lock);
+	st = back;
+	back = NULL;
+	pthread_mutex_unlock(&back_lock);
+	for (; st; st = next) {
+		next = st->next;
+		ev.data.ptr = st;
+		link_held(st);
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, st->fd, &ev) || !linger(st))
+			drop(st);
+	}
 }
 
 /* New bytes on a connection held here, or its end (hup). */
@@ -200,10 +287,7 @@ static void accept_all(void)
 			free(st);
 			continue;
 		}
-		st->next = &held;
-		st->prev = held.prev;
-		held.prev->next = st;
-		held.prev = st;
+		link_held(st);
 		/* a client's request usually follows its connect at once */
 		stage_event(st, false);
 	}
@@ -227,7 +311,9 @@ static void *front_loop(void *arg)
 				accept_all();
 			if (ev[i].data.ptr == &wake_tag)
 				return NULL;
-			if (ev[i].data.ptr != &listen_tag)
+			if (ev[i].data.ptr == &back_tag)
+				take_back();
+			else if (ev[i].data.ptr != &listen_tag)
 				stage_event(ev[i].data.ptr, ev[i].events &
 					    (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 		}
@@ -249,9 +335,11 @@ int front_start(struct MHD_Daemon *d, int listen_fd)
 	lfd = listen_fd;
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	back_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	back_open = true;	/* no connection yet: no lock needed */
 	if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) || epfd < 0 ||
-	    wake_fd < 0 || watch(listen_fd, &listen_tag) ||
-	    watch(wake_fd, &wake_tag) ||
+	    wake_fd < 0 || back_fd < 0 || watch(listen_fd, &listen_tag) ||
+	    watch(wake_fd, &wake_tag) || watch(back_fd, &back_tag) ||
 	    pthread_create(&thread, NULL, front_loop, NULL))
 		return -1;
 	running = true;
@@ -270,8 +358,13 @@ void front_stop(void)
 			strerror(errno));
 	pthread_join(thread, NULL);
 	close(lfd);
+	pthread_mutex_lock(&back_lock);
+	back_open = false;
+	pthread_mutex_unlock(&back_lock);
+	take_back();
 	while (held.next != &held)
 		drop(held.next);
 	close(epfd);
 	close(wake_fd);
+	close(back_fd);
 }

@@ -407,7 +407,8 @@ static struct MHD_Response *make_response(struct reply *rep,
 	add_auth_headers(r, rep);
 	if (rep->ctype && !strncmp(rep->ctype, "text/html", 9))
 		MHD_add_response_header(r, "Cache-Control", "no-cache");
-	if (__atomic_load_n(&stopping, __ATOMIC_SEQ_CST))
+	if (__atomic_load_n(&stopping, __ATOMIC_SEQ_CST) ||
+	    conns_closing_fd(conn) >= 0)
 		MHD_add_response_header(r, "Connection", "close");
 	guard_headers(g_cfg, r, conn);
 	return r;
@@ -561,6 +562,9 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)cls;
 	(void)toe;
 	conns_request_done(conn);
+	/* it sent more than this request: closing now, unread, would reset */
+	if (conns_closing_fd(conn) >= 0)
+		front_linger(conns_closing_fd(conn));
 	if (!ctx)
 		return;
 	free(ctx->body);

@@ -284,6 +284,11 @@ void streams_expire(bool all);
 /* ---- conns.c ---- */
 struct MHD_Connection;
 struct conn;
+/* where a served connection's reads are in its stream of requests */
+struct follow {
+	unsigned long left;	/* bytes of the current request still unread */
+	bool closing;		/* no more requests: it sent some too early */
+};
 int64_t monotonic_ms(void);
 /* the records by descriptor: room for descriptors below max_fd */
 int conns_init(size_t max_fd);
@@ -291,6 +296,8 @@ int conns_init(size_t max_fd);
 struct conn *conns_admit(int fd, const struct sockaddr *addr);
 /* the front door drops it (then closes its descriptor) */
 void conns_forget(struct conn *c);
+/* a descriptor kept for ms to read what is left (front_linger()) */
+struct conn *conns_adopt(int fd, int64_t ms);
 /* libmicrohttpd refused it, and closed fd */
 void conns_handover_failed(struct conn *c, int fd);
 /* answered and closing: at most ms more to read what is left */
@@ -304,6 +311,10 @@ void conns_notify(void *cls, struct MHD_Connection *mc, void **socket_ctx,
 void conns_request_received(struct MHD_Connection *mc);
 /* answered: the next request on the connection has a fresh deadline */
 void conns_request_done(struct MHD_Connection *mc);
+/* fd's follow-up state if libmicrohttpd serves it, else NULL */
+struct follow *conns_follow(int fd);
+/* the descriptor of a connection whose answer is its last, else -1 */
+int conns_closing_fd(struct MHD_Connection *mc);
 /* once a second: shut down the connections past their deadline */
 void conns_sweep(void);
 struct strbuf;
@@ -351,6 +362,15 @@ size_t guard_unescape(void *cls, struct MHD_Connection *conn, char *s);
 int front_start(struct MHD_Daemon *d, int listen_fd);
 /* no more connections: close the listening socket and those held */
 void front_stop(void);
+/* hc's problem document on fd, then no more answers (shutdown) */
+struct head_check;
+void front_answer(int fd, const struct head_check *hc);
+/*
+ * libmicrohttpd is about to close fd: a copy of it stays open with the
+ * front door, which reads and drops what the client still sends, for a
+ * while, so that the close does not reset the connection.
+ */
+void front_linger(int fd);
 
 /* ---- head.c ---- */
 /*

@@ -228,6 +228,38 @@ def budget_from_the_config_file(d_unused):
         d.cleanup()
 
 
+def the_issues_batches_answer_small_or_are_refused(d):
+    """The two batches of issue 8, with the default limits.  100 fork/exit
+    pairs on a process of 4,096 written pages (a 5.3 KB request) answered
+    26 MB and stored megabytes of results: now the answer is well under
+    1 MB and each journal row holds the op alone.  500 pairs on 16,384
+    pages held the session's lock for 106 s: now it is refused before it
+    starts, and nothing changes."""
+    sid = written(d, 4096)
+    _, before = stored_rows(d, sid)
+    batch = pairs(2, 100)
+    assert len(json.dumps({"ops": batch})) == 5303
+    status, body, _, payload, _ = d.request(
+        "POST", "/api/v1/sessions/%d/ops" % sid, {"ops": batch})
+    assert status == 200 and len(body["results"]) == 200, (status, body)
+    assert len(payload) < 1000000, len(payload)
+    _, rows = stored_rows(d, sid)
+    assert len(rows) == len(before) + 200
+    assert max(len(repr(r)) for r in rows[len(before):]) < 1000
+    big = d.json("POST", "/api/v1/sessions", {"name": "big"}, expect=201)["id"]
+    ops(d, big, [{"op": "spawn"},
+                 {"op": "mmap", "pid": 1, "addr": hex(BASE), "len": 16384 * PAGE,
+                  "prot": "rw-", "flags": ["private", "anonymous", "fixed"]}])
+    for at in range(0, 16384, 1000):
+        ops(d, big, [{"op": "access", "pid": 1, "addr": hex(BASE + i * PAGE),
+                      "write": True} for i in range(at, min(16384, at + 1000))])
+    before = state_and_journal(d, big)
+    body = ops(d, big, pairs(2, 500), expect=422)
+    assert body["type"] == "urn:rmapd:problem:budget-exceeded", body
+    assert "nothing was applied" in body["detail"], body
+    assert state_and_journal(d, big) == before
+
+
 def run_on(res, args, tests):
     """Each test on one daemon started with args."""
     d = Daemon(RMAPD, args=args).start()
@@ -245,7 +277,8 @@ def main():
                      events_all_is_capped_and_says_so,
                      events_query_takes_all_or_summary,
                      journal_keeps_only_the_op,
-                     reclaim_result_is_replayed_without_its_walk))
+                     reclaim_result_is_replayed_without_its_walk,
+                     the_issues_batches_answer_small_or_are_refused))
     run_on(res, ["--max-batch-cost", "3000"],
            (budget_refuses_a_batch_sure_to_exceed_it,
             budget_stops_and_undoes_a_batch_that_exceeds_it))

@@ -295,6 +295,13 @@ def loopback_names_with_and_without_the_port_are_served():
 def missing_or_repeated_host_is_400():
     d = Daemon(RMAPD).start()
     try:
+        sid = with_session(d)
+        # the issue's attack: no Host at all got full reads and DELETE
+        for method in (b"GET", b"DELETE"):
+            st, h, b = raw(d, method + b" /api/v1/sessions/%d HTTP/1.1\r\n"
+                           b"Connection: close\r\n\r\n" % sid)
+            problem(st, h.get("content-type"), b, 400, "missing-host")
+        journal_intact(d, sid)
         st, h, b = raw(d, b"GET /api/v1/sessions HTTP/1.1\r\n"
                        b"Connection: close\r\n\r\n")
         problem(st, h.get("content-type"), b, 400, "missing-host")
@@ -547,6 +554,16 @@ BAD_HEADS = (
      (b"\r\n" * 20000 + get(), 431, "headers-too-large")])
 
 
+def refused_whole(out, data, status, kind):
+    """out, the answer to data, is one whole problem document, the last."""
+    assert out, (data[:60], "closed without an answer")
+    st, h, body = split_answer(out)
+    assert int(h.get("content-length", -1)) == len(body), (data[:60], h)
+    problem(st, h.get("content-type"), body, status, kind)
+    assert h.get("connection") == "close", (data[:60], h)
+    assert "frame-ancestors 'none'" in h.get("content-security-policy", ""), h
+
+
 def malformed_heads_get_problem_documents_not_html():
     """Every head libmicrohttpd would answer with its own HTML page (or a
     bare close), or would take although HTTP says to refuse it, gets a
@@ -555,13 +572,7 @@ def malformed_heads_get_problem_documents_not_html():
     d = Daemon(RMAPD).start()
     try:
         for data, status, kind in BAD_HEADS:
-            out = answer_and_close(d, data)
-            assert out, (data[:60], "closed without an answer")
-            st, h, body = split_answer(out)
-            assert int(h.get("content-length", -1)) == len(body), (data[:60], h)
-            problem(st, h.get("content-type"), body, status, kind)
-            assert h.get("connection") == "close", (data[:60], h)
-            assert "frame-ancestors 'none'" in h.get("content-security-policy", ""), h
+            refused_whole(answer_and_close(d, data), data, status, kind)
         assert d.json("GET", "/api/v1/sessions") == []
         # what HTTP allows still passes: HTTP/1.0 without Host, empty lines
         # before the request line, a bare LF, an HTTP/1.x minor version
@@ -579,35 +590,83 @@ def malformed_heads_get_problem_documents_not_html():
         d.cleanup()
 
 
-def follow_up_heads_libmicrohttpd_takes_are_refused_alike():
-    """A kept-alive connection's next request reaches libmicrohttpd
-    without the front door; of the heads above, those it takes (two
-    Content-Lengths, a Transfer-Encoding, a control byte in a value, a
-    method that is no token) are refused by rmapd's guard just the same."""
+def kept_alive(d, first):
+    """A connection whose first request was answered, kept alive."""
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    s.sendall(first)
+    resp = http.client.HTTPResponse(s)
+    resp.begin()
+    assert resp.status in (200, 201) and resp.read(), resp.status
+    assert resp.getheader("Connection") != "close"
+    return s
+
+
+def follow_up_heads_get_problem_documents_not_html():
+    """A kept-alive connection's next requests are read by libmicrohttpd,
+    not by the front door: each bad head above, sent after a good request
+    (a GET, or a POST with a body), gets the same problem document as a
+    first request would, never libmicrohttpd's HTML or a bare close."""
     d = Daemon(RMAPD).start()
     try:
-        first = b"GET /healthz HTTP/1.1\r\n" + H + b"\r\n"
-        for data, status, kind in [
-                (post(b"Content-Length: 2\r\nContent-Length: 2\r\n"),) + MALFORMED,
-                (get(fields=b"X-A: a\x01b\r\n"),) + MALFORMED,
-                (get(b"G(T /healthz HTTP/1.1"),) + MALFORMED] + [
-                (post(f, b"2\r\n{}\r\n0\r\n\r\n"), 411, "length-required")
-                for f in (b"Transfer-Encoding: chunked\r\n",
-                          b"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n")]:
-            s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
-            s.sendall(first)
+        firsts = (b"GET /healthz HTTP/1.1\r\n" + H + b"\r\n",
+                  post(b"Content-Length: 13\r\n", b'{"name":"k"}\n'))
+        for i, (data, status, kind) in enumerate(BAD_HEADS):
+            s = kept_alive(d, firsts[i % 2])
+            s.sendall(data)
+            refused_whole(recv_all(s), data, status, kind)
+        # one session per POST first, none from a refused follow-up
+        assert len(d.json("GET", "/api/v1/sessions")) == len(BAD_HEADS) // 2
+        log = d.log_text()
+        assert "<html>" not in log and "libmicrohttpd:" not in log, log[-2000:]
+    finally:
+        d.cleanup()
+
+
+def good_follow_ups_are_served_on_the_same_connection():
+    """The check of each follow-up lets good ones through: many requests,
+    with and without bodies, a head split over several sends and a body
+    sent after its head, all on one connection."""
+    d = Daemon(RMAPD).start()
+    try:
+        s = kept_alive(d, b"GET /healthz HTTP/1.1\r\n" + H + b"\r\n")
+        for i in range(20):
+            req = (post(b"Content-Length: 2\r\n") if i % 2 else
+                   b"GET /api/v1/sessions HTTP/1.1\r\n" + H + b"\r\n")
+            if i % 5 == 3:      # trickled: the head cut in three, then the body
+                head, _, body = req.partition(b"\r\n\r\n")
+                for part in (head[:7], head[7:30], head[30:] + b"\r\n\r\n", body):
+                    s.sendall(part)
+                    time.sleep(0.05)
+            else:
+                s.sendall(req)
             resp = http.client.HTTPResponse(s)
             resp.begin()
-            assert resp.status == 200 and resp.read(), resp.status
-            s.sendall(data + b"GET /healthz HTTP/1.1\r\n" + H +
-                      b"Connection: close\r\n\r\n")
-            resp = http.client.HTTPResponse(s)
-            resp.begin()
-            body = resp.read()
-            problem(resp.status, resp.getheader("Content-Type"), body, status,
-                    kind)
-            s.close()
-        assert d.json("GET", "/api/v1/sessions") == []
+            assert resp.status == (201 if i % 2 else 200), (i, resp.status)
+            resp.read()
+            assert resp.getheader("Connection") != "close", i
+        s.close()
+        assert len(d.json("GET", "/api/v1/sessions")) == 10
+    finally:
+        d.cleanup()
+
+
+def pipelined_requests_are_answered_then_closed():
+    """A request sent before the answer to the previous one (pipelining,
+    which browsers and curl do not use) is not read by libmicrohttpd: the
+    answer in hand says Connection: close, and a bad head pipelined behind
+    a good request never gets libmicrohttpd's HTML."""
+    d = Daemon(RMAPD).start()
+    try:
+        good = b"GET /healthz HTTP/1.1\r\n" + H + b"\r\n"
+        for data in (good, get(b"GET /healthz HTTP/2.0"),
+                     get(fields=b"X-A: " + b"a" * 40000 + b"\r\n")):
+            s = kept_alive(d, good)
+            s.sendall(good + data)
+            out = recv_all(s)
+            st, h, body = split_answer(out)
+            assert st == 200 and h.get("connection") == "close", (st, h)
+            assert int(h["content-length"]) == len(body), (h, out[-300:])
+            assert b"<html" not in out.lower(), out[-300:]
     finally:
         d.cleanup()
 
@@ -760,7 +819,9 @@ def main():
               invalid_utf8_from_the_client_never_reaches_a_document,
               long_targets_and_headers_are_problem_documents,
               malformed_heads_get_problem_documents_not_html,
-              follow_up_heads_libmicrohttpd_takes_are_refused_alike,
+              follow_up_heads_get_problem_documents_not_html,
+              good_follow_ups_are_served_on_the_same_connection,
+              pipelined_requests_are_answered_then_closed,
               control_bytes_around_or_inside_json_are_refused,
               ids_in_paths_are_canonical_decimal_only,
               nul_and_control_bytes_in_paths_are_refused_400,

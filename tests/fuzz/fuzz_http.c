@@ -30,6 +30,12 @@
  * whose status is the answer's and leave every session at its version; a
  * JSON answer must be JSON.  After the last request, every session's state
  * must be what the database rebuilds from its snapshot and journal.
+ *
+ * An input whose first line is "--auth" runs with --auth on: callers are
+ * named by the API tokens and the login cookie of the CALLERS below
+ * (Authorization: Bearer rmt_fuzz_alice, Cookie: rmapd_session=rml_fuzz_bob),
+ * made anew before an input whenever one before revoked them (a logout).
+ *
  * FUZZ_VERBOSE=1 prints every request and the start of its answer.
  */
 #include <dirent.h>
@@ -39,14 +45,17 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "fuzz.h"
 #include "rmapd.h"
 
 #define FUZZ_MAX_REQUESTS	8
 #define REQ_MARK		"\n%%\n"
+#define AUTH_LINE		"--auth\n"
 #define MAX_QUERY		16
 #define MAX_HEADERS_IN		128
 
@@ -259,6 +268,61 @@ static void forget_ids(void)
 	sqlite3_close(side);
 }
 
+/* the callers an --auth input can name, by secrets the dictionary holds */
+static const struct {
+	const char *user, *secret, *kind, *scope;
+	bool admin;
+} callers[] = {
+	{ "alice", "rmt_fuzz_alice", "api", "write", false },
+	{ "alice", "rmt_fuzz_alice_read", "api", "read", false },
+	{ "bob", "rml_fuzz_bob", "login", "write", false },
+	{ "root", "rmt_fuzz_root", "api", "write", true },
+};
+
+#define NR_CALLERS	(sizeof(callers) / sizeof(callers[0]))
+
+static void add_caller(size_t i)
+{
+	unsigned char hash[AUTH_HASH_LEN];
+	long now = (long)time(NULL), user, token;
+	int rc = db_user_add(g_db, callers[i].user, callers[i].user, "",
+			     callers[i].admin, now, &user);
+
+	if (rc && rc != DB_EXISTS)
+		fuzz_fail("db_user_add %s failed", callers[i].user);
+	auth_secret_hash(callers[i].secret, hash);
+	if (db_token_add(g_db, user, hash, "fuzz", callers[i].scope,
+			 callers[i].kind, now, 0, &token))
+		fuzz_fail("db_token_add %s failed", callers[i].secret);
+}
+
+static bool caller_live(size_t i)
+{
+	unsigned char hash[AUTH_HASH_LEN];
+	struct db_token t;
+
+	auth_secret_hash(callers[i].secret, hash);
+	return !db_token_find(g_db, hash, &t) && !t.revoked;
+}
+
+/*
+ * Every caller with its live token, as each input expects: one revoked
+ * (a logout, DELETE /tokens) takes its user, made anew with its tokens.
+ */
+static void restore_callers(void)
+{
+	size_t i, j;
+
+	for (i = 0; i < NR_CALLERS; i++) {
+		if (caller_live(i))
+			continue;
+		db_user_remove(g_db, callers[i].user);
+		for (j = 0; j < NR_CALLERS; j++)
+			if (!strcmp(callers[j].user, callers[i].user))
+				add_caller(j);
+	}
+}
+
 static void reset(void)
 {
 	long ids[65] = { 0 }, i;
@@ -283,6 +347,7 @@ static void reset(void)
 		if (!g_db)
 			fuzz_fail("db_open: %s", err);
 	}
+	restore_callers();
 	if (sessions_init(&cfg, g_db) || sessions_count())
 		fuzz_fail("sessions_init failed or found sessions");
 }
@@ -530,6 +595,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!g_cfg)
 		configure();
+	cfg.auth = size >= strlen(AUTH_LINE) &&
+		   !memcmp(p, AUTH_LINE, strlen(AUTH_LINE));
+	if (cfg.auth)
+		p += strlen(AUTH_LINE);
 	reset();
 	for (n = 0; p < end && n < FUZZ_MAX_REQUESTS; n++) {
 		mark = memmem(p, (size_t)(end - p), REQ_MARK, strlen(REQ_MARK));
