@@ -9,11 +9,7 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(build-essential meson ninja-build pkg-config libmicrohttpd-dev
 	libcjson-dev libsqlite3-dev libsodium-dev libsystemd-dev sqlite3 python3 curl systemd chromium
-<<<<<<< HEAD
-	nodejs npm clang libclang-rt-dev nginx-light)
-=======
-	nodejs npm clang libclang-rt-dev postgresql libpq-dev)
->>>>>>> pg
+	nodejs npm clang libclang-rt-dev nginx-light postgresql libpq-dev)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
