@@ -634,7 +634,7 @@ const walkTitle = () => (app.view !== null ? `rmap_walk at op ${app.view}` : 'rm
 // in the state shown, at the instructor's step.
 async function showWalk(w) {
   if (!w) {
-    if (player.walk) player.clear();
+    if (player.walk || $('walk-steps').children.length) player.clear();   // a walk, or the note of one missing
     return;
   }
   if (player.live()?.pfn !== w.pfn) {
