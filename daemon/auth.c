@@ -695,17 +695,33 @@ out:
 
 /* ---- live lessons: a class follows one session of its instructor ---- */
 
+static void add_walk(cJSON *o, const struct db_live_walk *w)
+{
+	cJSON *j;
+
+	if (!w->kind[0]) {
+		cJSON_AddNullToObject(o, "walk");
+		return;
+	}
+	j = cJSON_AddObjectToObject(o, "walk");
+	cJSON_AddNumberToObject(j, "pfn", (double)w->pfn);
+	cJSON_AddStringToObject(j, "kind", w->kind);
+	cJSON_AddNumberToObject(j, "step", (double)w->step);
+}
+
 static void get_live(long class_id, struct reply *rep)
 {
 	struct session_access sa;
+	struct db_live_walk walk;
 	long session, step;
 	cJSON *o = cJSON_CreateObject();
 	char url[64];
 
-	db_class_live(g_db, class_id, &session, &step);
+	db_class_live(g_db, class_id, &session, &step, &walk);
 	if (!session || !session_access_info(session, &sa)) {
 		cJSON_AddNullToObject(o, "session");
 		cJSON_AddNullToObject(o, "step");
+		cJSON_AddNullToObject(o, "walk");
 		reply_json(rep, 200, o);
 		return;
 	}
@@ -714,9 +730,53 @@ static void get_live(long class_id, struct reply *rep)
 		cJSON_AddNumberToObject(o, "step", (double)step);
 	else
 		cJSON_AddNullToObject(o, "step");
+	add_walk(o, &walk);
 	snprintf(url, sizeof(url), "/api/v1/sessions/%ld", session);
 	cJSON_AddStringToObject(o, "url", url);
 	reply_json(rep, 200, o);
+}
+
+/*
+ * The walk the instructor shows (absent or null: none): a frame, the walk
+ * step shown (0: its start) and a kind that only reads.  A walk that
+ * changes the session (try_to_unmap, folio_referenced) is an op of the
+ * instructor's, which followers see as state.
+ */
+static bool walk_field(const cJSON *body, struct db_live_walk *w,
+		       struct reply *rep)
+{
+	static const char *const fields[] = { "pfn", "kind", "step", NULL };
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "walk");
+	const cJSON *kind;
+
+	w->kind[0] = '\0';
+	w->pfn = w->step = -1;
+	if (!v || cJSON_IsNull(v))
+		return true;
+	if (!cJSON_IsObject(v)) {
+		reply_problem(rep, 422, "invalid-type", "walk", "walk is null "
+			      "or {\"pfn\", \"kind\", \"step\"}");
+		return false;
+	}
+	if (!only_fields(v, fields, rep))
+		return false;
+	kind = cJSON_GetObjectItemCaseSensitive(v, "kind");
+	if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "rmap_walk")) {
+		reply_problem(rep, 422, "invalid-value", "walk.kind", "a live "
+			      "walk's kind is rmap_walk: the walks that change "
+			      "the session are ops, followed as its state");
+		return false;
+	}
+	if (!opt_long(v, "pfn", 0, 1L << 40, &w->pfn, rep) ||
+	    !opt_long(v, "step", 0, 1L << 40, &w->step, rep))
+		return false;
+	if (w->pfn < 0 || w->step < 0) {
+		reply_problem(rep, 422, "invalid-value", "walk", "a walk names "
+			      "its pfn and its step");
+		return false;
+	}
+	snprintf(w->kind, sizeof(w->kind), "%s", kind->valuestring);
+	return true;
 }
 
 /*
@@ -726,14 +786,16 @@ static void get_live(long class_id, struct reply *rep)
 static void post_live(const struct request *req, long class_id,
 		      struct reply *rep)
 {
-	static const char *const fields[] = { "session", "step", NULL };
+	static const char *const fields[] = { "session", "step", "walk", NULL };
 	cJSON *body = parse_body(req, rep);
 	struct session_access sa;
+	struct db_live_walk walk;
 	long session = 0, step = -1;
 
 	if (!body || !only_fields(body, fields, rep) ||
 	    !opt_long(body, "session", 1, 1L << 40, &session, rep) ||
-	    !opt_long(body, "step", 0, 1L << 40, &step, rep))
+	    !opt_long(body, "step", 0, 1L << 40, &step, rep) ||
+	    !walk_field(body, &walk, rep))
 		goto out;
 	if (!session || !session_access_info(session, &sa) ||
 	    (sa.owner != req->who->user && !req->who->admin)) {
@@ -741,12 +803,12 @@ static void post_live(const struct request *req, long class_id,
 			      "names one of your sessions");
 		goto out;
 	}
-	if (db_class_set_live(g_db, class_id, session, step)) {
+	if (db_class_set_live(g_db, class_id, session, step, &walk)) {
 		reply_problem(rep, 503, "storage-unavailable", "", "the live "
 			      "lesson was not set");
 		goto out;
 	}
-	streams_notify_live(session, step, true);
+	streams_notify_live(session, step, &walk, true);
 	get_live(class_id, rep);
 out:
 	cJSON_Delete(body);
@@ -770,14 +832,14 @@ static void live_route(const struct request *req, const char *cls,
 	} else if (!strcmp(req->method, "POST")) {
 		post_live(req, class_id, rep);
 	} else {
-		db_class_live(g_db, class_id, &was, &step);
-		if (db_class_set_live(g_db, class_id, 0, -1)) {
+		db_class_live(g_db, class_id, &was, &step, NULL);
+		if (db_class_set_live(g_db, class_id, 0, -1, NULL)) {
 			reply_problem(rep, 503, "storage-unavailable", "", "the "
 				      "live lesson was not stopped");
 			return;
 		}
 		if (was)
-			streams_notify_live(was, -1, false);
+			streams_notify_live(was, -1, NULL, false);
 		rep->status = 204;
 	}
 }

@@ -129,7 +129,7 @@ static void add_live(cJSON *o, long class_id)
 	long session, step;
 	cJSON *live;
 
-	db_class_live(g_db, class_id, &session, &step);
+	db_class_live(g_db, class_id, &session, &step, NULL);
 	if (!session || !session_access_info(session, &sa)) {
 		cJSON_AddNullToObject(o, "live");
 		return;

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "rmapd.h"
 
 struct conn_ctx {
@@ -75,9 +76,10 @@ struct stream {
 	bool waiting;		/* suspended */
 	bool notified;		/* the session moved */
 	bool gone;		/* the client hung up while it waited */
-	bool stepped;		/* a live lesson moved: step, live */
+	bool stepped;		/* a live lesson moved: step, walk, live */
 	bool live;
 	long step;		/* -1: none named */
+	struct db_live_walk walk;	/* kind "": none */
 	struct stream *next;
 };
 
@@ -156,8 +158,10 @@ void streams_notify(long session)
  * followers' streams say so, so that they follow the step as well as the
  * state.  Under streams_lock, as streams_notify().
  */
-void streams_notify_live(long session, long step, bool live)
+void streams_notify_live(long session, long step,
+			 const struct db_live_walk *walk, bool live)
 {
+	static const struct db_live_walk none = { "", -1, -1 };
 	struct stream *st;
 
 	pthread_mutex_lock(&streams_lock);
@@ -165,6 +169,7 @@ void streams_notify_live(long session, long step, bool live)
 		if (st->session == session) {
 			st->stepped = true;
 			st->step = step;
+			st->walk = walk ? *walk : none;
 			st->live = live;
 			st->notified = true;
 			stream_resume(st);
@@ -254,13 +259,25 @@ static const char *step_text(long step, char *buf, size_t len)
 	return buf;
 }
 
+/* a live lesson's walk as JSON: null, or its kind, frame and step */
+static const char *walk_text(const struct db_live_walk *w, char *buf,
+			     size_t len)
+{
+	if (!w->kind[0])
+		return "null";
+	snprintf(buf, len, "{\"pfn\":%ld,\"kind\":\"%s\",\"step\":%ld}",
+		 w->pfn, w->kind, w->step);
+	return buf;
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *st = cls;
 	struct session *s;
+	struct db_live_walk walk;
 	long version = -1, step;
 	bool deleted = false, ready, stepped, live;
-	char num[24];
+	char num[24], walk_json[96];
 	int n;
 
 	(void)pos;
@@ -288,6 +305,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 	stepped = st->stepped;
 	step = st->step;
+	walk = st->walk;
 	live = st->live;
 	pthread_mutex_unlock(&streams_lock);
 	if (!ready)
@@ -302,9 +320,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			     "\n\n", version);
 	if (stepped)
 		n += snprintf(buf + n, max - (size_t)n, "event: live\ndata: {"
-			      "\"version\":%ld,\"step\":%s,\"live\":%s}\n\n",
-			      version, step_text(step, num, sizeof(num)),
-			      live ? "true" : "false");
+			      "\"version\":%ld,\"step\":%s,\"live\":%s,"
+			      "\"walk\":%s}\n\n", version,
+			      step_text(step, num, sizeof(num)),
+			      live ? "true" : "false",
+			      walk_text(&walk, walk_json, sizeof(walk_json)));
 	if (n)
 		return n;
 	return snprintf(buf, max, ": keep-alive\n\n");

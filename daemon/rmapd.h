@@ -277,8 +277,13 @@ void http_stop(struct MHD_Daemon *d);
 bool http_stopping(void);
 /* event streams */
 void streams_notify(long session);
-/* a live lesson of session moved to step (-1: none named) or stopped */
-void streams_notify_live(long session, long step, bool live);
+/*
+ * A live lesson of session moved to step (-1: none named) or to walk
+ * (NULL: none), or stopped.
+ */
+struct db_live_walk;
+void streams_notify_live(long session, long step,
+			 const struct db_live_walk *walk, bool live);
 void streams_expire(bool all);
 
 /* ---- conns.c ---- */

@@ -450,8 +450,11 @@ static bool exists(struct db *db, const char *sql, long a, long b)
  * Who follows a session changes with the class's live session, not with
  * its step: a new step keeps what readers have cached.
  */
-int db_class_set_live(struct db *db, long class_id, long session, long step)
+int db_class_set_live(struct db *db, long class_id, long session, long step,
+		      const struct db_live_walk *walk)
 {
+	bool walking = session > 0 && walk && walk->kind[0];
+
 	if (db_write_begin(db))
 		return -1;
 	if (db_sql_step(db_writer(db), "UPDATE auth_epoch SET n = n + 1 WHERE "
@@ -460,36 +463,51 @@ int db_class_set_live(struct db *db, long class_id, long session, long step)
 			session > 0 ? session : 0))
 		return db_write_end(db, -1);
 	return write_stmt(db, db_sql_prep(db_writer(db), "UPDATE classes SET "
-					  "live_session = ?, live_step = ? WHERE "
-					  "id = ?", "nnl", session,
+					  "live_session = ?, live_step = ?, "
+					  "live_walk_kind = ?, live_walk_pfn = ?, "
+					  "live_walk_step = ? WHERE id = ?",
+					  "nntnnl", session,
 					  session > 0 && step >= 0 ? step + 1 : 0,
+					  walking ? walk->kind : NULL,
+					  walking ? walk->pfn + 1 : 0,
+					  walking ? walk->step + 1 : 0,
 					  class_id), NULL);
 }
 
 struct live_row {
 	long session, step;
+	struct db_live_walk walk;
 };
 
+/* steps and pfns are stored + 1: 0 is one too */
 static void row_to_live(struct db_stmt *st, void *out)
 {
 	struct live_row *l = out;
 
 	l->session = col_long(st, 0);
-	l->step = col_long(st, 1) - 1;	/* stored + 1: 0 is a step too */
+	l->step = col_long(st, 1) - 1;
+	copy_text(l->walk.kind, sizeof(l->walk.kind), st, 2);
+	l->walk.pfn = col_long(st, 3) - 1;
+	l->walk.step = col_long(st, 4) - 1;
 }
 
-int db_class_live(struct db *db, long class_id, long *session, long *step)
+int db_class_live(struct db *db, long class_id, long *session, long *step,
+		  struct db_live_walk *walk)
 {
-	struct live_row l = { 0, -1 };
+	struct live_row l = { 0, -1, { "", -1, -1 } };
 	void *tok;
 	struct db_conn *h = db_read_begin(db, &tok);
 	int rc = first_row(db_sql_prep(h, "SELECT COALESCE(live_session, 0), "
-				       "COALESCE(live_step, 0) FROM classes "
+				       "COALESCE(live_step, 0), live_walk_kind, "
+				       "COALESCE(live_walk_pfn, 0), "
+				       "COALESCE(live_walk_step, 0) FROM classes "
 				       "WHERE id = ?", "l", class_id), tok,
 			   row_to_live, &l);
 
 	*session = l.session;
 	*step = l.step;
+	if (walk)
+		*walk = l.walk;
 	return rc ? -1 : 0;
 }
 

@@ -120,10 +120,22 @@ int db_class_find(struct db *db, const char *name, long *id);
 int db_member_set(struct db *db, long class_id, long user, enum auth_role role);
 int db_memberships(struct db *db, long user,
 		   void (*fn)(const struct db_membership *, void *), void *arg);
-/* the class's live lesson: session 0 stops it; step -1: none named */
-int db_class_set_live(struct db *db, long class_id, long session, long step);
-/* 0 with *session (0: none) and *step (-1: none), or -1 */
-int db_class_live(struct db *db, long class_id, long *session, long *step);
+/* the walk a live lesson shows: kind "" for none */
+struct db_live_walk {
+	char kind[24];
+	long pfn;
+	long step;
+};
+
+/*
+ * The class's live lesson: session 0 stops it; step -1: none named; walk
+ * NULL (or of kind ""): none shown.
+ */
+int db_class_set_live(struct db *db, long class_id, long session, long step,
+		      const struct db_live_walk *walk);
+/* 0 with *session (0: none), *step (-1: none) and *walk (if asked), or -1 */
+int db_class_live(struct db *db, long class_id, long *session, long *step,
+		  struct db_live_walk *walk);
 /* whether session is live for a class user is a member of */
 bool db_follows(struct db *db, long user, long session);
 /* whether staff (instructor or TA) teaches student in a class they share */

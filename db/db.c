@@ -24,7 +24,7 @@
 #include "sql.h"
 #include "store.h"
 
-#define SCHEMA_VERSION	6
+#define SCHEMA_VERSION	7
 #define NR_READERS	4
 #define PROBE_EVERY_MS	1000
 #define NR_STMTS	32	/* distinct statements one connection runs */

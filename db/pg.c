@@ -96,6 +96,7 @@ static const char *const pg_migrations[] = {
 		       "BIGINT", "BYTEA"),
 	DB_LABS_SCHEMA("BIGINT"),
 	DB_FENCE_SCHEMA("BIGINT"),
+	DB_WALK_SCHEMA("BIGINT"),
 };
 
 /* the latest failure's reason, one line */

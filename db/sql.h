@@ -50,6 +50,16 @@ int db_auth_adopt_sessions(struct db_conn *c, char *note, size_t len);
 	"ALTER TABLE sessions ADD COLUMN cuts " INT " NOT NULL DEFAULT 0;"
 
 /*
+ * Schema 7: the walk a class's live lesson shows (a read-only rmap walk
+ * of one frame, at one of its steps), so that followers play it too.
+ * No kind: no walk.
+ */
+#define DB_WALK_SCHEMA(INT) \
+	"ALTER TABLE classes ADD COLUMN live_walk_kind TEXT;" \
+	"ALTER TABLE classes ADD COLUMN live_walk_pfn " INT ";" \
+	"ALTER TABLE classes ADD COLUMN live_walk_step " INT ";"
+
+/*
  * Schema 4: the people of a lab.  Plain SQL but for the words each engine
  * spells its own way: ID an id column (never reused: a user made after one
  * was removed must not inherit what the daemon still remembers of the

@@ -101,6 +101,7 @@ static const char *const lite_migrations[] = {
 	DB_AUTH_SCHEMA("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "BLOB"),
 	DB_LABS_SCHEMA("INTEGER"),
 	DB_FENCE_SCHEMA("INTEGER"),
+	DB_WALK_SCHEMA("INTEGER"),
 };
 
 static int lite_exec(struct db_conn *c, const char *sql)

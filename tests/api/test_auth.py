@@ -470,13 +470,14 @@ def a_class_follows_its_live_lesson(lab):
     url = "/api/v1/sessions/%d" % sid
     live = "/api/v1/classes/os101/live"
     lab.json("inst_a", "DELETE", live, expect=204)
-    assert lab.json("bob", "GET", live) == {"session": None, "step": None}
+    assert lab.json("bob", "GET", live) == {"session": None, "step": None,
+                                            "walk": None}
     assert lab.req("bob", "GET", url + "?view=summary")[0] == 404
     st, b, _, _, _ = lab.req("inst_a", "POST", live, {"session": lab.fixture()[
         "id"]})
     assert st == 422 and b["field"] == "session", b     # not inst_a's
     got = lab.json("inst_a", "POST", live, {"session": sid, "step": 2})
-    assert got == {"session": sid, "step": 2, "url": url}, got
+    assert got == {"session": sid, "step": 2, "walk": None, "url": url}, got
     assert lab.json("bob", "GET", live)["step"] == 2
     assert lab.req("bob", "GET", url + "?view=summary")[0] == 200
     assert lab.req("bob", "POST", url + "/ops", {"op": "spawn"})[0] == 403
@@ -500,10 +501,62 @@ def a_class_follows_its_live_lesson(lab):
     assert woke["status"] == 200 and woke["after"] < 3, woke
     # the stream brings the step: followers follow the lesson, not only
     # the state
-    assert (b'event: live\ndata: {"version":%d,"step":3,"live":true}\n\n'
-            % version) in woke["payload"], woke
+    assert (b'event: live\ndata: {"version":%d,"step":3,"live":true,'
+            b'"walk":null}\n\n' % version) in woke["payload"], woke
+    a_live_walk_is_followed(lab, sid, version)
     lab.json("inst_a", "DELETE", live, expect=204)
     assert lab.req("bob", "GET", url + "?view=summary")[0] == 404
+    assert lab.json("bob", "GET", live)["walk"] is None
+
+
+def a_live_walk_is_followed(lab, sid, version):
+    """The instructor's walk goes with the live step: checked (a bad one is
+    422 and changes nothing), kept, and brought by the followers' stream."""
+    url = "/api/v1/sessions/%d" % sid
+    live = "/api/v1/classes/os101/live"
+    pfn = lab.json("inst_a", "GET", url)["frames"][0]["pfn"]
+    walk = {"pfn": pfn, "kind": "rmap_walk", "step": 2}
+    got = lab.json("inst_a", "POST", live, {"session": sid, "step": 3,
+                                            "walk": walk})
+    assert got == {"session": sid, "step": 3, "walk": walk, "url": url}, got
+    assert lab.json("bob", "GET", live) == got
+    for bad, field in (
+            (dict(walk, kind="try_to_unmap"), "walk.kind"),
+            (dict(walk, kind="folio_referenced"), "walk.kind"),
+            ({"pfn": pfn, "step": 2}, "walk.kind"),
+            (dict(walk, pfn=-1), "pfn"),
+            (dict(walk, pfn=1.5), "pfn"),
+            (dict(walk, step="2"), "step"),
+            ({"pfn": pfn, "kind": "rmap_walk"}, "walk"),
+            (dict(walk, pfn=None), "walk"),
+            (dict(walk, why=1), "why"),
+            ([pfn, 2], "walk"),
+            ("rmap_walk", "walk")):
+        st, b, ct, payload, _ = lab.req("inst_a", "POST", live, {
+            "session": sid, "step": 4, "walk": bad})
+        assert st == 422 and ct == "application/problem+json" and \
+            b["field"] == field, (bad, st, payload)
+        assert lab.json("bob", "GET", live) == got, bad
+    # a step, then the end of the walk: each wakes the followers with it
+    import threading
+    for walk, text in ((dict(walk, step=3), b'{"pfn":%d,"kind":"rmap_walk",'
+                        b'"step":3}' % pfn), (None, b"null")):
+        woke = {}
+
+        def follow():
+            woke["got"] = lab.req("bob", "GET", url + "/events?since=%d"
+                                  % version)
+        th = threading.Thread(target=follow)
+        th.start()
+        time.sleep(0.5)
+        body = {"session": sid, "step": 3}
+        if walk:
+            body["walk"] = walk
+        assert lab.json("inst_a", "POST", live, body)["walk"] == walk
+        th.join(30)
+        assert (b'event: live\ndata: {"version":%d,"step":3,"live":true,'
+                b'"walk":%s}\n\n' % (version, text)) in woke["got"][3], woke
+        assert lab.json("bob", "GET", live)["walk"] == walk
 
 
 def a_class_page_lists_its_lessons_and_its_staff_see_the_roster(lab):
@@ -789,7 +842,7 @@ def migration_gives_old_sessions_to_a_new_admin():
         assert d.request("GET", listed[0]["url"], headers=stu)[0] == 404
         d.stop()
         with sqlite3.connect(old) as c:
-            assert c.execute("PRAGMA user_version").fetchone()[0] == 6
+            assert c.execute("PRAGMA user_version").fetchone()[0] == 7
         # opened again: nothing more to migrate, nothing said
         d.start()
         assert "existing sessions now belong" not in d.log_text().split(

@@ -3,7 +3,8 @@
 // in through the form (users and class made with the CLI before the daemon
 // starts); the instructor starts a live lesson and steps it, and both
 // students' pages follow step by step (the exact lesson step and version,
-// and the same drawing); a student takes a copy of the step and gets a
+// and the same drawing) and the instructor's walk, walk step by walk step,
+// to its end; a student takes a copy of the step and gets a
 // session of their own at it; neither student sees the other's sessions
 // (on the page or through the API); a share link opens with no account,
 // read-only; the class page of staff and of a student is screenshotted at
@@ -75,6 +76,31 @@ const drawing = (page) => page.evaluate(() => JSON.stringify({
 }));
 
 const versionOf = async (page) => Number((await page.textContent('#version')).match(/ op (\d+)/)[1]);
+
+// the walk shown: the steps listed so far, the current one, the tally, and
+// what is lit on the picture and in the interval tree
+const walkShown = (page) => page.evaluate(() => JSON.stringify({
+  steps: [...document.querySelectorAll('#walk-steps li')].filter((li) => !li.hidden).map((li) => li.textContent),
+  current: document.querySelector('#walk-steps li.current')?.textContent ?? null,
+  tally: document.getElementById('walk-tally').textContent,
+  lit: [...document.querySelectorAll('#graph .walk-start, #graph .walk-hit, #graph .walk-miss, #graph .walk-probe')]
+    .map((n) => `${n.dataset.obj} ${[...n.classList].filter((c) => c.startsWith('walk-')).join(' ')}`).sort(),
+  tree: [...document.querySelectorAll('#walk-tree .tree-node')].map((n) => `${n.dataset.key} ${n.getAttribute('class')}`),
+}));
+
+// both students' pages show the instructor's walk as it is now (none: no walk)
+async function followsWalk(students, prof, what) {
+  const want = await walkShown(prof.page);
+  await Promise.all(students.map((s) => s.page.waitForFunction(([w, sel]) => document.body.dataset.busy === 'false'
+    && (document.querySelector(sel)?.textContent ?? null) === w, [JSON.parse(want).current, '#walk-steps li.current'],
+  { polling: 50, timeout: 15000 }).catch(() => {})));
+  for (const s of students) {
+    const got = await walkShown(s.page);
+    check(`${s.name} ${what}: the same walk at the same step as the instructor's`, got === want, `${got}\n  vs ${want}`);
+    check(`${s.name} ${what}: no walk controls of their own`, !(await s.page.isVisible('#walk-step'))
+      && !(await s.page.isVisible('#walk-start')) && !(await s.page.isVisible('#walk-end')));
+  }
+}
 
 // from the instructor's click (t0) to each student's page showing the step
 const lags = [], own = [];
@@ -149,6 +175,52 @@ async function authOn(browser) {
     await followsStep([bob], prof, les, 2, opsBefore(2));
     check('a student\'s op on the live session is refused',
       (await api(ann.page, 'POST', `/api/v1/sessions/${sid}/ops`, { op: 'spawn' })).status === 403);
+
+    // at step 4 (after the fork) the instructor walks the frame both
+    // processes map and steps the walk twice, to its end, then back one:
+    // both students play it at that very step; the instructor ends it, and
+    // so does theirs
+    for (const k of [3, 4]) {
+      await prof.page.click('#lesson-next');
+      await settle(prof.page, { pos: `step ${k} of ${steps.length}`, op: opsBefore(k) });
+    }
+    await followsStep(students, prof, les, 4, opsBefore(4));
+    const pfn = Number(await prof.page.inputValue('#walk-pfn'));
+    const liveWalk = async () => JSON.stringify((await api(bob.page, 'GET', '/api/v1/classes/os101/live')).body.walk);
+    await prof.page.click('#walk-start');
+    await settle(prof.page);
+    check('the instructor walks the frame chosen', (await prof.page.textContent('#walk-steps li.current'))
+      .includes(`pfn ${pfn} `) && (await liveWalk()) === JSON.stringify({ pfn, kind: 'rmap_walk', step: 0 }));
+    await followsWalk(students, prof, 'at the walk\'s start');
+    for (let i = 0; i < 2; i++) {
+      await prof.page.click('#walk-step');
+      await settle(prof.page);
+    }
+    check('two walk steps: the instructor\'s walk is at its end, both VMAs visited',
+      (await prof.page.textContent('#walk-tally')).startsWith('visited 2, mapping 2'), await prof.page.textContent('#walk-tally'));
+    check('... which the live lesson says', (await liveWalk()) === JSON.stringify({ pfn, kind: 'rmap_walk', step: 2 }), await liveWalk());
+    await followsWalk(students, prof, 'two walk steps on');
+    await prof.page.click('#walk-back');
+    await settle(prof.page);
+    check('one walk step back', (await prof.page.textContent('#walk-tally')) === 'step 2 of 3'
+      && (await liveWalk()) === JSON.stringify({ pfn, kind: 'rmap_walk', step: 1 }), await prof.page.textContent('#walk-tally'));
+    await followsWalk(students, prof, 'one walk step back');
+    for (const s of students) {
+      check(`${s.name}: the walk's second step is shown, its third is not`,
+        JSON.parse(await walkShown(s.page)).steps.length === 2 && (await s.page.textContent('#walk-tally')) === 'step 2 of 3');
+    }
+    await prof.page.click('#walk-end');
+    await settle(prof.page);
+    check('the instructor ends the walk', (await prof.page.$$('#walk-steps li')).length === 0 && (await liveWalk()) === 'null');
+    await Promise.all(students.map((s) => s.page.waitForFunction(() => document.body.dataset.busy === 'false'
+      && !document.querySelector('#walk-steps li'), null, { polling: 50, timeout: 15000 }).catch(() => {})));
+    await followsWalk(students, prof, 'after the walk ended');
+    for (const s of students) check(`${s.name}'s walk ended too`, (await s.page.$$('#walk-steps li')).length === 0);
+    for (const k of [3, 2]) {
+      await prof.page.click('#lesson-back');
+      await settle(prof.page, { pos: `step ${k} of ${steps.length}`, op: opsBefore(k) });
+    }
+    await followsStep(students, prof, les, 2, opsBefore(2));
 
     // the class page of a student, while following
     mkdirSync(shots, { recursive: true });

@@ -257,7 +257,7 @@ def schema_2_database_migrates_without_loss():
         assert state(d, sids[2])["version"] == len(journals[sids[2]]) - 1
         d.stop()
         db = sqlite3.connect(d.db)
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 7
         assert [r[1] for r in db.execute("PRAGMA table_info(journal)")] == \
             ["session", "seq", "op"]
         # the restore cut the snapshots past its seq: one automatic one

@@ -184,8 +184,8 @@ def snapshot_rows_of_schema_1_are_kept_unverified():
         sid = session(d, "old", OPS, LATER)
         d.stop()
         db = sqlite3.connect(d.db)
-        # back to schema 1: without what schemas 4 to 6 added (users,
-        # owners, lessons, cuts)
+        # back to schema 1: without what schemas 4 to 7 added (users,
+        # owners, lessons, cuts, live walks)
         db.executescript(SCHEMA4_UNDO)
         db.executescript("CREATE TABLE s AS SELECT session, seq, name, dump "
                          "FROM snapshots; DROP TABLE snapshots; "
@@ -199,7 +199,7 @@ def snapshot_rows_of_schema_1_are_kept_unverified():
         assert live == run_state(RMAPD, OPS + LATER)
         d.stop()
         db = sqlite3.connect(d.db)
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 7
         assert db.execute("SELECT seq, checksum FROM snapshots").fetchall() == \
             [(SEQ, None)]
         db.close()

@@ -68,10 +68,12 @@ void streams_notify(long session)
 	(void)session;
 }
 
-void streams_notify_live(long session, long step, bool live)
+void streams_notify_live(long session, long step,
+			 const struct db_live_walk *walk, bool live)
 {
 	(void)session;
 	(void)step;
+	(void)walk;
 	(void)live;
 }
 

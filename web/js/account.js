@@ -4,7 +4,7 @@
 // single-user page it always was.  A share link (?share=TOKEN) shows its
 // one session read-only, with no account.
 import { call, ApiError, setShare } from './api.js';
-import { classButton, beginClass, stepHook } from './classpage.js';
+import { classButton, beginClass, stepHook, walkHook } from './classpage.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -245,6 +245,7 @@ export async function startAccount(page) {
   document.body.dataset.auth = 'user';
   page.opening = (id) => opening(page, id);
   page.stepped = () => stepHook(page);
+  page.walked = () => walkHook(page);
   showWho(page);
   return { mine, begin: () => beginClass(page, me) };
 }

@@ -26,15 +26,32 @@ export function classButton(page, c, panelButton) {
 
 // ---- the instructor: the live lesson moves with their steps ----
 
-function liveBody(app) {
-  return app.lesson ? { session: app.id, step: app.step } : { session: app.id };
+// what each class's live lesson was last told: class -> JSON of the body
+const told = new Map();
+
+function liveBody(page) {
+  const app = page.app;
+  const body = app.lesson ? { session: app.id, step: app.step } : { session: app.id };
+  return { ...body, walk: page.walk() };
 }
 
+async function tell(page, cls) {
+  const body = liveBody(page);
+  await call('POST', `/api/v1/classes/${enc(cls)}/live`, body);
+  told.set(cls, JSON.stringify(body));
+}
+
+// after a lesson step, and after the walk shown starts, steps or ends: the
+// classes following the session shown are told what changed (each once)
 export async function stepHook(page) {
   for (const [cls, id] of running) {
-    if (id === page.app.id) await call('POST', `/api/v1/classes/${enc(cls)}/live`, liveBody(page.app));
+    if (id === page.app.id && told.get(cls) !== JSON.stringify(liveBody(page))) await tell(page, cls);
   }
 }
+
+export const walkHook = (page) => {
+  if ([...running.values()].includes(page.app.id)) page.run(() => stepHook(page));
+};
 
 // ---- following ----
 
@@ -60,17 +77,20 @@ async function catchUp(page, cls, signal) {
     follow.key = null;
     followBar(page, `${cls} has no live lesson now: its instructor stopped it, or has not started it.`);
     $('take-copy').hidden = true;
+    await page.showWalk(null);
     return;
   }
   const sum = await call('GET', `/api/v1/sessions/${live.session}?view=summary`);
   const key = `${live.session}:${live.step}:${sum.version}`;
-  if (key === follow.key) return;
-  follow.key = key;
-  const lesson = live.step !== null && isLesson(sum.name) ? sum.name : null;
-  await page.openSession(live.session, lesson, live.step ?? 0);
-  const app = page.app;
-  const where = app.lesson ? `${app.lesson.title}, step ${app.step} of ${app.lesson.steps.length}` : `#${app.id} ${sum.name}`;
-  followBar(page, `Following the live lesson of ${cls}: ${where} (op ${app.view ?? app.latest}), read-only.`);
+  if (key !== follow.key) {
+    follow.key = key;
+    const lesson = live.step !== null && isLesson(sum.name) ? sum.name : null;
+    await page.openSession(live.session, lesson, live.step ?? 0);
+    const app = page.app;
+    const where = app.lesson ? `${app.lesson.title}, step ${app.step} of ${app.lesson.steps.length}` : `#${app.id} ${sum.name}`;
+    followBar(page, `Following the live lesson of ${cls}: ${where} (op ${app.view ?? app.latest}), read-only.`);
+  }
+  await page.showWalk(live.walk ?? null);
 }
 
 // Waits on the live session's event stream: a new op or a new step ends
@@ -182,7 +202,7 @@ function livePart(page, c, live, sessions) {
   const ours = app.id && sessions.some((s) => s.id === app.id && mine(s));
   part.append(el('button', { id: 'start-live', text: `Start live with the session shown (#${app.id})`,
     disabled: !ours || live.session === app.id, onclick: () => page.run(async () => {
-      await call('POST', `/api/v1/classes/${enc(c.name)}/live`, liveBody(app));
+      await tell(page, c.name);
       running.set(c.name, app.id);
       await showClass(page, c);
     }) }));
@@ -190,6 +210,7 @@ function livePart(page, c, live, sessions) {
     part.append(el('button', { id: 'stop-live', text: 'Stop live', onclick: () => page.run(async () => {
       await call('DELETE', `/api/v1/classes/${enc(c.name)}/live`);
       running.delete(c.name);
+      told.delete(c.name);
       await showClass(page, c);
     }) }));
   }

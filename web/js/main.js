@@ -20,7 +20,7 @@ const app = { id: null, state: null, graph: null, lesson: null, step: 0, moves: 
   ix: null, journal: [], selected: null, hovered: null };
 const player = new WalkPlayer({
   list: $('walk-steps'), tally: $('walk-tally'), graph: () => app.graph, playButton: $('walk-play'),
-  tree: $('walk-tree'), state: () => app.state, heading: $('walk-heading'),
+  tree: $('walk-tree'), state: () => app.state, heading: $('walk-heading'), changed: () => page.walked?.(),
 });
 const form = setupForm($('op-form'), $('op-kind'), $('op-fields'), () => app.state);
 const timeline = new Timeline({
@@ -32,9 +32,12 @@ const timeline = new Timeline({
 // what account.js (--auth on: login, sessions, class page, share links)
 // sees of the page and the hooks it sets: readonly (a session the caller
 // may only read), following (the class whose live lesson is shown),
-// opening(id) before a session is shown, stepped() after a lesson step
+// opening(id) before a session is shown, stepped() after a lesson step,
+// walked() after the walk shown starts, steps or ends; walk() is that walk
+// as a live lesson shows it, showWalk(w) plays a live lesson's walk
 const page = { app, run: (fn) => run(fn), say: (t, c) => say(t, c), openSession: (...a) => openSession(...a),
-  readonly: false, following: null, share: false, opening: null, stepped: null };
+  readonly: false, following: null, share: false, opening: null, stepped: null, walked: null,
+  walk: () => player.live(), showWalk: (w) => showWalk(w) };
 
 function say(text, cls = '') {
   const m = $('op-message');
@@ -605,13 +608,13 @@ function startWalk() {
   }
   run(async () => {
     if (kind === 'walk') {
-      await player.load(await api.walk(app.id, pfn, app.view), app.view !== null ? `rmap_walk at op ${app.view}` : 'rmap_walk');
+      await player.load(await api.walk(app.id, pfn, app.view), walkTitle());
     } else {
       await leavePast();
       const r = await applyOps([{ op: kind, pfn: Number(pfn) }]);
       await refresh();
       const res = r.results[0];
-      if (res?.walk) await player.load(res.walk, kind + (kind === 'folio_referenced' ? ` (referenced ${res.referenced})` : ''));
+      if (res?.walk) await player.load(res.walk, kind + (kind === 'folio_referenced' ? ` (referenced ${res.referenced})` : ''), kind);
       else {
         // no walk to show (an unmapped page, a refused op): say so, not the previous walk
         const f = app.state.frames.find((x) => x.pfn === Number(pfn));
@@ -623,6 +626,30 @@ function startWalk() {
       }
     }
   });
+}
+
+const walkTitle = () => (app.view !== null ? `rmap_walk at op ${app.view}` : 'rmap_walk');
+
+// A live lesson's walk (null: none), on a follower's page: the frame walked
+// in the state shown, at the instructor's step.
+async function showWalk(w) {
+  if (!w) {
+    if (player.walk || $('walk-steps').children.length) player.clear();   // a walk, or the note of one missing
+    return;
+  }
+  if (player.live()?.pfn !== w.pfn) {
+    let walk;
+    try {
+      walk = await api.walk(app.id, w.pfn, app.view);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 404) throw e;
+      player.clear(`The instructor walks pfn ${w.pfn}, which is not in the state shown.`);
+      return;
+    }
+    choosePfn(w.pfn, 'the instructor walks it');
+    await player.load(walk, walkTitle());
+  }
+  player.seek(w.step);
 }
 
 // ---- the timeline: looking back, and rewinding for real ----
@@ -699,6 +726,7 @@ $('walk-pfn').addEventListener('change', () => pfnNote(''));
 $('walk-step').addEventListener('click', () => player.step());
 $('walk-back').addEventListener('click', () => player.back());
 $('walk-play').addEventListener('click', () => player.toggle());
+$('walk-end').addEventListener('click', () => player.clear());
 $('large-type').addEventListener('click', () => document.body.classList.toggle('large'));
 // A control clicked with the mouse (detail > 0; a key press on it has
 // detail 0) or a value chosen in a select gives the focus back to the page,
@@ -728,7 +756,7 @@ document.addEventListener('keydown', (e) => {
       && (['BUTTON', 'A', 'SUMMARY', 'INPUT'].includes(t.tagName) || t.getAttribute?.('role') === 'button')) return;
   if (e.key === 'ArrowRight' || e.key === ' ') { e.preventDefault(); lessonMove(1, true); }
   else if (e.key === 'ArrowLeft') { e.preventDefault(); lessonMove(-1, true); }
-  else if (e.key === 'p' || e.key === 'P') { e.preventDefault(); run(() => player.toggle()); }
+  else if ((e.key === 'p' || e.key === 'P') && !page.following) { e.preventDefault(); run(() => player.toggle()); }
   else if (e.key === 'l' || e.key === 'L') { e.preventDefault(); document.body.classList.toggle('large'); }
 });
 

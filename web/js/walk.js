@@ -20,8 +20,9 @@ const WHY = {
 
 export class WalkPlayer {
   constructor(view) {
-    this.view = view;     // { list, tally, graph(), playButton, tree, state() }
+    this.view = view;     // { list, tally, graph(), playButton, tree, state(), changed() }
     this.walk = null;
+    this.kind = null;     // rmap_walk, or the op (try_to_unmap, ...) it came from
     this.steps = [];
     this.pos = -1;
     this.timer = null;
@@ -46,9 +47,10 @@ export class WalkPlayer {
 
   // The steps listed, then (in a task of its own, so that the page answers
   // between the two) the picture opened where the walk goes and painted.
-  async load(walk, title) {
+  async load(walk, title, kind = 'rmap_walk') {
     this.stop();
     this.walk = walk;
+    this.kind = kind;
     this.title = title;
     this.steps = WalkPlayer.steps(walk);
     this.tree = treeOf(this.view.state?.(), walk);
@@ -95,7 +97,8 @@ export class WalkPlayer {
   // an op had none); note, if given, says why in the panel
   clear(note = '') {
     this.stop();
-    this.walk = null;
+    const had = this.walk !== null;
+    this.walk = this.kind = null;
     this.steps = [];
     this.tree = null;
     this.pos = -1;
@@ -111,6 +114,7 @@ export class WalkPlayer {
     }
     this.view.tally.textContent = '';
     this.paint();
+    if (had) this.view.changed?.();
   }
 
   // the interval tree: the node examined now, and the ones matched so far
@@ -174,6 +178,24 @@ export class WalkPlayer {
     // after the tally, whose lines move the list
     this.fitList();
     this.paint();
+    this.view.changed?.();
+  }
+
+  // What a live lesson's followers are shown of the walk: a read-only walk
+  // only (one made by an op reaches them as the session's state), with the
+  // steps shown (0: its start alone); null for none.
+  live() {
+    if (!this.walk || this.kind !== 'rmap_walk') return null;
+    return { pfn: this.walk.pfn, kind: this.kind, step: this.pos + 1 };
+  }
+
+  // to the walk's step as live() counts them (a follower's page)
+  seek(step) {
+    this.stop();
+    const pos = Math.max(-1, Math.min(step - 1, this.steps.length - 1));
+    if (pos === this.pos) return;
+    this.pos = pos;
+    this.render();
   }
 
   // The list shows whole steps only: the current one and as many before it
