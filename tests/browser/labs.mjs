@@ -288,6 +288,7 @@ async function authOn(browser) {
     check('... and says so', (await prof.page.textContent('#publish')) === `#${sid} is published to the class`
       && (await prof.page.isDisabled('#publish')));
     check('... listed among the class\'s published lessons', (await prof.page.textContent('#class-lessons')).includes(`#${sid} `));
+    check('... as one of the class\'s lessons in the API', (await api(bob.page, 'GET', '/api/v1/classes/os101')).body.lessons.some((l) => l.session === sid));
     await bob.page.click('#account .class-button');
     await settle(bob.page);
     check('... and on a student\'s class page', (await bob.page.textContent('#class-lessons')).includes(`#${sid} `));

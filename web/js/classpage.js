@@ -185,7 +185,7 @@ function openButton(page, id, text = 'Open') {
   }) });
 }
 
-function livePart(page, c, live, sessions) {
+function livePart(page, c, live, sessions, lessons) {
   const name = (id) => sessions.find((s) => s.id === id)?.name ?? '';
   const now = live.session
     ? `Live now: session #${live.session} ${name(live.session)}${live.step !== null ? `, lesson step ${live.step}` : ''}.`
@@ -214,22 +214,21 @@ function livePart(page, c, live, sessions) {
       await showClass(page, c);
     }) }));
   }
-  const published = sessions.some((s) => s.id === app.id && s.visibility === 'class');
+  const published = lessons.some((l) => l.session === app.id);
   part.append(el('button', { id: 'publish', text: published ? `#${app.id} is published to the class`
     : 'Publish the session shown to the class', disabled: !ours || published,
     title: 'its members may read it (never change it)', onclick: () => page.run(async () => {
-      await call('POST', `/api/v1/sessions/${app.id}/visibility`, { visibility: 'class', class: c.name });
+      await call('POST', `/api/v1/classes/${enc(c.name)}/lessons`, { session: app.id });
       await showClass(page, c);
     }) }));
   return part;
 }
 
-// a class's published lessons: the sessions shown to the class
-function lessonsPart(page, sessions) {
-  const pub = sessions.filter((s) => s.visibility === 'class');
-  if (!pub.length) return el('p', { class: 'muted', text: 'Nothing published to the class yet.' });
-  return el('ul', { id: 'class-lessons' }, ...pub.map((s) => el('li', { dataset: { session: s.id } },
-    `#${s.id} ${s.name} (op ${s.version}) `, openButton(page, s.id))));
+// a class's published lessons (GET /api/v1/classes/{class}: its lessons)
+function lessonsPart(page, lessons) {
+  if (!lessons.length) return el('p', { class: 'muted', text: 'Nothing published to the class yet.' });
+  return el('ul', { id: 'class-lessons' }, ...lessons.map((l) => el('li', { dataset: { session: l.session } },
+    `#${l.session} ${l.name} (op ${l.version}) `, openButton(page, l.session))));
 }
 
 function rosterRow(page, m) {
@@ -261,9 +260,10 @@ async function rosterPart(page, c) {
 }
 
 async function showClass(page, c) {
-  const [live, sessions] = await Promise.all([liveOf(c.name), call('GET', '/api/v1/sessions')]);
-  const parts = [el('h3', { text: 'Live lesson' }), livePart(page, c, live, sessions),
-    el('h3', { text: 'Published lessons' }), lessonsPart(page, sessions)];
+  const [live, sessions, cls] = await Promise.all([liveOf(c.name), call('GET', '/api/v1/sessions'),
+    call('GET', `/api/v1/classes/${enc(c.name)}`)]);
+  const parts = [el('h3', { text: 'Live lesson' }), livePart(page, c, live, sessions, cls.lessons),
+    el('h3', { text: 'Published lessons' }), lessonsPart(page, cls.lessons)];
   if (c.role !== 'student') parts.push(el('h3', { text: 'Roster' }), await rosterPart(page, c));
   openPanel(`class:${c.name}`, `Class ${c.name} · you are ${c.role === 'ta' ? 'a TA' : `its ${c.role}`}`, ...parts);
 }
