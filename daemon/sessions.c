@@ -739,6 +739,22 @@ void session_put(struct session *s)
  * and its version set.  A slot is reserved first, so that concurrent
  * creations cannot pass the session limit together.
  */
+/* caller holds the registry lock: s's id is in the table already */
+static bool adopted(const struct session *s)
+{
+	size_t i = table_find(s->id);
+
+	return i < nr_table && table[i]->id == s->id;
+}
+
+/* a session made here that never was shared, locked */
+static void discard(struct session *s)
+{
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
 struct session *session_create(const char *name, const char *config_json,
 			       const struct session_origin *origin, bool *full)
 {
@@ -779,10 +795,22 @@ struct session *session_create(const char *name, const char *config_json,
 
 	pthread_rwlock_wrlock(&registry);
 	nr_pending--;
+	if (s && adopted(s)) {
+		/*
+		 * A shared database: a request for the new id took the session
+		 * in from its committed rows before we got here.  One object
+		 * per id: that one is the session, ours goes.
+		 */
+		struct session *there = table[table_find(row.id)];
+
+		__atomic_add_fetch(&there->refs, 1, __ATOMIC_SEQ_CST);
+		pthread_rwlock_unlock(&registry);
+		discard(s);
+		pthread_mutex_lock(&there->lock);
+		return there;
+	}
 	if (s && table_add(s)) {
-		pthread_mutex_unlock(&s->lock);
-		pthread_mutex_destroy(&s->lock);
-		free(s);
+		discard(s);
 		s = NULL;
 	}
 	pthread_rwlock_unlock(&registry);
