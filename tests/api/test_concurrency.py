@@ -117,7 +117,9 @@ def clones_and_scenarios_are_never_seen_half_made():
                                expect=201)
                     want = lesson_ops
                 latest[0] = c["id"]
-                assert c["version"] == want, c
+                # whole, or later: a hammer's op may land on the new id
+                # (taken in from the shared database) before this answer
+                assert c["version"] >= want, c
                 made.append((c["id"], want))
         finally:
             stop.set()
@@ -126,7 +128,7 @@ def clones_and_scenarios_are_never_seen_half_made():
         for sid, want in made:
             st = d.json("GET", "/api/v1/sessions/%d?view=summary" % sid)
             journal, state = replay(d, sid)
-            grew = 1 if sid in wrote else 0
+            grew = wrote.count(sid)
             assert st["version"] == want + grew == len(journal), (sid, st, len(journal))
         d.stop()
         d.start()
