@@ -400,6 +400,20 @@ static unsigned long count_events(const char *buf, size_t len)
 	return n;
 }
 
+/* A non-blocking connect ends with the first EPOLLOUT, ERR or HUP: -1 if
+ * it failed. */
+static int connect_event(struct conn *c, unsigned int events)
+{
+	int err = 0;
+	socklen_t l = sizeof(err);
+
+	if (!c->connecting || !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		return 0;
+	getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+	c->connecting = false;
+	return err ? -1 : 0;
+}
+
 static void follow_step(struct client *cl, double now);
 
 static void stream_event(struct client *cl, struct conn *c,
@@ -411,15 +425,7 @@ static void stream_event(struct client *cl, struct conn *c,
 
 	if (c->fd < 0)
 		return;
-	if (c->connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-		int err = 0;
-		socklen_t l = sizeof(err);
-
-		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
-		c->connecting = false;
-		if (err)
-			rc = -1;
-	}
+	rc = connect_event(c, events);
 	if (!rc && !c->connecting && c->out_off < c->out_len)
 		rc = flush(c);
 	if (!rc && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
@@ -484,16 +490,9 @@ static void request_event(struct conn *c, unsigned int events, double now)
 
 	if (c->fd < 0)
 		return;
-	if (c->connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-		int err = 0;
-		socklen_t l = sizeof(err);
-
-		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
-		c->connecting = false;
-		if (err) {
-			request_failed(c, &st.io_errors);
-			return;
-		}
+	if (connect_event(c, events)) {
+		request_failed(c, &st.io_errors);
+		return;
 	}
 	if (!c->connecting && c->out_off < c->out_len && flush(c)) {
 		request_failed(c, &st.io_errors);
