@@ -246,7 +246,7 @@ static void token_user(const char *text, const char *kind, struct caller *who)
 		return;
 	}
 	if (rc || strcmp(t.kind, kind) ||
-	    t.revoked || (t.expires && t.expires <= now)) {
+	    t.revoked || (t.expires && t.expires < now)) {
 		who->bad = true;
 		return;
 	}
@@ -273,7 +273,7 @@ static void share_link(const char *text, struct caller *who)
 		return;
 	}
 	if (rc || sh.revoked ||
-	    (sh.expires && sh.expires <= (long)time(NULL))) {
+	    (sh.expires && sh.expires < (long)time(NULL))) {
 		who->bad = true;
 		return;
 	}

@@ -322,7 +322,7 @@ static void print_token(const struct db_token *t, void *arg)
 	putchar('\t');
 	print_time(t->expires);
 	printf("\t%s\n", t->revoked ? "revoked" :
-	       t->expires && t->expires <= now ? "expired" : "live");
+	       t->expires && t->expires < now ? "expired" : "live");
 }
 
 static int token_list(struct cli *c)

@@ -578,7 +578,7 @@ int db_join_code_find(struct db *db, const unsigned char *hash, long now,
 	int rc = first_row(db_sql_prep(h, "SELECT class_id, role FROM "
 				       "join_codes WHERE hash = ? AND revoked "
 				       "IS NULL AND (expires IS NULL OR expires "
-				       "> ?)", "bl", hash, (size_t)AUTH_HASH_LEN,
+				       ">= ?)", "bl", hash, (size_t)AUTH_HASH_LEN,
 				       now), tok, row_to_code, &c);
 
 	if (!rc) {

@@ -74,7 +74,7 @@ class Lab:
         self.tokens["revoked"] = revoked
         self.tokens["expired"] = self.token("alice", "--expires", "1s")
         self.d = Daemon(RMAPD, db=self.db, args=["--auth", "on"])
-        time.sleep(1.5)     # the expired token is past its second
+        time.sleep(2.1)     # the expired token is past its last second
         self.d.start()
         self.inst_session = self.json("inst_a", "POST", "/api/v1/sessions",
                                       {"name": "lecture", "scenario":
@@ -426,7 +426,7 @@ def share_revoked_or_expired_is_refused_at_once(lab):
     short = lab.json("alice", "POST", "/api/v1/sessions/%d/shares" % f["id"],
                      {"expires_in": 1}, expect=201)
     assert lab.d.request("GET", url + short["token"])[0] == 200
-    time.sleep(2.1)
+    time.sleep(2.1)  # past the last whole second of its 1
     assert lab.d.request("GET", url + short["token"])[0] == 401
     st, b, _, _, _ = lab.req("alice", "POST", "/api/v1/sessions/%d/shares"
                              % f["id"], {"pin": 99})
@@ -454,7 +454,7 @@ def join_codes_invite_expire_and_never_lower_a_role(lab):
     st2, b, _, _, _ = lab.req("carol", "POST", "/api/v1/join",
                               {"code": st["code"]})
     assert st2 == 404 and b["type"].endswith(":no-such-code"), b
-    time.sleep(2.1)
+    time.sleep(3.1)  # a code lives through its last whole second
     st2, b, _, _, _ = lab.req("carol", "POST", "/api/v1/join",
                               {"code": ta["code"]})
     assert st2 == 404, b
