@@ -460,7 +460,9 @@ static void probe(struct db *db)
 		pthread_mutex_unlock(&db->lock);
 		return;
 	}
-	write_end(db, db->drv->set_version(db->w.h, SCHEMA_VERSION));
+	write_end(db, db->drv->set_version(db->w.h, SCHEMA_VERSION) ||
+		  (db->drv->probe_sql && db->drv->exec(db->w.h,
+						       db->drv->probe_sql)));
 }
 
 /* whether a reader answers; if not, why, as its driver tells it */

@@ -309,8 +309,21 @@ def timed(d, path):
     return status, time.time() - t
 
 
-def busy_database_stalls_no_read_and_bounds_writes():
-    """Another process holds the write lock for 5 s (BEGIN IMMEDIATE).
+def hold_sqlite_write_lock(d, held, release):
+    """BEGIN IMMEDIATE from another process, until release (at most 5 s)."""
+    db = sqlite3.connect(d.db, isolation_level=None, timeout=10)
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO sessions(name, config) VALUES('x', '{}')")
+    held.set()
+    release.wait(5)
+    db.execute("ROLLBACK")
+    db.close()
+
+
+def busy_database_stalls_no_read_and_bounds_writes(
+        hold=hold_sqlite_write_lock):
+    """Another process holds the write lock for 5 s (hold: BEGIN IMMEDIATE
+    on SQLite; test_pg_storage.py passes PostgreSQL's).
     While one write waits for it, /readyz and other sessions' reads (the
     state, rebuilt from the database as only one session stays loaded; the
     journal; the snapshots) answer within 200 ms; the write gives up with
@@ -324,16 +337,7 @@ def busy_database_stalls_no_read_and_bounds_writes():
         held = threading.Event()
         release = threading.Event()
 
-        def hold():
-            db = sqlite3.connect(d.db, isolation_level=None, timeout=10)
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("INSERT INTO sessions(name, config) VALUES('x', '{}')")
-            held.set()
-            release.wait(5)
-            db.execute("ROLLBACK")
-            db.close()
-
-        holder = threading.Thread(target=hold)
+        holder = threading.Thread(target=hold, args=(d, held, release))
         holder.start()
         held.wait(5)
         out = {}
