@@ -857,18 +857,11 @@ static struct {
 	struct db_stmt *version, *epochs;
 	long long seen;		/* data_version at the last look */
 	long value[2];		/* the epochs then, -1: unknown */
-	/* the last epochs read, and when; when a look last failed */
+	/* the last epochs read, of known_db, and when (-1: never) */
 	long known[2];
-	long long known_ms, failed_ms;
+	long long known_ms;
 	struct db *known_db;
 } watch = { .lock = PTHREAD_MUTEX_INITIALIZER, .value = { -1, -1 } };
-
-/*
- * While the database is away, a look is tried at most once a second: an
- * unreachable server may take its connect timeout to say so, and every
- * request waits for the look.
- */
-#define WATCH_RETRY_MS	1000
 
 static void watch_close(void)
 {
@@ -926,9 +919,6 @@ void db_auth_epochs(struct db *db, long out[2])
 
 	out[0] = out[1] = -1;
 	pthread_mutex_lock(&watch.lock);
-	if (watch.db != db && watch.known_db == db &&
-	    db_now_ms() - watch.failed_ms < WATCH_RETRY_MS)
-		goto out;
 	if (watch.db != db && watch_open(db))
 		goto failed;
 	if (watch.version) {
@@ -957,7 +947,6 @@ void db_auth_epochs(struct db *db, long out[2])
 	goto out;
 failed:
 	out[0] = out[1] = -1;
-	watch.failed_ms = db_now_ms();
 	if (watch.known_db != db) {
 		watch.known_db = db;
 		watch.known_ms = -1;
