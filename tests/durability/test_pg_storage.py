@@ -50,7 +50,10 @@ def server_made_read_only_refuses_writes_until_writable():
         pg().psql("ALTER SYSTEM SET default_transaction_read_only = on")
         try:
             pg().psql("SELECT pg_reload_conf()")
-            time.sleep(0.5)     # each backend reloads at its next command
+            # the postmaster reloaded (a new session shows it) has told
+            # every backend, which reloads before its next command
+            rmapd_client.wait_for("the reload", lambda: pg().psql(
+                "SHOW default_transaction_read_only").strip() == "on")
             body = refused(sess, "read-only")
             assert "read-only transaction" in body["detail"], body
             not_ready(d, "read-only")
