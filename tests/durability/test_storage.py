@@ -7,7 +7,9 @@ session's version and state stay as the journal has them), /readyz says 503
 with the same reason, reads go on, and writes and readiness come back by
 themselves once the fault is gone.  After a restart every acknowledged op is
 in the journal and the state equals a fresh replay of it.  Needs root
-(mount, chattr, setpriv)."""
+(mount, chattr, setpriv).  SQLite only, being about its file;
+PostgreSQL's analogs are test_pg_storage.py (which reuses the busy test
+with a lock of its own) and test_pg_outage.py."""
 import json
 import os
 import re
