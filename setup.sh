@@ -110,7 +110,7 @@ test)
 	echo "== tests (plain build)"
 	run_tests build
 	echo "== tests (ASan + UBSan build)"
-	run_tests build-san --no-suite browser --no-suite fidelity
+	run_tests build-san --no-suite browser --no-suite pg-browser --no-suite fidelity
 	echo "== tests (ThreadSanitizer build: the daemon under concurrent clients)"
 	run_tests build-tsan --suite api --suite durability --suite cluster
 	echo "== fuzz harnesses (clang, libFuzzer, a few seconds each)"

@@ -147,12 +147,15 @@ static void add_quotas(cJSON *q, long user, bool admin)
 		  quota_limit(user, "ops_rate", g_cfg->quota_ops_rate));
 }
 
+/* NULL: the database did not say (a caller known from the cache) */
 static cJSON *me_json(const struct caller *who)
 {
-	cJSON *o = cJSON_CreateObject();
 	struct db_user u = { 0 };
+	cJSON *o;
 
-	db_user_by_id(g_db, who->user, &u);
+	if (db_user_by_id(g_db, who->user, &u))
+		return NULL;
+	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)u.id);
 	cJSON_AddStringToObject(o, "name", u.name);
 	cJSON_AddStringToObject(o, "display", u.display);
@@ -165,13 +168,26 @@ static cJSON *me_json(const struct caller *who)
 	return o;
 }
 
+static void reply_me(struct reply *rep, const struct caller *who)
+{
+	cJSON *o = me_json(who);
+
+	if (o) {
+		reply_json(rep, 200, o);
+		return;
+	}
+	reply_storage(rep, DB_FAULT_IO, "the database did not answer",
+		      "who you are could not be read");
+	rep->retry_after = 1;
+}
+
 static void get_me(const struct config *cfg, const struct request *req,
 		   struct reply *rep)
 {
 	cJSON *o;
 
 	if (cfg->auth) {
-		reply_json(rep, 200, me_json(req->who));
+		reply_me(rep, req->who);
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -348,7 +364,7 @@ static void post_login(const struct config *cfg, const struct request *req,
 	who->token = id;
 	snprintf(who->scope, sizeof(who->scope), "write");
 	snprintf(who->via, sizeof(who->via), "cookie");
-	reply_json(rep, 200, me_json(who));
+	reply_me(rep, who);
 }
 
 /* The login cookie's token is revoked, and the browser told to drop it. */
@@ -656,7 +672,7 @@ static void post_join(const struct request *req, struct reply *rep)
 {
 	static const char *const fields[] = { "code", NULL };
 	unsigned char hash[AUTH_HASH_LEN];
-	cJSON *body, *o;
+	cJSON *body;
 	const cJSON *code;
 	enum auth_role role, had;
 	long class_id;
@@ -687,8 +703,7 @@ static void post_join(const struct request *req, struct reply *rep)
 			      "membership could not be stored");
 		goto out;
 	}
-	o = me_json(req->who);
-	reply_json(rep, 200, o);
+	reply_me(rep, req->who);
 out:
 	cJSON_Delete(body);
 }

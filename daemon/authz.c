@@ -545,6 +545,16 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 		return false;
 	/* read before any lookup: a change after it is seen next time */
 	db_auth_epochs(g_db, who->epoch);
+	/*
+	 * The database away: what was verified under its last answer holds
+	 * for the grace, so that a lab reads on through an outage; what it
+	 * would have said since (a revocation) is not seen meanwhile.
+	 */
+	if ((who->epoch[0] < 0 || who->epoch[1] < 0) &&
+	    (!cfg->credential_grace ||
+	     !db_auth_epochs_known(g_db, who->epoch,
+				   (long long)cfg->credential_grace * 1000)))
+		who->epoch[0] = who->epoch[1] = -1;
 	identify(req, who);
 	if (who->unchecked) {
 		/* PostgreSQL restarting: try again, not "log in again" */

@@ -97,6 +97,9 @@ static const char usage_limits[] =
 "  --quota-sessions N     sessions a user may own (0 = any, the default)\n"
 "  --quota-ops-rate N     ops a second a user may apply (0 = any)\n"
 "  --quota-stored-bytes N bytes of journal and snapshots a user may store (0 = any)\n"
+"  --credential-grace S   with the database away, credentials verified\n"
+"                         under what it said at most S s before are still\n"
+"                         taken (default 300; 0 = none)\n"
 "  --config FILE          read options from FILE\n"
 "  --help, --version\n";
 
@@ -113,6 +116,7 @@ static void defaults(struct config *c)
 	c->max_batch_cost = 2000000;
 	c->max_sessions = 1000;
 	c->max_loaded = 256;
+	c->credential_grace = 300;
 	c->max_sse = 1024;
 	c->max_conns = 4096;
 	c->max_conns_per_ip = 256;
@@ -292,6 +296,7 @@ static const struct num_option {
 	{ "quota-sessions", offsetof(struct config, quota_sessions), 0, 1000000 },
 	{ "quota-ops-rate", offsetof(struct config, quota_ops_rate), 0, 1000000 },
 	{ "quota-stored-bytes", offsetof(struct config, quota_stored_bytes), 0, 1UL << 40 },
+	{ "credential-grace", offsetof(struct config, credential_grace), 0, 86400 },
 };
 
 static const char *const other_options[] = {

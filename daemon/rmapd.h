@@ -37,6 +37,7 @@ struct config {
 	unsigned long quota_sessions;	/* per user, 0: none */
 	unsigned long quota_ops_rate;	/* ops a second per user, 0: none */
 	unsigned long quota_stored_bytes; /* journal + snapshots, 0: none */
+	unsigned long credential_grace;	/* s the cache outlives the db's answer */
 	unsigned long max_body;		/* bytes */
 	unsigned long max_batch;	/* ops per request */
 	unsigned long max_batch_cost;	/* engine work per request, 0: none */

@@ -857,6 +857,10 @@ static struct {
 	struct db_stmt *version, *epochs;
 	long long seen;		/* data_version at the last look */
 	long value[2];		/* the epochs then, -1: unknown */
+	/* the last epochs read, of known_db, and when (-1: never) */
+	long known[2];
+	long long known_ms;
+	struct db *known_db;
 } watch = { .lock = PTHREAD_MUTEX_INITIALIZER, .value = { -1, -1 } };
 
 static void watch_close(void)
@@ -916,11 +920,11 @@ void db_auth_epochs(struct db *db, long out[2])
 	out[0] = out[1] = -1;
 	pthread_mutex_lock(&watch.lock);
 	if (watch.db != db && watch_open(db))
-		goto out;
+		goto failed;
 	if (watch.version) {
 		if (db_stmt_step(watch.version) != DB_STEP_ROW) {
 			watch_close();
-			goto out;
+			goto failed;
 		}
 		version = db_col_long(watch.version, 0);
 		watch.version->drv->reset(watch.version);
@@ -934,8 +938,36 @@ void db_auth_epochs(struct db *db, long out[2])
 	}
 	out[0] = watch.value[0];
 	out[1] = watch.value[1];
+	if (out[0] < 0 || out[1] < 0)
+		goto failed;
+	watch.known[0] = out[0];
+	watch.known[1] = out[1];
+	watch.known_ms = db_now_ms();
+	watch.known_db = db;
+	goto out;
+failed:
+	out[0] = out[1] = -1;
+	if (watch.known_db != db) {
+		watch.known_db = db;
+		watch.known_ms = -1;
+	}
 out:
 	pthread_mutex_unlock(&watch.lock);
+}
+
+bool db_auth_epochs_known(struct db *db, long out[2], long long max_age_ms)
+{
+	bool known;
+
+	pthread_mutex_lock(&watch.lock);
+	known = watch.known_db == db && watch.known_ms >= 0 &&
+		db_now_ms() - watch.known_ms <= max_age_ms;
+	if (known) {
+		out[0] = watch.known[0];
+		out[1] = watch.known[1];
+	}
+	pthread_mutex_unlock(&watch.lock);
+	return known;
 }
 
 /*

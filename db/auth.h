@@ -200,6 +200,12 @@ int db_user_stored_bytes(struct db *db, long user, long *bytes);
  * verified under them holds while they stay.  -1: unknown (verify).
  */
 void db_auth_epochs(struct db *db, long out[2]);
+/*
+ * When db_auth_epochs() could not read them (the database away): the
+ * epochs as last read, if that was at most max_age_ms ago, so that what
+ * was verified under them may be trusted a while longer.  false: none.
+ */
+bool db_auth_epochs_known(struct db *db, long out[2], long long max_age_ms);
 
 /* ---- sessions ---- */
 int db_session_set_visibility(struct db *db, long session, enum visibility v,

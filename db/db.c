@@ -78,7 +78,7 @@ const char *db_fault_name(enum db_fault fault)
 	return fault_names[fault];
 }
 
-static long long now_ms(void)
+long long db_now_ms(void)
 {
 	struct timespec ts;
 
@@ -386,7 +386,7 @@ static int lock_writer(struct db *db, int wait_ms)
  */
 static int write_begin(struct db *db)
 {
-	long long start = now_ms(), left;
+	long long start = db_now_ms(), left;
 	enum db_fault f;
 	char why[256];
 
@@ -400,7 +400,7 @@ static int write_begin(struct db *db)
 		set_fault(db, f, "%s", why);
 		goto fail;
 	}
-	left = DB_BUSY_MS - (now_ms() - start);
+	left = DB_BUSY_MS - (db_now_ms() - start);
 	if (db->drv->begin(db->w.h, (int)left)) {
 		note_sql_failure(db);
 		goto fail;
@@ -445,7 +445,7 @@ static int write_end(struct db *db, int err)
  */
 static void probe(struct db *db)
 {
-	long long now = now_ms();
+	long long now = db_now_ms();
 	pthread_mutex_lock(&db->fault_lock);
 	if (now - db->probed_ms < PROBE_EVERY_MS) {
 		pthread_mutex_unlock(&db->fault_lock);
@@ -460,7 +460,9 @@ static void probe(struct db *db)
 		pthread_mutex_unlock(&db->lock);
 		return;
 	}
-	write_end(db, db->drv->set_version(db->w.h, SCHEMA_VERSION));
+	write_end(db, db->drv->set_version(db->w.h, SCHEMA_VERSION) ||
+		  (db->drv->probe_sql && db->drv->exec(db->w.h,
+						       db->drv->probe_sql)));
 }
 
 /* whether a reader answers; if not, why, as its driver tells it */

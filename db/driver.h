@@ -82,6 +82,12 @@ struct db_driver {
 	const char *text_bytes;
 	/* per-engine DDL: migrations[n] takes schema n to n + 1 */
 	const char *const *migrations;
+	/*
+	 * Run by the fault probe in its write transaction after the version:
+	 * what every write needs (its tables there, writable by rmapd's
+	 * role), where no file check before a write sees it (NULL: none).
+	 */
+	const char *probe_sql;
 	/* run first in a migration's transaction, so that one node migrates
 	 * at a time (NULL: the write lock is enough) */
 	const char *migration_lock;

@@ -99,6 +99,16 @@ static const char *const pg_migrations[] = {
 	DB_WALK_SCHEMA("BIGINT"),
 };
 
+/*
+ * The probe's test of what a write needs: an insert of no row still
+ * takes the table's write lock and checks that it exists and that the
+ * role may write it, in a transaction that may write.
+ */
+#define PROBE_SQL \
+	"INSERT INTO journal(session, seq, op) SELECT 0, 0, '' WHERE false;" \
+	"INSERT INTO snapshots(session, seq, dump) SELECT 0, 0, '' WHERE false;" \
+	"UPDATE sessions SET name = name WHERE false"
+
 /* the latest failure's reason, one line */
 static void note_error(struct pg_conn *c, const PGresult *res)
 {
@@ -693,6 +703,7 @@ const struct db_driver db_pg_driver = {
 	.set_sync = pg_set_sync,
 	.text_bytes = "OCTET_LENGTH(%s)",
 	.migrations = pg_migrations,
+	.probe_sql = PROBE_SQL,
 	.migration_lock = MIGRATION_LOCK,
 	.describe = pg_describe,
 };

@@ -35,6 +35,9 @@ struct db_stmt *db_read_prep(void *token, const char *sql, const char *fmt,
 			     ...);
 void db_read_done(struct db_stmt *st);
 
+/* CLOCK_MONOTONIC, in ms */
+long long db_now_ms(void);
+
 /* a reading connection of its own, for the caller alone; NULL: failed */
 struct db_conn *db_conn_own(struct db *db);
 

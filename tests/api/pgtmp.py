@@ -98,7 +98,32 @@ class PgTmp:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def serve():
+    """For test programs that are not Python (tests/browser/lib.mjs): one
+    cluster for as long as stdin stays open.  Prints `ready`, then answers
+    each line `db` with the URL of a new, empty database; EOF stops and
+    removes the cluster."""
+    import sys
+    # fsync off: the server is never crashed by these tests
+    with PgTmp(fsync=False) as pg:
+        print("ready", flush=True)
+        n = 0
+        for line in sys.stdin:
+            if line.strip() != "db":
+                print("error: say db", flush=True)
+                continue
+            n += 1
+            name = "b%d" % n
+            pg.psql("CREATE DATABASE %s" % name)
+            print("postgresql://rmapd@127.0.0.1:%d/%s" % (pg.port, name),
+                  flush=True)
+
+
 if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+        sys.exit(0)
     t0 = time.monotonic()
     with PgTmp() as pg:
         print("up in %.1f s at %s" % (time.monotonic() - t0, pg.url))

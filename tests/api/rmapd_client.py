@@ -106,6 +106,23 @@ def text_bytes(db, column):
     return "LENGTH(CAST(%s AS BLOB))" % column
 
 
+def blob_hex(db, column):
+    """SQL for a blob column as hex, as each backend says it (bytes back
+    with bytes.fromhex)."""
+    if is_pg(db):
+        return "encode(%s, 'hex')" % column
+    return "hex(%s)" % column
+
+
+def blob_literal(db, data):
+    """A blob (bytes, or None) as an SQL literal for either backend."""
+    if data is None:
+        return "NULL"
+    if is_pg(db):
+        return "'\\x%s'::bytea" % data.hex()
+    return "X'%s'" % data.hex()
+
+
 def db_exec(db, sql):
     """Statements that change the database, on either backend."""
     if not is_pg(db):

@@ -6,6 +6,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 
 async function freePort() {
@@ -15,17 +17,46 @@ async function freePort() {
   });
 }
 
+// RMAPD_TEST_BACKEND=postgresql: the daemons of a test file each get a
+// database of their own on one throwaway PostgreSQL (tests/api/pgtmp.py
+// --serve), started on first use; it stops when this process exits and
+// so closes the helper's stdin.
+const PGTMP = fileURLToPath(new URL('../api/pgtmp.py', import.meta.url));
+let pgServer = null;
+
+function startPg() {
+  const proc = spawn('python3', [PGTMP, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = [], waiting = [];
+  createInterface({ input: proc.stdout }).on('line', (l) => (waiting.length ? waiting.shift()(l) : lines.push(l)));
+  proc.once('exit', () => { for (const w of waiting.splice(0)) w(null); });
+  const next = () => new Promise((r) => (lines.length ? r(lines.shift()) : waiting.push(r)));
+  const ready = next().then((l) => { if (l !== 'ready') throw new Error(`pgtmp.py --serve: ${l}`); });
+  return { proc, next, ready };
+}
+
+async function newDb(dir) {
+  if (process.env.RMAPD_TEST_BACKEND !== 'postgresql') return join(dir, 'db.sqlite');
+  pgServer ??= startPg();
+  await pgServer.ready;
+  pgServer.proc.stdin.write('db\n');
+  const url = await pgServer.next();
+  if (!url?.startsWith('postgresql://')) throw new Error(`pgtmp.py --serve gave no database: ${url}`);
+  return url;
+}
+
 // prepare(dir, db) runs before the daemon starts (the CLI on its database);
 // args are more flags (--auth on)
 export async function startDaemon(rmapd, webRoot, { args = [], prepare = null } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'rmapd-browser-'));
   const port = await freePort();
-  if (prepare) await prepare(dir, join(dir, 'db.sqlite'));
-  const proc = spawn(rmapd, ['--listen', `127.0.0.1:${port}`, '--db', join(dir, 'db.sqlite'), '--web-root', webRoot, ...args],
+  const db = await newDb(dir);
+  if (prepare) await prepare(dir, db);
+  const proc = spawn(rmapd, ['--listen', `127.0.0.1:${port}`, '--db', db, '--web-root', webRoot, ...args],
     { stdio: ['ignore', 'ignore', 'ignore'] });
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(base + '/healthz')).ok) return { proc, base, dir }; } catch { /* not yet */ }
+  // 15 s: on PostgreSQL the first start makes the schema, on a loaded machine
+  for (let i = 0; i < 300; i++) {
+    try { if ((await fetch(base + '/healthz')).ok) return { proc, base, dir, db }; } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('rmapd did not start');

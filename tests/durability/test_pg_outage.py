@@ -8,6 +8,7 @@ the journal, in order, and the state equals a fresh replay of it.  A
 password in the URL never reaches the log.  Needs
 PostgreSQL's binaries (initdb, pg_ctl)."""
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -112,6 +113,83 @@ def restarted_server_is_ridden_out():
         d.cleanup()
 
 
+def cli(db, *argv):
+    return subprocess.run([RMAPD] + list(argv) + ["--db", db], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def auth_on_verified_callers_read_on(grace=None):
+    """--auth on, the server stopped: a caller whose token (or login) was
+    verified before reads the sessions loaded in memory on, from the
+    credential cache (the epochs as last read), for --credential-grace
+    seconds; their writes are 503, not 401, and so is GET /me (a user's
+    name and classes are in the database).  A token never seen before
+    cannot be checked: 503 with Retry-After, not 401.  Past the grace (or
+    with --credential-grace 0) no cached credential is taken: 503.  Once
+    the server is back everything works as before."""
+    pg = rmapd_client.pg_cluster()
+    db = rmapd_client.new_db(None, "postgresql")
+    for user in ("ann", "bob"):
+        cli(db, "user", "add", user)
+    tok = {u: {"Authorization": "Bearer " + cli(db, "token", "create", u)}
+           for u in ("ann", "bob")}
+    args = ["--auth", "on"] + (["--credential-grace", str(grace)]
+                               if grace is not None else [])
+    d = Daemon(RMAPD, db=db, args=args).start()
+
+    def req(user, method, path, body=None):
+        st, reply, _, _, hdrs = d.request(method, path, body, headers=tok[user])
+        return st, reply, hdrs
+    try:
+        st, made, _ = req("ann", "POST", "/api/v1/sessions",
+                          {"name": "lab", "scenario": "fork-cow"})
+        assert st == 201, (st, made)
+        url = "/api/v1/sessions/%d" % made["id"]
+        st, state, _ = req("ann", "GET", url)
+        assert st == 200
+        pg.stop()
+        try:
+            if grace:
+                time.sleep(grace + 0.5)
+            st, now, hdrs = req("ann", "GET", url)
+            if grace == 0 or grace:
+                assert st == 503 and now["type"] == PROBLEM, (st, now)
+                assert hdrs.get("Retry-After") == "1", hdrs
+            else:
+                assert st == 200 and now == state, (st, now)
+                st, summary, _ = req("ann", "GET", url + "?view=summary")
+                assert st == 200 and summary["version"] == state["version"]
+                st, body, _ = req("ann", "POST", url + "/ops", {"op": "spawn"})
+                assert st == 503 and body["type"] == PROBLEM, (st, body)
+                # who ann is lives in the database: 503, not a blank user
+                st, body, hdrs = req("ann", "GET", "/api/v1/me")
+                assert st == 503 and body["type"] == PROBLEM, (st, body)
+                assert hdrs.get("Retry-After") == "1", hdrs
+            # never verified: cannot be checked now
+            st, body, hdrs = req("bob", "GET", "/api/v1/me")
+            assert st == 503 and body["type"] == PROBLEM, (st, body)
+            assert hdrs.get("Retry-After") == "1", hdrs
+        finally:
+            pg._pg_ctl("start")
+        ready_again(d, within=BACK_WITHIN)
+        deadline = time.time() + BACK_WITHIN
+        while req("ann", "POST", url + "/ops", {"op": "spawn"})[0] != 200:
+            assert time.time() < deadline, "writes did not come back"
+            time.sleep(0.2)
+        assert req("bob", "GET", "/api/v1/me")[0] == 200
+        assert req("bob", "GET", url)[0] == 404
+    finally:
+        d.cleanup()
+
+
+def auth_on_no_grace_no_cached_reads():
+    auth_on_verified_callers_read_on(grace=0)
+
+
+def auth_on_grace_runs_out():
+    auth_on_verified_callers_read_on(grace=2)
+
+
 def url_password_is_never_logged():
     """A password in the URL works (the test cluster trusts loopback, so
     any does) and the log shows it as ***."""
@@ -133,4 +211,7 @@ if __name__ == "__main__":
     res.run(stopped_server_refuses_writes_and_loses_nothing)
     res.run(restarted_server_is_ridden_out)
     res.run(url_password_is_never_logged)
+    res.run(auth_on_verified_callers_read_on)
+    res.run(auth_on_no_grace_no_cached_reads)
+    res.run(auth_on_grace_runs_out)
     sys.exit(res.summary())

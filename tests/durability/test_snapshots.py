@@ -5,7 +5,9 @@ truncated dump, a dump at the wrong seq, a row without a checksum) is
 ignored with one log line naming the session, the seq and the reason, and
 the state equals a fresh replay of the journal.  A good snapshot (also of a
 legacy-mode session, whose state breaks invariants by design) loads without
-a word, and its checksum is BLAKE2b-256 over the documented input."""
+a word, and its checksum is BLAKE2b-256 over the documented input.  On
+either backend (RMAPD_TEST_BACKEND): the rows are edited with sqlite3 or
+psql."""
 import hashlib
 import json
 import os
@@ -13,9 +15,12 @@ import re
 import sqlite3
 import struct
 import sys
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
-from rmapd_client import Daemon, Results, run_state  # noqa: E402
+import rmapd_client  # noqa: E402
+from rmapd_client import (Daemon, Results, blob_hex, blob_literal,  # noqa: E402
+                          db_exec, db_rows, run_state)
 
 RMAPD = sys.argv[1]
 JSON = {"Content-Type": "application/json"}
@@ -102,18 +107,24 @@ def corrupt_snapshots_are_ignored_and_state_is_the_replay():
             "version"]
         d.stop()
 
-        db = sqlite3.connect(d.db)
-        row = {sid: db.execute("SELECT dump, checksum FROM snapshots WHERE "
-                               "session = ?", (sid,)).fetchone()
+        def stored(sid):
+            (dump, sum_), = db_rows(d.db, "SELECT %s, %s FROM snapshots "
+                                    "WHERE session = %d" % (
+                                        blob_hex(d.db, "dump"),
+                                        blob_hex(d.db, "checksum"), sid))
+            return bytes.fromhex(dump), sum_ and bytes.fromhex(sum_)
+        row = {sid: stored(sid)
                for sid in list(cases.values()) + [donor, legacy]}
         for sid, (dump, sum_) in row.items():
             seq = legacy_seq if sid == legacy else SEQ
             assert sum_ == checksum(sid, seq, dump), sid
+        edits = []
 
         def put(name, dump, sum_, seq=SEQ):
-            sid = cases[name]
-            db.execute("UPDATE snapshots SET dump = ?, checksum = ?, seq = ? "
-                       "WHERE session = ?", (dump, sum_, seq, sid))
+            edits.append("UPDATE snapshots SET dump = %s, checksum = %s, "
+                         "seq = %d WHERE session = %d;" % (
+                             blob_literal(d.db, dump),
+                             blob_literal(d.db, sum_), seq, cases[name]))
         good = row[cases["flipped"]][0]
         put("flipped", flip_dirty_bit(good), row[cases["flipped"]][1])
         put("foreign", *row[donor])
@@ -124,8 +135,7 @@ def corrupt_snapshots_are_ignored_and_state_is_the_replay():
         put("misplaced", good, checksum(cases["misplaced"], SEQ - 1, good),
             SEQ - 1)
         put("unsigned", good, None)
-        db.commit()
-        db.close()
+        db_exec(d.db, "".join(edits))
 
         d.start()
         for name, sid in list(cases.items()) + [("legacy", legacy)]:
@@ -178,7 +188,8 @@ DROP TABLE users;
 def snapshot_rows_of_schema_1_are_kept_unverified():
     """A database of schema 1 gains the checksum column (and then the
     later schemas); its old snapshot rows stay, unverified, and are never
-    loaded."""
+    loaded.  SQLite only: no PostgreSQL database predates schema 3 (its
+    first migration makes the tables as they were then)."""
     d = Daemon(RMAPD, args=["--snapshot-every", "0"]).start()
     try:
         sid = session(d, "old", OPS, LATER)
@@ -210,8 +221,67 @@ def snapshot_rows_of_schema_1_are_kept_unverified():
         d.cleanup()
 
 
+def schema_3_database_migrates_once_under_two_nodes():
+    """A database of schema 3 (sessions, journal and snapshots, from before
+    users) opened by two daemons at the same moment, as two nodes of a lab
+    restarted on a new rmapd: both come up, the schema is migrated once
+    (one admin made, who owns the old sessions, named in one log only),
+    and every session reads as its replay.  Both backends: on PostgreSQL
+    the advisory lock serialises the two migrations, on SQLite the write
+    lock does."""
+    d = Daemon(RMAPD, args=["--snapshot-every", "0"]).start()
+    nodes = []
+    try:
+        sids = [session(d, name, OPS, LATER) for name in ("one", "two")]
+        d.stop()
+        db_exec(d.db, SCHEMA4_UNDO + (
+            "UPDATE rmapd_schema SET version = 3;" if rmapd_client.is_pg(d.db)
+            else "PRAGMA user_version = 3;"))
+        nodes = [Daemon(RMAPD, db=d.db, args=["--auth", "on"])
+                 for _ in range(2)]
+        errors = []
+
+        def start(n):
+            try:
+                n.start()
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+        threads = [threading.Thread(target=start, args=(n,)) for n in nodes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        for n in nodes:
+            assert n.request("GET", "/readyz")[0] == 200
+            n.stop()
+        notes = [n.log_text().count("the 2 existing sessions now belong to "
+                                    "the new admin user 'admin'")
+                 for n in nodes]
+        assert sorted(notes) == [0, 1], notes
+        version = ("SELECT version FROM rmapd_schema" if rmapd_client.is_pg(
+            d.db) else "PRAGMA user_version")
+        assert db_rows(d.db, version) == [("7",)]
+        (admin, name), = db_rows(d.db, "SELECT id, name FROM users")
+        assert name == "admin"
+        assert db_rows(d.db, "SELECT id, owner FROM sessions ORDER BY id") \
+            == [(str(sid), admin) for sid in sids]
+        d.start()
+        for sid in sids:
+            live = d.json("GET", "/api/v1/sessions/%d" % sid)
+            live.pop("id")
+            live.pop("name")
+            assert live == run_state(RMAPD, OPS + LATER), sid
+    finally:
+        for n in nodes:
+            n.cleanup()
+        d.cleanup()
+
+
 if __name__ == "__main__":
     res = Results()
     res.run(corrupt_snapshots_are_ignored_and_state_is_the_replay)
-    res.run(snapshot_rows_of_schema_1_are_kept_unverified)
+    res.run(schema_3_database_migrates_once_under_two_nodes)
+    if rmapd_client.BACKEND == "sqlite":
+        res.run(snapshot_rows_of_schema_1_are_kept_unverified)
     sys.exit(res.summary())

@@ -7,7 +7,9 @@ session's version and state stay as the journal has them), /readyz says 503
 with the same reason, reads go on, and writes and readiness come back by
 themselves once the fault is gone.  After a restart every acknowledged op is
 in the journal and the state equals a fresh replay of it.  Needs root
-(mount, chattr, setpriv)."""
+(mount, chattr, setpriv).  SQLite only, being about its file;
+PostgreSQL's analogs are test_pg_storage.py (which reuses the busy test
+with a lock of its own) and test_pg_outage.py."""
 import json
 import os
 import re
@@ -309,8 +311,21 @@ def timed(d, path):
     return status, time.time() - t
 
 
-def busy_database_stalls_no_read_and_bounds_writes():
-    """Another process holds the write lock for 5 s (BEGIN IMMEDIATE).
+def hold_sqlite_write_lock(d, held, release):
+    """BEGIN IMMEDIATE from another process, until release (at most 5 s)."""
+    db = sqlite3.connect(d.db, isolation_level=None, timeout=10)
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO sessions(name, config) VALUES('x', '{}')")
+    held.set()
+    release.wait(5)
+    db.execute("ROLLBACK")
+    db.close()
+
+
+def busy_database_stalls_no_read_and_bounds_writes(
+        hold=hold_sqlite_write_lock):
+    """Another process holds the write lock for 5 s (hold: BEGIN IMMEDIATE
+    on SQLite; test_pg_storage.py passes PostgreSQL's).
     While one write waits for it, /readyz and other sessions' reads (the
     state, rebuilt from the database as only one session stays loaded; the
     journal; the snapshots) answer within 200 ms; the write gives up with
@@ -324,16 +339,7 @@ def busy_database_stalls_no_read_and_bounds_writes():
         held = threading.Event()
         release = threading.Event()
 
-        def hold():
-            db = sqlite3.connect(d.db, isolation_level=None, timeout=10)
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("INSERT INTO sessions(name, config) VALUES('x', '{}')")
-            held.set()
-            release.wait(5)
-            db.execute("ROLLBACK")
-            db.close()
-
-        holder = threading.Thread(target=hold)
+        holder = threading.Thread(target=hold, args=(d, held, release))
         holder.start()
         held.wait(5)
         out = {}
