@@ -173,8 +173,16 @@ enum folio_flag {
 /*
  * One order-0 folio: the simulator's physical frame (struct page).  Folios
  * live in slabs and are found by pfn through a radix tree (frames.c), as
- * the kernel finds a struct page in mem_map: no per-frame node.
+ * the kernel finds a struct page in mem_map: no per-frame node.  A session
+ * holds one per frame, so the narrow fields share words (40 bytes, not
+ * 48): an index is a page offset below 2^36 (a user address >> 12, or a
+ * file page), a mapcount at most the session's PTEs (SIM_CAP_PTES), a
+ * swap slot an id below 2^48; sim_load refuses more.
  */
+#define FOLIO_INDEX_BITS	40
+#define FOLIO_MAPCOUNT_BITS	24
+#define FOLIO_SWAP_BITS		48
+#define FOLIO_FLAGS_BITS	16
 struct folio {
 	unsigned long pfn;
 	/*
@@ -186,11 +194,13 @@ struct folio {
 	 */
 	unsigned long anon_vma_id;
 	struct address_space *mapping;	/* file or shmem folio */
-	unsigned long index;
-	int mapcount;
-	unsigned int flags;
-	unsigned long swap;		/* swap slot while in the swap cache */
+	unsigned long index : FOLIO_INDEX_BITS;
+	int mapcount : FOLIO_MAPCOUNT_BITS;
+	unsigned long swap : FOLIO_SWAP_BITS;	/* slot while in the swap cache */
+	unsigned int flags : FOLIO_FLAGS_BITS;
 };
+_Static_assert(SIM_CAP_PTES < 1UL << (FOLIO_MAPCOUNT_BITS - 1),
+	       "a folio's mapcount holds every PTE a session may have");
 
 /*
  * A page-table entry in one word, as pte_t is: the pfn of a present PTE or
