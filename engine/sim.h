@@ -228,9 +228,23 @@ struct pte {
 	};
 };
 
+/*
+ * The same bits as masks of the word (test_engine checks that they
+ * agree), for the paths that handle PTEs by the thousand: fork's copy
+ * changes a few bits of each word, as the kernel's pte_wrprotect and
+ * pte_mkold do, instead of one bit-field at a time.
+ */
+#define PTE_VAL_MASK		((UINT64_C(1) << 56) - 1)
+#define PTE_PRESENT		(UINT64_C(1) << 56)
+#define PTE_WRITE		(UINT64_C(1) << 57)
+#define PTE_DIRTY		(UINT64_C(1) << 58)
+#define PTE_YOUNG		(UINT64_C(1) << 59)
+#define PTE_SPECIAL		(UINT64_C(1) << 60)
+#define PTE_SWP_EXCLUSIVE	(UINT64_C(1) << 61)
+
 static inline unsigned long pte_val(const struct pte *pte)
 {
-	return pte->val_lo | (unsigned long)pte->val_hi << 32;
+	return (unsigned long)(pte->word & PTE_VAL_MASK);
 }
 
 static inline void pte_set_val(struct pte *pte, unsigned long val)
