@@ -237,6 +237,8 @@ struct pte_block *pte_block_first(struct mm_struct *mm, unsigned long vpn);
 struct pte_block *pte_block_next(const struct pte_block *blk);
 struct pte_block *pte_block_get(struct mm_struct *mm,
 				const struct pte_block *blk);
+void pte_block_cleared(struct mm_struct *mm, struct pte_block *blk,
+		       unsigned int n);
 
 /*
  * Entry i of blk, which is mm's, as pte_alloc finds or makes it, but for

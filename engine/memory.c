@@ -493,45 +493,64 @@ void free_swap_and_cache(struct sim *sim, unsigned long entry)
 	folio_put_if_unused(sim, folio);
 }
 
+/* zap_present_ptes / zap_nonpresent_ptes for one entry; the caller clears it */
 static void zap_one_pte(struct sim *sim, struct vm_area_struct *vma,
-			struct pte *pte, unsigned long vpn)
+			struct pte *pte)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	unsigned long entry = pte_swap(pte);
+	uint64_t word = pte->word;
+	unsigned long entry;
 
-	if (pte->present && !pte->special) {
-		struct folio *folio = pfn_folio(sim, pte_pfn(pte));
+	pte->word = 0;
+	if (word & PTE_PRESENT) {
+		struct folio *folio;
 
-		if (pte->dirty && !folio_test_anon(folio))
+		if (word & PTE_SPECIAL)
+			return;
+		folio = pfn_folio(sim, (unsigned long)(word & PTE_VAL_MASK));
+		if ((word & PTE_DIRTY) && !folio_test_anon(folio))
 			folio->flags |= PG_dirty;
 		folio_remove_rmap_pte(sim, folio, vma);
-		pte_free(mm, vpn);
 		folio_put_if_unused(sim, folio);
 		return;
 	}
-	pte_free(mm, vpn);
+	entry = (unsigned long)(word & PTE_VAL_MASK);
 	if (entry) {
 		mm->swapents--;
 		free_swap_and_cache(sim, entry);
 	}
 }
 
+/*
+ * zap_pte_range, block by block as the kernel goes table by table: each
+ * PTE in [start, end) in address order, the block's counts once, and a
+ * block left empty freed.
+ */
 void zap_page_range(struct sim *sim, struct vm_area_struct *vma,
 		    unsigned long start, unsigned long end)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	struct pte_iter it;
-	struct pte *pte = pte_iter_start(mm, start >> PAGE_SHIFT, &it);
+	unsigned long first = start >> PAGE_SHIFT, stop = end >> PAGE_SHIFT;
+	struct pte_block *blk = pte_block_first(mm, first), *next;
 	unsigned long n = 0;
 
-	while (pte && it.vpn < end >> PAGE_SHIFT) {
-		struct pte *cur = pte;
-		unsigned long vpn = it.vpn;
+	for (; blk && pte_block_base(blk) < stop; blk = next) {
+		unsigned long base = pte_block_base(blk);
+		unsigned int i = base < first ? (unsigned int)(first - base) : 0;
+		unsigned int lim = (unsigned int)min_ul(PTE_BLOCK, stop - base);
+		unsigned int cleared = 0;
 
-		/* step on before the block of this PTE may go */
-		pte = pte_iter_next(&it);
-		zap_one_pte(sim, vma, cur, vpn);
-		n++;
+		for (; i < lim; i++) {
+			if (pte_none(&blk->pte[i]))
+				continue;
+			zap_one_pte(sim, vma, &blk->pte[i]);
+			cleared++;
+		}
+		/* step on before the block may go */
+		next = pte_block_next(blk);
+		n += cleared;
+		if (cleared)
+			pte_block_cleared(mm, blk, cleared);
 	}
 	if (n)
 		trace(sim, "zap_pte_range", 4, T_ID("vma", vma->id),

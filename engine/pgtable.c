@@ -208,8 +208,16 @@ void pte_free(struct mm_struct *mm, unsigned long vpn)
 	if (!pte || pte_none(pte))
 		return;
 	pte->word = 0;
-	mm->nr_ptes--;
-	if (--blk->nr)
+	pte_block_cleared(mm, blk, 1);
+}
+
+/* n entries of blk were made pte_none; an empty block goes. */
+void pte_block_cleared(struct mm_struct *mm, struct pte_block *blk,
+		       unsigned int n)
+{
+	mm->nr_ptes -= n;
+	blk->nr -= n;
+	if (blk->nr)
 		return;
 	if (mm->pt_last == blk)
 		mm->pt_last = block_of(rb_prev(&blk->node));
