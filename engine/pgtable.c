@@ -380,6 +380,9 @@ void pte_tables_copy(struct mm_struct *dst, const struct mm_struct *src,
 	unsigned long last = ((end - 1) >> PAGE_SHIFT) >> PTE_TABLE_SHIFT;
 	size_t i;
 
+	/* fork meets one table VMA after VMA: dst has it, src need not say */
+	if (first == last && dst->pt_hint_region == first + 1)
+		return;
 	for (i = pt_index(src, first); i < src->nr_pt && src->pt[i] <= last;
 	     i++)
 		pte_table_alloc(dst, src->pt[i] << PTE_TABLE_SHIFT);
