@@ -69,7 +69,8 @@ char *api_graph_dot(const struct sim *sim)
 	}
 	for (folio = folio_first(sim); folio; folio = folio_next(sim, folio)) {
 		strbuf_printf(&o, "  pfn%lu [shape=note,label=\"pfn %lu\\nindex %lu map %d\"];\n",
-		    folio->pfn, folio->pfn, folio->index, folio->mapcount);
+		    folio->pfn, folio->pfn, (unsigned long)folio->index,
+		    folio->mapcount);
 		if (folio_test_anon(folio))
 			strbuf_printf(&o, "  pfn%lu -> av%lu [label=\"mapping\"];\n",
 			    folio->pfn, folio->anon_vma_id);

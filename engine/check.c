@@ -682,7 +682,7 @@ static void check_present_pte(struct ctx *c, const struct mm_struct *mm,
 	if (folio->index != linear_page_index(vma, addr))
 		report(c, "folio-index", "pid %d pte 0x%lx: pfn %lu index "
 		       "%lu, linear index %lu", mm->pid, addr, folio->pfn,
-		       folio->index, linear_page_index(vma, addr));
+		       (unsigned long)folio->index, linear_page_index(vma, addr));
 	if (folio_test_anon(folio)) {
 		rss[0]++;
 		check_anon_pte(c, mm, vma, pte, addr, folio);
@@ -717,7 +717,7 @@ static void check_swap_pte(struct ctx *c, const struct mm_struct *mm,
 	if (folio->index != linear_page_index(vma, addr))
 		report(c, "folio-index", "pid %d swap pte 0x%lx: cached pfn %lu "
 		       "index %lu, linear index %lu", mm->pid, addr, folio->pfn,
-		       folio->index, linear_page_index(vma, addr));
+		       (unsigned long)folio->index, linear_page_index(vma, addr));
 	if (!sim_find_anon_vma(c->sim, folio->anon_vma_id))
 		report(c, "dangling-mapping", "pid %d swap pte 0x%lx: cached "
 		       "pfn %lu names freed anon_vma #%lu", mm->pid, addr,
@@ -798,13 +798,13 @@ static void check_folio_swap(struct ctx *c, const struct folio *f)
 	if (!(f->flags & PG_swapcache)) {
 		if (f->swap)
 			report(c, "swap-cache", "pfn %lu names swap slot "
-			       "%lu outside the swap cache", f->pfn, f->swap);
+			       "%lu outside the swap cache", f->pfn, (unsigned long)f->swap);
 		return;
 	}
 	s = swap_slot_find(c->sim, f->swap);
 	if (!folio_test_anon(f) || !s || s->cache_pfn != f->pfn)
 		report(c, "swap-cache", "pfn %lu is in the swap cache of "
-		       "slot %lu, which does not name it", f->pfn, f->swap);
+		       "slot %lu, which does not name it", f->pfn, (unsigned long)f->swap);
 }
 
 static bool folio_cached(struct ctx *c, const struct folio *f)

@@ -115,30 +115,51 @@ static inline bool trace_keeps(const struct sim_trace *t,
 	       (!t->limit || t->kept < t->limit);
 }
 
-static inline void trace_args(struct sim *sim, const char *fn, size_t nargs,
-			      const struct sim_arg *args)
+/* The PTEs and pages the step's ARG_WORK arguments count. */
+static inline unsigned long trace_work(size_t nargs,
+				       const struct sim_arg *args)
 {
-	struct sim_trace_fn *f = trace_fn(&sim->trace, fn);
+	unsigned long work = 0;
 	size_t i;
 
-	if (nargs > SIM_EVENT_ARGS)
-		nargs = SIM_EVENT_ARGS;
 	for (i = 0; i < nargs; i++)
 		if (args[i].kind == ARG_WORK)
-			sim->cost += args[i].val;
-	sim->cost++;
-	if (trace_keeps(&sim->trace, f))
-		trace_keep(sim, f, fn, nargs, args);
-	else
-		trace_fold(&sim->trace, f, fn, 1);
+			work += args[i].val;
+	return work;
 }
 
-#define trace(sim, fn, nargs, ...)					\
-	trace_args((sim), (fn),						\
-		   min_ul((size_t)(nargs),				\
-			  sizeof((const struct sim_arg[]){ __VA_ARGS__ }) / \
-			  sizeof(struct sim_arg)),			\
-		   (const struct sim_arg[]){ __VA_ARGS__ })
+/* One call of fn counted and folded, or its entry if it is to be kept. */
+static inline struct sim_trace_fn *trace_step(struct sim *sim, const char *fn,
+					      unsigned long work)
+{
+	struct sim_trace_fn *f = trace_fn(&sim->trace, fn);
+
+	sim->cost += 1 + work;
+	if (trace_keeps(&sim->trace, f))
+		return f;
+	trace_fold(&sim->trace, f, fn, 1);
+	return NULL;
+}
+
+/*
+ * The arguments are written twice: the first array never leaves this
+ * line, so its kinds and the work they add fold at compile time, and a
+ * folded step (most of a fork's or an exit's) builds none; the second is
+ * built for a step that is kept.  They must have no side effects.
+ */
+#define TRACE_NARGS(nargs, ...)						\
+	min_ul(min_ul((size_t)(nargs), (size_t)SIM_EVENT_ARGS),		\
+	       sizeof((const struct sim_arg[]){ __VA_ARGS__ }) /	\
+	       sizeof(struct sim_arg))
+#define trace(sim, fn, nargs, ...) do {					\
+	const size_t n_ = TRACE_NARGS(nargs, __VA_ARGS__);		\
+	struct sim_trace_fn *f_ = trace_step((sim), (fn),		\
+		trace_work(n_, (const struct sim_arg[]){ __VA_ARGS__ }));	\
+									\
+	if (f_)								\
+		trace_keep((sim), f_, (fn), n_,				\
+			   (const struct sim_arg[]){ __VA_ARGS__ });	\
+} while (0)
 #define T_ID(k, v)	{ (k), ARG_ID, (unsigned long)(v) }
 #define T_ADDR(k, v)	{ (k), ARG_ADDR, (unsigned long)(v) }
 #define T_NUM(k, v)	{ (k), ARG_NUM, (unsigned long)(v) }
@@ -237,6 +258,8 @@ struct pte_block *pte_block_first(struct mm_struct *mm, unsigned long vpn);
 struct pte_block *pte_block_next(const struct pte_block *blk);
 struct pte_block *pte_block_get(struct mm_struct *mm,
 				const struct pte_block *blk);
+void pte_block_cleared(struct mm_struct *mm, struct pte_block *blk,
+		       unsigned int n);
 
 /*
  * Entry i of blk, which is mm's, as pte_alloc finds or makes it, but for

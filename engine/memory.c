@@ -493,45 +493,64 @@ void free_swap_and_cache(struct sim *sim, unsigned long entry)
 	folio_put_if_unused(sim, folio);
 }
 
+/* zap_present_ptes / zap_nonpresent_ptes for one entry; the caller clears it */
 static void zap_one_pte(struct sim *sim, struct vm_area_struct *vma,
-			struct pte *pte, unsigned long vpn)
+			struct pte *pte)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	unsigned long entry = pte_swap(pte);
+	uint64_t word = pte->word;
+	unsigned long entry;
 
-	if (pte->present && !pte->special) {
-		struct folio *folio = pfn_folio(sim, pte_pfn(pte));
+	pte->word = 0;
+	if (word & PTE_PRESENT) {
+		struct folio *folio;
 
-		if (pte->dirty && !folio_test_anon(folio))
+		if (word & PTE_SPECIAL)
+			return;
+		folio = pfn_folio(sim, (unsigned long)(word & PTE_VAL_MASK));
+		if ((word & PTE_DIRTY) && !folio_test_anon(folio))
 			folio->flags |= PG_dirty;
 		folio_remove_rmap_pte(sim, folio, vma);
-		pte_free(mm, vpn);
 		folio_put_if_unused(sim, folio);
 		return;
 	}
-	pte_free(mm, vpn);
+	entry = (unsigned long)(word & PTE_VAL_MASK);
 	if (entry) {
 		mm->swapents--;
 		free_swap_and_cache(sim, entry);
 	}
 }
 
+/*
+ * zap_pte_range, block by block as the kernel goes table by table: each
+ * PTE in [start, end) in address order, the block's counts once, and a
+ * block left empty freed.
+ */
 void zap_page_range(struct sim *sim, struct vm_area_struct *vma,
 		    unsigned long start, unsigned long end)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	struct pte_iter it;
-	struct pte *pte = pte_iter_start(mm, start >> PAGE_SHIFT, &it);
+	unsigned long first = start >> PAGE_SHIFT, stop = end >> PAGE_SHIFT;
+	struct pte_block *blk = pte_block_first(mm, first), *next;
 	unsigned long n = 0;
 
-	while (pte && it.vpn < end >> PAGE_SHIFT) {
-		struct pte *cur = pte;
-		unsigned long vpn = it.vpn;
+	for (; blk && pte_block_base(blk) < stop; blk = next) {
+		unsigned long base = pte_block_base(blk);
+		unsigned int i = base < first ? (unsigned int)(first - base) : 0;
+		unsigned int lim = (unsigned int)min_ul(PTE_BLOCK, stop - base);
+		unsigned int cleared = 0;
 
-		/* step on before the block of this PTE may go */
-		pte = pte_iter_next(&it);
-		zap_one_pte(sim, vma, cur, vpn);
-		n++;
+		for (; i < lim; i++) {
+			if (pte_none(&blk->pte[i]))
+				continue;
+			zap_one_pte(sim, vma, &blk->pte[i]);
+			cleared++;
+		}
+		/* step on before the block may go */
+		next = pte_block_next(blk);
+		n += cleared;
+		if (cleared)
+			pte_block_cleared(mm, blk, cleared);
 	}
 	if (n)
 		trace(sim, "zap_pte_range", 4, T_ID("vma", vma->id),
@@ -552,39 +571,37 @@ static bool vma_needs_copy(const struct vm_area_struct *src_vma)
 }
 
 /*
- * What copy_present_pte needs of the VMAs, taken once a block: a fork
- * copies thousands of PTEs of a few VMAs.
+ * What copy_present_pte needs of the VMAs, taken once a VMA: a fork
+ * copies thousands of PTEs of a few VMAs.  The bits each side loses are
+ * masks; the child's RSS is summed here and added once.
  */
 struct pte_copy {
 	struct mm_struct *dst_mm;
-	bool cow;		/* write-protect both sides */
-	bool shared;		/* the child's copy is clean */
+	uint64_t src_clear;	/* write-protected for COW */
+	uint64_t dst_clear;	/* and old, and clean if shared */
+	unsigned long rss[3];	/* anon, file, shmem */
 };
 
 static void copy_present_pte(struct sim *sim, struct pte_copy *c,
 			     struct pte *src, struct pte *dst)
 {
 	/* the parent's word, then stored whole, as set_pte_at writes it */
-	struct pte pte = *src;
+	uint64_t word = src->word;
 	struct folio *folio;
 
-	pte.young = false;
-	pte.swp_exclusive = false;
-	if (c->cow && src->write) {
-		src->write = false;
-		pte.write = false;
-	}
-	if (c->shared)
-		pte.dirty = false;
-	*dst = pte;
-	if (src->special)
+	src->word = word & ~c->src_clear;
+	dst->word = word & ~c->dst_clear;
+	if (word & PTE_SPECIAL)
 		return;
-	folio = pfn_folio(sim, pte_val(src));
+	folio = pfn_folio(sim, (unsigned long)(word & PTE_VAL_MASK));
 	folio->mapcount++;
 	/* folio_try_dup_anon_rmap_pte: shared from now on */
-	if (folio_test_anon(folio))
+	if (folio_test_anon(folio)) {
 		folio->flags &= ~PG_anon_exclusive;
-	mm_counter_inc(c->dst_mm, folio, 1);
+		c->rss[0]++;
+	} else {
+		c->rss[folio->mapping && folio->mapping->shmem ? 2 : 1]++;
+	}
 }
 
 /* copy_nonpresent_pte: a swap entry, now shared */
@@ -600,27 +617,22 @@ static void copy_swap_pte(struct sim *sim, struct mm_struct *dst_mm,
 /*
  * copy_pte_range for the PTEs of one block of the parent in [start, end):
  * the child's block at the same place is found once, as the kernel maps a
- * destination PTE table once for all the entries it copies into it.
+ * destination PTE table once for all the entries it copies into it.  The
+ * child's VMAs do not overlap, so the slots copied into are empty.
  */
-static unsigned long copy_pte_block(struct sim *sim,
-				    struct vm_area_struct *dst_vma,
-				    struct vm_area_struct *src_vma,
+static unsigned long copy_pte_block(struct sim *sim, struct pte_copy *c,
 				    struct pte_block *sb, unsigned long start,
 				    unsigned long end)
 {
-	unsigned long base = pte_block_base(sb), n = 0;
+	unsigned long base = pte_block_base(sb);
 	unsigned int i = base < start ? (unsigned int)(start - base) : 0;
 	unsigned int stop = (unsigned int)min_ul(PTE_BLOCK, end - base);
-	struct mm_struct *dst_mm = dst_vma->vm_mm;
+	struct mm_struct *dst_mm = c->dst_mm;
 	struct pte_block *db = NULL;
-	struct pte_copy c = {
-		.dst_mm = dst_mm,
-		.cow = is_cow_mapping(src_vma->vm_flags),
-		.shared = (src_vma->vm_flags & VM_SHARED) != 0,
-	};
+	unsigned int n = 0;
 
 	for (; i < stop; i++) {
-		struct pte *src = &sb->pte[i], *dst;
+		struct pte *src = &sb->pte[i];
 
 		if (pte_none(src))
 			continue;
@@ -628,12 +640,15 @@ static unsigned long copy_pte_block(struct sim *sim,
 			db = pte_block_get(dst_mm, sb);
 			pte_table_alloc(dst_mm, base);
 		}
-		dst = pte_block_slot(dst_mm, db, i);
 		n++;
-		if (src->present)
-			copy_present_pte(sim, &c, src, dst);
+		if (src->word & PTE_PRESENT)
+			copy_present_pte(sim, c, src, &db->pte[i]);
 		else
-			copy_swap_pte(sim, dst_mm, src, dst);
+			copy_swap_pte(sim, dst_mm, src, &db->pte[i]);
+	}
+	if (db) {
+		db->nr += n;
+		dst_mm->nr_ptes += n;
 	}
 	return n;
 }
@@ -646,6 +661,13 @@ int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 	unsigned long end = src_vma->vm_end >> PAGE_SHIFT;
 	struct pte_block *sb, *last = NULL;
 	unsigned long n = 0;
+	uint64_t wrprotect = is_cow_mapping(src_vma->vm_flags) ? PTE_WRITE : 0;
+	struct pte_copy c = {
+		.dst_mm = dst_vma->vm_mm,
+		.src_clear = wrprotect,
+		.dst_clear = wrprotect | PTE_YOUNG | PTE_SWP_EXCLUSIVE |
+			     (src_vma->vm_flags & VM_SHARED ? PTE_DIRTY : 0),
+	};
 
 	if (!vma_needs_copy(src_vma))
 		return 0;
@@ -653,9 +675,12 @@ int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 			src_vma->vm_end);
 	for (sb = pte_block_first(src_mm, start);
 	     sb && pte_block_base(sb) < end; sb = pte_block_next(sb)) {
-		n += copy_pte_block(sim, dst_vma, src_vma, sb, start, end);
+		n += copy_pte_block(sim, &c, sb, start, end);
 		last = sb;
 	}
+	c.dst_mm->rss_anon += c.rss[0];
+	c.dst_mm->rss_file += c.rss[1];
+	c.dst_mm->rss_shmem += c.rss[2];
 	/* the next VMA's copy starts from here (pte_block_first) */
 	if (last)
 		src_mm->pt_hint = last;

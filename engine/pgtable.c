@@ -208,8 +208,16 @@ void pte_free(struct mm_struct *mm, unsigned long vpn)
 	if (!pte || pte_none(pte))
 		return;
 	pte->word = 0;
-	mm->nr_ptes--;
-	if (--blk->nr)
+	pte_block_cleared(mm, blk, 1);
+}
+
+/* n entries of blk were made pte_none; an empty block goes. */
+void pte_block_cleared(struct mm_struct *mm, struct pte_block *blk,
+		       unsigned int n)
+{
+	mm->nr_ptes -= n;
+	blk->nr -= n;
+	if (blk->nr)
 		return;
 	if (mm->pt_last == blk)
 		mm->pt_last = block_of(rb_prev(&blk->node));
@@ -372,6 +380,9 @@ void pte_tables_copy(struct mm_struct *dst, const struct mm_struct *src,
 	unsigned long last = ((end - 1) >> PAGE_SHIFT) >> PTE_TABLE_SHIFT;
 	size_t i;
 
+	/* fork meets one table VMA after VMA: dst has it, src need not say */
+	if (first == last && dst->pt_hint_region == first + 1)
+		return;
 	for (i = pt_index(src, first); i < src->nr_pt && src->pt[i] <= last;
 	     i++)
 		pte_table_alloc(dst, src->pt[i] << PTE_TABLE_SHIFT);

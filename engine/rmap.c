@@ -89,7 +89,9 @@ void folio_move_anon_rmap(struct sim *sim, struct folio *folio,
 /* The last reference went: back to the page allocator. */
 void folio_put_if_unused(struct sim *sim, struct folio *folio)
 {
-	if (folio_ref_count(folio) > 0 || (folio->flags & PG_zero))
+	/* a mapping is a reference: what an exit of one sharer meets */
+	if (folio->mapcount > 0 || folio_ref_count(folio) > 0 ||
+	    (folio->flags & PG_zero))
 		return;
 	trace(sim, "free_folio", 1, T_ID("pfn", folio->pfn));
 	folio_free(sim, folio);

@@ -226,8 +226,9 @@ static void dump_objects(struct buf *b, const struct sim *sim)
 	for (folio = folio_first(sim); folio; folio = folio_next(sim, folio))
 		put(b, "folio %lu %lu %lu %lu %d %x %lu %d\n", folio->pfn,
 		    folio->anon_vma_id,
-		    folio->mapping ? folio->mapping->id : 0, folio->index,
-		    folio->mapcount, folio->flags, folio->swap,
+		    folio->mapping ? folio->mapping->id : 0,
+		    (unsigned long)folio->index, folio->mapcount,
+		    folio->flags, (unsigned long)folio->swap,
 		    folio_in_page_cache(folio));
 	for (rb = rb_first(&sim->swap); rb; rb = rb_next(rb)) {
 		const struct swap_slot *s = rb_entry(rb, struct swap_slot, node);
@@ -652,8 +653,13 @@ static int load_folio(struct loader *ld, const struct tokens *t)
 	if (enter(ld, S_FOLIO, pfn))
 		return -1;
 	if (!pfn || pfn >= sim->next_pfn || av >= sim->next_anon_vma_id ||
-	    swap >= sim->next_swap || flags > UINT_MAX)
+	    swap >= sim->next_swap)
 		return fail(ld, "folio %lu: an id beyond its counter", pfn);
+	/* what the folio's narrow fields hold (sim.h) */
+	if (index >> FOLIO_INDEX_BITS || flags >> FOLIO_FLAGS_BITS ||
+	    mapcount >= 1 << (FOLIO_MAPCOUNT_BITS - 1))
+		return fail(ld, "folio %lu: index, mapcount or flags out of "
+			    "range", pfn);
 	if (sim->nr_frames >= sim->cfg.limits.max_frames)
 		return fail(ld, "more frames than the limit %lu",
 			    sim->cfg.limits.max_frames);

@@ -173,8 +173,16 @@ enum folio_flag {
 /*
  * One order-0 folio: the simulator's physical frame (struct page).  Folios
  * live in slabs and are found by pfn through a radix tree (frames.c), as
- * the kernel finds a struct page in mem_map: no per-frame node.
+ * the kernel finds a struct page in mem_map: no per-frame node.  A session
+ * holds one per frame, so the narrow fields share words (40 bytes, not
+ * 48): an index is a page offset below 2^36 (a user address >> 12, or a
+ * file page), a mapcount at most the session's PTEs (SIM_CAP_PTES), a
+ * swap slot an id below 2^48; sim_load refuses more.
  */
+#define FOLIO_INDEX_BITS	40
+#define FOLIO_MAPCOUNT_BITS	24
+#define FOLIO_SWAP_BITS		48
+#define FOLIO_FLAGS_BITS	16
 struct folio {
 	unsigned long pfn;
 	/*
@@ -186,11 +194,13 @@ struct folio {
 	 */
 	unsigned long anon_vma_id;
 	struct address_space *mapping;	/* file or shmem folio */
-	unsigned long index;
-	int mapcount;
-	unsigned int flags;
-	unsigned long swap;		/* swap slot while in the swap cache */
+	unsigned long index : FOLIO_INDEX_BITS;
+	int mapcount : FOLIO_MAPCOUNT_BITS;
+	unsigned long swap : FOLIO_SWAP_BITS;	/* slot while in the swap cache */
+	unsigned int flags : FOLIO_FLAGS_BITS;
 };
+_Static_assert(SIM_CAP_PTES < 1UL << (FOLIO_MAPCOUNT_BITS - 1),
+	       "a folio's mapcount holds every PTE a session may have");
 
 /*
  * A page-table entry in one word, as pte_t is: the pfn of a present PTE or
@@ -218,9 +228,23 @@ struct pte {
 	};
 };
 
+/*
+ * The same bits as masks of the word (test_engine checks that they
+ * agree), for the paths that handle PTEs by the thousand: fork's copy
+ * changes a few bits of each word, as the kernel's pte_wrprotect and
+ * pte_mkold do, instead of one bit-field at a time.
+ */
+#define PTE_VAL_MASK		((UINT64_C(1) << 56) - 1)
+#define PTE_PRESENT		(UINT64_C(1) << 56)
+#define PTE_WRITE		(UINT64_C(1) << 57)
+#define PTE_DIRTY		(UINT64_C(1) << 58)
+#define PTE_YOUNG		(UINT64_C(1) << 59)
+#define PTE_SPECIAL		(UINT64_C(1) << 60)
+#define PTE_SWP_EXCLUSIVE	(UINT64_C(1) << 61)
+
 static inline unsigned long pte_val(const struct pte *pte)
 {
-	return pte->val_lo | (unsigned long)pte->val_hi << 32;
+	return (unsigned long)(pte->word & PTE_VAL_MASK);
 }
 
 static inline void pte_set_val(struct pte *pte, unsigned long val)

@@ -200,9 +200,46 @@ def vma_addr(i, pages):
     return BASE + i * (pages + 1) * PAGE
 
 
-def write_all(d, sid, nvmas, pages):
+def write_all(d, sid, nvmas, pages, lo=0, hi=None):
+    """Writes pages lo..hi-1 (all by default) of each of map_session's
+    VMAs of `pages` pages."""
+    hi = pages if hi is None else hi
     batches(d, sid, [write_op(vma_addr(i, pages) + p * PAGE)
-                     for i in range(nvmas) for p in range(pages)])
+                     for i in range(nvmas) for p in range(lo, hi)])
+
+
+# the daemon's memory per frame + PTE is the slope of its RSS between
+# nvmas x pages and nvmas x 4 pages written: SQLite's page cache (up to
+# 2 MiB a connection) and the other costs of a session are paid by then
+MEM_GROWTH = 4
+
+
+def memory_args(nvmas, pages):
+    """rmapd's flags for rss_per_frame: limits that hold the session, and
+    no automatic snapshots (each would write the whole session again, 3 GB
+    over the 192 batches, and free its buffer after)."""
+    return ["--max-frames", str(2 * MEM_GROWTH * nvmas * pages),
+            "--max-ptes", str(4 * MEM_GROWTH * nvmas * pages),
+            "--max-vmas", str(4 * nvmas), "--snapshot-every", "0"]
+
+
+def rss_per_frame(d, nvmas, pages):
+    """(bytes per frame + PTE over the first nvmas x pages written, the
+    fixed costs included; bytes per frame + PTE from there to MEM_GROWTH
+    times as many: the slope)."""
+    total = MEM_GROWTH * pages
+    sid = map_session(d, nvmas, total)
+    rss0 = d.rss_kib()
+    write_all(d, sid, nvmas, total, 0, pages)
+    rss1 = d.rss_kib()
+    write_all(d, sid, nvmas, total, pages, total)
+    rss2 = d.rss_kib()
+    st, body, _ = d.call("GET", "/api/v1/sessions/%s?view=summary" % sid)
+    if st != 200 or b'"frames":%d' % (nvmas * total) not in body:
+        raise RuntimeError("the session does not hold %d frames: %s"
+                           % (nvmas * total, body[:300]))
+    return ((rss1 - rss0) * 1024 / (nvmas * pages),
+            (rss2 - rss1) * 1024 / (nvmas * (total - pages)))
 
 
 def walk_session(d, nvmas, nprocs):
@@ -348,18 +385,14 @@ def bench_memory_and_http_fork(cfg, builds, kern):
     n, p = cfg["fork_vmas"], cfg["mem_pages"]
     say("== daemon over the API: RSS per frame + PTE (%d VMAs x %d pages), "
         "POST fork / exit of %d x %d" % (n, p, n, cfg["fork_pages"]))
-    limits = ["--max-frames", str(4 * n * p), "--max-ptes", str(8 * n * p),
-              "--max-vmas", str(4 * n)]
     for b in builds:
-        d = Daemon(b.rmapd, daemon_args(cfg, limits))
+        d = Daemon(b.rmapd, daemon_args(cfg, memory_args(n, p)))
         try:
-            sid = map_session(d, n, p)
-            rss0 = d.rss_kib()
-            write_all(d, sid, n, p)
-            rss1 = d.rss_kib()
+            first, slope = rss_per_frame(d, n, p)
             row("daemon RSS per frame + PTE [%s]" % b.label, "-",
-                "%.0f B (RSS delta over %d written pages, the journal's "
-                "share included)" % ((rss1 - rss0) * 1024 / (n * p), n * p))
+                "%.0f B (slope from %d to %d written pages; the first %d: "
+                "%.0f B, fixed costs included)"
+                % (slope, n * p, MEM_GROWTH * n * p, n * p, first))
         finally:
             d.stop()
         d = Daemon(b.rmapd, daemon_args(cfg))

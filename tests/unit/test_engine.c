@@ -986,8 +986,31 @@ static void kernel_errors_are_outcomes(void)
 	sim_free(s);
 }
 
+/* The PTE masks fork's copy uses name the bits the readers see. */
+static void pte_masks_name_the_bit_fields(void)
+{
+	const uint64_t mask[] = { PTE_PRESENT, PTE_WRITE, PTE_DIRTY,
+				  PTE_YOUNG, PTE_SPECIAL, PTE_SWP_EXCLUSIVE };
+	struct pte pte[6], val = { .word = 0 };
+	size_t i;
+
+	memset(pte, 0, sizeof(pte));
+	pte[0].present = true;
+	pte[1].write = true;
+	pte[2].dirty = true;
+	pte[3].young = true;
+	pte[4].special = true;
+	pte[5].swp_exclusive = true;
+	for (i = 0; i < 6; i++)
+		EXPECT(pte[i].word == mask[i]);
+	pte_set_val(&val, (1UL << 56) - 1);
+	EXPECT(val.word == PTE_VAL_MASK);
+	EXPECT_EQ(pte_val(&val), (1UL << 56) - 1);
+}
+
 int main(void)
 {
+	RUN(pte_masks_name_the_bit_fields);
 	RUN(fork_then_child_write_copies_page);
 	RUN(fork_then_parent_write_after_child_exit_reuses_page);
 	RUN(anon_read_maps_zero_page_then_write_allocates);

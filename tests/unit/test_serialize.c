@@ -521,6 +521,22 @@ static char *with_folio_anon_vma(const char *d, size_t n, unsigned long id,
 	return out;
 }
 
+/* d with [from, to) replaced by text; *m its length */
+static char *splice(const char *d, size_t n, const char *from, const char *to,
+		    const char *text, size_t *m)
+{
+	size_t len = strlen(text);
+	char *out = malloc(n + len);
+
+	if (!out)
+		abort();
+	memcpy(out, d, (size_t)(from - d));
+	memcpy(out + (from - d), text, len);
+	memcpy(out + (from - d) + len, to, (size_t)(d + n - to));
+	*m = (size_t)(from - d) + len + (size_t)(d + n - to);
+	return out;
+}
+
 /*
  * d with its first "pte" line of a present (or swap) PTE given pfn and swap
  * instead of its own; NULL if there is none.
@@ -529,27 +545,19 @@ static char *with_pte_fields(const char *d, size_t n, bool present,
 			     unsigned long pfn, unsigned long swap, size_t *m)
 {
 	const char *p = d, *end = d + n;
-	char *out;
 
 	while (p < end && (p = memmem(p, (size_t)(end - p), "\npte ", 5))) {
 		const char *line = p + 1, *eol = memchr(line, '\n', (size_t)(end - line));
 		unsigned long pid, vpn, f, sw;
-		char bits[8];
-		int len;
+		char bits[8], text[160];
 
 		p = line;
 		if (!eol || sscanf(line, "pte %lu %lx %lu %lu %7s", &pid, &vpn, &f,
 				   &sw, bits) != 5 || (bits[0] == '1') != present)
 			continue;
-		out = malloc(n + 64);
-		if (!out)
-			abort();
-		memcpy(out, d, (size_t)(line - d));
-		len = sprintf(out + (line - d), "pte %lu %lx %lu %lu %s", pid,
-			      vpn, pfn, swap, bits);
-		memcpy(out + (line - d) + len, eol, (size_t)(end - eol));
-		*m = (size_t)(line - d) + (size_t)len + (size_t)(end - eol);
-		return out;
+		snprintf(text, sizeof(text), "pte %lu %lx %lu %lu %s", pid,
+			 vpn, pfn, swap, bits);
+		return splice(d, n, line, eol, text, m);
 	}
 	return NULL;
 }
@@ -603,6 +611,60 @@ static void a_pte_with_a_pfn_and_a_swap_slot_or_neither_is_refused(void)
 	bad = with_pte_fields(d, n, true, 1UL << 48, 0, &m);
 	EXPECT(load_refused(bad, m, why));
 	free(bad);
+	free(d);
+	sim_free(s);
+}
+
+/* d with its first folio line's index, mapcount and flags replaced */
+static char *with_folio_fields(const char *d, size_t n, unsigned long index,
+			       long mapcount, unsigned long flags, size_t *m)
+{
+	const char *line = memmem(d, n, "\nfolio ", 7), *eol;
+	unsigned long pfn, av, file, idx, swap;
+	int mc, cached;
+	unsigned int fl;
+	char text[200];
+
+	if (!line)
+		return NULL;
+	line++;
+	eol = memchr(line, '\n', (size_t)(d + n - line));
+	if (!eol || sscanf(line, "folio %lu %lu %lu %lu %d %x %lu %d", &pfn,
+			   &av, &file, &idx, &mc, &fl, &swap, &cached) != 8)
+		return NULL;
+	snprintf(text, sizeof(text), "folio %lu %lu %lu %lu %ld %lx %lu %d",
+		 pfn, av, file, index, mapcount, flags, swap, cached);
+	return splice(d, n, line, eol, text, m);
+}
+
+/*
+ * A folio's index, mapcount and flags share words (sim.h): a dump with a
+ * value wider than its field is refused, not cut down to another folio
+ * (flags 0x10000 would load as 0, and pass the checker).
+ */
+static void a_folio_field_wider_than_its_bits_is_refused(void)
+{
+	static const char why[] = "index, mapcount or flags out of range";
+	const unsigned long idx = WIN >> PAGE_SHIFT;	/* its linear index */
+	const struct { unsigned long index; long mapcount, flags; } wide[] = {
+		{ 1UL << 40, 1, 0x9 }, { idx, 1L << 23, 0x9 },
+		{ idx, 1, 0x10009 },
+	};
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
+	size_t n, m, i;
+	char *d;
+
+	map(s, spawn(s, SPAWN_EMPTY), WIN, 1, RW, MAP_PRIVATE, NULL, 0);
+	touch_range(s, 1, WIN, 1, true);
+	d = sim_dump(s, &n);
+	for (i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+		char *bad = with_folio_fields(d, n, wide[i].index,
+					      wide[i].mapcount,
+					      (unsigned long)wide[i].flags, &m);
+
+		EXPECT(load_refused(bad, m, why));
+		free(bad);
+	}
 	free(d);
 	sim_free(s);
 }
@@ -1227,6 +1289,7 @@ int main(void)
 	RUN(legacy_breakage_survives_a_roundtrip);
 	RUN(dangling_page_mapping_is_kept);
 	RUN(a_pte_with_a_pfn_and_a_swap_slot_or_neither_is_refused);
+	RUN(a_folio_field_wider_than_its_bits_is_refused);
 	RUN(legacy_counters_are_checked);
 	RUN(normal_mode_degree_survives_an_mremap_merge);
 	RUN(loaded_copy_replays_identically);
