@@ -147,6 +147,8 @@ void session_set_version(struct session *s, long version);
 /* the version whose ops are all committed (or acknowledged, --sync off) */
 long session_durable(const struct session *s);
 uint64_t session_gen(const struct session *s);
+/* holding s: the cuts its state was made on, for the fence; -1: one node */
+long session_cuts(const struct session *s);
 /* a rewind or a restore: version is durable, in a new history (gen) */
 void session_new_history(struct session *s, long version);
 /* an answer's commit is durable: that history reached version */

@@ -286,8 +286,9 @@ static void maybe_snapshot(struct session *s, long before)
 	    s->version / (long)g_cfg->snapshot_every)
 		return;
 	dump = sim_dump(s->sim, &len);
-	ticket = dump ? db_queue_snapshot(g_db, s->id, s->gen, s->version, dump,
-					  len, g_cfg->keep_snapshots) : 0;
+	ticket = dump ? db_queue_snapshot(g_db, s->id, s->gen, session_cuts(s),
+					  s->version, dump, len,
+					  g_cfg->keep_snapshots) : 0;
 	if (!ticket) {
 		log_msg(LOG_WARNING, "session %ld: snapshot at %ld failed",
 			s->id, s->version);
@@ -583,7 +584,8 @@ static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
 		goto out;
 	}
 	if (b.n) {
-		uint64_t ticket = db_queue_ops(g_db, s->id, s->gen, before + 1,
+		uint64_t ticket = db_queue_ops(g_db, s->id, s->gen,
+					       session_cuts(s), before + 1,
 					       b.n, b.op_text);
 
 		if (!ticket) {

@@ -621,6 +621,11 @@ uint64_t session_gen(const struct session *s)
 	return __atomic_load_n(&s->gen, __ATOMIC_RELAXED);
 }
 
+long session_cuts(const struct session *s)
+{
+	return cfg->shared_db ? s->cuts : -1;
+}
+
 void session_set_version(struct session *s, long version)
 {
 	__atomic_store_n(&s->version, version, __ATOMIC_RELAXED);

@@ -898,12 +898,17 @@ int db_rewind(struct db *db, long session, long to)
 {
 	if (write_begin(db))
 		return -1;
-	return write_end(db, step(&db->w, "DELETE FROM journal WHERE session = ? "
-				  "AND seq > ?", "ll", session, to) ||
-			 step(&db->w, "DELETE FROM snapshots WHERE session = ? "
+	/*
+	 * cuts first: its row lock orders this cut against another node's
+	 * group commit that checks it (store_same_cuts), so the deletes see
+	 * every row that commit added
+	 */
+	return write_end(db, step(&db->w, "UPDATE sessions SET cuts = cuts + 1 "
+				  "WHERE id = ?", "l", session) ||
+			 step(&db->w, "DELETE FROM journal WHERE session = ? "
 			      "AND seq > ?", "ll", session, to) ||
-			 step(&db->w, "UPDATE sessions SET cuts = cuts + 1 "
-			      "WHERE id = ?", "l", session));
+			 step(&db->w, "DELETE FROM snapshots WHERE session = ? "
+			      "AND seq > ?", "ll", session, to));
 }
 
 /* ---- snapshots ---- */
@@ -1055,6 +1060,15 @@ static int store_append(void *store, long session, long seq, const char *op)
 	return insert_op(store, session, seq, op);
 }
 
+static int store_same_cuts(void *store, long session, long cuts)
+{
+	struct db *db = store;
+
+	/* an update, not a read: it takes the row lock a rewind takes first */
+	return insert_one(&db->w, "UPDATE sessions SET cuts = cuts WHERE id = ? "
+			  "AND cuts = ?", "ll", session, cuts);
+}
+
 static int store_snapshot(void *store, long session, long seq,
 			  const char *dump, size_t len, unsigned long keep)
 {
@@ -1069,6 +1083,7 @@ static int store_end(void *store, int err)
 static const struct db_store_ops store_ops = {
 	.begin = store_begin,
 	.append = store_append,
+	.same_cuts = store_same_cuts,
 	.snapshot = store_snapshot,
 	.end = store_end,
 };

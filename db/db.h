@@ -120,13 +120,16 @@ int db_journal_read(struct db *db, long session, long from, long to,
  * after a failed commit.  A failed commit fails every write of its group
  * and fences their histories: the later writes of a fenced history fail
  * untried (they were made on a state that is gone).  Queueing copies what
- * it is given; 0 means out of memory, nothing queued.
+ * it is given; 0 means out of memory, nothing queued.  cuts >= 0 (several
+ * nodes on one database): the journal's cuts the state was made on, checked
+ * in the commit's transaction; another node's rewind since is a conflict.
  */
-uint64_t db_queue_ops(struct db *db, long session, uint64_t gen, long first,
-		      size_t n, char *const *ops);
+uint64_t db_queue_ops(struct db *db, long session, uint64_t gen, long cuts,
+		      long first, size_t n, char *const *ops);
 /* an automatic snapshot after the ops queued before it; takes dump */
-uint64_t db_queue_snapshot(struct db *db, long session, uint64_t gen, long seq,
-			   char *dump, size_t len, unsigned long keep);
+uint64_t db_queue_snapshot(struct db *db, long session, uint64_t gen,
+			   long cuts, long seq, char *dump, size_t len,
+			   unsigned long keep);
 /* whether the writes up to ticket are settled (committed or failed) */
 bool db_resolved(struct db *db, uint64_t ticket);
 void db_wait(struct db *db, uint64_t ticket);

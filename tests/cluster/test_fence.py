@@ -217,6 +217,65 @@ def rewind_that_grows_back_to_the_same_length_is_seen():
         assert replays(a, sid) == 9 and replays(b, sid) == 9
 
 
+def with_hooks(fn):
+    """fn(hooks_dir) with the rmapd-hooks binary's directory set."""
+    hooks = tempfile.mkdtemp(prefix="rmapd-hooks-")
+    os.environ["RMAPD_TEST_COMMIT_DIR"] = hooks
+    try:
+        fn(hooks)
+    finally:
+        del os.environ["RMAPD_TEST_COMMIT_DIR"]
+        shutil.rmtree(hooks, ignore_errors=True)
+
+
+def rewind_and_regrowth_before_a_nodes_commit_is_fenced():
+    """B takes an op on its copy at version 3 and queues row 4; before its
+    transaction begins, A rewinds the session to 1 and grows it back to 3
+    with other ops (the mapping B's op writes to is gone).  Row 4 meets no
+    row of A's, but the journal was cut since B's copy was made: B's
+    commit is refused, B reloads and makes the op again on the new
+    history.  Its answer is that of the journal's op 4 (SIGSEGV), never
+    the one B's stale copy gave."""
+    def run(hooks):
+        with Nodes() as n:
+            a = n.start(["--shared-db"])
+            sid = new_session(a, "s")
+            b = n.start(["--shared-db", "--snapshot-every", "0"], exe=HOOKS)
+            h = Hooks(b, hooks)
+            assert b.json("GET", "/api/v1/sessions/%d" % sid)["version"] == 3
+            g = metric(b, "rmapd_commit_groups_total")
+            h.put("pause", g)
+            answer = {}
+
+            def post():
+                answer["got"] = b.request("POST", ops_url(sid),
+                                          write_op(1))[:2]
+            th = threading.Thread(target=post)
+            th.start()
+            assert h.holding(g, "pausing") == [(sid, 4, False)]
+            a.json("POST", "/api/v1/sessions/%d/rewind" % sid, {"to": 1})
+            assert a.json("POST", ops_url(sid), {"ops": [
+                {"op": "mmap", "pid": 1, "addr": "0x7e0000000000",
+                 "len": 4096, "prot": "rw-",
+                 "flags": ["private", "anonymous", "fixed"]},
+                {"op": "access", "pid": 1, "addr": "0x7e0000000000",
+                 "write": True}]})["version"] == 3
+            os.unlink(os.path.join(hooks, "pause"))
+            th.join(30)
+            status, got = answer["got"]
+            assert status == 200 and got["version"] == 4, answer
+            journal = a.journal(sid)
+            assert [e["op"] for e in journal][3] == write_op(1), journal
+            want = journal[3]["result"]
+            assert got["results"][0]["error"] == "SIGSEGV", got
+            assert {k: got["results"][0][k] for k in want} == want, (got,
+                                                                     want)
+            assert metric(b, "rmapd_commit_conflicts_total") == 1
+            assert metric(b, "rmapd_commit_failed_groups_total") == 0
+            assert replays(b, sid) == 4 and replays(a, sid) == 4
+    with_hooks(run)
+
+
 def postgresql_is_shared_without_the_flag():
     """On PostgreSQL --shared-db is the default: nodes started without it
     still read at the journal's head."""
@@ -276,6 +335,7 @@ def main():
     r.run(shared_db_reads_are_at_the_journals_head)
     r.run(rewind_and_delete_through_one_node_are_seen_by_the_other)
     r.run(rewind_that_grows_back_to_the_same_length_is_seen)
+    r.run(rewind_and_regrowth_before_a_nodes_commit_is_fenced)
     if rmapd_client.BACKEND == "postgresql":
         r.run(postgresql_is_shared_without_the_flag)
     r.run(session_ids_are_unique_across_nodes)
