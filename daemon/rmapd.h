@@ -102,6 +102,7 @@ struct session {
 	long owner;			/* a user's id, 0: none (open mode) */
 	int visibility;			/* enum visibility, atomic */
 	long class_id;			/* who VIS_CLASS lets read, atomic */
+	long access_epoch;		/* the access epoch of those; atomic */
 	long last_activity;		/* Unix s of its latest op, atomic */
 	long activity_stored;		/* what the database has of it */
 };
@@ -139,6 +140,12 @@ struct session_access {
 	long class_id;
 };
 bool session_access_info(long id, struct session_access *out);
+/*
+ * The same, as of the access epoch (db_auth_epochs) a request read at its
+ * start: under --shared-db a change made through another node since the
+ * node last looked is read from the database first.
+ */
+bool session_access_at(long id, long epoch, struct session_access *out);
 /* holding the session, once the database has it */
 void session_set_visibility(struct session *s, int visibility, long class_id);
 /* the version, without the session's lock; set it holding the lock */

@@ -713,8 +713,11 @@ int db_quota_get(struct db *db, long user, long class_id, const char *kind,
 int db_session_set_visibility(struct db *db, long session, enum visibility v,
 			      long class_id)
 {
+	/* other nodes holding the session read it again (the access epoch) */
 	if (db_write_begin(db))
 		return -1;
+	if (bump_access(db))
+		return db_write_end(db, -1);
 	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE sessions SET "
 					   "visibility = ?, class_id = ? WHERE "
 					   "id = ?", "tnl", visibility_name(v),

@@ -9,6 +9,7 @@ through other nodes."""
 import http.client
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -276,6 +277,66 @@ def rewind_and_regrowth_before_a_nodes_commit_is_fenced():
     with_hooks(run)
 
 
+def cli(db, *args):
+    return subprocess.run([RMAPD] + list(args) + ["--db", db], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def as_user(d, token, method, path, body=None):
+    return d.request(method, path, body,
+                     headers={"Authorization": "Bearer " + token})[0]
+
+
+def who_may_read_is_the_same_on_every_node():
+    """alice's session, read by bob (her classmate) through B while it is
+    shown to their class; alice makes it private through A: B refuses bob
+    at once (404), in its list too, though B holds the session in memory.
+    Shown again through A, B lets him read it again; a share link made
+    and revoked through A holds on B as well."""
+    with Nodes() as n:
+        n.all.append(Daemon(RMAPD, db=n.db, args=["--auth", "on"]))
+        n.all[-1].start()       # makes the schema, then goes
+        n.all[-1].stop()
+        for u in ("alice", "bob", "inst"):
+            cli(n.db, "user", "add", u)
+        cli(n.db, "class", "create", "os101", "--instructor", "inst")
+        roster = os.path.join(n.tmp, "roster.csv")
+        with open(roster, "w") as f:
+            f.write("alice,student,Alice\nbob,student,Bob\n")
+        cli(n.db, "class", "enrol", "os101", roster)
+        tok = {u: cli(n.db, "token", "create", u) for u in ("alice", "bob")}
+        a = n.start(["--shared-db", "--auth", "on"])
+        b = n.start(["--shared-db", "--auth", "on"])
+        sid = a.request("POST", "/api/v1/sessions", {"name": "s"}, headers={
+            "Authorization": "Bearer " + tok["alice"]})[1]["id"]
+        url = "/api/v1/sessions/%d" % sid
+        vis = url + "/visibility"
+
+        def bob_lists():
+            got = b.request("GET", "/api/v1/sessions", headers={
+                "Authorization": "Bearer " + tok["bob"]})[1]
+            return [x["id"] for x in got]
+        assert as_user(b, tok["bob"], "GET", url) == 404
+        assert as_user(a, tok["alice"], "POST", vis, {
+            "visibility": "class", "class": "os101"}) == 200
+        assert as_user(b, tok["bob"], "GET", url) == 200
+        assert bob_lists() == [sid]
+        assert as_user(a, tok["alice"], "POST", vis,
+                       {"visibility": "private"}) == 200
+        assert as_user(b, tok["bob"], "GET", url) == 404
+        assert as_user(b, tok["bob"], "GET", url + "/events?since=0") == 404
+        assert bob_lists() == []
+        assert as_user(a, tok["alice"], "POST", vis, {
+            "visibility": "class", "class": "os101"}) == 200
+        assert as_user(b, tok["bob"], "GET", url + "?view=summary") == 200
+        share = a.request("POST", url + "/shares", {}, headers={
+            "Authorization": "Bearer " + tok["alice"]})[1]
+        assert b.request("GET", url + "?share=" + share["token"])[0] == 200
+        assert as_user(a, tok["alice"], "DELETE", url + "/shares/%d"
+                       % share["id"]) == 204
+        assert b.request("GET", url + "?share=" + share["token"])[0] == 401
+
+
 def postgresql_is_shared_without_the_flag():
     """On PostgreSQL --shared-db is the default: nodes started without it
     still read at the journal's head."""
@@ -336,6 +397,7 @@ def main():
     r.run(rewind_and_delete_through_one_node_are_seen_by_the_other)
     r.run(rewind_that_grows_back_to_the_same_length_is_seen)
     r.run(rewind_and_regrowth_before_a_nodes_commit_is_fenced)
+    r.run(who_may_read_is_the_same_on_every_node)
     if rmapd_client.BACKEND == "postgresql":
         r.run(postgresql_is_shared_without_the_flag)
     r.run(session_ids_are_unique_across_nodes)
