@@ -70,9 +70,14 @@ static const char *query(void *conn, const char *key)
 struct stream {
 	struct MHD_Connection *conn;
 	long session;
-	long version;
+	long version;		/* the client knows up to this one */
+	long cuts;		/* of that history */
+	bool cuts_given;	/* by the client; else the session's at first */
+	long target;		/* emitting: up to this version, of cuts */
+	long target_cuts;
+	long emitted;
 	time_t deadline;
-	int state;		/* 0: retry hint, 1: waiting, 2: done */
+	int state;		/* 0: retry hint, 1: waiting, 3: emitting, 2: done */
 	bool waiting;		/* suspended */
 	bool notified;		/* the session moved */
 	bool gone;		/* the client hung up while it waited */
@@ -197,12 +202,109 @@ static bool peer_gone(struct MHD_Connection *conn)
 }
 
 #define POLL_MAX	256	/* sessions a poll looks at, per second */
+#define LIVE_SEEN	1024	/* live lessons the poll remembers */
+
+/*
+ * Shared database: what the poll last read of a session's live lesson,
+ * so that a step or walk set through another node wakes the streams here
+ * (a change made here wakes them at once, and once more at the poll, with
+ * the same step).  Under streams_lock; the least recently polled go first.
+ */
+struct live_seen {
+	long session;		/* 0: a free slot */
+	uint64_t stamp;
+	bool live;
+	long step;
+	struct db_live_walk walk;
+};
+
+static struct live_seen live_seen[LIVE_SEEN];
+static uint64_t live_stamp;
+
+static struct live_seen *live_slot(long session, bool take)
+{
+	struct live_seen *old = &live_seen[0];
+	size_t i;
+
+	for (i = 0; i < LIVE_SEEN; i++) {
+		if (live_seen[i].session == session)
+			return &live_seen[i];
+		if (live_seen[i].stamp < old->stamp)
+			old = &live_seen[i];
+	}
+	if (!take)
+		return NULL;
+	*old = (struct live_seen){ .session = session };
+	return old;
+}
+
+static bool live_read(long session, struct live_seen *now)
+{
+	static const struct db_live_walk none = { "", -1, -1 };
+	int rc = db_session_live(g_db, session, &now->step, &now->walk);
+
+	if (rc < 0)
+		return false;
+	now->session = session;
+	now->live = rc == 0;
+	if (!now->live) {
+		now->step = -1;
+		now->walk = none;
+	}
+	return true;
+}
+
+static bool live_same(const struct live_seen *a, const struct live_seen *b)
+{
+	return a->live == b->live && a->step == b->step &&
+	       a->walk.pfn == b->walk.pfn && a->walk.step == b->walk.step &&
+	       !strcmp(a->walk.kind, b->walk.kind);
+}
+
+/* a stream begins: what its session's lesson shows now, if not known */
+static void live_baseline(long session)
+{
+	struct live_seen now;
+	bool known;
+
+	pthread_mutex_lock(&streams_lock);
+	known = live_slot(session, false) != NULL;
+	pthread_mutex_unlock(&streams_lock);
+	if (known || !live_read(session, &now))
+		return;
+	pthread_mutex_lock(&streams_lock);
+	if (!live_slot(session, false)) {
+		now.stamp = ++live_stamp;
+		*live_slot(session, true) = now;
+	}
+	pthread_mutex_unlock(&streams_lock);
+}
+
+/* the poll: a change since it last looked wakes the streams, once */
+static void live_poll(long session)
+{
+	struct live_seen now, *was;
+	bool moved;
+
+	if (!live_read(session, &now))
+		return;
+	pthread_mutex_lock(&streams_lock);
+	was = live_slot(session, false);
+	moved = was && !live_same(was, &now);
+	now.stamp = ++live_stamp;
+	*(was ? was : live_slot(session, true)) = now;
+	pthread_mutex_unlock(&streams_lock);
+	if (moved)
+		streams_notify_live(session, now.step,
+				    now.live ? &now.walk : NULL, now.live);
+}
 
 /*
  * Shared database: a version written through another node notifies no
  * stream here.  Once a second each session that streams wait on is
  * looked at: session_get() brings it to the journal's head, which
- * notifies its streams if it moved (or if it was deleted).
+ * notifies its streams if it moved (or if it was deleted), and its live
+ * lesson is read again.
  */
 static void streams_poll(void)
 {
@@ -221,10 +323,12 @@ static void streams_poll(void)
 	pthread_mutex_unlock(&streams_lock);
 	for (i = 0; i < n; i++) {
 		s = session_get(ids[i]);
-		if (s)
-			session_put(s);
-		else
+		if (!s) {
 			streams_notify(ids[i]);
+			continue;
+		}
+		session_put(s);
+		live_poll(ids[i]);
 	}
 }
 
@@ -270,13 +374,81 @@ static const char *walk_text(const struct db_live_walk *w, char *buf,
 	return buf;
 }
 
+/* versions one answer tells at most; the client asks again from there */
+#define STREAM_MAX_EVENTS	1000
+
+/*
+ * The versions after the client's, one event each, as many as fit in buf;
+ * each event's id is "cuts.version", what to resume from.  A cut of the
+ * journal since (a rewind or a restore, here or through another node) is
+ * one event at the version it left, in the new cuts: the versions of the
+ * history it discarded are not told, nor those of one that another cut
+ * discarded again before this stream looked.
+ */
+static int stream_versions(struct stream *st, char *buf, size_t max)
+{
+	size_t n = 0;
+	int k;
+
+	while (st->cuts != st->target_cuts || st->version < st->target ||
+	       (st->version > st->target && !st->cuts_given)) {
+		long v = st->cuts != st->target_cuts ||
+			 st->version > st->target ? st->target : st->version + 1;
+
+		if (st->emitted == STREAM_MAX_EVENTS)
+			break;
+		k = snprintf(buf + n, max - n, "id: %ld.%ld\nevent: version\n"
+			     "data: {\"version\":%ld}\n\n", st->target_cuts, v,
+			     v);
+		if (k < 0 || (size_t)k >= max - n)
+			break;
+		n += (size_t)k;
+		st->version = v;
+		st->cuts = st->target_cuts;
+		st->emitted++;
+	}
+	return (int)n;
+}
+
+/* Waiting: whether to answer now; if so, what to tell, taken from st. */
+static bool stream_ready(struct stream *st)
+{
+	struct session *s = session_get(st->session);
+	long version = -1, cuts = -1;
+	bool ready, behind;
+
+	if (s) {
+		version = session_durable(s);
+		cuts = s->cuts;
+		session_put(s);
+	}
+	pthread_mutex_lock(&streams_lock);
+	if (!st->cuts_given && st->cuts < 0)
+		st->cuts = cuts;
+	/*
+	 * A node behind the version the client knows (its database away)
+	 * does not tell it of an older one: that is no rewind.  Without the
+	 * client's cuts, an older version is one (as before cuts were told).
+	 */
+	behind = st->cuts_given && cuts == st->cuts && version < st->version;
+	ready = !s || st->notified || (version != st->version && !behind) ||
+		cuts != st->cuts || time(NULL) >= st->deadline || stopping;
+	if (!ready) {
+		st->waiting = true;
+		MHD_suspend_connection(st->conn);
+	}
+	pthread_mutex_unlock(&streams_lock);
+	st->target = s ? version : -1;
+	st->target_cuts = cuts;
+	return ready;
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *st = cls;
-	struct session *s;
 	struct db_live_walk walk;
-	long version = -1, step;
-	bool deleted = false, ready, stepped, live;
+	long step;
+	bool stepped, live;
 	char num[24], walk_json[96];
 	int n;
 
@@ -289,44 +461,35 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (__atomic_load_n(&st->gone, __ATOMIC_SEQ_CST))
 		return MHD_CONTENT_READER_END_WITH_ERROR;
-	s = session_get(st->session);
-	if (s) {
-		version = session_durable(s);
-		session_put(s);
-	} else {
-		deleted = true;
+	if (st->state == 1) {
+		if (!stream_ready(st))
+			return 0;
+		st->state = 3;
+		if (st->target < 0) {
+			st->state = 2;
+			return snprintf(buf, max, "event: deleted\ndata: {}\n\n");
+		}
 	}
+	n = stream_versions(st, buf, max);
+	if (n)
+		return n;
+	st->state = 2;
 	pthread_mutex_lock(&streams_lock);
-	ready = deleted || st->notified || version != st->version ||
-		time(NULL) >= st->deadline || stopping;
-	if (!ready) {
-		st->waiting = true;
-		MHD_suspend_connection(st->conn);
-	}
 	stepped = st->stepped;
 	step = st->step;
 	walk = st->walk;
 	live = st->live;
 	pthread_mutex_unlock(&streams_lock);
-	if (!ready)
-		return 0;
-	st->state = 2;
-	if (deleted)
-		return snprintf(buf, max, "event: deleted\ndata: {}\n\n");
-	n = 0;
 	/* a client that knows no live event still learns of the version */
-	if (version != st->version)
-		n = snprintf(buf, max, "event: version\ndata: {\"version\":%ld}"
-			     "\n\n", version);
 	if (stepped)
-		n += snprintf(buf + n, max - (size_t)n, "event: live\ndata: {"
-			      "\"version\":%ld,\"step\":%s,\"live\":%s,"
-			      "\"walk\":%s}\n\n", version,
-			      step_text(step, num, sizeof(num)),
-			      live ? "true" : "false",
-			      walk_text(&walk, walk_json, sizeof(walk_json)));
-	if (n)
-		return n;
+		return snprintf(buf, max, "event: live\ndata: {"
+				"\"version\":%ld,\"step\":%s,\"live\":%s,"
+				"\"walk\":%s}\n\n", st->version,
+				step_text(step, num, sizeof(num)),
+				live ? "true" : "false",
+				walk_text(&walk, walk_json, sizeof(walk_json)));
+	if (st->emitted)
+		return MHD_CONTENT_READER_END_OF_STREAM;
 	return snprintf(buf, max, ": keep-alive\n\n");
 }
 
@@ -401,7 +564,11 @@ static struct MHD_Response *make_response(struct reply *rep,
 		st->conn = conn;
 		st->session = rep->stream_session;
 		st->version = rep->stream_version;
+		st->cuts = rep->stream_cuts;
+		st->cuts_given = rep->stream_cuts >= 0;
 		st->deadline = time(NULL) + 20;
+		if (g_cfg->shared_db)
+			live_baseline(st->session);
 		pthread_mutex_lock(&streams_lock);
 		st->next = streams;
 		streams = st;

@@ -233,6 +233,7 @@ struct reply {
 	/* event streams: the session to follow from version */
 	long stream_session;
 	long stream_version;
+	long stream_cuts;		/* -1: the session's now */
 	/*
 	 * Built on a state not yet durable: it leaves once ticket is
 	 * settled, as is if that history did not fail (route_committed()).

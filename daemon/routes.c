@@ -1336,14 +1336,18 @@ static void session_route(const struct request *req, char **seg, int n,
 		*name = "/api/v1/sessions/{id}/events";
 		if (method_is(req, "GET", rep, "GET")) {
 			const char *since = req->query(req->conn, "since");
-			long v = session_durable(s);
+			const char *cuts = req->query(req->conn, "cuts");
+			long v = session_durable(s), c = -1;
 
 			if (since && !parse_long(since, 1L << 40, &v))
 				v = session_durable(s);
+			if (cuts && !parse_long(cuts, 1L << 40, &c))
+				c = -1;
 			rep->status = 200;
 			rep->ctype = "text/event-stream";
 			rep->stream_session = s->id;
 			rep->stream_version = v;
+			rep->stream_cuts = c;
 		}
 	} else if (n == 7 && !strcmp(seg[4], "frames") && !strcmp(seg[6], "walk")) {
 		*name = "/api/v1/sessions/{id}/frames/{pfn}/walk";

@@ -8,6 +8,7 @@ is older than an acknowledged op, and event streams see versions written
 through other nodes."""
 import http.client
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -287,6 +288,22 @@ def as_user(d, token, method, path, body=None):
                      headers={"Authorization": "Bearer " + token})[0]
 
 
+def lab(n):
+    """alice and bob, students of os101 taught by inst; their tokens."""
+    n.all.append(Daemon(RMAPD, db=n.db, args=["--auth", "on"]))
+    n.all[-1].start()       # makes the schema, then goes
+    n.all[-1].stop()
+    for u in ("alice", "bob", "inst"):
+        cli(n.db, "user", "add", u)
+    cli(n.db, "class", "create", "os101", "--instructor", "inst")
+    roster = os.path.join(n.tmp, "roster.csv")
+    with open(roster, "w") as f:
+        f.write("alice,student,Alice\nbob,student,Bob\n")
+    cli(n.db, "class", "enrol", "os101", roster)
+    return {u: cli(n.db, "token", "create", u)
+            for u in ("alice", "bob", "inst")}
+
+
 def who_may_read_is_the_same_on_every_node():
     """alice's session, read by bob (her classmate) through B while it is
     shown to their class; alice makes it private through A: B refuses bob
@@ -294,17 +311,7 @@ def who_may_read_is_the_same_on_every_node():
     Shown again through A, B lets him read it again; a share link made
     and revoked through A holds on B as well."""
     with Nodes() as n:
-        n.all.append(Daemon(RMAPD, db=n.db, args=["--auth", "on"]))
-        n.all[-1].start()       # makes the schema, then goes
-        n.all[-1].stop()
-        for u in ("alice", "bob", "inst"):
-            cli(n.db, "user", "add", u)
-        cli(n.db, "class", "create", "os101", "--instructor", "inst")
-        roster = os.path.join(n.tmp, "roster.csv")
-        with open(roster, "w") as f:
-            f.write("alice,student,Alice\nbob,student,Bob\n")
-        cli(n.db, "class", "enrol", "os101", roster)
-        tok = {u: cli(n.db, "token", "create", u) for u in ("alice", "bob")}
+        tok = lab(n)
         a = n.start(["--shared-db", "--auth", "on"])
         b = n.start(["--shared-db", "--auth", "on"])
         sid = a.request("POST", "/api/v1/sessions", {"name": "s"}, headers={
@@ -337,6 +344,47 @@ def who_may_read_is_the_same_on_every_node():
         assert b.request("GET", url + "?share=" + share["token"])[0] == 401
 
 
+def live_lessons_reach_followers_on_another_node():
+    """bob follows inst's live lesson with a stream on B; inst sets the
+    step, then a walk, through A (the live row is in the database): B's
+    stream wakes with event: live and what A set, within the poll."""
+    with Nodes() as n:
+        tok = lab(n)
+        a = n.start(["--shared-db", "--auth", "on"])
+        b = n.start(["--shared-db", "--auth", "on"])
+        inst = {"Authorization": "Bearer " + tok["inst"]}
+        sid = a.request("POST", "/api/v1/sessions", {"name": "lesson"},
+                        headers=inst)[1]["id"]
+        live = "/api/v1/classes/os101/live"
+        assert a.request("POST", live, {"session": sid, "step": 0},
+                         headers=inst)[0] == 200
+
+        def follow(out):
+            c = http.client.HTTPConnection("127.0.0.1", b.port, timeout=30)
+            c.request("GET", "/api/v1/sessions/%d/events?since=0" % sid,
+                      headers={"Authorization": "Bearer " + tok["bob"]})
+            out["body"] = c.getresponse().read().decode()
+            out["at"] = time.time()
+        for body, want in (
+                ({"session": sid, "step": 3}, '"step":3,"live":true,'
+                 '"walk":null'),
+                ({"session": sid, "step": 3, "walk": {
+                    "pfn": 1, "kind": "rmap_walk", "step": 2}},
+                 '"step":3,"live":true,"walk":{"pfn":1,"kind":"rmap_walk",'
+                 '"step":2}')):
+            got = {}
+            t = threading.Thread(target=follow, args=(got,))
+            t.start()
+            time.sleep(1.5)     # the stream is waiting, its poll has looked
+            sent = time.time()
+            assert a.request("POST", live, body, headers=inst)[0] == 200
+            t.join(30)
+            assert 'event: live\ndata: {"version":0,%s}' % want in \
+                got["body"], got
+            # the poll runs once a second; generous for a loaded CI machine
+            assert got["at"] - sent < 10, got["at"] - sent
+
+
 def postgresql_is_shared_without_the_flag():
     """On PostgreSQL --shared-db is the default: nodes started without it
     still read at the journal's head."""
@@ -364,29 +412,61 @@ def session_ids_are_unique_across_nodes():
             assert listed == sorted(made), (listed, made)
 
 
+def stream(d, sid, query, out):
+    """The body of one /events answer from d, and when it ended."""
+    c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=30)
+    c.request("GET", "/api/v1/sessions/%d/events?%s" % (sid, query))
+    out["body"] = c.getresponse().read().decode()
+    out["at"] = time.time()
+
+
+def told(body):
+    """The (cuts, version) of each version event of a stream's body."""
+    return [(int(c), int(v)) for c, v, w in re.findall(
+        r'id: (\d+)\.(\d+)\nevent: version\ndata: \{"version":(\d+)\}',
+        body) if v == w]
+
+
+def listen(d, sid, query):
+    got = {}
+    t = threading.Thread(target=stream, args=(d, sid, query, got))
+    t.start()
+    time.sleep(0.5)
+    return t, got
+
+
 def events_on_one_node_see_versions_written_through_another():
-    """A stream held by B ends with the version A acknowledged, within the
-    once-a-second poll of the journal's head."""
+    """A stream held by B tells every version A acknowledged, one event
+    each, in order, within the once-a-second poll of the journal's head:
+    a single op, then a batch of four.  A rewind through A is one event at
+    the version it left, in the next cuts; a client resuming from the old
+    history (since, cuts) is told the same, a client at the head nothing."""
     with Nodes() as n:
         a = n.start(["--shared-db"])
         b = n.start(["--shared-db"])
         sid = new_session(a, "s")
-        got = {}
-
-        def listen():
-            c = http.client.HTTPConnection("127.0.0.1", b.port, timeout=20)
-            c.request("GET", "/api/v1/sessions/%d/events?since=3" % sid)
-            got["body"] = c.getresponse().read().decode()
-            got["at"] = time.time()
-        t = threading.Thread(target=listen)
-        t.start()
-        time.sleep(0.5)
+        t, got = listen(b, sid, "since=3")
         sent = time.time()
         a.json("POST", ops_url(sid), write_op(1))
         t.join(25)
-        assert "event: version\ndata: {\"version\":4}" in got["body"], got
+        assert told(got["body"]) == [(0, 4)], got
         # the poll runs once a second; generous for a loaded CI machine
         assert got["at"] - sent < 10, got["at"] - sent
+        t, got = listen(b, sid, "since=4&cuts=0")
+        a.json("POST", ops_url(sid), {"ops": [write_op(i) for i in range(4)]})
+        t.join(25)
+        assert told(got["body"]) == [(0, 5), (0, 6), (0, 7), (0, 8)], got
+        t, got = listen(b, sid, "since=8&cuts=0")
+        a.json("POST", "/api/v1/sessions/%d/rewind" % sid, {"to": 2})
+        t.join(25)
+        assert told(got["body"]) == [(1, 2)], got
+        a.json("POST", ops_url(sid), write_op(5))
+        got = {}
+        stream(b, sid, "since=2&cuts=0", got)
+        assert told(got["body"]) == [(1, 3)], got
+        got = {}
+        stream(a, sid, "since=0&cuts=1", got)
+        assert told(got["body"]) == [(1, 1), (1, 2), (1, 3)], got
 
 
 def main():
@@ -398,6 +478,7 @@ def main():
     r.run(rewind_that_grows_back_to_the_same_length_is_seen)
     r.run(rewind_and_regrowth_before_a_nodes_commit_is_fenced)
     r.run(who_may_read_is_the_same_on_every_node)
+    r.run(live_lessons_reach_followers_on_another_node)
     if rmapd_client.BACKEND == "postgresql":
         r.run(postgresql_is_shared_without_the_flag)
     r.run(session_ids_are_unique_across_nodes)
