@@ -523,22 +523,6 @@ static void add_auth_headers(struct MHD_Response *r, const struct reply *rep)
 	}
 }
 
-/* the client's address as text, for per-address limits */
-static void peer_name(struct MHD_Connection *conn, char *out, size_t len)
-{
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = info ? info->client_addr : NULL;
-
-	snprintf(out, len, "?");
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-			  out, (socklen_t)len);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-			  out, (socklen_t)len);
-}
-
 static struct MHD_Response *make_response(struct reply *rep,
 					  struct MHD_Connection *conn)
 {
@@ -632,6 +616,16 @@ static int mhd_each(void *conn, bool query,
 					 MHD_HEADER_KIND, each_one, &c);
 }
 
+/* the client's address as text, for per-address limits; true: a proxy's */
+static bool peer_name(struct MHD_Connection *conn, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	return proxy_client(info ? info->client_addr : NULL, mhd_header, conn,
+			    out, len);
+}
+
 static void build_reply(struct conn_ctx *ctx, const struct request *req,
 			struct reply *rep, const char **route_name)
 {
@@ -656,6 +650,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	struct request req;
 	struct caller who;
 	char peer[64];
+	bool proxied;
 	struct request_head head;
 	struct MHD_Response *r;
 	const char *route_name = "none";
@@ -703,7 +698,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	/* HEAD is GET without the body, which libmicrohttpd drops */
-	peer_name(conn, peer, sizeof(peer));
+	proxied = peer_name(conn, peer, sizeof(peer));
 	req = (struct request){ .method = strcmp(method, "HEAD") ? method : "GET",
 				.path = url, .body = ctx->body,
 				.body_len = ctx->len, .query = query,
@@ -737,7 +732,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	MHD_destroy_response(r);
 	took = since(&ctx->start);
 	metrics_request(route_name, method, rep.status, took);
-	log_request(method, url, rep.status, (long)(took * 1e6 + 0.5));
+	log_request(method, url, rep.status, (long)(took * 1e6 + 0.5),
+		    proxied ? peer : NULL);
 	return ret;
 }
 

@@ -24,7 +24,8 @@
 #define CEIL_MAX_FILE_PAGES	SIM_CAP_FILE_PAGES
 #define CEIL_MAX_PTES		SIM_CAP_PTES
 
-#define MAX_NAMES		16	/* --server-name, --cors-origin */
+#define MAX_NAMES		16	/* --server-name, --cors-origin, proxies */
+#define ADDR_KEY_LEN		17	/* 4 or 6, then the address's bytes */
 
 struct config {
 	char listen_addr[64];
@@ -58,6 +59,9 @@ struct config {
 	/* origins given CORS headers; none by default */
 	char cors_origins[MAX_NAMES][256];
 	unsigned int nr_cors_origins;
+	/* --trusted-proxy: peers that may name the client (addr_key form) */
+	unsigned char trusted[MAX_NAMES][ADDR_KEY_LEN];
+	unsigned int nr_trusted;
 	struct sim_limits limits;
 };
 
@@ -79,8 +83,12 @@ void log_limited(const void *key, enum log_level level, const char *fmt, ...)
  * gathers per thread (at info level), so they are at most a second late.
  */
 void log_limited_flush(bool all);
-/* "METHOD PATH STATUS Nus", a line for each request answered */
-void log_request(const char *method, const char *path, int status, long us);
+/*
+ * "METHOD PATH STATUS Nus", a line for each request answered; with
+ * " client ADDR" after it when a trusted proxy named the client
+ */
+void log_request(const char *method, const char *path, int status, long us,
+		 const char *client);
 
 /* ---- sessions.c ---- */
 struct session {
@@ -295,6 +303,21 @@ struct db_live_walk;
 void streams_notify_live(long session, long step,
 			 const struct db_live_walk *walk, bool live);
 void streams_expire(bool all);
+
+/* ---- proxy.c: the client behind a trusted proxy ---- */
+struct sockaddr;
+/* an address as a key; false for what is not IP */
+bool addr_key(const struct sockaddr *sa, unsigned char key[ADDR_KEY_LEN]);
+/* --trusted-proxy ADDR: 0, or -1 with the error printed */
+int proxy_add(struct config *c, const char *v);
+bool proxy_trusted(const unsigned char key[ADDR_KEY_LEN]);
+/*
+ * The client's address as text in out: the one a trusted proxy names
+ * (true), else the peer's own (false).
+ */
+bool proxy_client(const struct sockaddr *peer,
+		  const char *(*header)(void *conn, const char *name),
+		  void *conn, char *out, size_t len);
 
 /* ---- conns.c ---- */
 struct MHD_Connection;
