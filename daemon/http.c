@@ -300,16 +300,30 @@ static void live_poll(long session)
 }
 
 /*
+ * A session that streams wait on, looked at: session_get() brings it to
+ * the journal's head, which notifies its streams if it moved (or if it
+ * was deleted), and its live lesson is read again.
+ */
+static void poll_one(long id)
+{
+	struct session *s = session_get(id);
+
+	if (!s) {
+		streams_notify(id);
+		return;
+	}
+	session_put(s);
+	live_poll(id);
+}
+
+/*
  * Shared database: a version written through another node notifies no
- * stream here.  Once a second each session that streams wait on is
- * looked at: session_get() brings it to the journal's head, which
- * notifies its streams if it moved (or if it was deleted), and its live
- * lesson is read again.
+ * stream here.  Once a second (and on another node's notice of "any")
+ * each session that streams wait on is looked at.
  */
 static void streams_poll(void)
 {
 	long ids[POLL_MAX];
-	struct session *s;
 	struct stream *st;
 	size_t n = 0, i;
 
@@ -321,14 +335,47 @@ static void streams_poll(void)
 			ids[n++] = st->session;
 	}
 	pthread_mutex_unlock(&streams_lock);
-	for (i = 0; i < n; i++) {
-		s = session_get(ids[i]);
-		if (!s) {
-			streams_notify(ids[i]);
-			continue;
-		}
-		session_put(s);
-		live_poll(ids[i]);
+	for (i = 0; i < n; i++)
+		poll_one(ids[i]);
+}
+
+/* whether a stream here waits on session */
+static bool awaited(long session)
+{
+	struct stream *st;
+	bool yes = false;
+
+	pthread_mutex_lock(&streams_lock);
+	for (st = streams; st && !yes; st = st->next)
+		yes = st->waiting && st->session == session;
+	pthread_mutex_unlock(&streams_lock);
+	return yes;
+}
+
+/*
+ * Another node committed a change of these sessions ("ID,ID,..."; "0":
+ * of any): the streams that wait on them here look at once, rather than
+ * at the next poll.
+ */
+static void streams_notice(const char *sessions)
+{
+	const char *p = sessions;
+	char *end;
+	long id;
+
+	if (!strcmp(sessions, "0")) {
+		streams_poll();
+		return;
+	}
+	for (;;) {
+		id = strtol(p, &end, 10);
+		if (end == p)
+			return;
+		if (id > 0 && awaited(id))
+			poll_one(id);
+		if (*end != ',')
+			return;
+		p = end + 1;
 	}
 }
 
@@ -794,6 +841,10 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd)
 	struct MHD_Daemon *d;
 
 	db_on_resolved(g_db, commit_settled);
+	/* other nodes' commits wake the streams here (PostgreSQL) */
+	if (cfg->shared_db && db_listen(g_db, streams_notice))
+		log_msg(LOG_WARNING, "cannot listen for other nodes' commits: "
+			"event streams hear of them once a second");
 	d = MHD_start_daemon(flags, 0, NULL, NULL, answer, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
@@ -827,6 +878,7 @@ void http_stop(struct MHD_Daemon *d)
 	__atomic_store_n(&stopping, true, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&streams_lock);
 	streams_expire(true);
+	db_listen_stop(g_db);
 	for (waited = 0; waited < STOP_WAIT_MS; waited += 10) {
 		left = __atomic_load_n(&nr_requests, __ATOMIC_SEQ_CST);
 		if (!left)

@@ -457,6 +457,7 @@ int db_class_set_live(struct db *db, long class_id, long session, long step,
 
 	if (db_write_begin(db))
 		return -1;
+	db_notice(db, session);		/* a stop (0): anything may have */
 	if (db_sql_step(db_writer(db), "UPDATE auth_epoch SET n = n + 1 WHERE "
 			"id = 2 AND EXISTS (SELECT 1 FROM classes WHERE id = ? AND "
 			"COALESCE(live_session, 0) <> ?)", "ll", class_id,

@@ -124,6 +124,15 @@ int db_journal_read(struct db *db, long session, long from, long to,
  * nodes on one database): the journal's cuts the state was made on, checked
  * in the commit's transaction; another node's rewind since is a conflict.
  */
+/*
+ * Several nodes: fn(sessions) on a thread of its own for each notice of
+ * another node's commit ("ID,ID,...": what it changed; "0": anything), as
+ * soon as it is committed, where the engine can tell (PostgreSQL's
+ * LISTEN/NOTIFY; elsewhere nothing, 0).  Stopped by db_listen_stop().
+ */
+int db_listen(struct db *db, void (*fn)(const char *sessions));
+void db_listen_stop(struct db *db);
+
 uint64_t db_queue_ops(struct db *db, long session, uint64_t gen, long cuts,
 		      long first, size_t n, char *const *ops);
 /* an automatic snapshot after the ops queued before it; takes dump */

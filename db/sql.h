@@ -35,6 +35,14 @@ struct db_stmt *db_read_prep(void *token, const char *sql, const char *fmt,
 			     ...);
 void db_read_done(struct db_stmt *st);
 
+/* what one notice names at most (PostgreSQL's payload: under 8000 bytes) */
+#define NOTICE_MAX	4000
+/*
+ * In a write transaction: when it commits, the other nodes' db_listen()
+ * hears that session changed (0: anything may have).
+ */
+void db_notice(struct db *db, long session);
+
 /* a reading connection of its own, for the caller alone; NULL: failed */
 struct db_conn *db_conn_own(struct db *db);
 
