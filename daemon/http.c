@@ -89,6 +89,8 @@ struct stream {
 };
 
 static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
+/* a live lesson that shows no walk */
+static const struct db_live_walk no_walk = { "", -1, -1 };
 static struct stream *streams;
 
 static pthread_mutex_t waiters_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -163,10 +165,9 @@ void streams_notify(long session)
  * followers' streams say so, so that they follow the step as well as the
  * state.  Under streams_lock, as streams_notify().
  */
-void streams_notify_live(long session, long step,
-			 const struct db_live_walk *walk, bool live)
+static void wake_live(long session, long step, const struct db_live_walk *walk,
+		      bool live)
 {
-	static const struct db_live_walk none = { "", -1, -1 };
 	struct stream *st;
 
 	pthread_mutex_lock(&streams_lock);
@@ -174,7 +175,7 @@ void streams_notify_live(long session, long step,
 		if (st->session == session) {
 			st->stepped = true;
 			st->step = step;
-			st->walk = walk ? *walk : none;
+			st->walk = walk ? *walk : no_walk;
 			st->live = live;
 			st->notified = true;
 			stream_resume(st);
@@ -207,8 +208,11 @@ static bool peer_gone(struct MHD_Connection *conn)
 /*
  * Shared database: what the poll last read of a session's live lesson,
  * so that a step or walk set through another node wakes the streams here
- * (a change made here wakes them at once, and once more at the poll, with
- * the same step).  Under streams_lock; the least recently polled go first.
+ * (a change made here wakes them at once, and is noted here too).  Under
+ * streams_lock; the least recently polled go first.
+ * live_lock orders each read of the database with what it stores, so
+ * that a poll that read earlier never stores (and tells) after one that
+ * read later: the timer's poll and another node's notice run at once.
  */
 struct live_seen {
 	long session;		/* 0: a free slot */
@@ -220,6 +224,7 @@ struct live_seen {
 
 static struct live_seen live_seen[LIVE_SEEN];
 static uint64_t live_stamp;
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct live_seen *live_slot(long session, bool take)
 {
@@ -240,7 +245,6 @@ static struct live_seen *live_slot(long session, bool take)
 
 static bool live_read(long session, struct live_seen *now)
 {
-	static const struct db_live_walk none = { "", -1, -1 };
 	int rc = db_session_live(g_db, session, &now->step, &now->walk);
 
 	if (rc < 0)
@@ -249,7 +253,7 @@ static bool live_read(long session, struct live_seen *now)
 	now->live = rc == 0;
 	if (!now->live) {
 		now->step = -1;
-		now->walk = none;
+		now->walk = no_walk;
 	}
 	return true;
 }
@@ -267,17 +271,17 @@ static void live_baseline(long session)
 	struct live_seen now;
 	bool known;
 
+	pthread_mutex_lock(&live_lock);
 	pthread_mutex_lock(&streams_lock);
 	known = live_slot(session, false) != NULL;
 	pthread_mutex_unlock(&streams_lock);
-	if (known || !live_read(session, &now))
-		return;
-	pthread_mutex_lock(&streams_lock);
-	if (!live_slot(session, false)) {
+	if (!known && live_read(session, &now)) {
+		pthread_mutex_lock(&streams_lock);
 		now.stamp = ++live_stamp;
 		*live_slot(session, true) = now;
+		pthread_mutex_unlock(&streams_lock);
 	}
-	pthread_mutex_unlock(&streams_lock);
+	pthread_mutex_unlock(&live_lock);
 }
 
 /* the poll: a change since it last looked wakes the streams, once */
@@ -286,8 +290,11 @@ static void live_poll(long session)
 	struct live_seen now, *was;
 	bool moved;
 
-	if (!live_read(session, &now))
+	pthread_mutex_lock(&live_lock);
+	if (!live_read(session, &now)) {
+		pthread_mutex_unlock(&live_lock);
 		return;
+	}
 	pthread_mutex_lock(&streams_lock);
 	was = live_slot(session, false);
 	moved = was && !live_same(was, &now);
@@ -295,8 +302,29 @@ static void live_poll(long session)
 	*(was ? was : live_slot(session, true)) = now;
 	pthread_mutex_unlock(&streams_lock);
 	if (moved)
-		streams_notify_live(session, now.step,
-				    now.live ? &now.walk : NULL, now.live);
+		wake_live(session, now.step, now.live ? &now.walk : NULL,
+			  now.live);
+	pthread_mutex_unlock(&live_lock);
+}
+
+/*
+ * A change made here: the streams wake now, and the poll knows it already
+ * (it would tell it again, to a stream that began after it).
+ */
+void streams_notify_live(long session, long step,
+			 const struct db_live_walk *walk, bool live)
+{
+
+	if (g_cfg->shared_db) {
+		pthread_mutex_lock(&live_lock);
+		pthread_mutex_lock(&streams_lock);
+		*live_slot(session, true) = (struct live_seen){
+			.session = session, .stamp = ++live_stamp,
+			.live = live, .step = step, .walk = walk ? *walk : no_walk };
+		pthread_mutex_unlock(&streams_lock);
+		pthread_mutex_unlock(&live_lock);
+	}
+	wake_live(session, step, walk, live);
 }
 
 /*
