@@ -816,6 +816,7 @@ int db_session_delete(struct db *db, long id)
 {
 	if (write_begin(db))
 		return -1;
+	db_notice(db, id);	/* other nodes' streams on it end */
 	return write_end(db, step(&db->w, "DELETE FROM sessions WHERE id = ?",
 				  "l", id));
 }
