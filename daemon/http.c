@@ -449,6 +449,18 @@ static const char *walk_text(const struct db_live_walk *w, char *buf,
 	return buf;
 }
 
+/*
+ * A node behind what the client knows (its database away: an older
+ * version, or fewer cuts than the client has seen through another node)
+ * tells it nothing older: that is no rewind.  Without the client's cuts,
+ * an older version is one (as before cuts were told).
+ */
+static bool stream_behind(const struct stream *st, long cuts, long version)
+{
+	return st->cuts_given && (cuts < st->cuts ||
+				  (cuts == st->cuts && version < st->version));
+}
+
 /* versions one answer tells at most; the client asks again from there */
 #define STREAM_MAX_EVENTS	1000
 
@@ -465,8 +477,9 @@ static int stream_versions(struct stream *st, char *buf, size_t max)
 	size_t n = 0;
 	int k;
 
-	while (st->cuts != st->target_cuts || st->version < st->target ||
-	       (st->version > st->target && !st->cuts_given)) {
+	if (stream_behind(st, st->target_cuts, st->target))
+		return 0;
+	while (st->cuts != st->target_cuts || st->version != st->target) {
 		long v = st->cuts != st->target_cuts ||
 			 st->version > st->target ? st->target : st->version + 1;
 
@@ -500,14 +513,10 @@ static bool stream_ready(struct stream *st)
 	pthread_mutex_lock(&streams_lock);
 	if (!st->cuts_given && st->cuts < 0)
 		st->cuts = cuts;
-	/*
-	 * A node behind the version the client knows (its database away)
-	 * does not tell it of an older one: that is no rewind.  Without the
-	 * client's cuts, an older version is one (as before cuts were told).
-	 */
-	behind = st->cuts_given && cuts == st->cuts && version < st->version;
-	ready = !s || st->notified || (version != st->version && !behind) ||
-		cuts != st->cuts || time(NULL) >= st->deadline || stopping;
+	behind = stream_behind(st, cuts, version);
+	ready = !s || st->notified || time(NULL) >= st->deadline ||
+		stopping || ((version != st->version || cuts != st->cuts) &&
+			     !behind);
 	if (!ready) {
 		st->waiting = true;
 		MHD_suspend_connection(st->conn);
