@@ -452,7 +452,7 @@ static bool gate_session(enum need need, const char *id_text,
 
 	if (!parse_id(id_text, &id))
 		return false;	/* route() answers 404 for that id */
-	if (!session_access_info(id, &sa))
+	if (!session_access_at(id, who->epoch[1], &sa))
 		return who->admin ? false : no_session(rep, id);
 	acc = session_access(who, id, &sa);
 	if (acc == ACC_NONE ||

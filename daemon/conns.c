@@ -67,23 +67,6 @@ static struct peer *peers[PEER_BUCKETS];
 static struct conn **by_fd;
 static size_t nr_by_fd;
 
-/* An address as a key; false for what is not IP (no per-address share). */
-static bool peer_key(const struct sockaddr *sa, unsigned char key[17])
-{
-	memset(key, 0, 17);
-	if (sa && sa->sa_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return true;
-	}
-	if (sa && sa->sa_family == AF_INET6) {
-		key[0] = 6;
-		memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		return true;
-	}
-	return false;
-}
-
 static struct peer **peer_slot(const unsigned char key[17])
 {
 	uint32_t h = 2166136261u;
@@ -236,7 +219,8 @@ int conns_init(size_t max_fd)
 struct conn *conns_admit(int fd, const struct sockaddr *addr)
 {
 	unsigned char key[17];
-	bool ip = peer_key(addr, key);
+	/* a trusted proxy carries many clients: no per-address share */
+	bool ip = addr_key(addr, key) && !proxy_trusted(key);
 	unsigned long held, in_use;
 	const char *why;
 	struct conn *c = calloc(1, sizeof(*c));

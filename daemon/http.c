@@ -70,9 +70,14 @@ static const char *query(void *conn, const char *key)
 struct stream {
 	struct MHD_Connection *conn;
 	long session;
-	long version;
+	long version;		/* the client knows up to this one */
+	long cuts;		/* of that history */
+	bool cuts_given;	/* by the client; else the session's at first */
+	long target;		/* emitting: up to this version, of cuts */
+	long target_cuts;
+	long emitted;
 	time_t deadline;
-	int state;		/* 0: retry hint, 1: waiting, 2: done */
+	int state;		/* 0: retry hint, 1: waiting, 3: emitting, 2: done */
 	bool waiting;		/* suspended */
 	bool notified;		/* the session moved */
 	bool gone;		/* the client hung up while it waited */
@@ -84,6 +89,8 @@ struct stream {
 };
 
 static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
+/* a live lesson that shows no walk */
+static const struct db_live_walk no_walk = { "", -1, -1 };
 static struct stream *streams;
 
 static pthread_mutex_t waiters_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -158,10 +165,9 @@ void streams_notify(long session)
  * followers' streams say so, so that they follow the step as well as the
  * state.  Under streams_lock, as streams_notify().
  */
-void streams_notify_live(long session, long step,
-			 const struct db_live_walk *walk, bool live)
+static void wake_live(long session, long step, const struct db_live_walk *walk,
+		      bool live)
 {
-	static const struct db_live_walk none = { "", -1, -1 };
 	struct stream *st;
 
 	pthread_mutex_lock(&streams_lock);
@@ -169,7 +175,7 @@ void streams_notify_live(long session, long step,
 		if (st->session == session) {
 			st->stepped = true;
 			st->step = step;
-			st->walk = walk ? *walk : none;
+			st->walk = walk ? *walk : no_walk;
 			st->live = live;
 			st->notified = true;
 			stream_resume(st);
@@ -197,17 +203,155 @@ static bool peer_gone(struct MHD_Connection *conn)
 }
 
 #define POLL_MAX	256	/* sessions a poll looks at, per second */
+#define LIVE_SEEN	1024	/* live lessons the poll remembers */
+
+/*
+ * Shared database: what the poll last read of a session's live lesson,
+ * so that a step or walk set through another node wakes the streams here
+ * (a change made here wakes them at once, and is noted here too).  Under
+ * streams_lock; the least recently polled go first.
+ * live_lock orders each read of the database with what it stores, so
+ * that a poll that read earlier never stores (and tells) after one that
+ * read later: the timer's poll and another node's notice run at once.
+ */
+struct live_seen {
+	long session;		/* 0: a free slot */
+	uint64_t stamp;
+	bool live;
+	long step;
+	struct db_live_walk walk;
+};
+
+static struct live_seen live_seen[LIVE_SEEN];
+static uint64_t live_stamp;
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct live_seen *live_slot(long session, bool take)
+{
+	struct live_seen *old = &live_seen[0];
+	size_t i;
+
+	for (i = 0; i < LIVE_SEEN; i++) {
+		if (live_seen[i].session == session)
+			return &live_seen[i];
+		if (live_seen[i].stamp < old->stamp)
+			old = &live_seen[i];
+	}
+	if (!take)
+		return NULL;
+	*old = (struct live_seen){ .session = session };
+	return old;
+}
+
+static bool live_read(long session, struct live_seen *now)
+{
+	int rc = db_session_live(g_db, session, &now->step, &now->walk);
+
+	if (rc < 0)
+		return false;
+	now->session = session;
+	now->live = rc == 0;
+	if (!now->live) {
+		now->step = -1;
+		now->walk = no_walk;
+	}
+	return true;
+}
+
+static bool live_same(const struct live_seen *a, const struct live_seen *b)
+{
+	return a->live == b->live && a->step == b->step &&
+	       a->walk.pfn == b->walk.pfn && a->walk.step == b->walk.step &&
+	       !strcmp(a->walk.kind, b->walk.kind);
+}
+
+/* a stream begins: what its session's lesson shows now, if not known */
+static void live_baseline(long session)
+{
+	struct live_seen now;
+	bool known;
+
+	pthread_mutex_lock(&live_lock);
+	pthread_mutex_lock(&streams_lock);
+	known = live_slot(session, false) != NULL;
+	pthread_mutex_unlock(&streams_lock);
+	if (!known && live_read(session, &now)) {
+		pthread_mutex_lock(&streams_lock);
+		now.stamp = ++live_stamp;
+		*live_slot(session, true) = now;
+		pthread_mutex_unlock(&streams_lock);
+	}
+	pthread_mutex_unlock(&live_lock);
+}
+
+/* the poll: a change since it last looked wakes the streams, once */
+static void live_poll(long session)
+{
+	struct live_seen now, *was;
+	bool moved;
+
+	pthread_mutex_lock(&live_lock);
+	if (!live_read(session, &now)) {
+		pthread_mutex_unlock(&live_lock);
+		return;
+	}
+	pthread_mutex_lock(&streams_lock);
+	was = live_slot(session, false);
+	moved = was && !live_same(was, &now);
+	now.stamp = ++live_stamp;
+	*(was ? was : live_slot(session, true)) = now;
+	pthread_mutex_unlock(&streams_lock);
+	if (moved)
+		wake_live(session, now.step, now.live ? &now.walk : NULL,
+			  now.live);
+	pthread_mutex_unlock(&live_lock);
+}
+
+/*
+ * A change made here: the streams wake now, and the poll knows it already
+ * (it would tell it again, to a stream that began after it).
+ */
+void streams_notify_live(long session, long step,
+			 const struct db_live_walk *walk, bool live)
+{
+
+	if (g_cfg->shared_db) {
+		pthread_mutex_lock(&live_lock);
+		pthread_mutex_lock(&streams_lock);
+		*live_slot(session, true) = (struct live_seen){
+			.session = session, .stamp = ++live_stamp,
+			.live = live, .step = step, .walk = walk ? *walk : no_walk };
+		pthread_mutex_unlock(&streams_lock);
+		pthread_mutex_unlock(&live_lock);
+	}
+	wake_live(session, step, walk, live);
+}
+
+/*
+ * A session that streams wait on, looked at: session_get() brings it to
+ * the journal's head, which notifies its streams if it moved (or if it
+ * was deleted), and its live lesson is read again.
+ */
+static void poll_one(long id)
+{
+	struct session *s = session_get(id);
+
+	if (!s) {
+		streams_notify(id);
+		return;
+	}
+	session_put(s);
+	live_poll(id);
+}
 
 /*
  * Shared database: a version written through another node notifies no
- * stream here.  Once a second each session that streams wait on is
- * looked at: session_get() brings it to the journal's head, which
- * notifies its streams if it moved (or if it was deleted).
+ * stream here.  Once a second (and on another node's notice of "any")
+ * each session that streams wait on is looked at.
  */
 static void streams_poll(void)
 {
 	long ids[POLL_MAX];
-	struct session *s;
 	struct stream *st;
 	size_t n = 0, i;
 
@@ -219,12 +363,47 @@ static void streams_poll(void)
 			ids[n++] = st->session;
 	}
 	pthread_mutex_unlock(&streams_lock);
-	for (i = 0; i < n; i++) {
-		s = session_get(ids[i]);
-		if (s)
-			session_put(s);
-		else
-			streams_notify(ids[i]);
+	for (i = 0; i < n; i++)
+		poll_one(ids[i]);
+}
+
+/* whether a stream here waits on session */
+static bool awaited(long session)
+{
+	struct stream *st;
+	bool yes = false;
+
+	pthread_mutex_lock(&streams_lock);
+	for (st = streams; st && !yes; st = st->next)
+		yes = st->waiting && st->session == session;
+	pthread_mutex_unlock(&streams_lock);
+	return yes;
+}
+
+/*
+ * Another node committed a change of these sessions ("ID,ID,..."; "0":
+ * of any): the streams that wait on them here look at once, rather than
+ * at the next poll.
+ */
+static void streams_notice(const char *sessions)
+{
+	const char *p = sessions;
+	char *end;
+	long id;
+
+	if (!strcmp(sessions, "0")) {
+		streams_poll();
+		return;
+	}
+	for (;;) {
+		id = strtol(p, &end, 10);
+		if (end == p)
+			return;
+		if (id > 0 && awaited(id))
+			poll_one(id);
+		if (*end != ',')
+			return;
+		p = end + 1;
 	}
 }
 
@@ -270,13 +449,90 @@ static const char *walk_text(const struct db_live_walk *w, char *buf,
 	return buf;
 }
 
+/*
+ * A node behind what the client knows (its database away: an older
+ * version, or fewer cuts than the client has seen through another node)
+ * tells it nothing older: that is no rewind.  Without the client's cuts,
+ * an older version is one (as before cuts were told).
+ */
+static bool stream_behind(const struct stream *st, long cuts, long version)
+{
+	return st->cuts_given && (cuts < st->cuts ||
+				  (cuts == st->cuts && version < st->version));
+}
+
+/* versions one answer tells at most; the client asks again from there */
+#define STREAM_MAX_EVENTS	1000
+
+/*
+ * The versions after the client's, one event each, as many as fit in buf;
+ * each event's id is "cuts.version", what to resume from.  A cut of the
+ * journal since (a rewind or a restore, here or through another node) is
+ * one event at the version it left, in the new cuts: the versions of the
+ * history it discarded are not told, nor those of one that another cut
+ * discarded again before this stream looked.
+ */
+static int stream_versions(struct stream *st, char *buf, size_t max)
+{
+	size_t n = 0;
+	int k;
+
+	if (stream_behind(st, st->target_cuts, st->target))
+		return 0;
+	while (st->cuts != st->target_cuts || st->version != st->target) {
+		long v = st->cuts != st->target_cuts ||
+			 st->version > st->target ? st->target : st->version + 1;
+
+		if (st->emitted == STREAM_MAX_EVENTS)
+			break;
+		k = snprintf(buf + n, max - n, "id: %ld.%ld\nevent: version\n"
+			     "data: {\"version\":%ld}\n\n", st->target_cuts, v,
+			     v);
+		if (k < 0 || (size_t)k >= max - n)
+			break;
+		n += (size_t)k;
+		st->version = v;
+		st->cuts = st->target_cuts;
+		st->emitted++;
+	}
+	return (int)n;
+}
+
+/* Waiting: whether to answer now; if so, what to tell, taken from st. */
+static bool stream_ready(struct stream *st)
+{
+	struct session *s = session_get(st->session);
+	long version = -1, cuts = -1;
+	bool ready, behind;
+
+	if (s) {
+		version = session_durable(s);
+		cuts = s->cuts;
+		session_put(s);
+	}
+	pthread_mutex_lock(&streams_lock);
+	if (!st->cuts_given && st->cuts < 0)
+		st->cuts = cuts;
+	behind = stream_behind(st, cuts, version);
+	ready = !s || st->notified || time(NULL) >= st->deadline ||
+		stopping || ((version != st->version || cuts != st->cuts) &&
+			     !behind);
+	if (!ready) {
+		st->waiting = true;
+		MHD_suspend_connection(st->conn);
+	}
+	pthread_mutex_unlock(&streams_lock);
+	st->target = s ? version : -1;
+	st->target_cuts = cuts;
+	return ready;
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *st = cls;
-	struct session *s;
 	struct db_live_walk walk;
-	long version = -1, step;
-	bool deleted = false, ready, stepped, live;
+	long step;
+	bool stepped, live;
 	char num[24], walk_json[96];
 	int n;
 
@@ -289,44 +545,35 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (__atomic_load_n(&st->gone, __ATOMIC_SEQ_CST))
 		return MHD_CONTENT_READER_END_WITH_ERROR;
-	s = session_get(st->session);
-	if (s) {
-		version = session_durable(s);
-		session_put(s);
-	} else {
-		deleted = true;
+	if (st->state == 1) {
+		if (!stream_ready(st))
+			return 0;
+		st->state = 3;
+		if (st->target < 0) {
+			st->state = 2;
+			return snprintf(buf, max, "event: deleted\ndata: {}\n\n");
+		}
 	}
+	n = stream_versions(st, buf, max);
+	if (n)
+		return n;
+	st->state = 2;
 	pthread_mutex_lock(&streams_lock);
-	ready = deleted || st->notified || version != st->version ||
-		time(NULL) >= st->deadline || stopping;
-	if (!ready) {
-		st->waiting = true;
-		MHD_suspend_connection(st->conn);
-	}
 	stepped = st->stepped;
 	step = st->step;
 	walk = st->walk;
 	live = st->live;
 	pthread_mutex_unlock(&streams_lock);
-	if (!ready)
-		return 0;
-	st->state = 2;
-	if (deleted)
-		return snprintf(buf, max, "event: deleted\ndata: {}\n\n");
-	n = 0;
 	/* a client that knows no live event still learns of the version */
-	if (version != st->version)
-		n = snprintf(buf, max, "event: version\ndata: {\"version\":%ld}"
-			     "\n\n", version);
 	if (stepped)
-		n += snprintf(buf + n, max - (size_t)n, "event: live\ndata: {"
-			      "\"version\":%ld,\"step\":%s,\"live\":%s,"
-			      "\"walk\":%s}\n\n", version,
-			      step_text(step, num, sizeof(num)),
-			      live ? "true" : "false",
-			      walk_text(&walk, walk_json, sizeof(walk_json)));
-	if (n)
-		return n;
+		return snprintf(buf, max, "event: live\ndata: {"
+				"\"version\":%ld,\"step\":%s,\"live\":%s,"
+				"\"walk\":%s}\n\n", st->version,
+				step_text(step, num, sizeof(num)),
+				live ? "true" : "false",
+				walk_text(&walk, walk_json, sizeof(walk_json)));
+	if (st->emitted)
+		return MHD_CONTENT_READER_END_OF_STREAM;
 	return snprintf(buf, max, ": keep-alive\n\n");
 }
 
@@ -360,22 +607,6 @@ static void add_auth_headers(struct MHD_Response *r, const struct reply *rep)
 	}
 }
 
-/* the client's address as text, for per-address limits */
-static void peer_name(struct MHD_Connection *conn, char *out, size_t len)
-{
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = info ? info->client_addr : NULL;
-
-	snprintf(out, len, "?");
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-			  out, (socklen_t)len);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-			  out, (socklen_t)len);
-}
-
 static struct MHD_Response *make_response(struct reply *rep,
 					  struct MHD_Connection *conn)
 {
@@ -401,7 +632,11 @@ static struct MHD_Response *make_response(struct reply *rep,
 		st->conn = conn;
 		st->session = rep->stream_session;
 		st->version = rep->stream_version;
+		st->cuts = rep->stream_cuts;
+		st->cuts_given = rep->stream_cuts >= 0;
 		st->deadline = time(NULL) + 20;
+		if (g_cfg->shared_db)
+			live_baseline(st->session);
 		pthread_mutex_lock(&streams_lock);
 		st->next = streams;
 		streams = st;
@@ -465,6 +700,16 @@ static int mhd_each(void *conn, bool query,
 					 MHD_HEADER_KIND, each_one, &c);
 }
 
+/* the client's address as text, for per-address limits; true: a proxy's */
+static bool peer_name(struct MHD_Connection *conn, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	return proxy_client(info ? info->client_addr : NULL, mhd_header, conn,
+			    out, len);
+}
+
 static void build_reply(struct conn_ctx *ctx, const struct request *req,
 			struct reply *rep, const char **route_name)
 {
@@ -489,6 +734,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	struct request req;
 	struct caller who;
 	char peer[64];
+	bool proxied;
 	struct request_head head;
 	struct MHD_Response *r;
 	const char *route_name = "none";
@@ -536,7 +782,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	/* HEAD is GET without the body, which libmicrohttpd drops */
-	peer_name(conn, peer, sizeof(peer));
+	proxied = peer_name(conn, peer, sizeof(peer));
 	req = (struct request){ .method = strcmp(method, "HEAD") ? method : "GET",
 				.path = url, .body = ctx->body,
 				.body_len = ctx->len, .query = query,
@@ -570,7 +816,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	MHD_destroy_response(r);
 	took = since(&ctx->start);
 	metrics_request(route_name, method, rep.status, took);
-	log_request(method, url, rep.status, (long)(took * 1e6 + 0.5));
+	log_request(method, url, rep.status, (long)(took * 1e6 + 0.5),
+		    proxied ? peer : NULL);
 	return ret;
 }
 
@@ -631,6 +878,10 @@ struct MHD_Daemon *http_start(const struct config *cfg, int listen_fd)
 	struct MHD_Daemon *d;
 
 	db_on_resolved(g_db, commit_settled);
+	/* other nodes' commits wake the streams here (PostgreSQL) */
+	if (cfg->shared_db && db_listen(g_db, streams_notice))
+		log_msg(LOG_WARNING, "cannot listen for other nodes' commits: "
+			"event streams hear of them once a second");
 	d = MHD_start_daemon(flags, 0, NULL, NULL, answer, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
@@ -664,6 +915,7 @@ void http_stop(struct MHD_Daemon *d)
 	__atomic_store_n(&stopping, true, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&streams_lock);
 	streams_expire(true);
+	db_listen_stop(g_db);
 	for (waited = 0; waited < STOP_WAIT_MS; waited += 10) {
 		left = __atomic_load_n(&nr_requests, __ATOMIC_SEQ_CST);
 		if (!left)

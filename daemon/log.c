@@ -174,7 +174,8 @@ static char *put_decimal(char *p, long v)
  * "METHOD PATH STATUS Nus", put together by hand: printf's machinery was
  * half of what a request line cost.
  */
-void log_request(const char *method, const char *path, int status, long us)
+void log_request(const char *method, const char *path, int status, long us,
+		 const char *client)
 {
 	struct request_buf *b = my_request_buf();
 	char line[2048], *p;
@@ -183,13 +184,18 @@ void log_request(const char *method, const char *path, int status, long us)
 	escape(line + n, 64, method);
 	n += strlen(line + n);
 	line[n++] = ' ';
-	/* room for the numbers after it */
-	escape(line + n, sizeof(line) - 64 - n, path);
+	/* room for the numbers and the client after it */
+	escape(line + n, sizeof(line) - 128 - n, path);
 	n += strlen(line + n);
 	p = put_decimal(line + n, status);
 	p = put_decimal(p, us);
-	memcpy(p, "us\n", 3);
-	n = (size_t)(p + 3 - line);
+	memcpy(p, "us", 2);
+	p += 2;
+	/* an address proxy_client() checked and spelt: nothing to escape */
+	if (client)
+		p += snprintf(p, 64, " client %.46s", client);
+	*p++ = '\n';
+	n = (size_t)(p - line);
 	if (!b) {
 		write_out(line, n);
 		return;

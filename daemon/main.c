@@ -50,6 +50,11 @@ static const char usage[] =
 "  --cors-origin ORIGIN   send CORS headers to pages from ORIGIN\n"
 "                         (http[s]://host[:port]) and let them change state;\n"
 "                         repeatable; none by default\n"
+"  --trusted-proxy ADDR   a reverse proxy's address (nginx): from it alone\n"
+"                         X-Real-IP (else X-Forwarded-For's last hop) names\n"
+"                         the client, for per-address limits and the log,\n"
+"                         and its connections have no per-address limit;\n"
+"                         repeatable; none by default\n"
 "  --db PATH|URL          SQLite database (default ./rmapd.sqlite), or a\n"
 "                         PostgreSQL one: postgresql://USER@HOST/DBNAME\n"
 "  --sync MODE            what an acknowledged op survives: full (default:\n"
@@ -301,7 +306,8 @@ static const struct num_option {
 
 static const char *const other_options[] = {
 	"allow-remote", "auth", "listen", "db", "web-root", "config", "threads",
-	"server-name", "cors-origin", "sync", "commit-wait", "shared-db", NULL,
+	"server-name", "cors-origin", "sync", "commit-wait", "shared-db",
+	"trusted-proxy", NULL,
 };
 
 static const struct num_option *find_num_option(const char *name)
@@ -380,6 +386,8 @@ static int set_option(struct config *c, const char *name, const char *v)
 		return read_config_file(c, v);
 	if (!strcmp(name, "server-name") || !strcmp(name, "cors-origin"))
 		return add_name(c, name, v);
+	if (!strcmp(name, "trusted-proxy"))
+		return proxy_add(c, v);
 	if (!strcmp(name, "sync"))
 		return parse_sync(c, v);
 	if (!strcmp(name, "commit-wait")) {

@@ -24,7 +24,8 @@
 #define CEIL_MAX_FILE_PAGES	SIM_CAP_FILE_PAGES
 #define CEIL_MAX_PTES		SIM_CAP_PTES
 
-#define MAX_NAMES		16	/* --server-name, --cors-origin */
+#define MAX_NAMES		16	/* --server-name, --cors-origin, proxies */
+#define ADDR_KEY_LEN		17	/* 4 or 6, then the address's bytes */
 
 struct config {
 	char listen_addr[64];
@@ -59,6 +60,9 @@ struct config {
 	/* origins given CORS headers; none by default */
 	char cors_origins[MAX_NAMES][256];
 	unsigned int nr_cors_origins;
+	/* --trusted-proxy: peers that may name the client (addr_key form) */
+	unsigned char trusted[MAX_NAMES][ADDR_KEY_LEN];
+	unsigned int nr_trusted;
 	struct sim_limits limits;
 };
 
@@ -80,8 +84,12 @@ void log_limited(const void *key, enum log_level level, const char *fmt, ...)
  * gathers per thread (at info level), so they are at most a second late.
  */
 void log_limited_flush(bool all);
-/* "METHOD PATH STATUS Nus", a line for each request answered */
-void log_request(const char *method, const char *path, int status, long us);
+/*
+ * "METHOD PATH STATUS Nus", a line for each request answered; with
+ * " client ADDR" after it when a trusted proxy named the client
+ */
+void log_request(const char *method, const char *path, int status, long us,
+		 const char *client);
 
 /* ---- sessions.c ---- */
 struct session {
@@ -103,6 +111,7 @@ struct session {
 	long owner;			/* a user's id, 0: none (open mode) */
 	int visibility;			/* enum visibility, atomic */
 	long class_id;			/* who VIS_CLASS lets read, atomic */
+	long access_epoch;		/* the access epoch of those; atomic */
 	long last_activity;		/* Unix s of its latest op, atomic */
 	long activity_stored;		/* what the database has of it */
 };
@@ -140,6 +149,12 @@ struct session_access {
 	long class_id;
 };
 bool session_access_info(long id, struct session_access *out);
+/*
+ * The same, as of the access epoch (db_auth_epochs) a request read at its
+ * start: under --shared-db a change made through another node since the
+ * node last looked is read from the database first.
+ */
+bool session_access_at(long id, long epoch, struct session_access *out);
 /* holding the session, once the database has it */
 void session_set_visibility(struct session *s, int visibility, long class_id);
 /* the version, without the session's lock; set it holding the lock */
@@ -148,6 +163,8 @@ void session_set_version(struct session *s, long version);
 /* the version whose ops are all committed (or acknowledged, --sync off) */
 long session_durable(const struct session *s);
 uint64_t session_gen(const struct session *s);
+/* holding s: the cuts its state was made on, for the fence; -1: one node */
+long session_cuts(const struct session *s);
 /* a rewind or a restore: version is durable, in a new history (gen) */
 void session_new_history(struct session *s, long version);
 /* an answer's commit is durable: that history reached version */
@@ -225,6 +242,7 @@ struct reply {
 	/* event streams: the session to follow from version */
 	long stream_session;
 	long stream_version;
+	long stream_cuts;		/* -1: the session's now */
 	/*
 	 * Built on a state not yet durable: it leaves once ticket is
 	 * settled, as is if that history did not fail (route_committed()).
@@ -286,6 +304,21 @@ struct db_live_walk;
 void streams_notify_live(long session, long step,
 			 const struct db_live_walk *walk, bool live);
 void streams_expire(bool all);
+
+/* ---- proxy.c: the client behind a trusted proxy ---- */
+struct sockaddr;
+/* an address as a key; false for what is not IP */
+bool addr_key(const struct sockaddr *sa, unsigned char key[ADDR_KEY_LEN]);
+/* --trusted-proxy ADDR: 0, or -1 with the error printed */
+int proxy_add(struct config *c, const char *v);
+bool proxy_trusted(const unsigned char key[ADDR_KEY_LEN]);
+/*
+ * The client's address as text in out: the one a trusted proxy names
+ * (true), else the peer's own (false).
+ */
+bool proxy_client(const struct sockaddr *peer,
+		  const char *(*header)(void *conn, const char *name),
+		  void *conn, char *out, size_t len);
 
 /* ---- conns.c ---- */
 struct MHD_Connection;

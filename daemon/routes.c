@@ -286,8 +286,9 @@ static void maybe_snapshot(struct session *s, long before)
 	    s->version / (long)g_cfg->snapshot_every)
 		return;
 	dump = sim_dump(s->sim, &len);
-	ticket = dump ? db_queue_snapshot(g_db, s->id, s->gen, s->version, dump,
-					  len, g_cfg->keep_snapshots) : 0;
+	ticket = dump ? db_queue_snapshot(g_db, s->id, s->gen, session_cuts(s),
+					  s->version, dump, len,
+					  g_cfg->keep_snapshots) : 0;
 	if (!ticket) {
 		log_msg(LOG_WARNING, "session %ld: snapshot at %ld failed",
 			s->id, s->version);
@@ -583,7 +584,8 @@ static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
 		goto out;
 	}
 	if (b.n) {
-		uint64_t ticket = db_queue_ops(g_db, s->id, s->gen, before + 1,
+		uint64_t ticket = db_queue_ops(g_db, s->id, s->gen,
+					       session_cuts(s), before + 1,
 					       b.n, b.op_text);
 
 		if (!ticket) {
@@ -1334,14 +1336,18 @@ static void session_route(const struct request *req, char **seg, int n,
 		*name = "/api/v1/sessions/{id}/events";
 		if (method_is(req, "GET", rep, "GET")) {
 			const char *since = req->query(req->conn, "since");
-			long v = session_durable(s);
+			const char *cuts = req->query(req->conn, "cuts");
+			long v = session_durable(s), c = -1;
 
 			if (since && !parse_long(since, 1L << 40, &v))
 				v = session_durable(s);
+			if (cuts && !parse_long(cuts, 1L << 40, &c))
+				c = -1;
 			rep->status = 200;
 			rep->ctype = "text/event-stream";
 			rep->stream_session = s->id;
 			rep->stream_version = v;
+			rep->stream_cuts = c;
 		}
 	} else if (n == 7 && !strcmp(seg[4], "frames") && !strcmp(seg[6], "walk")) {
 		*name = "/api/v1/sessions/{id}/frames/{pfn}/walk";

@@ -68,6 +68,7 @@ static struct session *session_new(const struct db_session *row)
 	s->owner = row->owner;
 	s->visibility = row->visibility;
 	s->class_id = row->class_id;
+	s->access_epoch = -1;
 	json = cJSON_Parse(row->config);
 	api_parse_config(json, &s->cfg, &err);
 	cJSON_Delete(json);
@@ -398,14 +399,28 @@ static struct session *find_ref(long id)
 	return s;
 }
 
-/* caller holds the registry write lock: take it in unless it is there */
+/* who may read s, as the database's row says */
+static void take_access(struct session *s, const struct db_session *row)
+{
+	if (row->owner != __atomic_load_n(&s->owner, __ATOMIC_RELAXED))
+		__atomic_store_n(&s->owner, row->owner, __ATOMIC_RELAXED);
+	session_set_visibility(s, row->visibility, row->class_id);
+}
+
+/*
+ * Caller holds the registry write lock: take it in unless it is there (then
+ * with who may read it as the row says: a list must not show a session
+ * made private through another node).
+ */
 static struct session *add_row(const struct db_session *row)
 {
 	size_t i = table_find(row->id);
 	struct session *s;
 
-	if (i < nr_table && table[i]->id == row->id)
+	if (i < nr_table && table[i]->id == row->id) {
+		take_access(table[i], row);
 		return table[i];
+	}
 	s = session_new(row);
 	if (s && table_add(s)) {
 		session_free(s);
@@ -580,7 +595,26 @@ struct session *session_get(long id)
 	return s;
 }
 
-bool session_access_info(long id, struct session_access *out)
+/*
+ * Shared database: who may read s changed through another node if the
+ * access epoch moved since this node last read s's row (every change of
+ * visibility, class or owner bumps it in its transaction): read it again.
+ * The owner only changes when its user is removed (rare), so it is only
+ * stored when it did change.
+ */
+static void access_reread(struct session *s, long epoch)
+{
+	struct db_session row;
+
+	if (!cfg->shared_db || epoch < 0 ||
+	    __atomic_load_n(&s->access_epoch, __ATOMIC_RELAXED) == epoch ||
+	    db_session_get(db, s->id, &row))
+		return;
+	take_access(s, &row);
+	__atomic_store_n(&s->access_epoch, epoch, __ATOMIC_RELAXED);
+}
+
+bool session_access_at(long id, long epoch, struct session_access *out)
 {
 	struct session *s = find_ref(id);
 	bool found;
@@ -593,15 +627,25 @@ bool session_access_info(long id, struct session_access *out)
 	pthread_rwlock_rdlock(&registry);
 	found = !s->deleted;
 	pthread_rwlock_unlock(&registry);
-	out->owner = s->owner;
+	if (found)
+		access_reread(s, epoch);
+	out->owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
 	out->visibility = __atomic_load_n(&s->visibility, __ATOMIC_RELAXED);
 	out->class_id = __atomic_load_n(&s->class_id, __ATOMIC_RELAXED);
 	drop_ref(s);
 	return found;
 }
 
+bool session_access_info(long id, struct session_access *out)
+{
+	return session_access_at(id, -1, out);
+}
+
 void session_set_visibility(struct session *s, int visibility, long class_id)
 {
+	if (__atomic_load_n(&s->visibility, __ATOMIC_RELAXED) == visibility &&
+	    __atomic_load_n(&s->class_id, __ATOMIC_RELAXED) == class_id)
+		return;
 	__atomic_store_n(&s->visibility, visibility, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->class_id, class_id, __ATOMIC_RELAXED);
 }
@@ -619,6 +663,11 @@ long session_durable(const struct session *s)
 uint64_t session_gen(const struct session *s)
 {
 	return __atomic_load_n(&s->gen, __ATOMIC_RELAXED);
+}
+
+long session_cuts(const struct session *s)
+{
+	return cfg->shared_db ? s->cuts : -1;
 }
 
 void session_set_version(struct session *s, long version)

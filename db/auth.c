@@ -457,6 +457,7 @@ int db_class_set_live(struct db *db, long class_id, long session, long step,
 
 	if (db_write_begin(db))
 		return -1;
+	db_notice(db, session);		/* a stop (0): anything may have */
 	if (db_sql_step(db_writer(db), "UPDATE auth_epoch SET n = n + 1 WHERE "
 			"id = 2 AND EXISTS (SELECT 1 FROM classes WHERE id = ? AND "
 			"COALESCE(live_session, 0) <> ?)", "ll", class_id,
@@ -491,24 +492,42 @@ static void row_to_live(struct db_stmt *st, void *out)
 	l->walk.step = col_long(st, 4) - 1;
 }
 
+#define LIVE_SELECT "SELECT COALESCE(live_session, 0), COALESCE(live_step, " \
+	"0), live_walk_kind, COALESCE(live_walk_pfn, 0), " \
+	"COALESCE(live_walk_step, 0) FROM classes "
+
+/* the live lesson of the first class that sql (one id bound) finds */
+static int live_of(struct db *db, const char *sql, long id, struct live_row *l)
+{
+	void *tok;
+	struct db_conn *h = db_read_begin(db, &tok);
+
+	return first_row(db_sql_prep(h, sql, "l", id), tok, row_to_live, l);
+}
+
 int db_class_live(struct db *db, long class_id, long *session, long *step,
 		  struct db_live_walk *walk)
 {
 	struct live_row l = { 0, -1, { "", -1, -1 } };
-	void *tok;
-	struct db_conn *h = db_read_begin(db, &tok);
-	int rc = first_row(db_sql_prep(h, "SELECT COALESCE(live_session, 0), "
-				       "COALESCE(live_step, 0), live_walk_kind, "
-				       "COALESCE(live_walk_pfn, 0), "
-				       "COALESCE(live_walk_step, 0) FROM classes "
-				       "WHERE id = ?", "l", class_id), tok,
-			   row_to_live, &l);
+	int rc = live_of(db, LIVE_SELECT "WHERE id = ?", class_id, &l);
 
 	*session = l.session;
 	*step = l.step;
 	if (walk)
 		*walk = l.walk;
 	return rc ? -1 : 0;
+}
+
+int db_session_live(struct db *db, long session, long *step,
+		    struct db_live_walk *walk)
+{
+	struct live_row l = { 0, -1, { "", -1, -1 } };
+	int rc = live_of(db, LIVE_SELECT "WHERE live_session = ? ORDER BY id "
+			 "LIMIT 1", session, &l);
+
+	*step = l.step;
+	*walk = l.walk;
+	return rc;
 }
 
 bool db_follows(struct db *db, long user, long session)
@@ -713,8 +732,11 @@ int db_quota_get(struct db *db, long user, long class_id, const char *kind,
 int db_session_set_visibility(struct db *db, long session, enum visibility v,
 			      long class_id)
 {
+	/* other nodes holding the session read it again (the access epoch) */
 	if (db_write_begin(db))
 		return -1;
+	if (bump_access(db))
+		return db_write_end(db, -1);
 	return change_rows(db, db_sql_prep(db_writer(db), "UPDATE sessions SET "
 					   "visibility = ?, class_id = ? WHERE "
 					   "id = ?", "tnl", visibility_name(v),

@@ -136,6 +136,12 @@ int db_class_set_live(struct db *db, long class_id, long session, long step,
 /* 0 with *session (0: none), *step (-1: none) and *walk (if asked), or -1 */
 int db_class_live(struct db *db, long class_id, long *session, long *step,
 		  struct db_live_walk *walk);
+/*
+ * Whether session is a class's live lesson (the first class's, if several
+ * show it): 0 with its *step and *walk, DB_NOT_FOUND if none, or -1.
+ */
+int db_session_live(struct db *db, long session, long *step,
+		    struct db_live_walk *walk);
 /* whether session is live for a class user is a member of */
 bool db_follows(struct db *db, long user, long session);
 /* whether staff (instructor or TA) teaches student in a class they share */

@@ -30,6 +30,7 @@ struct job {
 	struct job *next;
 	long session;
 	uint64_t gen;
+	long cuts;		/* the journal's cuts it was made on; -1: any */
 	long seq;		/* the first row's, or the snapshot's */
 	size_t n;		/* rows; 0: a snapshot */
 	char *dump;		/* a snapshot's, owned */
@@ -126,8 +127,8 @@ static uint64_t enqueue(struct committer *c, struct job *j)
 	return ticket;
 }
 
-uint64_t db_queue_ops(struct db *db, long session, uint64_t gen, long first,
-		      size_t n, char *const *ops)
+uint64_t db_queue_ops(struct db *db, long session, uint64_t gen, long cuts,
+		      long first, size_t n, char *const *ops)
 {
 	size_t size = 0, i, at = 0;
 	struct job *j;
@@ -137,7 +138,8 @@ uint64_t db_queue_ops(struct db *db, long session, uint64_t gen, long first,
 	j = malloc(sizeof(*j) + size);
 	if (!j)
 		return 0;
-	*j = (struct job){ .session = session, .gen = gen, .seq = first, .n = n };
+	*j = (struct job){ .session = session, .gen = gen, .cuts = cuts,
+			   .seq = first, .n = n };
 	for (i = 0; i < n; i++) {
 		size_t len = strlen(ops[i]) + 1;
 
@@ -147,8 +149,9 @@ uint64_t db_queue_ops(struct db *db, long session, uint64_t gen, long first,
 	return enqueue(db_committer(db), j);
 }
 
-uint64_t db_queue_snapshot(struct db *db, long session, uint64_t gen, long seq,
-			   char *dump, size_t len, unsigned long keep)
+uint64_t db_queue_snapshot(struct db *db, long session, uint64_t gen,
+			   long cuts, long seq, char *dump, size_t len,
+			   unsigned long keep)
 {
 	struct job *j = malloc(sizeof(*j));
 
@@ -156,8 +159,8 @@ uint64_t db_queue_snapshot(struct db *db, long session, uint64_t gen, long seq,
 		free(dump);
 		return 0;
 	}
-	*j = (struct job){ .session = session, .gen = gen, .seq = seq,
-			   .dump = dump, .len = len, .keep = keep };
+	*j = (struct job){ .session = session, .gen = gen, .cuts = cuts,
+			   .seq = seq, .dump = dump, .len = len, .keep = keep };
 	return enqueue(db_committer(db), j);
 }
 
@@ -244,15 +247,15 @@ static long read_number(const char *dir, const char *name, bool *there)
 	return v;
 }
 
-static void describe(const char *dir, unsigned long long idx,
+static void describe(const char *dir, const char *what, unsigned long long idx,
 		     const struct job *group)
 {
 	char tmp[600], path[600];
 	const struct job *j;
 	FILE *f;
 
-	snprintf(tmp, sizeof(tmp), "%s/holding.tmp", dir);
-	snprintf(path, sizeof(path), "%s/holding", dir);
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, what);
+	snprintf(path, sizeof(path), "%s/%s", dir, what);
 	f = fopen(tmp, "w");
 	if (!f)
 		return;
@@ -265,17 +268,41 @@ static void describe(const char *dir, unsigned long long idx,
 }
 
 /*
+ * While the file called file in dir holds a number <= the group's index,
+ * the group waits, described in the file called what.
+ */
+static void test_wait(struct committer *c, const char *dir, const char *file,
+		      const char *what, const struct job *group)
+{
+	unsigned long long idx;
+	bool there;
+	long v;
+
+	pthread_mutex_lock(&c->lock);
+	idx = c->stats.groups;
+	pthread_mutex_unlock(&c->lock);
+	for (;;) {
+		v = read_number(dir, file, &there);
+		if (!there || v < 0 || (unsigned long long)v > idx)
+			break;
+		describe(dir, what, idx, group);
+		usleep(2000);
+	}
+}
+
+/*
  * Tests only (the rmapd-hooks binary), in $RMAPD_TEST_COMMIT_DIR: while a
  * file "hold" holds a number <= this group's index (groups counted from
- * 0), the group waits before its commit, described in "holding"; a file
- * "fail" naming a session fails the first group that writes for it (and
- * is removed).  So a test puts chosen ops into one group, and knows
- * exactly which ops a failed group held.
+ * 0), the group waits before its commit, described in "holding"; "pause"
+ * and "pausing" the same before its transaction begins; a file "fail"
+ * naming a session fails the first group that writes for it (and is
+ * removed).  So a test puts chosen ops into one group, knows exactly
+ * which ops a failed group held, and can let another node write between
+ * a node's request and its commit.
  */
 static int test_hook(struct committer *c, const struct job *group)
 {
 	const char *dir = getenv("RMAPD_TEST_COMMIT_DIR");
-	unsigned long long idx;
 	const struct job *j;
 	char path[600];
 	bool there;
@@ -283,16 +310,7 @@ static int test_hook(struct committer *c, const struct job *group)
 
 	if (!dir)
 		return 0;
-	pthread_mutex_lock(&c->lock);
-	idx = c->stats.groups;
-	pthread_mutex_unlock(&c->lock);
-	for (;;) {
-		v = read_number(dir, "hold", &there);
-		if (!there || v < 0 || (unsigned long long)v > idx)
-			break;
-		describe(dir, idx, group);
-		usleep(2000);
-	}
+	test_wait(c, dir, "hold", "holding", group);
 	v = read_number(dir, "fail", &there);
 	for (j = group; there && j; j = j->next)
 		if (!j->fenced && j->session == v) {
@@ -302,6 +320,14 @@ static int test_hook(struct committer *c, const struct job *group)
 		}
 	return 0;
 }
+
+static void test_pause(struct committer *c, const struct job *group)
+{
+	const char *dir = getenv("RMAPD_TEST_COMMIT_DIR");
+
+	if (dir)
+		test_wait(c, dir, "pause", "pausing", group);
+}
 #else
 static int test_hook(struct committer *c, const struct job *group)
 {
@@ -309,20 +335,44 @@ static int test_hook(struct committer *c, const struct job *group)
 	(void)group;
 	return 0;
 }
+
+static void test_pause(struct committer *c, const struct job *group)
+{
+	(void)c;
+	(void)group;
+}
 #endif
 
-static int write_job(struct committer *c, const struct job *j)
+/* an earlier job of the group checked the same cuts of the same session */
+static bool cuts_checked(const struct job *group, const struct job *j)
+{
+	const struct job *k;
+
+	for (k = group; k != j; k = k->next)
+		if (!k->fenced && k->session == j->session &&
+		    k->cuts == j->cuts)
+			return true;
+	return false;
+}
+
+static int write_job(struct committer *c, const struct job *group,
+		     const struct job *j)
 {
 	const char *op = j->text;
 	size_t i;
+	int err;
 
+	/* a rewind through another node since: a state this one never saw */
+	if (j->cuts >= 0 && !cuts_checked(group, j)) {
+		err = c->ops->same_cuts(c->store, j->session, j->cuts);
+		if (err)
+			return err;
+	}
 	if (!j->n)
 		return c->ops->snapshot(c->store, j->session, j->seq, j->dump,
 					j->len, j->keep);
 	for (i = 0; i < j->n; i++) {
-		int err = c->ops->append(c->store, j->session, j->seq + (long)i,
-					 op);
-
+		err = c->ops->append(c->store, j->session, j->seq + (long)i, op);
 		if (err)
 			return err;
 		op += strlen(op) + 1;
@@ -358,7 +408,7 @@ static int try_group(struct committer *c, struct job *group,
 	for (j = group; j && !err; j = j->next) {
 		if (j->fenced)
 			continue;
-		err = write_job(c, j);
+		err = write_job(c, group, j);
 		if (err == DB_CONFLICT)
 			*bad = j;
 		else if (!err)
@@ -467,6 +517,7 @@ static void *writer(void *arg)
 	int err;
 
 	while ((group = take_group(c, &upto))) {
+		test_pause(c, group);
 		rows = 0;
 		err = commit_group(c, group, &rows);
 		settle_group(c, group, upto, err, rows);

@@ -12,11 +12,13 @@
  * record behind db->fault_lock, taken last and never held across SQL.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "checksum.h"
 #include "db.h"
@@ -61,6 +63,15 @@ struct db {
 	char note[256];			/* what opening it did, for the log */
 	long long probed_ms;
 	void (*on_change)(enum db_fault fault, const char *why);
+	/* the sessions this write transaction changed, for other nodes */
+	char changed[NOTICE_MAX];
+	size_t nr_changed;
+	long last_changed;
+	/* the listener's (db_listen) */
+	pthread_t listener;
+	bool listening, stop_listening;
+	int writer_backend;		/* atomic: its own notices are not news */
+	void (*on_notice)(const char *sessions);
 };
 
 static const char *const fault_names[] = {
@@ -401,6 +412,9 @@ static int write_begin(struct db *db)
 		goto fail;
 	}
 	left = DB_BUSY_MS - (db_now_ms() - start);
+	db->nr_changed = 0;
+	db->changed[0] = '\0';
+	db->last_changed = -1;
 	if (db->drv->begin(db->w.h, (int)left)) {
 		note_sql_failure(db);
 		goto fail;
@@ -409,6 +423,16 @@ static int write_begin(struct db *db)
 fail:
 	pthread_mutex_unlock(&db->lock);
 	return -1;
+}
+
+/* the sessions db_notice() named, told as the transaction commits */
+static int send_notice(struct db *db)
+{
+	struct db_stmt *st = prep(&db->w, db->drv->notify, "t", db->changed);
+	int rc = st && db_stmt_step(st) == DB_STEP_ROW ? 0 : -1;
+
+	done(st);
+	return rc;
 }
 
 /*
@@ -427,6 +451,9 @@ static int write_end(struct db *db, int err)
 	} else if ((f = file_fault(db, why, sizeof(why)))) {
 		set_fault(db, f, "%s", why);
 		err = -1;
+	} else if (db->nr_changed && send_notice(db)) {
+		note_sql_failure(db);
+		err = -1;
 	} else if (db->drv->commit(db->w.h)) {
 		note_sql_failure(db);
 		err = -1;
@@ -436,6 +463,35 @@ static int write_end(struct db *db, int err)
 	db->drv->rollback(db->w.h);
 	pthread_mutex_unlock(&db->lock);
 	return err;
+}
+
+/*
+ * In a write transaction: other nodes are told, when it commits, that
+ * session changed (0: anything may have), where the engine can tell them
+ * (PostgreSQL's NOTIFY, which delivers once committed, in commit order).
+ * Too many sessions for one notice make it "0".
+ */
+void db_notice(struct db *db, long session)
+{
+	char id[24];
+	int n;
+
+	if (!db->drv->notify || session == db->last_changed ||
+	    !strcmp(db->changed, "0"))
+		return;	/* told already, or everything will be */
+	db->last_changed = session;
+	if (!db->nr_changed)	/* the writer's, as it sends this one */
+		__atomic_store_n(&db->writer_backend, db->drv->backend(db->w.h),
+				 __ATOMIC_RELAXED);
+	n = snprintf(id, sizeof(id), "%s%ld", db->nr_changed ? "," : "",
+		     session > 0 ? session : 0);
+	if (session <= 0 || db->nr_changed + (size_t)n >= sizeof(db->changed)) {
+		snprintf(db->changed, sizeof(db->changed), "0");
+		db->nr_changed = 1;
+		return;
+	}
+	memcpy(db->changed + db->nr_changed, id, (size_t)n + 1);
+	db->nr_changed += (size_t)n;
 }
 
 /*
@@ -762,6 +818,7 @@ int db_session_delete(struct db *db, long id)
 {
 	if (write_begin(db))
 		return -1;
+	db_notice(db, id);	/* other nodes' streams on it end */
 	return write_end(db, step(&db->w, "DELETE FROM sessions WHERE id = ?",
 				  "l", id));
 }
@@ -900,12 +957,18 @@ int db_rewind(struct db *db, long session, long to)
 {
 	if (write_begin(db))
 		return -1;
-	return write_end(db, step(&db->w, "DELETE FROM journal WHERE session = ? "
-				  "AND seq > ?", "ll", session, to) ||
-			 step(&db->w, "DELETE FROM snapshots WHERE session = ? "
+	db_notice(db, session);
+	/*
+	 * cuts first: its row lock orders this cut against another node's
+	 * group commit that checks it (store_same_cuts), so the deletes see
+	 * every row that commit added
+	 */
+	return write_end(db, step(&db->w, "UPDATE sessions SET cuts = cuts + 1 "
+				  "WHERE id = ?", "l", session) ||
+			 step(&db->w, "DELETE FROM journal WHERE session = ? "
 			      "AND seq > ?", "ll", session, to) ||
-			 step(&db->w, "UPDATE sessions SET cuts = cuts + 1 "
-			      "WHERE id = ?", "l", session));
+			 step(&db->w, "DELETE FROM snapshots WHERE session = ? "
+			      "AND seq > ?", "ll", session, to));
 }
 
 /* ---- snapshots ---- */
@@ -1054,7 +1117,17 @@ static int store_begin(void *store)
  */
 static int store_append(void *store, long session, long seq, const char *op)
 {
+	db_notice(store, session);
 	return insert_op(store, session, seq, op);
+}
+
+static int store_same_cuts(void *store, long session, long cuts)
+{
+	struct db *db = store;
+
+	/* an update, not a read: it takes the row lock a rewind takes first */
+	return insert_one(&db->w, "UPDATE sessions SET cuts = cuts WHERE id = ? "
+			  "AND cuts = ?", "ll", session, cuts);
 }
 
 static int store_snapshot(void *store, long session, long seq,
@@ -1071,9 +1144,76 @@ static int store_end(void *store, int err)
 static const struct db_store_ops store_ops = {
 	.begin = store_begin,
 	.append = store_append,
+	.same_cuts = store_same_cuts,
 	.snapshot = store_snapshot,
 	.end = store_end,
 };
+
+/*
+ * The listener: a connection of its own, LISTENing, whose notices (the
+ * sessions other nodes' transactions changed) go to on_notice as they
+ * come.  A lost connection is made again a second later; its notices
+ * meanwhile are lost, which the callers' once-a-second poll makes up for.
+ */
+static void each_notice(const char *payload, int from, void *arg)
+{
+	struct db *db = arg;
+
+	if (from != __atomic_load_n(&db->writer_backend, __ATOMIC_RELAXED))
+		db->on_notice(payload);
+}
+
+static void *listen_loop(void *arg)
+{
+	struct db *db = arg;
+	struct db_conn *c = NULL;
+
+	while (!__atomic_load_n(&db->stop_listening, __ATOMIC_RELAXED)) {
+		if (!c) {
+			c = db_conn_own(db);
+			if (c && db->drv->listen(c)) {
+				db->drv->close(c);
+				c = NULL;
+			}
+			if (!c) {
+				sleep(1);
+				continue;
+			}
+		}
+		if (db->drv->notices(c, 500, each_notice, db) < 0) {
+			db->drv->close(c);
+			c = NULL;
+		}
+	}
+	if (c)
+		db->drv->close(c);
+	return NULL;
+}
+
+int db_listen(struct db *db, void (*fn)(const char *sessions))
+{
+	sigset_t all, was;
+	int rc;
+
+	if (!db->drv->listen)
+		return 0;
+	db->on_notice = fn;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &was);
+	rc = pthread_create(&db->listener, NULL, listen_loop, db);
+	pthread_sigmask(SIG_SETMASK, &was, NULL);
+	db->listening = !rc;
+	return rc ? -1 : 0;
+}
+
+void db_listen_stop(struct db *db)
+{
+	if (!db->listening)
+		return;
+	__atomic_store_n(&db->stop_listening, true, __ATOMIC_RELAXED);
+	pthread_join(db->listener, NULL);
+	db->listening = false;
+}
 
 struct committer *db_committer(struct db *db)
 {

@@ -120,13 +120,25 @@ int db_journal_read(struct db *db, long session, long from, long to,
  * after a failed commit.  A failed commit fails every write of its group
  * and fences their histories: the later writes of a fenced history fail
  * untried (they were made on a state that is gone).  Queueing copies what
- * it is given; 0 means out of memory, nothing queued.
+ * it is given; 0 means out of memory, nothing queued.  cuts >= 0 (several
+ * nodes on one database): the journal's cuts the state was made on, checked
+ * in the commit's transaction; another node's rewind since is a conflict.
  */
-uint64_t db_queue_ops(struct db *db, long session, uint64_t gen, long first,
-		      size_t n, char *const *ops);
+/*
+ * Several nodes: fn(sessions) on a thread of its own for each notice of
+ * another node's commit ("ID,ID,...": what it changed; "0": anything), as
+ * soon as it is committed, where the engine can tell (PostgreSQL's
+ * LISTEN/NOTIFY; elsewhere nothing, 0).  Stopped by db_listen_stop().
+ */
+int db_listen(struct db *db, void (*fn)(const char *sessions));
+void db_listen_stop(struct db *db);
+
+uint64_t db_queue_ops(struct db *db, long session, uint64_t gen, long cuts,
+		      long first, size_t n, char *const *ops);
 /* an automatic snapshot after the ops queued before it; takes dump */
-uint64_t db_queue_snapshot(struct db *db, long session, uint64_t gen, long seq,
-			   char *dump, size_t len, unsigned long keep);
+uint64_t db_queue_snapshot(struct db *db, long session, uint64_t gen,
+			   long cuts, long seq, char *dump, size_t len,
+			   unsigned long keep);
 /* whether the writes up to ticket are settled (committed or failed) */
 bool db_resolved(struct db *db, uint64_t ticket);
 void db_wait(struct db *db, uint64_t ticket);

@@ -95,6 +95,19 @@ struct db_driver {
 	int (*rescue)(struct db_conn *c, char *out, size_t len);
 	/* before the writer closes (a checkpoint); may be NULL */
 	void (*closing)(struct db_conn *c);
+	/*
+	 * Telling other connections of a commit (NULL: the engine cannot):
+	 * notify, a statement with one text parameter run just before the
+	 * commit; listen makes c hear those; notices waits up to timeout_ms
+	 * for them, fn(payload, sender) each: how many, or -1 if c is lost;
+	 * backend: c's sender number (0: none now), to know its own notices.
+	 */
+	const char *notify;
+	int (*listen)(struct db_conn *c);
+	int (*notices)(struct db_conn *c, int timeout_ms,
+		       void (*fn)(const char *payload, int from, void *arg),
+		       void *arg);
+	int (*backend)(struct db_conn *c);
 	/* a reason to say for target ("" if none), for the log */
 	const char *(*describe)(struct db_conn *c);
 };

@@ -12,6 +12,8 @@
  * made again on the next try - never inside a write transaction, whose
  * statements must not go on, one by one, outside it.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -670,6 +672,46 @@ static int pg_set_sync(struct db_conn *conn, enum db_sync sync)
 	return pg_exec(conn, sync_sql(sync));
 }
 
+/* one channel for every node of a database */
+#define NOTICE_CHANNEL	"rmapd"
+
+static int pg_listen(struct db_conn *conn)
+{
+	struct pg_conn *c = pc(conn);
+
+	if (ensure(c))
+		return -1;
+	return run(c, "LISTEN " NOTICE_CHANNEL);
+}
+
+static int pg_notices(struct db_conn *conn, int timeout_ms,
+		      void (*fn)(const char *payload, int from, void *arg),
+		      void *arg)
+{
+	struct pg_conn *c = pc(conn);
+	struct pollfd p = { .fd = PQsocket(c->h), .events = POLLIN };
+	PGnotify *n;
+	int got = 0;
+
+	if (!connected(c) || p.fd < 0)
+		return -1;
+	if (poll(&p, 1, timeout_ms) < 0 && errno != EINTR)
+		return -1;
+	if (!PQconsumeInput(c->h))
+		return -1;
+	while ((n = PQnotifies(c->h))) {
+		fn(n->extra, n->be_pid, arg);
+		PQfreemem(n);
+		got++;
+	}
+	return got;
+}
+
+static int pg_backend(struct db_conn *conn)
+{
+	return connected(pc(conn)) ? PQbackendPID(pc(conn)->h) : 0;
+}
+
 static const char *pg_describe(struct db_conn *conn)
 {
 	return "PostgreSQL";
@@ -705,5 +747,9 @@ const struct db_driver db_pg_driver = {
 	.migrations = pg_migrations,
 	.probe_sql = PROBE_SQL,
 	.migration_lock = MIGRATION_LOCK,
+	.notify = "SELECT pg_notify('" NOTICE_CHANNEL "', ?)",
+	.listen = pg_listen,
+	.notices = pg_notices,
+	.backend = pg_backend,
 	.describe = pg_describe,
 };

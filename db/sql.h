@@ -38,6 +38,14 @@ void db_read_done(struct db_stmt *st);
 /* CLOCK_MONOTONIC, in ms */
 long long db_now_ms(void);
 
+/* what one notice names at most (PostgreSQL's payload: under 8000 bytes) */
+#define NOTICE_MAX	4000
+/*
+ * In a write transaction: when it commits, the other nodes' db_listen()
+ * hears that session changed (0: anything may have).
+ */
+void db_notice(struct db *db, long session);
+
 /* a reading connection of its own, for the caller alone; NULL: failed */
 struct db_conn *db_conn_own(struct db *db);
 

@@ -21,6 +21,12 @@ struct db_store_ops {
 	 * transaction is still open, for the caller to end
 	 */
 	int (*append)(void *store, long session, long seq, const char *op);
+	/*
+	 * 0 if the session's journal was cut exactly cuts times, else
+	 * DB_CONFLICT (or -1); the session's row stays locked until the end,
+	 * so a rewind by another node waits for this transaction or fences it
+	 */
+	int (*same_cuts)(void *store, long session, long cuts);
 	/* an automatic snapshot, pruning the older ones past keep */
 	int (*snapshot)(void *store, long session, long seq, const char *dump,
 			size_t len, unsigned long keep);

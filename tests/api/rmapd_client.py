@@ -280,9 +280,10 @@ class Hooks:
             f.write("%d\n" % value)
         os.rename(path + ".tmp", path)
 
-    def holding(self, index):
-        """The jobs of group `index` once it is held: (session, seq, fenced)."""
-        path = os.path.join(self.dir, "holding")
+    def holding(self, index, what="holding"):
+        """The jobs of group `index` once it is held ("pausing": before its
+        transaction): (session, seq, fenced)."""
+        path = os.path.join(self.dir, what)
 
         def held():
             try:
@@ -291,7 +292,8 @@ class Hooks:
             except FileNotFoundError:
                 return None
             return lines if lines and lines[0] == "group %d" % index else None
-        wait_for("group %d to be held" % index, lambda: held() is not None)
+        wait_for("group %d to be %s" % (index, what),
+                 lambda: held() is not None)
         return [(int(ln.split()[0]), int(ln.split()[1]), ln.endswith("fenced"))
                 for ln in held()[1:]]
 

@@ -36,9 +36,9 @@ def wrk(port, path, headers, seconds):
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
-def daemon(rmapd, auth):
-    """A daemon on a fresh database with one fork-cow session; its
-    summary's path and the headers that read it."""
+def daemon(rmapd, auth, args=()):
+    """A daemon (with args) on a fresh database with one fork-cow session;
+    its summary's path and the headers that read it."""
     tmp = tempfile.mkdtemp(prefix="rmapd-authcost-")
     db = os.path.join(tmp, "a.sqlite")
     headers = []
@@ -46,7 +46,8 @@ def daemon(rmapd, auth):
         cli(rmapd, db, "user", "add", "ann")
         headers = ["Authorization: Bearer " +
                    cli(rmapd, db, "token", "create", "ann").strip()]
-    d = Daemon(rmapd, db=db, args=["--auth", "on" if auth else "off"])
+    d = Daemon(rmapd, db=db, args=["--auth", "on" if auth else "off"] +
+               list(args))
     d.start()
     hd = dict(h.split(": ", 1) for h in headers)
     s = d.request("POST", "/api/v1/sessions", {"name": "s",

@@ -408,7 +408,7 @@ async function main() {
     page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('requestfailed', (r) => {
-      if (/\/events\?since=\d+$/.test(r.url()) && r.failure()?.errorText === 'net::ERR_ABORTED') return;   // the page leaving a stream
+      if (/\/events\?since=\d+(&cuts=\d+)?$/.test(r.url()) && r.failure()?.errorText === 'net::ERR_ABORTED') return;   // the page leaving a stream
       problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
     });
     page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`); });

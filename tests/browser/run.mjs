@@ -332,7 +332,7 @@ async function main() {
     page.on('dialog', (dl) => dl.accept());
     page.on('requestfailed', (r) => {
       // the page closes a session's event stream when it leaves the session (or the page)
-      const m = /\/api\/v1\/sessions\/(\d+)\/events\?since=\d+$/.exec(r.url());
+      const m = /\/api\/v1\/sessions\/(\d+)\/events\?since=\d+(?:&cuts=\d+)?$/.exec(r.url());
       if (m && r.failure()?.errorText === 'net::ERR_ABORTED') { closedStreams.push(Number(m[1])); return; }
       problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
     });

@@ -42,8 +42,9 @@ class Cluster:
     def __init__(self, rmapd, nodes=3, args=(), backend="postgresql"):
         self.tmp = tempfile.mkdtemp(prefix="rmapd-cluster-")
         self.db = new_db(self.tmp, backend)
+        # nginx's address is a trusted proxy: it names each client
         node_args = ["--shared-db", "--server-name", "127.0.0.1",
-                     "--max-conns-per-ip", "0"] + list(args)
+                     "--trusted-proxy", "127.0.0.1"] + list(args)
         self.nodes = [Daemon(rmapd, db=self.db, args=node_args)
                       for _ in range(nodes)]
         self.ports = [free_port() for _ in range(nodes)]

@@ -7,8 +7,9 @@ acknowledged op is in its journal (read from the database itself), in
 order, and nothing else is; every session, asked
 through nginx and through each node, equals a fresh replay of its journal;
 no answer was built on a stale state (each answer's version is the one its
-client's journal gives); every watcher saw only versions the session had,
-and its last one.  Prints ops acknowledged, lost (0), and how long a dead
+client's journal gives); every watcher saw every version, in order,
+one event each (a rewind as one event at the version it left), and the
+last one.  Prints ops acknowledged, lost (0), and how long a dead
 node's sessions took to answer again."""
 import http.client
 import json
@@ -106,7 +107,8 @@ class Writer(threading.Thread):
         self.stats = stats
         self.stop = stop
         self.journal = list(START)
-        self.versions = {0, 1, 2}
+        self.cuts = 0           # the rewinds the session's journal had
+        self.versions = {0: {0, 1, 2}}  # each history's versions, by cuts
         self.url = "/api/v1/sessions/%d" % sid
 
     def note(self, status, node):
@@ -131,11 +133,20 @@ class Writer(threading.Thread):
                                "before nor after it")
                 if got == pending and len(pending) > len(self.journal):
                     self.stats.add(acked=len(pending) - len(self.journal))
+                    self.had(len(self.journal) + 1, len(got))
+                elif got == pending and got != self.journal:
+                    self.cut(len(got))      # the rewind was done
                 self.journal = got
-                self.versions.add(len(got))
                 return
             time.sleep(0.2)
         self.stale("journal unreadable for 30 s")
+
+    def had(self, first, last):
+        self.versions[self.cuts].update(range(first, last + 1))
+
+    def cut(self, to):
+        self.cuts += 1
+        self.versions[self.cuts] = {to}
 
     def post_ops(self, ops):
         body = ops[0] if len(ops) == 1 else {"ops": ops}
@@ -147,8 +158,8 @@ class Writer(threading.Thread):
                     list(range(len(self.journal) + 1, want + 1)):
                 self.stale("ops answered at version %d, journal says %d"
                            % (got["version"], want))
+            self.had(len(self.journal) + 1, want)
             self.journal += ops
-            self.versions.add(want)
             self.stats.add(acked=len(ops))
         elif status in (None, 502, 503, 504):
             self.resync(self.journal + ops)
@@ -156,6 +167,9 @@ class Writer(threading.Thread):
             self.stats.errors.append((status, got))
 
     def rewind(self):
+        # always shorter: after a lost answer the journal tells if it was done
+        if len(self.journal) <= 2:
+            return
         to = max(2, len(self.journal) - self.rng.randrange(1, 4))
         status, got, node = self.c.request("POST", self.url + "/rewind",
                                            {"to": to})
@@ -164,7 +178,7 @@ class Writer(threading.Thread):
             if got != {"version": to}:
                 self.stale("rewind answered %r" % (got,))
             self.journal = self.journal[:to]
-            self.versions.add(to)
+            self.cut(to)
         elif status in (None, 502, 503, 504):
             self.resync(self.journal[:to])
         else:
@@ -222,35 +236,49 @@ def journal_via(c, sid):
 
 class Watcher(threading.Thread):
     """An /events client through nginx, as the page's EventSource is:
-    each stream tells the next version, and it asks again from there."""
+    each stream tells the versions after the one it knows, each event's id
+    (cuts.version) saying where to resume from, and it asks again from
+    there."""
 
     def __init__(self, port, token, sid, stop):
         super().__init__(daemon=True)
         self.port, self.token, self.sid, self.stop = port, token, sid, stop
-        self.seen = []
-        self.version = 2
-        self.until = None       # the final version, once the load is over
+        self.seen = []          # (cuts, version) of each event
+        self.at = (0, 2)
+        self.until = None       # the final (cuts, version), once it is over
 
     def run(self):
-        while not (self.until is not None and self.version == self.until):
+        while not (self.until is not None and self.at == self.until):
             if self.stop.is_set() and self.until is None:
                 time.sleep(0.05)
                 continue
             try:
                 c = http.client.HTTPConnection("127.0.0.1", self.port,
                                                timeout=30)
-                c.request("GET", "/api/v1/sessions/%d/events?since=%d"
-                          % (self.sid, self.version),
+                c.request("GET", "/api/v1/sessions/%d/events?since=%d&cuts=%d"
+                          % (self.sid, self.at[1], self.at[0]),
                           headers={"Authorization": "Bearer " + self.token})
                 text = c.getresponse().read().decode()
                 c.close()
             except (OSError, http.client.HTTPException):
                 time.sleep(0.2)
                 continue
-            for v in re.findall(r'event: version\ndata: \{"version":(\d+)\}',
-                                text):
-                self.version = int(v)
-                self.seen.append(self.version)
+            for c, v in re.findall(r'id: (\d+)\.(\d+)\nevent: version\n'
+                                   r'data: \{"version":\2\}', text):
+                self.at = (int(c), int(v))
+                self.seen.append(self.at)
+
+    def gaps(self, versions):
+        """Where the events are not every version in order: within one
+        history each is the one after; a cut's is a version of the
+        history it starts."""
+        bad, at = [], (0, 2)
+        for c, v in self.seen:
+            if (c, v) != (at[0], at[1] + 1) and not (
+                    c > at[0] and v in versions.get(c, ())):
+                bad.append((at, (c, v)))
+            at = (c, v)
+        return bad
 
 
 def db_journal(db, sid):
@@ -350,7 +378,7 @@ def main():
         for w in writers:
             w.join(60)
         for wt, w in zip(watchers, writers):
-            wt.until = len(w.journal)
+            wt.until = (w.cuts, len(w.journal))
         for wt in watchers:
             wt.join(30)
 
@@ -388,13 +416,15 @@ def main():
                     failures.append("session %d through %s is not its "
                                     "replay" % (w.sid, name))
         for wt, w in zip(watchers, writers):
-            if not wt.seen or wt.seen[-1] != len(w.journal):
-                failures.append("watcher of %d ended at %r, session at %d"
-                                % (w.sid, wt.seen[-1:], len(w.journal)))
-            if not set(wt.seen) <= w.versions:
-                failures.append("watcher of %d saw versions the session "
-                                "never had: %r" % (w.sid, sorted(
-                                    set(wt.seen) - w.versions)))
+            if not wt.seen or wt.seen[-1] != (w.cuts, len(w.journal)):
+                failures.append("watcher of %d ended at %r, session at %r"
+                                % (w.sid, wt.seen[-1:],
+                                   (w.cuts, len(w.journal))))
+            gaps = wt.gaps(w.versions)
+            if gaps:
+                failures.append("watcher of %d missed or misordered "
+                                "versions (%d places, first %r)"
+                                % (w.sid, len(gaps), gaps[:3]))
         failures += stats.stale
         failures += ["unexpected answer %r" % (e,) for e in stats.errors]
         if not on_victim:

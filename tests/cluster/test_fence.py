@@ -8,7 +8,9 @@ is older than an acknowledged op, and event streams see versions written
 through other nodes."""
 import http.client
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -217,6 +219,172 @@ def rewind_that_grows_back_to_the_same_length_is_seen():
         assert replays(a, sid) == 9 and replays(b, sid) == 9
 
 
+def with_hooks(fn):
+    """fn(hooks_dir) with the rmapd-hooks binary's directory set."""
+    hooks = tempfile.mkdtemp(prefix="rmapd-hooks-")
+    os.environ["RMAPD_TEST_COMMIT_DIR"] = hooks
+    try:
+        fn(hooks)
+    finally:
+        del os.environ["RMAPD_TEST_COMMIT_DIR"]
+        shutil.rmtree(hooks, ignore_errors=True)
+
+
+def rewind_and_regrowth_before_a_nodes_commit_is_fenced():
+    """B takes an op on its copy at version 3 and queues row 4; before its
+    transaction begins, A rewinds the session to 1 and grows it back to 3
+    with other ops (the mapping B's op writes to is gone).  Row 4 meets no
+    row of A's, but the journal was cut since B's copy was made: B's
+    commit is refused, B reloads and makes the op again on the new
+    history.  Its answer is that of the journal's op 4 (SIGSEGV), never
+    the one B's stale copy gave."""
+    def run(hooks):
+        with Nodes() as n:
+            a = n.start(["--shared-db"])
+            sid = new_session(a, "s")
+            b = n.start(["--shared-db", "--snapshot-every", "0"], exe=HOOKS)
+            h = Hooks(b, hooks)
+            assert b.json("GET", "/api/v1/sessions/%d" % sid)["version"] == 3
+            g = metric(b, "rmapd_commit_groups_total")
+            h.put("pause", g)
+            answer = {}
+
+            def post():
+                answer["got"] = b.request("POST", ops_url(sid),
+                                          write_op(1))[:2]
+            th = threading.Thread(target=post)
+            th.start()
+            assert h.holding(g, "pausing") == [(sid, 4, False)]
+            a.json("POST", "/api/v1/sessions/%d/rewind" % sid, {"to": 1})
+            assert a.json("POST", ops_url(sid), {"ops": [
+                {"op": "mmap", "pid": 1, "addr": "0x7e0000000000",
+                 "len": 4096, "prot": "rw-",
+                 "flags": ["private", "anonymous", "fixed"]},
+                {"op": "access", "pid": 1, "addr": "0x7e0000000000",
+                 "write": True}]})["version"] == 3
+            os.unlink(os.path.join(hooks, "pause"))
+            th.join(30)
+            status, got = answer["got"]
+            assert status == 200 and got["version"] == 4, answer
+            journal = a.journal(sid)
+            assert [e["op"] for e in journal][3] == write_op(1), journal
+            want = journal[3]["result"]
+            assert got["results"][0]["error"] == "SIGSEGV", got
+            assert {k: got["results"][0][k] for k in want} == want, (got,
+                                                                     want)
+            assert metric(b, "rmapd_commit_conflicts_total") == 1
+            assert metric(b, "rmapd_commit_failed_groups_total") == 0
+            assert replays(b, sid) == 4 and replays(a, sid) == 4
+    with_hooks(run)
+
+
+def cli(db, *args):
+    return subprocess.run([RMAPD] + list(args) + ["--db", db], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def as_user(d, token, method, path, body=None):
+    return d.request(method, path, body,
+                     headers={"Authorization": "Bearer " + token})[0]
+
+
+def lab(n):
+    """alice and bob, students of os101 taught by inst; their tokens."""
+    n.all.append(Daemon(RMAPD, db=n.db, args=["--auth", "on"]))
+    n.all[-1].start()       # makes the schema, then goes
+    n.all[-1].stop()
+    for u in ("alice", "bob", "inst"):
+        cli(n.db, "user", "add", u)
+    cli(n.db, "class", "create", "os101", "--instructor", "inst")
+    roster = os.path.join(n.tmp, "roster.csv")
+    with open(roster, "w") as f:
+        f.write("alice,student,Alice\nbob,student,Bob\n")
+    cli(n.db, "class", "enrol", "os101", roster)
+    return {u: cli(n.db, "token", "create", u)
+            for u in ("alice", "bob", "inst")}
+
+
+def who_may_read_is_the_same_on_every_node():
+    """alice's session, read by bob (her classmate) through B while it is
+    shown to their class; alice makes it private through A: B refuses bob
+    at once (404), in its list too, though B holds the session in memory.
+    Shown again through A, B lets him read it again; a share link made
+    and revoked through A holds on B as well."""
+    with Nodes() as n:
+        tok = lab(n)
+        a = n.start(["--shared-db", "--auth", "on"])
+        b = n.start(["--shared-db", "--auth", "on"])
+        sid = a.request("POST", "/api/v1/sessions", {"name": "s"}, headers={
+            "Authorization": "Bearer " + tok["alice"]})[1]["id"]
+        url = "/api/v1/sessions/%d" % sid
+        vis = url + "/visibility"
+
+        def bob_lists():
+            got = b.request("GET", "/api/v1/sessions", headers={
+                "Authorization": "Bearer " + tok["bob"]})[1]
+            return [x["id"] for x in got]
+        assert as_user(b, tok["bob"], "GET", url) == 404
+        assert as_user(a, tok["alice"], "POST", vis, {
+            "visibility": "class", "class": "os101"}) == 200
+        assert as_user(b, tok["bob"], "GET", url) == 200
+        assert bob_lists() == [sid]
+        assert as_user(a, tok["alice"], "POST", vis,
+                       {"visibility": "private"}) == 200
+        assert as_user(b, tok["bob"], "GET", url) == 404
+        assert as_user(b, tok["bob"], "GET", url + "/events?since=0") == 404
+        assert bob_lists() == []
+        assert as_user(a, tok["alice"], "POST", vis, {
+            "visibility": "class", "class": "os101"}) == 200
+        assert as_user(b, tok["bob"], "GET", url + "?view=summary") == 200
+        share = a.request("POST", url + "/shares", {}, headers={
+            "Authorization": "Bearer " + tok["alice"]})[1]
+        assert b.request("GET", url + "?share=" + share["token"])[0] == 200
+        assert as_user(a, tok["alice"], "DELETE", url + "/shares/%d"
+                       % share["id"]) == 204
+        assert b.request("GET", url + "?share=" + share["token"])[0] == 401
+
+
+def live_lessons_reach_followers_on_another_node():
+    """bob follows inst's live lesson with a stream on B; inst sets the
+    step, then a walk, through A (the live row is in the database): B's
+    stream wakes with event: live and what A set, within the poll."""
+    with Nodes() as n:
+        tok = lab(n)
+        a = n.start(["--shared-db", "--auth", "on"])
+        b = n.start(["--shared-db", "--auth", "on"])
+        inst = {"Authorization": "Bearer " + tok["inst"]}
+        sid = a.request("POST", "/api/v1/sessions", {"name": "lesson"},
+                        headers=inst)[1]["id"]
+        live = "/api/v1/classes/os101/live"
+        assert a.request("POST", live, {"session": sid, "step": 0},
+                         headers=inst)[0] == 200
+
+        def follow(out):
+            c = http.client.HTTPConnection("127.0.0.1", b.port, timeout=30)
+            c.request("GET", "/api/v1/sessions/%d/events?since=0" % sid,
+                      headers={"Authorization": "Bearer " + tok["bob"]})
+            out["body"] = c.getresponse().read().decode()
+            out["at"] = time.time()
+        for body, want in (
+                ({"session": sid, "step": 3}, '"step":3,"live":true,'
+                 '"walk":null'),
+                ({"session": sid, "step": 3, "walk": {
+                    "pfn": 1, "kind": "rmap_walk", "step": 2}},
+                 '"step":3,"live":true,"walk":{"pfn":1,"kind":"rmap_walk",'
+                 '"step":2}')):
+            got = {}
+            t = threading.Thread(target=follow, args=(got,))
+            t.start()
+            time.sleep(1.5)     # the stream is waiting, its poll has looked
+            sent = time.time()
+            assert a.request("POST", live, body, headers=inst)[0] == 200
+            t.join(30)
+            assert 'event: live\ndata: {"version":0,%s}' % want in \
+                got["body"], got
+            # the poll runs once a second; generous for a loaded CI machine
+            assert got["at"] - sent < 10, got["at"] - sent
+
+
 def postgresql_is_shared_without_the_flag():
     """On PostgreSQL --shared-db is the default: nodes started without it
     still read at the journal's head."""
@@ -244,29 +412,61 @@ def session_ids_are_unique_across_nodes():
             assert listed == sorted(made), (listed, made)
 
 
+def stream(d, sid, query, out):
+    """The body of one /events answer from d, and when it ended."""
+    c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=30)
+    c.request("GET", "/api/v1/sessions/%d/events?%s" % (sid, query))
+    out["body"] = c.getresponse().read().decode()
+    out["at"] = time.time()
+
+
+def told(body):
+    """The (cuts, version) of each version event of a stream's body."""
+    return [(int(c), int(v)) for c, v, w in re.findall(
+        r'id: (\d+)\.(\d+)\nevent: version\ndata: \{"version":(\d+)\}',
+        body) if v == w]
+
+
+def listen(d, sid, query):
+    got = {}
+    t = threading.Thread(target=stream, args=(d, sid, query, got))
+    t.start()
+    time.sleep(0.5)
+    return t, got
+
+
 def events_on_one_node_see_versions_written_through_another():
-    """A stream held by B ends with the version A acknowledged, within the
-    once-a-second poll of the journal's head."""
+    """A stream held by B tells every version A acknowledged, one event
+    each, in order, within the once-a-second poll of the journal's head:
+    a single op, then a batch of four.  A rewind through A is one event at
+    the version it left, in the next cuts; a client resuming from the old
+    history (since, cuts) is told the same, a client at the head nothing."""
     with Nodes() as n:
         a = n.start(["--shared-db"])
         b = n.start(["--shared-db"])
         sid = new_session(a, "s")
-        got = {}
-
-        def listen():
-            c = http.client.HTTPConnection("127.0.0.1", b.port, timeout=20)
-            c.request("GET", "/api/v1/sessions/%d/events?since=3" % sid)
-            got["body"] = c.getresponse().read().decode()
-            got["at"] = time.time()
-        t = threading.Thread(target=listen)
-        t.start()
-        time.sleep(0.5)
+        t, got = listen(b, sid, "since=3")
         sent = time.time()
         a.json("POST", ops_url(sid), write_op(1))
         t.join(25)
-        assert "event: version\ndata: {\"version\":4}" in got["body"], got
+        assert told(got["body"]) == [(0, 4)], got
         # the poll runs once a second; generous for a loaded CI machine
         assert got["at"] - sent < 10, got["at"] - sent
+        t, got = listen(b, sid, "since=4&cuts=0")
+        a.json("POST", ops_url(sid), {"ops": [write_op(i) for i in range(4)]})
+        t.join(25)
+        assert told(got["body"]) == [(0, 5), (0, 6), (0, 7), (0, 8)], got
+        t, got = listen(b, sid, "since=8&cuts=0")
+        a.json("POST", "/api/v1/sessions/%d/rewind" % sid, {"to": 2})
+        t.join(25)
+        assert told(got["body"]) == [(1, 2)], got
+        a.json("POST", ops_url(sid), write_op(5))
+        got = {}
+        stream(b, sid, "since=2&cuts=0", got)
+        assert told(got["body"]) == [(1, 3)], got
+        got = {}
+        stream(a, sid, "since=0&cuts=1", got)
+        assert told(got["body"]) == [(1, 1), (1, 2), (1, 3)], got
 
 
 def main():
@@ -276,6 +476,9 @@ def main():
     r.run(shared_db_reads_are_at_the_journals_head)
     r.run(rewind_and_delete_through_one_node_are_seen_by_the_other)
     r.run(rewind_that_grows_back_to_the_same_length_is_seen)
+    r.run(rewind_and_regrowth_before_a_nodes_commit_is_fenced)
+    r.run(who_may_read_is_the_same_on_every_node)
+    r.run(live_lessons_reach_followers_on_another_node)
     if rmapd_client.BACKEND == "postgresql":
         r.run(postgresql_is_shared_without_the_flag)
     r.run(session_ids_are_unique_across_nodes)

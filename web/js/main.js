@@ -377,9 +377,12 @@ function unwatch() {
 }
 
 async function listen(id, since, signal) {
+  let cuts = null;          // the history since is in, from the events' ids
+  let pending = false;      // one look at the state for a run of events
   while (!signal.aborted) {
     try {
-      const r = await fetch(withShare(`/api/v1/sessions/${id}/events?since=${since}`), { signal, headers: { Accept: 'text/event-stream' } });
+      const from = cuts === null ? `since=${since}` : `since=${since}&cuts=${cuts}`;
+      const r = await fetch(withShare(`/api/v1/sessions/${id}/events?${from}`), { signal, headers: { Accept: 'text/event-stream' } });
       if (r.status === 404) return;                              // the session is gone
       if (!r.ok) { await pause(5000, signal); continue; }        // too many streams: try later
       const reader = r.body.getReader();
@@ -398,7 +401,12 @@ async function listen(id, since, signal) {
           if (type === 'deleted') return;
           if (type === 'version' && data) {
             since = JSON.parse(data).version;
+            const at = /^id: (\d+)\.\d+$/m.exec(block)?.[1];
+            if (at !== undefined) cuts = Number(at);
+            if (pending) continue;
+            pending = true;
             run(async () => {
+              pending = false;
               if (signal.aborted || app.id !== id) return;
               const st = await api.state(id);
               if (st.version === app.latest) return;   // our own op, or already shown
