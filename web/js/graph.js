@@ -78,14 +78,15 @@ function forget(p) {
 
 // The smallest text the picture's fit may show, in px.  Large type (and
 // the presenter view) is for a room: 18 px on a 1920 screen, and on a
-// narrower one the same share of its width (12 px at 1280), which is the
-// same size on the wall of the same projector.  Otherwise a screen at
+// narrower one the same share of its width, but never under 14 px (a 1280
+// projector's wall is no larger than a 1920 one's).  Otherwise a screen at
 // arm's length: 10 px from 1280 wide, 8 px at 1024.  Below it the picture
-// folds what is quiet, and past that it pans rather than shrinks.
+// folds what is quiet, then draws its boxes compact, and past that it
+// pans rather than shrinks.
 export function floorPx() {
   const room = document.body.classList.contains('large') || document.body.classList.contains('presenter');
   const share = (px, at) => Math.min(px, (px * window.innerWidth) / at);
-  return room ? Math.max(12, share(18, 1920)) : Math.max(8, share(10, 1280));
+  return room ? Math.max(14, share(18, 1920)) : Math.max(8, share(10, 1280));
 }
 
 function button(parent, text, title, fn, id) {
@@ -457,7 +458,7 @@ function wireKeys(p) {
 // least 15% larger, so lanes do not reflow back and forth from step to step.
 function layoutOpts(p, folds, shape, trial = false) {
   return { collapsed: new Set([...p.collapsed, ...folds.collapsed]), folded: folds.vmas, cols: shape.cols, fpr: shape.fpr,
-    under: shape.under, trial };
+    under: shape.under, compact: shape.compact, trial };
 }
 
 // the scale at which a layout fits the picture's box
@@ -466,26 +467,38 @@ function scaleOf(p, l) {
   return Math.min((w - 24) / Math.max(1, l.width), (h - 24) / Math.max(1, l.height));
 }
 
-// How many VMAs to a lane's row, frames to a frame group's row, and the
-// frames beside their mapping or under it: the shape whose layout fits the
-// box largest.  The shape in use stays unless another makes the picture at
-// least 15% larger, so lanes do not reflow back and forth from step to step
-// (or it no longer holds the text floor).
+// How many VMAs to a lane's row, frames to a frame group's row, the
+// frames beside their mapping or under it, and compact boxes or not: the
+// shape whose layout fits the box largest.  Compact boxes only where no
+// other shape holds the text floor.  The shape in use stays unless another
+// makes the picture at least 15% larger, so lanes do not reflow back and
+// forth from step to step (or it no longer holds the text floor).
 function bestShape(p, folds) {
-  const at = (shape) => scaleOf(p, layout(p.st, {}, layoutOpts(p, folds, shape, true)));
+  const seen = new Map();
+  const at = (shape) => {
+    const k = JSON.stringify(shape);
+    if (!seen.has(k)) seen.set(k, scaleOf(p, layout(p.st, {}, layoutOpts(p, folds, shape, true))));
+    return seen.get(k);
+  };
   const most = Math.max(1, ...p.st.processes.map((x) => x.vmas.length));
-  const tries = COLS.filter((c, i) => i === 0 || COLS[i - 1] < most)
-    .flatMap((cols) => FPR.flatMap((fpr) => [false, true].map((under) => ({ cols, fpr, under }))));
-  const same = (a, b) => a && b && a.cols === b.cols && a.fpr === b.fpr && a.under === b.under;
+  const plain = COLS.filter((c, i) => i === 0 || COLS[i - 1] < most)
+    .flatMap((cols) => FPR.flatMap((fpr) => [false, true].map((under) => ({ cols, fpr, under, compact: false }))));
+  const floorK = floorPx() / FONT;
+  const roomy = plain.some((t) => at(t) >= floorK);
+  const tries = roomy ? plain : [...plain, ...plain.map((t) => ({ ...t, compact: true }))];
+  return pickShape(p, tries, at, floorK);
+}
+
+function pickShape(p, tries, at, floorK) {
+  const same = (a, b) => a && b && a.cols === b.cols && a.fpr === b.fpr && a.under === b.under && a.compact === b.compact;
   const kept = tries.find((t) => same(t, p.shape));
   // frames under their mapping only where that holds the text at the
   // floor: below it, the folds (chosen for frames beside) do the work
-  const floor = floorPx() / FONT;
-  const ok = (t, s) => !t.under || s >= floor;
+  const ok = (t, s) => !t.under || s >= floorK;
   let best = kept || tries[0], bestScale = at(best);
   if (!ok(best, bestScale)) { best = tries[0]; bestScale = at(best); }
   // a shape that no longer holds the text at the floor is not kept
-  const stay = kept && best === kept && bestScale >= floor ? 1.15 : 1;
+  const stay = kept && best === kept && bestScale >= floorK ? 1.15 : 1;
   for (const t of tries) {
     if (same(t, best)) continue;
     const s = at(t);
@@ -511,10 +524,10 @@ function relayout(p, keep = false) {
   const scale = (shape) => (folds) => scaleOf(p, layout(p.st, {}, layoutOpts(p, folds, shape, true)));
   // folds first in the shape of last time (folded, a shape costs little to try), then the best shape for them
   const most = Math.max(1, ...p.st.processes.map((x) => x.vmas.length));
-  const was = p.shape || { cols: Math.min(2, most), fpr: FPR[0], under: false };
+  const was = p.shape || { cols: Math.min(2, most), fpr: FPR[0], under: false, compact: false };
   let folds = chooseFolds(p.st, p.sticky, hot, p.open, scale(was), floorK);
   if (!keep || !p.shape) p.shape = bestShape(p, folds);
-  if (p.shape.cols !== was.cols || p.shape.fpr !== was.fpr || p.shape.under !== was.under) folds = chooseFolds(p.st, folds, hot, p.open, scale(p.shape), floorK);
+  if (p.shape.cols !== was.cols || p.shape.fpr !== was.fpr || p.shape.under !== was.under || p.shape.compact !== was.compact) folds = chooseFolds(p.st, folds, hot, p.open, scale(p.shape), floorK);
   p.sticky = folds;
   p.container.dataset.foldMs = (performance.now() - t0).toFixed(1);
   // other folds draw other lanes: the right column finds its place again
@@ -528,7 +541,7 @@ function relayout(p, keep = false) {
   }
   p.zoom.floor = floorK;
   p.zoom.subject = subjectOf(p);
-  p.container.dataset.cols = `${p.shape.cols}/${p.shape.fpr}${p.shape.under ? '/under' : ''}`;
+  p.container.dataset.cols = `${p.shape.cols}/${p.shape.fpr}${p.shape.under ? '/under' : ''}${p.shape.compact ? '/compact' : ''}`;
   p.bad = new Set();
   for (const id of p.badIds) {
     if (p.lay.byId.has(id)) p.bad.add(id);
