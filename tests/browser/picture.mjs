@@ -79,6 +79,28 @@ function measure() {
     cols: document.getElementById('graph').dataset.cols, scale: Number(document.getElementById('graph').dataset.scale), renderMs: Number(document.getElementById('graph').dataset.renderMs) };
 }
 
+// What lies over the picture or beside it and could hide a node: the walk's
+// note with the address formula, the legend, the walk's step list, the
+// checker's violation box.  Each node's box as the picture's box clips it,
+// against each of them shown: the pairs that meet.
+function coveredNodes() {
+  // the picture's drawn area (a walk's note takes the bottom of its box)
+  const g = document.querySelector('#graph svg.pic').getBoundingClientRect();
+  const shown = (e) => e && !e.hidden && e.checkVisibility() && e.getBoundingClientRect().height > 0;
+  const overlays = ['pic-note', 'legend', 'walk-steps', 'violations'].map((id) => document.getElementById(id)).filter(shown)
+    .map((e) => ({ id: e.id, r: e.getBoundingClientRect() }));
+  const out = [];
+  for (const n of document.querySelectorAll('#graph g.node')) {
+    const b = n.querySelector(':scope > rect, :scope > polygon').getBoundingClientRect();
+    const x0 = Math.max(b.left, g.left), y0 = Math.max(b.top, g.top), x1 = Math.min(b.right, g.right), y1 = Math.min(b.bottom, g.bottom);
+    if (x1 <= x0 || y1 <= y0) continue;
+    for (const o of overlays) {
+      if (x0 < o.r.right - 0.5 && o.r.left < x1 - 0.5 && y0 < o.r.bottom - 0.5 && o.r.top < y1 - 0.5) out.push(`${o.id} covers ${n.dataset.id}`);
+    }
+  }
+  return out;
+}
+
 const overlap = (a, b) => a.x0 < b.x1 - 0.5 && b.x0 < a.x1 - 0.5 && a.y0 < b.y1 - 0.5 && b.y0 < a.y1 - 0.5;
 const inside = (a, b, e = 1) => a.x0 >= b.x0 - e && a.y0 >= b.y0 - e && a.x1 <= b.x1 + e && a.y1 <= b.y1 + e;
 
@@ -271,6 +293,8 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
         check(`${label}: the timeline's current row is whole in view`, shown, JSON.stringify(row));
       }
       min = Math.min(min, geometry(label, m, st));
+      const hid = await page.evaluate(coveredNodes);
+      check(`${label}: no panel covers a node`, hid.length === 0, hid.slice(0, 4).join('; '));
       changes(label, before, m, st, prevSt);
       before = m;
       prevSt = st;
@@ -316,7 +340,7 @@ async function walks(browser, d) {
     await page.waitForFunction((p) => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes(`pfn ${p} `), pfn);
     const start = await page.evaluate((p) => document.querySelector(`#graph g.node[data-id="pfn${p}"]`)?.classList.contains('walk-start'), pfn);
     check(`${name}: the walked frame pfn ${pfn} is marked`, start);
-    let visits = 0, outside = [], cut = [];
+    let visits = 0, outside = [], cut = [], covered = [];
     for (let i = 0; i < 60; i++) {
       if ((await page.textContent('#walk-tally')).startsWith('visited')) break;
       await page.click('#walk-step');
@@ -328,6 +352,7 @@ async function walks(browser, d) {
           in: !b || (b.left >= box.left - 1 && b.top >= box.top - 1 && b.right <= box.right + 1 && b.bottom <= box.bottom + 1) };
       });
       if (!r.in) outside.push(r.id);
+      covered.push(...(await page.evaluate(coveredNodes)).map((x) => `step ${i}: ${x}`));
       cut.push(...listCut(await page.evaluate(measureSteps)).map((x) => `step ${i}: ${x}`));
       const cur = await page.evaluate(() => document.querySelector('#walk-steps li.current')?.textContent || '');
       const v = w.visits.find((x) => cur.includes(`vma #${x.vma} (pid ${x.pid})`) && cur.includes(`at ${x.addr}`));
@@ -339,6 +364,7 @@ async function walks(browser, d) {
       }
     }
     check(`${name}: every probed VMA brought into view`, outside.length === 0, outside.join(' '));
+    check(`${name}: at every walk step no panel (the formula's note, legend, step list, violations) covers a node`, covered.length === 0, covered.slice(0, 4).join('; '));
     check(`${name}: at every step the step list shows whole lines, none under another panel, the current one among them`, cut.length === 0, cut.slice(0, 4).join('; '));
     check(`${name}: every visit's formula shown`, visits === w.visits.length, `${visits} of ${w.visits.length}`);
     treeWhole(`1280x800 large ${name}`, await page.evaluate(measureTree));

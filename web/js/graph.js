@@ -568,7 +568,7 @@ function walkStep(p, walk, step) {
   const note = p.note;
   if (!walk) {
     if (walk !== p.walk) { p.walk = null; p.walkIds = []; }
-    if (!note.hidden) { note.hidden = true; note.textContent = ''; p.zoom.reserve = 0; p.zoom.refit(bounds(p)); }
+    if (!note.hidden) { note.hidden = true; note.textContent = ''; p.zoom.reserve = 0; p.svg.style.height = ''; p.zoom.refit(bounds(p)); }
     return;
   }
   // the note first: its height is read before the picture is redrawn, so
@@ -579,11 +579,16 @@ function walkStep(p, walk, step) {
   const reserve = note.offsetHeight + 8;
   const refit = Math.abs(reserve - (p.zoom.reserve || 0)) > 1;
   p.zoom.reserve = reserve;
+  // nothing is drawn under the note: the picture ends above it
+  p.svg.style.height = `calc(100% - ${reserve}px)`;
   if (walk !== p.walk) {
     p.walk = walk;
+    // drawn each on its own: where the walk starts, the frame, each VMA it
+    // visits (a VMA the query only passes lights up the run that holds it);
+    // the picture may take another shape for them, as a step's would
     p.walkIds = [walk.start.kind === 'anon_vma' ? `av${walk.start.id}` : `file${walk.start.id}`, `pfn${walk.pfn}`,
-      ...walk.visits.map((v) => `vma${v.vma}`), ...(walk.probes || []).map((x) => `vma${x.vma}`)];
-    if (p.walkIds.some((id) => !p.lay.byId.has(id) && holds(p, id))) { relayout(p, true); p.zoom.refit(bounds(p)); }
+      ...walk.visits.map((v) => `vma${v.vma}`)];
+    if (p.walkIds.some((id) => !p.lay.byId.has(id) && holds(p, id))) { relayout(p); p.zoom.refit(bounds(p)); }
   }
   if (refit) p.zoom.refit(bounds(p));
   // in view: the VMA the step is at, the anon_vma or file whose tree the
@@ -646,6 +651,7 @@ export async function renderGraph(container, st, handlers = {}) {
   // a walk's note (and the room it takes) comes back when walk.js paints the walk
   p.note.hidden = true;
   p.zoom.reserve = 0;
+  p.svg.style.height = '';
   p.zoom.refit(bounds(p));
   container.dataset.renderMs = (performance.now() - t0).toFixed(1);
   container.dataset.version = String(st.version);
