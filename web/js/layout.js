@@ -33,6 +33,8 @@
 
 export const FONT = 14, LINE = 18, CH = 8.7, PAD = 8;
 const GAP = 12, COL_GAP = 56, INDENT = 14, ROW_GAP = 8, GROUP_GAP = 24, LANE_HEAD = LINE + 6;
+// the least height of a lane that shows a VMA: its heading, one compact row
+export const MIN_LANE = LANE_HEAD + PAD * 2 + LINE * 2 - 4 + PAD + ROW_GAP;
 // VMAs to a row of a lane: the caller picks the count that lets the
 // picture fit its box largest (graph.js tries a few)
 export const COLS = [1, 2, 3, 4, 6];
