@@ -322,13 +322,19 @@ function watch(page) {
 // A walk keeps its subject in view: the walked frame marked, each step's VMA
 // inside the picture, each visit's address worked out with its numbers.
 async function walks(browser, d) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  for (const [vw, vh] of [[1280, 800], [1920, 1080]]) await walksAt(browser, d, vw, vh);
+}
+
+async function walksAt(browser, d, vw, vh) {
+  const size = `${vw}x${vh}`;
+  const page = await browser.newPage({ viewport: { width: vw, height: vh } });
   watch(page);
   await page.goto(d.base + '/');
   await settle(page);
   await page.keyboard.press('l');
-  for (const [name, steps, pfn] of [['fork-chain', 7, 1], ['file-sharing', 27, 13]]) {
-    await loadLesson(page, name, steps);
+  for (const [lesson, steps, pfn] of [['fork-chain', 7, 1], ['file-sharing', 27, 13]]) {
+    const name = `${size} large ${lesson}`;
+    await loadLesson(page, lesson, steps);
     await page.goto(`${d.base}/${(await page.evaluate(() => location.hash)).replace(/step\/0$/, `step/${steps}`)}`);
     await settle(page, { pos: `step ${steps} of ${steps}` });
     const id = (await page.evaluate(() => location.hash)).match(/#\/s\/(\d+)/)[1];
@@ -367,12 +373,16 @@ async function walks(browser, d) {
     check(`${name}: at every walk step no panel (the formula's note, legend, step list, violations) covers a node`, covered.length === 0, covered.slice(0, 4).join('; '));
     check(`${name}: at every step the step list shows whole lines, none under another panel, the current one among them`, cut.length === 0, cut.slice(0, 4).join('; '));
     check(`${name}: every visit's formula shown`, visits === w.visits.length, `${visits} of ${w.visits.length}`);
-    treeWhole(`1280x800 large ${name}`, await page.evaluate(measureTree));
-    if (name === 'file-sharing') {
+    // each VMA the walk visited is its own box, marked hit or miss (not a run's)
+    const unopened = await page.evaluate((ids) => ids.filter((id) => !document.querySelector(`#graph g.node.vma[data-id="${id}"]:is(.walk-hit, .walk-miss)`)),
+      w.visits.map((v) => `vma${v.vma}`));
+    check(`${name}: every visited VMA drawn on its own, marked`, unopened.length === 0, unopened.join(' '));
+    treeWhole(name, await page.evaluate(measureTree));
+    if (lesson === 'file-sharing') {
       panelSays('a file', await detailsOf(page, 'file1'), 'file libc.so #1', { size: '64 pages (256 KiB)', 'page cache': '64 pages cached',
         i_mmap: '24 VMAs map it:vma #1 (pid 1) pgoff 0x0..0x3' });
     }
-    await page.screenshot({ path: join(shots, `picture-walk-${name}-1280x800-large.png`) });
+    await page.screenshot({ path: join(shots, `picture-walk-${lesson}-${size}-large.png`) });
   }
   await page.close();
 }

@@ -564,11 +564,13 @@ function pickShape(p, tries, at, floorK) {
 // What must stay drawn: what the step marked, a violation names, the walk,
 // the selection, the focus and the search's finds
 function hotOf(p) {
-  // a walk that follows its steps through a big session keeps what it
-  // goes through drawn; the step's marks, what a search found or the user
-  // opened fold like the rest (a box still shows them)
-  if (p.walkFollow) return hotSet(p.st, p.ix, [...p.badIds, ...p.walkIds, ...p.stepIds]);
-  return hotSet(p.st, p.ix, [...(p.marks?.keys() || []), ...p.badIds, ...p.walkIds, p.selected?.(), p.focus, ...p.foundIds]);
+  const seeds = [...p.badIds, ...p.walkIds, ...p.stepIds];
+  // a walk keeps what it goes through drawn: the step's marks fold like the
+  // rest (a box still shows them); in a big session what a search found,
+  // the user opened or selected too
+  if (!p.walk) seeds.push(...(p.marks?.keys() || []));
+  if (!p.walkFollow) seeds.push(p.selected?.(), p.focus, ...p.foundIds);
+  return hotSet(p.st, p.ix, seeds);
 }
 
 // keep: the lanes keep their shape (a walk or a search opens what it needs
@@ -663,8 +665,10 @@ function walkStep(p, walk, step) {
     // view at every step, and a step costs one layout, no trials.
     const lanes = new Set(walk.visits.map((v) => v.pid)).size;
     const least = lanes * MIN_LANE * (floorPx() / FONT) > p.zoom.size().h;
-    if (!least && p.walkIds.some((id) => !p.lay.byId.has(id) && holds(p, id))) { relayout(p); p.zoom.refit(bounds(p)); }
-    if (least || p.container.dataset.clamped === '1') {
+    const small = () => scaleOf(p, p.lay) < floorPx() / FONT - 1e-6;
+    // (what the step marked may fold now: a picture too large is laid out again too)
+    if (!least && (small() || p.walkIds.some((id) => !p.lay.byId.has(id) && holds(p, id)))) { relayout(p); p.zoom.refit(bounds(p)); }
+    if (least || small()) {
       p.walkFollow = true;
       p.walkIds = ends;
       relayout(p);
