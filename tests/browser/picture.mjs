@@ -9,7 +9,7 @@
 // keys, zoom, focus, export and the presenter view; a benchmark of render
 // and step times (printed, not asserted) for the lessons and a session of
 // 20 processes and 200 VMAs; screenshots of each lesson's key step.
-import { startDaemon, launch, settle, stopDaemon } from './lib.mjs';
+import { startDaemon, launch, settle, stopDaemon, stressOps } from './lib.mjs';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -617,14 +617,7 @@ async function interaction(browser, d) {
 // from elsewhere shown, walk steps
 async function big(browser, d, bench) {
   const s = await api(d.base, '/api/v1/sessions', { name: 'stress 20x200' });
-  const ops = [{ op: 'spawn' }];
-  for (let i = 0; i < 10; i++) {
-    const addr = `0x${(0x7f0000000000 + i * 0x10000).toString(16)}`;
-    ops.push({ op: 'mmap', pid: 1, addr, len: 8192, prot: 'rw-', flags: ['private', 'anonymous', 'fixed'] });
-    ops.push({ op: 'access', pid: 1, addr, write: true });
-  }
-  for (let c = 2; c <= 20; c++) ops.push({ op: 'fork', pid: c <= 11 ? 1 : c - 1 });
-  for (let c = 2; c <= 20; c += 2) ops.push({ op: 'access', pid: c, addr: '0x7f0000000000', write: true });
+  const ops = stressOps();
   const r = await api(d.base, `/api/v1/sessions/${s.id}/ops`, { ops });
   const st = await api(d.base, `/api/v1/sessions/${s.id}`);
   const vmas = st.processes.reduce((n, p) => n + p.vmas.length, 0);

@@ -128,8 +128,14 @@ async function refresh() {
   paintHighlight();
   renderLesson(journal);
   // the lesson's text sizes the timeline's box: its current row is brought
-  // into view when the frame is laid out (read now, it would lay out twice)
-  requestAnimationFrame(() => { fitExplanation(); timeline.reveal(); });
+  // into view when the frame is laid out (read now, it would lay out twice);
+  // the page is busy until then (a hidden tab has no frames: at most 100 ms)
+  await new Promise((res) => {
+    let done = false;
+    const reveal = () => { if (done) return; done = true; fitExplanation(); timeline.reveal(); res(); };
+    requestAnimationFrame(reveal);
+    setTimeout(reveal, 100);
+  });
   setHash();
   watch();
 }
