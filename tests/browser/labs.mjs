@@ -118,7 +118,7 @@ async function followsStep(students, prof, lesson, step, want, t0 = null) {
       (await s.page.textContent('#lesson-explain')) === (await prof.page.textContent('#lesson-explain')));
     check(`${s.name} at step ${step}: the same frame chosen to walk`,
       (await s.page.inputValue('#walk-pfn')) === (await prof.page.inputValue('#walk-pfn')));
-    check(`${s.name} at step ${step}: read-only (no operation form, no Next)`, !(await s.page.isVisible('#op-form'))
+    check(`${s.name} at step ${step}: read-only (no operation form, no Next)`, !(await s.page.isVisible('#op-box'))
       && !(await s.page.isVisible('#lesson-next')));
     const bar = await s.page.textContent('#follow-text');
     check(`${s.name}'s bar names the step`, bar.includes(pos) && bar.includes(`(op ${want})`), bar);
@@ -239,10 +239,12 @@ async function authOn(browser) {
     const listed = (await api(ann.page, 'GET', '/api/v1/sessions')).body.find((s) => s.id === copyId);
     check('the copy is a new session of the student\'s', copyId !== sid && listed?.owner === annMe.id, JSON.stringify(listed));
     check('... at the step\'s op', copy.version === opsBefore(2), JSON.stringify(copy).slice(0, 80));
-    check('... no longer following, and hers to change', (await ann.page.isVisible('#op-form'))
+    // a lesson's step: the form is there, folded under its heading
+    check('... no longer following, and hers to change', (await ann.page.isVisible('#op-box > summary'))
       && (await ann.page.isHidden('#follow-bar')));
     check('... the same state as the lesson\'s step', JSON.stringify((await api(ann.page, 'GET', `/api/v1/sessions/${copyId}`)).body.frames)
       === JSON.stringify((await api(prof.page, 'GET', `/api/v1/sessions/${sid}?version=${opsBefore(2)}`)).body.frames));
+    await ann.page.click('#op-box > summary');
     await ann.page.click('#op-form button[type=submit]');
     await settle(ann.page, { op: opsBefore(2) + 1 });
     check('an op on her copy applies', (await versionOf(ann.page)) === opsBefore(2) + 1);
@@ -319,7 +321,7 @@ async function authOn(browser) {
     await settle(viewer, { op: opsBefore(2) + 1 });
     check('the share link shows the session with no account', (await versionOf(viewer)) === opsBefore(2) + 1
       && (await viewer.isHidden('#login-form')) && (await viewer.textContent('#who')).includes('no account'));
-    check('... read-only', !(await viewer.isVisible('#op-form')));
+    check('... read-only', !(await viewer.isVisible('#op-box')));
     check('... and the frames of her copy', (await drawing(viewer)).includes((await ann.page.textContent('#frames tbody'))));
     check('without the link, the same session is 401', (await viewer.evaluate(async (id) => (await fetch(`/api/v1/sessions/${id}`)).status, copyId)) === 401);
     // revoked, the link reads nothing
@@ -357,7 +359,10 @@ async function authOff(browser) {
     check('open mode: the first lesson loads as before', (await page.textContent('#lesson-pos')).startsWith('step 0 of '));
     check('open mode: no login, no account bar, no panel', (await page.isHidden('#login')) && (await page.isHidden('#account'))
       && (await page.isHidden('#panel')) && (await page.isHidden('#follow-bar')));
-    check('open mode: the operation form as before', await page.isVisible('#op-form'));
+    // the first lesson runs: its form folded under its heading, a click away
+    check('open mode: the operation form, folded while the lesson runs', await page.isVisible('#op-box > summary') && !(await page.isVisible('#op-form')));
+    await page.click('#op-box > summary');
+    check('open mode: ... and open at a click', await page.isVisible('#op-form'));
     await page.close();
   } finally {
     await stopDaemon(d);

@@ -99,3 +99,18 @@ export async function settle(page, want = {}) {
     throw new Error(`settle: wanted ${JSON.stringify(want)}, page shows ${JSON.stringify(now)}: ${e.message}`);
   });
 }
+
+// The ops of the 20 processes x 200 VMAs session: pid 1 maps and writes
+// ten 2-page VMAs, forks ten children, the next nine each fork the last
+// (a chain), every other child writes its first page.
+export function stressOps() {
+  const ops = [{ op: 'spawn' }];
+  for (let i = 0; i < 10; i++) {
+    const addr = `0x${(0x7f0000000000 + i * 0x10000).toString(16)}`;
+    ops.push({ op: 'mmap', pid: 1, addr, len: 8192, prot: 'rw-', flags: ['private', 'anonymous', 'fixed'] });
+    ops.push({ op: 'access', pid: 1, addr, write: true });
+  }
+  for (let c = 2; c <= 20; c++) ops.push({ op: 'fork', pid: c <= 11 ? 1 : c - 1 });
+  for (let c = 2; c <= 20; c += 2) ops.push({ op: 'access', pid: c, addr: '0x7f0000000000', write: true });
+  return ops;
+}

@@ -9,7 +9,7 @@
 // data-id data-obj> holding a <rect> and its <text> lines; edges are <g
 // class="edge KIND" data-id data-obj>; #graph[data-scale] is the zoom.
 
-import { layout, COLS, FPR, FONT, LINE, PAD } from './layout.js';
+import { layout, COLS, FPR, FONT, LINE, PAD, MIN_LANE } from './layout.js';
 import { Zoom } from './zoom.js';
 import { diff, violationTargets } from './marks.js';
 import { related, index } from './links.js';
@@ -72,20 +72,21 @@ function picture(container) {
 function forget(p) {
   p.sticky = { vmas: new Set(), collapsed: new Set() };
   p.open = new Set();
-  p.walk = null; p.walkIds = []; p.foundIds = [];
+  p.walk = null; p.walkIds = []; p.stepIds = []; p.walkFollow = false; p.foundIds = [];
   p.foldSig = '';
 }
 
 // The smallest text the picture's fit may show, in px.  Large type (and
 // the presenter view) is for a room: 18 px on a 1920 screen, and on a
-// narrower one the same share of its width (12 px at 1280), which is the
-// same size on the wall of the same projector.  Otherwise a screen at
+// narrower one the same share of its width, but never under 14 px (a 1280
+// projector's wall is no larger than a 1920 one's).  Otherwise a screen at
 // arm's length: 10 px from 1280 wide, 8 px at 1024.  Below it the picture
-// folds what is quiet, and past that it pans rather than shrinks.
+// folds what is quiet, then draws its boxes compact, and past that it
+// pans rather than shrinks.
 export function floorPx() {
   const room = document.body.classList.contains('large') || document.body.classList.contains('presenter');
   const share = (px, at) => Math.min(px, (px * window.innerWidth) / at);
-  return room ? Math.max(12, share(18, 1920)) : Math.max(8, share(10, 1280));
+  return room ? Math.max(14, share(18, 1920)) : Math.max(8, share(10, 1280));
 }
 
 function button(parent, text, title, fn, id) {
@@ -161,51 +162,127 @@ function union(boxes) {
   return { x: x0, y: y0, w: Math.max(1, x1 - x0), h: Math.max(1, y1 - y0) };
 }
 
+// A box drawn in its own units, placed by a translate: a box that only
+// moves (a lane below one that opened) keeps its element.
 function drawBox(parent, n, cls) {
-  const g = el('g', { class: cls, 'data-id': n.id, 'data-x': n.x, 'data-y': n.y, 'data-w': n.w, 'data-h': n.h }, parent);
-  if (n.kind === 'file') {
-    const { x, y, w, h } = n;
-    el('polygon', { points: `${x},${y} ${x + w - 12},${y} ${x + w},${y + 12} ${x + w},${y + h} ${x},${y + h}` }, g);
-  } else {
-    el('rect', { x: n.x, y: n.y, width: n.w, height: n.h, rx: n.kind === 'av' ? 14 : n.kind === 'frame' ? 0 : 4 }, g);
-  }
-  const lines = n.kind === 'proc' ? n.lines : n.lines;
-  lines.forEach((t, i) => {
-    const x = n.kind === 'av' ? n.x + n.w / 2 : n.x + PAD;
-    const e = el('text', { x, y: n.y + PAD + FONT - 2 + LINE * i, ...(n.kind === 'av' ? { 'text-anchor': 'middle' } : {}) }, g);
+  const g = el('g', { class: cls, 'data-id': n.id }, parent);
+  placeBox(g, n);
+  const { w, h } = n;
+  if (n.kind === 'file') el('polygon', { points: `0,0 ${w - 12},0 ${w},12 ${w},${h} 0,${h}` }, g);
+  else el('rect', { x: 0, y: 0, width: w, height: h, rx: n.kind === 'av' ? 14 : n.kind === 'frame' ? 0 : 4 }, g);
+  n.lines.forEach((t, i) => {
+    const x = n.kind === 'av' ? w / 2 : PAD;
+    const e = el('text', { x, y: PAD + FONT - 2 + LINE * i, ...(n.kind === 'av' ? { 'text-anchor': 'middle' } : {}) }, g);
     e.textContent = t;
   });
   return g;
 }
 
+function placeBox(g, n) {
+  const at = `translate(${n.x},${n.y})`;
+  if (g.getAttribute('transform') === at) return;
+  g.setAttribute('transform', at);
+  Object.assign(g.dataset, { x: n.x, y: n.y, w: n.w, h: n.h });
+}
+
+// the picture's layers, made once; the boxes and edges drawn last time, by id
+function layers(p) {
+  if (p.layers) return p.layers;
+  const { layer } = p;
+  const l = { ghosts: el('g', { class: 'ghosts' }, layer), lanes: el('g', { class: 'lanes' }, layer),
+    edges: el('g', { class: 'edges' }, layer), nodes: el('g', { class: 'nodes' }, layer),
+    labels: el('g', { class: 'edge-labels' }, layer) };
+  const defs = el('defs', {}, layer);
+  for (const kind of ['anon_vma', 'avc', 'parent', 'i_mmap', 'mapping', 'pte']) {
+    const mk = el('marker', { id: `arrow-${kind}`, viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6,
+      orient: 'auto', class: `arrow ${kind}` }, defs);
+    el('path', { d: 'M0,0 L10,5 L0,10 z' }, mk);
+  }
+  p.layers = l;
+  p.drawn = new Map();
+  return l;
+}
+
+// the element drawn last time for this key and signature, or a new one
+function reuse(p, seen, key, sig, build) {
+  const old = p.drawn.get(key);
+  const g = old && old.sig === sig ? old.g : build();
+  if (old && old.g !== g) old.g.remove();
+  seen.set(key, { sig, g });
+  return g;
+}
+
+// each object answers to the pointer with what it is now (p.info)
+function wire(p, g, id) {
+  g.addEventListener('mouseenter', (ev) => { ev.stopPropagation(); p.handlers.hover?.(id, p.info[id]); });
+  g.addEventListener('mouseleave', (ev) => { ev.stopPropagation(); p.handlers.leave?.(id); });
+  g.addEventListener('click', (ev) => {
+    ev.stopPropagation();
+    p.focus = id;
+    // a folded box opens where it is clicked
+    if (p.info[id]?.box?.kind === 'run' || p.info[id]?.box?.collapsed) { unfoldBox(p, id); return; }
+    p.handlers.select?.(id, p.info[id]);
+    paintFocus(p);
+  });
+}
+
+function nodeClass(p, n, marks) {
+  const cls = ['node', n.kind];
+  if (n.zero) cls.push('zero');
+  if (n.dangling || n.freed) cls.push('dangling');
+  if (n.collapsed) cls.push('collapsed');
+  const m = marks.get(n.id);
+  if (m) cls.push(`mark-${m}`);
+  if (p.bad.has(n.id)) cls.push('violation');
+  return cls.join(' ');
+}
+
+function buildNode(p, parent, n, cls) {
+  const g = drawBox(parent, n, cls);
+  g.dataset.obj = n.id;
+  if (n.pfns) g.dataset.pfns = n.pfns.join(' ');
+  if (n.kind === 'run') g.dataset.members = n.members.join(' ');
+  if (n.hidden) {
+    // how much a collapsed anon_vma stands for, beside its text (the box keeps its size)
+    const b = el('g', { class: 'badge fold', 'aria-hidden': 'true' }, g);
+    el('rect', { x: n.w - 22, y: n.h - 9, width: 44, height: 18, rx: 9 }, b);
+    el('text', { x: n.w, y: n.h + 5, 'text-anchor': 'middle' }, b).textContent = `+${n.hidden}`;
+  }
+  if (p.bad.has(n.id)) {
+    const b = el('g', { class: 'badge', 'aria-hidden': 'true' }, g);
+    el('circle', { cx: n.w, cy: 0, r: 11 }, b);
+    el('text', { x: n.w, y: 5, 'text-anchor': 'middle' }, b).textContent = '!';
+  }
+  wire(p, g, n.id);
+  return g;
+}
+
+// Draw the layout: a box or an edge that says what it said last time keeps
+// its element (a box moved is moved), only new or changed ones are built:
+// a walk step in a big session that opens one lane rebuilt the whole
+// picture, style and layout of hundreds of elements.
 function draw(p) {
-  const { lay, layer } = p;
-  layer.replaceChildren();
-  const ghosts = el('g', { class: 'ghosts' }, layer);
-  const lanes = el('g', { class: 'lanes' }, layer);
-  const edgeLayer = el('g', { class: 'edges' }, layer);
-  const nodeLayer = el('g', { class: 'nodes' }, layer);
-  const labelLayer = el('g', { class: 'edge-labels' }, layer);
+  const { lay } = p;
+  const L = layers(p);
+  const seen = new Map();
   const nodes = {}, info = {};
   const marks = p.marks || new Map();
   for (const n of lay.nodes) {
     if (n.kind === 'fgroup') {
-      const g = el('g', { class: `fgroup${n.dangling ? ' dangling' : ''}`, 'data-id': n.id }, lanes);
-      el('rect', { x: n.x, y: n.y, width: n.w, height: n.h, rx: 6 }, g);
+      const g = reuse(p, seen, n.id, `fg ${n.w} ${n.h} ${!!n.dangling}`, () => {
+        const x = el('g', { class: `fgroup${n.dangling ? ' dangling' : ''}`, 'data-id': n.id }, L.lanes);
+        el('rect', { x: 0, y: 0, width: n.w, height: n.h, rx: 6 }, x);
+        return x;
+      });
+      placeBox(g, n);
       continue;
     }
-    const kind = n.kind === 'proc' ? 'proc' : n.kind;
-    const cls = ['node', kind];
-    if (n.zero) cls.push('zero');
-    if (n.dangling || n.freed) cls.push('dangling');
-    if (n.collapsed) cls.push('collapsed');
-    const m = marks.get(n.id);
-    if (m) cls.push(`mark-${m}`);
-    if (p.bad.has(n.id)) cls.push('violation');
-    const g = drawBox(n.kind === 'proc' ? lanes : nodeLayer, n, cls.join(' '));
-    g.dataset.obj = n.id;
-    if (n.pfns) g.dataset.pfns = n.pfns.join(' ');
-    if (n.kind === 'run') g.dataset.members = n.members.join(' ');
+    const cls = nodeClass(p, n, marks);
+    const sig = JSON.stringify([cls, n.w, n.h, n.lines, n.hidden || 0, n.pfns || null, n.members || null]);
+    const g = reuse(p, seen, n.id, sig, () => buildNode(p, n.kind === 'proc' ? L.lanes : L.nodes, n, cls));
+    placeBox(g, n);
+    // what was painted on it (a walk, a search, the focus) is painted again after
+    if (g.getAttribute('class') !== cls) g.setAttribute('class', cls);
     nodes[n.id] = g;
     info[n.id] = { kind: n.kind, data: n.data || p.describe?.(n.id), box: n };
     // in a run, each VMA answers to the run's box
@@ -214,60 +291,38 @@ function draw(p) {
     if (n.kind === 'proc' && n.collapsed) {
       for (const v of p.st.processes.find((x) => `proc${x.pid}` === n.id)?.vmas || []) nodes[`vma${v.id}`] ??= g;
     }
-    if (n.hidden) {
-      // how much a collapsed anon_vma stands for, beside its text (the box keeps its size)
-      const b = el('g', { class: 'badge fold', 'aria-hidden': 'true' }, g);
-      el('rect', { x: n.x + n.w - 22, y: n.y + n.h - 9, width: 44, height: 18, rx: 9 }, b);
-      el('text', { x: n.x + n.w, y: n.y + n.h + 5, 'text-anchor': 'middle' }, b).textContent = `+${n.hidden}`;
-    }
-    if (p.bad.has(n.id)) {
-      const b = el('g', { class: 'badge', 'aria-hidden': 'true' }, g);
-      el('circle', { cx: n.x + n.w, cy: n.y, r: 11 }, b);
-      el('text', { x: n.x + n.w, y: n.y + 5, 'text-anchor': 'middle' }, b).textContent = '!';
-    }
   }
   const prevEdges = p.prevLayout ? new Set(p.prevLayout.edges.map((e) => e.id)) : null;
+  L.labels.replaceChildren();
   for (const e of lay.edges) {
     if (!e.d) continue;
     const cls = ['edge', e.kind];
     if (prevEdges && !prevEdges.has(e.id) && e.kind !== 'pte') cls.push('mark-new');
-    const g = el('g', { class: cls.join(' '), 'data-id': e.id, 'data-obj': e.id }, edgeLayer);
-    if (e.pfns) g.dataset.pfns = e.pfns.join(' ');
-    el('path', { d: e.d, class: 'hit' }, g);
-    el('path', { d: e.d, class: 'line', 'marker-end': `url(#arrow-${e.kind})` }, g);
+    const g = reuse(p, seen, `e ${e.id}`, `${cls.join(' ')} ${e.d} ${e.pfns || ''}`, () => {
+      const x = el('g', { class: cls.join(' '), 'data-id': e.id, 'data-obj': e.id }, L.edges);
+      if (e.pfns) x.dataset.pfns = e.pfns.join(' ');
+      el('path', { d: e.d, class: 'hit' }, x);
+      el('path', { d: e.d, class: 'line', 'marker-end': `url(#arrow-${e.kind})` }, x);
+      wire(p, x, e.id);
+      return x;
+    });
+    if (g.getAttribute('class') !== cls.join(' ')) g.setAttribute('class', cls.join(' '));
     nodes[e.id] = g;
     info[e.id] = { kind: 'edge', ends: [e.from, e.to] };
     if (e.label) {
-      const lg = el('g', { class: `edge-label ${e.kind}`, 'data-obj': e.id }, labelLayer);
+      const lg = el('g', { class: `edge-label ${e.kind}`, 'data-obj': e.id }, L.labels);
       const w = e.label.length * 7 + 6;
       el('rect', { x: e.lx - w / 2, y: e.ly - 9, width: w, height: 16, rx: 3 }, lg);
       el('text', { x: e.lx, y: e.ly + 3, 'text-anchor': 'middle' }, lg).textContent = e.label;
     }
   }
+  for (const [key, { g }] of p.drawn) if (!seen.has(key)) g.remove();
+  p.drawn = seen;
   // what the step removed, where it was, fading
-  for (const n of ghostBoxes(p)) drawBox(ghosts, n, `ghost ${n.kind}`);
-  const defs = el('defs', {}, layer);
-  for (const kind of ['anon_vma', 'avc', 'parent', 'i_mmap', 'mapping', 'pte']) {
-    const mk = el('marker', { id: `arrow-${kind}`, viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6,
-      orient: 'auto', class: `arrow ${kind}` }, defs);
-    el('path', { d: 'M0,0 L10,5 L0,10 z' }, mk);
-  }
+  L.ghosts.replaceChildren();
+  for (const n of ghostBoxes(p)) drawBox(L.ghosts, n, `ghost ${n.kind}`);
   // a page inside its file's page-cache box answers to its own pfn too (walks, the frames table)
   for (const n of lay.nodes) for (const pfn of n.pfns || []) { nodes[`pfn${pfn}`] = nodes[n.id]; info[`pfn${pfn}`] ??= info[n.id]; }
-  for (const [id, g] of Object.entries(nodes)) {
-    if (g.dataset.id !== id) continue;
-    g.setAttribute('data-obj', id);
-    g.addEventListener('mouseenter', (ev) => { ev.stopPropagation(); p.handlers.hover?.(id, info[id]); });
-    g.addEventListener('mouseleave', (ev) => { ev.stopPropagation(); p.handlers.leave?.(id); });
-    g.addEventListener('click', (ev) => {
-      ev.stopPropagation();
-      p.focus = id;
-      // a folded box opens where it is clicked
-      if (info[id]?.box?.kind === 'run' || info[id]?.box?.collapsed) { unfoldBox(p, id); return; }
-      p.handlers.select?.(id, info[id]);
-      paintFocus(p);
-    });
-  }
   p.nodes = nodes;
   p.info = info;
   paintReach(p);
@@ -457,7 +512,7 @@ function wireKeys(p) {
 // least 15% larger, so lanes do not reflow back and forth from step to step.
 function layoutOpts(p, folds, shape, trial = false) {
   return { collapsed: new Set([...p.collapsed, ...folds.collapsed]), folded: folds.vmas, cols: shape.cols, fpr: shape.fpr,
-    under: shape.under, trial };
+    under: shape.under, compact: shape.compact, trial };
 }
 
 // the scale at which a layout fits the picture's box
@@ -466,26 +521,38 @@ function scaleOf(p, l) {
   return Math.min((w - 24) / Math.max(1, l.width), (h - 24) / Math.max(1, l.height));
 }
 
-// How many VMAs to a lane's row, frames to a frame group's row, and the
-// frames beside their mapping or under it: the shape whose layout fits the
-// box largest.  The shape in use stays unless another makes the picture at
-// least 15% larger, so lanes do not reflow back and forth from step to step
-// (or it no longer holds the text floor).
+// How many VMAs to a lane's row, frames to a frame group's row, the
+// frames beside their mapping or under it, and compact boxes or not: the
+// shape whose layout fits the box largest.  Compact boxes only where no
+// other shape holds the text floor.  The shape in use stays unless another
+// makes the picture at least 15% larger, so lanes do not reflow back and
+// forth from step to step (or it no longer holds the text floor).
 function bestShape(p, folds) {
-  const at = (shape) => scaleOf(p, layout(p.st, {}, layoutOpts(p, folds, shape, true)));
+  const seen = new Map();
+  const at = (shape) => {
+    const k = JSON.stringify(shape);
+    if (!seen.has(k)) seen.set(k, scaleOf(p, layout(p.st, {}, layoutOpts(p, folds, shape, true))));
+    return seen.get(k);
+  };
   const most = Math.max(1, ...p.st.processes.map((x) => x.vmas.length));
-  const tries = COLS.filter((c, i) => i === 0 || COLS[i - 1] < most)
-    .flatMap((cols) => FPR.flatMap((fpr) => [false, true].map((under) => ({ cols, fpr, under }))));
-  const same = (a, b) => a && b && a.cols === b.cols && a.fpr === b.fpr && a.under === b.under;
+  const plain = COLS.filter((c, i) => i === 0 || COLS[i - 1] < most)
+    .flatMap((cols) => FPR.flatMap((fpr) => [false, true].map((under) => ({ cols, fpr, under, compact: false }))));
+  const floorK = floorPx() / FONT;
+  const roomy = plain.some((t) => at(t) >= floorK);
+  const tries = roomy ? plain : [...plain, ...plain.map((t) => ({ ...t, compact: true }))];
+  return pickShape(p, tries, at, floorK);
+}
+
+function pickShape(p, tries, at, floorK) {
+  const same = (a, b) => a && b && a.cols === b.cols && a.fpr === b.fpr && a.under === b.under && a.compact === b.compact;
   const kept = tries.find((t) => same(t, p.shape));
   // frames under their mapping only where that holds the text at the
   // floor: below it, the folds (chosen for frames beside) do the work
-  const floor = floorPx() / FONT;
-  const ok = (t, s) => !t.under || s >= floor;
+  const ok = (t, s) => !t.under || s >= floorK;
   let best = kept || tries[0], bestScale = at(best);
   if (!ok(best, bestScale)) { best = tries[0]; bestScale = at(best); }
   // a shape that no longer holds the text at the floor is not kept
-  const stay = kept && best === kept && bestScale >= floor ? 1.15 : 1;
+  const stay = kept && best === kept && bestScale >= floorK ? 1.15 : 1;
   for (const t of tries) {
     if (same(t, best)) continue;
     const s = at(t);
@@ -497,7 +564,13 @@ function bestShape(p, folds) {
 // What must stay drawn: what the step marked, a violation names, the walk,
 // the selection, the focus and the search's finds
 function hotOf(p) {
-  return hotSet(p.st, p.ix, [...(p.marks?.keys() || []), ...p.badIds, ...p.walkIds, p.selected?.(), p.focus, ...p.foundIds]);
+  const seeds = [...p.badIds, ...p.walkIds, ...p.stepIds];
+  // a walk keeps what it goes through drawn: the step's marks fold like the
+  // rest (a box still shows them); in a big session what a search found,
+  // the user opened or selected too
+  if (!p.walk) seeds.push(...(p.marks?.keys() || []));
+  if (!p.walkFollow) seeds.push(p.selected?.(), p.focus, ...p.foundIds);
+  return hotSet(p.st, p.ix, seeds);
 }
 
 // keep: the lanes keep their shape (a walk or a search opens what it needs
@@ -511,12 +584,20 @@ function relayout(p, keep = false) {
   const scale = (shape) => (folds) => scaleOf(p, layout(p.st, {}, layoutOpts(p, folds, shape, true)));
   // folds first in the shape of last time (folded, a shape costs little to try), then the best shape for them
   const most = Math.max(1, ...p.st.processes.map((x) => x.vmas.length));
-  const was = p.shape || { cols: Math.min(2, most), fpr: FPR[0], under: false };
-  let folds = chooseFolds(p.st, p.sticky, hot, p.open, scale(was), floorK);
+  const was = p.shape || { cols: Math.min(2, most), fpr: FPR[0], under: false, compact: false };
+  const open = p.walkFollow ? new Set() : p.open;
+  let folds = chooseFolds(p.st, p.sticky, hot, open, scale(was), floorK);
   if (!keep || !p.shape) p.shape = bestShape(p, folds);
-  if (p.shape.cols !== was.cols || p.shape.fpr !== was.fpr || p.shape.under !== was.under) folds = chooseFolds(p.st, folds, hot, p.open, scale(p.shape), floorK);
+  if (p.shape.cols !== was.cols || p.shape.fpr !== was.fpr || p.shape.under !== was.under || p.shape.compact !== was.compact) folds = chooseFolds(p.st, folds, hot, open, scale(p.shape), floorK);
   p.sticky = folds;
   p.container.dataset.foldMs = (performance.now() - t0).toFixed(1);
+  place(p, folds, t0);
+}
+
+// the picture laid out with these folds in the shape chosen, and drawn
+function place(p, folds, t0 = performance.now()) {
+  const floorK = floorPx() / FONT;
+  p.laidFor = p.zoom.size();
   // other folds draw other lanes: the right column finds its place again
   const sig = `${[...folds.vmas].sort()}|${[...folds.collapsed].sort()}|${[...p.collapsed].sort()}`;
   if (sig !== p.foldSig) { p.foldSig = sig; p.mem.rx = 0; }
@@ -528,7 +609,7 @@ function relayout(p, keep = false) {
   }
   p.zoom.floor = floorK;
   p.zoom.subject = subjectOf(p);
-  p.container.dataset.cols = `${p.shape.cols}/${p.shape.fpr}${p.shape.under ? '/under' : ''}`;
+  p.container.dataset.cols = `${p.shape.cols}/${p.shape.fpr}${p.shape.under ? '/under' : ''}${p.shape.compact ? '/compact' : ''}`;
   p.bad = new Set();
   for (const id of p.badIds) {
     if (p.lay.byId.has(id)) p.bad.add(id);
@@ -554,8 +635,8 @@ function subjectOf(p) {
 function walkStep(p, walk, step) {
   const note = p.note;
   if (!walk) {
-    if (walk !== p.walk) { p.walk = null; p.walkIds = []; }
-    if (!note.hidden) { note.hidden = true; note.textContent = ''; p.zoom.reserve = 0; p.zoom.refit(bounds(p)); }
+    if (walk !== p.walk) { p.walk = null; p.walkIds = []; p.stepIds = []; p.walkFollow = false; }
+    if (!note.hidden) { note.hidden = true; note.textContent = ''; p.zoom.reserve = 0; p.svg.style.height = ''; p.zoom.refit(bounds(p)); }
     return;
   }
   // the note first: its height is read before the picture is redrawn, so
@@ -566,11 +647,45 @@ function walkStep(p, walk, step) {
   const reserve = note.offsetHeight + 8;
   const refit = Math.abs(reserve - (p.zoom.reserve || 0)) > 1;
   p.zoom.reserve = reserve;
+  // nothing is drawn under the note: the picture ends above it
+  p.svg.style.height = `calc(100% - ${reserve}px)`;
   if (walk !== p.walk) {
     p.walk = walk;
-    p.walkIds = [walk.start.kind === 'anon_vma' ? `av${walk.start.id}` : `file${walk.start.id}`, `pfn${walk.pfn}`,
-      ...walk.visits.map((v) => `vma${v.vma}`), ...(walk.probes || []).map((x) => `vma${x.vma}`)];
-    if (p.walkIds.some((id) => !p.lay.byId.has(id) && holds(p, id))) { relayout(p, true); p.zoom.refit(bounds(p)); }
+    // drawn each on its own: where the walk starts, the frame, each VMA it
+    // visits (a VMA the query only passes lights up the run that holds it);
+    // the picture may take another shape for them, as a step's would
+    const ends = [walk.start.kind === 'anon_vma' ? `av${walk.start.id}` : `file${walk.start.id}`, `pfn${walk.pfn}`];
+    p.walkIds = [...ends, ...walk.visits.map((v) => `vma${v.vma}`)];
+    p.stepIds = [];
+    p.walkFollow = false;
+    // A walk whose visits cannot all be drawn at the floor (a big session:
+    // 20 lanes of visits, each at least a lane's heading and a row) opens
+    // only where it is, the step's VMA, in a picture folded for the walk's
+    // two ends: the anon_vma, the frame and the step's VMA then share the
+    // view at every step, and a step costs one layout, no trials.
+    const lanes = new Set(walk.visits.map((v) => v.pid)).size;
+    const least = lanes * MIN_LANE * (floorPx() / FONT) > p.zoom.size().h;
+    const small = () => scaleOf(p, p.lay) < floorPx() / FONT - 1e-6;
+    // (what the step marked may fold now: a picture too large is laid out again too)
+    if (!least && (small() || p.walkIds.some((id) => !p.lay.byId.has(id) && holds(p, id)))) { relayout(p); p.zoom.refit(bounds(p)); }
+    if (least || small()) {
+      p.walkFollow = true;
+      p.walkIds = ends;
+      relayout(p);
+      p.walkBase = p.sticky;
+      p.zoom.refit(bounds(p));
+    }
+  }
+  const here = step?.probe?.vma ?? step?.visit?.vma;
+  if (p.walkFollow && here !== undefined && p.stepIds[0] !== `vma${here}`) {
+    p.stepIds = [`vma${here}`];
+    const v = p.ix.vmas.get(here);
+    const folds = { vmas: new Set(p.walkBase.vmas), collapsed: new Set(p.walkBase.collapsed) };
+    folds.vmas.delete(here);
+    if (v) folds.collapsed.delete(`proc${v.pid}`);
+    p.sticky = folds;
+    place(p, folds);
+    p.zoom.refit(bounds(p));
   }
   if (refit) p.zoom.refit(bounds(p));
   // in view: the VMA the step is at, the anon_vma or file whose tree the
@@ -633,6 +748,7 @@ export async function renderGraph(container, st, handlers = {}) {
   // a walk's note (and the room it takes) comes back when walk.js paints the walk
   p.note.hidden = true;
   p.zoom.reserve = 0;
+  p.svg.style.height = '';
   p.zoom.refit(bounds(p));
   container.dataset.renderMs = (performance.now() - t0).toFixed(1);
   container.dataset.version = String(st.version);

@@ -37,6 +37,17 @@ export function treeOf(state, walk) {
 
 // Draw the tree into box; mark(key) says 'probe', 'match' or nothing.
 export function drawTree(box, nodes, mark) {
+  // the same tree at the same size (a walk's next step): only its marks change
+  const large = document.body.classList.contains('large');
+  if (nodes && box.drawnTree === nodes && box.drawnLarge === large) {
+    for (const g of box.querySelectorAll('.tree-node')) {
+      const cls = `tree-node ${g.dataset.color} ${mark(Number(g.dataset.key)) || ''}`;
+      if (g.getAttribute('class') !== cls) g.setAttribute('class', cls);
+    }
+    return;
+  }
+  box.drawnTree = nodes;
+  box.drawnLarge = large;
   box.replaceChildren();
   if (!nodes || !nodes.length) return;
   const byKey = new Map(nodes.map((n) => [n.key, { ...n, left: null, right: null }]));
@@ -66,7 +77,7 @@ export function drawTree(box, nodes, mark) {
   const svg = el('svg', { viewBox: `-1 -1 ${width + 2} ${height + 2}`, role: 'img',
     'aria-label': 'the interval tree the walk searches' }, box);
   // as large as large type asks, no wider than the column: nothing is cut
-  const grow = document.body.classList.contains('large') ? LARGE : 1;
+  const grow = large ? LARGE : 1;
   const room = box.clientWidth || width + 2;
   const k = Math.min(grow, room / (width + 2));
   svg.style.width = `${(width + 2) * k}px`;
@@ -83,7 +94,8 @@ export function drawTree(box, nodes, mark) {
   }
   for (const n of byKey.values()) {
     const m = mark(n.key) || '';
-    const g = el('g', { class: `tree-node ${n.color} ${m}`, 'data-key': String(n.key), transform: `translate(${n.x},${n.y})` }, svg);
+    const g = el('g', { class: `tree-node ${n.color} ${m}`, 'data-key': String(n.key), 'data-color': n.color,
+      transform: `translate(${n.x},${n.y})` }, svg);
     el('rect', { width: W, height: H, rx: 4 }, g);
     lines(n).forEach((text, i) => {
       const t = el('text', { x: PAD, y: PAD + FONT - 1 + i * LINE, ...(i === 2 ? { class: 'max' } : {}) }, g);

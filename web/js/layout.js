@@ -33,6 +33,8 @@
 
 export const FONT = 14, LINE = 18, CH = 8.7, PAD = 8;
 const GAP = 12, COL_GAP = 56, INDENT = 14, ROW_GAP = 8, GROUP_GAP = 24, LANE_HEAD = LINE + 6;
+// the least height of a lane that shows a VMA: its heading, one compact row
+export const MIN_LANE = LANE_HEAD + PAD * 2 + LINE * 2 - 4 + PAD + ROW_GAP;
 // VMAs to a row of a lane: the caller picks the count that lets the
 // picture fit its box largest (graph.js tries a few)
 export const COLS = [1, 2, 3, 4, 6];
@@ -61,17 +63,26 @@ function box(id, kind, lines, minW = 0) {
   return { id, kind, lines, w: Math.ceil(w), h: PAD * 2 + LINE * lines.length - 4, x: 0, y: 0 };
 }
 
-export function vmaLines(v) {
-  const kind = v.file !== null && v.file !== undefined ? (v.shmem ? 'shmem' : cut(v.file_name || 'file', 14)) : 'anon';
-  return [`vma #${v.id} ${v.prot}${v.flags.includes('shared') ? 's' : 'p'} ${kind}`,
-    `${v.start}–${v.end}`,
-    `pgoff ${hex(v.pgoff)} (${v.pages} page${v.pages === 1 ? '' : 's'})`];
+// Compact boxes (opts.compact: a picture that would not fit its box at the
+// text floor otherwise) say the same in two lines: an anonymous VMA whose
+// vm_pgoff is its start >> PAGE_SHIFT (as a new anonymous mapping's is)
+// leaves the pgoff out, a moved one keeps it; an anon_vma puts its id and
+// counters on one line; a frame its pfn and mapcount.
+const pagesOf = (n) => `${n} page${n === 1 ? '' : 's'}`;
+
+export function vmaLines(v, compact = false) {
+  const file = v.file !== null && v.file !== undefined;
+  const kind = file ? (v.shmem ? 'shmem' : cut(v.file_name || 'file', 14)) : 'anon';
+  const head = `vma #${v.id} ${v.prot}${v.flags.includes('shared') ? 's' : 'p'} ${kind}`;
+  if (compact && !file && BigInt(v.pgoff) === BigInt(v.start) >> 12n) return [`${head} · ${pagesOf(v.pages)}`, `${v.start}–${v.end}`];
+  return [head, `${v.start}–${v.end}`, `pgoff ${hex(v.pgoff)} (${pagesOf(v.pages)})`];
 }
 
-export function avLines(a, freed = false) {
-  if (freed) return [`anon_vma #${a.id}`, 'FREED, still named', 'by page->mapping'];
+export function avLines(a, freed = false, compact = false) {
+  if (freed) return compact ? [`anon_vma #${a.id} FREED,`, 'still named by page->mapping'] : [`anon_vma #${a.id}`, 'FREED, still named', 'by page->mapping'];
   const counters = 'degree' in a ? `degree ${a.degree}` : `children ${a.num_children} active ${a.num_active_vmas}`;
-  return [`anon_vma #${a.id}`, counters, `refcount ${a.refcount} root #${a.root}`];
+  const refs = `refcount ${a.refcount} root #${a.root}`;
+  return compact ? [`anon_vma #${a.id} ${counters}`, refs] : [`anon_vma #${a.id}`, counters, refs];
 }
 
 // VMAs that may share a run box: the same protection, sharing and backing
@@ -85,7 +96,7 @@ function runLines(vs) {
 }
 
 // a lane's boxes in address order: a VMA, or a run of folded alike VMAs
-function laneItems(vmas, folded) {
+function laneItems(vmas, folded, compact) {
   const items = [];
   for (const v of vmas) {
     const last = items[items.length - 1];
@@ -94,12 +105,13 @@ function laneItems(vmas, folded) {
   }
   return items.map((it) => (it.run && it.vs.length > 1
     ? { ...box(`run${it.vs[0].id}`, 'run', runLines(it.vs), 16 * CH), members: it.vs.map((v) => v.id) }
-    : { ...box(`vma${it.vs[0].id}`, 'vma', vmaLines(it.vs[0]), 16 * CH), members: [it.vs[0].id] }));
+    : { ...box(`vma${it.vs[0].id}`, 'vma', vmaLines(it.vs[0], compact), 16 * CH), members: [it.vs[0].id] }));
 }
 
-export function frameLines(f, freed = false) {
-  return [`pfn ${f.pfn}${freed ? ' (FREED)' : ''}`, `index ${hex(f.index)}`,
-    `mapcount ${f.mapcount}${f.flags.includes('anon_exclusive') ? ' excl' : ''}`];
+export function frameLines(f, freed = false, compact = false) {
+  const count = `mapcount ${f.mapcount}${f.flags.includes('anon_exclusive') ? ' excl' : ''}`;
+  if (compact) return [`pfn ${f.pfn}${freed ? ' FREED' : ''} ${count}`, `index ${hex(f.index)}`];
+  return [`pfn ${f.pfn}${freed ? ' (FREED)' : ''}`, `index ${hex(f.index)}`, count];
 }
 
 // The preorder of the anon_vma forest: [{ av, depth }]
@@ -148,6 +160,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
   const collapsed = opts.collapsed || new Set();
   const folded = opts.folded || new Set();
   const fpr = opts.fpr || FPR[0];
+  const compact = !!opts.compact;
   // a mapping's frames beside its box, or under it, indented (opts.under:
   // a narrower picture, for a narrow box such as large type at 1280 wide)
   const groupAt = (b, y) => (opts.under ? [b.x + INDENT, y + b.h + GAP / 2] : [b.x + b.w + GROUP_GAP, y]);
@@ -170,7 +183,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
     const vmas = [...p.vmas].sort((a, b) => (BigInt(a.start) < BigInt(b.start) ? -1 : 1));
     let maxX = PAD + textWidth(head) + PAD, bottom = y + LANE_HEAD;
     if (!shut) {
-      const boxes = laneItems(vmas, folded);
+      const boxes = laneItems(vmas, folded, compact);
       const colW = Math.max(0, ...boxes.map((b) => b.w));
       const rowH = Math.max(0, ...boxes.map((b) => b.h));
       boxes.forEach((b, i) => {
@@ -199,7 +212,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
   // ---- right: the anon_vma forest with its frames, files, the zero page ----
   // the right column starts where the widest lane ever drawn (with this many
   // VMAs to a row) ended
-  const shape = `${opts.cols}/${fpr}/${!!opts.under}`;
+  const shape = `${opts.cols}/${fpr}/${!!opts.under}/${compact}`;
   if (mem.shape !== shape) { mem.shape = shape; mem.rx = 0; }
   const rx = Math.max(mem.rx || 0, leftW + COL_GAP);
   if (!opts.trial) mem.rx = rx;
@@ -217,7 +230,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
     framesBy.get(k).push(f);
   }
   const frameBox = (f, freed = false) => {
-    const b = box(`pfn${f.pfn}`, 'frame', frameLines(f, freed), 12 * CH);
+    const b = box(`pfn${f.pfn}`, 'frame', frameLines(f, freed, compact), 12 * CH);
     b.data = f;
     return b;
   };
@@ -235,7 +248,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
     const id = `av${av.id}`;
     if (standIn.has(av.id)) continue;
     row(id, (y) => {
-      const b = box(id, 'av', avLines(av), 19 * CH);
+      const b = box(id, 'av', avLines(av, false, compact), 19 * CH);
       b.x = rx + depth * INDENT;
       b.y = y;
       b.depth = depth;
@@ -256,7 +269,7 @@ export function layout(st, mem = { rx: 0 }, opts = {}) {
   for (const [k, frames] of framesBy) {
     if (!k.startsWith('av') || avIds.has(Number(k.slice(2)))) continue;
     row(`ghost${k}`, (y) => {
-      const b = box(`freed${k.slice(2)}`, 'av', avLines({ id: Number(k.slice(2)) }, true), 19 * CH);
+      const b = box(`freed${k.slice(2)}`, 'av', avLines({ id: Number(k.slice(2)) }, true, compact), 19 * CH);
       b.x = rx; b.y = y; b.freed = true;
       put(b);
       const g = frameGroup(`fg${b.id}`, frames.map((f) => frameBox(f, true)), ...groupAt(b, y), nodes, fpr);

@@ -3,7 +3,7 @@
 // #/s/ID/lesson/NAME/step/N, so a reload or a shared link shows the same
 // thing), keyboard shortcuts, large type.
 import { api, ApiError, hex, withShare } from './api.js';
-import { renderGraph } from './graph.js';
+import { renderGraph, floorPx } from './graph.js';
 import { renderDetails } from './details.js';
 import { WalkPlayer } from './walk.js';
 import { setupForm, replacedByMmap } from './forms.js';
@@ -128,8 +128,14 @@ async function refresh() {
   paintHighlight();
   renderLesson(journal);
   // the lesson's text sizes the timeline's box: its current row is brought
-  // into view when the frame is laid out (read now, it would lay out twice)
-  requestAnimationFrame(() => timeline.reveal());
+  // into view when the frame is laid out (read now, it would lay out twice);
+  // the page is busy until then (a hidden tab has no frames: at most 100 ms)
+  await new Promise((res) => {
+    let done = false;
+    const reveal = () => { if (done) return; done = true; fitExplanation(); timeline.reveal(); res(); };
+    requestAnimationFrame(reveal);
+    setTimeout(reveal, 100);
+  });
   setHash();
   watch();
 }
@@ -442,6 +448,9 @@ async function fillSessions() {
 }
 
 async function openSession(id, lessonName = null, step = 0, view = null) {
+  // the form folds while a lesson runs (the lesson and its timeline keep
+  // the column); a click on its heading opens it, until another is opened
+  if (app.id !== id || (app.lesson?.name ?? null) !== lessonName) $('op-box').open = !lessonName;
   if (app.id !== id) {
     unwatch();
     app.selected = app.hovered = null;
@@ -549,6 +558,28 @@ function renderLesson(journal) {
     : extra > 0 && sharedPrefix(journal.ops) >= want
       ? `${extra === 1 ? '1 operation' : `${extra} operations`} after this lesson step: the graph is not the lesson's step ${n} any more. Next or Back rewinds ${extra === 1 ? 'it' : 'them'} and goes on with the lesson.`
       : `The session is off the lesson's path. Next or Back rewinds it to the lesson's ops.`;
+}
+
+// In large type a long explanation can take all its column's room from the
+// timeline below it: its type steps down, to the picture's own floor at
+// that size, until the timeline's current row has room.
+function fitExplanation() {
+  const ex = $('lesson-explain'), list = $('timeline'), col = $('left');
+  ex.style.fontSize = '';
+  if (!document.body.classList.contains('large') || !app.lesson) return;
+  const floor = Math.min(floorPx(), parseFloat(getComputedStyle(ex).fontSize));
+  const short = () => list.clientHeight < (list.querySelector('li.current')?.offsetHeight || 0) + 2
+    || col.scrollHeight > col.clientHeight + 1;
+  for (let px = parseFloat(getComputedStyle(ex).fontSize); px > floor && short();) {
+    px = Math.max(floor, px - 1);
+    ex.style.fontSize = `${px}px`;
+  }
+}
+
+function toggleLarge() {
+  document.body.classList.toggle('large');
+  fitExplanation();
+  timeline.reveal();
 }
 
 // Presses add up: each queues a move, and the first to run takes all the
@@ -735,7 +766,14 @@ $('walk-step').addEventListener('click', () => player.step());
 $('walk-back').addEventListener('click', () => player.back());
 $('walk-play').addEventListener('click', () => player.toggle());
 $('walk-end').addEventListener('click', () => player.clear());
-$('large-type').addEventListener('click', () => document.body.classList.toggle('large'));
+// In large type the columns reach the window's bottom: their height is
+// the window's less what lies above them (the header, whose violations box
+// comes and goes, a follower's bar), kept as --main-top.
+const above = new ResizeObserver(() => {
+  document.documentElement.style.setProperty('--main-top', `${document.querySelector('main').offsetTop}px`);
+});
+for (const e of ['header', '#follow-bar', '#panel']) above.observe(document.querySelector(e));
+$('large-type').addEventListener('click', toggleLarge);
 // A control clicked with the mouse (detail > 0; a key press on it has
 // detail 0) or a value chosen in a select gives the focus back to the page,
 // so that Space, the arrows and P act on the lesson and the walk and Space
@@ -765,7 +803,7 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'ArrowRight' || e.key === ' ') { e.preventDefault(); lessonMove(1, true); }
   else if (e.key === 'ArrowLeft') { e.preventDefault(); lessonMove(-1, true); }
   else if ((e.key === 'p' || e.key === 'P') && !page.following) { e.preventDefault(); run(() => player.toggle()); }
-  else if (e.key === 'l' || e.key === 'L') { e.preventDefault(); document.body.classList.toggle('large'); }
+  else if (e.key === 'l' || e.key === 'L') { e.preventDefault(); toggleLarge(); }
 });
 
 // #/s/ID, #/s/ID/op/N or #/s/ID/lesson/NAME/step/N, from a reload, a
