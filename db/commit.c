@@ -328,7 +328,19 @@ static void test_pause(struct committer *c, const struct job *group)
 	if (dir)
 		test_wait(c, dir, "pause", "pausing", group);
 }
+
+__thread bool db_test_in_group;
+
+static void test_in_group(bool on)
+{
+	db_test_in_group = on;
+}
 #else
+static void test_in_group(bool on)
+{
+	(void)on;
+}
+
 static int test_hook(struct committer *c, const struct job *group)
 {
 	(void)c;
@@ -519,7 +531,9 @@ static void *writer(void *arg)
 	while ((group = take_group(c, &upto))) {
 		test_pause(c, group);
 		rows = 0;
+		test_in_group(true);
 		err = commit_group(c, group, &rows);
+		test_in_group(false);
 		settle_group(c, group, upto, err, rows);
 		free_group(group);
 	}

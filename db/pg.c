@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -24,6 +27,8 @@
 #include "sql.h"
 
 #define CONNECT_TIMEOUT	"3"	/* seconds, unless the URL says otherwise */
+/* how long a commit whose answer was lost is asked after, at most */
+#define SETTLE_MS	8000
 /* serializes the migrations of nodes that start together on one database */
 #define MIGRATION_LOCK	"SELECT pg_advisory_xact_lock(7270001)"
 
@@ -387,7 +392,7 @@ static struct db_stmt *pg_prepare(struct db_conn *conn, const char *sql,
 }
 
 /* v malloc'd, taken; NULL: SQL NULL */
-static int bind(struct pg_stmt *s, int i, char *v, int len, int format)
+static int bind_value(struct pg_stmt *s, int i, char *v, int len, int format)
 {
 	if (i < 1 || i > s->nparams) {
 		free(v);
@@ -407,14 +412,14 @@ static int pg_bind_int64(struct db_stmt *st, int i, int64_t v)
 	if (!t)
 		return -1;
 	snprintf(t, 24, "%lld", (long long)v);
-	return bind(ps(st), i, t, 0, 0);
+	return bind_value(ps(st), i, t, 0, 0);
 }
 
 static int pg_bind_text(struct db_stmt *st, int i, const char *s)
 {
 	char *t = strdup(s);
 
-	return t ? bind(ps(st), i, t, 0, 0) : -1;
+	return t ? bind_value(ps(st), i, t, 0, 0) : -1;
 }
 
 static int pg_bind_blob(struct db_stmt *st, int i, const void *p, size_t n)
@@ -427,12 +432,12 @@ static int pg_bind_blob(struct db_stmt *st, int i, const void *p, size_t n)
 	}
 	if (n)
 		memcpy(t, p, n);
-	return bind(ps(st), i, t, (int)n, 1);
+	return bind_value(ps(st), i, t, (int)n, 1);
 }
 
 static int pg_bind_null(struct db_stmt *st, int i)
 {
-	return bind(ps(st), i, NULL, 0, 0);
+	return bind_value(ps(st), i, NULL, 0, 0);
 }
 
 /* The statement sent (prepared first if it is new to this connection). */
@@ -590,10 +595,119 @@ static int pg_begin(struct db_conn *conn, int wait_ms)
 	return 0;
 }
 
+/* a transaction's id, or "" when it wrote nothing (or could not be asked) */
+static void transaction_id(struct pg_conn *c, char *xid, size_t len)
+{
+	PGresult *res = PQexec(c->h, "SELECT txid_current_if_assigned()");
+
+	xid[0] = '\0';
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		snprintf(xid, len, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+}
+
+/* what the server says of transaction xid: 1 committed, 0 not, -1 unknown */
+static int ask_status(struct pg_conn *c, const char *xid)
+{
+	const char *params[] = { xid };
+	PGresult *res = PQexecParams(c->h, "SELECT txid_status($1::bigint)",
+				     1, NULL, params, NULL, NULL, 0);
+	int rc = -1;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		const char *v = PQgetisnull(res, 0, 0) ? "" :
+				PQgetvalue(res, 0, 0);
+
+		if (!strcmp(v, "committed"))
+			rc = 1;
+		else if (strcmp(v, "in progress"))
+			rc = 0;	/* aborted, or too old to be told: not ours */
+	}
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * The connection broke around a COMMIT: it may or may not have committed.
+ * Acknowledging nothing that did commit as failed (a 503'd op that is in
+ * the journal), nor anything that did not as done, the transaction's fate
+ * is asked of the server once it answers again: 0 it committed, -1 not or
+ * not known within SETTLE_MS (said in the reason).
+ */
+static int settle(struct pg_conn *c, const char *xid)
+{
+	struct timespec t0, now;
+	int told = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (!pg_connect(c))
+			told = ask_status(c, xid);
+		if (told >= 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 +
+		    (now.tv_nsec - t0.tv_nsec) / 1000000 > SETTLE_MS)
+			break;
+		usleep(100 * 1000);
+	}
+	if (told == 1)
+		return 0;
+	snprintf(c->err, sizeof(c->err), told ? "the connection to PostgreSQL "
+		 "was lost at the commit, and whether it committed could not "
+		 "be learnt (the journal will tell)" :
+		 "the connection to PostgreSQL was lost before the commit "
+		 "was done");
+	snprintf(c->sqlstate, sizeof(c->sqlstate), "08006");
+	return -1;
+}
+
+#ifdef RMAPD_TEST_HOOKS
+/*
+ * Tests only: a file "lose-commit" in $RMAPD_TEST_COMMIT_DIR makes the
+ * group commit's next COMMIT of a transaction that wrote lose its answer with the
+ * connection after the server committed, "lose-before-commit" lose the
+ * connection before the COMMIT is sent; each is removed when used.  1 if the connection was made to break.
+ */
+static int lose_hook(struct pg_conn *c, const char *name)
+{
+	const char *dir = getenv("RMAPD_TEST_COMMIT_DIR");
+	char path[600];
+
+	if (!dir || !db_test_in_group)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (unlink(path))
+		return 0;
+	/* the socket shut under libpq: it finds the connection broken */
+	shutdown(PQsocket(c->h), SHUT_RDWR);
+	return 1;
+}
+#else
+static int lose_hook(struct pg_conn *c, const char *name)
+{
+	(void)c;
+	(void)name;
+	return 0;
+}
+#endif
+
+static bool commit_lost(const PGresult *res, struct pg_conn *c)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+				: NULL;
+
+	/* 08: the connection; 57P: the server shutting down or restarting */
+	return !connected(c) || (state && (!strncmp(state, "08", 2) ||
+					   !strncmp(state, "57P", 3)));
+}
+
 static int pg_commit(struct db_conn *conn)
 {
 	struct pg_conn *c = pc(conn);
 	PGresult *res;
+	char xid[24];
 	int rc;
 
 	if (!connected(c)) {
@@ -603,7 +717,14 @@ static int pg_commit(struct db_conn *conn)
 		c->in_tx = false;
 		return -1;
 	}
+	transaction_id(c, xid, sizeof(xid));
+	if (xid[0])
+		lose_hook(c, "lose-before-commit");
 	res = PQexec(c->h, "COMMIT");
+	if (xid[0] && lose_hook(c, "lose-commit")) {
+		PQclear(res);
+		res = PQexec(c->h, "SELECT 1");	/* finds the broken socket */
+	}
 	/* a COMMIT of a failed transaction answers ROLLBACK, without error */
 	rc = PQresultStatus(res) == PGRES_COMMAND_OK &&
 	     !strcmp(PQcmdStatus(res), "COMMIT") ? 0 : -1;
@@ -613,6 +734,8 @@ static int pg_commit(struct db_conn *conn)
 		c->sqlstate[0] = '\0';
 	} else if (rc) {
 		note_error(c, res);
+		if (xid[0] && commit_lost(res, c))
+			rc = settle(c, xid);
 	}
 	PQclear(res);
 	c->in_tx = false;

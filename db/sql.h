@@ -46,6 +46,11 @@ long long db_now_ms(void);
  */
 void db_notice(struct db *db, long session);
 
+#ifdef RMAPD_TEST_HOOKS
+/* tests only: this thread is the writer, committing a group */
+extern __thread bool db_test_in_group;
+#endif
+
 /* a reading connection of its own, for the caller alone; NULL: failed */
 struct db_conn *db_conn_own(struct db *db);
 

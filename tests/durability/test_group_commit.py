@@ -269,11 +269,46 @@ def schema_2_database_migrates_without_loss():
         d.cleanup()
 
 
+def a_commit_whose_answer_is_lost_is_settled():
+    """PostgreSQL: the connection breaks around a COMMIT (the hooks shut its
+    socket after the server committed, or before the COMMIT went out).  The
+    writer asks the server what became of the transaction once it answers
+    again: the committed op is answered 200, not 503 (a 503'd op found in
+    the journal later would be done twice by a client that tries again),
+    and the one not committed is 503 and changes nothing."""
+    with hooked() as (d, h):
+        sid = new_session(d, "settle")
+        before = state(d, sid)
+        lost = os.path.join(h.dir, "lose-commit")
+        open(lost, "w").close()
+        status, body = d.request("POST", ops_url(sid), write_op(1))[:2]
+        assert not os.path.exists(lost), "the hook was not reached"
+        assert status == 200 and body["version"] == before["version"] + 1, \
+            (status, body)
+        ops = [e["op"] for e in d.journal(sid)]
+        assert ops[-1] == write_op(1) and len(ops) == body["version"], ops
+        done = state(d, sid)
+        open(os.path.join(h.dir, "lose-before-commit"), "w").close()
+        status, body = d.request("POST", ops_url(sid), write_op(2))[:2]
+        assert status == 503 and body["type"] == PROBLEM, (status, body)
+        assert state(d, sid) == done
+        assert [e["op"] for e in d.journal(sid)] == ops
+        d.json("POST", ops_url(sid), write_op(3))
+        d.stop()
+        d.start()
+        ops = [e["op"] for e in d.journal(sid)]
+        assert ops[-2:] == [write_op(1), write_op(3)], ops
+        assert state(d, sid) == run_state(RMAPD, ops)
+
+
 if __name__ == "__main__":
     res = Results()
     res.run(failed_group_fails_exactly_its_ops)
     res.run(many_requests_share_one_group)
     res.run(sync_policies_are_accepted_and_keep_ops)
+    # SQLite's commit is a call in this process: no answer to lose
+    if rmapd_client.BACKEND == "postgresql":
+        res.run(a_commit_whose_answer_is_lost_is_settled)
     # an old SQLite file's migration: no PostgreSQL database predates schema 3
     if rmapd_client.BACKEND == "sqlite":
         res.run(schema_2_database_migrates_without_loss)
