@@ -18,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -360,22 +358,6 @@ static void add_auth_headers(struct MHD_Response *r, const struct reply *rep)
 	}
 }
 
-/* the client's address as text, for per-address limits */
-static void peer_name(struct MHD_Connection *conn, char *out, size_t len)
-{
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = info ? info->client_addr : NULL;
-
-	snprintf(out, len, "?");
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-			  out, (socklen_t)len);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-			  out, (socklen_t)len);
-}
-
 static struct MHD_Response *make_response(struct reply *rep,
 					  struct MHD_Connection *conn)
 {
@@ -488,7 +470,6 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	struct reply rep = { 0 };
 	struct request req;
 	struct caller who;
-	char peer[64];
 	struct request_head head;
 	struct MHD_Response *r;
 	const char *route_name = "none";
@@ -536,12 +517,11 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	/* HEAD is GET without the body, which libmicrohttpd drops */
-	peer_name(conn, peer, sizeof(peer));
 	req = (struct request){ .method = strcmp(method, "HEAD") ? method : "GET",
 				.path = url, .body = ctx->body,
 				.body_len = ctx->len, .query = query,
 				.conn = conn, .header = mhd_header,
-				.peer = peer, .who = &who };
+				.peer = conns_peer_name(conn), .who = &who };
 	if (ctx->holding) {
 		/* resumed: its commit is settled */
 		rep = ctx->held;

@@ -320,6 +320,8 @@ void conns_request_done(struct MHD_Connection *mc);
 struct follow *conns_follow(int fd);
 /* the descriptor of a connection whose answer is its last, else -1 */
 int conns_closing_fd(struct MHD_Connection *mc);
+/* the client's address as text ("?" when it is not IP) */
+const char *conns_peer_name(struct MHD_Connection *mc);
 /* once a second: shut down the connections past their deadline */
 void conns_sweep(void);
 struct strbuf;

@@ -355,7 +355,8 @@ static int batch_parse(struct batch *b, const cJSON *list, bool steps,
 	b->n = n;
 	b->ops = calloc(n ? n : 1, sizeof(*b->ops));
 	b->op_text = calloc(n ? n : 1, sizeof(*b->op_text));
-	jw_init(&b->results, 4096);
+	/* a small answer stays in malloc's per-thread cache */
+	jw_init(&b->results, n > 1 ? 4096 : 512);
 	jw_object(&b->results);
 	jw_key(&b->results, "results");
 	jw_array(&b->results);

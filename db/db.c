@@ -382,33 +382,25 @@ static int lock_writer(struct db *db, int wait_ms)
 /*
  * Take the writer and open a write transaction, all within DB_BUSY_MS:
  * while another process holds the lock, writes queue for a bounded time,
- * then fail, rather than hang a worker each.
+ * then fail, rather than hang a worker each.  The file is watched at the
+ * commit (write_end()), which is where it counts: once there is enough.
  */
 static int write_begin(struct db *db)
 {
 	long long start = now_ms(), left;
-	enum db_fault f;
-	char why[256];
 
 	if (lock_writer(db, DB_BUSY_MS)) {
 		set_fault(db, DB_FAULT_BUSY, "the database's writer stayed busy "
 			  "for %d ms", DB_BUSY_MS);
 		return -1;
 	}
-	f = file_fault(db, why, sizeof(why));
-	if (f) {
-		set_fault(db, f, "%s", why);
-		goto fail;
-	}
 	left = DB_BUSY_MS - (now_ms() - start);
 	if (db->drv->begin(db->w.h, (int)left)) {
 		note_sql_failure(db);
-		goto fail;
+		pthread_mutex_unlock(&db->lock);
+		return -1;
 	}
 	return 0;
-fail:
-	pthread_mutex_unlock(&db->lock);
-	return -1;
 }
 
 /*
@@ -940,16 +932,20 @@ int db_snapshot_put(struct db *db, long session, long seq, const char *name,
 /*
  * Automatic snapshots only shorten a replay: a session's latest `keep` are
  * enough, and the older ones would fill the disk of a long-running lab.
- * The new one and the pruning are one transaction.
+ * The new one and the pruning are one transaction.  Latest by id is latest
+ * by seq: a new one is taken at the session's version, past every one that
+ * is left (a rewind deletes those beyond where it goes).  So the cut is one
+ * look at the index on (session, name), which holds the id, where a sort
+ * by seq needed a temporary table at every snapshot.
  */
 static int insert_auto_snapshot(struct db *db, long session, long seq,
 				const char *dump, size_t len, unsigned long keep)
 {
 	return insert_snapshot(db, session, seq, NULL, dump, len) ||
 	       step(&db->w, "DELETE FROM snapshots WHERE session = ? AND name "
-		    "IS NULL AND id NOT IN (SELECT id FROM snapshots WHERE "
-		    "session = ? AND name IS NULL ORDER BY seq DESC, id DESC "
-		    "LIMIT ?)", "lll", session, session, (long)keep);
+		    "IS NULL AND id < (SELECT id FROM snapshots WHERE session = "
+		    "? AND name IS NULL ORDER BY id DESC LIMIT 1 OFFSET ?)",
+		    "lll", session, session, (long)keep - 1);
 }
 
 int db_snapshot_auto(struct db *db, long session, long seq, const char *dump,
