@@ -212,6 +212,7 @@ static void link_conn(struct conn *c)
 
 static void unlink_conn(struct conn *c)
 {
+	follow_release(&c->follow);
 	c->prev->next = c->next;
 	c->next->prev = c->prev;
 	nr_conns--;

@@ -291,9 +291,13 @@ struct MHD_Connection;
 struct conn;
 /* where a served connection's reads are in its stream of requests */
 struct follow {
-	unsigned long left;	/* bytes of the current request still unread */
+	unsigned long left;	/* bytes of the current request not yet given */
 	bool closing;		/* no more requests: it sent some too early */
+	char *ahead;		/* read, not yet given: a head not yet whole */
+	size_t ahead_len, ahead_off;
 };
+/* the bytes a connection's reads kept, freed with its record */
+void follow_release(struct follow *f);
 int64_t monotonic_ms(void);
 /* the records by descriptor: room for descriptors below max_fd */
 int conns_init(size_t max_fd);
