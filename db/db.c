@@ -318,7 +318,7 @@ static void set_fault(struct db *db, enum db_fault fault, const char *fmt, ...)
 
 	pthread_mutex_lock(&db->fault_lock);
 	was = db->fault;
-	db->fault = fault;
+	__atomic_store_n(&db->fault, fault, __ATOMIC_RELEASE);
 	va_start(ap, fmt);
 	vsnprintf(db->fault_why, sizeof(db->fault_why), fmt, ap);
 	va_end(ap);
@@ -332,7 +332,7 @@ static void clear_fault(struct db *db)
 	pthread_mutex_lock(&db->fault_lock);
 	if (db->fault && db->on_change)
 		db->on_change(DB_FAULT_NONE, "");
-	db->fault = DB_FAULT_NONE;
+	__atomic_store_n(&db->fault, DB_FAULT_NONE, __ATOMIC_RELEASE);
 	db->fault_why[0] = '\0';
 	pthread_mutex_unlock(&db->fault_lock);
 }
@@ -341,6 +341,12 @@ enum db_fault db_last_fault(struct db *db, char *why, size_t len)
 {
 	enum db_fault f;
 
+	/* asked before every write: the common answer without the lock */
+	if (!__atomic_load_n(&db->fault, __ATOMIC_ACQUIRE)) {
+		if (len)
+			why[0] = '\0';
+		return DB_FAULT_NONE;
+	}
 	pthread_mutex_lock(&db->fault_lock);
 	f = db->fault;
 	snprintf(why, len, "%s", f ? db->fault_why : "");
