@@ -56,6 +56,11 @@ bool api_utf8_valid(const char *s, size_t len)
 	bool cut;
 
 	while (i < len) {
+		/* the common case, ASCII, a byte at a time without the call */
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
 		n = api_utf8_char(p + i, len - i, &cut);
 		if (!n)
 			return false;

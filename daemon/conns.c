@@ -29,6 +29,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -50,6 +51,7 @@ struct conn {
 	struct peer *peer;
 	bool served;		/* by libmicrohttpd, which reads it */
 	struct follow follow;	/* touched by libmicrohttpd's thread only */
+	char name[INET6_ADDRSTRLEN];	/* the peer's, once asked; that thread's */
 	struct conn *prev, *next;
 };
 
@@ -193,6 +195,7 @@ static void link_conn(struct conn *c)
 
 static void unlink_conn(struct conn *c)
 {
+	follow_release(&c->follow);
 	c->prev->next = c->next;
 	c->next->prev = c->prev;
 	nr_conns--;
@@ -349,6 +352,25 @@ struct follow *conns_follow(int fd)
 		return NULL;
 	c = __atomic_load_n(&by_fd[fd], __ATOMIC_ACQUIRE);
 	return c && c->served ? &c->follow : NULL;
+}
+
+/*
+ * The client's address as text, for per-address limits: written once per
+ * connection, by the one thread that serves it, rather than per request.
+ */
+const char *conns_peer_name(struct MHD_Connection *mc)
+{
+	struct conn *c = conn_of(mc);
+	const unsigned char *key = c && c->peer ? c->peer->key : NULL;
+
+	if (!c)
+		return "?";
+	if (!c->name[0] && key)
+		inet_ntop(key[0] == 4 ? AF_INET : AF_INET6, key + 1, c->name,
+			  sizeof(c->name));
+	if (!c->name[0])
+		snprintf(c->name, sizeof(c->name), "?");
+	return c->name;
 }
 
 int conns_closing_fd(struct MHD_Connection *mc)

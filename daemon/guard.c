@@ -29,22 +29,46 @@ static const char *header(const struct request_head *head, const char *name)
 	return head->header(head->conn, name);
 }
 
+/*
+ * What one pass over the headers tells: their size and count, and the
+ * first value of each header the guard looks at (as a lookup would find
+ * it), so that no header is searched for again.
+ */
 struct tally {
 	size_t bytes;
 	int hosts, lengths;
 	bool chunked;		/* a Transfer-Encoding */
 	bool bad;		/* a name or value HTTP does not allow */
+	const char *host, *origin, *site, *ctype, *clen;
 };
+
+static void first_value(const char **slot, const char *value)
+{
+	if (!*slot)
+		*slot = value;
+}
 
 static void add_one(const char *key, const char *value, void *arg)
 {
 	struct tally *t = arg;
 
 	t->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
-	t->hosts += !strcasecmp(key, "Host");
-	t->lengths += !strcasecmp(key, "Content-Length");
-	t->chunked |= !strcasecmp(key, "Transfer-Encoding");
 	t->bad |= !head_is_token(key) || (value && !head_is_value(value));
+	if (!strcasecmp(key, "Host")) {
+		t->hosts++;
+		first_value(&t->host, value);
+	} else if (!strcasecmp(key, "Content-Length")) {
+		t->lengths++;
+		first_value(&t->clen, value);
+	} else if (!strcasecmp(key, "Transfer-Encoding")) {
+		t->chunked = true;
+	} else if (!strcasecmp(key, "Origin")) {
+		first_value(&t->origin, value);
+	} else if (!strcasecmp(key, "Sec-Fetch-Site")) {
+		first_value(&t->site, value);
+	} else if (!strcasecmp(key, "Content-Type")) {
+		first_value(&t->ctype, value);
+	}
 }
 
 /* The bytes of the headers (or query arguments), how many, their Hosts. */
@@ -195,10 +219,9 @@ static bool path_ok(const char *path)
 }
 
 static bool refuse_origin(const struct config *cfg, const char *method,
-			  const struct request_head *conn, struct reply *rep)
+			  const struct tally *t, struct reply *rep)
 {
-	const char *origin = header(conn, "Origin");
-	const char *site = header(conn, "Sec-Fetch-Site");
+	const char *origin = t->origin, *site = t->site;
 
 	if (!strcmp(method, "GET") || !strcmp(method, "HEAD") ||
 	    cors_allowed(cfg, origin))
@@ -210,7 +233,7 @@ static bool refuse_origin(const struct config *cfg, const char *method,
 			      "state (Sec-Fetch-Site: %.20s)", site);
 		return true;
 	}
-	if (origin && !own_origin(origin, header(conn, "Host"))) {
+	if (origin && !own_origin(origin, t->host)) {
 		reply_problem(rep, 403, "cross-origin", "Origin",
 			      "a page from %.100s may not change rmapd's state; "
 			      "an operator allows origins with --cors-origin",
@@ -231,13 +254,11 @@ static bool login_form(const char *path, const char *ctype)
 	       !strncasecmp(ctype, "application/x-www-form-urlencoded", 33);
 }
 
-static bool refuse_body(const char *path, const struct request_head *conn,
+static bool refuse_body(const char *path, const struct tally *t,
 			struct reply *rep)
 {
-	const char *ctype = header(conn, "Content-Type");
-	const char *clen = header(conn, "Content-Length");
-	bool body = header(conn, "Transfer-Encoding") ||
-		    (clen && strspn(clen, "0") != strlen(clen));
+	const char *ctype = t->ctype, *clen = t->clen;
+	bool body = t->chunked || (clen && strspn(clen, "0") != strlen(clen));
 
 	if (!body && !ctype)
 		return false;
@@ -254,7 +275,7 @@ bool guard_admit(const struct config *cfg, const char *method,
 		 const char *path, const struct request_head *conn,
 		 struct reply *rep)
 {
-	const char *host = header(conn, "Host");
+	const char *host;
 	struct tally t;
 	int count;
 
@@ -267,6 +288,7 @@ bool guard_admit(const struct config *cfg, const char *method,
 		return true;
 	}
 	t = head_tally(conn, false, &count);
+	host = t.host;
 	if (t.bytes > HEAD_MAX_FIELDS || count > HEAD_MAX_COUNT) {
 		reply_problem(rep, 431, "headers-too-large", "", "the request "
 			      "headers are more than %d bytes or %d headers",
@@ -312,12 +334,11 @@ bool guard_admit(const struct config *cfg, const char *method,
 			      "byte or is not UTF-8 once percent-decoded");
 		return true;
 	}
-	if (refuse_origin(cfg, method, conn, rep))
+	if (refuse_origin(cfg, method, &t, rep))
 		return true;
-	if (strcmp(method, "GET") && refuse_body(path, conn, rep))
+	if (strcmp(method, "GET") && refuse_body(path, &t, rep))
 		return true;
-	if (!strcmp(method, "OPTIONS") &&
-	    cors_allowed(cfg, header(conn, "Origin")) &&
+	if (!strcmp(method, "OPTIONS") && cors_allowed(cfg, t.origin) &&
 	    header(conn, "Access-Control-Request-Method")) {
 		rep->status = 204;	/* a preflight: guard_headers() answers */
 		return true;

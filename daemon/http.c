@@ -18,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,21 +94,33 @@ static struct stream *streams;
 static pthread_mutex_t waiters_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn_ctx *waiters;
 
-/* From the writer thread: resume the answers whose commit is settled. */
+/*
+ * From the writer thread: resume the answers whose commit is settled.  They
+ * are taken off the list under waiters_lock and resumed after it: each
+ * resume takes libmicrohttpd's own lock and wakes a worker, and the workers
+ * that suspend answers meanwhile need waiters_lock.  A connection on the
+ * list is suspended already (hold_for_commit() suspends it before it lets
+ * the lock go), and stays so until it is resumed here.
+ */
 static void commit_settled(uint64_t upto)
 {
-	struct conn_ctx **pp = &waiters, *w;
+	struct conn_ctx **pp = &waiters, *w, *ready = NULL;
 
 	pthread_mutex_lock(&waiters_lock);
 	while ((w = *pp)) {
 		if (w->held.wait_ticket <= upto) {
 			*pp = w->next_waiter;
-			MHD_resume_connection(w->conn);
+			w->next_waiter = ready;
+			ready = w;
 		} else {
 			pp = &w->next_waiter;
 		}
 	}
 	pthread_mutex_unlock(&waiters_lock);
+	while ((w = ready)) {
+		ready = w->next_waiter;
+		MHD_resume_connection(w->conn);
+	}
 }
 
 /*
@@ -787,7 +797,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 				.path = url, .body = ctx->body,
 				.body_len = ctx->len, .query = query,
 				.conn = conn, .header = mhd_header,
-				.peer = peer, .who = &who };
+				.peer = proxied ? peer : conns_peer_name(conn),
+				.who = &who };
 	if (ctx->holding) {
 		/* resumed: its commit is settled */
 		rep = ctx->held;

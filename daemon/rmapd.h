@@ -325,9 +325,13 @@ struct MHD_Connection;
 struct conn;
 /* where a served connection's reads are in its stream of requests */
 struct follow {
-	unsigned long left;	/* bytes of the current request still unread */
+	unsigned long left;	/* bytes of the current request not yet given */
 	bool closing;		/* no more requests: it sent some too early */
+	char *ahead;		/* read, not yet given: a head not yet whole */
+	size_t ahead_len, ahead_off;
 };
+/* the bytes a connection's reads kept, freed with its record */
+void follow_release(struct follow *f);
 int64_t monotonic_ms(void);
 /* the records by descriptor: room for descriptors below max_fd */
 int conns_init(size_t max_fd);
@@ -354,6 +358,8 @@ void conns_request_done(struct MHD_Connection *mc);
 struct follow *conns_follow(int fd);
 /* the descriptor of a connection whose answer is its last, else -1 */
 int conns_closing_fd(struct MHD_Connection *mc);
+/* the client's address as text ("?" when it is not IP) */
+const char *conns_peer_name(struct MHD_Connection *mc);
 /* once a second: shut down the connections past their deadline */
 void conns_sweep(void);
 struct strbuf;

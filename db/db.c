@@ -329,7 +329,7 @@ static void set_fault(struct db *db, enum db_fault fault, const char *fmt, ...)
 
 	pthread_mutex_lock(&db->fault_lock);
 	was = db->fault;
-	db->fault = fault;
+	__atomic_store_n(&db->fault, fault, __ATOMIC_RELEASE);
 	va_start(ap, fmt);
 	vsnprintf(db->fault_why, sizeof(db->fault_why), fmt, ap);
 	va_end(ap);
@@ -343,7 +343,7 @@ static void clear_fault(struct db *db)
 	pthread_mutex_lock(&db->fault_lock);
 	if (db->fault && db->on_change)
 		db->on_change(DB_FAULT_NONE, "");
-	db->fault = DB_FAULT_NONE;
+	__atomic_store_n(&db->fault, DB_FAULT_NONE, __ATOMIC_RELEASE);
 	db->fault_why[0] = '\0';
 	pthread_mutex_unlock(&db->fault_lock);
 }
@@ -352,6 +352,12 @@ enum db_fault db_last_fault(struct db *db, char *why, size_t len)
 {
 	enum db_fault f;
 
+	/* asked before every write: the common answer without the lock */
+	if (!__atomic_load_n(&db->fault, __ATOMIC_ACQUIRE)) {
+		if (len)
+			why[0] = '\0';
+		return DB_FAULT_NONE;
+	}
 	pthread_mutex_lock(&db->fault_lock);
 	f = db->fault;
 	snprintf(why, len, "%s", f ? db->fault_why : "");
@@ -393,23 +399,17 @@ static int lock_writer(struct db *db, int wait_ms)
 /*
  * Take the writer and open a write transaction, all within DB_BUSY_MS:
  * while another process holds the lock, writes queue for a bounded time,
- * then fail, rather than hang a worker each.
+ * then fail, rather than hang a worker each.  The file is watched at the
+ * commit (write_end()), which is where it counts: once there is enough.
  */
 static int write_begin(struct db *db)
 {
 	long long start = db_now_ms(), left;
-	enum db_fault f;
-	char why[256];
 
 	if (lock_writer(db, DB_BUSY_MS)) {
 		set_fault(db, DB_FAULT_BUSY, "the database's writer stayed busy "
 			  "for %d ms", DB_BUSY_MS);
 		return -1;
-	}
-	f = file_fault(db, why, sizeof(why));
-	if (f) {
-		set_fault(db, f, "%s", why);
-		goto fail;
 	}
 	left = DB_BUSY_MS - (db_now_ms() - start);
 	db->nr_changed = 0;
@@ -417,12 +417,10 @@ static int write_begin(struct db *db)
 	db->last_changed = -1;
 	if (db->drv->begin(db->w.h, (int)left)) {
 		note_sql_failure(db);
-		goto fail;
+		pthread_mutex_unlock(&db->lock);
+		return -1;
 	}
 	return 0;
-fail:
-	pthread_mutex_unlock(&db->lock);
-	return -1;
 }
 
 /* the sessions db_notice() named, told as the transaction commits */
@@ -1005,16 +1003,20 @@ int db_snapshot_put(struct db *db, long session, long seq, const char *name,
 /*
  * Automatic snapshots only shorten a replay: a session's latest `keep` are
  * enough, and the older ones would fill the disk of a long-running lab.
- * The new one and the pruning are one transaction.
+ * The new one and the pruning are one transaction.  Latest by id is latest
+ * by seq: a new one is taken at the session's version, past every one that
+ * is left (a rewind deletes those beyond where it goes).  So the cut is one
+ * look at the index on (session, name), which holds the id, where a sort
+ * by seq needed a temporary table at every snapshot.
  */
 static int insert_auto_snapshot(struct db *db, long session, long seq,
 				const char *dump, size_t len, unsigned long keep)
 {
 	return insert_snapshot(db, session, seq, NULL, dump, len) ||
 	       step(&db->w, "DELETE FROM snapshots WHERE session = ? AND name "
-		    "IS NULL AND id NOT IN (SELECT id FROM snapshots WHERE "
-		    "session = ? AND name IS NULL ORDER BY seq DESC, id DESC "
-		    "LIMIT ?)", "lll", session, session, (long)keep);
+		    "IS NULL AND id < (SELECT id FROM snapshots WHERE session = "
+		    "? AND name IS NULL ORDER BY id DESC LIMIT 1 OFFSET ?)",
+		    "lll", session, session, (long)keep - 1);
 }
 
 int db_snapshot_auto(struct db *db, long session, long seq, const char *dump,

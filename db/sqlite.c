@@ -20,9 +20,19 @@
 
 #define READ_BUSY_MS	1000	/* a WAL reader waits only on recovery */
 
+/* a write transaction's own statements, prepared once per connection */
+enum { TX_BEGIN, TX_COMMIT, TX_ROLLBACK, NR_TX };
+
+static const char *const tx_sql[NR_TX] = {
+	[TX_BEGIN] = "BEGIN IMMEDIATE",
+	[TX_COMMIT] = "COMMIT",
+	[TX_ROLLBACK] = "ROLLBACK",
+};
+
 struct lite_conn {
 	struct db_conn base;
 	sqlite3 *h;
+	sqlite3_stmt *tx[NR_TX];
 	char path[512], wal[520];
 	dev_t dev;			/* the file opened */
 	ino_t ino;
@@ -134,8 +144,12 @@ static int lite_set_version(struct db_conn *c, int v)
 
 static void lite_close(struct db_conn *c)
 {
+	int i;
+
 	if (!c)
 		return;
+	for (i = 0; i < NR_TX; i++)
+		sqlite3_finalize(lc(c)->tx[i]);
 	sqlite3_close(lc(c)->h);
 	free(c);
 }
@@ -307,21 +321,40 @@ static void lite_finalize(struct db_stmt *st)
 	free(st);
 }
 
+/*
+ * The group-commit writer runs these once per group: parsed once, not
+ * at every transaction (sqlite3_exec() prepares its text each time).
+ */
+static int tx_run(struct db_conn *c, int which)
+{
+	struct lite_conn *l = lc(c);
+	int rc;
+
+	if (!l->tx[which] &&
+	    sqlite3_prepare_v3(l->h, tx_sql[which], -1,
+			       SQLITE_PREPARE_PERSISTENT, &l->tx[which],
+			       NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(l->tx[which]);
+	sqlite3_reset(l->tx[which]);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int lite_begin(struct db_conn *c, int wait_ms)
 {
 	sqlite3_busy_timeout(lc(c)->h, wait_ms > 1 ? wait_ms : 1);
-	return lite_exec(c, "BEGIN IMMEDIATE");
+	return tx_run(c, TX_BEGIN);
 }
 
 static int lite_commit(struct db_conn *c)
 {
-	return lite_exec(c, "COMMIT");
+	return tx_run(c, TX_COMMIT);
 }
 
 static void lite_rollback(struct db_conn *c)
 {
 	if (!sqlite3_get_autocommit(lc(c)->h))
-		lite_exec(c, "ROLLBACK");
+		tx_run(c, TX_ROLLBACK);
 }
 
 static enum db_fault lite_fault(struct db_conn *c, char *why, size_t len)

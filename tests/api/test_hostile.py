@@ -650,6 +650,45 @@ def good_follow_ups_are_served_on_the_same_connection():
         d.cleanup()
 
 
+def follow_up_heads_in_pieces_or_past_the_buffer_are_judged_whole():
+    """A follow-up's head is judged on what libmicrohttpd's read brought,
+    and what is not whole yet is kept until it is: bad heads sent seven
+    bytes at a time get the problem document they get sent whole; a good
+    head of nearly 15 KB (more than one read of libmicrohttpd's buffer),
+    trickled or not, is served, and so is the next request behind it."""
+    d = Daemon(RMAPD).start()
+    try:
+        first = b"GET /healthz HTTP/1.1\r\n" + H + b"\r\n"
+        for data, status, kind in BAD_HEADS[:3] + BAD_HEADS[11:13] + \
+                BAD_HEADS[14:16]:
+            s = kept_alive(d, first)
+            for i in range(0, len(data), 7):
+                s.sendall(data[i:i + 7])
+                time.sleep(0.002)
+            refused_whole(recv_all(s), data, status, kind)
+        big = (b"GET /healthz?a=" + b"1" * 7600 + b" HTTP/1.1\r\n" + H +
+               b"".join(b"X-%02d: %s\r\n" % (i, b"v" * 70)
+                        for i in range(90)) + b"\r\n")
+        for trickle in (False, True):
+            s = kept_alive(d, first)
+            step = 1000 if trickle else len(big)
+            for i in range(0, len(big), step):
+                s.sendall(big[i:i + step])
+                time.sleep(0.01 if trickle else 0)
+            for _ in range(2):
+                resp = http.client.HTTPResponse(s)
+                resp.begin()
+                assert resp.status == 200, (trickle, resp.status)
+                assert json.loads(resp.read())["status"] == "ok"
+                assert resp.getheader("Connection") != "close", trickle
+                s.sendall(first)
+            s.close()
+        log = d.log_text()
+        assert "<html>" not in log and "libmicrohttpd:" not in log, log[-2000:]
+    finally:
+        d.cleanup()
+
+
 def pipelined_requests_are_answered_then_closed():
     """A request sent before the answer to the previous one (pipelining,
     which browsers and curl do not use) is not read by libmicrohttpd: the
@@ -821,6 +860,7 @@ def main():
               malformed_heads_get_problem_documents_not_html,
               follow_up_heads_get_problem_documents_not_html,
               good_follow_ups_are_served_on_the_same_connection,
+              follow_up_heads_in_pieces_or_past_the_buffer_are_judged_whole,
               pipelined_requests_are_answered_then_closed,
               control_bytes_around_or_inside_json_are_refused,
               ids_in_paths_are_canonical_decimal_only,
