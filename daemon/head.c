@@ -88,6 +88,19 @@ static enum head_verdict check_version(const char *v, size_t n,
 	return HEAD_OK;
 }
 
+/* the query arguments libmicrohttpd would make of a target: '&'-separated */
+static size_t nr_args(const char *target, size_t n)
+{
+	const char *q = memchr(target, '?', n);
+	size_t args = 1;
+
+	if (!q)
+		return 0;
+	for (q++; q < target + n; q++)
+		args += *q == '&';
+	return args;
+}
+
 static enum head_verdict check_request_line(const char *p, size_t n,
 					    struct head_check *hc)
 {
@@ -103,6 +116,9 @@ static enum head_verdict check_request_line(const char *p, size_t n,
 	if (!t || m + 1 + t == n || p[m + 1 + t] != ' ')
 		return refuse(hc, 400, "malformed-request", "the request line "
 			      "is not 'METHOD /target HTTP/1.1'");
+	if (nr_args(p + m + 1, t) > HEAD_MAX_ARGS)
+		return refuse(hc, 414, "uri-too-long", "the request target has "
+			      "more than 64 query arguments");
 	return check_version(p + m + 2 + t, n - m - 2 - t, hc);
 }
 

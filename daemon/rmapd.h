@@ -424,6 +424,8 @@ void front_linger(int fd);
  * it has no room left for any answer.
  */
 #define HEAD_MAX_TARGET		8192	/* bytes of the request target */
+/* query arguments: each takes room in libmicrohttpd's per-request pool */
+#define HEAD_MAX_ARGS		64
 #define HEAD_MAX_LINE		(HEAD_MAX_TARGET + 64)	/* the request line */
 #define HEAD_MAX_FIELDS		8192	/* bytes of the header lines */
 #define HEAD_MAX_COUNT		100	/* header lines */
