@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "json_check.h"
 #include "jw.h"
 
 void fuzz_fail(const char *fmt, ...)
@@ -40,11 +41,8 @@ void fuzz_limits(struct sim_limits *limits)
 /* What a writer wrote, which must be one JSON value. */
 static char *written(struct jw *w)
 {
-	cJSON *json = cJSON_ParseWithLength(w->p, w->len);
-
-	if (!json)
+	if (!json_text_valid(w->p, w->len))
 		fuzz_fail("an encoded object is not JSON: %.300s", jw_text(w));
-	cJSON_Delete(json);
 	return jw_take(w, NULL);
 }
 
@@ -57,8 +55,11 @@ static char *dump(const struct sim *sim, size_t *len)
 	return d;
 }
 
-/* What the journal stores must parse back to the same op. */
-static void check_canonical(const struct sim_op *op)
+/*
+ * What the journal stores must parse back to the same op; that text
+ * (malloc'd) is what a replay applies.
+ */
+static char *check_canonical(const struct sim_op *op)
 {
 	struct api_error err = { 0 };
 	struct sim_op again;
@@ -72,8 +73,8 @@ static void check_canonical(const struct sim_op *op)
 	b = api_op_text(&again);
 	if (strcmp(a, b))
 		fuzz_fail("the canonical op %s parses back as %s", a, b);
-	free(a);
 	free(b);
+	return a;
 }
 
 /* what the anon_vma reuse bug leaves, in legacy mode only */
@@ -84,63 +85,113 @@ static bool tolerated(const struct sim *sim, const char *what)
 		!strcmp(what, "anon-not-reachable"));
 }
 
-size_t fuzz_check_untolerated(const struct sim *sim,
-			      struct sim_check_report *rep)
+const char *fuzz_untolerated(const struct sim *sim,
+			     const struct sim_check_report *rep)
 {
-	size_t i, n = 0;
+	size_t i;
 
-	sim_check(sim, rep);
 	for (i = 0; i < rep->nr; i++)
 		if (!tolerated(sim, rep->v[i].what))
-			rep->v[n++] = rep->v[i];
-	rep->nr = n;
-	return n + rep->dropped;
+			return rep->v[i].detail;
+	return rep->dropped ? "more violations than a report holds" : NULL;
 }
 
 /* After every op: nothing broken but what legacy mode breaks by design. */
 static void check_state(const struct sim *sim, const struct sim_op *op)
 {
 	struct sim_check_report rep = { 0 };
-	char *text;
+	const char *bad;
 
-	if (fuzz_check_untolerated(sim, &rep)) {
-		text = api_op_text(op);
+	sim_check(sim, &rep);
+	bad = fuzz_untolerated(sim, &rep);
+	if (bad)
 		fuzz_fail("%s mode, after %s: %s", sim_mode_name(sim->cfg.mode),
-			  text, rep.nr ? rep.v[0].detail :
-			  "more violations than a report holds");
-	}
+			  api_op_text(op), bad);
 	sim_check_report_free(&rep);
 }
 
-static void apply_one(struct sim *sim, const struct sim_op *op)
+/*
+ * The lines of one input as they apply: the state they started from (a
+ * dump) and the canonical text of each op applied since, from which the
+ * state before a refused op is rebuilt only when one is refused (dumping
+ * the state before every op, to compare in the rare case, was a fifth of
+ * fuzz_ops' time); the dump of the current state once made, until an op
+ * changes it.
+ */
+struct lines_run {
+	struct sim *sim;
+	char *base, *now;
+	size_t base_len, now_len;
+	char *done[FUZZ_MAX_OPS];
+	int nr_done;
+};
+
+/* the base state and the ops applied since, in a session of their own */
+static char *rebuild(const struct lines_run *r, size_t *len)
 {
 	struct api_error err = { 0 };
 	struct sim_result res;
-	size_t len, len2;
-	char *before = dump(sim, &len), *after;
+	struct sim_op op;
+	char msg[200], *d;
+	struct sim *sim = sim_load(r->base, r->base_len, msg, sizeof(msg));
+	cJSON *json;
+	int i;
 
-	if (api_apply_op(sim, op, &res, &err)) {
-		if (err.status < 400 || err.status > 499 || !err.type)
-			fuzz_fail("a refusal with status %d", err.status);
-		after = dump(sim, &len2);
-		if (len != len2 || memcmp(before, after, len))
-			fuzz_fail("a refused op (%s) changed the state",
-				  err.type);
-		free(after);
-	} else {
-		struct jw w;
-
-		jw_init(&w, 256);
-		jw_object(&w);
-		api_write_result_fields(&w, op, &res);
-		jw_object_end(&w);
-		free(written(&w));
-		check_state(sim, op);
+	if (!sim)
+		fuzz_fail("the state before the ops does not load: %s", msg);
+	for (i = 0; i < r->nr_done; i++) {
+		json = cJSON_Parse(r->done[i]);
+		if (!json || api_parse_op(json, &op, &err) ||
+		    api_apply_op(sim, &op, &res, &err))
+			fuzz_fail("op %s, applied once, is refused in a replay: "
+				  "%s", r->done[i], err.detail);
+		cJSON_Delete(json);
 	}
-	free(before);
+	d = dump(sim, len);
+	sim_free(sim);
+	return d;
 }
 
-static void apply_line(struct sim *sim, const char *line, size_t n)
+/* A refusal changes nothing: the state is what it was before the op. */
+static void check_unchanged(struct lines_run *r, const char *type)
+{
+	size_t len;
+	char *after = dump(r->sim, &len);
+
+	if (!r->now)
+		r->now = rebuild(r, &r->now_len);
+	if (len != r->now_len || memcmp(r->now, after, len))
+		fuzz_fail("a refused op (%s) changed the state", type);
+	free(after);
+}
+
+static void apply_one(struct lines_run *r, const struct sim_op *op,
+		      char *text)
+{
+	struct api_error err = { 0 };
+	struct sim_result res;
+	struct jw w;
+
+	if (api_apply_op(r->sim, op, &res, &err)) {
+		if (err.status < 400 || err.status > 499 || !err.type)
+			fuzz_fail("a refusal with status %d", err.status);
+		check_unchanged(r, err.type);
+		free(text);
+		return;
+	}
+	jw_init(&w, 256);
+	jw_object(&w);
+	api_write_result_fields(&w, op, &res);
+	jw_object_end(&w);
+	free(written(&w));
+	check_state(r->sim, op);
+	if (r->now != r->base)
+		free(r->now);
+	r->now = NULL;
+	r->done[r->nr_done++] = text;
+}
+
+static void apply_line(struct lines_run *r, const char *line, size_t n)
 {
 	struct api_error err = { 0 };
 	struct sim_op op;
@@ -152,8 +203,7 @@ static void apply_line(struct sim *sim, const char *line, size_t n)
 		if (err.status < 400 || err.status > 499 || !err.type)
 			fuzz_fail("a parse error with status %d", err.status);
 	} else {
-		check_canonical(&op);
-		apply_one(sim, &op);
+		apply_one(r, &op, check_canonical(&op));
 	}
 	cJSON_Delete(json);
 }
@@ -161,20 +211,30 @@ static void apply_line(struct sim *sim, const char *line, size_t n)
 void fuzz_apply_lines(struct sim *sim, const char *buf, size_t len)
 {
 	const char *end = buf + len, *nl;
-	int nr = 0;
+	struct lines_run r = { .sim = sim };
+	int nr = 0, i;
 
+	r.base = dump(sim, &r.base_len);
+	r.now = r.base;
+	r.now_len = r.base_len;
 	for (; buf < end && nr < FUZZ_MAX_OPS; buf = nl + 1) {
 		nl = memchr(buf, '\n', (size_t)(end - buf));
 		if (!nl)
 			nl = end;
 		if (nl > buf) {
-			apply_line(sim, buf, (size_t)(nl - buf));
+			apply_line(&r, buf, (size_t)(nl - buf));
 			nr++;
 		}
 	}
+	if (r.now != r.base)
+		free(r.now);
+	free(r.base);
+	for (i = 0; i < r.nr_done; i++)
+		free(r.done[i]);
 }
 
-static char *walk_text(struct sim *sim, unsigned long pfn)
+/* a frame's walk as JSON text; checked to be JSON when check is true */
+static char *walk_text(struct sim *sim, unsigned long pfn, bool check)
 {
 	const struct rmap_walk_result *walk = sim_rmap_walk(sim, pfn);
 	struct jw w;
@@ -183,7 +243,7 @@ static char *walk_text(struct sim *sim, unsigned long pfn)
 		fuzz_fail("no walk of frame %lu", pfn);
 	jw_init(&w, 256);
 	api_write_walk(&w, walk);
-	return written(&w);
+	return check ? written(&w) : jw_take(&w, NULL);
 }
 
 static void same_walks(struct sim *a, struct sim *b)
@@ -192,8 +252,9 @@ static void same_walks(struct sim *a, struct sim *b)
 	char *wa, *wb;
 
 	for (f = folio_first(a); f; f = folio_next(a, f)) {
-		wa = walk_text(a, f->pfn);
-		wb = walk_text(b, f->pfn);
+		/* b's is compared with a's, which is checked */
+		wa = walk_text(a, f->pfn, true);
+		wb = walk_text(b, f->pfn, false);
 		if (strcmp(wa, wb))
 			fuzz_fail("frame %lu walks as %s, loaded as %s", f->pfn,
 				  wa, wb);
@@ -202,38 +263,39 @@ static void same_walks(struct sim *a, struct sim *b)
 	}
 }
 
-static void same_check(const struct sim *a, const struct sim *b)
+/* b's report is a's (ra, n violations) */
+static void same_check(const struct sim_check_report *ra, size_t n,
+		       const struct sim *b)
 {
-	struct sim_check_report ra = { 0 }, rb = { 0 };
+	struct sim_check_report rb = { 0 };
 	size_t i;
 
-	if (sim_check(a, &ra) != sim_check(b, &rb))
-		fuzz_fail("%zu violations, %zu once loaded", ra.nr, rb.nr);
-	for (i = 0; i < ra.nr; i++)
-		if (strcmp(ra.v[i].detail, rb.v[i].detail))
-			fuzz_fail("violation '%s', loaded '%s'", ra.v[i].detail,
+	if (sim_check(b, &rb) != n)
+		fuzz_fail("%zu violations, %zu once loaded", ra->nr, rb.nr);
+	for (i = 0; i < ra->nr; i++)
+		if (strcmp(ra->v[i].detail, rb.v[i].detail))
+			fuzz_fail("violation '%s', loaded '%s'", ra->v[i].detail,
 				  rb.v[i].detail);
-	sim_check_report_free(&ra);
 	sim_check_report_free(&rb);
 }
 
-void fuzz_round_trip(struct sim *sim)
+void fuzz_round_trip(struct sim *sim, const char *what)
 {
 	struct sim_check_report rep = { 0 };
 	char err[200], *d1, *d2;
-	size_t n1, n2, bad = fuzz_check_untolerated(sim, &rep);
+	size_t n1, n2, nr = sim_check(sim, &rep);
+	const char *bad = fuzz_untolerated(sim, &rep);
 	struct sim *again;
 	struct jw w;
 
-	sim_check_report_free(&rep);
+	if (bad)
+		fuzz_fail("%s: %s", what, bad);
 	jw_init(&w, 4096);
 	jw_object(&w);
 	api_write_state_fields(&w, sim, false);
 	jw_object_end(&w);
 	free(written(&w));
 	free(api_graph_dot(sim));
-	if (bad)
-		return;
 	d1 = dump(sim, &n1);
 	again = sim_load(d1, n1, err, sizeof(err));
 	if (!again)
@@ -242,8 +304,9 @@ void fuzz_round_trip(struct sim *sim)
 	if (n1 != n2 || memcmp(d1, d2, n1))
 		fuzz_fail("a dump reloads to other bytes:\n%.*s\n--\n%.*s",
 			  (int)n1, d1, (int)n2, d2);
-	same_check(sim, again);
+	same_check(&rep, nr, again);
 	same_walks(sim, again);
+	sim_check_report_free(&rep);
 	free(d1);
 	free(d2);
 	sim_free(again);

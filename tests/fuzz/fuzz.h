@@ -31,18 +31,18 @@ void fuzz_limits(struct sim_limits *limits);
 void fuzz_apply_lines(struct sim *sim, const char *buf, size_t len);
 
 /*
- * Violations other than the ones a legacy-mode session leaves by design
- * (all of them in normal mode): what a snapshot may not carry.  The report
- * is filled and freed by the caller.
+ * The first violation of rep (sim_check's report on sim) other than the
+ * ones a legacy-mode session leaves by design (all of them in normal
+ * mode), or NULL: what no state may carry.
  */
-size_t fuzz_check_untolerated(const struct sim *sim,
-			      struct sim_check_report *rep);
+const char *fuzz_untolerated(const struct sim *sim,
+			     const struct sim_check_report *rep);
 
 /*
- * The snapshot rules: a state without untolerated violations dumps to text
- * that loads back, dumps to the same bytes, and walks every frame and
- * passes the checker exactly as the original.
+ * The snapshot rules: the state (what, for the report) has no untolerated
+ * violation, and dumps to text that loads back, dumps to the same bytes,
+ * and walks every frame and passes the checker exactly as the original.
  */
-void fuzz_round_trip(struct sim *sim);
+void fuzz_round_trip(struct sim *sim, const char *what);
 
 #endif /* RMAPD_FUZZ_H */

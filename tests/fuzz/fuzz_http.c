@@ -250,7 +250,43 @@ static void check_replay(long id)
 	session_put(s);
 }
 
-/* A fresh database per input: sessions deleted, files removed, reopened. */
+/*
+ * A connection of the harness's own beside the daemon's, opened once: it
+ * resets the session ids and tells whether the callers' tokens are live.
+ * Opening one per input (its schema parsed anew each time) and the four
+ * token look-ups were a fifth of fuzz_http's time.
+ */
+static sqlite3 *side;
+static sqlite3_stmt *reset_ids, *live_callers;
+
+static sqlite3_stmt *side_prepare(const char *sql)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(side, sql, -1, &st, NULL) != SQLITE_OK)
+		fuzz_fail("cannot prepare %s: %s", sql, sqlite3_errmsg(side));
+	return st;
+}
+
+static void side_close(void)
+{
+	sqlite3_finalize(reset_ids);
+	sqlite3_finalize(live_callers);
+	sqlite3_close(side);
+}
+
+static void side_open(void)
+{
+	if (sqlite3_open(cfg.db_path, &side) != SQLITE_OK)
+		fuzz_fail("sqlite3_open %s failed", cfg.db_path);
+	sqlite3_busy_timeout(side, 5000);
+	reset_ids = side_prepare("DELETE FROM sqlite_sequence");
+	live_callers = side_prepare("SELECT COUNT(*) FROM tokens WHERE "
+				    "revoked IS NULL AND hash IN (?, ?, ?, ?)");
+	/* before remove_dir (atexit runs the last registered first) */
+	atexit(side_close);
+}
+
 /*
  * The database as db_open() leaves a new one, without opening one per
  * input (which was half of each execution): every session deleted, and
@@ -258,16 +294,10 @@ static void check_replay(long id)
  */
 static void forget_ids(void)
 {
-	sqlite3 *side;
-	char *msg = NULL;
-
-	if (sqlite3_open(cfg.db_path, &side) != SQLITE_OK)
-		fuzz_fail("sqlite3_open %s failed", cfg.db_path);
-	sqlite3_busy_timeout(side, 5000);
-	if (sqlite3_exec(side, "DELETE FROM sqlite_sequence", NULL, NULL,
-			 &msg) != SQLITE_OK)
-		fuzz_fail("cannot reset the session ids: %s", msg);
-	sqlite3_close(side);
+	if (sqlite3_step(reset_ids) != SQLITE_DONE)
+		fuzz_fail("cannot reset the session ids: %s",
+			  sqlite3_errmsg(side));
+	sqlite3_reset(reset_ids);
 }
 
 /* the callers an --auth input can name, by secrets the dictionary holds */
@@ -307,6 +337,29 @@ static bool caller_live(size_t i)
 	return !db_token_find(g_db, hash, &t) && !t.revoked;
 }
 
+/* whether every caller's token is there and live, in one query */
+static bool callers_live(void)
+{
+	static unsigned char hash[NR_CALLERS][AUTH_HASH_LEN];
+	static bool hashed;
+	size_t i;
+	bool all;
+
+	for (i = 0; i < NR_CALLERS; i++) {
+		if (!hashed)
+			auth_secret_hash(callers[i].secret, hash[i]);
+		sqlite3_bind_blob(live_callers, (int)i + 1, hash[i],
+				  AUTH_HASH_LEN, SQLITE_STATIC);
+	}
+	hashed = true;
+	if (sqlite3_step(live_callers) != SQLITE_ROW)
+		fuzz_fail("cannot count the callers' tokens: %s",
+			  sqlite3_errmsg(side));
+	all = sqlite3_column_int(live_callers, 0) == (int)NR_CALLERS;
+	sqlite3_reset(live_callers);
+	return all;
+}
+
 /*
  * Every caller with its live token, as each input expects: one revoked
  * (a logout, DELETE /tokens) takes its user, made anew with its tokens.
@@ -315,6 +368,8 @@ static void restore_callers(void)
 {
 	size_t i, j;
 
+	if (side && callers_live())
+		return;
 	for (i = 0; i < NR_CALLERS; i++) {
 		if (caller_live(i))
 			continue;
@@ -350,6 +405,8 @@ static void reset(void)
 			fuzz_fail("db_open: %s", err);
 	}
 	restore_callers();
+	if (!side)
+		side_open();
 	if (sessions_init(&cfg, g_db) || sessions_count())
 		fuzz_fail("sessions_init failed or found sessions");
 }

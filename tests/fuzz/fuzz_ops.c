@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!sim)
 		fuzz_fail("sim_new failed");
 	fuzz_apply_lines(sim, buf + skip, size - skip);
-	fuzz_round_trip(sim);
+	fuzz_round_trip(sim, "after the ops");
 	sim_free(sim);
 	return 0;
 }

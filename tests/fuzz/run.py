@@ -228,8 +228,13 @@ def main():
                    glob.glob(os.path.join(regress, "*")))
     print("%s: %d seeds, %d regression inputs" % (a.harness, n, len(known) - n),
           flush=True)
+    # UBSan reports and goes on unless told to stop: a build without ASan
+    # (the long run's, see the README "Fuzzing") would count no crash
+    env = dict(os.environ)
+    env["UBSAN_OPTIONS"] = env.get("UBSAN_OPTIONS",
+                                   "halt_on_error=1:print_stacktrace=1")
     # each seed and regression input once, alone: a crash names its file
-    rc = subprocess.call([binary] + known)
+    rc = subprocess.call([binary] + known, env=env)
     if rc:
         print("%s: a seed or regression input fails (exit %d)" % (a.harness, rc))
         return 1
@@ -251,7 +256,6 @@ def main():
         args.append("-max_total_time=%d" % a.seconds)
     # no allocation stacks: recording one per malloc was a third of the
     # time; run a crash input alone (without run.py) to see them
-    env = dict(os.environ)
     env["ASAN_OPTIONS"] = ":".join(filter(None, [
         env.get("ASAN_OPTIONS"), "malloc_context_size=0"]))
     rc = subprocess.call(args + extra, env=env)
