@@ -52,7 +52,7 @@ build() {	# build DIR [meson options...]
 # The libFuzzer harnesses (tests/fuzz): a clang build, of their targets
 # alone, so that a warning only clang gives elsewhere cannot stop them.
 FUZZ_TARGETS=(tests/fuzz/fuzz_ops tests/fuzz/fuzz_snapshot tests/fuzz/fuzz_http
-	tests/fuzz/seed_dump)
+	tests/fuzz/seed_dump tests/fuzz/test_json_check)
 build_fuzz() {
 	local out
 	if [[ ! -f build-fuzz/build.ninja ]]; then
