@@ -332,11 +332,12 @@ async function walksAt(browser, d, vw, vh) {
   await page.goto(d.base + '/');
   await settle(page);
   await page.keyboard.press('l');
-  for (const [lesson, steps, pfn] of [['fork-chain', 7, 1], ['file-sharing', 27, 13]]) {
+  // every lesson step that walks a frame: [lesson, its steps, the step, the frame]
+  for (const [lesson, steps, at, pfn] of [['fork-chain', 7, 7, 1], ['mremap', 6, 5, 1], ['file-sharing', 27, 27, 13]]) {
     const name = `${size} large ${lesson}`;
     await loadLesson(page, lesson, steps);
-    await page.goto(`${d.base}/${(await page.evaluate(() => location.hash)).replace(/step\/0$/, `step/${steps}`)}`);
-    await settle(page, { pos: `step ${steps} of ${steps}` });
+    await page.goto(`${d.base}/${(await page.evaluate(() => location.hash)).replace(/step\/0$/, `step/${at}`)}`);
+    await settle(page, { pos: `step ${at} of ${steps}` });
     const id = (await page.evaluate(() => location.hash)).match(/#\/s\/(\d+)/)[1];
     const w = await api(d.base, `/api/v1/sessions/${id}/frames/${pfn}/walk`);
     const st = await api(d.base, `/api/v1/sessions/${id}`);
@@ -346,10 +347,14 @@ async function walksAt(browser, d, vw, vh) {
     await page.waitForFunction((p) => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes(`pfn ${p} `), pfn);
     const start = await page.evaluate((p) => document.querySelector(`#graph g.node[data-id="pfn${p}"]`)?.classList.contains('walk-start'), pfn);
     check(`${name}: the walked frame pfn ${pfn} is marked`, start);
-    let visits = 0, outside = [], cut = [], covered = [];
+    let visits = 0, outside = [], cut = [], covered = [], treeMin = Infinity;
+    // the tree, whole and at the text floor, at every step of the walk
+    const floor = MIN_TEXT[`${size} large`];
+    treeMin = Math.min(treeMin, treeWhole(`${name} walk start`, await page.evaluate(measureTree), floor));
     for (let i = 0; i < 60; i++) {
       if ((await page.textContent('#walk-tally')).startsWith('visited')) break;
       await page.click('#walk-step');
+      treeMin = Math.min(treeMin, treeWhole(`${name} walk step ${i + 1}`, await page.evaluate(measureTree), floor));
       const r = await page.evaluate(() => {
         const box = document.getElementById('graph').getBoundingClientRect();
         const g = document.querySelector('#graph g.node.walk-probe') || null;
@@ -377,7 +382,7 @@ async function walksAt(browser, d, vw, vh) {
     const unopened = await page.evaluate((ids) => ids.filter((id) => !document.querySelector(`#graph g.node.vma[data-id="${id}"]:is(.walk-hit, .walk-miss)`)),
       w.visits.map((v) => `vma${v.vma}`));
     check(`${name}: every visited VMA drawn on its own, marked`, unopened.length === 0, unopened.join(' '));
-    treeWhole(name, await page.evaluate(measureTree));
+    console.log(`${name}: interval tree of ${await page.evaluate(() => document.querySelectorAll('#walk-tree .tree-node').length)} nodes, smallest text ${treeMin.toFixed(1)} px over the walk`);
     if (lesson === 'file-sharing') {
       panelSays('a file', await detailsOf(page, 'file1'), 'file libc.so #1', { size: '64 pages (256 KiB)', 'page cache': '64 pages cached',
         i_mmap: '24 VMAs map it:vma #1 (pid 1) pgoff 0x0..0x3' });
@@ -433,23 +438,31 @@ function measureTree() {
     });
     return { key: g.dataset.key, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom, texts };
   });
-  return { panel: { x0: pr.left + panel.clientLeft, x1: pr.left + panel.clientLeft + panel.clientWidth },
+  return { panel: { x0: pr.left + panel.clientLeft, x1: pr.left + panel.clientLeft + panel.clientWidth,
+    y0: pr.top + panel.clientTop, y1: pr.top + panel.clientTop + panel.clientHeight },
+    probe: panel.querySelector('.tree-node.probe')?.dataset.key ?? null,
     svg: sr && { x0: sr.left, y0: sr.top, x1: sr.right, y1: sr.bottom }, sideways: panel.scrollWidth > panel.clientWidth, nodes };
 }
 
 // no label cut: every text inside its node, every node inside the panel's
-// width and the drawing; returns the smallest text size
-function treeWhole(label, t) {
+// width and the drawing, and in its scrolled view whole or not at all (a
+// node half shown at the panel's edge reads as a cut label); the node
+// examined shown; the text at least floor px.  Returns the smallest text.
+function treeWhole(label, t, floor = 0) {
   check(`${label}: the interval tree is drawn`, t.nodes.length > 0);
-  const cut = [], out = [];
+  const cut = [], out = [], half = [];
   for (const n of t.nodes) {
     for (const x of n.texts) if (!inside(x, n, 0.5)) cut.push(`${n.key}: "${x.text}"`);
     if (n.x0 < t.panel.x0 - 0.5 || n.x1 > t.panel.x1 + 0.5 || !inside(n, t.svg, 0.5)) out.push(`${n.key} ${n.x0.toFixed(0)}..${n.x1.toFixed(0)} in ${t.panel.x0.toFixed(0)}..${t.panel.x1.toFixed(0)}`);
+    const seen = n.y1 > t.panel.y0 + 0.5 && n.y0 < t.panel.y1 - 0.5;
+    if (seen && (n.y0 < t.panel.y0 - 1 || n.y1 > t.panel.y1 + 1)) half.push(`${n.key} ${n.y0.toFixed(0)}..${n.y1.toFixed(0)} in ${t.panel.y0.toFixed(0)}..${t.panel.y1.toFixed(0)}`);
+    if (n.key === t.probe && !seen) half.push(`the node examined, ${n.key}, out of view`);
   }
   check(`${label}: the interval tree's labels are whole`, cut.length === 0, cut.slice(0, 4).join(', '));
   check(`${label}: every interval-tree node inside its panel`, out.length === 0 && !t.sideways, `${out.slice(0, 4).join(', ')}${t.sideways ? ' (scrolls sideways)' : ''}`);
+  check(`${label}: the interval tree shows whole nodes only, the one examined among them`, half.length === 0, half.slice(0, 3).join(', '));
   const min = Math.min(...t.nodes.flatMap((n) => n.texts.map((x) => x.px)));
-  console.log(`${label}: interval tree of ${t.nodes.length} nodes, smallest text ${min.toFixed(1)} px`);
+  if (floor) check(`${label}: the interval tree's text at least ${floor} px`, min >= floor - 0.01, `${min.toFixed(2)} px`);
   return min;
 }
 
@@ -749,7 +762,7 @@ async function big(browser, d, bench) {
     rebuilt.slice(0, 3).map((x) => `${x.kept} of ${x.of} kept`).join('; '));
   const bigCut = listCut(await page.evaluate(measureSteps));
   check('20x200 walk: the step list shows whole lines, none under another panel, the current one among them', bigCut.length === 0, bigCut.join('; '));
-  treeWhole('20x200 walk of pfn 1', await page.evaluate(measureTree));
+  treeWhole('20x200 walk of pfn 1', await page.evaluate(measureTree), MIN_TEXT['1920x1080']);
   longest.push(...await tasks('20 walk steps'));
   console.log(`20x200: longest task on the main thread ${longest.length ? Math.max(...longest).toFixed(0) : 'under 50'} ms`);
   bench.push({ tag: '1920x1080', lesson: '20x200', step: 'first', render: m.renderMs, step_ms: first });
