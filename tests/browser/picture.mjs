@@ -19,8 +19,8 @@ const rmapd = process.argv[2] || process.env.RMAPD || join(here, '../../build/da
 const webRoot = process.env.WEB_ROOT || resolve(here, '../../web');
 const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
 const only = process.env.PICTURE_ONLY || '';   // a lesson name, to run one while developing
-// the parts to run while developing (all by default): lessons,walks,marks,interaction,big
-const parts = new Set((process.env.PICTURE_PARTS || 'lessons,walks,marks,interaction,big').split(','));
+// the parts to run while developing (all by default): lessons,walks,controls,marks,interaction,big
+const parts = new Set((process.env.PICTURE_PARTS || 'lessons,walks,controls,marks,interaction,big').split(','));
 // the sizes to run the lessons at while developing, e.g. "1280x800 large" (all by default)
 const sizes = process.env.PICTURE_SIZES ? process.env.PICTURE_SIZES.split(',') : null;
 let passed = 0, failed = 0;
@@ -292,6 +292,10 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
         if (!shown) rowAway[tag] = (rowAway[tag] || 0) + 1;
         check(`${label}: the timeline's current row is whole in view`, shown, JSON.stringify(row));
       }
+      if (large && !present) {
+        const bad = controlsWrong(await page.evaluate(measureControls));
+        check(`${label}: no control of the timeline or the walk wraps or is cut`, bad.length === 0, bad.slice(0, 4).join('; '));
+      }
       min = Math.min(min, geometry(label, m, st));
       const hid = await page.evaluate(coveredNodes);
       check(`${label}: no panel covers a node`, hid.length === 0, hid.slice(0, 4).join('; '));
@@ -317,6 +321,97 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
 function watch(page) {
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+}
+
+// The timeline's and the walk's controls as the screen shows them: each
+// control's box, its text's lines and their height (a button's box is one
+// line box: its text on one line, its height that line with its padding and
+// border), the column's content box it must lie in, and its group: controls
+// that belong on one line together.
+function measureControls() {
+  const rows = [...document.querySelectorAll('#left > .row, #right > .row')].filter((r) => r.checkVisibility());
+  const group = { 'step-back': 'timeline steps', 'step-slider-label': 'timeline steps', 'step-forward': 'timeline steps',
+    'walk-pfn': 'walk frame', 'walk-start': 'walk frame', 'walk-back': 'walk play', 'walk-play': 'walk play',
+    'walk-step': 'walk play', 'walk-end': 'walk play', 'step-latest': 'timeline latest', 'step-rewind': 'timeline latest' };
+  const out = [];
+  for (const row of rows) {
+    const col = row.closest('section'), c = col.getBoundingClientRect(), cs = getComputedStyle(col);
+    const box = { x0: c.left + col.clientLeft + parseFloat(cs.paddingLeft), x1: c.left + col.clientLeft + col.clientWidth - parseFloat(cs.paddingRight),
+      y0: c.top + col.clientTop, y1: Math.min(c.top + col.clientTop + col.clientHeight, window.innerHeight) };
+    for (const e of row.querySelectorAll('button, select, input, output')) {
+      if (!e.checkVisibility()) continue;
+      const b = e.getBoundingClientRect(), st = getComputedStyle(e);
+      let lines = 1, line = 0;
+      if (e.tagName === 'BUTTON' || e.tagName === 'OUTPUT') {
+        const r = document.createRange();
+        r.selectNodeContents(e);
+        const rects = [...r.getClientRects()].filter((x) => x.width > 0);
+        lines = new Set(rects.map((x) => Math.round(x.top))).size;
+        line = Math.max(parseFloat(st.lineHeight) || 0, ...rects.map((x) => x.height));
+      }
+      const chrome = parseFloat(st.paddingTop) + parseFloat(st.paddingBottom) + parseFloat(st.borderTopWidth) + parseFloat(st.borderBottomWidth);
+      out.push({ id: e.id, tag: e.tagName, group: group[e.id] || null, x0: b.left, x1: b.right, y0: b.top, y1: b.bottom,
+        lines, line, chrome, box, window: window.innerWidth });
+    }
+  }
+  return out;
+}
+
+// what is wrong with the controls shown: a control on two lines or taller
+// than one, cut by its column or the window, over another, its group split
+function controlsWrong(items) {
+  const bad = [];
+  for (const c of items) {
+    if (c.lines !== 1 && (c.tag === 'BUTTON' || c.tag === 'OUTPUT')) bad.push(`${c.id}: ${c.lines} lines`);
+    if (c.tag === 'BUTTON' && c.y1 - c.y0 > c.line + c.chrome + 1.5) bad.push(`${c.id}: ${(c.y1 - c.y0).toFixed(1)} px high, one line is ${(c.line + c.chrome).toFixed(1)}`);
+    if (c.x0 < c.box.x0 - 0.5 || c.x1 > c.box.x1 + 0.5 || c.x1 > c.window) bad.push(`${c.id}: ${c.x0.toFixed(0)}..${c.x1.toFixed(0)} outside its column's ${c.box.x0.toFixed(0)}..${c.box.x1.toFixed(0)}`);
+    // in the column's view and the window, whole (not half under its edge, not scrolled away)
+    if (c.y0 < c.box.y0 - 0.5 || c.y1 > c.box.y1 + 0.5) bad.push(`${c.id}: ${c.y0.toFixed(0)}..${c.y1.toFixed(0)} not whole in its column's view ${c.box.y0.toFixed(0)}..${c.box.y1.toFixed(0)}`);
+  }
+  for (let i = 0; i < items.length; i++) {
+    for (let j = i + 1; j < items.length; j++) if (overlap(items[i], items[j])) bad.push(`${items[i].id} over ${items[j].id}`);
+  }
+  const groups = new Map();
+  for (const c of items) if (c.group) groups.set(c.group, [...(groups.get(c.group) || []), c]);
+  for (const [g, cs] of groups) {
+    const mid = cs.map((c) => (c.y0 + c.y1) / 2);
+    if (Math.max(...mid) - Math.min(...mid) > 3) bad.push(`${g} on more than one line (${cs.map((c) => `${c.id} ${c.y0.toFixed(0)}`).join(', ')})`);
+  }
+  return bad;
+}
+
+// The controls whole at the sizes a class meets: a lesson's last op (the
+// widest "op N"), a walk loaded and stepped, then looking back one op
+// (latest and rewind shown)
+async function controls(browser, d) {
+  for (const [w, h, large] of [[1280, 800, true], [1920, 1080, true], [1024, 700, false]]) {
+    const size = `${w}x${h}${large ? ' large' : ''}`;
+    const page = await browser.newPage({ viewport: { width: w, height: h } });
+    watch(page);
+    const s = await api(d.base, '/api/v1/sessions', { scenario: 'file-sharing' });
+    await page.goto(`${d.base}/#/s/${s.id}/lesson/file-sharing/step/27`);
+    await settle(page, { pos: 'step 27 of 27' });
+    if (large) await page.keyboard.press('l');
+    await page.selectOption('#walk-pfn', '13');
+    await page.click('#walk-start');
+    await settle(page);
+    await page.waitForFunction(() => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes('pfn 13 '));
+    for (let i = 0; i < 3; i++) await page.click('#walk-step');
+    const now = await page.evaluate(measureControls);
+    check(`${size}: the timeline's and the walk's controls are shown`, ['step-back', 'step-forward', 'step-slider', 'walk-start', 'walk-kind', 'walk-end'].every((id) => now.some((c) => c.id === id)),
+      now.map((c) => c.id).join(' '));
+    const bad = controlsWrong(now);
+    check(`${size} walking: no control of the timeline or the walk wraps or is cut`, bad.length === 0, bad.slice(0, 4).join('; '));
+    treeWhole(`${size} walking`, await page.evaluate(measureTree), large ? MIN_TEXT[size] : 10);
+    await page.screenshot({ path: join(shots, `picture-controls-${size.replace(' ', '-')}.png`) });
+    await page.click('#step-back');
+    await settle(page, { op: 26 });
+    const back = await page.evaluate(measureControls);
+    const badBack = controlsWrong(back);
+    check(`${size} looking back: latest and rewind shown`, back.some((c) => c.id === 'step-latest') && back.some((c) => c.id === 'step-rewind'));
+    check(`${size} looking back: no control of the timeline or the walk wraps or is cut`, badBack.length === 0, badBack.slice(0, 4).join('; '));
+    await page.close();
+  }
 }
 
 // A walk keeps its subject in view: the walked frame marked, each step's VMA
@@ -786,6 +881,7 @@ async function main() {
     }
     if (!only) {
       if (parts.has('walks')) await walks(browser, d);
+      if (parts.has('controls')) await controls(browser, d);
       if (parts.has('marks')) await marksOfLessons(browser, d);
       if (parts.has('interaction')) await interaction(browser, d);
       if (parts.has('big')) await big(browser, d, bench);

@@ -11,9 +11,10 @@ import { floorPx } from './graph.js';
 const NS = 'http://www.w3.org/2000/svg';
 // drawn as an indented tree, to fit a narrow column: one row per node in
 // key order (the left subtree above its parent, the right below), indented
-// by depth.  Its text is the picture's own floor (18 px in large type on a
-// 1920-wide screen, 14 px at 1280, 10 px in normal type): the class reads
-// the tree as it reads the graph.  Sizes are in ems of that text.
+// by depth.  Its text is the picture's own floor in large type (18 px on a
+// 1920-wide screen, 14 px at 1280): the class reads the tree as it reads
+// the graph; 10 px in normal type (the graph's 8 px floor at 1024 is for a
+// drawing that can be zoomed; the tree cannot).  Sizes are in ems of it.
 const LINE = 1.2, PAD = 0.35, GAP = 0.35;
 // the SVG's margin around the tree, in px: room for a marked node's thick outline
 const MARGIN = 2;
@@ -88,7 +89,7 @@ function measure(svg, texts) {
 // on screen), pitch (a row's height on screen), gap, rows.
 export function drawTree(box, nodes, mark) {
   // the same tree at the same size (a walk's next step): only its marks change
-  const px = floorPx(), room = box.clientWidth;
+  const px = Math.max(10, floorPx()), room = box.clientWidth;
   if (nodes && box.drawnTree === nodes && box.drawnPx === px && box.drawnRoom === room) {
     for (const g of box.querySelectorAll('.tree-node')) {
       const cls = `tree-node ${g.dataset.color} ${mark(Number(g.dataset.key)) || ''}`;
