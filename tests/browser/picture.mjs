@@ -287,10 +287,14 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
       // other panel, inside the window: the form is folded while a lesson
       // runs, so lesson, timeline and picture share the screen
       if (!present) {
-        const row = (await page.evaluate(measureSteps, 'timeline')).find((x) => x.current);
+        const rows = await page.evaluate(measureSteps, 'timeline');
+        const row = rows.find((x) => x.current);
         const shown = row && row.whole && !row.covered;
         if (!shown) rowAway[tag] = (rowAway[tag] || 0) + 1;
         check(`${label}: the timeline's current row is whole in view`, shown, JSON.stringify(row));
+        // and the rows above it: whole or out of view, none half cut at the list's top
+        const half = rows.slice(0, rows.indexOf(row)).filter((x) => !x.whole);
+        check(`${label}: the timeline's rows above the current one are whole`, half.length === 0, JSON.stringify(half[0]));
       }
       if (large && !present) {
         const bad = controlsWrong(await page.evaluate(measureControls));
