@@ -19,8 +19,8 @@ const rmapd = process.argv[2] || process.env.RMAPD || join(here, '../../build/da
 const webRoot = process.env.WEB_ROOT || resolve(here, '../../web');
 const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
 const only = process.env.PICTURE_ONLY || '';   // a lesson name, to run one while developing
-// the parts to run while developing (all by default): lessons,walks,marks,interaction,big
-const parts = new Set((process.env.PICTURE_PARTS || 'lessons,walks,marks,interaction,big').split(','));
+// the parts to run while developing (all by default): lessons,walks,controls,marks,interaction,big
+const parts = new Set((process.env.PICTURE_PARTS || 'lessons,walks,controls,marks,interaction,big').split(','));
 // the sizes to run the lessons at while developing, e.g. "1280x800 large" (all by default)
 const sizes = process.env.PICTURE_SIZES ? process.env.PICTURE_SIZES.split(',') : null;
 let passed = 0, failed = 0;
@@ -287,10 +287,18 @@ async function lessonsAt(browser, d, lessons, w, h, large, bench, present = fals
       // other panel, inside the window: the form is folded while a lesson
       // runs, so lesson, timeline and picture share the screen
       if (!present) {
-        const row = (await page.evaluate(measureSteps, 'timeline')).find((x) => x.current);
+        const rows = await page.evaluate(measureSteps, 'timeline');
+        const row = rows.find((x) => x.current);
         const shown = row && row.whole && !row.covered;
         if (!shown) rowAway[tag] = (rowAway[tag] || 0) + 1;
         check(`${label}: the timeline's current row is whole in view`, shown, JSON.stringify(row));
+        // and the rows above it: whole or out of view, none half cut at the list's top
+        const half = rows.slice(0, rows.indexOf(row)).filter((x) => !x.whole);
+        check(`${label}: the timeline's rows above the current one are whole`, half.length === 0, JSON.stringify(half[0]));
+      }
+      if (large && !present) {
+        const bad = controlsWrong(await page.evaluate(measureControls));
+        check(`${label}: no control of the timeline or the walk wraps or is cut`, bad.length === 0, bad.slice(0, 4).join('; '));
       }
       min = Math.min(min, geometry(label, m, st));
       const hid = await page.evaluate(coveredNodes);
@@ -319,6 +327,97 @@ function watch(page) {
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
 }
 
+// The timeline's and the walk's controls as the screen shows them: each
+// control's box, its text's lines and their height (a button's box is one
+// line box: its text on one line, its height that line with its padding and
+// border), the column's content box it must lie in, and its group: controls
+// that belong on one line together.
+function measureControls() {
+  const rows = [...document.querySelectorAll('#left > .row, #right > .row')].filter((r) => r.checkVisibility());
+  const group = { 'step-back': 'timeline steps', 'step-slider-label': 'timeline steps', 'step-forward': 'timeline steps',
+    'walk-pfn': 'walk frame', 'walk-start': 'walk frame', 'walk-back': 'walk play', 'walk-play': 'walk play',
+    'walk-step': 'walk play', 'walk-end': 'walk play', 'step-latest': 'timeline latest', 'step-rewind': 'timeline latest' };
+  const out = [];
+  for (const row of rows) {
+    const col = row.closest('section'), c = col.getBoundingClientRect(), cs = getComputedStyle(col);
+    const box = { x0: c.left + col.clientLeft + parseFloat(cs.paddingLeft), x1: c.left + col.clientLeft + col.clientWidth - parseFloat(cs.paddingRight),
+      y0: c.top + col.clientTop, y1: Math.min(c.top + col.clientTop + col.clientHeight, window.innerHeight) };
+    for (const e of row.querySelectorAll('button, select, input, output')) {
+      if (!e.checkVisibility()) continue;
+      const b = e.getBoundingClientRect(), st = getComputedStyle(e);
+      let lines = 1, line = 0;
+      if (e.tagName === 'BUTTON' || e.tagName === 'OUTPUT') {
+        const r = document.createRange();
+        r.selectNodeContents(e);
+        const rects = [...r.getClientRects()].filter((x) => x.width > 0);
+        lines = new Set(rects.map((x) => Math.round(x.top))).size;
+        line = Math.max(parseFloat(st.lineHeight) || 0, ...rects.map((x) => x.height));
+      }
+      const chrome = parseFloat(st.paddingTop) + parseFloat(st.paddingBottom) + parseFloat(st.borderTopWidth) + parseFloat(st.borderBottomWidth);
+      out.push({ id: e.id, tag: e.tagName, group: group[e.id] || null, x0: b.left, x1: b.right, y0: b.top, y1: b.bottom,
+        lines, line, chrome, box, window: window.innerWidth });
+    }
+  }
+  return out;
+}
+
+// what is wrong with the controls shown: a control on two lines or taller
+// than one, cut by its column or the window, over another, its group split
+function controlsWrong(items) {
+  const bad = [];
+  for (const c of items) {
+    if (c.lines !== 1 && (c.tag === 'BUTTON' || c.tag === 'OUTPUT')) bad.push(`${c.id}: ${c.lines} lines`);
+    if (c.tag === 'BUTTON' && c.y1 - c.y0 > c.line + c.chrome + 1.5) bad.push(`${c.id}: ${(c.y1 - c.y0).toFixed(1)} px high, one line is ${(c.line + c.chrome).toFixed(1)}`);
+    if (c.x0 < c.box.x0 - 0.5 || c.x1 > c.box.x1 + 0.5 || c.x1 > c.window) bad.push(`${c.id}: ${c.x0.toFixed(0)}..${c.x1.toFixed(0)} outside its column's ${c.box.x0.toFixed(0)}..${c.box.x1.toFixed(0)}`);
+    // in the column's view and the window, whole (not half under its edge, not scrolled away)
+    if (c.y0 < c.box.y0 - 0.5 || c.y1 > c.box.y1 + 0.5) bad.push(`${c.id}: ${c.y0.toFixed(0)}..${c.y1.toFixed(0)} not whole in its column's view ${c.box.y0.toFixed(0)}..${c.box.y1.toFixed(0)}`);
+  }
+  for (let i = 0; i < items.length; i++) {
+    for (let j = i + 1; j < items.length; j++) if (overlap(items[i], items[j])) bad.push(`${items[i].id} over ${items[j].id}`);
+  }
+  const groups = new Map();
+  for (const c of items) if (c.group) groups.set(c.group, [...(groups.get(c.group) || []), c]);
+  for (const [g, cs] of groups) {
+    const mid = cs.map((c) => (c.y0 + c.y1) / 2);
+    if (Math.max(...mid) - Math.min(...mid) > 3) bad.push(`${g} on more than one line (${cs.map((c) => `${c.id} ${c.y0.toFixed(0)}`).join(', ')})`);
+  }
+  return bad;
+}
+
+// The controls whole at the sizes a class meets: a lesson's last op (the
+// widest "op N"), a walk loaded and stepped, then looking back one op
+// (latest and rewind shown)
+async function controls(browser, d) {
+  for (const [w, h, large] of [[1280, 800, true], [1920, 1080, true], [1024, 700, false]]) {
+    const size = `${w}x${h}${large ? ' large' : ''}`;
+    const page = await browser.newPage({ viewport: { width: w, height: h } });
+    watch(page);
+    const s = await api(d.base, '/api/v1/sessions', { scenario: 'file-sharing' });
+    await page.goto(`${d.base}/#/s/${s.id}/lesson/file-sharing/step/27`);
+    await settle(page, { pos: 'step 27 of 27' });
+    if (large) await page.keyboard.press('l');
+    await page.selectOption('#walk-pfn', '13');
+    await page.click('#walk-start');
+    await settle(page);
+    await page.waitForFunction(() => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes('pfn 13 '));
+    for (let i = 0; i < 3; i++) await page.click('#walk-step');
+    const now = await page.evaluate(measureControls);
+    check(`${size}: the timeline's and the walk's controls are shown`, ['step-back', 'step-forward', 'step-slider', 'walk-start', 'walk-kind', 'walk-end'].every((id) => now.some((c) => c.id === id)),
+      now.map((c) => c.id).join(' '));
+    const bad = controlsWrong(now);
+    check(`${size} walking: no control of the timeline or the walk wraps or is cut`, bad.length === 0, bad.slice(0, 4).join('; '));
+    treeWhole(`${size} walking`, await page.evaluate(measureTree), large ? MIN_TEXT[size] : 10);
+    await page.screenshot({ path: join(shots, `picture-controls-${size.replace(' ', '-')}.png`) });
+    await page.click('#step-back');
+    await settle(page, { op: 26 });
+    const back = await page.evaluate(measureControls);
+    const badBack = controlsWrong(back);
+    check(`${size} looking back: latest and rewind shown`, back.some((c) => c.id === 'step-latest') && back.some((c) => c.id === 'step-rewind'));
+    check(`${size} looking back: no control of the timeline or the walk wraps or is cut`, badBack.length === 0, badBack.slice(0, 4).join('; '));
+    await page.close();
+  }
+}
+
 // A walk keeps its subject in view: the walked frame marked, each step's VMA
 // inside the picture, each visit's address worked out with its numbers.
 async function walks(browser, d) {
@@ -332,11 +431,12 @@ async function walksAt(browser, d, vw, vh) {
   await page.goto(d.base + '/');
   await settle(page);
   await page.keyboard.press('l');
-  for (const [lesson, steps, pfn] of [['fork-chain', 7, 1], ['file-sharing', 27, 13]]) {
+  // every lesson step that walks a frame: [lesson, its steps, the step, the frame]
+  for (const [lesson, steps, at, pfn] of [['fork-chain', 7, 7, 1], ['mremap', 6, 5, 1], ['file-sharing', 27, 27, 13]]) {
     const name = `${size} large ${lesson}`;
     await loadLesson(page, lesson, steps);
-    await page.goto(`${d.base}/${(await page.evaluate(() => location.hash)).replace(/step\/0$/, `step/${steps}`)}`);
-    await settle(page, { pos: `step ${steps} of ${steps}` });
+    await page.goto(`${d.base}/${(await page.evaluate(() => location.hash)).replace(/step\/0$/, `step/${at}`)}`);
+    await settle(page, { pos: `step ${at} of ${steps}` });
     const id = (await page.evaluate(() => location.hash)).match(/#\/s\/(\d+)/)[1];
     const w = await api(d.base, `/api/v1/sessions/${id}/frames/${pfn}/walk`);
     const st = await api(d.base, `/api/v1/sessions/${id}`);
@@ -346,10 +446,14 @@ async function walksAt(browser, d, vw, vh) {
     await page.waitForFunction((p) => (document.querySelector('#walk-steps li[data-step=start]')?.textContent || '').includes(`pfn ${p} `), pfn);
     const start = await page.evaluate((p) => document.querySelector(`#graph g.node[data-id="pfn${p}"]`)?.classList.contains('walk-start'), pfn);
     check(`${name}: the walked frame pfn ${pfn} is marked`, start);
-    let visits = 0, outside = [], cut = [], covered = [];
+    let visits = 0, outside = [], cut = [], covered = [], treeMin = Infinity;
+    // the tree, whole and at the text floor, at every step of the walk
+    const floor = MIN_TEXT[`${size} large`];
+    treeMin = Math.min(treeMin, treeWhole(`${name} walk start`, await page.evaluate(measureTree), floor));
     for (let i = 0; i < 60; i++) {
       if ((await page.textContent('#walk-tally')).startsWith('visited')) break;
       await page.click('#walk-step');
+      treeMin = Math.min(treeMin, treeWhole(`${name} walk step ${i + 1}`, await page.evaluate(measureTree), floor));
       const r = await page.evaluate(() => {
         const box = document.getElementById('graph').getBoundingClientRect();
         const g = document.querySelector('#graph g.node.walk-probe') || null;
@@ -377,7 +481,7 @@ async function walksAt(browser, d, vw, vh) {
     const unopened = await page.evaluate((ids) => ids.filter((id) => !document.querySelector(`#graph g.node.vma[data-id="${id}"]:is(.walk-hit, .walk-miss)`)),
       w.visits.map((v) => `vma${v.vma}`));
     check(`${name}: every visited VMA drawn on its own, marked`, unopened.length === 0, unopened.join(' '));
-    treeWhole(name, await page.evaluate(measureTree));
+    console.log(`${name}: interval tree of ${await page.evaluate(() => document.querySelectorAll('#walk-tree .tree-node').length)} nodes, smallest text ${treeMin.toFixed(1)} px over the walk`);
     if (lesson === 'file-sharing') {
       panelSays('a file', await detailsOf(page, 'file1'), 'file libc.so #1', { size: '64 pages (256 KiB)', 'page cache': '64 pages cached',
         i_mmap: '24 VMAs map it:vma #1 (pid 1) pgoff 0x0..0x3' });
@@ -433,23 +537,31 @@ function measureTree() {
     });
     return { key: g.dataset.key, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom, texts };
   });
-  return { panel: { x0: pr.left + panel.clientLeft, x1: pr.left + panel.clientLeft + panel.clientWidth },
+  return { panel: { x0: pr.left + panel.clientLeft, x1: pr.left + panel.clientLeft + panel.clientWidth,
+    y0: pr.top + panel.clientTop, y1: pr.top + panel.clientTop + panel.clientHeight },
+    probe: panel.querySelector('.tree-node.probe')?.dataset.key ?? null,
     svg: sr && { x0: sr.left, y0: sr.top, x1: sr.right, y1: sr.bottom }, sideways: panel.scrollWidth > panel.clientWidth, nodes };
 }
 
 // no label cut: every text inside its node, every node inside the panel's
-// width and the drawing; returns the smallest text size
-function treeWhole(label, t) {
+// width and the drawing, and in its scrolled view whole or not at all (a
+// node half shown at the panel's edge reads as a cut label); the node
+// examined shown; the text at least floor px.  Returns the smallest text.
+function treeWhole(label, t, floor = 0) {
   check(`${label}: the interval tree is drawn`, t.nodes.length > 0);
-  const cut = [], out = [];
+  const cut = [], out = [], half = [];
   for (const n of t.nodes) {
     for (const x of n.texts) if (!inside(x, n, 0.5)) cut.push(`${n.key}: "${x.text}"`);
     if (n.x0 < t.panel.x0 - 0.5 || n.x1 > t.panel.x1 + 0.5 || !inside(n, t.svg, 0.5)) out.push(`${n.key} ${n.x0.toFixed(0)}..${n.x1.toFixed(0)} in ${t.panel.x0.toFixed(0)}..${t.panel.x1.toFixed(0)}`);
+    const seen = n.y1 > t.panel.y0 + 0.5 && n.y0 < t.panel.y1 - 0.5;
+    if (seen && (n.y0 < t.panel.y0 - 1 || n.y1 > t.panel.y1 + 1)) half.push(`${n.key} ${n.y0.toFixed(0)}..${n.y1.toFixed(0)} in ${t.panel.y0.toFixed(0)}..${t.panel.y1.toFixed(0)}`);
+    if (n.key === t.probe && !seen) half.push(`the node examined, ${n.key}, out of view`);
   }
   check(`${label}: the interval tree's labels are whole`, cut.length === 0, cut.slice(0, 4).join(', '));
   check(`${label}: every interval-tree node inside its panel`, out.length === 0 && !t.sideways, `${out.slice(0, 4).join(', ')}${t.sideways ? ' (scrolls sideways)' : ''}`);
+  check(`${label}: the interval tree shows whole nodes only, the one examined among them`, half.length === 0, half.slice(0, 3).join(', '));
   const min = Math.min(...t.nodes.flatMap((n) => n.texts.map((x) => x.px)));
-  console.log(`${label}: interval tree of ${t.nodes.length} nodes, smallest text ${min.toFixed(1)} px`);
+  if (floor) check(`${label}: the interval tree's text at least ${floor} px`, min >= floor - 0.01, `${min.toFixed(2)} px`);
   return min;
 }
 
@@ -749,7 +861,7 @@ async function big(browser, d, bench) {
     rebuilt.slice(0, 3).map((x) => `${x.kept} of ${x.of} kept`).join('; '));
   const bigCut = listCut(await page.evaluate(measureSteps));
   check('20x200 walk: the step list shows whole lines, none under another panel, the current one among them', bigCut.length === 0, bigCut.join('; '));
-  treeWhole('20x200 walk of pfn 1', await page.evaluate(measureTree));
+  treeWhole('20x200 walk of pfn 1', await page.evaluate(measureTree), MIN_TEXT['1920x1080']);
   longest.push(...await tasks('20 walk steps'));
   console.log(`20x200: longest task on the main thread ${longest.length ? Math.max(...longest).toFixed(0) : 'under 50'} ms`);
   bench.push({ tag: '1920x1080', lesson: '20x200', step: 'first', render: m.renderMs, step_ms: first });
@@ -773,6 +885,7 @@ async function main() {
     }
     if (!only) {
       if (parts.has('walks')) await walks(browser, d);
+      if (parts.has('controls')) await controls(browser, d);
       if (parts.has('marks')) await marksOfLessons(browser, d);
       if (parts.has('interaction')) await interaction(browser, d);
       if (parts.has('big')) await big(browser, d, bench);

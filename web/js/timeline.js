@@ -107,6 +107,13 @@ export class Timeline {
     this.go = go;
     this.shown = 0;
     this.latest = 0;
+    // the list resized (the lesson's text above it, the header): its
+    // current row shown again from a row's top
+    let height = 0;
+    new ResizeObserver(([e]) => {
+      const h = e.borderBoxSize?.[0]?.blockSize ?? e.contentRect.height;
+      if (Math.abs(h - height) > 0.5) { height = h; this.reveal(); }
+    }).observe(el.list);
     el.back.addEventListener('click', () => { if (this.shown > 0) go(this.shown - 1); });
     el.forward.addEventListener('click', () => { if (this.shown < this.latest) go(this.shown + 1); });
     el.latest.addEventListener('click', () => go(this.latest));
@@ -158,13 +165,21 @@ export class Timeline {
   }
 
   // the current row in view inside the list itself, never by scrolling the
-  // column (which would carry the form away after Apply)
+  // column (which would carry the form away after Apply): the list scrolled
+  // the least that shows it whole, from a row's top (scrolled to the pixel,
+  // the row above came out half cut at the list's top edge)
   reveal() {
     const { list } = this.el;
     const li = list.querySelector('li.current');
+    list.style.paddingBottom = '';
     if (!li) return;
     const top = li.offsetTop, bottom = top + li.offsetHeight;   // the list is their offsetParent
-    if (top < list.scrollTop) list.scrollTop = top;
-    else if (bottom > list.scrollTop + list.clientHeight) list.scrollTop = bottom - list.clientHeight;
+    const first = [...list.children].find((r) => r.offsetTop >= bottom - list.clientHeight - 0.5);
+    const to = Math.min(first ? first.offsetTop : top, top);
+    // room below the last row to scroll that far (the browser stops the
+    // scroll at the content's end, mid-row)
+    const short = to + list.clientHeight - list.scrollHeight;
+    if (short > 0) list.style.paddingBottom = `${Math.ceil(short)}px`;
+    list.scrollTop = to;
   }
 }

@@ -127,12 +127,24 @@ export class WalkPlayer {
     drawTree(this.view.tree, this.walk && this.tree, (k) =>
       (cur && key(cur) === k ? `probe ${cur.step}` : matched.has(k) ? 'match' : ''));
     // the node examined in view, scrolling the tree's panel alone (not the
-    // column, which keeps the steps below whole)
+    // column, which keeps the steps below whole), by whole rows
     const t = this.view.tree, n = t.querySelector('.tree-node.probe');
     if (!n) return;
-    const a = n.getBoundingClientRect(), top = t.getBoundingClientRect().top + t.clientTop;
-    if (a.top < top) t.scrollTop -= top - a.top;
-    else if (a.bottom > top + t.clientHeight) t.scrollTop += Math.min(a.top - top, a.bottom - top - t.clientHeight);
+    const pitch = Number(t.dataset.pitch), rows = Number(t.dataset.shown || t.dataset.rows), row = Number(n.dataset.row);
+    const first = Math.min(Math.max(Math.round(t.scrollTop / pitch), row - rows + 1), row);
+    t.scrollTop = first * pitch;
+  }
+
+  // The tree takes the room its column leaves it, in whole rows of nodes
+  // (two at least, so a node examined shows beside its parent or child):
+  // a node half in view was a label cut at the panel's edge.
+  fitTree(room) {
+    const t = this.view.tree, d = t?.dataset;
+    if (!d?.rows) return;
+    const rows = Number(d.rows), pitch = Number(d.pitch), gap = Number(d.gap), margin = Number(d.margin);
+    const shown = Math.min(rows, Math.max(2, Math.floor((room - 2 * margin + gap) / pitch)));
+    t.style.height = `${Math.ceil(shown * pitch - gap + 2 * margin)}px`;
+    d.shown = String(shown);
   }
 
   // the walk drawn on the graph (called again after the graph is redrawn)
@@ -175,7 +187,8 @@ export class WalkPlayer {
     } else {
       tally.textContent = `step ${this.pos + 2} of ${this.steps.length + 1}`;
     }
-    // after the tally, whose lines move the list
+    // after the tally, whose lines move the list, and the tree, whose rows it sizes
+    this.paintTree();
     this.fitList();
     this.paint();
     this.view.changed?.();
@@ -202,34 +215,39 @@ export class WalkPlayer {
   // as its height and its column's room hold, the first of them at its top
   // (scrolled to a step's line by the browser, the top line came out half
   // cut, the last under the tables).  A current step taller than that
-  // stretches the list, and the column scrolls to show it whole.
+  // stretches the list, and the column scrolls to show it whole.  The tree
+  // above takes the room the steps leave (fitTree).
   fitList() {
-    const { list } = this.view;
+    const { list, tree } = this.view;
     list.style.height = '';
     list.style.maxHeight = '';
+    if (tree) tree.style.height = '';
     const cur = list.querySelector('li.current');
     if (!cur) return;
     const shown = [...list.children].filter((li) => !li.hidden);
     // no taller than its style says, nor than the room left in its column
     const col = list.closest('section');
-    let max = parseFloat(getComputedStyle(list).maxHeight) || Infinity;
-    if (col) {
+    const ls = getComputedStyle(list);
+    let max = parseFloat(ls.maxHeight) || Infinity;
+    const bottomOf = () => {
       const c = col.getBoundingClientRect();
-      const room = c.top + col.clientTop + col.clientHeight - parseFloat(getComputedStyle(col).paddingBottom)
-        - list.getBoundingClientRect().top - parseFloat(getComputedStyle(list).marginBottom);
+      return c.top + col.clientTop + col.clientHeight - parseFloat(getComputedStyle(col).paddingBottom);
+    };
+    if (col && tree) {
+      this.fitTree(bottomOf() - tree.getBoundingClientRect().top - parseFloat(ls.marginTop) - parseFloat(ls.marginBottom)
+        - wholeSteps(shown, cur, max).height);
+    }
+    if (col) {
+      const room = bottomOf() - list.getBoundingClientRect().top - parseFloat(ls.marginBottom);
       if (room > 0) max = Math.min(max, room);
     }
-    // offsets from the list's top (it is their offsetParent, with no padding above)
-    const bottom = cur.offsetTop + cur.offsetHeight;
-    let first = shown.indexOf(cur);
-    while (first > 0 && bottom - shown[first - 1].offsetTop <= max) first--;
-    const top = shown[first].offsetTop;
-    list.style.height = `${bottom - top}px`;
+    const { top, height } = wholeSteps(shown, cur, max);
+    list.style.height = `${height}px`;
     list.scrollTop = top;
-    if (bottom - top <= max) return;
+    if (height <= max) return;
     // the column scrolls by what the step needs beyond its room
     list.style.maxHeight = 'none';
-    if (col && max < Infinity) col.scrollTop += bottom - top - max;
+    if (col && max < Infinity) col.scrollTop += height - max;
   }
 
   done() { return this.walk && this.pos >= this.steps.length - 1; }
@@ -259,4 +277,15 @@ export class WalkPlayer {
     this.timer = null;
     if (this.view.playButton) this.view.playButton.textContent = '▶ play';
   }
+}
+
+// The steps shown, current one last, as many as max px hold (the current
+// one however tall): their top and height in the list (their offsetParent,
+// with no padding above).
+function wholeSteps(shown, cur, max) {
+  const bottom = cur.offsetTop + cur.offsetHeight;
+  let first = shown.indexOf(cur);
+  while (first > 0 && bottom - shown[first - 1].offsetTop <= max) first--;
+  const top = shown[first].offsetTop;
+  return { top, height: bottom - top };
 }
