@@ -521,7 +521,8 @@ static bool replay_to(struct session *s, long head)
  * another node, even if it grew back past this copy) or a replay stops.
  * Not while rows of ours are queued: the fence judges those.  If the
  * database does not answer, the copy serves as it is (reads of loaded
- * sessions go on); -1: the session was deleted.
+ * sessions go on); -1: the session was deleted, or is not loaded and its
+ * head cannot be read.
  */
 static int catch_up(struct session *s)
 {
@@ -538,6 +539,14 @@ static int catch_up(struct session *s)
 		unlist(s);
 		return -1;
 	}
+	/*
+	 * The database away: a loaded copy serves as it is, but one never
+	 * loaded here has only the version its row had when this node last
+	 * listed it, perhaps long behind: building that would answer a state
+	 * older than acknowledged ops (the cluster test saw an empty journal)
+	 */
+	if (rc < 0 && !s->sim)
+		return -1;
 	cut = cuts != s->cuts;
 	if (rc || (head == s->version && !cut))
 		return 0;

@@ -863,6 +863,7 @@ int db_session_list(struct db *db, void (*fn)(const struct db_session *, void *)
 	struct reader *r = reader_get(db);
 	struct db_stmt *st;
 	struct db_session s;
+	int rc;
 
 	st = prep(&r->c, "SELECT " SESSION_COLUMNS " FROM sessions ORDER BY id",
 		  "");
@@ -870,9 +871,10 @@ int db_session_list(struct db *db, void (*fn)(const struct db_session *, void *)
 		row_to_session(st, &s);
 		fn(&s, arg);
 	}
+	rc = st && !st->failed ? 0 : -1;
 	done(st);
 	reader_put(r);
-	return st ? 0 : -1;
+	return rc;
 }
 
 #define READ_CHUNK	256
@@ -907,12 +909,15 @@ static int read_chunk(struct db *db, long session, long from, long to,
 		row->op = strdup(db_col_text(st, 1));
 		oom = !row->op;
 	}
-	done(st);
-	reader_put(r);
-	if (!st || oom) {
+	/* rows cut short by a lost connection are not the journal's end */
+	if (!st || oom || st->failed) {
+		done(st);
+		reader_put(r);
 		free_rows(rows, n);
 		return -1;
 	}
+	done(st);
+	reader_put(r);
 	return n;
 }
 
@@ -1094,15 +1099,17 @@ int db_snapshot_list(struct db *db, long session,
 {
 	struct reader *r = reader_get(db);
 	struct db_stmt *st;
+	int rc;
 
 	st = prep(&r->c, "SELECT name, seq FROM snapshots WHERE session = ? AND "
 		  "name IS NOT NULL ORDER BY seq, name", "l", session);
 	while (st && db_stmt_step(st) == DB_STEP_ROW)
 		fn(db_col_text(st, 0),
 		   db_col_long(st, 1), arg);
+	rc = st && !st->failed ? 0 : -1;
 	done(st);
 	reader_put(r);
-	return st ? 0 : -1;
+	return rc;
 }
 
 /* ---- what the group-commit writer asks of this backend ---- */
@@ -1183,8 +1190,14 @@ static void *listen_loop(void *arg)
 			}
 		}
 		if (db->drv->notices(c, 500, each_notice, db) < 0) {
+			/*
+			 * not again at once: a server cutting connections (a
+			 * restart, an operator's pg_terminate_backend before
+			 * ALTER DATABASE) must see this one stay away a while
+			 */
 			db->drv->close(c);
 			c = NULL;
+			sleep(1);
 		}
 	}
 	if (c)

@@ -32,6 +32,7 @@ struct db_conn {
 struct db_stmt {
 	const struct db_driver *drv;
 	struct db_conn *conn;
+	bool failed;	/* its latest step was DB_STEP_ERROR */
 };
 
 struct db_driver {
@@ -118,9 +119,13 @@ extern const struct db_driver db_pg_driver;
 /* the driver for --db target: a postgres(ql):// URL, else a SQLite path */
 const struct db_driver *db_driver_for(const char *target);
 
+/* a loop "while step is a row" ends on an error too: st->failed tells */
 static inline enum db_step db_stmt_step(struct db_stmt *st)
 {
-	return st->drv->step(st);
+	enum db_step r = st->drv->step(st);
+
+	st->failed = r == DB_STEP_ERROR;
+	return r;
 }
 
 static inline long db_col_long(struct db_stmt *st, int col)
