@@ -104,7 +104,7 @@ static const char usage_limits[] =
 "  --quota-stored-bytes N bytes of journal and snapshots a user may store (0 = any)\n"
 "  --credential-grace S   with the database away, credentials verified\n"
 "                         under what it said at most S s before are still\n"
-"                         taken (default 300; 0 = none)\n"
+"                         taken (default 0: none)\n"
 "  --config FILE          read options from FILE\n"
 "  --help, --version\n";
 
@@ -121,7 +121,7 @@ static void defaults(struct config *c)
 	c->max_batch_cost = 2000000;
 	c->max_sessions = 1000;
 	c->max_loaded = 256;
-	c->credential_grace = 300;
+	c->credential_grace = 0;
 	c->max_sse = 1024;
 	c->max_conns = 4096;
 	c->max_conns_per_ip = 256;

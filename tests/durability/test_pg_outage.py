@@ -133,8 +133,9 @@ def auth_on_verified_callers_read_on(grace=None):
         cli(db, "user", "add", user)
     tok = {u: {"Authorization": "Bearer " + cli(db, "token", "create", u)}
            for u in ("ann", "bob")}
-    args = ["--auth", "on"] + (["--credential-grace", str(grace)]
-                               if grace is not None else [])
+    # None: a grace long enough for the test (none is the default)
+    args = ["--auth", "on", "--credential-grace",
+            str(grace) if grace is not None else "300"]
     d = Daemon(RMAPD, db=db, args=args).start()
 
     def req(user, method, path, body=None):
