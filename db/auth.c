@@ -113,6 +113,19 @@ static void row_to_user(struct db_stmt *st, int c, struct db_user *u)
 	u->created = col_long(st, c + 5);
 }
 
+/*
+ * A list's reader given back: 0, or -1 if it could not be made or a step
+ * failed (a loop "while a row" also ends on an error: not the list's end).
+ */
+static int list_end(struct db_stmt *st, void *tok)
+{
+	int rc = st && !st->failed ? 0 : -1;
+
+	db_stmt_free(st);
+	db_read_end(tok);
+	return rc;
+}
+
 int db_user_add(struct db *db, const char *name, const char *display,
 		const char *pwhash, bool admin, long now, long *id)
 {
@@ -243,9 +256,7 @@ int db_user_list(struct db *db, void (*fn)(const struct db_user *, void *),
 		row_to_user(st, 0, &u);
 		fn(&u, arg);
 	}
-	db_stmt_free(st);
-	db_read_end(tok);
-	return st ? 0 : -1;
+	return list_end(st, tok);
 }
 
 /* ---- tokens ---- */
@@ -364,9 +375,7 @@ int db_token_list(struct db *db, long user, const char *kind,
 		row_to_token(st, &t);
 		fn(&t, arg);
 	}
-	db_stmt_free(st);
-	db_read_end(tok);
-	return st ? 0 : -1;
+	return list_end(st, tok);
 }
 
 /* ---- classes ---- */
@@ -428,9 +437,7 @@ int db_memberships(struct db *db, long user,
 		m.role = auth_role_parse(role);
 		fn(&m, arg);
 	}
-	db_stmt_free(st);
-	db_read_end(tok);
-	return st ? 0 : -1;
+	return list_end(st, tok);
 }
 
 /* whether the query (binding two longs) has a row */
@@ -693,9 +700,7 @@ int db_share_list(struct db *db, long session,
 		row_to_share(st, &s);
 		fn(&s, arg);
 	}
-	db_stmt_free(st);
-	db_read_end(tok);
-	return st ? 0 : -1;
+	return list_end(st, tok);
 }
 
 /* ---- quotas ---- */
@@ -759,9 +764,7 @@ int db_classes_all(struct db *db,
 		copy_text(m.class_name, sizeof(m.class_name), st, 1);
 		fn(&m, arg);
 	}
-	db_stmt_free(st);
-	db_read_end(tok);
-	return st ? 0 : -1;
+	return list_end(st, tok);
 }
 
 int db_class_members(struct db *db, long class_id,
@@ -782,9 +785,7 @@ int db_class_members(struct db *db, long class_id,
 		m.role = auth_role_parse(role);
 		fn(&m, arg);
 	}
-	db_stmt_free(st);
-	db_read_end(tok);
-	return st ? 0 : -1;
+	return list_end(st, tok);
 }
 
 int db_lesson_add(struct db *db, long class_id, long session, long now)
@@ -818,9 +819,7 @@ int db_lessons(struct db *db, long class_id,
 
 	while (st && db_stmt_step(st) == DB_STEP_ROW)
 		fn(col_long(st, 0), arg);
-	db_stmt_free(st);
-	db_read_end(tok);
-	return st ? 0 : -1;
+	return list_end(st, tok);
 }
 
 int db_session_touch(struct db *db, long session, long when)
@@ -843,9 +842,7 @@ int db_session_activity(struct db *db, long owner,
 
 	while (st && db_stmt_step(st) == DB_STEP_ROW)
 		fn(col_long(st, 0), col_long(st, 1), arg);
-	db_stmt_free(st);
-	db_read_end(tok);
-	return st ? 0 : -1;
+	return list_end(st, tok);
 }
 
 /* bytes, not characters: an op's text may hold UTF-8 file names */
