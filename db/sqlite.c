@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "driver.h"
+#include "litewal.h"
 #include "sql.h"
 
 #define READ_BUSY_MS	1000	/* a WAL reader waits only on recovery */
@@ -36,6 +37,7 @@ struct lite_conn {
 	char path[512], wal[520];
 	dev_t dev;			/* the file opened */
 	ino_t ino;
+	bool full;			/* synchronous=FULL: the WAL gathers */
 };
 
 struct lite_stmt {
@@ -160,7 +162,7 @@ static int open_writer(struct lite_conn *c, char *err, size_t len)
 
 	if (sqlite3_open_v2(c->path, &c->h, SQLITE_OPEN_READWRITE |
 			    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
+			    litewal_vfs()) != SQLITE_OK) {
 		snprintf(err, len, "cannot open %s: %s", c->path,
 			 c->h ? sqlite3_errmsg(c->h) : "out of memory");
 		return -1;
@@ -173,6 +175,7 @@ static int open_writer(struct lite_conn *c, char *err, size_t len)
 			 sqlite3_errmsg(c->h));
 		return -1;
 	}
+	c->full = true;
 	/* the file as it is now is the one to keep watching */
 	if (stat(c->path, &st)) {
 		snprintf(err, len, "cannot stat %s: %s", c->path,
@@ -342,6 +345,9 @@ static int tx_run(struct db_conn *c, int which)
 
 static int lite_begin(struct db_conn *c, int wait_ms)
 {
+	/* the WAL is opened on the first read: gathering is set on it here */
+	if (lc(c)->full)
+		litewal_gather(lc(c)->h, true);
 	sqlite3_busy_timeout(lc(c)->h, wait_ms > 1 ? wait_ms : 1);
 	return tx_run(c, TX_BEGIN);
 }
@@ -416,12 +422,22 @@ static enum db_fault lite_watch(struct db_conn *conn, char *why, size_t len)
 
 /*
  * FULL syncs the WAL at every commit; NORMAL only at checkpoints, so a
- * commit survives rmapd's death but not the machine's.
+ * commit survives rmapd's death but not the machine's.  Only FULL lets
+ * the WAL's writes wait for the sync: NORMAL publishes a commit unsynced.
  */
 static int lite_set_sync(struct db_conn *c, enum db_sync sync)
 {
-	return lite_exec(c, sync == DB_SYNC_FULL ? "PRAGMA synchronous=FULL" :
-			 "PRAGMA synchronous=NORMAL");
+	bool full = sync == DB_SYNC_FULL;
+
+	if (!full) {
+		lc(c)->full = false;
+		litewal_gather(lc(c)->h, false);
+	}
+	if (lite_exec(c, full ? "PRAGMA synchronous=FULL" :
+		      "PRAGMA synchronous=NORMAL"))
+		return -1;
+	lc(c)->full = full;
+	return 0;
 }
 
 /*
