@@ -24,17 +24,23 @@ static inline int commit_args(int argc, char **argv, const char *name,
 	return *n < 1 || *group < 1 ? 2 : 0;
 }
 
-/* sorts lat, the n single-row commits' latencies */
+/*
+ * Sorts lat, the n single-row commits' latencies.  spread: the seconds of
+ * n commits of group rows, each row in a session of its own (0: not run).
+ */
 static inline void commit_print(long n, long group, double single,
-				double grouped, double *lat)
+				double grouped, double spread, double *lat)
 {
 	qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
 	printf("{\"commits_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
 	       "\"group\":%ld,\"group_commits_per_s\":%.1f,"
-	       "\"group_rows_per_s\":%.1f}\n",
+	       "\"group_rows_per_s\":%.1f",
 	       (double)n / single, lat[n / 2] * 1e6,
 	       lat[(size_t)((double)n * 0.99)] * 1e6, group,
 	       (double)n / grouped, (double)(n * group) / grouped);
+	if (spread > 0)
+		printf(",\"spread_commits_per_s\":%.1f", (double)n / spread);
+	printf("}\n");
 }
 
 #endif /* RMAPD_BENCH_COMMIT_H */

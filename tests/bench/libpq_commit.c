@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 		return 1;
 	single = run(h, n, 1, lat);
 	grouped = run(h, n, group, NULL);
-	commit_print(n, group, single, grouped, lat);
+	commit_print(n, group, single, grouped, 0, lat);
 	exec(h, "DROP TABLE bench_journal");
 	PQfinish(h);
 	free(lat);
