@@ -46,27 +46,32 @@ static struct wal_file *wf(sqlite3_file *f)
 	return (struct wal_file *)f;
 }
 
-static int write_down(struct wal_file *f, const void *p, int n,
+/* in pieces the default VFS writes whole */
+static int write_down(struct wal_file *f, const char *p, size_t len,
 		      sqlite3_int64 off)
 {
-	__atomic_add_fetch(&nr_writes, 1, __ATOMIC_RELAXED);
-	return f->real->pMethods->xWrite(f->real, p, n, off);
-}
-
-/* a failed write leaves the transaction to fail at its sync, as one
- * that failed at the frame would */
-static int flush(struct wal_file *f)
-{
-	size_t len = f->len, done, n;
+	size_t done, n;
 	int rc = SQLITE_OK;
 
-	f->len = 0;
 	for (done = 0; done < len && !rc; done += n) {
 		n = len - done < WRITE_MAX ? len - done : WRITE_MAX;
-		rc = write_down(f, f->buf + done, (int)n,
-				f->at + (sqlite3_int64)done);
+		__atomic_add_fetch(&nr_writes, 1, __ATOMIC_RELAXED);
+		rc = f->real->pMethods->xWrite(f->real, p + done, (int)n,
+					       off + (sqlite3_int64)done);
 	}
 	return rc;
+}
+
+/*
+ * A failed write fails the transaction at its sync, as a frame's failed
+ * write would have failed it at that frame.
+ */
+static int flush(struct wal_file *f)
+{
+	size_t len = f->len;
+
+	f->len = 0;
+	return write_down(f, f->buf, len, f->at);
 }
 
 static bool room(struct wal_file *f, size_t need)
@@ -93,7 +98,7 @@ static int wal_write(sqlite3_file *file, const void *p, int n,
 	int rc;
 
 	if (!f->gather)
-		return write_down(f, p, n, off);
+		return write_down(f, p, (size_t)n, off);
 	/* not next to what is held (a frame rewritten): keep the order */
 	if (f->len && (off != f->at + (sqlite3_int64)f->len ||
 		       f->len + (size_t)n > GATHER_MAX)) {
@@ -101,9 +106,9 @@ static int wal_write(sqlite3_file *file, const void *p, int n,
 		if (rc)
 			return rc;
 	}
-	if ((size_t)n > WRITE_MAX || !room(f, f->len + (size_t)n)) {
+	if (!room(f, f->len + (size_t)n)) {
 		rc = flush(f);
-		return rc ? rc : write_down(f, p, n, off);
+		return rc ? rc : write_down(f, p, (size_t)n, off);
 	}
 	if (!f->len)
 		f->at = off;
