@@ -6,15 +6,22 @@
 #include "codec.h"
 #include "jw.h"
 
-void jw_init(struct jw *w, size_t cap)
+void jw_init_buf(struct jw *w, char *buf, size_t size)
 {
-	w->p = malloc(cap + 1);
-	if (!w->p)
-		abort();
+	w->p = buf;
 	w->p[0] = '\0';
 	w->len = 0;
-	w->cap = cap;
+	w->cap = size - 1;
 	w->comma = false;
+}
+
+void jw_init(struct jw *w, size_t cap)
+{
+	char *p = malloc(cap + 1);
+
+	if (!p)
+		abort();
+	jw_init_buf(w, p, cap + 1);
 }
 
 const char *jw_text(struct jw *w)

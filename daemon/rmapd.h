@@ -234,6 +234,7 @@ struct reply {
 	const char *ctype;
 	char *body;			/* malloc'd */
 	size_t len;
+	bool recycle;			/* body: kept for the next (bufs.c) */
 	char location[128];
 	char allow[64];
 	char cookie[160];		/* Set-Cookie */
@@ -270,6 +271,11 @@ void route_committed(const struct config *cfg, const struct request *req,
 
 /* json as the answer, freed */
 void reply_json(struct reply *rep, int status, struct cJSON *json);
+
+/* bufs.c: large answers written into the buffers of earlier ones */
+struct jw;
+void bufs_jw_init(struct jw *w, size_t cap);
+void bufs_put(void *p);
 /* the request's JSON body, or NULL with rep answered */
 struct cJSON *parse_body(const struct request *req, struct reply *rep);
 /* a JSON object with no key but these, else false with rep answered */
