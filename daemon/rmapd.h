@@ -319,8 +319,9 @@ bool addr_key(const struct sockaddr *sa, unsigned char key[ADDR_KEY_LEN]);
 int proxy_add(struct config *c, const char *v);
 bool proxy_trusted(const unsigned char key[ADDR_KEY_LEN]);
 /*
- * The client's address as text in out: the one a trusted proxy names
- * (true), else the peer's own (false).
+ * The client's address as text in out when a trusted proxy names it (true);
+ * false, out untouched: the peer is the client (conns_peer_name() spells
+ * it, once a connection rather than per request).
  */
 bool proxy_client(const struct sockaddr *peer,
 		  const char *(*header)(void *conn, const char *name),
