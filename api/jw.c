@@ -6,15 +6,22 @@
 #include "codec.h"
 #include "jw.h"
 
-void jw_init(struct jw *w, size_t cap)
+void jw_init_buf(struct jw *w, char *buf, size_t size)
 {
-	w->p = malloc(cap + 1);
-	if (!w->p)
-		abort();
+	w->p = buf;
 	w->p[0] = '\0';
 	w->len = 0;
-	w->cap = cap;
+	w->cap = size - 1;
 	w->comma = false;
+}
+
+void jw_init(struct jw *w, size_t cap)
+{
+	char *p = malloc(cap + 1);
+
+	if (!p)
+		abort();
+	jw_init_buf(w, p, cap + 1);
 }
 
 const char *jw_text(struct jw *w)
@@ -129,18 +136,23 @@ void jw_string(struct jw *w, const char *str)
 }
 
 /*
- * A number's few bytes, after its comma, copied a byte at a time: memcpy
- * of a length it cannot know was a quarter of a whole state's encoding.
+ * A number's text is at most NUM_MAX bytes, written backwards to end, the
+ * middle of its buffer: NUM_MAX bytes from its start are always there to
+ * read, so it is copied in one move of a size known here (a byte loop, or
+ * memcpy of a length it cannot know, cost more than the digits).  What is
+ * copied past the number is overwritten by what comes next, or past len.
  */
+#define NUM_MAX		24
+#define NUM_BUF		(2 * NUM_MAX)
+
 static void put_number(struct jw *w, const char *s, const char *end)
 {
-	char *p = jw_room(w, (size_t)(end - s) + 1);
+	char *p = jw_room(w, NUM_MAX + 1);
 
 	if (w->comma)
 		*p++ = ',';
-	while (s < end)
-		*p++ = *s++;
-	w->len = (size_t)(p - w->p);
+	memcpy(p, s, NUM_MAX);
+	w->len = (size_t)(p + (end - s) - w->p);
 	w->comma = true;
 }
 
@@ -156,27 +168,27 @@ static char *digits(char *end, unsigned long v)
 
 void jw_ulong(struct jw *w, unsigned long v)
 {
-	char buf[24], *s = digits(buf + sizeof(buf), v);
+	char buf[NUM_BUF], *s = digits(buf + NUM_MAX, v);
 
-	put_number(w, s, buf + sizeof(buf));
+	put_number(w, s, buf + NUM_MAX);
 }
 
 void jw_long(struct jw *w, long v)
 {
-	char buf[24], *s;
+	char buf[NUM_BUF], *s;
 
 	/* the magnitude as unsigned: -LONG_MIN does not fit a long */
-	s = digits(buf + sizeof(buf), v < 0 ? 0UL - (unsigned long)v :
+	s = digits(buf + NUM_MAX, v < 0 ? 0UL - (unsigned long)v :
 		   (unsigned long)v);
 	if (v < 0)
 		*--s = '-';
-	put_number(w, s, buf + sizeof(buf));
+	put_number(w, s, buf + NUM_MAX);
 }
 
 void jw_hex(struct jw *w, unsigned long v)
 {
 	static const char hex[] = "0123456789abcdef";
-	char buf[24], *s = buf + sizeof(buf);
+	char buf[NUM_BUF], *s = buf + NUM_MAX;
 
 	*--s = '"';
 	do {
@@ -186,7 +198,7 @@ void jw_hex(struct jw *w, unsigned long v)
 	*--s = 'x';
 	*--s = '0';
 	*--s = '"';
-	put_number(w, s, buf + sizeof(buf));
+	put_number(w, s, buf + NUM_MAX);
 }
 
 void jw_raw(struct jw *w, const char *json, size_t len)

@@ -26,6 +26,8 @@ struct jw {
 
 /* an empty text with room for cap bytes; aborts when memory runs out */
 void jw_init(struct jw *w, size_t cap);
+/* an empty text in buf, a malloc'd block of size bytes (one for the NUL) */
+void jw_init_buf(struct jw *w, char *buf, size_t size);
 /* the text so far, NUL-terminated */
 const char *jw_text(struct jw *w);
 /* the text (malloc'd, NUL-terminated) and its length; w is empty after */

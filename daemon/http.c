@@ -656,6 +656,10 @@ static struct MHD_Response *make_response(struct reply *rep,
 						      stream_free);
 		if (r)
 			MHD_add_response_header(r, "Cache-Control", "no-cache");
+	} else if (rep->recycle) {
+		r = MHD_create_response_from_buffer_with_free_callback(
+			rep->len, rep->body, bufs_put);
+		rep->body = NULL;
 	} else {
 		r = MHD_create_response_from_buffer(rep->len, rep->body,
 						    MHD_RESPMEM_MUST_FREE);

@@ -109,12 +109,9 @@ bool proxy_client(const struct sockaddr *peer,
 		  void *conn, char *out, size_t len)
 {
 	unsigned char key[ADDR_KEY_LEN];
-	bool ip = addr_key(peer, key);
 
-	if (ip && g_cfg->nr_trusted && proxy_trusted(key) &&
-	    (header_addr(header(conn, "X-Real-IP"), out, len) ||
-	     header_addr(header(conn, "X-Forwarded-For"), out, len)))
-		return true;
-	key_text(key, out, len);
-	return false;
+	if (!g_cfg->nr_trusted || !addr_key(peer, key) || !proxy_trusted(key))
+		return false;
+	return header_addr(header(conn, "X-Real-IP"), out, len) ||
+	       header_addr(header(conn, "X-Forwarded-For"), out, len);
 }

@@ -234,6 +234,7 @@ struct reply {
 	const char *ctype;
 	char *body;			/* malloc'd */
 	size_t len;
+	bool recycle;			/* body: kept for the next (bufs.c) */
 	char location[128];
 	char allow[64];
 	char cookie[160];		/* Set-Cookie */
@@ -270,6 +271,11 @@ void route_committed(const struct config *cfg, const struct request *req,
 
 /* json as the answer, freed */
 void reply_json(struct reply *rep, int status, struct cJSON *json);
+
+/* bufs.c: large answers written into the buffers of earlier ones */
+struct jw;
+void bufs_jw_init(struct jw *w, size_t cap);
+void bufs_put(void *p);
 /* the request's JSON body, or NULL with rep answered */
 struct cJSON *parse_body(const struct request *req, struct reply *rep);
 /* a JSON object with no key but these, else false with rep answered */
@@ -313,8 +319,9 @@ bool addr_key(const struct sockaddr *sa, unsigned char key[ADDR_KEY_LEN]);
 int proxy_add(struct config *c, const char *v);
 bool proxy_trusted(const unsigned char key[ADDR_KEY_LEN]);
 /*
- * The client's address as text in out: the one a trusted proxy names
- * (true), else the peer's own (false).
+ * The client's address as text in out when a trusted proxy names it (true);
+ * false, out untouched: the peer is the client (conns_peer_name() spells
+ * it, once a connection rather than per request).
  */
 bool proxy_client(const struct sockaddr *peer,
 		  const char *(*header)(void *conn, const char *name),

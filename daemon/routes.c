@@ -1191,7 +1191,10 @@ static void get_state(const struct request *req, struct session *s,
 
 	if (!sim)
 		return;
-	jw_init(&out, summary ? 512 : state_size_guess(sim));
+	if (summary)
+		jw_init(&out, 512);
+	else
+		bufs_jw_init(&out, state_size_guess(sim));
 	jw_object(&out);
 	api_write_state_fields(&out, sim, summary);
 	jw_klong(&out, "id", s->id);
@@ -1200,6 +1203,7 @@ static void get_state(const struct request *req, struct session *s,
 		jw_klong(&out, "latest", s->version);
 	jw_object_end(&out);
 	reply_jw(rep, 200, &out);
+	rep->recycle = !summary;
 	sim_at_put(s, sim);
 }
 
