@@ -934,3 +934,10 @@ bool auth_route(const struct config *cfg, const struct request *req,
 		post_visibility(req, id, rep);
 	return true;
 }
+
+void auth_forget(void)
+{
+	pthread_mutex_lock(&fails_lock);
+	memset(fails, 0, sizeof(fails));
+	pthread_mutex_unlock(&fails_lock);
+}

@@ -583,3 +583,13 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 		return gate_class(need, id, who, rep);
 	return over_quota(charge, who, rep);
 }
+
+void authz_forget(void)
+{
+	pthread_mutex_lock(&creds_lock);
+	creds_ready = false;
+	pthread_mutex_unlock(&creds_lock);
+	pthread_mutex_lock(&access_lock);
+	access_ready = false;
+	pthread_mutex_unlock(&access_lock);
+}

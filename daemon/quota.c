@@ -350,3 +350,11 @@ void quota_touch(struct session *s)
 	if (!db_session_touch(g_db, s->id, now))
 		s->activity_stored = now;
 }
+
+void quota_forget(void)
+{
+	pthread_mutex_lock(&buckets_lock);
+	memset(buckets, 0, sizeof(buckets));
+	memset(stored, 0, sizeof(stored));
+	pthread_mutex_unlock(&buckets_lock);
+}

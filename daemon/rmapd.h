@@ -468,6 +468,15 @@ bool authz_gate(const struct config *cfg, const struct request *req,
 		struct reply *rep);
 /* whether the caller may read the session (lists show only those) */
 bool authz_may_read(const struct caller *who, const struct session *s);
+/*
+ * What authz.c, auth.c (failed logins) and quota.c remember of the
+ * database's users and sessions, forgotten as by a new process: the fuzz
+ * harness empties the database between inputs, and each input must meet
+ * a daemon as new as its database (tests/fuzz/fuzz_http.c).
+ */
+void authz_forget(void);
+void auth_forget(void);
+void quota_forget(void);
 
 /* ---- quota.c: what a user may hold and do ---- */
 /* the user's limit of kind ("sessions", "ops_rate"), 0: none */

@@ -918,5 +918,7 @@ void sessions_shutdown(void)
 	free(table);
 	table = NULL;
 	nr_table = cap_table = 0;
+	/* a registry made anew (sessions_init) counts its own */
+	__atomic_store_n(&nr_loaded, 0, __ATOMIC_SEQ_CST);
 	pthread_rwlock_unlock(&registry);
 }

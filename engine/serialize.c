@@ -805,6 +805,10 @@ static int load_vma(struct loader *ld, const struct tokens *t)
 	    (prev && prev->vm_end > start) ||
 	    pgoff + ((end - start) >> PAGE_SHIFT) - 1 < pgoff)
 		return fail(ld, "vma %lu: bad range or id", id);
+	/* a page it maps is a folio's index there (sim.h: FOLIO_INDEX_BITS) */
+	if ((pgoff + ((end - start) >> PAGE_SHIFT) - 1) >> FOLIO_INDEX_BITS)
+		return fail(ld, "vma %lu: page offsets beyond a folio's index",
+			    id);
 	if (ld->sim->nr_vmas >= ld->sim->cfg.limits.max_vmas)
 		return fail(ld, "more VMAs than the limit %lu",
 			    ld->sim->cfg.limits.max_vmas);

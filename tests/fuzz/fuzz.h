@@ -26,9 +26,12 @@ void fuzz_limits(struct sim_limits *limits);
  * Apply the JSON op lines of buf (up to FUZZ_MAX_OPS) to sim.  Every op
  * parses to canonical JSON that parses back to itself; a refused op changes
  * nothing; after every op the checker finds nothing, or in legacy mode
- * only what the anon_vma reuse bug leaves.
+ * only what the anon_vma reuse bug leaves.  True when an op was applied:
+ * then rep (zeroed by the caller, freed by it) is the checker's report on
+ * the state sim is left in.
  */
-void fuzz_apply_lines(struct sim *sim, const char *buf, size_t len);
+bool fuzz_apply_lines(struct sim *sim, const char *buf, size_t len,
+		      struct sim_check_report *rep);
 
 /*
  * The first violation of rep (sim_check's report on sim) other than the
@@ -42,7 +45,9 @@ const char *fuzz_untolerated(const struct sim *sim,
  * The snapshot rules: the state (what, for the report) has no untolerated
  * violation, and dumps to text that loads back, dumps to the same bytes,
  * and walks every frame and passes the checker exactly as the original.
+ * known is the checker's report on sim when the caller has it, else NULL.
  */
-void fuzz_round_trip(struct sim *sim, const char *what);
+void fuzz_round_trip(struct sim *sim, const char *what,
+		     const struct sim_check_report *known);
 
 #endif /* RMAPD_FUZZ_H */

@@ -42,11 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sim_config cfg;
 	size_t skip = parse_options(buf, size, &cfg);
 	struct sim *sim = sim_new(&cfg);
+	struct sim_check_report rep = { 0 };
+	bool applied;
 
 	if (!sim)
 		fuzz_fail("sim_new failed");
-	fuzz_apply_lines(sim, buf + skip, size - skip);
-	fuzz_round_trip(sim, "after the ops");
+	applied = fuzz_apply_lines(sim, buf + skip, size - skip, &rep);
+	fuzz_round_trip(sim, "after the ops", applied ? &rep : NULL);
+	sim_check_report_free(&rep);
 	sim_free(sim);
 	return 0;
 }

@@ -669,6 +669,53 @@ static void a_folio_field_wider_than_its_bits_is_refused(void)
 	sim_free(s);
 }
 
+/* d with its first vma line's vm_pgoff replaced */
+static char *with_vma_pgoff(const char *d, size_t n, unsigned long pgoff,
+			    size_t *m)
+{
+	const char *line = memmem(d, n, "\nvma ", 5), *eol;
+	unsigned long id, pid, start, end, old, flags, file, av;
+	char text[200];
+
+	if (!line)
+		return NULL;
+	line++;
+	eol = memchr(line, '\n', (size_t)(d + n - line));
+	if (!eol || sscanf(line, "vma %lu %lu %lx %lx %lu %lx %lu %lu", &id,
+			   &pid, &start, &end, &old, &flags, &file, &av) != 8)
+		return NULL;
+	snprintf(text, sizeof(text), "vma %lu %lu %lx %lx %lu %lx %lu %lu", id,
+		 pid, start, end, pgoff, flags, file, av);
+	return splice(d, n, line, eol, text, m);
+}
+
+/*
+ * A VMA whose page offsets pass what a folio's index holds is refused: a
+ * write fault there made a folio whose index was cut to 40 bits, which
+ * the checker then found unequal to the page's linear index (fuzz_snapshot
+ * found it).  The last offset that fits loads.
+ */
+static void a_vma_past_a_folio_index_is_refused(void)
+{
+	static const char why[] = "page offsets beyond a folio's index";
+	struct sim *s = new_sim(SIM_MODE_NORMAL, false), *t;
+	size_t n, m;
+	char *d, *bad;
+
+	map(s, spawn(s, SPAWN_EMPTY), WIN, 2, RW, MAP_PRIVATE, NULL, 0);
+	d = sim_dump(s, &n);
+	bad = with_vma_pgoff(d, n, (1UL << 40) - 1, &m);
+	EXPECT(load_refused(bad, m, why));
+	free(bad);
+	bad = with_vma_pgoff(d, n, (1UL << 40) - 2, &m);
+	t = bad ? sim_load(bad, m, NULL, 0) : NULL;
+	EXPECT(t != NULL);
+	sim_free(t);
+	free(bad);
+	free(d);
+	sim_free(s);
+}
+
 static void dangling_page_mapping_is_kept(void)
 {
 	struct sim *s = new_sim(SIM_MODE_NORMAL, false), *t;
@@ -1290,6 +1337,7 @@ int main(void)
 	RUN(dangling_page_mapping_is_kept);
 	RUN(a_pte_with_a_pfn_and_a_swap_slot_or_neither_is_refused);
 	RUN(a_folio_field_wider_than_its_bits_is_refused);
+	RUN(a_vma_past_a_folio_index_is_refused);
 	RUN(legacy_counters_are_checked);
 	RUN(normal_mode_degree_survives_an_mremap_merge);
 	RUN(loaded_copy_replays_identically);
