@@ -130,6 +130,8 @@ static unsigned int radix_erase(struct frame_table *ft, unsigned long pfn)
 		return place;
 	if (ft->hint == leaf)
 		ft->hint = NULL;
+	if (ft->hint_prev == leaf)
+		ft->hint_prev = NULL;
 	free(leaf);
 	for (h = 2; depth; h++) {
 		struct pfn_node *n = path[--depth];
@@ -259,17 +261,25 @@ struct folio *sim_find_folio(const struct sim *sim, unsigned long pfn)
 	return place ? slab_folio(&sim->frames, place - 1) : NULL;
 }
 
-/* pfn_folio when the hint is another leaf: it moves to pfn's. */
+/*
+ * pfn_folio when the hint is another leaf: the hint moves to pfn's, the
+ * one it was becomes the previous hint.
+ */
 struct folio *pfn_folio_miss(struct sim *sim, unsigned long pfn)
 {
 	struct frame_table *ft = &sim->frames;
-	const struct pfn_leaf *leaf = radix_leaf(ft, pfn);
+	const unsigned long base = pfn & ~RADIX_MASK;
+	const struct pfn_leaf *leaf = ft->hint_prev;
 	unsigned int place;
 
+	if (!leaf || ft->hint_prev_base != base)
+		leaf = radix_leaf(ft, pfn);
 	if (!leaf)
 		return NULL;
+	ft->hint_prev = ft->hint;
+	ft->hint_prev_base = ft->hint_base;
 	ft->hint = (void *)leaf;
-	ft->hint_base = pfn & ~RADIX_MASK;
+	ft->hint_base = base;
 	place = leaf->place[pfn & RADIX_MASK];
 	return place ? slab_folio(ft, place - 1) : NULL;
 }

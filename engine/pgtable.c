@@ -88,7 +88,7 @@ static struct pte_block *block_alloc(struct mm_struct *mm,
 		link = index < block_of(parent)->index ? &parent->left :
 							 &parent->right;
 	}
-	blk = kmem_cache_zalloc(mm->pt_cache);
+	blk = kmem_cache_zalloc_obj(mm->pt_cache, struct pte_block);
 	blk->index = (unsigned int)index;
 	rb_link_node(&blk->node, parent, link);
 	rb_insert_augmented(&blk->node, &mm->pgtable, NULL);

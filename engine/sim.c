@@ -172,7 +172,8 @@ struct mm_struct *sim_find_mm(const struct sim *sim, int pid)
 struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
 				     unsigned long id)
 {
-	struct vm_area_struct *vma = kmem_cache_zalloc(&sim->vma_cachep);
+	struct vm_area_struct *vma = kmem_cache_zalloc_obj(&sim->vma_cachep,
+							    struct vm_area_struct);
 
 	if (!id)
 		id = sim->next_vma_id;
@@ -282,7 +283,8 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
 
 struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id)
 {
-	struct anon_vma *av = kmem_cache_zalloc(&sim->anon_vma_cachep);
+	struct anon_vma *av = kmem_cache_zalloc_obj(&sim->anon_vma_cachep,
+						  struct anon_vma);
 	struct rb_node **link = &sim->anon_vma_ids.node, *parent = NULL;
 
 	if (!id)
@@ -345,7 +347,8 @@ struct anon_vma *sim_find_anon_vma(const struct sim *sim, unsigned long id)
 
 struct anon_vma_chain *anon_vma_chain_alloc(struct sim *sim, unsigned long id)
 {
-	struct anon_vma_chain *avc = kmem_cache_zalloc(&sim->avc_cachep);
+	struct anon_vma_chain *avc = kmem_cache_zalloc_obj(&sim->avc_cachep,
+							  struct anon_vma_chain);
 
 	if (!id)
 		id = sim->next_avc_id;

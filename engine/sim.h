@@ -526,9 +526,15 @@ enum sim_reject {
 struct frame_table {
 	void *root;
 	unsigned int height;		/* levels; 0: empty */
-	/* the leaf a change last went through (pfn_folio), and its first pfn */
+	/*
+	 * the leaf a change last went through (pfn_folio), and its first pfn;
+	 * and the one before it: a run of pages faulted in order with one
+	 * COWed since (of a later run) goes from one to the other and back
+	 */
 	void *hint;
 	unsigned long hint_base;
+	void *hint_prev;
+	unsigned long hint_prev_base;
 	struct folio **slabs;
 	size_t nr_slabs;
 	unsigned int used;		/* places handed out so far */
