@@ -273,6 +273,9 @@ void swap_cache_del(struct sim *sim, struct folio *folio);
 /* sim.c: the VMA tree of an mm */
 void vma_mm_insert(struct mm_struct *mm, struct vm_area_struct *vma);
 void vma_mm_remove(struct mm_struct *mm, struct vm_area_struct *vma);
+/* fork: into an empty mm, in address order, then balanced once */
+void vma_mm_append(struct mm_struct *mm, struct vm_area_struct *vma);
+void vma_mm_balance(struct mm_struct *mm);
 struct vm_area_struct *vma_prev(const struct vm_area_struct *vma);
 /* first VMA with vm_end > addr (the kernel's find_vma), or NULL */
 struct vm_area_struct *find_vma_after(struct mm_struct *mm, unsigned long addr);
@@ -286,6 +289,7 @@ struct pte_block *pte_block_first(struct mm_struct *mm, unsigned long vpn);
 struct pte_block *pte_block_next(const struct pte_block *blk);
 struct pte_block *pte_block_get(struct mm_struct *mm,
 				const struct pte_block *blk);
+void pte_blocks_balance(struct mm_struct *mm);
 void pte_block_cleared(struct mm_struct *mm, struct pte_block *blk,
 		       unsigned int n);
 

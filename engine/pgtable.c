@@ -190,13 +190,32 @@ struct pte_block *pte_block_next(const struct pte_block *blk)
 	return block_of(rb_next(&blk->node));
 }
 
-/* mm's block at the place of blk (of another mm), made if need be. */
+/*
+ * The child's block at the place of blk (the parent's), made if need be.
+ * fork fills the child in address order, so it is the last block made or
+ * a new one past it, chained unbalanced until pte_blocks_balance.
+ */
 struct pte_block *pte_block_get(struct mm_struct *mm,
 				const struct pte_block *blk)
 {
-	struct pte_block *own = block_find(mm, blk->index);
+	struct pte_block *last = mm->pt_last, *own;
 
-	return own ? own : block_alloc(mm, blk->index);
+	if (last && last->index == blk->index)
+		return last;
+	own = kmem_cache_zalloc_obj(mm->pt_cache, struct pte_block);
+	own->index = blk->index;
+	rb_link_node(&own->node, last ? &last->node : NULL,
+		     last ? &last->node.right : &mm->pgtable.node);
+	mm->pt_hint = mm->pt_last = own;
+	mm->pt_chained++;
+	return own;
+}
+
+/* Once fork has copied the last PTE: the chained blocks made a tree. */
+void pte_blocks_balance(struct mm_struct *mm)
+{
+	rb_balance_chain(&mm->pgtable, mm->pt_chained);
+	mm->pt_chained = 0;
 }
 
 /* pte_clear: the entry at vpn becomes pte_none; an empty block goes. */

@@ -39,6 +39,14 @@ void rb_insert_augmented(struct rb_node *node, struct rb_root *root,
 			 const struct rb_augment_ops *aug);
 void rb_erase_augmented(struct rb_node *node, struct rb_root *root,
 			const struct rb_augment_ops *aug);
+/*
+ * A tree filled in key order in one go (fork copies the parent's VMAs and
+ * page table, as the kernel's dup_mmap copies the maple tree whole with
+ * __mt_dup) takes each node as the right child of the last (rb_link_node
+ * and no rebalancing: a chain, still a search tree), then the n of them
+ * are balanced at once, with no rotation.  Not augmented.
+ */
+void rb_balance_chain(struct rb_root *root, size_t n);
 struct rb_node *rb_first(const struct rb_root *root);
 struct rb_node *rb_last(const struct rb_root *root);
 struct rb_node *rb_next(const struct rb_node *node);

@@ -219,6 +219,24 @@ void vma_mm_insert(struct mm_struct *mm, struct vm_area_struct *vma)
 	mm->map_count++;
 }
 
+/*
+ * dup_mmap fills the child in address order: each VMA goes past the last,
+ * unbalanced, and vma_mm_balance balances the lot once they are all in.
+ */
+void vma_mm_append(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	struct rb_node *last = mm->vma_last ? &mm->vma_last->mm_node : NULL;
+
+	rb_link_node(&vma->mm_node, last, last ? &last->right : &mm->mm_mt.node);
+	mm->vma_last = vma;
+	mm->map_count++;
+}
+
+void vma_mm_balance(struct mm_struct *mm)
+{
+	rb_balance_chain(&mm->mm_mt, mm->map_count);
+}
+
 void vma_mm_remove(struct mm_struct *mm, struct vm_area_struct *vma)
 {
 	if (mm->vma_last == vma)

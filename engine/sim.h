@@ -315,6 +315,7 @@ struct mm_struct {
 	struct pte_block *pt_last;	/* the block of the highest index */
 	struct kmem_cache *pt_cache;	/* where its blocks come from */
 	unsigned long pt_hint_region;	/* 1 + a region known to have a table */
+	unsigned long pt_chained;	/* blocks fork chained, not balanced */
 	unsigned long nr_ptes;
 	/*
 	 * The PTE tables (page-table pages) the process has: the 2 MiB regions

@@ -132,11 +132,149 @@ static void highest_nodes_follow_munmap_exit_and_new_maps(void)
 	sim_free(sim);
 }
 
+struct keyed {
+	struct rb_node node;
+	unsigned long key;
+};
+
+/* The height of the tallest path, or -1 if some node's key is out of order. */
+static int chain_tree_height(const struct rb_node *n, unsigned long *next)
+{
+	int lh, rh;
+
+	if (!n)
+		return 0;
+	lh = chain_tree_height(n->left, next);
+	if (lh < 0 || rb_entry(n, struct keyed, node)->key != (*next)++)
+		return -1;
+	rh = chain_tree_height(n->right, next);
+	if (rh < 0)
+		return -1;
+	return 1 + (lh > rh ? lh : rh);
+}
+
+/*
+ * fork's trees are chains balanced at once (rb_balance_chain): for every
+ * length, a red-black tree (rb_validate: colours, black heights, parent
+ * links) of the keys in order, as short as a tree of n nodes can be, and
+ * one the ordinary inserts and erasures then keep red-black.
+ */
+static void a_chain_of_any_length_balances_into_a_red_black_tree(void)
+{
+	enum { N = 600 };
+	static struct keyed k[N + 2];
+	size_t n, i, bad = 0, tall = 0;
+
+	for (n = 0; n <= N; n++) {
+		struct rb_root root = RB_ROOT_INIT;
+		struct rb_node *tail = NULL, **link = &root.node, *p;
+		unsigned long next = 0;
+		char buf[96];
+		int h, min_h = 0;
+
+		for (i = 0; i < n; i++) {
+			k[i].key = i;
+			rb_link_node(&k[i].node, tail, link);
+			tail = &k[i].node;
+			link = &tail->right;
+		}
+		rb_balance_chain(&root, n);
+		bad += rb_validate(&root, NULL, buf, sizeof(buf)) != 0;
+		h = chain_tree_height(root.node, &next);
+		while ((1UL << min_h) <= n)
+			min_h++;
+		bad += next != n;
+		tall += h != min_h;
+		/* one more past the last, then the first erased */
+		k[n].key = n;
+		for (p = root.node; p && p->right; p = p->right)
+			;
+		rb_link_node(&k[n].node, p, p ? &p->right : &root.node);
+		rb_insert_augmented(&k[n].node, &root, NULL);
+		if (n)
+			rb_erase_augmented(&k[0].node, &root, NULL);
+		bad += rb_validate(&root, NULL, buf, sizeof(buf)) != 0;
+	}
+	EXPECT_EQ(bad, 0);
+	EXPECT_EQ(tall, 0);
+}
+
+static size_t rb_invalid(const struct rb_root *root)
+{
+	char buf[96];
+
+	return rb_validate(root, NULL, buf, sizeof(buf)) != 0;
+}
+
+static size_t violations_named(struct sim *sim, const char *what)
+{
+	struct sim_check_report rep = { 0 };
+	size_t i, n = 0;
+
+	sim_check(sim, &rep);
+	for (i = 0; i < rep.nr; i++)
+		n += !strcmp(rep.v[i].what, what);
+	sim_check_report_free(&rep);
+	return n;
+}
+
+/*
+ * A child's VMA tree and page table, made by fork as chains balanced at
+ * the end, are red-black trees that the next changes keep so (VMAs left
+ * out by MADV_DONTFORK, blocks shared by two VMAs and blocks of one); the
+ * checker says so, and says when one is not.
+ */
+static void forked_vma_tree_and_page_table_are_red_black(void)
+{
+	struct sim *sim = new_sim(SIM_MODE_NORMAL, false);
+	struct vm_area_struct *v;
+	struct mm_struct *mm;
+	unsigned long i, copied = 0;
+	int child, red;
+
+	do_spawn_op(sim);
+	for (i = 0; i < 100; i++)
+		write_vma(sim, 1, BASE + i * 18 * PAGE_SIZE, 1 + i % 17);
+	for (i = 0; i < 100; i += 7)
+		range_op(sim, OP_MADVISE, 1, BASE + i * 18 * PAGE_SIZE, 1, NULL,
+			 SIM_MADV_DONTFORK);
+	for (v = vma_first(sim_find_mm(sim, 1)); v; v = vma_next(v))
+		copied += !(v->vm_flags & VM_DONTCOPY);
+	child = fork_op(sim, 1);
+	mm = sim_find_mm(sim, child);
+	EXPECT(copied > 80 && copied < 100);
+	EXPECT_EQ(mm->map_count, copied);
+	EXPECT_EQ(rb_invalid(&mm->mm_mt), 0);
+	EXPECT_EQ(rb_invalid(&mm->pgtable), 0);
+	expect_highest_is_last(sim);
+	write_vma(sim, child, BASE - 0x100000UL, 40);
+	range_op(sim, OP_MUNMAP, child, BASE + 18 * PAGE_SIZE, 36, NULL, 0);
+	EXPECT_EQ(rb_invalid(&mm->mm_mt), 0);
+	EXPECT_EQ(rb_invalid(&mm->pgtable), 0);
+	expect_highest_is_last(sim);
+	EXPECT_EQ(checker_violations(sim, true), 0);
+	/* a root made red: both trees are checked */
+	red = mm->mm_mt.node->red;
+	mm->mm_mt.node->red = 1;
+	EXPECT_EQ(violations_named(sim, "tree-invalid"), 1);
+	mm->mm_mt.node->red = red;
+	red = mm->pgtable.node->red;
+	mm->pgtable.node->red = 1;
+	EXPECT_EQ(violations_named(sim, "tree-invalid"), 1);
+	mm->pgtable.node->red = red;
+	EXPECT_EQ(checker_violations(sim, true), 0);
+	exit_op(sim, child);
+	exit_op(sim, 1);
+	sim_free(sim);
+}
+
 int main(void)
 {
 	RUN(a_freed_object_comes_back_zeroed);
 	RUN(many_objects_never_overlap);
 	RUN(highest_nodes_follow_munmap_exit_and_new_maps);
+	RUN(a_chain_of_any_length_balances_into_a_red_black_tree);
+	RUN(forked_vma_tree_and_page_table_are_red_black);
 	printf("%d passed, %d failed\n", harness_passed, harness_failed);
 	return harness_failed != 0;
 }
