@@ -589,12 +589,28 @@ static void check_rb(struct ctx *c, const struct mm_struct *mm,
 		report(c, "tree-invalid", "pid %d %s: %s", mm->pid, what, buf);
 }
 
+/* The VMA list (vm_next, vm_prev) is the tree in order, both ways. */
+static void check_vma_list(struct ctx *c, const struct mm_struct *mm)
+{
+	const struct rb_node *n = rb_first(&mm->mm_mt);
+	const struct vm_area_struct *vma = mm->mmap, *prev = NULL;
+
+	for (; n && vma; n = rb_next(n), prev = vma, vma = vma->vm_next)
+		if (vma != rb_entry(n, struct vm_area_struct, mm_node) ||
+		    vma->vm_prev != prev)
+			break;
+	if (n || vma || mm->vma_last != prev)
+		report(c, "tree-invalid", "pid %d: the VMA list is not the "
+		       "VMA tree in order", mm->pid);
+}
+
 static unsigned long check_vmas(struct ctx *c, const struct mm_struct *mm)
 {
 	const struct vm_area_struct *vma, *prev = NULL;
 	unsigned long n = 0;
 
 	check_rb(c, mm, &mm->mm_mt, "VMA tree");
+	check_vma_list(c, mm);
 	for (vma = vma_first(mm); vma; prev = vma, vma = vma_next(vma)) {
 		check_vma(c, mm, vma, prev);
 		n++;

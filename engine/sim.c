@@ -169,6 +169,26 @@ struct mm_struct *sim_find_mm(const struct sim *sim, int pid)
 
 /* ---- VMAs and the per-mm VMA tree ---- */
 
+/* Into mm's list after prev (NULL: first), as it is in the tree. */
+static void vma_list_link(struct mm_struct *mm, struct vm_area_struct *vma,
+			  struct rb_node *prev_node)
+{
+	struct vm_area_struct *prev = prev_node ?
+		rb_entry(prev_node, struct vm_area_struct, mm_node) : NULL;
+	struct vm_area_struct *next = prev ? prev->vm_next : mm->mmap;
+
+	vma->vm_prev = prev;
+	vma->vm_next = next;
+	if (prev)
+		prev->vm_next = vma;
+	else
+		mm->mmap = vma;
+	if (next)
+		next->vm_prev = vma;
+	else
+		mm->vma_last = vma;
+}
+
 struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
 				     unsigned long id)
 {
@@ -214,8 +234,7 @@ void vma_mm_insert(struct mm_struct *mm, struct vm_area_struct *vma)
 	}
 	rb_link_node(&vma->mm_node, parent, link);
 	rb_insert_augmented(&vma->mm_node, &mm->mm_mt, NULL);
-	if (!last || vma->vm_start >= last->vm_start)
-		mm->vma_last = vma;
+	vma_list_link(mm, vma, rb_prev(&vma->mm_node));
 	mm->map_count++;
 }
 
@@ -228,7 +247,7 @@ void vma_mm_append(struct mm_struct *mm, struct vm_area_struct *vma)
 	struct rb_node *last = mm->vma_last ? &mm->vma_last->mm_node : NULL;
 
 	rb_link_node(&vma->mm_node, last, last ? &last->right : &mm->mm_mt.node);
-	mm->vma_last = vma;
+	vma_list_link(mm, vma, last);
 	mm->map_count++;
 }
 
@@ -239,31 +258,32 @@ void vma_mm_balance(struct mm_struct *mm)
 
 void vma_mm_remove(struct mm_struct *mm, struct vm_area_struct *vma)
 {
-	if (mm->vma_last == vma)
-		mm->vma_last = vma_prev(vma);
+	if (vma->vm_prev)
+		vma->vm_prev->vm_next = vma->vm_next;
+	else
+		mm->mmap = vma->vm_next;
+	if (vma->vm_next)
+		vma->vm_next->vm_prev = vma->vm_prev;
+	else
+		mm->vma_last = vma->vm_prev;
+	vma->vm_next = vma->vm_prev = NULL;
 	rb_erase_augmented(&vma->mm_node, &mm->mm_mt, NULL);
 	mm->map_count--;
 }
 
 struct vm_area_struct *vma_first(const struct mm_struct *mm)
 {
-	struct rb_node *n = rb_first(&mm->mm_mt);
-
-	return n ? rb_entry(n, struct vm_area_struct, mm_node) : NULL;
+	return mm->mmap;
 }
 
 struct vm_area_struct *vma_next(const struct vm_area_struct *vma)
 {
-	struct rb_node *n = rb_next(&vma->mm_node);
-
-	return n ? rb_entry(n, struct vm_area_struct, mm_node) : NULL;
+	return vma->vm_next;
 }
 
 struct vm_area_struct *vma_prev(const struct vm_area_struct *vma)
 {
-	struct rb_node *n = rb_prev(&vma->mm_node);
-
-	return n ? rb_entry(n, struct vm_area_struct, mm_node) : NULL;
+	return vma->vm_prev;
 }
 
 struct vm_area_struct *find_vma_after(struct mm_struct *mm, unsigned long addr)

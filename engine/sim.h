@@ -301,6 +301,11 @@ struct vm_area_struct {
 	struct anon_vma *anon_vma;
 	struct list_head anon_vma_chain;	/* avcs, via same_vma */
 	struct rb_node mm_node;			/* mm->mm_mt, by vm_start */
+	/*
+	 * the same order as a list (the kernel's vm_next and vm_prev before
+	 * the maple tree): a walk over every VMA steps by one load
+	 */
+	struct vm_area_struct *vm_next, *vm_prev;
 	struct itree_node shared;		/* vm_file->i_mmap */
 };
 
@@ -308,6 +313,7 @@ struct mm_struct {
 	int pid;
 	int ppid;
 	struct rb_root mm_mt;		/* VMAs by address (the maple tree) */
+	struct vm_area_struct *mmap;		/* the lowest of them */
 	struct vm_area_struct *vma_last;	/* the highest of them */
 	unsigned long map_count;
 	struct rb_root pgtable;		/* pte_blocks by vpn */

@@ -222,7 +222,8 @@ static size_t violations_named(struct sim *sim, const char *what)
  * A child's VMA tree and page table, made by fork as chains balanced at
  * the end, are red-black trees that the next changes keep so (VMAs left
  * out by MADV_DONTFORK, blocks shared by two VMAs and blocks of one); the
- * checker says so, and says when one is not.
+ * checker says so, and says when one is not, or when the VMA list is not
+ * the tree in order.
  */
 static void forked_vma_tree_and_page_table_are_red_black(void)
 {
@@ -262,6 +263,11 @@ static void forked_vma_tree_and_page_table_are_red_black(void)
 	mm->pgtable.node->red = 1;
 	EXPECT_EQ(violations_named(sim, "tree-invalid"), 1);
 	mm->pgtable.node->red = red;
+	/* and the VMA list is the tree in order */
+	v = mm->mmap->vm_next;
+	mm->mmap->vm_next = v->vm_next;
+	EXPECT_EQ(violations_named(sim, "tree-invalid"), 1);
+	mm->mmap->vm_next = v;
 	EXPECT_EQ(checker_violations(sim, true), 0);
 	exit_op(sim, child);
 	exit_op(sim, 1);
