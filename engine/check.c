@@ -779,6 +779,22 @@ static void check_pte_tables(struct ctx *c, const struct mm_struct *mm)
 	}
 }
 
+/* The PTE blocks' list is the page table's tree in order, both ways. */
+static void check_block_list(struct ctx *c, const struct mm_struct *mm)
+{
+	const struct rb_node *n = rb_first(&mm->pgtable);
+	const struct pte_block *prev = NULL, *blk;
+
+	for (; n; n = rb_next(n), prev = blk) {
+		blk = rb_entry(n, struct pte_block, node);
+		if (blk->prev != prev || (prev && prev->next != blk))
+			break;
+	}
+	if (n || (prev && prev->next) || mm->pt_last != prev)
+		report(c, "tree-invalid", "pid %d: the PTE blocks' list is "
+		       "not the page table in order", mm->pid);
+}
+
 static void check_ptes(struct ctx *c, const struct mm_struct *mm)
 {
 	const struct pte *pte;
@@ -786,6 +802,7 @@ static void check_ptes(struct ctx *c, const struct mm_struct *mm)
 	struct pte_iter it;
 
 	check_rb(c, mm, &mm->pgtable, "page table");
+	check_block_list(c, mm);
 	for (pte = pte_iter_start(mm, 0, &it); pte; pte = pte_iter_next(&it)) {
 		unsigned long addr = it.vpn << PAGE_SHIFT;
 		const struct vm_area_struct *vma = NULL;

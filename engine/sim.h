@@ -273,6 +273,8 @@ static inline bool pte_none(const struct pte *pte)
 #define PTE_BLOCK	(1UL << PTE_BLOCK_SHIFT)
 struct pte_block {
 	struct rb_node node;		/* mm->pgtable, by index */
+	/* the same order as a list: fork and exit step by one load */
+	struct pte_block *next, *prev;
 	unsigned int index;		/* vpn >> PTE_BLOCK_SHIFT (vpn < 2^35) */
 	unsigned int nr;		/* entries that are not pte_none */
 	struct pte pte[PTE_BLOCK];

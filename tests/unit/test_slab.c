@@ -222,8 +222,8 @@ static size_t violations_named(struct sim *sim, const char *what)
  * A child's VMA tree and page table, made by fork as chains balanced at
  * the end, are red-black trees that the next changes keep so (VMAs left
  * out by MADV_DONTFORK, blocks shared by two VMAs and blocks of one); the
- * checker says so, and says when one is not, or when the VMA list is not
- * the tree in order.
+ * checker says so, and says when one is not, or when the list of VMAs or
+ * of PTE blocks is not its tree in order.
  */
 static void forked_vma_tree_and_page_table_are_red_black(void)
 {
@@ -268,6 +268,9 @@ static void forked_vma_tree_and_page_table_are_red_black(void)
 	mm->mmap->vm_next = v->vm_next;
 	EXPECT_EQ(violations_named(sim, "tree-invalid"), 1);
 	mm->mmap->vm_next = v;
+	mm->pt_last->prev->next = NULL;
+	EXPECT_EQ(violations_named(sim, "tree-invalid"), 1);
+	mm->pt_last->prev->next = mm->pt_last;
 	EXPECT_EQ(checker_violations(sim, true), 0);
 	exit_op(sim, child);
 	exit_op(sim, 1);
