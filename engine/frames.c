@@ -262,18 +262,16 @@ struct folio *sim_find_folio(const struct sim *sim, unsigned long pfn)
 }
 
 /*
- * pfn_folio when the hint is another leaf: the hint moves to pfn's, the
- * one it was becomes the previous hint.
+ * pfn_folio when neither hint is pfn's leaf: the hint moves to it, the one
+ * it was becomes the previous hint.
  */
 struct folio *pfn_folio_miss(struct sim *sim, unsigned long pfn)
 {
 	struct frame_table *ft = &sim->frames;
 	const unsigned long base = pfn & ~RADIX_MASK;
-	const struct pfn_leaf *leaf = ft->hint_prev;
+	const struct pfn_leaf *leaf = radix_leaf(ft, pfn);
 	unsigned int place;
 
-	if (!leaf || ft->hint_prev_base != base)
-		leaf = radix_leaf(ft, pfn);
 	if (!leaf)
 		return NULL;
 	ft->hint_prev = ft->hint;

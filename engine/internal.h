@@ -137,7 +137,8 @@ static inline struct sim_trace_fn *trace_step(struct sim *sim, const char *fn,
 	struct sim_trace_fn *f = trace_fn(&sim->trace, fn);
 
 	sim->cost += 1 + work;
-	if (trace_keeps(&sim->trace, f))
+	/* a function folded once is folded from then on: neither count falls */
+	if (!f->summary && trace_keeps(&sim->trace, f))
 		return f;
 	trace_fold(&sim->trace, f, fn, 1);
 	return NULL;
@@ -249,9 +250,9 @@ struct folio *pfn_folio_miss(struct sim *sim, unsigned long pfn);
 
 /*
  * sim_find_folio for the engine's own changes, which meet pfns in runs
- * (a VMA's pages were mostly faulted in order): the last leaf is tried
- * first, here, inline, as fork and exit ask once a PTE.  Readers may share
- * a session, so only a change moves the hint.
+ * (a VMA's pages were mostly faulted in order): the last two leaves are
+ * tried first, here, inline, as fork and exit ask once a PTE.  Readers
+ * may share a session, so only a change moves the hints.
  */
 static inline struct folio *pfn_folio(struct sim *sim, unsigned long pfn)
 {
@@ -260,8 +261,11 @@ static inline struct folio *pfn_folio(struct sim *sim, unsigned long pfn)
 	const struct pfn_leaf *leaf = ft->hint;
 	unsigned int place;
 
-	if (!leaf || (pfn & ~mask) != ft->hint_base)
-		return pfn_folio_miss(sim, pfn);
+	if (!leaf || (pfn & ~mask) != ft->hint_base) {
+		leaf = ft->hint_prev;
+		if (!leaf || (pfn & ~mask) != ft->hint_prev_base)
+			return pfn_folio_miss(sim, pfn);
+	}
 	place = leaf->place[pfn & mask];
 	return place ? slab_folio(ft, place - 1) : NULL;
 }

@@ -43,12 +43,19 @@ void itree_insert(struct itree_node *node, struct itree_root *root)
 {
 	struct rb_node **link = &root->rb.node, *parent = NULL;
 
+	node->subtree_last = node->last;
+	if (!*link) {
+		/* a new anon_vma's first chain (fork makes one a VMA) */
+		rb_link_node(&node->rb, NULL, link);
+		node->rb.red = 0;
+		root->count++;
+		return;
+	}
 	while (*link) {
 		parent = *link;
 		link = node->start < itree_entry(parent)->start ?
 		       &parent->left : &parent->right;
 	}
-	node->subtree_last = node->last;
 	rb_link_node(&node->rb, parent, link);
 	rb_insert_augmented(&node->rb, &root->rb, &itree_aug);
 	root->count++;
