@@ -262,9 +262,16 @@ static inline struct folio *pfn_folio(struct sim *sim, unsigned long pfn)
 	unsigned int place;
 
 	if (!leaf || (pfn & ~mask) != ft->hint_base) {
+		struct frame_table *w = &sim->frames;
+
 		leaf = ft->hint_prev;
 		if (!leaf || (pfn & ~mask) != ft->hint_prev_base)
 			return pfn_folio_miss(sim, pfn);
+		/* the two swap: the one that hit is tried first next time */
+		w->hint_prev = w->hint;
+		w->hint_prev_base = w->hint_base;
+		w->hint = (void *)leaf;
+		w->hint_base = pfn & ~mask;
 	}
 	place = leaf->place[pfn & mask];
 	return place ? slab_folio(ft, place - 1) : NULL;

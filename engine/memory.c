@@ -589,7 +589,8 @@ static void copy_present_folio(struct pte_copy *c, uint64_t word)
 	struct folio *folio = pfn_folio(c->sim,
 					(unsigned long)(word & PTE_VAL_MASK));
 
-	folio->mapcount++;
+	/* mapcount++, as one add: the mapcount is the word's top bits */
+	folio->index_mapcount += FOLIO_MAPCOUNT_ONE;
 	/* folio_try_dup_anon_rmap_pte */
 	if (folio_test_anon(folio)) {
 		folio->flags &= ~PG_anon_exclusive;

@@ -194,13 +194,21 @@ struct folio {
 	 */
 	unsigned long anon_vma_id;
 	struct address_space *mapping;	/* file or shmem folio */
-	unsigned long index : FOLIO_INDEX_BITS;
-	int mapcount : FOLIO_MAPCOUNT_BITS;
+	union {
+		struct {
+			unsigned long index : FOLIO_INDEX_BITS;
+			int mapcount : FOLIO_MAPCOUNT_BITS;
+		};
+		/* both as a word: fork adds FOLIO_MAPCOUNT_ONE to it */
+		uint64_t index_mapcount;
+	};
 	unsigned long swap : FOLIO_SWAP_BITS;	/* slot while in the swap cache */
 	unsigned int flags : FOLIO_FLAGS_BITS;
 };
 _Static_assert(SIM_CAP_PTES < 1UL << (FOLIO_MAPCOUNT_BITS - 1),
 	       "a folio's mapcount holds every PTE a session may have");
+/* the mapcount's unit in index_mapcount (test_engine checks that they agree) */
+#define FOLIO_MAPCOUNT_ONE	(UINT64_C(1) << FOLIO_INDEX_BITS)
 
 /*
  * A page-table entry in one word, as pte_t is: the pfn of a present PTE or
