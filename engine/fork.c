@@ -78,30 +78,6 @@ int do_spawn(struct sim *sim, enum spawn_layout layout, struct sim_result *res)
 }
 
 /*
- * What fork reads of the parent's VMA after next: the VMA (fetched two
- * ahead) and what it leads to (its chain and anon_vma, one ahead, its
- * fields fetched by then): a VMA's pieces lie apart in memory, and each
- * read waiting on the one before it is what a fork of many VMAs waits on.
- */
-static void prefetch_vma(const struct vm_area_struct *vma)
-{
-	__builtin_prefetch(vma);
-	__builtin_prefetch((const char *)vma + 64);
-	__builtin_prefetch((const char *)vma + 128);
-}
-
-static void prefetch_vma_chain(const struct vm_area_struct *vma)
-{
-	const struct anon_vma *av = vma->anon_vma;
-
-	__builtin_prefetch(vma->anon_vma_chain.prev);
-	if (!av)
-		return;
-	__builtin_prefetch(av);
-	__builtin_prefetch(av->rb_root.rb.node);
-}
-
-/*
  * dup_mmap: the child gets a copy of every VMA but VM_DONTCOPY ones; a
  * VM_WIPEONFORK VMA starts empty, without anon_vma; the others are chained
  * by anon_vma_fork and get their PTEs copied write-protected.  A file VMA's
@@ -111,7 +87,7 @@ static void prefetch_vma_chain(const struct vm_area_struct *vma)
 int dup_mmap(struct sim *sim, struct mm_struct *oldmm, struct sim_result *res)
 {
 	struct mm_struct *mm = mm_alloc(sim, (int)sim->next_pid);
-	struct vm_area_struct *mpnt, *next, *ahead;
+	struct vm_area_struct *mpnt;
 
 	mm->ppid = oldmm->pid;
 	mm->start_brk = oldmm->start_brk;
@@ -119,18 +95,9 @@ int dup_mmap(struct sim *sim, struct mm_struct *oldmm, struct sim_result *res)
 	mm->mmap_base = oldmm->mmap_base;
 	trace(sim, "dup_mmap", 2, T_NUM("parent", oldmm->pid),
 	      T_NUM("child", mm->pid));
-	next = vma_first(oldmm);
-	ahead = next ? vma_next(next) : NULL;
-	for (mpnt = next; mpnt; mpnt = next) {
+	for (mpnt = vma_first(oldmm); mpnt; mpnt = vma_next(mpnt)) {
 		struct vm_area_struct *tmp;
 
-		next = ahead;
-		if (next) {
-			ahead = vma_next(next);
-			if (ahead)
-				prefetch_vma(ahead);
-			prefetch_vma_chain(next);
-		}
 		if (mpnt->vm_flags & VM_DONTCOPY) {
 			/* VM_DONTCOPY: only the accounting sees it */
 			trace(sim, "vm_stat_account", 2, T_ID("vma", mpnt->id),
