@@ -67,6 +67,7 @@ struct sim_trace_fn {
 	const char *fn;
 	size_t kept;		/* calls shown as steps */
 	size_t summary;		/* 1 + index of its summary event, 0: none */
+	unsigned long folded;	/* calls not yet counted in the summary */
 };
 
 struct sim_trace_fn *trace_fn_search(struct sim_trace *t, const char *fn);
@@ -74,19 +75,19 @@ void trace_keep(struct sim *sim, struct sim_trace_fn *f, const char *fn,
 		size_t nargs, const struct sim_arg *args);
 void trace_fold_first(struct sim_trace *t, struct sim_trace_fn *f,
 		      const char *fn);
+/* the folded calls counted in their summaries, before the trace is read */
+void trace_flush(struct sim_trace *t);
 
-/* calls more of f counted in its summary (an exit folds one a PTE) */
+/*
+ * calls more of f, for its summary (an exit folds one a PTE): counted in
+ * f, and in the summary event by trace_flush, once an operation.
+ */
 static inline void trace_fold(struct sim_trace *t, struct sim_trace_fn *f,
 			      const char *fn, unsigned long calls)
 {
-	struct sim_event *sum;
-
 	if (!f->summary)
 		trace_fold_first(t, f, fn);
-	sum = &t->ev[f->summary - 1];
-	sum->omitted += calls;
-	sum->count = f->kept + sum->omitted;
-	t->omitted += calls;
+	f->folded += calls;
 }
 
 /*
