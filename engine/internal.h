@@ -234,18 +234,6 @@ struct folio *folio_alloc(struct sim *sim, unsigned long pfn);
 void folio_free(struct sim *sim, struct folio *folio);
 void frames_free(struct sim *sim);
 
-/* the radix tree's last level: 1 + each folio's place in the slabs, or 0 */
-#define PFN_LEAF_SHIFT	6
-struct pfn_leaf {
-	unsigned int nr;
-	unsigned int place[1U << PFN_LEAF_SHIFT];
-};
-
-static inline struct folio *slab_folio(const struct frame_table *ft,
-				       unsigned int place)
-{
-	return &ft->slabs[place / FOLIO_SLAB][place % FOLIO_SLAB];
-}
 
 struct folio *pfn_folio_miss(struct sim *sim, unsigned long pfn);
 
@@ -258,9 +246,8 @@ struct folio *pfn_folio_miss(struct sim *sim, unsigned long pfn);
 static inline struct folio *pfn_folio(struct sim *sim, unsigned long pfn)
 {
 	const struct frame_table *ft = &sim->frames;
-	const unsigned long mask = (1UL << PFN_LEAF_SHIFT) - 1;
-	const struct pfn_leaf *leaf = ft->hint;
-	unsigned int place;
+	const unsigned long mask = RADIX_MASK;
+	const struct radix_leaf *leaf = ft->hint;
 
 	if (!leaf || (pfn & ~mask) != ft->hint_base) {
 		struct frame_table *w = &sim->frames;
@@ -274,8 +261,7 @@ static inline struct folio *pfn_folio(struct sim *sim, unsigned long pfn)
 		w->hint = (void *)leaf;
 		w->hint_base = pfn & ~mask;
 	}
-	place = leaf->place[pfn & mask];
-	return place ? slab_folio(ft, place - 1) : NULL;
+	return leaf->slot[pfn & mask];
 }
 struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id);
 struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id);

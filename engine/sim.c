@@ -123,6 +123,7 @@ void sim_free(struct sim *sim)
 	}
 	kmem_cache_destroy(&sim->vma_cachep);
 	kmem_cache_destroy(&sim->anon_vma_cachep);
+	radix_destroy(&sim->anon_vma_ids);
 	kmem_cache_destroy(&sim->avc_cachep);
 	kmem_cache_destroy(&sim->pte_block_cachep);
 	sim_trace_free(&sim->trace);
@@ -323,7 +324,6 @@ struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id)
 {
 	struct anon_vma *av = kmem_cache_zalloc_obj(&sim->anon_vma_cachep,
 						  struct anon_vma);
-	struct rb_node **link = &sim->anon_vma_ids.node, *parent = NULL;
 
 	if (!id)
 		id = sim->next_anon_vma_id;
@@ -336,51 +336,24 @@ struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id)
 	/* legacy: "reference for first vma" (or the self-parent link) */
 	av->degree = 1;
 	list_add_tail(&av->node, &sim->anon_vmas);
-	/* ids are handed out in order: a new one goes past the highest */
-	if (sim->anon_vma_last && id > sim->anon_vma_last->id) {
-		parent = &sim->anon_vma_last->by_id;
-		link = &parent->right;
-	}
-	while (*link) {
-		struct anon_vma *cur = rb_entry(*link, struct anon_vma, by_id);
-
-		parent = *link;
-		link = id < cur->id ? &parent->left : &parent->right;
-	}
-	rb_link_node(&av->by_id, parent, link);
-	rb_insert_augmented(&av->by_id, &sim->anon_vma_ids, NULL);
-	if (!sim->anon_vma_last || id > sim->anon_vma_last->id)
-		sim->anon_vma_last = av;
+	radix_insert(&sim->anon_vma_ids, id, av);
 	sim->nr_anon_vmas++;
 	return av;
 }
 
 void anon_vma_free(struct sim *sim, struct anon_vma *av)
 {
-	list_del(&av->node);
-	if (sim->anon_vma_last == av) {
-		struct rb_node *prev = rb_prev(&av->by_id);
+	const struct radix_leaf *freed;
 
-		sim->anon_vma_last = prev ? rb_entry(prev, struct anon_vma,
-						     by_id) : NULL;
-	}
-	rb_erase_augmented(&av->by_id, &sim->anon_vma_ids, NULL);
+	list_del(&av->node);
+	radix_erase(&sim->anon_vma_ids, av->id, &freed);
 	sim->nr_anon_vmas--;
 	kmem_cache_free(&sim->anon_vma_cachep, av);
 }
 
 struct anon_vma *sim_find_anon_vma(const struct sim *sim, unsigned long id)
 {
-	struct rb_node *n = sim->anon_vma_ids.node;
-
-	while (n) {
-		struct anon_vma *av = rb_entry(n, struct anon_vma, by_id);
-
-		if (id == av->id)
-			return av;
-		n = id < av->id ? n->left : n->right;
-	}
-	return NULL;
+	return radix_lookup(&sim->anon_vma_ids, id);
 }
 
 struct anon_vma_chain *anon_vma_chain_alloc(struct sim *sim, unsigned long id)

@@ -23,6 +23,7 @@
 
 #include "interval_tree.h"
 #include "list.h"
+#include "radix.h"
 #include "rbtree.h"
 
 #define PAGE_SHIFT	12
@@ -137,7 +138,6 @@ struct anon_vma {
 	int degree;		/* children + VMAs: legacy mode's reuse test */
 	struct itree_root rb_root;	/* anon_vma_chains, by VMA pgoff range */
 	struct list_head node;		/* sim->anon_vmas, by id */
-	struct rb_node by_id;		/* sim->anon_vma_ids */
 };
 
 struct anon_vma_chain {
@@ -537,12 +537,11 @@ enum sim_reject {
 
 /*
  * The frames of a session: folios in slabs of FOLIO_SLAB (a freed one's
- * place is reused), and a radix tree of 64-way nodes from pfn to place + 1.
+ * place is reused), and a radix tree of 64-way nodes from pfn to folio.
  */
 #define FOLIO_SLAB	1024
 struct frame_table {
-	void *root;
-	unsigned int height;		/* levels; 0: empty */
+	struct radix_tree tree;		/* pfn -> folio */
 	/*
 	 * the leaf a change last went through (pfn_folio), and its first pfn;
 	 * and the one before it: a run of pages faulted in order with one
@@ -555,7 +554,7 @@ struct frame_table {
 	struct folio **slabs;
 	size_t nr_slabs;
 	unsigned int used;		/* places handed out so far */
-	unsigned int free;		/* 1 + first free place, 0: none */
+	struct folio *free;		/* the last folio freed, or NULL */
 };
 
 /* slab.c: a cache of objects of one size */
@@ -579,8 +578,7 @@ struct sim {
 
 	struct list_head mms;
 	struct list_head anon_vmas;
-	struct rb_root anon_vma_ids;
-	struct anon_vma *anon_vma_last;	/* the highest id in it */
+	struct radix_tree anon_vma_ids;	/* id -> anon_vma */
 	struct list_head files;
 	struct frame_table frames;
 	struct rb_root swap;

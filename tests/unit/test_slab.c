@@ -62,14 +62,24 @@ static void many_objects_never_overlap(void)
 	kmem_cache_destroy(&c);
 }
 
-/* Each remembered highest node is its tree's last; the VMAs in order. */
+/*
+ * The id table holds every live anon_vma and nothing else; each
+ * remembered highest node is its tree's last; the VMAs in order.
+ */
 static void expect_highest_is_last(struct sim *sim)
 {
-	struct rb_node *n = rb_last(&sim->anon_vma_ids);
+	unsigned long id, live = 0, held = 0;
+	struct anon_vma *av;
 	struct mm_struct *mm;
+	struct rb_node *n;
 
-	EXPECT(sim->anon_vma_last ==
-	       (n ? rb_entry(n, struct anon_vma, by_id) : NULL));
+	list_for_each_entry(av, &sim->anon_vmas, node) {
+		EXPECT(sim_find_anon_vma(sim, av->id) == av);
+		live++;
+	}
+	for (id = 0; radix_next(&sim->anon_vma_ids, id, &id); id++)
+		held++;
+	EXPECT_EQ(held, live);
 	list_for_each_entry(mm, &sim->mms, node) {
 		struct vm_area_struct *v, *prev = NULL;
 
@@ -127,7 +137,8 @@ static void highest_nodes_follow_munmap_exit_and_new_maps(void)
 	exit_op(sim, child);
 	exit_op(sim, 1);
 	expect_highest_is_last(sim);
-	EXPECT(sim->anon_vma_last == NULL);
+	/* the last anon_vma took the table's nodes with it */
+	EXPECT(sim->anon_vma_ids.root == NULL);
 	EXPECT_EQ(checker_violations(sim, true), 0);
 	sim_free(sim);
 }
