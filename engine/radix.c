@@ -65,12 +65,15 @@ static void radix_grow(struct radix_tree *t, unsigned long key)
 	}
 }
 
-void radix_insert(struct radix_tree *t, unsigned long key, void *entry)
+/* The leaf for key, made if need be; a key next to the last one is there. */
+static struct radix_leaf *leaf_for_insert(struct radix_tree *t,
+					  unsigned long key)
 {
-	struct radix_leaf *leaf;
 	void *node;
 	unsigned int h;
 
+	if (t->last && (key & ~RADIX_MASK) == t->last_base)
+		return t->last;
 	radix_grow(t, key);
 	node = t->root;
 	for (h = t->height; h > 1; h--) {
@@ -84,7 +87,15 @@ void radix_insert(struct radix_tree *t, unsigned long key, void *entry)
 		}
 		node = *child;
 	}
-	leaf = node;
+	t->last = node;
+	t->last_base = key & ~RADIX_MASK;
+	return node;
+}
+
+void radix_insert(struct radix_tree *t, unsigned long key, void *entry)
+{
+	struct radix_leaf *leaf = leaf_for_insert(t, key);
+
 	if (!leaf->slot[key & RADIX_MASK])
 		leaf->nr++;
 	leaf->slot[key & RADIX_MASK] = entry;
@@ -115,6 +126,8 @@ void *radix_erase(struct radix_tree *t, unsigned long key,
 	if (--leaf->nr)
 		return entry;
 	*freed = leaf;
+	if (t->last == leaf)
+		t->last = NULL;
 	free(leaf);
 	for (h = 2; depth; h++) {
 		struct radix_node *n = path[--depth];
@@ -178,4 +191,5 @@ void radix_destroy(struct radix_tree *t)
 	subtree_free(t->root, t->height);
 	t->root = NULL;
 	t->height = 0;
+	t->last = NULL;
 }

@@ -17,6 +17,9 @@
 struct radix_tree {
 	void *root;
 	unsigned int height;		/* levels; 0: empty */
+	/* the leaf the last insert went to and its first key: the next key's */
+	struct radix_leaf *last;
+	unsigned long last_base;
 };
 
 /* the last level: each key's entry, or NULL */

@@ -288,6 +288,42 @@ static void forked_vma_tree_and_page_table_are_red_black(void)
 	sim_free(sim);
 }
 
+/*
+ * The radix tree's remembered last leaf: keys beside the last one land in
+ * it, across leaves and heights; once the leaf is emptied and freed, a key
+ * of its range gets a new one (not the freed memory, which an empty tree
+ * would never find).
+ */
+static void radix_last_leaf_is_forgotten_with_the_leaf(void)
+{
+	struct radix_tree t = { 0 };
+	static int entry[200];
+	const struct radix_leaf *freed;
+	unsigned long k, wrong = 0;
+
+	for (k = 0; k < 200; k++)
+		radix_insert(&t, k, &entry[k]);
+	EXPECT_EQ(t.height, 2);
+	for (k = 0; k < 200; k++)
+		wrong += radix_lookup(&t, k) != &entry[k];
+	EXPECT_EQ(wrong, 0);
+	/* 192..199 share the last leaf: it goes with the last of them */
+	for (k = 192; k < 200; k++)
+		EXPECT(radix_erase(&t, k, &freed) == &entry[k]);
+	EXPECT(freed != NULL);
+	EXPECT(t.last == NULL);
+	radix_insert(&t, 195, &entry[0]);
+	EXPECT(radix_lookup(&t, 195) == &entry[0]);
+	for (k = 0; k < 192; k++)
+		radix_erase(&t, k, &freed);
+	EXPECT(radix_erase(&t, 195, &freed) == &entry[0]);
+	EXPECT(t.root == NULL && t.height == 0 && t.last == NULL);
+	radix_insert(&t, 7, &entry[7]);
+	EXPECT(radix_lookup(&t, 7) == &entry[7]);
+	EXPECT(radix_lookup(&t, 8) == NULL);
+	radix_destroy(&t);
+}
+
 int main(void)
 {
 	RUN(a_freed_object_comes_back_zeroed);
@@ -295,6 +331,7 @@ int main(void)
 	RUN(highest_nodes_follow_munmap_exit_and_new_maps);
 	RUN(a_chain_of_any_length_balances_into_a_red_black_tree);
 	RUN(forked_vma_tree_and_page_table_are_red_black);
+	RUN(radix_last_leaf_is_forgotten_with_the_leaf);
 	printf("%d passed, %d failed\n", harness_passed, harness_failed);
 	return harness_failed != 0;
 }
