@@ -52,9 +52,13 @@ void itree_insert(struct itree_node *node, struct itree_root *root)
 		return;
 	}
 	while (*link) {
+		struct itree_node *p = itree_entry(*link);
+
+		/* every node passed on the way down will hold this one */
+		if (p->subtree_last < node->last)
+			p->subtree_last = node->last;
 		parent = *link;
-		link = node->start < itree_entry(parent)->start ?
-		       &parent->left : &parent->right;
+		link = node->start < p->start ? &parent->left : &parent->right;
 	}
 	rb_link_node(&node->rb, parent, link);
 	rb_insert_augmented(&node->rb, &root->rb, &itree_aug);
@@ -79,6 +83,9 @@ void itree_insert_after(struct itree_node *node, struct itree_node *prev,
 	}
 	node->subtree_last = node->last;
 	rb_link_node(&node->rb, parent, link);
+	/* no descent passed the ancestors: up from the slot, until one holds */
+	for (; parent && itree_recompute(parent); parent = parent->parent)
+		;
 	rb_insert_augmented(&node->rb, &root->rb, &itree_aug);
 	root->count++;
 }

@@ -2,9 +2,11 @@
 /*
  * rbtree.c - red-black tree insertion and erasure (lib/rbtree.c's job).
  *
- * Augmentation is kept simple and obviously right: after a node is linked or
- * unlinked, every node from the change up to the root is recomputed, and
- * each rotation recomputes the two nodes it moved, lower one first.
+ * Augmentation is kept simple and obviously right: an inserting caller has
+ * brought the values on the new node's path up to date (as the kernel's
+ * interval tree does on its way down); after a node is unlinked, every
+ * node from the change up to the root is recomputed; and each rotation
+ * recomputes the two nodes it moved, lower one first.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -84,7 +86,6 @@ void rb_link_node(struct rb_node *node, struct rb_node *parent,
 void rb_insert_augmented(struct rb_node *z, struct rb_root *root,
 			 const struct rb_augment_ops *aug)
 {
-	propagate(aug, z);
 	while (is_red(z->parent)) {
 		struct rb_node *p = z->parent, *g = p->parent, *u;
 

@@ -2,7 +2,10 @@
 /*
  * rbtree.h - red-black trees with optional augmentation, the shape of
  * include/linux/rbtree.h and rbtree_augmented.h: the caller finds the place
- * (rb_link_node) and the tree rebalances (rb_insert_augmented).  Used for the
+ * (rb_link_node) and the tree rebalances (rb_insert_augmented; an augmented
+ * tree's caller has first brought the values from the root down to the new
+ * node up to date, as include/linux/interval_tree_generic.h does while it
+ * descends: rebalancing recomputes only what it rotates).  Used for the
  * VMAs of an mm, page tables, frames by pfn, and under interval_tree.h.
  */
 #ifndef RMAPD_RBTREE_H
