@@ -576,11 +576,41 @@ static void check_vma(struct ctx *c, const struct mm_struct *mm,
 	check_chain(c, vma);
 }
 
+/*
+ * The red-black shape of an mm's VMA tree or page table (the walks over
+ * them check their order).
+ */
+static void check_rb(struct ctx *c, const struct mm_struct *mm,
+		     const struct rb_root *root, const char *what)
+{
+	char buf[96];
+
+	if (rb_validate(root, NULL, buf, sizeof(buf)))
+		report(c, "tree-invalid", "pid %d %s: %s", mm->pid, what, buf);
+}
+
+/* The VMA list (vm_next, vm_prev) is the tree in order, both ways. */
+static void check_vma_list(struct ctx *c, const struct mm_struct *mm)
+{
+	const struct rb_node *n = rb_first(&mm->mm_mt);
+	const struct vm_area_struct *vma = mm->mmap, *prev = NULL;
+
+	for (; n && vma; n = rb_next(n), prev = vma, vma = vma->vm_next)
+		if (vma != rb_entry(n, struct vm_area_struct, mm_node) ||
+		    vma->vm_prev != prev)
+			break;
+	if (n || vma || mm->vma_last != prev)
+		report(c, "tree-invalid", "pid %d: the VMA list is not the "
+		       "VMA tree in order", mm->pid);
+}
+
 static unsigned long check_vmas(struct ctx *c, const struct mm_struct *mm)
 {
 	const struct vm_area_struct *vma, *prev = NULL;
 	unsigned long n = 0;
 
+	check_rb(c, mm, &mm->mm_mt, "VMA tree");
+	check_vma_list(c, mm);
 	for (vma = vma_first(mm); vma; prev = vma, vma = vma_next(vma)) {
 		check_vma(c, mm, vma, prev);
 		n++;
@@ -749,17 +779,38 @@ static void check_pte_tables(struct ctx *c, const struct mm_struct *mm)
 	}
 }
 
+/* The PTE blocks' list is the page table's tree in order, both ways. */
+static void check_block_list(struct ctx *c, const struct mm_struct *mm)
+{
+	const struct rb_node *n = rb_first(&mm->pgtable);
+	const struct pte_block *prev = NULL, *blk;
+
+	for (; n; n = rb_next(n), prev = blk) {
+		blk = rb_entry(n, struct pte_block, node);
+		if (blk->prev != prev || (prev && prev->next != blk))
+			break;
+	}
+	if (n || (prev && prev->next) || mm->pt_last != prev)
+		report(c, "tree-invalid", "pid %d: the PTE blocks' list is "
+		       "not the page table in order", mm->pid);
+}
+
 static void check_ptes(struct ctx *c, const struct mm_struct *mm)
 {
 	const struct pte *pte;
-	unsigned long rss[3] = { 0 }, swapents = 0, n = 0;
+	unsigned long rss[3] = { 0 }, swapents = 0, n = 0, prev = 0;
 	struct pte_iter it;
 
+	check_rb(c, mm, &mm->pgtable, "page table");
+	check_block_list(c, mm);
 	for (pte = pte_iter_start(mm, 0, &it); pte; pte = pte_iter_next(&it)) {
 		unsigned long addr = it.vpn << PAGE_SHIFT;
 		const struct vm_area_struct *vma = NULL;
 
-		n++;
+		if (n++ && it.vpn <= prev)
+			report(c, "tree-invalid", "pid %d page table: vpn 0x%lx "
+			       "after 0x%lx", mm->pid, it.vpn, prev);
+		prev = it.vpn;
 		if (it.vpn < TASK_SIZE >> PAGE_SHIFT)
 			vma = find_vma((struct mm_struct *)mm, addr);
 		if (!vma) {

@@ -114,10 +114,12 @@ int dup_mmap(struct sim *sim, struct mm_struct *oldmm, struct sim_result *res)
 			anon_vma_fork(sim, tmp, mpnt);
 		if (tmp->vm_file)
 			vma_interval_tree_insert_after(sim, tmp, mpnt);
-		vma_mm_insert(mm, tmp);
+		vma_mm_append(mm, tmp);
 		if (!(tmp->vm_flags & VM_WIPEONFORK))
 			copy_page_range(sim, tmp, mpnt);
 	}
+	vma_mm_balance(mm);
+	pte_blocks_balance(mm);
 	res->value = (unsigned long)mm->pid;
 	return 0;
 }

@@ -9,6 +9,8 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <string.h>
+
 #include "sim.h"
 
 #define min_ul(a, b) ((a) < (b) ? (a) : (b))
@@ -65,6 +67,7 @@ struct sim_trace_fn {
 	const char *fn;
 	size_t kept;		/* calls shown as steps */
 	size_t summary;		/* 1 + index of its summary event, 0: none */
+	unsigned long folded;	/* calls not yet counted in the summary */
 };
 
 struct sim_trace_fn *trace_fn_search(struct sim_trace *t, const char *fn);
@@ -72,19 +75,19 @@ void trace_keep(struct sim *sim, struct sim_trace_fn *f, const char *fn,
 		size_t nargs, const struct sim_arg *args);
 void trace_fold_first(struct sim_trace *t, struct sim_trace_fn *f,
 		      const char *fn);
+/* the folded calls counted in their summaries, before the trace is read */
+void trace_flush(struct sim_trace *t);
 
-/* calls more of f counted in its summary (an exit folds one a PTE) */
+/*
+ * calls more of f, for its summary (an exit folds one a PTE): counted in
+ * f, and in the summary event by trace_flush, once an operation.
+ */
 static inline void trace_fold(struct sim_trace *t, struct sim_trace_fn *f,
 			      const char *fn, unsigned long calls)
 {
-	struct sim_event *sum;
-
 	if (!f->summary)
 		trace_fold_first(t, f, fn);
-	sum = &t->ev[f->summary - 1];
-	sum->omitted += calls;
-	sum->count = f->kept + sum->omitted;
-	t->omitted += calls;
+	f->folded += calls;
 }
 
 /*
@@ -135,7 +138,8 @@ static inline struct sim_trace_fn *trace_step(struct sim *sim, const char *fn,
 	struct sim_trace_fn *f = trace_fn(&sim->trace, fn);
 
 	sim->cost += 1 + work;
-	if (trace_keeps(&sim->trace, f))
+	/* a function folded once is folded from then on: neither count falls */
+	if (!f->summary && trace_keeps(&sim->trace, f))
 		return f;
 	trace_fold(&sim->trace, f, fn, 1);
 	return NULL;
@@ -181,7 +185,33 @@ static inline struct sim_trace_fn *trace_step(struct sim *sim, const char *fn,
 #define SLAB_BYPASS 0
 #endif
 void kmem_cache_init(struct kmem_cache *c, size_t size);
+void *kmem_cache_alloc_slow(struct kmem_cache *c);
 void *kmem_cache_zalloc(struct kmem_cache *c);
+
+/* An object, not cleared: the last one freed, or the chunk's next. */
+static inline void *kmem_cache_alloc(struct kmem_cache *c)
+{
+	void *p = c->free;
+
+	if (SLAB_BYPASS)
+		return kmem_cache_alloc_slow(c);
+	if (p) {
+		c->free = *(void **)p;
+		return p;
+	}
+	if (c->next == c->end)
+		return kmem_cache_alloc_slow(c);
+	p = c->next;
+	c->next += c->size;
+	return p;
+}
+
+/*
+ * A cleared object of type: its size known at the call, the clearing is
+ * a few stores there (fork makes some 5,000 objects), not a call.
+ */
+#define kmem_cache_zalloc_obj(c, type) \
+	((type *)memset(kmem_cache_alloc(c), 0, sizeof(type)))
 void kmem_cache_free(struct kmem_cache *c, void *p);
 void kmem_cache_destroy(struct kmem_cache *c);
 
@@ -204,38 +234,34 @@ struct folio *folio_alloc(struct sim *sim, unsigned long pfn);
 void folio_free(struct sim *sim, struct folio *folio);
 void frames_free(struct sim *sim);
 
-/* the radix tree's last level: 1 + each folio's place in the slabs, or 0 */
-#define PFN_LEAF_SHIFT	6
-struct pfn_leaf {
-	unsigned int nr;
-	unsigned int place[1U << PFN_LEAF_SHIFT];
-};
-
-static inline struct folio *slab_folio(const struct frame_table *ft,
-				       unsigned int place)
-{
-	return &ft->slabs[place / FOLIO_SLAB][place % FOLIO_SLAB];
-}
 
 struct folio *pfn_folio_miss(struct sim *sim, unsigned long pfn);
 
 /*
  * sim_find_folio for the engine's own changes, which meet pfns in runs
- * (a VMA's pages were mostly faulted in order): the last leaf is tried
- * first, here, inline, as fork and exit ask once a PTE.  Readers may share
- * a session, so only a change moves the hint.
+ * (a VMA's pages were mostly faulted in order): the last two leaves are
+ * tried first, here, inline, as fork and exit ask once a PTE.  Readers
+ * may share a session, so only a change moves the hints.
  */
 static inline struct folio *pfn_folio(struct sim *sim, unsigned long pfn)
 {
 	const struct frame_table *ft = &sim->frames;
-	const unsigned long mask = (1UL << PFN_LEAF_SHIFT) - 1;
-	const struct pfn_leaf *leaf = ft->hint;
-	unsigned int place;
+	const unsigned long mask = RADIX_MASK;
+	const struct radix_leaf *leaf = ft->hint;
 
-	if (!leaf || (pfn & ~mask) != ft->hint_base)
-		return pfn_folio_miss(sim, pfn);
-	place = leaf->place[pfn & mask];
-	return place ? slab_folio(ft, place - 1) : NULL;
+	if (!leaf || (pfn & ~mask) != ft->hint_base) {
+		struct frame_table *w = &sim->frames;
+
+		leaf = ft->hint_prev;
+		if (!leaf || (pfn & ~mask) != ft->hint_prev_base)
+			return pfn_folio_miss(sim, pfn);
+		/* the two swap: the one that hit is tried first next time */
+		w->hint_prev = w->hint;
+		w->hint_prev_base = w->hint_base;
+		w->hint = (void *)leaf;
+		w->hint_base = pfn & ~mask;
+	}
+	return leaf->slot[pfn & mask];
 }
 struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id);
 struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id);
@@ -245,6 +271,9 @@ void swap_cache_del(struct sim *sim, struct folio *folio);
 /* sim.c: the VMA tree of an mm */
 void vma_mm_insert(struct mm_struct *mm, struct vm_area_struct *vma);
 void vma_mm_remove(struct mm_struct *mm, struct vm_area_struct *vma);
+/* fork: into an empty mm, in address order, then balanced once */
+void vma_mm_append(struct mm_struct *mm, struct vm_area_struct *vma);
+void vma_mm_balance(struct mm_struct *mm);
 struct vm_area_struct *vma_prev(const struct vm_area_struct *vma);
 /* first VMA with vm_end > addr (the kernel's find_vma), or NULL */
 struct vm_area_struct *find_vma_after(struct mm_struct *mm, unsigned long addr);
@@ -258,6 +287,7 @@ struct pte_block *pte_block_first(struct mm_struct *mm, unsigned long vpn);
 struct pte_block *pte_block_next(const struct pte_block *blk);
 struct pte_block *pte_block_get(struct mm_struct *mm,
 				const struct pte_block *blk);
+void pte_blocks_balance(struct mm_struct *mm);
 void pte_block_cleared(struct mm_struct *mm, struct pte_block *blk,
 		       unsigned int n);
 

@@ -43,12 +43,23 @@ void itree_insert(struct itree_node *node, struct itree_root *root)
 {
 	struct rb_node **link = &root->rb.node, *parent = NULL;
 
-	while (*link) {
-		parent = *link;
-		link = node->start < itree_entry(parent)->start ?
-		       &parent->left : &parent->right;
-	}
 	node->subtree_last = node->last;
+	if (!*link) {
+		/* a new anon_vma's first chain (fork makes one a VMA) */
+		rb_link_node(&node->rb, NULL, link);
+		node->rb.red = 0;
+		root->count++;
+		return;
+	}
+	while (*link) {
+		struct itree_node *p = itree_entry(*link);
+
+		/* every node passed on the way down will hold this one */
+		if (p->subtree_last < node->last)
+			p->subtree_last = node->last;
+		parent = *link;
+		link = node->start < p->start ? &parent->left : &parent->right;
+	}
 	rb_link_node(&node->rb, parent, link);
 	rb_insert_augmented(&node->rb, &root->rb, &itree_aug);
 	root->count++;
@@ -72,6 +83,9 @@ void itree_insert_after(struct itree_node *node, struct itree_node *prev,
 	}
 	node->subtree_last = node->last;
 	rb_link_node(&node->rb, parent, link);
+	/* no descent passed the ancestors: up from the slot, until one holds */
+	for (; parent && itree_recompute(parent); parent = parent->parent)
+		;
 	rb_insert_augmented(&node->rb, &root->rb, &itree_aug);
 	root->count++;
 }

@@ -576,26 +576,22 @@ static bool vma_needs_copy(const struct vm_area_struct *src_vma)
  * masks; the child's RSS is summed here and added once.
  */
 struct pte_copy {
+	struct sim *sim;
 	struct mm_struct *dst_mm;
 	uint64_t src_clear;	/* write-protected for COW */
 	uint64_t dst_clear;	/* and old, and clean if shared */
 	unsigned long rss[3];	/* anon, file, shmem */
 };
 
-static void copy_present_pte(struct sim *sim, struct pte_copy *c,
-			     struct pte *src, struct pte *dst)
+/* The folio a present, not special PTE maps is shared from now on. */
+static void copy_present_folio(struct pte_copy *c, uint64_t word)
 {
-	/* the parent's word, then stored whole, as set_pte_at writes it */
-	uint64_t word = src->word;
-	struct folio *folio;
+	struct folio *folio = pfn_folio(c->sim,
+					(unsigned long)(word & PTE_VAL_MASK));
 
-	src->word = word & ~c->src_clear;
-	dst->word = word & ~c->dst_clear;
-	if (word & PTE_SPECIAL)
-		return;
-	folio = pfn_folio(sim, (unsigned long)(word & PTE_VAL_MASK));
-	folio->mapcount++;
-	/* folio_try_dup_anon_rmap_pte: shared from now on */
+	/* mapcount++, as one add: the mapcount is the word's top bits */
+	folio->index_mapcount += FOLIO_MAPCOUNT_ONE;
+	/* folio_try_dup_anon_rmap_pte */
 	if (folio_test_anon(folio)) {
 		folio->flags &= ~PG_anon_exclusive;
 		c->rss[0]++;
@@ -618,38 +614,45 @@ static void copy_swap_pte(struct sim *sim, struct mm_struct *dst_mm,
  * copy_pte_range for the PTEs of one block of the parent in [start, end):
  * the child's block at the same place is found once, as the kernel maps a
  * destination PTE table once for all the entries it copies into it.  The
- * child's VMAs do not overlap, so the slots copied into are empty.
+ * child's VMAs do not overlap, so the slots copied into are empty.  A
+ * present PTE is copied as a word, the parent's stored whole again, as
+ * set_pte_at writes them.
  */
-static unsigned long copy_pte_block(struct sim *sim, struct pte_copy *c,
-				    struct pte_block *sb, unsigned long start,
-				    unsigned long end)
+static unsigned long copy_pte_block(struct pte_copy *c, struct pte_block *sb,
+				    unsigned long start, unsigned long end)
 {
 	unsigned long base = pte_block_base(sb);
 	unsigned int i = base < start ? (unsigned int)(start - base) : 0;
 	unsigned int stop = (unsigned int)min_ul(PTE_BLOCK, end - base);
 	struct mm_struct *dst_mm = c->dst_mm;
-	struct pte_block *db = NULL;
+	const uint64_t src_clear = ~c->src_clear, dst_clear = ~c->dst_clear;
+	struct pte_block *db;
 	unsigned int n = 0;
 
+	while (i < stop && pte_none(&sb->pte[i]))
+		i++;
+	if (i == stop)
+		return 0;
+	db = pte_block_get(dst_mm, sb);
+	pte_table_alloc(dst_mm, base);
 	for (; i < stop; i++) {
 		struct pte *src = &sb->pte[i];
+		uint64_t word = src->word;
 
-		if (pte_none(src))
+		if (!word)
 			continue;
-		if (!db) {
-			db = pte_block_get(dst_mm, sb);
-			pte_table_alloc(dst_mm, base);
-		}
 		n++;
-		if (src->word & PTE_PRESENT)
-			copy_present_pte(sim, c, src, &db->pte[i]);
-		else
-			copy_swap_pte(sim, dst_mm, src, &db->pte[i]);
+		if (!(word & PTE_PRESENT)) {
+			copy_swap_pte(c->sim, dst_mm, src, &db->pte[i]);
+			continue;
+		}
+		src->word = word & src_clear;
+		db->pte[i].word = word & dst_clear;
+		if (!(word & PTE_SPECIAL))
+			copy_present_folio(c, word);
 	}
-	if (db) {
-		db->nr += n;
-		dst_mm->nr_ptes += n;
-	}
+	db->nr += n;
+	dst_mm->nr_ptes += n;
 	return n;
 }
 
@@ -663,6 +666,7 @@ int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 	unsigned long n = 0;
 	uint64_t wrprotect = is_cow_mapping(src_vma->vm_flags) ? PTE_WRITE : 0;
 	struct pte_copy c = {
+		.sim = sim,
 		.dst_mm = dst_vma->vm_mm,
 		.src_clear = wrprotect,
 		.dst_clear = wrprotect | PTE_YOUNG | PTE_SWP_EXCLUSIVE |
@@ -675,7 +679,7 @@ int copy_page_range(struct sim *sim, struct vm_area_struct *dst_vma,
 			src_vma->vm_end);
 	for (sb = pte_block_first(src_mm, start);
 	     sb && pte_block_base(sb) < end; sb = pte_block_next(sb)) {
-		n += copy_pte_block(sim, &c, sb, start, end);
+		n += copy_pte_block(&c, sb, start, end);
 		last = sb;
 	}
 	c.dst_mm->rss_anon += c.rss[0];

@@ -455,6 +455,7 @@ int sim_apply(struct sim *sim, const struct sim_op *op, struct sim_result *res)
 		return ret;
 	run_op(sim, mm, op, res);
 	sim->nr_ops++;
+	trace_flush(&sim->trace);
 	res->events = sim->trace.ev;
 	res->nr_events = sim->trace.nr;
 	res->events_omitted = sim->trace.omitted;

@@ -72,29 +72,43 @@ static struct pte_block *block_find(struct mm_struct *mm, unsigned long index)
 	return blk;
 }
 
+/* A new block at index, in the tree and, between its neighbours, the list. */
 static struct pte_block *block_alloc(struct mm_struct *mm,
 				     unsigned long index)
 {
 	struct rb_node **link = &mm->pgtable.node, *parent = NULL;
-	struct pte_block *blk, *last = mm->pt_last;
+	struct pte_block *blk, *last = mm->pt_last, *prev = NULL, *next = NULL;
 
 	if (last && index > last->index) {
 		/* the highest block has no right child: the new one goes there */
 		parent = &last->node;
 		link = &parent->right;
+		prev = last;
 	}
 	while (*link) {
 		parent = *link;
-		link = index < block_of(parent)->index ? &parent->left :
-							 &parent->right;
+		if (index < block_of(parent)->index) {
+			next = block_of(parent);
+			link = &parent->left;
+		} else {
+			prev = block_of(parent);
+			link = &parent->right;
+		}
 	}
-	blk = kmem_cache_zalloc(mm->pt_cache);
+	blk = kmem_cache_zalloc_obj(mm->pt_cache, struct pte_block);
 	blk->index = (unsigned int)index;
 	rb_link_node(&blk->node, parent, link);
 	rb_insert_augmented(&blk->node, &mm->pgtable, NULL);
-	mm->pt_hint = blk;
-	if (!last || index > last->index)
+	/* the last nodes the descent passed on the right and on the left */
+	blk->prev = prev;
+	blk->next = next;
+	if (prev)
+		prev->next = blk;
+	if (next)
+		next->prev = blk;
+	else
 		mm->pt_last = blk;
+	mm->pt_hint = blk;
 	return blk;
 }
 
@@ -113,7 +127,7 @@ struct pte *pte_lookup(const struct mm_struct *mm, unsigned long vpn)
 static struct pte *iter_scan(struct pte_iter *it, const struct pte_block *blk,
 			     unsigned int i)
 {
-	for (; blk; blk = block_of(rb_next(&blk->node)), i = 0) {
+	for (; blk; blk = blk->next, i = 0) {
 		for (; i < PTE_BLOCK; i++) {
 			if (pte_none(&blk->pte[i]))
 				continue;
@@ -175,7 +189,7 @@ struct pte_block *pte_block_first(struct mm_struct *mm, unsigned long vpn)
 
 		if (blk->index == index)
 			return blk;
-		next = block_of(rb_next(&blk->node));
+		next = blk->next;
 		if (!next || next->index >= index)
 			return next;
 	}
@@ -187,16 +201,38 @@ struct pte_block *pte_block_first(struct mm_struct *mm, unsigned long vpn)
 
 struct pte_block *pte_block_next(const struct pte_block *blk)
 {
-	return block_of(rb_next(&blk->node));
+	return blk->next;
 }
 
-/* mm's block at the place of blk (of another mm), made if need be. */
+/*
+ * The child's block at the place of blk (the parent's), made if need be.
+ * fork fills the child in address order, so it is the last block made or
+ * a new one past it, chained unbalanced until pte_blocks_balance.
+ */
 struct pte_block *pte_block_get(struct mm_struct *mm,
 				const struct pte_block *blk)
 {
-	struct pte_block *own = block_find(mm, blk->index);
+	struct pte_block *last = mm->pt_last, *own;
 
-	return own ? own : block_alloc(mm, blk->index);
+	if (last && last->index == blk->index)
+		return last;
+	own = kmem_cache_zalloc_obj(mm->pt_cache, struct pte_block);
+	own->index = blk->index;
+	rb_link_node(&own->node, last ? &last->node : NULL,
+		     last ? &last->node.right : &mm->pgtable.node);
+	own->prev = last;
+	if (last)
+		last->next = own;
+	mm->pt_hint = mm->pt_last = own;
+	mm->pt_chained++;
+	return own;
+}
+
+/* Once fork has copied the last PTE: the chained blocks made a tree. */
+void pte_blocks_balance(struct mm_struct *mm)
+{
+	rb_balance_chain(&mm->pgtable, mm->pt_chained);
+	mm->pt_chained = 0;
 }
 
 /* pte_clear: the entry at vpn becomes pte_none; an empty block goes. */
@@ -219,8 +255,12 @@ void pte_block_cleared(struct mm_struct *mm, struct pte_block *blk,
 	blk->nr -= n;
 	if (blk->nr)
 		return;
-	if (mm->pt_last == blk)
-		mm->pt_last = block_of(rb_prev(&blk->node));
+	if (blk->prev)
+		blk->prev->next = blk->next;
+	if (blk->next)
+		blk->next->prev = blk->prev;
+	else
+		mm->pt_last = blk->prev;
 	rb_erase_augmented(&blk->node, &mm->pgtable, NULL);
 	if (mm->pt_hint == blk)
 		mm->pt_hint = NULL;

@@ -2,10 +2,13 @@
 /*
  * rbtree.c - red-black tree insertion and erasure (lib/rbtree.c's job).
  *
- * Augmentation is kept simple and obviously right: after a node is linked or
- * unlinked, every node from the change up to the root is recomputed, and
- * each rotation recomputes the two nodes it moved, lower one first.
+ * Augmentation is kept simple and obviously right: an inserting caller has
+ * brought the values on the new node's path up to date (as the kernel's
+ * interval tree does on its way down); after a node is unlinked, every
+ * node from the change up to the root is recomputed; and each rotation
+ * recomputes the two nodes it moved, lower one first.
  */
+#include <limits.h>
 #include <stdio.h>
 
 #include "rbtree.h"
@@ -83,7 +86,6 @@ void rb_link_node(struct rb_node *node, struct rb_node *parent,
 void rb_insert_augmented(struct rb_node *z, struct rb_root *root,
 			 const struct rb_augment_ops *aug)
 {
-	propagate(aug, z);
 	while (is_red(z->parent)) {
 		struct rb_node *p = z->parent, *g = p->parent, *u;
 
@@ -228,6 +230,47 @@ void rb_erase_augmented(struct rb_node *z, struct rb_root *root,
 	propagate(aug, xp);
 	if (!removed_red)
 		erase_fixup(root, x, xp, aug);
+}
+
+/*
+ * The n nodes of *list (chained by ->right) in a subtree at depth: the
+ * first half on the left, the rest on the right, so every empty link is
+ * at depth d or d + 1; the nodes at red_depth (d, when some links are at
+ * d + 1) are red, which gives every path the same d black nodes.
+ */
+static struct rb_node *build_sorted(struct rb_node **list, size_t n,
+				    unsigned int depth, unsigned int red_depth)
+{
+	struct rb_node *left, *node;
+	size_t nl;
+
+	if (!n)
+		return NULL;
+	nl = (n - 1) / 2;
+	left = build_sorted(list, nl, depth + 1, red_depth);
+	node = *list;
+	*list = node->right;
+	node->left = left;
+	if (left)
+		left->parent = node;
+	node->red = depth == red_depth;
+	node->right = build_sorted(list, n - 1 - nl, depth + 1, red_depth);
+	if (node->right)
+		node->right->parent = node;
+	return node;
+}
+
+void rb_balance_chain(struct rb_root *root, size_t n)
+{
+	struct rb_node *head = root->node;
+	unsigned int d = 0;
+
+	while ((size_t)2 << d <= n + 1)
+		d++;
+	/* n + 1 a power of two: a perfect tree, all black */
+	root->node = build_sorted(&head, n, 0, (n + 1) & n ? d : UINT_MAX);
+	if (root->node)
+		root->node->parent = NULL;
 }
 
 struct rb_node *rb_first(const struct rb_root *root)

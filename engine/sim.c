@@ -123,6 +123,7 @@ void sim_free(struct sim *sim)
 	}
 	kmem_cache_destroy(&sim->vma_cachep);
 	kmem_cache_destroy(&sim->anon_vma_cachep);
+	radix_destroy(&sim->anon_vma_ids);
 	kmem_cache_destroy(&sim->avc_cachep);
 	kmem_cache_destroy(&sim->pte_block_cachep);
 	sim_trace_free(&sim->trace);
@@ -169,10 +170,31 @@ struct mm_struct *sim_find_mm(const struct sim *sim, int pid)
 
 /* ---- VMAs and the per-mm VMA tree ---- */
 
+/* Into mm's list after prev (NULL: first), as it is in the tree. */
+static void vma_list_link(struct mm_struct *mm, struct vm_area_struct *vma,
+			  struct rb_node *prev_node)
+{
+	struct vm_area_struct *prev = prev_node ?
+		rb_entry(prev_node, struct vm_area_struct, mm_node) : NULL;
+	struct vm_area_struct *next = prev ? prev->vm_next : mm->mmap;
+
+	vma->vm_prev = prev;
+	vma->vm_next = next;
+	if (prev)
+		prev->vm_next = vma;
+	else
+		mm->mmap = vma;
+	if (next)
+		next->vm_prev = vma;
+	else
+		mm->vma_last = vma;
+}
+
 struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
 				     unsigned long id)
 {
-	struct vm_area_struct *vma = kmem_cache_zalloc(&sim->vma_cachep);
+	struct vm_area_struct *vma = kmem_cache_zalloc_obj(&sim->vma_cachep,
+							    struct vm_area_struct);
 
 	if (!id)
 		id = sim->next_vma_id;
@@ -213,38 +235,56 @@ void vma_mm_insert(struct mm_struct *mm, struct vm_area_struct *vma)
 	}
 	rb_link_node(&vma->mm_node, parent, link);
 	rb_insert_augmented(&vma->mm_node, &mm->mm_mt, NULL);
-	if (!last || vma->vm_start >= last->vm_start)
-		mm->vma_last = vma;
+	vma_list_link(mm, vma, rb_prev(&vma->mm_node));
 	mm->map_count++;
+}
+
+/*
+ * dup_mmap fills the child in address order: each VMA goes past the last,
+ * unbalanced, and vma_mm_balance balances the lot once they are all in.
+ */
+void vma_mm_append(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	struct rb_node *last = mm->vma_last ? &mm->vma_last->mm_node : NULL;
+
+	rb_link_node(&vma->mm_node, last, last ? &last->right : &mm->mm_mt.node);
+	vma_list_link(mm, vma, last);
+	mm->map_count++;
+}
+
+void vma_mm_balance(struct mm_struct *mm)
+{
+	rb_balance_chain(&mm->mm_mt, mm->map_count);
 }
 
 void vma_mm_remove(struct mm_struct *mm, struct vm_area_struct *vma)
 {
-	if (mm->vma_last == vma)
-		mm->vma_last = vma_prev(vma);
+	if (vma->vm_prev)
+		vma->vm_prev->vm_next = vma->vm_next;
+	else
+		mm->mmap = vma->vm_next;
+	if (vma->vm_next)
+		vma->vm_next->vm_prev = vma->vm_prev;
+	else
+		mm->vma_last = vma->vm_prev;
+	vma->vm_next = vma->vm_prev = NULL;
 	rb_erase_augmented(&vma->mm_node, &mm->mm_mt, NULL);
 	mm->map_count--;
 }
 
 struct vm_area_struct *vma_first(const struct mm_struct *mm)
 {
-	struct rb_node *n = rb_first(&mm->mm_mt);
-
-	return n ? rb_entry(n, struct vm_area_struct, mm_node) : NULL;
+	return mm->mmap;
 }
 
 struct vm_area_struct *vma_next(const struct vm_area_struct *vma)
 {
-	struct rb_node *n = rb_next(&vma->mm_node);
-
-	return n ? rb_entry(n, struct vm_area_struct, mm_node) : NULL;
+	return vma->vm_next;
 }
 
 struct vm_area_struct *vma_prev(const struct vm_area_struct *vma)
 {
-	struct rb_node *n = rb_prev(&vma->mm_node);
-
-	return n ? rb_entry(n, struct vm_area_struct, mm_node) : NULL;
+	return vma->vm_prev;
 }
 
 struct vm_area_struct *find_vma_after(struct mm_struct *mm, unsigned long addr)
@@ -282,8 +322,8 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
 
 struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id)
 {
-	struct anon_vma *av = kmem_cache_zalloc(&sim->anon_vma_cachep);
-	struct rb_node **link = &sim->anon_vma_ids.node, *parent = NULL;
+	struct anon_vma *av = kmem_cache_zalloc_obj(&sim->anon_vma_cachep,
+						  struct anon_vma);
 
 	if (!id)
 		id = sim->next_anon_vma_id;
@@ -296,56 +336,30 @@ struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id)
 	/* legacy: "reference for first vma" (or the self-parent link) */
 	av->degree = 1;
 	list_add_tail(&av->node, &sim->anon_vmas);
-	/* ids are handed out in order: a new one goes past the highest */
-	if (sim->anon_vma_last && id > sim->anon_vma_last->id) {
-		parent = &sim->anon_vma_last->by_id;
-		link = &parent->right;
-	}
-	while (*link) {
-		struct anon_vma *cur = rb_entry(*link, struct anon_vma, by_id);
-
-		parent = *link;
-		link = id < cur->id ? &parent->left : &parent->right;
-	}
-	rb_link_node(&av->by_id, parent, link);
-	rb_insert_augmented(&av->by_id, &sim->anon_vma_ids, NULL);
-	if (!sim->anon_vma_last || id > sim->anon_vma_last->id)
-		sim->anon_vma_last = av;
+	radix_insert(&sim->anon_vma_ids, id, av);
 	sim->nr_anon_vmas++;
 	return av;
 }
 
 void anon_vma_free(struct sim *sim, struct anon_vma *av)
 {
-	list_del(&av->node);
-	if (sim->anon_vma_last == av) {
-		struct rb_node *prev = rb_prev(&av->by_id);
+	const struct radix_leaf *freed;
 
-		sim->anon_vma_last = prev ? rb_entry(prev, struct anon_vma,
-						     by_id) : NULL;
-	}
-	rb_erase_augmented(&av->by_id, &sim->anon_vma_ids, NULL);
+	list_del(&av->node);
+	radix_erase(&sim->anon_vma_ids, av->id, &freed);
 	sim->nr_anon_vmas--;
 	kmem_cache_free(&sim->anon_vma_cachep, av);
 }
 
 struct anon_vma *sim_find_anon_vma(const struct sim *sim, unsigned long id)
 {
-	struct rb_node *n = sim->anon_vma_ids.node;
-
-	while (n) {
-		struct anon_vma *av = rb_entry(n, struct anon_vma, by_id);
-
-		if (id == av->id)
-			return av;
-		n = id < av->id ? n->left : n->right;
-	}
-	return NULL;
+	return radix_lookup(&sim->anon_vma_ids, id);
 }
 
 struct anon_vma_chain *anon_vma_chain_alloc(struct sim *sim, unsigned long id)
 {
-	struct anon_vma_chain *avc = kmem_cache_zalloc(&sim->avc_cachep);
+	struct anon_vma_chain *avc = kmem_cache_zalloc_obj(&sim->avc_cachep,
+							  struct anon_vma_chain);
 
 	if (!id)
 		id = sim->next_avc_id;

@@ -23,6 +23,7 @@
 
 #include "interval_tree.h"
 #include "list.h"
+#include "radix.h"
 #include "rbtree.h"
 
 #define PAGE_SHIFT	12
@@ -137,7 +138,6 @@ struct anon_vma {
 	int degree;		/* children + VMAs: legacy mode's reuse test */
 	struct itree_root rb_root;	/* anon_vma_chains, by VMA pgoff range */
 	struct list_head node;		/* sim->anon_vmas, by id */
-	struct rb_node by_id;		/* sim->anon_vma_ids */
 };
 
 struct anon_vma_chain {
@@ -194,13 +194,21 @@ struct folio {
 	 */
 	unsigned long anon_vma_id;
 	struct address_space *mapping;	/* file or shmem folio */
-	unsigned long index : FOLIO_INDEX_BITS;
-	int mapcount : FOLIO_MAPCOUNT_BITS;
+	union {
+		struct {
+			unsigned long index : FOLIO_INDEX_BITS;
+			int mapcount : FOLIO_MAPCOUNT_BITS;
+		};
+		/* both as a word: fork adds FOLIO_MAPCOUNT_ONE to it */
+		uint64_t index_mapcount;
+	};
 	unsigned long swap : FOLIO_SWAP_BITS;	/* slot while in the swap cache */
 	unsigned int flags : FOLIO_FLAGS_BITS;
 };
 _Static_assert(SIM_CAP_PTES < 1UL << (FOLIO_MAPCOUNT_BITS - 1),
 	       "a folio's mapcount holds every PTE a session may have");
+/* the mapcount's unit in index_mapcount (test_engine checks that they agree) */
+#define FOLIO_MAPCOUNT_ONE	(UINT64_C(1) << FOLIO_INDEX_BITS)
 
 /*
  * A page-table entry in one word, as pte_t is: the pfn of a present PTE or
@@ -273,6 +281,8 @@ static inline bool pte_none(const struct pte *pte)
 #define PTE_BLOCK	(1UL << PTE_BLOCK_SHIFT)
 struct pte_block {
 	struct rb_node node;		/* mm->pgtable, by index */
+	/* the same order as a list: fork and exit step by one load */
+	struct pte_block *next, *prev;
 	unsigned int index;		/* vpn >> PTE_BLOCK_SHIFT (vpn < 2^35) */
 	unsigned int nr;		/* entries that are not pte_none */
 	struct pte pte[PTE_BLOCK];
@@ -301,6 +311,11 @@ struct vm_area_struct {
 	struct anon_vma *anon_vma;
 	struct list_head anon_vma_chain;	/* avcs, via same_vma */
 	struct rb_node mm_node;			/* mm->mm_mt, by vm_start */
+	/*
+	 * the same order as a list (the kernel's vm_next and vm_prev before
+	 * the maple tree): a walk over every VMA steps by one load
+	 */
+	struct vm_area_struct *vm_next, *vm_prev;
 	struct itree_node shared;		/* vm_file->i_mmap */
 };
 
@@ -308,6 +323,7 @@ struct mm_struct {
 	int pid;
 	int ppid;
 	struct rb_root mm_mt;		/* VMAs by address (the maple tree) */
+	struct vm_area_struct *mmap;		/* the lowest of them */
 	struct vm_area_struct *vma_last;	/* the highest of them */
 	unsigned long map_count;
 	struct rb_root pgtable;		/* pte_blocks by vpn */
@@ -315,6 +331,7 @@ struct mm_struct {
 	struct pte_block *pt_last;	/* the block of the highest index */
 	struct kmem_cache *pt_cache;	/* where its blocks come from */
 	unsigned long pt_hint_region;	/* 1 + a region known to have a table */
+	unsigned long pt_chained;	/* blocks fork chained, not balanced */
 	unsigned long nr_ptes;
 	/*
 	 * The PTE tables (page-table pages) the process has: the 2 MiB regions
@@ -520,19 +537,24 @@ enum sim_reject {
 
 /*
  * The frames of a session: folios in slabs of FOLIO_SLAB (a freed one's
- * place is reused), and a radix tree of 64-way nodes from pfn to place + 1.
+ * place is reused), and a radix tree of 64-way nodes from pfn to folio.
  */
 #define FOLIO_SLAB	1024
 struct frame_table {
-	void *root;
-	unsigned int height;		/* levels; 0: empty */
-	/* the leaf a change last went through (pfn_folio), and its first pfn */
+	struct radix_tree tree;		/* pfn -> folio */
+	/*
+	 * the leaf a change last went through (pfn_folio), and its first pfn;
+	 * and the one before it: a run of pages faulted in order with one
+	 * COWed since (of a later run) goes from one to the other and back
+	 */
 	void *hint;
 	unsigned long hint_base;
+	void *hint_prev;
+	unsigned long hint_prev_base;
 	struct folio **slabs;
 	size_t nr_slabs;
 	unsigned int used;		/* places handed out so far */
-	unsigned int free;		/* 1 + first free place, 0: none */
+	struct folio *free;		/* the last folio freed, or NULL */
 };
 
 /* slab.c: a cache of objects of one size */
@@ -556,8 +578,7 @@ struct sim {
 
 	struct list_head mms;
 	struct list_head anon_vmas;
-	struct rb_root anon_vma_ids;
-	struct anon_vma *anon_vma_last;	/* the highest id in it */
+	struct radix_tree anon_vma_ids;	/* id -> anon_vma */
 	struct list_head files;
 	struct frame_table frames;
 	struct rb_root swap;

@@ -53,26 +53,26 @@ static void slab_grow(struct kmem_cache *c)
 	c->end = c->next + bytes;
 }
 
-void *kmem_cache_zalloc(struct kmem_cache *c)
+/* kmem_cache_alloc when the free list and the chunk are empty. */
+void *kmem_cache_alloc_slow(struct kmem_cache *c)
 {
 	void *p;
 
 	if (SLAB_BYPASS) {
-		p = calloc(1, c->size);
+		p = malloc(c->size);
 		if (!p)
 			abort();
 		return p;
 	}
-	if (c->free) {
-		p = c->free;
-		c->free = *(void **)p;
-	} else {
-		if (c->next == c->end)
-			slab_grow(c);
-		p = c->next;
-		c->next += c->size;
-	}
-	return memset(p, 0, c->size);
+	slab_grow(c);
+	p = c->next;
+	c->next += c->size;
+	return p;
+}
+
+void *kmem_cache_zalloc(struct kmem_cache *c)
+{
+	return memset(kmem_cache_alloc(c), 0, c->size);
 }
 
 void kmem_cache_free(struct kmem_cache *c, void *p)

@@ -84,6 +84,26 @@ void trace_fold_first(struct sim_trace *t, struct sim_trace_fn *f,
 	f->summary = t->nr;
 }
 
+/* f's folded calls into its summary event */
+static void trace_fold_count(struct sim_trace *t, struct sim_trace_fn *f)
+{
+	struct sim_event *sum = &t->ev[f->summary - 1];
+
+	sum->omitted += f->folded;
+	sum->count = f->kept + sum->omitted;
+	t->omitted += f->folded;
+	f->folded = 0;
+}
+
+void trace_flush(struct sim_trace *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_fns; i++)
+		if (t->fns[i].folded)
+			trace_fold_count(t, &t->fns[i]);
+}
+
 void sim_trace_add(struct sim_trace *t, const struct sim_event *e)
 {
 	struct sim_trace_fn *f = trace_fn(t, e->fn);
@@ -95,6 +115,7 @@ void sim_trace_add(struct sim_trace *t, const struct sim_event *e)
 		return;
 	}
 	trace_fold(t, f, e->fn, e->omitted ? e->omitted : 1);
+	trace_fold_count(t, f);
 }
 
 void sim_trace_limits(struct sim *sim, size_t repeat, size_t limit)

@@ -1008,9 +1008,27 @@ static void pte_masks_name_the_bit_fields(void)
 	EXPECT_EQ(pte_val(&val), (1UL << 56) - 1);
 }
 
+/* fork's mapcount++ is an add of FOLIO_MAPCOUNT_ONE to the index's word. */
+static void folio_mapcount_unit_is_the_bit_field(void)
+{
+	struct folio f;
+
+	memset(&f, 0, sizeof(f));
+	f.index = (1UL << FOLIO_INDEX_BITS) - 1;
+	f.mapcount = 6;
+	f.index_mapcount += FOLIO_MAPCOUNT_ONE;
+	EXPECT_EQ(f.mapcount, 7);
+	EXPECT_EQ(f.index, (1UL << FOLIO_INDEX_BITS) - 1);
+	f.mapcount = -1;
+	f.index_mapcount += FOLIO_MAPCOUNT_ONE;
+	EXPECT_EQ(f.mapcount, 0);
+	EXPECT_EQ(f.index, (1UL << FOLIO_INDEX_BITS) - 1);
+}
+
 int main(void)
 {
 	RUN(pte_masks_name_the_bit_fields);
+	RUN(folio_mapcount_unit_is_the_bit_field);
 	RUN(fork_then_child_write_copies_page);
 	RUN(fork_then_parent_write_after_child_exit_reuses_page);
 	RUN(anon_read_maps_zero_page_then_write_allocates);
