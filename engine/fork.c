@@ -9,14 +9,13 @@
 
 #include "internal.h"
 
-#define PROG_NAME	"prog"
 #define PROG_PAGES	8
 #define STACK_PAGES	32
 
 /* The conventional layout: text and data from a program file, bss, stack. */
 static void setup_process_layout(struct sim *sim, struct mm_struct *mm)
 {
-	struct address_space *prog = sim_find_file(sim, PROG_NAME);
+	struct address_space *prog = sim_find_file(sim, SIM_PROG_NAME);
 	struct sim_result scratch;
 	struct sim_op op;
 	unsigned long data, bss;
@@ -24,7 +23,7 @@ static void setup_process_layout(struct sim *sim, struct mm_struct *mm)
 	if (!prog) {
 		unsigned long i;
 
-		prog = file_alloc(sim, 0, PROG_NAME, PROG_PAGES, false);
+		prog = file_alloc(sim, 0, SIM_PROG_NAME, PROG_PAGES, false);
 		for (i = 0; i < PROG_PAGES; i++) {
 			struct folio *folio = folio_alloc(sim, 0);
 
@@ -35,7 +34,7 @@ static void setup_process_layout(struct sim *sim, struct mm_struct *mm)
 	}
 	memset(&op, 0, sizeof(op));
 	op.kind = OP_MMAP;
-	snprintf(op.name, sizeof(op.name), "%s", PROG_NAME);
+	snprintf(op.name, sizeof(op.name), "%s", SIM_PROG_NAME);
 	/* text: r-x, file pages 0-3 */
 	op.addr = SIM_TEXT_START;
 	op.len = 4 * PAGE_SIZE;

@@ -174,6 +174,18 @@ static int need_file(struct sim *sim)
 	return 0;
 }
 
+/*
+ * The process layout maps the program file, which its first use makes
+ * (setup_process_layout): that file counts against the limit like any
+ * other, or a dump of the session would hold more than sim_load takes.
+ */
+static int need_layout(struct sim *sim)
+{
+	if (!sim_find_file(sim, SIM_PROG_NAME) && need_file(sim))
+		return SIM_REJECT_LIMIT;
+	return need_vmas(sim, 4) ? SIM_REJECT_LIMIT : need_frames(sim, 8);
+}
+
 static bool valid_file_name(const char *name)
 {
 	size_t i, n = strlen(name);
@@ -269,8 +281,7 @@ static int check_op(struct sim *sim, const struct sim_op *op,
 		if (need_process(sim))
 			return SIM_REJECT_LIMIT;
 		if (op->layout == SPAWN_PROCESS)
-			return need_vmas(sim, 4) ? SIM_REJECT_LIMIT :
-			       need_frames(sim, 8);
+			return need_layout(sim);
 		return 0;
 	case OP_FILE:
 		return check_file_op(sim, op);

@@ -38,6 +38,8 @@
 #define SIM_MMAP_BASE	0x7f0000000000UL
 #define SIM_STACK_TOP	0x7ffffffde000UL
 #define SIM_TEXT_START	0x400000UL
+/* the file the process layout maps its text and data from */
+#define SIM_PROG_NAME	"prog"
 
 /* vm_flags, with the kernel's bit values */
 #define VM_NONE		0x00000000UL

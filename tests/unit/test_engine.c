@@ -969,6 +969,46 @@ static void refusals_change_nothing(void)
 	sim_free(s);
 }
 
+/*
+ * The process layout's program file is a file of the session: at the file
+ * limit, a spawn that would make it is refused and changes nothing, one
+ * that finds it made is not (a session past the limit would not reload).
+ */
+static void process_layout_counts_its_program_file(void)
+{
+	struct sim_config cfg = { 0 };
+	struct sim_op spawn = { .kind = OP_SPAWN, .layout = SPAWN_PROCESS };
+	struct sim_op file = { .kind = OP_FILE, .pages = 1 };
+	struct sim_result res;
+	struct sim *s;
+
+	cfg.limits.max_files = 2;
+	s = sim_new(&cfg);
+	snprintf(file.name, sizeof(file.name), "a");
+	EXPECT_EQ(apply(s, &file), 0);
+	snprintf(file.name, sizeof(file.name), "b");
+	EXPECT_EQ(apply(s, &file), 0);
+	EXPECT_EQ(sim_apply(s, &spawn, &res), SIM_REJECT_LIMIT);
+	EXPECT(strstr(sim_reject_reason(s), "file limit (2)") != NULL);
+	EXPECT_EQ(s->nr_files, 2);
+	EXPECT_EQ(s->nr_mms, 0);
+	EXPECT_EQ(s->nr_ops, 2);
+	sim_free(s);
+
+	cfg.limits.max_files = 2;
+	s = sim_new(&cfg);
+	snprintf(file.name, sizeof(file.name), "a");
+	EXPECT_EQ(apply(s, &file), 0);
+	EXPECT_EQ(apply(s, &spawn), 0);
+	EXPECT(sim_find_file(s, SIM_PROG_NAME) != NULL);
+	EXPECT_EQ(s->nr_files, 2);
+	/* the program file is there: the second process only maps it */
+	EXPECT_EQ(apply(s, &spawn), 0);
+	EXPECT_EQ(s->nr_files, 2);
+	EXPECT_EQ(s->nr_mms, 2);
+	sim_free(s);
+}
+
 static void kernel_errors_are_outcomes(void)
 {
 	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
@@ -1062,5 +1102,6 @@ int main(void)
 	RUN(mremap_grows_in_place_and_shrinks);
 	RUN(refusals_change_nothing);
 	RUN(kernel_errors_are_outcomes);
+	RUN(process_layout_counts_its_program_file);
 	return harness_summary();
 }
