@@ -254,19 +254,24 @@ static int need_ptes(struct sim *sim, unsigned long n)
 }
 
 /*
- * An access adds at most one page, or a private file page read in and its
- * COW copy; a file read fault maps up to fault_around_pages PTEs.
+ * An access adds at most one page, or two where a private write fault may
+ * read a page in before it copies it: a file page (do_cow_fault) or a
+ * swapped page (do_swap_page, then do_wp_page when another process still
+ * holds the entry); a file read fault maps up to fault_around_pages PTEs.
  */
 static int check_access(struct sim *sim, struct mm_struct *mm,
 			const struct sim_op *op)
 {
 	struct vm_area_struct *vma = find_vma(mm, op->addr);
 	bool file = vma && vma->vm_file;
+	bool copy = vma && op->write && !(vma->vm_flags & VM_SHARED);
+	struct pte *pte = pte_lookup(mm, op->addr >> PAGE_SHIFT);
 
 	if (need_ptes(sim, file ? FAULT_AROUND_PAGES : 1))
 		return SIM_REJECT_LIMIT;
-	return need_frames(sim, file && op->write &&
-			   !(vma->vm_flags & VM_SHARED) ? 2 : 1);
+	if (copy && !file && !(pte && !pte->present && pte_swap(pte)))
+		copy = false;
+	return need_frames(sim, copy ? 2 : 1);
 }
 
 /* Refuse what would touch a missing object or break a limit. */

@@ -1009,6 +1009,43 @@ static void process_layout_counts_its_program_file(void)
 	sim_free(s);
 }
 
+/*
+ * A write to a page swapped out of two processes reads it in and copies
+ * it: two frames.  One short of them, the write is refused and changes
+ * nothing (taken, the session held more frames than its dump may load);
+ * a read, one frame, is taken.
+ */
+static void swapped_write_needs_two_frames(void)
+{
+	struct sim_config cfg = { 0 };
+	struct sim_op unmap = { .kind = OP_TRY_TO_UNMAP, .pfn = 1 };
+	struct sim_op file = { .kind = OP_FILE, .pages = 3 };
+	struct sim_op write = { .kind = OP_ACCESS, .addr = A, .write = true };
+	struct sim_result res;
+	struct sim *s;
+	int p1, p2;
+
+	cfg.limits.max_frames = 4;
+	s = sim_new(&cfg);
+	p1 = do_spawn_op(s);
+	mmap_anon(s, p1, A, 1, "rw-", false);
+	touch(s, p1, A, true);
+	p2 = fork_op(s, p1);
+	EXPECT_EQ(apply(s, &unmap), 0);
+	snprintf(file.name, sizeof(file.name), "f");
+	EXPECT_EQ(apply(s, &file), 0);
+	EXPECT_EQ(s->nr_frames, 3);
+	write.pid = p2;
+	EXPECT_EQ(sim_apply(s, &write, &res), SIM_REJECT_LIMIT);
+	EXPECT(strstr(sim_reject_reason(s), "frame limit (4)") != NULL);
+	EXPECT_EQ(s->nr_frames, 3);
+	EXPECT(pte_swap(pte_at(s, p2, A)) == 1);
+	EXPECT_EQ(touch(s, p2, A, false), 0);
+	EXPECT_STR(last.fault, "swap_in");
+	EXPECT_EQ(s->nr_frames, 4);
+	sim_free(s);
+}
+
 static void kernel_errors_are_outcomes(void)
 {
 	struct sim *s = new_sim(SIM_MODE_NORMAL, false);
@@ -1103,5 +1140,6 @@ int main(void)
 	RUN(refusals_change_nothing);
 	RUN(kernel_errors_are_outcomes);
 	RUN(process_layout_counts_its_program_file);
+	RUN(swapped_write_needs_two_frames);
 	return harness_summary();
 }
