@@ -132,7 +132,7 @@ async function refresh() {
   // the page is busy until then (a hidden tab has no frames: at most 100 ms)
   await new Promise((res) => {
     let done = false;
-    const reveal = () => { if (done) return; done = true; fitExplanation(); timeline.reveal(); res(); };
+    const reveal = () => { if (done) return; done = true; placeColumns(); fitExplanation(); timeline.reveal(); res(); };
     requestAnimationFrame(reveal);
     setTimeout(reveal, 100);
   });
@@ -578,6 +578,7 @@ function fitExplanation() {
 
 function toggleLarge() {
   document.body.classList.toggle('large');
+  placeColumns();
   fitExplanation();
   timeline.reveal();
 }
@@ -768,9 +769,19 @@ $('walk-play').addEventListener('click', () => player.toggle());
 $('walk-end').addEventListener('click', () => player.clear());
 // In large type the columns reach the window's bottom: their height is
 // the window's less what lies above them (the header, whose violations box
-// comes and goes, a follower's bar), kept as --main-top.
+// comes and goes, a follower's bar), kept as --main-top.  A render sets it
+// itself before it fits the explanation: the observer's callback comes
+// after the frame's own callbacks, and a violations box that appeared in
+// the render would shorten the columns after the fit (legacy step 18's
+// timeline row cut at 1280x800 in large type, one run in six).
+function placeColumns() {
+  const top = `${document.querySelector('main').offsetTop}px`;
+  if (document.documentElement.style.getPropertyValue('--main-top') === top) return false;
+  document.documentElement.style.setProperty('--main-top', top);
+  return true;
+}
 const above = new ResizeObserver(() => {
-  document.documentElement.style.setProperty('--main-top', `${document.querySelector('main').offsetTop}px`);
+  if (placeColumns()) { fitExplanation(); timeline.reveal(); }
 });
 for (const e of ['header', '#follow-bar', '#panel']) above.observe(document.querySelector(e));
 $('large-type').addEventListener('click', toggleLarge);
