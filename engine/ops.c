@@ -265,12 +265,14 @@ static int check_access(struct sim *sim, struct mm_struct *mm,
 	struct vm_area_struct *vma = find_vma(mm, op->addr);
 	bool file = vma && vma->vm_file;
 	bool copy = vma && op->write && !(vma->vm_flags & VM_SHARED);
-	struct pte *pte = pte_lookup(mm, op->addr >> PAGE_SHIFT);
+	struct pte *pte;
 
 	if (need_ptes(sim, file ? FAULT_AROUND_PAGES : 1))
 		return SIM_REJECT_LIMIT;
-	if (copy && !file && !(pte && !pte->present && pte_swap(pte)))
-		copy = false;
+	if (copy && !file) {
+		pte = pte_lookup(mm, op->addr >> PAGE_SHIFT);
+		copy = pte && !pte->present && pte_swap(pte);
+	}
 	return need_frames(sim, copy ? 2 : 1);
 }
 

@@ -889,9 +889,9 @@ async function violationsBox(browser, d) {
   const cut = [];
   for (let k = 0; k < times; k++) {
     await next(page, name, at, steps);
-    const shown = await page.evaluate(() => ({ box: !document.getElementById('violations').hidden }));
+    const box = await page.evaluate(() => !document.getElementById('violations').hidden);
     const row = (await page.evaluate(measureSteps, 'timeline')).find((x) => x.current);
-    if (!shown.box || !row || !row.whole || row.covered) cut.push(`${k}: ${JSON.stringify({ ...shown, ...row })}`);
+    if (!box || !row || !row.whole || row.covered) cut.push(`${k}: ${JSON.stringify({ box, ...row })}`);
     await page.keyboard.press('ArrowLeft');
     await settle(page, { pos: `step ${at - 1} of ${steps}`, hash: `/lesson/${name}/step/${at - 1}$` });
   }
