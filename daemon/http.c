@@ -35,8 +35,20 @@ struct conn_ctx {
 	struct reply held;
 	const char *held_route;
 	bool holding;
+	int hold;		/* atomic: enum hold, between it and the writer */
 	struct MHD_Connection *conn;
 	struct conn_ctx *next_waiter;
+};
+
+/*
+ * A held answer's hand-off between the worker that suspends it and the
+ * writer that settles its commit, without a lock held across either's
+ * call into libmicrohttpd: whichever of the two comes second resumes it.
+ */
+enum hold {
+	HOLD_WAITING = 1,	/* on the list, being suspended */
+	HOLD_SUSPENDED,		/* suspended: the writer resumes it */
+	HOLD_SETTLED,		/* settled first: the worker resumes it */
 };
 
 #define STOP_WAIT_MS	10000
@@ -98,9 +110,8 @@ static struct conn_ctx *waiters;
  * From the writer thread: resume the answers whose commit is settled.  They
  * are taken off the list under waiters_lock and resumed after it: each
  * resume takes libmicrohttpd's own lock and wakes a worker, and the workers
- * that suspend answers meanwhile need waiters_lock.  A connection on the
- * list is suspended already (hold_for_commit() suspends it before it lets
- * the lock go), and stays so until it is resumed here.
+ * that suspend answers meanwhile need waiters_lock.  One whose worker has
+ * not finished suspending it yet is left to that worker (enum hold).
  */
 static void commit_settled(uint64_t upto)
 {
@@ -119,33 +130,44 @@ static void commit_settled(uint64_t upto)
 	pthread_mutex_unlock(&waiters_lock);
 	while ((w = ready)) {
 		ready = w->next_waiter;
-		MHD_resume_connection(w->conn);
+		/* w may be gone as soon as its worker sees it settled */
+		if (__atomic_exchange_n(&w->hold, HOLD_SETTLED,
+					__ATOMIC_ACQ_REL) == HOLD_SUSPENDED)
+			MHD_resume_connection(w->conn);
 	}
 }
 
 /*
  * Keep rep in ctx and suspend the connection until its commit is settled;
- * false if it already is (answer now).  The check and the suspension are
- * one step under waiters_lock, which commit_settled() takes after the
- * tickets are marked settled: no wake-up is missed.
+ * false if it already is (answer now).  The check and the listing are one
+ * step under waiters_lock, which commit_settled() takes after the tickets
+ * are marked settled, so no settlement is missed; the suspension comes
+ * after the lock (it may be a system call), and if the writer settled the
+ * answer meanwhile, this worker resumes it itself.
  */
 static bool hold_for_commit(struct conn_ctx *ctx, struct MHD_Connection *conn,
 			    struct reply *rep)
 {
-	bool held = false;
+	int expect = HOLD_WAITING;
 
 	pthread_mutex_lock(&waiters_lock);
-	if (!db_resolved(g_db, rep->wait_ticket)) {
-		ctx->held = *rep;
-		ctx->holding = true;
-		ctx->conn = conn;
-		ctx->next_waiter = waiters;
-		waiters = ctx;
-		MHD_suspend_connection(conn);
-		held = true;
+	if (db_resolved(g_db, rep->wait_ticket)) {
+		pthread_mutex_unlock(&waiters_lock);
+		return false;
 	}
+	ctx->held = *rep;
+	ctx->holding = true;
+	ctx->conn = conn;
+	__atomic_store_n(&ctx->hold, HOLD_WAITING, __ATOMIC_RELAXED);
+	ctx->next_waiter = waiters;
+	waiters = ctx;
 	pthread_mutex_unlock(&waiters_lock);
-	return held;
+	MHD_suspend_connection(conn);
+	if (!__atomic_compare_exchange_n(&ctx->hold, &expect, HOLD_SUSPENDED,
+					 false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		MHD_resume_connection(conn);
+	return true;
 }
 
 static void stream_resume(struct stream *st)

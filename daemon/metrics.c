@@ -75,9 +75,7 @@ void metrics_request(const char *route, const char *method, int status,
 
 void metrics_ops(unsigned long n)
 {
-	pthread_mutex_lock(&lock);
-	ops_applied += n;
-	pthread_mutex_unlock(&lock);
+	__atomic_add_fetch(&ops_applied, n, __ATOMIC_RELAXED);
 }
 
 /* the group commit: rows per group is rows / groups */
@@ -136,7 +134,8 @@ char *metrics_render(size_t *len)
 	    hist_count, hist_sum, hist_count);
 	strbuf_printf(&t, "# HELP rmapd_ops_applied_total Operations applied.\n"
 		"# TYPE rmapd_ops_applied_total counter\n"
-		"rmapd_ops_applied_total %lu\n", ops_applied);
+		"rmapd_ops_applied_total %lu\n",
+		__atomic_load_n(&ops_applied, __ATOMIC_RELAXED));
 	pthread_mutex_unlock(&lock);
 	commit_metrics(&t);
 	strbuf_printf(&t, "# HELP rmapd_sessions Sessions in the database.\n"

@@ -1271,16 +1271,42 @@ static void commit_wait(struct session *s, struct reply *rep)
 	rep->wait_version = s->version;
 }
 
+/*
+ * An op POST's body, parsed before the session's lock was taken: the
+ * parsed tree, or its refusal moved into rep (then NULL).
+ */
+static cJSON *posted_body(cJSON **parsed, struct reply *refusal,
+			  struct reply *rep)
+{
+	cJSON *body = *parsed;
+
+	*parsed = NULL;
+	if (!body) {
+		*rep = *refusal;
+		*refusal = (struct reply){ 0 };
+	}
+	return body;
+}
+
 static void session_route(const struct request *req, char **seg, int n,
 			  struct reply *rep, const char **name)
 {
 	static const char *const batch_fields[] = { "ops", NULL };
-	struct session *s = get_session(seg[3], rep);
-	cJSON *body, *o;
+	struct session *s;
+	struct reply refusal = { 0 };
+	cJSON *body, *o, *parsed = NULL;
 	bool all_events;
 
+	/*
+	 * Workers posting to one session queue on its lock: its body is
+	 * parsed first, outside it.  A refusal of the body waits for the
+	 * session's own checks, which come first.
+	 */
+	if (n == 5 && !strcmp(seg[4], "ops") && !strcmp(req->method, "POST"))
+		parsed = parse_body(req, &refusal);
+	s = get_session(seg[3], rep);
 	if (!s)
-		return;
+		goto out;
 	if (n == 4) {
 		*name = "/api/v1/sessions/{id}";
 		if (!strcmp(req->method, "DELETE")) {
@@ -1298,7 +1324,7 @@ static void session_route(const struct request *req, char **seg, int n,
 			get_journal(req, s, rep);
 		} else if (method_is(req, "POST", rep, "GET, POST") &&
 			   events_query(req, &all_events, rep) &&
-			   (body = parse_body(req, rep))) {
+			   (body = posted_body(&parsed, &refusal, rep))) {
 			const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "ops");
 			cJSON *one = NULL;
 
@@ -1380,6 +1406,9 @@ static void session_route(const struct request *req, char **seg, int n,
 	}
 	commit_wait(s, rep);
 	session_put(s);
+out:
+	cJSON_Delete(parsed);
+	free(refusal.body);
 }
 
 static void scenarios_route(const struct request *req, char **seg, int n,

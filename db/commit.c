@@ -175,6 +175,9 @@ void db_wait(struct db *db, uint64_t ticket)
 {
 	struct committer *c = db_committer(db);
 
+	/* resumed once its group settled: mostly there already */
+	if (__atomic_load_n(&c->resolved, __ATOMIC_ACQUIRE) >= ticket)
+		return;
 	pthread_mutex_lock(&c->lock);
 	while (c->resolved < ticket)
 		pthread_cond_wait(&c->settled, &c->lock);

@@ -91,6 +91,14 @@ def bad_requests(sid):
         ("DELETE", o, None, None, 405, "method-not-allowed"),
         ("PATCH", s, None, None, 405, "method-not-allowed"),
         ("POST", "/api/v1/sessions/99999/ops", {"op": "spawn"}, None, 404, "no-such-session"),
+        # an op POST's body is parsed before the session is looked up (and
+        # locked), yet its refusal comes after the session's and the query's
+        ("POST", "/api/v1/sessions/99999/ops", None, b"{not json", 404, "no-such-session"),
+        ("POST", "/api/v1/sessions/99999/ops", None, b"", 404, "no-such-session"),
+        ("POST", o + "?events=sometimes", None, b"{not json", 400, "invalid-query"),
+        ("POST", o, None, b"{not json", 400, "malformed-json"),
+        ("POST", o, None, b"", 400, "empty-body"),
+        ("POST", o, None, b'{"op": "spawn"} {}', 400, "malformed-json"),
         ("GET", "/api/v1/sessions/abc", None, None, 404, "no-such-session"),
         ("GET", "/api/v1/sessions/-1", None, None, 404, "no-such-session"),
         ("GET", s + "/frames/99999/walk", None, None, 404, "no-such-frame"),
