@@ -7,12 +7,21 @@
  * with is what libmicrohttpd alone reaches on the same machine in the
  * same run.
  *
- *	bare_mhd PORT [THREADS]     serves on 127.0.0.1:PORT until SIGTERM
+ * With "held", a POST's answer is held as rmapd holds one for its group
+ * commit (daemon/http.c): the connection is suspended and put on a list,
+ * a second thread takes the whole list whenever it is not empty (a commit
+ * that costs nothing) and resumes each, and the answer leaves then.  That
+ * is the hand-off's own cost, the floor of any answer that waits for
+ * another thread, measured beside the plain handler.
+ *
+ *	bare_mhd PORT [THREADS [held]]     serves on 127.0.0.1:PORT until SIGTERM
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +31,76 @@ static const char get_body[] = "{\"ok\":true,\"version\":1}\n";
 static const char post_body[] = "{\"results\":[{\"ok\":true}],\"version\":2}\n";
 
 static volatile sig_atomic_t stop;
+
+/* a held POST, between its worker and the settler (rmapd's enum hold) */
+struct held {
+	struct MHD_Connection *conn;
+	struct held *next;
+	int state;		/* 1 listed, 2 suspended, 3 settled */
+	bool waiting;		/* suspended, not yet answered */
+};
+
+static bool hold_posts;
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t list_cond = PTHREAD_COND_INITIALIZER;
+static struct held *list;
+static bool settler_stop;
+
+static void *settler(void *arg)
+{
+	struct held *h, *next;
+
+	(void)arg;
+	pthread_mutex_lock(&list_lock);
+	while (!settler_stop) {
+		if (!list) {
+			pthread_cond_wait(&list_cond, &list_lock);
+			continue;
+		}
+		h = list;
+		list = NULL;
+		pthread_mutex_unlock(&list_lock);
+		for (; h; h = next) {
+			next = h->next;
+			if (__atomic_exchange_n(&h->state, 3, __ATOMIC_ACQ_REL) == 2)
+				MHD_resume_connection(h->conn);
+		}
+		pthread_mutex_lock(&list_lock);
+	}
+	pthread_mutex_unlock(&list_lock);
+	return NULL;
+}
+
+/* true: suspended until the settler (or this worker) resumes it */
+static bool hold(struct held *h, struct MHD_Connection *conn)
+{
+	int expect = 1;
+
+	h->conn = conn;
+	h->waiting = true;
+	__atomic_store_n(&h->state, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&list_lock);
+	h->next = list;
+	list = h;
+	pthread_cond_signal(&list_cond);
+	pthread_mutex_unlock(&list_lock);
+	MHD_suspend_connection(conn);
+	if (!__atomic_compare_exchange_n(&h->state, &expect, 2, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		MHD_resume_connection(conn);
+	return true;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **ctx,
+		      enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (hold_posts)
+		free(*ctx);
+	*ctx = NULL;
+}
 
 static void on_signal(int sig)
 {
@@ -44,12 +123,19 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	(void)version;
 	(void)upload;
 	if (!*ctx) {
-		*ctx = &first;
-		return MHD_YES;
+		*ctx = hold_posts ? calloc(1, sizeof(struct held)) : &first;
+		return *ctx ? MHD_YES : MHD_NO;
 	}
 	if (*upload_size) {
 		*upload_size = 0;	/* consumed, as rmapd copies it */
 		return MHD_YES;
+	}
+	if (hold_posts && text == post_body) {
+		struct held *h = *ctx;
+
+		if (!h->waiting)
+			return hold(h, conn) ? MHD_YES : MHD_NO;
+		h->waiting = false;
 	}
 	r = MHD_create_response_from_buffer(strlen(text), (void *)text,
 					    MHD_RESPMEM_PERSISTENT);
@@ -68,13 +154,19 @@ int main(int argc, char **argv)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	unsigned int threads = 8;
 	struct MHD_Daemon *d;
+	pthread_t t;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: bare_mhd PORT [THREADS]\n");
+		fprintf(stderr, "usage: bare_mhd PORT [THREADS [held]]\n");
 		return 2;
 	}
 	if (argc > 2)
 		threads = (unsigned int)atoi(argv[2]);
+	hold_posts = argc > 3 && !strcmp(argv[3], "held");
+	if (hold_posts && pthread_create(&t, NULL, settler, NULL)) {
+		perror("pthread_create");
+		return 1;
+	}
 	sa.sin_port = htons((uint16_t)atoi(argv[1]));
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	signal(SIGTERM, on_signal);
@@ -85,6 +177,7 @@ int main(int argc, char **argv)
 			     MHD_OPTION_THREAD_POOL_SIZE, threads,
 			     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 			     MHD_OPTION_CONNECTION_LIMIT, 4096u,
+			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 			     MHD_OPTION_END);
 	if (!d) {
 		perror("MHD_start_daemon");
@@ -93,5 +186,12 @@ int main(int argc, char **argv)
 	while (!stop)
 		pause();
 	MHD_stop_daemon(d);
+	if (hold_posts) {
+		pthread_mutex_lock(&list_lock);
+		settler_stop = true;
+		pthread_cond_signal(&list_cond);
+		pthread_mutex_unlock(&list_lock);
+		pthread_join(t, NULL);
+	}
 	return 0;
 }

@@ -146,7 +146,8 @@ class Daemon(Server):
 class Bare(Server):
     """bare_mhd (the anchor of the HTTP paths) on a free port."""
 
-    def __init__(self, binary, threads=8):
+    def __init__(self, binary, threads=8, held=False):
         self.port = free_port()
-        super().__init__([binary, str(self.port), str(threads)],
+        super().__init__([binary, str(self.port), str(threads)] +
+                         (["held"] if held else []),
                          tempfile.mkdtemp(prefix="bare-mhd-"), probe="/")
