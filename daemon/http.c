@@ -162,6 +162,7 @@ static bool hold_for_commit(struct conn_ctx *ctx, struct MHD_Connection *conn,
 	ctx->next_waiter = waiters;
 	waiters = ctx;
 	pthread_mutex_unlock(&waiters_lock);
+	db_test_hold_listed(g_db, ctx->held.wait_ticket);
 	MHD_suspend_connection(conn);
 	if (!__atomic_compare_exchange_n(&ctx->hold, &expect, HOLD_SUSPENDED,
 					 false, __ATOMIC_ACQ_REL,

@@ -334,11 +334,55 @@ static void test_pause(struct committer *c, const struct job *group)
 
 __thread bool db_test_in_group;
 
+/*
+ * While a file "settle-first" is in the directory, a worker that has
+ * listed an answer to hold waits (up to 10 s) for its commit to be
+ * settled before it suspends it: the writer then always comes first, and
+ * the worker resumes the answer itself (daemon/http.c, enum hold).  Each
+ * such answer is counted in the file "settled-first".
+ */
+void db_test_hold_listed(struct db *db, uint64_t ticket)
+{
+	static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
+	static unsigned long count;
+	const char *dir = getenv("RMAPD_TEST_COMMIT_DIR");
+	char path[600], tmp[600];
+	bool there;
+	FILE *f;
+	int i;
+
+	if (!dir)
+		return;
+	read_number(dir, "settle-first", &there);
+	if (!there)
+		return;
+	for (i = 0; i < 5000 && !db_resolved(db, ticket); i++)
+		usleep(2000);
+	if (!db_resolved(db, ticket))
+		return;
+	pthread_mutex_lock(&count_lock);
+	snprintf(tmp, sizeof(tmp), "%s/settled-first.tmp", dir);
+	snprintf(path, sizeof(path), "%s/settled-first", dir);
+	f = fopen(tmp, "w");
+	if (f) {
+		fprintf(f, "%lu\n", ++count);
+		fclose(f);
+		rename(tmp, path);
+	}
+	pthread_mutex_unlock(&count_lock);
+}
+
 static void test_in_group(bool on)
 {
 	db_test_in_group = on;
 }
 #else
+void db_test_hold_listed(struct db *db, uint64_t ticket)
+{
+	(void)db;
+	(void)ticket;
+}
+
 static void test_in_group(bool on)
 {
 	(void)on;

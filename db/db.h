@@ -142,6 +142,8 @@ uint64_t db_queue_snapshot(struct db *db, long session, uint64_t gen,
 /* whether the writes up to ticket are settled (committed or failed) */
 bool db_resolved(struct db *db, uint64_t ticket);
 void db_wait(struct db *db, uint64_t ticket);
+/* tests only (rmapd-hooks, commit.c); nothing in rmapd itself */
+void db_test_hold_listed(struct db *db, uint64_t ticket);
 /* whether a write of that history failed (so it is fenced) */
 bool db_history_failed(struct db *db, long session, uint64_t gen);
 /*

@@ -280,6 +280,14 @@ class Hooks:
             f.write("%d\n" % value)
         os.rename(path + ".tmp", path)
 
+    def get(self, name):
+        """The number a hook wrote into the file name (0: no file)."""
+        try:
+            with open(os.path.join(self.dir, name)) as f:
+                return int(f.read())
+        except FileNotFoundError:
+            return 0
+
     def holding(self, index, what="holding"):
         """The jobs of group `index` once it is held ("pausing": before its
         transaction): (session, seq, fenced)."""

@@ -166,6 +166,36 @@ def many_requests_share_one_group():
         assert metric(d, "rmapd_commit_groups_total") == g + 2
 
 
+def an_answer_settled_before_it_is_suspended_leaves():
+    """The writer settling an answer's commit between the worker listing
+    it and suspending it: the worker, coming second, resumes it itself
+    (the file "settle-first" makes the worker wait for the settlement;
+    "hold" keeps the commit back until then).  Each such answer leaves,
+    with its version, and is counted once; without the file, none is."""
+    with hooked() as (d, h):
+        sid = new_session(d, "first")
+        open(os.path.join(h.dir, "settle-first"), "w").close()
+        for i in range(3):
+            g = metric(d, "rmapd_commit_groups_total")
+            h.put("hold", g)
+            call = Call(d, "POST", ops_url(sid), write_op(i + 1))
+            assert h.holding(g) == [(sid, 4 + i, False)]
+            os.unlink(os.path.join(h.dir, "hold"))
+            status, body = call.result()
+            assert status == 200 and body["version"] == 4 + i, (status, body)
+            assert h.get("settled-first") == i + 1
+        os.unlink(os.path.join(h.dir, "settle-first"))
+        h.put("hold", metric(d, "rmapd_commit_groups_total"))
+        call = Call(d, "POST", ops_url(sid), write_op(9))
+        time.sleep(0.2)
+        os.unlink(os.path.join(h.dir, "hold"))
+        status, body = call.result()
+        assert status == 200 and body["version"] == 7, (status, body)
+        assert h.get("settled-first") == 3
+        ops = [e["op"] for e in d.journal(sid)]
+        assert len(ops) == 7 and state(d, sid) == run_state(RMAPD, ops)
+
+
 def sync_policies_are_accepted_and_keep_ops():
     """Each --sync policy answers, and what it acknowledged is there after a
     clean stop; a bad value is refused at start."""
@@ -305,6 +335,7 @@ if __name__ == "__main__":
     res = Results()
     res.run(failed_group_fails_exactly_its_ops)
     res.run(many_requests_share_one_group)
+    res.run(an_answer_settled_before_it_is_suspended_leaves)
     res.run(sync_policies_are_accepted_and_keep_ops)
     # SQLite's commit is a call in this process: no answer to lose
     if rmapd_client.BACKEND == "postgresql":
