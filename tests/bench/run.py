@@ -429,11 +429,12 @@ def bench_write_path(cfg, a, builds, dirs):
         say("== journaled op POST (an access write), %d connections, DB in "
             "%s (%s)" % (conns, where, fs_type(where)))
         bare = start_bare(a)
-        # the same handler, each answer held for another thread to resume
-        # (rmapd's hand-off to its group commit, with a commit of no cost)
-        held = start_bare(a, held=True)
+        held = None
         ds = {}
         try:
+            # the same handler, each answer held for another thread to
+            # resume (rmapd's hand-off to its group commit, of no cost)
+            held = start_bare(a, held=True)
             for b in builds:
                 dbdir = tempfile.mkdtemp(prefix="rmapd-bench-", dir=where)
                 d = Daemon(b.rmapd, daemon_args(cfg), dbdir=dbdir)
@@ -476,7 +477,8 @@ def bench_write_path(cfg, a, builds, dirs):
                         % (got["rps"] / hold["rps"]))
         finally:
             bare.stop()
-            held.stop()
+            if held:
+                held.stop()
             for d, _, _ in ds.values():
                 dbdir = d.tmp
                 d.stop()
