@@ -71,8 +71,8 @@ static void *settler(void *arg)
 	return NULL;
 }
 
-/* true: suspended until the settler (or this worker) resumes it */
-static bool hold(struct held *h, struct MHD_Connection *conn)
+/* suspended until the settler, or this worker if it comes second, resumes it */
+static void hold(struct held *h, struct MHD_Connection *conn)
 {
 	int expect = 1;
 
@@ -88,7 +88,6 @@ static bool hold(struct held *h, struct MHD_Connection *conn)
 	if (!__atomic_compare_exchange_n(&h->state, &expect, 2, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		MHD_resume_connection(conn);
-	return true;
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **ctx,
@@ -133,8 +132,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	if (hold_posts && text == post_body) {
 		struct held *h = *ctx;
 
-		if (!h->waiting)
-			return hold(h, conn) ? MHD_YES : MHD_NO;
+		if (!h->waiting) {
+			hold(h, conn);
+			return MHD_YES;
+		}
 		h->waiting = false;
 	}
 	r = MHD_create_response_from_buffer(strlen(text), (void *)text,
