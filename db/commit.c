@@ -414,8 +414,47 @@ static bool cuts_checked(const struct job *group, const struct job *j)
 	return false;
 }
 
+/*
+ * Rows on their way to the store, several to a statement: a statement
+ * apiece cost more than the row it inserts.  owner: the job of them all,
+ * NULL when they are of several (a conflict is then looked for a row at a
+ * time).
+ */
+#define BATCH_ROWS	16
+
+struct batch {
+	struct db_row rows[BATCH_ROWS];
+	size_t n;
+	struct job *owner;
+	bool one_by_one;	/* a row to a statement */
+};
+
+static int batch_flush(struct committer *c, struct batch *b,
+		       struct job **bad)
+{
+	int err = b->n ? c->ops->append(c->store, b->rows, b->n) : 0;
+
+	if (err == DB_CONFLICT)
+		*bad = b->owner;
+	b->n = 0;
+	b->owner = NULL;
+	return err;
+}
+
+static int batch_add(struct committer *c, struct batch *b, struct job *j,
+		     long seq, const char *op, struct job **bad)
+{
+	if (b->n && b->owner != j)
+		b->owner = NULL;
+	else if (!b->n)
+		b->owner = j;
+	b->rows[b->n++] = (struct db_row){ j->session, seq, op };
+	return b->n == BATCH_ROWS || b->one_by_one ? batch_flush(c, b, bad)
+						   : 0;
+}
+
 static int write_job(struct committer *c, const struct job *group,
-		     const struct job *j)
+		     struct job *j, struct batch *b, struct job **bad)
 {
 	const char *op = j->text;
 	size_t i;
@@ -423,15 +462,23 @@ static int write_job(struct committer *c, const struct job *group,
 
 	/* a rewind through another node since: a state this one never saw */
 	if (j->cuts >= 0 && !cuts_checked(group, j)) {
-		err = c->ops->same_cuts(c->store, j->session, j->cuts);
-		if (err)
+		err = batch_flush(c, b, bad);
+		if (!err)
+			err = c->ops->same_cuts(c->store, j->session, j->cuts);
+		if (err) {
+			if (err == DB_CONFLICT && !*bad)
+				*bad = j;
 			return err;
+		}
 	}
-	if (!j->n)
-		return c->ops->snapshot(c->store, j->session, j->seq, j->dump,
-					j->len, j->keep);
+	if (!j->n) {
+		err = batch_flush(c, b, bad);
+		return err ? err : c->ops->snapshot(c->store, j->session,
+						    j->seq, j->dump, j->len,
+						    j->keep);
+	}
 	for (i = 0; i < j->n; i++) {
-		err = c->ops->append(c->store, j->session, j->seq + (long)i, op);
+		err = batch_add(c, b, j, j->seq + (long)i, op, bad);
 		if (err)
 			return err;
 		op += strlen(op) + 1;
@@ -454,25 +501,32 @@ static void drop_history(struct job *from)
 		}
 }
 
-/* One try at one transaction for the jobs not fenced; *bad: a conflict's. */
+/*
+ * One try at one transaction for the jobs not fenced.  A conflict: *bad
+ * is its job, or NULL when it was in rows of several (the caller tries
+ * again one_by_one).
+ */
 static int try_group(struct committer *c, struct job *group,
-		     unsigned long long *rows, struct job **bad)
+		     unsigned long long *rows, struct job **bad,
+		     bool one_by_one)
 {
+	struct batch b = { .one_by_one = one_by_one };
 	struct job *j;
 	int err = 0;
 
+	*bad = NULL;
 	if (c->ops->begin(c->store))
 		return -1;
 	*rows = 0;
 	for (j = group; j && !err; j = j->next) {
 		if (j->fenced)
 			continue;
-		err = write_job(c, group, j);
-		if (err == DB_CONFLICT)
-			*bad = j;
-		else if (!err)
+		err = write_job(c, group, j, &b, bad);
+		if (!err)
 			*rows += j->n;
 	}
+	if (!err)
+		err = batch_flush(c, &b, bad);
 	if (!err)
 		err = test_hook(c, group);
 	if (err == DB_CONFLICT) {
@@ -491,6 +545,7 @@ static int commit_group(struct committer *c, struct job *group,
 			unsigned long long *rows)
 {
 	struct job *j, *bad = NULL;
+	bool one_by_one = false;
 	int err;
 
 	for (;;) {
@@ -498,9 +553,13 @@ static int commit_group(struct committer *c, struct job *group,
 			;
 		if (!j)
 			return 0;
-		err = try_group(c, group, rows, &bad);
+		err = try_group(c, group, rows, &bad, one_by_one);
 		if (err != DB_CONFLICT)
 			return err;
+		if (!bad) {
+			one_by_one = true;
+			continue;
+		}
 		drop_history(bad);
 	}
 }

@@ -725,23 +725,68 @@ void db_close(struct db *db)
 
 /* ---- sessions and the journal ---- */
 
-static int insert_op(struct db *db, long session, long seq, const char *op)
+#define ROW_1	"(?, ?, ?)"
+#define ROWS_4	ROW_1 ", " ROW_1 ", " ROW_1 ", " ROW_1
+#define ROWS_16	ROWS_4 ", " ROWS_4 ", " ROWS_4 ", " ROWS_4
+#define INSERT_ROWS(VALUES) \
+	"INSERT INTO journal(session, seq, op) VALUES " VALUES \
+	" ON CONFLICT DO NOTHING"
+
+/* k rows in one statement of k (1, 4 or 16) rows' values */
+static int insert_rows(struct db *db, const char *sql,
+		       const struct db_row *rows, size_t k)
 {
-	return insert_one(&db->w, "INSERT INTO journal(session, seq, op) "
-			  "VALUES(?, ?, ?) ON CONFLICT DO NOTHING", "llt",
-			  session, seq, op);
+	struct db_stmt *st = cached(&db->w, sql);
+	const struct db_driver *d = db->drv;
+	int rc = -1, i;
+	size_t r;
+
+	if (!st)
+		return -1;
+	for (r = 0, i = 1; r < k; r++, i += 3)
+		if (d->bind_int64(st, i, rows[r].session) ||
+		    d->bind_int64(st, i + 1, rows[r].seq) ||
+		    d->bind_text(st, i + 2, rows[r].op))
+			goto out;
+	rc = step_result(db_stmt_step(st));
+	if (!rc && db_stmt_changes(st) != (long)k)
+		rc = DB_CONFLICT;
+out:
+	done(st);
+	return rc;
+}
+
+/* rows into the journal, in statements of 16, 4 and 1 rows */
+static int insert_journal(struct db *db, const struct db_row *rows, size_t n)
+{
+	size_t i, k;
+	int rc = 0;
+
+	for (i = 0; i < n && !rc; i += k) {
+		k = n - i >= 16 ? 16 : n - i >= 4 ? 4 : 1;
+		rc = insert_rows(db, k == 16 ? INSERT_ROWS(ROWS_16) :
+				 k == 4 ? INSERT_ROWS(ROWS_4) :
+				 INSERT_ROWS(ROW_1), rows + i, k);
+	}
+	return rc;
 }
 
 /* The journal rows of a batch; the caller is in a write transaction. */
 static int insert_ops(struct db *db, long session, long first, size_t n,
 		      char *const *ops)
 {
-	size_t i;
+	struct db_row rows[16];
+	size_t i, k;
+	int rc = 0;
 
-	for (i = 0; i < n; i++)
-		if (insert_op(db, session, first + (long)i, ops[i]))
-			return -1;
-	return 0;
+	for (i = 0; i < n && !rc; i += k) {
+		for (k = 0; k < 16 && i + k < n; k++)
+			rows[k] = (struct db_row){ session,
+						   first + (long)(i + k),
+						   ops[i + k] };
+		rc = insert_journal(db, rows, k) ? -1 : 0;
+	}
+	return rc;
 }
 
 /* What a new session starts with: a scenario's ops, or a clone's copy. */
@@ -1124,10 +1169,14 @@ static int store_begin(void *store)
  * another node, on a state this one never saw.  Nothing is inserted and
  * the transaction goes on, so that the writer can leave that session out.
  */
-static int store_append(void *store, long session, long seq, const char *op)
+static int store_append(void *store, const struct db_row *rows, size_t n)
 {
-	db_notice(store, session);
-	return insert_op(store, session, seq, op);
+	struct db *db = store;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		db_notice(db, rows[i].session);
+	return insert_journal(db, rows, n);
 }
 
 static int store_same_cuts(void *store, long session, long cuts)

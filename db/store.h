@@ -13,14 +13,21 @@
 
 #include "db.h"
 
+struct db_row {
+	long session, seq;
+	const char *op;
+};
+
 struct db_store_ops {
 	/* open a write transaction; 0, or -1 with the fault remembered */
 	int (*begin)(void *store);
 	/*
-	 * 0, -1, or DB_CONFLICT if (session, seq) is already there: the
-	 * transaction is still open, for the caller to end
+	 * n journal rows: 0, -1, or DB_CONFLICT if the (session, seq) of one
+	 * of them is already there (which one is not told: the caller asks
+	 * again a row at a time); the transaction is still open, for the
+	 * caller to end
 	 */
-	int (*append)(void *store, long session, long seq, const char *op);
+	int (*append)(void *store, const struct db_row *rows, size_t n);
 	/*
 	 * 0 if the session's journal was cut exactly cuts times, else
 	 * DB_CONFLICT (or -1); the session's row stays locked until the end,
