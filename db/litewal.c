@@ -40,6 +40,7 @@ struct wal_file {
 static sqlite3_vfs *real_vfs;
 static sqlite3_vfs wal_vfs;
 static unsigned long nr_writes;	/* writes that reached a WAL file */
+static unsigned long nr_spills;	/* statement journals spilled to a file */
 
 static struct wal_file *wf(sqlite3_file *f)
 {
@@ -218,6 +219,8 @@ static int vfs_open(sqlite3_vfs *vfs, sqlite3_filename name,
 	int rc;
 
 	(void)vfs;
+	if (flags & SQLITE_OPEN_SUBJOURNAL)
+		__atomic_add_fetch(&nr_spills, 1, __ATOMIC_RELAXED);
 	if (!(flags & SQLITE_OPEN_WAL))
 		return real_vfs->xOpen(real_vfs, name, file, flags, out);
 	memset(f, 0, sizeof(*f));
@@ -271,4 +274,9 @@ int litewal_gather(sqlite3 *h, bool on)
 unsigned long litewal_writes(void)
 {
 	return __atomic_load_n(&nr_writes, __ATOMIC_RELAXED);
+}
+
+unsigned long litewal_spills(void)
+{
+	return __atomic_load_n(&nr_spills, __ATOMIC_RELAXED);
 }

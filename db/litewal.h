@@ -25,4 +25,7 @@ int litewal_gather(sqlite3 *h, bool on);
 /* writes that reached WAL files, for tests and benchmarks */
 unsigned long litewal_writes(void);
 
+/* statement journals that SQLite opened as files, for tests */
+unsigned long litewal_spills(void);
+
 #endif
