@@ -103,8 +103,13 @@ static void commit_metrics(struct strbuf *t)
 		"another node had written their seq (made again on the "
 		"session reloaded).\n"
 		"# TYPE rmapd_commit_conflicts_total counter\n"
-		"rmapd_commit_conflicts_total %llu\n", c.groups, c.failed_groups,
-		c.rows, c.queued, c.conflicts);
+		"rmapd_commit_conflicts_total %llu\n"
+		"# HELP rmapd_commit_row_retries_total Groups tried again a "
+		"journal row to a statement, to find whose rows met another "
+		"node's.\n"
+		"# TYPE rmapd_commit_row_retries_total counter\n"
+		"rmapd_commit_row_retries_total %llu\n", c.groups,
+		c.failed_groups, c.rows, c.queued, c.conflicts, c.row_retries);
 }
 
 char *metrics_render(size_t *len)

@@ -420,10 +420,8 @@ static bool cuts_checked(const struct job *group, const struct job *j)
  * NULL when they are of several (a conflict is then looked for a row at a
  * time).
  */
-#define BATCH_ROWS	16
-
 struct batch {
-	struct db_row rows[BATCH_ROWS];
+	struct db_row rows[DB_ROWS_MAX];
 	size_t n;
 	struct job *owner;
 	bool one_by_one;	/* a row to a statement */
@@ -449,7 +447,7 @@ static int batch_add(struct committer *c, struct batch *b, struct job *j,
 	else if (!b->n)
 		b->owner = j;
 	b->rows[b->n++] = (struct db_row){ j->session, seq, op };
-	return b->n == BATCH_ROWS || b->one_by_one ? batch_flush(c, b, bad)
+	return b->n == DB_ROWS_MAX || b->one_by_one ? batch_flush(c, b, bad)
 						   : 0;
 }
 
@@ -542,7 +540,7 @@ static int try_group(struct committer *c, struct job *group,
  * rest tried again: one stale node must not fail the others' ops.
  */
 static int commit_group(struct committer *c, struct job *group,
-			unsigned long long *rows)
+			unsigned long long *rows, unsigned *row_retries)
 {
 	struct job *j, *bad = NULL;
 	bool one_by_one = false;
@@ -558,6 +556,7 @@ static int commit_group(struct committer *c, struct job *group,
 			return err;
 		if (!bad) {
 			one_by_one = true;
+			++*row_retries;
 			continue;
 		}
 		drop_history(bad);
@@ -594,7 +593,8 @@ static struct job *take_group(struct committer *c, uint64_t *upto)
 }
 
 static void settle_group(struct committer *c, const struct job *group,
-			 uint64_t upto, int err, unsigned long long rows)
+			 uint64_t upto, int err, unsigned long long rows,
+			 unsigned row_retries)
 {
 	void (*fn)(uint64_t upto);
 	const struct job *j;
@@ -614,6 +614,7 @@ static void settle_group(struct committer *c, const struct job *group,
 	if (any)
 		__atomic_store_n(&c->any_fence, true, __ATOMIC_RELEASE);
 	c->stats.groups++;
+	c->stats.row_retries += row_retries;
 	if (err)
 		c->stats.failed_groups++;
 	else
@@ -630,6 +631,7 @@ static void *writer(void *arg)
 {
 	struct committer *c = arg;
 	unsigned long long rows;
+	unsigned row_retries;
 	struct job *group;
 	uint64_t upto;
 	int err;
@@ -637,10 +639,11 @@ static void *writer(void *arg)
 	while ((group = take_group(c, &upto))) {
 		test_pause(c, group);
 		rows = 0;
+		row_retries = 0;
 		test_in_group(true);
-		err = commit_group(c, group, &rows);
+		err = commit_group(c, group, &rows, &row_retries);
 		test_in_group(false);
-		settle_group(c, group, upto, err, rows);
+		settle_group(c, group, upto, err, rows, row_retries);
 		free_group(group);
 	}
 	return NULL;

@@ -731,6 +731,8 @@ void db_close(struct db *db)
 #define INSERT_ROWS(VALUES) \
 	"INSERT INTO journal(session, seq, op) VALUES " VALUES \
 	" ON CONFLICT DO NOTHING"
+_Static_assert(sizeof(ROWS_16) - 1 == DB_ROWS_MAX * (sizeof(ROW_1) - 1) +
+	       (DB_ROWS_MAX - 1) * 2, "ROWS_16 holds DB_ROWS_MAX rows");
 
 /* k rows in one statement of k (1, 4 or 16) rows' values */
 static int insert_rows(struct db *db, const char *sql,
@@ -756,15 +758,15 @@ out:
 	return rc;
 }
 
-/* rows into the journal, in statements of 16, 4 and 1 rows */
+/* rows into the journal, in statements of DB_ROWS_MAX, 4 and 1 rows */
 static int insert_journal(struct db *db, const struct db_row *rows, size_t n)
 {
 	size_t i, k;
 	int rc = 0;
 
 	for (i = 0; i < n && !rc; i += k) {
-		k = n - i >= 16 ? 16 : n - i >= 4 ? 4 : 1;
-		rc = insert_rows(db, k == 16 ? INSERT_ROWS(ROWS_16) :
+		k = n - i >= DB_ROWS_MAX ? DB_ROWS_MAX : n - i >= 4 ? 4 : 1;
+		rc = insert_rows(db, k == DB_ROWS_MAX ? INSERT_ROWS(ROWS_16) :
 				 k == 4 ? INSERT_ROWS(ROWS_4) :
 				 INSERT_ROWS(ROW_1), rows + i, k);
 	}
@@ -775,12 +777,12 @@ static int insert_journal(struct db *db, const struct db_row *rows, size_t n)
 static int insert_ops(struct db *db, long session, long first, size_t n,
 		      char *const *ops)
 {
-	struct db_row rows[16];
+	struct db_row rows[DB_ROWS_MAX];
 	size_t i, k;
 	int rc = 0;
 
 	for (i = 0; i < n && !rc; i += k) {
-		for (k = 0; k < 16 && i + k < n; k++)
+		for (k = 0; k < DB_ROWS_MAX && i + k < n; k++)
 			rows[k] = (struct db_row){ session,
 						   first + (long)(i + k),
 						   ops[i + k] };

@@ -165,6 +165,9 @@ struct db_commit_stats {
 	unsigned long long queued;		/* tickets given */
 	unsigned long long groups, rows, failed_groups;
 	unsigned long long conflicts;	/* requests' rows fenced by a seq taken */
+	/* groups tried again a row to a statement: a conflict was in a
+	 * statement of several requests' rows */
+	unsigned long long row_retries;
 };
 void db_commit_stats(struct db *db, struct db_commit_stats *out);
 /* drop the ops and the snapshots after seq `to`, and count the cut, in one

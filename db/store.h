@@ -18,6 +18,9 @@ struct db_row {
 	const char *op;
 };
 
+/* journal rows that one INSERT statement takes at most (append()'s) */
+#define DB_ROWS_MAX	16
+
 struct db_store_ops {
 	/* open a write transaction; 0, or -1 with the fault remembered */
 	int (*begin)(void *store);

@@ -147,6 +147,9 @@ def conflict_leaves_the_rest_of_the_group_alone():
                 assert answers[sid][0] == 200, answers
                 assert answers[sid][1]["version"] == 4, answers
             assert metric(b, "rmapd_commit_conflicts_total") == 1
+            # s's and t's rows were in one statement: the group was
+            # tried again a row to a statement to find s's
+            assert metric(b, "rmapd_commit_row_retries_total") == 1
             assert metric(b, "rmapd_commit_failed_groups_total") == 0
             # t's row went with the group that refused s's: g + 1
             assert metric(b, "rmapd_commit_groups_total") == g + 3
