@@ -14,7 +14,13 @@
  * is the hand-off's own cost, the floor of any answer that waits for
  * another thread, measured beside the plain handler.
  *
- *	bare_mhd PORT [THREADS [held]]     serves on 127.0.0.1:PORT until SIGTERM
+ * With "tpc", libmicrohttpd runs a thread per connection (no pool, no
+ * suspend); with "tpc-held", each POST's handler blocks on a condition
+ * variable until a second thread has seen it (a commit that costs
+ * nothing): the other way to make an answer wait for another thread.
+ *
+ *	bare_mhd PORT [THREADS [held|tpc|tpc-held]]
+ *					serves on 127.0.0.1:PORT until SIGTERM
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -40,11 +46,14 @@ struct held {
 	bool waiting;		/* suspended, not yet answered */
 };
 
-static bool hold_posts;
+static bool hold_posts, per_conn, block_posts;
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t list_cond = PTHREAD_COND_INITIALIZER;
 static struct held *list;
 static bool settler_stop;
+/* tpc-held: blocked handlers wait for the generation to change */
+static pthread_cond_t gen_cond = PTHREAD_COND_INITIALIZER;
+static unsigned long gen, nr_blocked;
 
 static void *settler(void *arg)
 {
@@ -69,6 +78,37 @@ static void *settler(void *arg)
 	}
 	pthread_mutex_unlock(&list_lock);
 	return NULL;
+}
+
+/* tpc-held's second thread: every handler blocked so far is let go */
+static void *releaser(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&list_lock);
+	while (!settler_stop) {
+		if (!nr_blocked) {
+			pthread_cond_wait(&list_cond, &list_lock);
+			continue;
+		}
+		nr_blocked = 0;
+		gen++;
+		pthread_cond_broadcast(&gen_cond);
+	}
+	pthread_mutex_unlock(&list_lock);
+	return NULL;
+}
+
+static void block(void)
+{
+	unsigned long g;
+
+	pthread_mutex_lock(&list_lock);
+	g = gen;
+	nr_blocked++;
+	pthread_cond_signal(&list_cond);
+	while (gen == g && !settler_stop)
+		pthread_cond_wait(&gen_cond, &list_lock);
+	pthread_mutex_unlock(&list_lock);
 }
 
 /* suspended until the settler, or this worker if it comes second, resumes it */
@@ -129,6 +169,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 		*upload_size = 0;	/* consumed, as rmapd copies it */
 		return MHD_YES;
 	}
+	if (block_posts && text == post_body)
+		block();
 	if (hold_posts && text == post_body) {
 		struct held *h = *ctx;
 
@@ -158,13 +200,21 @@ int main(int argc, char **argv)
 	pthread_t t;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: bare_mhd PORT [THREADS [held]]\n");
+		fprintf(stderr, "usage: bare_mhd PORT [THREADS "
+			"[held|tpc|tpc-held]]\n");
 		return 2;
 	}
 	if (argc > 2)
 		threads = (unsigned int)atoi(argv[2]);
 	hold_posts = argc > 3 && !strcmp(argv[3], "held");
-	if (hold_posts && pthread_create(&t, NULL, settler, NULL)) {
+	per_conn = argc > 3 && !strncmp(argv[3], "tpc", 3);
+	block_posts = argc > 3 && !strcmp(argv[3], "tpc-held");
+	if (per_conn)
+		flags = MHD_USE_THREAD_PER_CONNECTION |
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+			MHD_USE_ERROR_LOG;
+	if ((hold_posts || block_posts) &&
+	    pthread_create(&t, NULL, hold_posts ? settler : releaser, NULL)) {
 		perror("pthread_create");
 		return 1;
 	}
@@ -175,7 +225,7 @@ int main(int argc, char **argv)
 	d = MHD_start_daemon(flags, 0, NULL, NULL, answer, NULL,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096,
-			     MHD_OPTION_THREAD_POOL_SIZE, threads,
+			     MHD_OPTION_THREAD_POOL_SIZE, per_conn ? 1 : threads,
 			     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 			     MHD_OPTION_CONNECTION_LIMIT, 4096u,
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
@@ -186,8 +236,14 @@ int main(int argc, char **argv)
 	}
 	while (!stop)
 		pause();
+	if (block_posts) {	/* no handler stays blocked past here */
+		pthread_mutex_lock(&list_lock);
+		settler_stop = true;
+		pthread_cond_broadcast(&gen_cond);
+		pthread_mutex_unlock(&list_lock);
+	}
 	MHD_stop_daemon(d);
-	if (hold_posts) {
+	if (hold_posts || block_posts) {
 		pthread_mutex_lock(&list_lock);
 		settler_stop = true;
 		pthread_cond_signal(&list_cond);
