@@ -169,12 +169,14 @@ static int open_writer(struct lite_conn *c, char *err, size_t len)
 	}
 	sqlite3_busy_timeout(c->h, DB_BUSY_MS);
 	/*
-	 * An INSERT of several rows keeps, until it ends, the pages it
-	 * changes in a statement journal (a PRIMARY KEY conflict undoes the
-	 * rows before it).  On a file, that journal spills past 64 KiB: a
-	 * group's 16 rows in 16 sessions' leaves were 16 pages written to a
-	 * temporary file and thrown away, each statement.  In memory it is
-	 * a copy.
+	 * An INSERT of several rows in a transaction keeps the pages it
+	 * changes in a statement journal until it ends (a NOT NULL or
+	 * foreign-key failure undoes the rows before it).  On a file, that
+	 * journal spills past 64 KiB: a group's 16 rows in 16 sessions'
+	 * leaves were 16 pages written to a temporary file and thrown away,
+	 * each statement.  In memory it is a copy.  The writer's sorts go
+	 * to memory too, and it sorts little: a session's snapshots, and
+	 * all of them once, in the v3 migration's CREATE INDEX.
 	 */
 	if (lite_exec(&c->base, "PRAGMA journal_mode=WAL") ||
 	    lite_exec(&c->base, "PRAGMA synchronous=FULL") ||
