@@ -105,8 +105,8 @@ static void commit_metrics(struct strbuf *t)
 		"# TYPE rmapd_commit_conflicts_total counter\n"
 		"rmapd_commit_conflicts_total %llu\n"
 		"# HELP rmapd_commit_row_retries_total Groups tried again a "
-		"journal row to a statement, to find whose rows met another "
-		"node's.\n"
+		"journal row to a statement, to find whose rows, in a batch of "
+		"several requests' rows, met another node's.\n"
 		"# TYPE rmapd_commit_row_retries_total counter\n"
 		"rmapd_commit_row_retries_total %llu\n", c.groups,
 		c.failed_groups, c.rows, c.queued, c.conflicts, c.row_retries);

@@ -166,7 +166,7 @@ struct db_commit_stats {
 	unsigned long long groups, rows, failed_groups;
 	unsigned long long conflicts;	/* requests' rows fenced by a seq taken */
 	/* groups tried again a row to a statement: a conflict was in a
-	 * statement of several requests' rows */
+	 * batch of rows (one append()) of several requests */
 	unsigned long long row_retries;
 };
 void db_commit_stats(struct db *db, struct db_commit_stats *out);

@@ -91,6 +91,8 @@ def stale_node_makes_its_write_again_on_the_reloaded_session():
         assert got["version"] == 5, got
         assert [r["seq"] for r in got["results"]] == [5], got
         assert metric(b, "rmapd_commit_conflicts_total") == 1, metric(b, "rmapd_commit_conflicts_total")
+        # one request's rows in the batch: whose they were was known
+        assert metric(b, "rmapd_commit_row_retries_total") == 0
         assert [e["op"] for e in b.journal(sid)][3:] == [write_op(1),
                                                          write_op(2)]
         assert b.json("POST", ops_url(sid),
@@ -135,7 +137,7 @@ def conflict_leaves_the_rest_of_the_group_alone():
             calls += [call(s), call(t)]
             h.queued(q + 3)
             h.put("hold", g + 1)
-            # held on its second try: s's rows met A's and were rolled
+            # held on its last try: s's rows met A's and were rolled
             # back out of the group before the hook ran, t's remain
             held = h.holding(g + 1)
             assert sorted(held) == sorted([(s, 4, True), (t, 4, False)]), held
@@ -147,7 +149,7 @@ def conflict_leaves_the_rest_of_the_group_alone():
                 assert answers[sid][0] == 200, answers
                 assert answers[sid][1]["version"] == 4, answers
             assert metric(b, "rmapd_commit_conflicts_total") == 1
-            # s's and t's rows were in one statement: the group was
+            # s's and t's rows were in one batch of rows: the group was
             # tried again a row to a statement to find s's
             assert metric(b, "rmapd_commit_row_retries_total") == 1
             assert metric(b, "rmapd_commit_failed_groups_total") == 0
