@@ -174,9 +174,13 @@ static int open_writer(struct lite_conn *c, char *err, size_t len)
 	 * foreign-key failure undoes the rows before it).  On a file, that
 	 * journal spills past 64 KiB: a group's 16 rows in 16 sessions'
 	 * leaves were 16 pages written to a temporary file and thrown away,
-	 * each statement.  In memory it is a copy.  The writer's sorts go
-	 * to memory too, and it sorts little: a session's snapshots, and
-	 * all of them once, in the v3 migration's CREATE INDEX.
+	 * each statement.  In memory it is a copy.  temp_store=MEMORY keeps
+	 * every statement journal of this connection in memory, and its
+	 * temporary tables and sorts too; the writer has few: a session's
+	 * snapshots sorted, and all of them once, in the v3 migration's
+	 * CREATE INDEX.  (SQLITE_CONFIG_STMTJRNL_SPILL would move only the
+	 * statement journals' limit, but for the whole process and only
+	 * before sqlite3_initialize().)
 	 */
 	if (lite_exec(&c->base, "PRAGMA journal_mode=WAL") ||
 	    lite_exec(&c->base, "PRAGMA synchronous=FULL") ||
