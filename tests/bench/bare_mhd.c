@@ -15,12 +15,16 @@
  * another thread, measured beside the plain handler.
  *
  * With "tpc", libmicrohttpd runs a thread per connection (no pool, no
- * suspend); with "tpc-held", each POST's handler blocks on a condition
- * variable until a second thread has seen it (a commit that costs
- * nothing): the other way to make an answer wait for another thread.
+ * suspend; THREADS is then unused); with "tpc-held", each POST's handler
+ * puts a waiter (on its own stack, with its own mutex and condition
+ * variable) on a list and blocks on it; a second thread takes the whole
+ * list whenever it is not empty (a commit that costs nothing) and wakes
+ * each waiter on its own, so the woken handlers do not queue on one lock.
+ * That is the other way to make an answer wait for another thread.
  *
  *	bare_mhd PORT [THREADS [held|tpc|tpc-held]]
- *					serves on 127.0.0.1:PORT until SIGTERM
+ *					serves on 127.0.0.1:PORT until SIGTERM;
+ *					any other mode: usage, exit status 2
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -28,6 +32,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,9 +56,20 @@ static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t list_cond = PTHREAD_COND_INITIALIZER;
 static struct held *list;
 static bool settler_stop;
-/* tpc-held: blocked handlers wait for the generation to change */
-static pthread_cond_t gen_cond = PTHREAD_COND_INITIALIZER;
-static unsigned long gen, nr_blocked;
+/*
+ * tpc-held: a blocked handler, on its handler's stack.  The releaser sets
+ * done and signals under the waiter's own lock and touches it no more after
+ * unlocking it; the handler re-checks done under that lock, so a wake-up
+ * is neither lost nor delivered to a waiter that has gone.
+ */
+struct waiter {
+	struct waiter *next;	/* under list_lock, until the releaser takes it */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;		/* under lock */
+};
+
+static struct waiter *waiters;	/* under list_lock */
 
 static void *settler(void *arg)
 {
@@ -80,35 +96,67 @@ static void *settler(void *arg)
 	return NULL;
 }
 
-/* tpc-held's second thread: every handler blocked so far is let go */
+/*
+ * tpc-held's second thread: takes every waiter listed so far and wakes each
+ * on its own.  Once told to stop it still wakes what is listed, and exits
+ * only with the list empty; block() lists nothing after the stop.
+ */
 static void *releaser(void *arg)
 {
+	struct waiter *w, *next;
+
 	(void)arg;
 	pthread_mutex_lock(&list_lock);
-	while (!settler_stop) {
-		if (!nr_blocked) {
+	for (;;) {
+		if (!waiters) {
+			if (settler_stop)
+				break;
 			pthread_cond_wait(&list_cond, &list_lock);
 			continue;
 		}
-		nr_blocked = 0;
-		gen++;
-		pthread_cond_broadcast(&gen_cond);
+		w = waiters;
+		waiters = NULL;
+		pthread_mutex_unlock(&list_lock);
+		for (; w; w = next) {
+			next = w->next;	/* w may be gone once unlocked */
+			pthread_mutex_lock(&w->lock);
+			w->done = true;
+			pthread_cond_signal(&w->cond);
+			pthread_mutex_unlock(&w->lock);
+		}
+		pthread_mutex_lock(&list_lock);
 	}
 	pthread_mutex_unlock(&list_lock);
 	return NULL;
 }
 
+/* blocks until the releaser has taken this handler's waiter (or at stop) */
 static void block(void)
 {
-	unsigned long g;
+	struct waiter w = { .done = false };
+	bool was_empty;
 
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
 	pthread_mutex_lock(&list_lock);
-	g = gen;
-	nr_blocked++;
-	pthread_cond_signal(&list_cond);
-	while (gen == g && !settler_stop)
-		pthread_cond_wait(&gen_cond, &list_lock);
+	if (settler_stop) {
+		pthread_mutex_unlock(&list_lock);
+		goto out;
+	}
+	was_empty = !waiters;
+	w.next = waiters;
+	waiters = &w;
+	/* the releaser sleeps only on an empty list: one signal fills it */
+	if (was_empty)
+		pthread_cond_signal(&list_cond);
 	pthread_mutex_unlock(&list_lock);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+out:
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
 }
 
 /* suspended until the settler, or this worker if it comes second, resumes it */
@@ -196,19 +244,28 @@ int main(int argc, char **argv)
 			     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	unsigned int threads = 8;
+	/* the pool's size, absent with a thread per connection (which ignores it) */
+	struct MHD_OptionItem pool[2] = {
+		{ MHD_OPTION_END, 0, NULL }, { MHD_OPTION_END, 0, NULL }
+	};
 	struct MHD_Daemon *d;
 	pthread_t t;
 
-	if (argc < 2) {
+	if (argc > 3) {
+		hold_posts = !strcmp(argv[3], "held");
+		block_posts = !strcmp(argv[3], "tpc-held");
+		per_conn = block_posts || !strcmp(argv[3], "tpc");
+	}
+	if (argc < 2 || (argc > 3 && !hold_posts && !per_conn)) {
 		fprintf(stderr, "usage: bare_mhd PORT [THREADS "
 			"[held|tpc|tpc-held]]\n");
 		return 2;
 	}
 	if (argc > 2)
 		threads = (unsigned int)atoi(argv[2]);
-	hold_posts = argc > 3 && !strcmp(argv[3], "held");
-	per_conn = argc > 3 && !strncmp(argv[3], "tpc", 3);
-	block_posts = argc > 3 && !strcmp(argv[3], "tpc-held");
+	if (!per_conn)
+		pool[0] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
+						   (intptr_t)threads, NULL };
 	if (per_conn)
 		flags = MHD_USE_THREAD_PER_CONNECTION |
 			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
@@ -225,7 +282,7 @@ int main(int argc, char **argv)
 	d = MHD_start_daemon(flags, 0, NULL, NULL, answer, NULL,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096,
-			     MHD_OPTION_THREAD_POOL_SIZE, per_conn ? 1 : threads,
+			     MHD_OPTION_ARRAY, pool,
 			     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 			     MHD_OPTION_CONNECTION_LIMIT, 4096u,
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
@@ -239,11 +296,12 @@ int main(int argc, char **argv)
 	if (block_posts) {	/* no handler stays blocked past here */
 		pthread_mutex_lock(&list_lock);
 		settler_stop = true;
-		pthread_cond_broadcast(&gen_cond);
+		pthread_cond_signal(&list_cond);
 		pthread_mutex_unlock(&list_lock);
+		pthread_join(t, NULL);
 	}
 	MHD_stop_daemon(d);
-	if (hold_posts || block_posts) {
+	if (hold_posts) {
 		pthread_mutex_lock(&list_lock);
 		settler_stop = true;
 		pthread_cond_signal(&list_cond);
