@@ -174,6 +174,13 @@ int session_restore(struct session *s);
 /* holding s: wait for its queued rows; restore it if one failed */
 int session_settle(struct session *s);
 /*
+ * holding s: its state back to version before, after ops applied in
+ * memory and never queued: rebuilt from the database once the rows
+ * queued before them are durable.  Failing that, the state is dropped,
+ * to be loaded again by the next request; 0 or -1.
+ */
+int session_rollback(struct session *s, long before);
+/*
  * The journal's ops from < seq <= to, replayed on the state at from:
  * fn(seq, op_text, op, result, arg) for each; fn != 0 stops.
  */

@@ -526,37 +526,23 @@ static size_t batch_apply(struct batch *b, struct sim *sim, long before,
 	return i;
 }
 
-/* Put back the state before the batch: its undo dump, else a rebuild. */
-static void batch_undo(struct session *s, long before, const char *undo,
-		       size_t undo_len)
-{
-	char msg[160];
-	struct sim *back = undo ? sim_load(undo, undo_len, msg, sizeof(msg))
-				: session_build(s, before, msg, sizeof(msg));
-
-	if (!back) {
-		log_msg(LOG_ERR, "session %ld: cannot restore: %s", s->id, msg);
-		return;
-	}
-	sim_free(s->sim);
-	s->sim = back;
-}
-
 /*
  * Parse every op of the batch, apply them, then queue their journal rows
  * (committed in one transaction), and answer once they are durable.
  * A refusal or the budget puts the state back: a batch is applied whole
  * or not at all.  Only ops already applied need undoing, so a refused
- * single op (or first op) costs nothing more.  A failed commit is undone
- * later, by session_restore().
+ * single op (or first op) costs nothing more.  The undo is a rebuild
+ * from the database (session_rollback), paid by the batch that fails:
+ * a copy of the state taken before every batch of several ops cost each
+ * of them a dump of the whole session, whatever the batch's size.  A
+ * failed commit is undone later, by session_restore().
  */
 static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
 			struct reply *rep, size_t *bytes)
 {
 	struct batch b = { 0 };
 	long before = s->version;
-	char *undo = NULL;
-	size_t undo_len = 0, done, applied = 0;
+	size_t done, applied = 0;
 	enum db_fault f;
 	char why[256];
 
@@ -576,12 +562,10 @@ static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
 	if (!batch_within_budget(&b, s->sim, rep))
 		goto out;
 	session_fit_limits(s);
-	if (b.n > 1)
-		undo = sim_dump(s->sim, &undo_len);
 	done = batch_apply(&b, s->sim, before, rep);
 	if (done < b.n || rep->status) {
 		if (done)
-			batch_undo(s, before, undo, undo_len);
+			session_rollback(s, before);
 		goto out;
 	}
 	if (b.n) {
@@ -592,7 +576,7 @@ static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
 		if (!ticket) {
 			reply_problem(rep, 503, "out-of-memory", "",
 				      "out of memory");
-			batch_undo(s, before, undo, undo_len);
+			session_rollback(s, before);
 			goto out;
 		}
 		__atomic_store_n(&s->last_ticket, ticket, __ATOMIC_RELAXED);
@@ -614,7 +598,6 @@ static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
 	reply_jw(rep, 200, &b.results);
 	applied = b.n;
 out:
-	free(undo);
 	batch_free(&b);
 	return applied;
 }

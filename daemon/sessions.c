@@ -780,6 +780,44 @@ int session_settle(struct session *s)
 	return 0;
 }
 
+/* the state is wrong and cannot be rebuilt now: the next request loads it */
+static void drop_state(struct session *s)
+{
+	if (!s->sim)
+		return;
+	sim_free(s->sim);
+	s->sim = NULL;
+	__atomic_store_n(&s->loaded, false, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST);
+}
+
+int session_rollback(struct session *s, long before)
+{
+	struct sim *sim;
+	char err[200];
+
+	/* the journal must hold every op up to before: the queued ones too */
+	db_wait(db, s->last_ticket);
+	if (db_history_failed(db, s->id, s->gen)) {
+		/* they failed: back to the durable state, which is before it */
+		if (!session_restore(s))
+			return 0;
+		drop_state(s);
+		return -1;
+	}
+	sim = session_build(s, before, err, sizeof(err));
+	if (!sim) {
+		log_msg(LOG_ERR, "session %ld: cannot roll back to %ld: %s; its "
+			"state is reloaded when next asked for", s->id, before,
+			err);
+		drop_state(s);
+		return -1;
+	}
+	sim_free(s->sim);
+	s->sim = sim;
+	return 0;
+}
+
 int session_journal(struct session *s, long from, long to,
 		    int (*fn)(long seq, const char *op_text,
 			      const struct sim_op *op,

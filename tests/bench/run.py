@@ -427,6 +427,18 @@ def http_fork(cfg, b, kern, d, n, sync):
         "%.2f ms, %d B answer" % (med(fork_t) * 1e3, med(fork_b)))
     row("POST exit of that child, --sync %s [%s]" % (sync, b.label), "-",
         "%.2f ms, %d B answer" % (med(exit_t) * 1e3, med(exit_b)))
+    # a batch of several ops: undone only if it fails, not copied before
+    both_t = []
+    for _ in range(max(11, cfg["rounds"])):
+        child = json.loads(d.ops(sid, [{"op": "fork", "pid": 1}])[1])[
+            "results"][0]["child"]
+        st, payload, dt = d.ops(sid, [{"op": "exit", "pid": child},
+                                      {"op": "fork", "pid": 1}])
+        both_t.append(dt)
+        child = json.loads(payload)["results"][1]["child"]
+        d.ops(sid, [{"op": "exit", "pid": child}])
+    row("POST exit + fork in one batch, --sync %s [%s]" % (sync, b.label),
+        "-", "%.2f ms" % (med(both_t) * 1e3))
 
 
 POST_BODY = json.dumps(write_op(BASE))

@@ -66,11 +66,11 @@ def state(d, sid):
 
 
 @contextlib.contextmanager
-def hooked():
+def hooked(args=()):
     """A started rmapd-hooks and its hooks' directory, removed after."""
     tmp = tempfile.mkdtemp(prefix="rmapd-hooks-")
     os.environ["RMAPD_TEST_COMMIT_DIR"] = tmp
-    d = Daemon(HOOKS, args=["--snapshot-every", "0"])
+    d = Daemon(HOOKS, args=["--snapshot-every", "0"] + list(args))
     try:
         d.start()
         yield d, Hooks(d, tmp)
@@ -133,6 +133,53 @@ def failed_group_fails_exactly_its_ops():
         d.start()
         assert [e["op"] for e in d.journal(a)][3:] == [write_op(4)]
         assert state(d, a) == run_state(RMAPD, [e["op"] for e in d.journal(a)])
+
+
+def an_undone_batch_waits_for_the_rows_queued_before_it():
+    """A batch stopped by the budget is undone by rebuilding the state from
+    the journal, which must first hold the session's ops still queued: a
+    write is held in its group while an mprotect of 4,096 PTEs (over the
+    budget of 3,000) is stopped.  The mprotect's answer waits for the
+    write's commit; then the write is kept, the mprotect undone, and the
+    state is the journal's replay.  Rebuilt at once, the journal lacked
+    the write and the state kept the mprotect."""
+    pages = 4096
+    with hooked(["--max-batch-cost", "3000"]) as (d, h):
+        sid = d.json("POST", "/api/v1/sessions", {"name": "u"},
+                     expect=201)["id"]
+        d.json("POST", ops_url(sid), {"ops": [{"op": "spawn"}, dict(
+            MM, len=pages * 4096)]})
+        for at in range(0, pages, 200):
+            d.json("POST", ops_url(sid), {"ops": [
+                {"op": "access", "pid": 1, "write": True,
+                 "addr": hex(0x7f0000000000 + 4096 * i)}
+                for i in range(at, min(pages, at + 200))]})
+        version = state(d, sid)["version"]
+        g = metric(d, "rmapd_commit_groups_total")
+        q = metric(d, "rmapd_commit_queued_total")
+        h.put("hold", g)
+        w = Call(d, "POST", ops_url(sid), {"op": "access", "pid": 1,
+                                           "addr": "0x7f0000000000"})
+        assert h.holding(g) == [(sid, version + 1, False)]
+        h.queued(q + 1)
+        mp = Call(d, "POST", ops_url(sid), {
+            "op": "mprotect", "pid": 1, "addr": "0x7f0000000000",
+            "len": pages * 4096, "prot": "r--"})
+        mp.join(1)
+        assert mp.is_alive(), "answered before the rows it is built on"
+        os.unlink(os.path.join(h.dir, "hold"))
+        assert w.result()[0] == 200
+        status, body = mp.result()
+        assert status == 422 and body["type"].endswith("budget-exceeded"), \
+            (status, body)
+        ops = [e["op"] for e in d.journal(sid)]
+        assert len(ops) == version + 1 and ops[-1]["op"] == "access", ops[-1]
+        live = state(d, sid)
+        assert live["version"] == version + 1, live["version"]
+        assert live == run_state(RMAPD, ops)
+        d.stop()
+        d.start()
+        assert state(d, sid) == live
 
 
 def many_requests_share_one_group():
@@ -335,6 +382,7 @@ if __name__ == "__main__":
     res = Results()
     res.run(failed_group_fails_exactly_its_ops)
     res.run(many_requests_share_one_group)
+    res.run(an_undone_batch_waits_for_the_rows_queued_before_it)
     res.run(an_answer_settled_before_it_is_suspended_leaves)
     res.run(sync_policies_are_accepted_and_keep_ops)
     # SQLite's commit is a call in this process: no answer to lose
