@@ -32,6 +32,7 @@ static size_t nr_series;
 static unsigned long hist[NR_BUCKETS + 1];
 static double hist_sum;
 static unsigned long hist_count, ops_applied;
+static unsigned long undo_copies, undo_rebuilds;
 
 /* a client may send any token as a method: label only the known ones */
 static const char *method_label(const char *method)
@@ -71,6 +72,12 @@ void metrics_request(const char *route, const char *method, int status,
 	hist_sum += seconds;
 	hist_count++;
 	pthread_mutex_unlock(&lock);
+}
+
+void metrics_batch_undo(bool copied)
+{
+	__atomic_add_fetch(copied ? &undo_copies : &undo_rebuilds, 1,
+			   __ATOMIC_RELAXED);
 }
 
 void metrics_ops(unsigned long n)
@@ -141,6 +148,15 @@ char *metrics_render(size_t *len)
 		"# TYPE rmapd_ops_applied_total counter\n"
 		"rmapd_ops_applied_total %lu\n",
 		__atomic_load_n(&ops_applied, __ATOMIC_RELAXED));
+	strbuf_printf(&t, "# HELP rmapd_batch_undos_total Batches stopped "
+		"after some of their ops were applied, put back from a copy "
+		"of the state taken before them (copy) or rebuilt from the "
+		"journal (rebuild).\n"
+		"# TYPE rmapd_batch_undos_total counter\n"
+		"rmapd_batch_undos_total{how=\"copy\"} %lu\n"
+		"rmapd_batch_undos_total{how=\"rebuild\"} %lu\n",
+		__atomic_load_n(&undo_copies, __ATOMIC_RELAXED),
+		__atomic_load_n(&undo_rebuilds, __ATOMIC_RELAXED));
 	pthread_mutex_unlock(&lock);
 	commit_metrics(&t);
 	strbuf_printf(&t, "# HELP rmapd_sessions Sessions in the database.\n"

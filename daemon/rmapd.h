@@ -105,6 +105,8 @@ struct session {
 	long cuts;			/* the journal's rewinds, as last seen */
 	uint64_t gen;			/* the history; atomic, set locked */
 	uint64_t last_ticket;		/* its latest queued write; atomic */
+	long snap_seq;			/* this history's latest automatic
+					   snapshot, queued; 0: none yet */
 	uint64_t last_used;		/* atomic */
 	bool deleted;
 	int refs;			/* atomic, under the registry lock */
@@ -123,7 +125,8 @@ void sessions_shutdown(void);
 unsigned long sessions_count(void);
 /*
  * Takes a reference and the session's lock, loading its state if evicted:
- * s->sim is then non-NULL until session_put().
+ * s->sim is then non-NULL until session_put(), or until a session_rollback()
+ * that could not rebuild it (the caller then answers without it).
  */
 struct session *session_get(long id);
 void session_put(struct session *s);
@@ -296,6 +299,8 @@ bool method_is(const struct request *req, const char *m, struct reply *rep,
 void metrics_request(const char *route, const char *method, int status,
 		     double seconds);
 void metrics_ops(unsigned long n);
+/* a failed batch undone: from a copy taken before it, or rebuilt */
+void metrics_batch_undo(bool copied);
 char *metrics_render(size_t *len);
 
 /* ---- http.c ---- */

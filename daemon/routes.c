@@ -295,6 +295,7 @@ static void maybe_snapshot(struct session *s, long before)
 		return;
 	}
 	__atomic_store_n(&s->last_ticket, ticket, __ATOMIC_RELAXED);
+	s->snap_seq = s->version;
 }
 
 static size_t count_ops(const cJSON *list, bool steps)
@@ -527,22 +528,60 @@ static size_t batch_apply(struct batch *b, struct sim *sim, long before,
 }
 
 /*
+ * A failed batch is rebuilt from the latest snapshot and the ops after it:
+ * cheap when this history queued a snapshot fewer than snapshot_every ops
+ * before.  Otherwise (snapshots off, a session just loaded, rewound or
+ * cloned) that rebuild could replay a long journal, and a copy of the
+ * state is taken first, as every batch of several ops once did.
+ */
+static bool undo_needs_copy(const struct session *s, long before)
+{
+	unsigned long every = g_cfg->snapshot_every;
+
+	return !every || !s->snap_seq ||
+	       (unsigned long)(before - s->snap_seq) >= every;
+}
+
+/* Put back the state before the batch: its copy, else a rebuild. */
+static void batch_undo(struct session *s, long before, const char *undo,
+		       size_t undo_len)
+{
+	char msg[160];
+	struct sim *back;
+
+	if (!undo) {
+		session_rollback(s, before);
+		return;
+	}
+	metrics_batch_undo(true);
+	back = sim_load(undo, undo_len, msg, sizeof(msg));
+	if (!back) {
+		log_msg(LOG_ERR, "session %ld: cannot restore: %s", s->id, msg);
+		session_rollback(s, before);
+		return;
+	}
+	sim_free(s->sim);
+	s->sim = back;
+}
+
+/*
  * Parse every op of the batch, apply them, then queue their journal rows
  * (committed in one transaction), and answer once they are durable.
  * A refusal or the budget puts the state back: a batch is applied whole
  * or not at all.  Only ops already applied need undoing, so a refused
- * single op (or first op) costs nothing more.  The undo is a rebuild
- * from the database (session_rollback), paid by the batch that fails:
- * a copy of the state taken before every batch of several ops cost each
- * of them a dump of the whole session, whatever the batch's size.  A
- * failed commit is undone later, by session_restore().
+ * single op (or first op) costs nothing more.  The undo is mostly a
+ * rebuild from the database (session_rollback), paid by the batch that
+ * fails: a copy taken before every batch of several ops cost each of
+ * them a dump of the whole session, whatever the batch's size.  A failed
+ * commit is undone later, by session_restore().
  */
 static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
 			struct reply *rep, size_t *bytes)
 {
 	struct batch b = { 0 };
 	long before = s->version;
-	size_t done, applied = 0;
+	char *undo = NULL;
+	size_t undo_len = 0, done, applied = 0;
 	enum db_fault f;
 	char why[256];
 
@@ -562,10 +601,12 @@ static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
 	if (!batch_within_budget(&b, s->sim, rep))
 		goto out;
 	session_fit_limits(s);
+	if (b.n > 1 && undo_needs_copy(s, before))
+		undo = sim_dump(s->sim, &undo_len);
 	done = batch_apply(&b, s->sim, before, rep);
 	if (done < b.n || rep->status) {
 		if (done)
-			session_rollback(s, before);
+			batch_undo(s, before, undo, undo_len);
 		goto out;
 	}
 	if (b.n) {
@@ -576,7 +617,7 @@ static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
 		if (!ticket) {
 			reply_problem(rep, 503, "out-of-memory", "",
 				      "out of memory");
-			session_rollback(s, before);
+			batch_undo(s, before, undo, undo_len);
 			goto out;
 		}
 		__atomic_store_n(&s->last_ticket, ticket, __ATOMIC_RELAXED);
@@ -598,6 +639,7 @@ static size_t apply_ops(struct session *s, const cJSON *list, bool all_events,
 	reply_jw(rep, 200, &b.results);
 	applied = b.n;
 out:
+	free(undo);
 	batch_free(&b);
 	return applied;
 }

@@ -708,6 +708,7 @@ void session_new_history(struct session *s, long version)
 	session_set_version(s, version);
 	__atomic_store_n(&s->durable, version, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->gen, 1, __ATOMIC_RELAXED);
+	s->snap_seq = 0;	/* the rewind may have taken it with it */
 	streams_notify(s->id);
 }
 
@@ -796,10 +797,11 @@ int session_rollback(struct session *s, long before)
 	struct sim *sim;
 	char err[200];
 
+	metrics_batch_undo(false);
 	/* the journal must hold every op up to before: the queued ones too */
 	db_wait(db, s->last_ticket);
 	if (db_history_failed(db, s->id, s->gen)) {
-		/* they failed: back to the durable state, which is before it */
+		/* they failed: back to the durable state, older than before */
 		if (!session_restore(s))
 			return 0;
 		drop_state(s);

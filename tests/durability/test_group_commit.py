@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 import rmapd_client  # noqa: E402
 from rmapd_client import (Daemon, Hooks, Results, metric,  # noqa: E402
-                          run_state)
+                          run_state, wait_for)
 
 RMAPD = sys.argv[1]
 HOOKS = sys.argv[2]
@@ -135,16 +135,17 @@ def failed_group_fails_exactly_its_ops():
         assert state(d, a) == run_state(RMAPD, [e["op"] for e in d.journal(a)])
 
 
-def an_undone_batch_waits_for_the_rows_queued_before_it():
-    """A batch stopped by the budget is undone by rebuilding the state from
-    the journal, which must first hold the session's ops still queued: a
-    write is held in its group while an mprotect of 4,096 PTEs (over the
-    budget of 3,000) is stopped.  The mprotect's answer waits for the
-    write's commit; then the write is kept, the mprotect undone, and the
-    state is the journal's replay.  Rebuilt at once, the journal lacked
-    the write and the state kept the mprotect."""
+UNDO = 'rmapd_batch_undos_total{how="%s"}'
+
+
+def undone_while_a_row_is_held(args, batch, how):
+    """A session of 4,096 written pages; a write held in its group; then
+    batch, which the budget of 3,000 stops (its mprotect of 4,096 PTEs)
+    after applying it (part of it), undone as how says."""
     pages = 4096
-    with hooked(["--max-batch-cost", "3000"]) as (d, h):
+    mprotect = {"op": "mprotect", "pid": 1, "addr": "0x7f0000000000",
+                "len": pages * 4096, "prot": "r--"}
+    with hooked(["--max-batch-cost", "3000"] + args) as (d, h):
         sid = d.json("POST", "/api/v1/sessions", {"name": "u"},
                      expect=201)["id"]
         d.json("POST", ops_url(sid), {"ops": [{"op": "spawn"}, dict(
@@ -155,6 +156,7 @@ def an_undone_batch_waits_for_the_rows_queued_before_it():
                  "addr": hex(0x7f0000000000 + 4096 * i)}
                 for i in range(at, min(pages, at + 200))]})
         version = state(d, sid)["version"]
+        undos = {k: metric(d, UNDO % k) for k in ("copy", "rebuild")}
         g = metric(d, "rmapd_commit_groups_total")
         q = metric(d, "rmapd_commit_queued_total")
         h.put("hold", g)
@@ -162,16 +164,26 @@ def an_undone_batch_waits_for_the_rows_queued_before_it():
                                            "addr": "0x7f0000000000"})
         assert h.holding(g) == [(sid, version + 1, False)]
         h.queued(q + 1)
-        mp = Call(d, "POST", ops_url(sid), {
-            "op": "mprotect", "pid": 1, "addr": "0x7f0000000000",
-            "len": pages * 4096, "prot": "r--"})
-        mp.join(1)
-        assert mp.is_alive(), "answered before the rows it is built on"
+        mp = Call(d, "POST", ops_url(sid), {"ops": [
+            mprotect if op == "mprotect" else
+            {"op": "access", "pid": 1, "addr": "0x7f0000001000"}
+            for op in batch]})
+        if how == "rebuild":
+            wait_for("the rollback", lambda: metric(d, UNDO % how) ==
+                     undos[how] + 1)
+            # counted before it waits: held, as the write it waits for
+            assert mp.is_alive(), "answered before the rows it is built on"
+        else:
+            status, body = mp.result()
+            assert status == 422, (status, body)
         os.unlink(os.path.join(h.dir, "hold"))
         assert w.result()[0] == 200
         status, body = mp.result()
         assert status == 422 and body["type"].endswith("budget-exceeded"), \
             (status, body)
+        assert body["index"] == len(batch) - 1, body
+        for k in ("copy", "rebuild"):
+            assert metric(d, UNDO % k) == undos[k] + (k == how), k
         ops = [e["op"] for e in d.journal(sid)]
         assert len(ops) == version + 1 and ops[-1]["op"] == "access", ops[-1]
         live = state(d, sid)
@@ -180,6 +192,28 @@ def an_undone_batch_waits_for_the_rows_queued_before_it():
         d.stop()
         d.start()
         assert state(d, sid) == live
+
+
+def an_undone_batch_waits_for_the_rows_queued_before_it():
+    """A batch stopped by the budget is undone by rebuilding the state from
+    the journal, which must first hold the session's ops still queued: a
+    write is held in its group while an mprotect of 4,096 PTEs (over the
+    budget) is stopped.  The mprotect's answer waits for the write's
+    commit; then the write is kept, the mprotect undone, and the state is
+    the journal's replay.  Rebuilt at once, the journal lacked the write
+    and the state kept the mprotect.  A single op (snapshots off), and a
+    batch of two 97 ops after this history's latest snapshot: both are
+    rebuilt; the batch was copied whole before it ran, once."""
+    undone_while_a_row_is_held([], ["mprotect"], "rebuild")
+    undone_while_a_row_is_held(["--snapshot-every", "100"],
+                               ["access", "mprotect"], "rebuild")
+
+
+def a_batch_far_from_a_snapshot_is_undone_from_a_copy():
+    """With snapshots off a rebuild would replay the whole journal: a batch
+    of several ops is copied first, and put back from that copy, without
+    waiting for the held row (the copy holds it)."""
+    undone_while_a_row_is_held([], ["access", "mprotect"], "copy")
 
 
 def many_requests_share_one_group():
@@ -383,6 +417,7 @@ if __name__ == "__main__":
     res.run(failed_group_fails_exactly_its_ops)
     res.run(many_requests_share_one_group)
     res.run(an_undone_batch_waits_for_the_rows_queued_before_it)
+    res.run(a_batch_far_from_a_snapshot_is_undone_from_a_copy)
     res.run(an_answer_settled_before_it_is_suspended_leaves)
     res.run(sync_policies_are_accepted_and_keep_ops)
     # SQLite's commit is a call in this process: no answer to lose
