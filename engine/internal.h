@@ -263,6 +263,36 @@ static inline struct folio *pfn_folio(struct sim *sim, unsigned long pfn)
 	}
 	return leaf->slot[pfn & mask];
 }
+
+/*
+ * pfn_folio in a loop over many PTEs that changes only folios: the first
+ * hint is the loop's own copy, in locals (the compiler cannot tell that a
+ * store through a folio or PTE pointer leaves sim->frames alone), read
+ * again whenever pfn_folio has had to move it.  A base no pfn is close to
+ * stands for no hint.
+ */
+struct pfn_run {
+	const struct radix_leaf *leaf;
+	unsigned long base;
+};
+
+static inline void pfn_run_sync(const struct sim *sim, struct pfn_run *run)
+{
+	run->leaf = sim->frames.hint;
+	run->base = run->leaf ? sim->frames.hint_base : ~0UL >> 1;
+}
+
+static inline struct folio *pfn_run_folio(struct sim *sim, struct pfn_run *run,
+					  unsigned long pfn)
+{
+	struct folio *folio;
+
+	if (pfn - run->base <= RADIX_MASK)
+		return run->leaf->slot[pfn - run->base];
+	folio = pfn_folio(sim, pfn);
+	pfn_run_sync(sim, run);
+	return folio;
+}
 struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id);
 struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id);
 void swap_free(struct sim *sim, unsigned long id);

@@ -583,18 +583,20 @@ struct pte_copy {
 	unsigned long rss[3];	/* anon, file, shmem */
 };
 
-/* The folio a present, not special PTE maps is shared from now on. */
-static void copy_present_folio(struct pte_copy *c, uint64_t word)
+/*
+ * The folio a present, not special PTE maps is shared from now on.  An
+ * anonymous one is counted in *anon, the block's count in a register;
+ * the others, rarer, in c.
+ */
+static void copy_present_folio(struct pte_copy *c, struct folio *folio,
+			       unsigned long *anon)
 {
-	struct folio *folio = pfn_folio(c->sim,
-					(unsigned long)(word & PTE_VAL_MASK));
-
 	/* mapcount++, as one add: the mapcount is the word's top bits */
 	folio->index_mapcount += FOLIO_MAPCOUNT_ONE;
 	/* folio_try_dup_anon_rmap_pte */
 	if (folio_test_anon(folio)) {
 		folio->flags &= ~PG_anon_exclusive;
-		c->rss[0]++;
+		(*anon)++;
 	} else {
 		c->rss[folio->mapping && folio->mapping->shmem ? 2 : 1]++;
 	}
@@ -616,18 +618,20 @@ static void copy_swap_pte(struct sim *sim, struct mm_struct *dst_mm,
  * destination PTE table once for all the entries it copies into it.  The
  * child's VMAs do not overlap, so the slots copied into are empty.  A
  * present PTE is copied as a word, the parent's stored whole again, as
- * set_pte_at writes them.
+ * set_pte_at writes them.  The frame table's hint and the anonymous RSS
+ * are the loop's locals: its stores go through PTE and folio pointers.
  */
 static unsigned long copy_pte_block(struct pte_copy *c, struct pte_block *sb,
 				    unsigned long start, unsigned long end)
 {
 	unsigned long base = pte_block_base(sb);
-	unsigned int i = base < start ? (unsigned int)(start - base) : 0;
-	unsigned int stop = (unsigned int)min_ul(PTE_BLOCK, end - base);
+	unsigned long i = base < start ? start - base : 0;
+	unsigned long stop = min_ul(PTE_BLOCK, end - base);
 	struct mm_struct *dst_mm = c->dst_mm;
 	const uint64_t src_clear = ~c->src_clear, dst_clear = ~c->dst_clear;
 	struct pte_block *db;
-	unsigned int n = 0;
+	unsigned long n = 0, anon = 0;
+	struct pfn_run run;
 
 	while (i < stop && pte_none(&sb->pte[i]))
 		i++;
@@ -635,6 +639,7 @@ static unsigned long copy_pte_block(struct pte_copy *c, struct pte_block *sb,
 		return 0;
 	db = pte_block_get(dst_mm, sb);
 	pte_table_alloc(dst_mm, base);
+	pfn_run_sync(c->sim, &run);
 	for (; i < stop; i++) {
 		struct pte *src = &sb->pte[i];
 		uint64_t word = src->word;
@@ -649,9 +654,11 @@ static unsigned long copy_pte_block(struct pte_copy *c, struct pte_block *sb,
 		src->word = word & src_clear;
 		db->pte[i].word = word & dst_clear;
 		if (!(word & PTE_SPECIAL))
-			copy_present_folio(c, word);
+			copy_present_folio(c, pfn_run_folio(c->sim, &run,
+				(unsigned long)(word & PTE_VAL_MASK)), &anon);
 	}
-	db->nr += n;
+	c->rss[0] += anon;
+	db->nr += (unsigned int)n;
 	dst_mm->nr_ptes += n;
 	return n;
 }
