@@ -268,29 +268,42 @@ static inline struct folio *pfn_folio(struct sim *sim, unsigned long pfn)
  * pfn_folio in a loop over many PTEs that changes only folios: the first
  * hint is the loop's own copy, in locals (the compiler cannot tell that a
  * store through a folio or PTE pointer leaves sim->frames alone), read
- * again whenever pfn_folio has had to move it.  A base no pfn is close to
- * stands for no hint.
+ * again whenever pfn_folio has had to move it.  Its key is the leaf's
+ * base as the word of a present, not special PTE has it, so that one
+ * subtraction (pte_run_offset) finds both that a PTE maps a folio and
+ * where in the leaf; a key past every word stands for no hint.
  */
-struct pfn_run {
+#define PTE_RUN_MASK	(PTE_VAL_MASK | PTE_PRESENT | PTE_SPECIAL)
+
+struct pte_run {
 	const struct radix_leaf *leaf;
-	unsigned long base;
+	uint64_t key;
 };
 
-static inline void pfn_run_sync(const struct sim *sim, struct pfn_run *run)
+static inline void pte_run_sync(const struct sim *sim, struct pte_run *run)
 {
 	run->leaf = sim->frames.hint;
-	run->base = run->leaf ? sim->frames.hint_base : ~0UL >> 1;
+	run->key = run->leaf ? sim->frames.hint_base | PTE_PRESENT : ~0UL >> 1;
 }
 
-static inline struct folio *pfn_run_folio(struct sim *sim, struct pfn_run *run,
-					  unsigned long pfn)
+/* word's slot in the run's leaf, or past RADIX_MASK: see pte_run */
+static inline unsigned long pte_run_offset(const struct pte_run *run,
+					   uint64_t word)
 {
+	return (unsigned long)((word & PTE_RUN_MASK) - run->key);
+}
+
+/* The folio a present, not special PTE maps (pfn_folio), the run kept. */
+static inline struct folio *pte_run_folio(struct sim *sim, struct pte_run *run,
+					  uint64_t word)
+{
+	unsigned long off = pte_run_offset(run, word);
 	struct folio *folio;
 
-	if (pfn - run->base <= RADIX_MASK)
-		return run->leaf->slot[pfn - run->base];
-	folio = pfn_folio(sim, pfn);
-	pfn_run_sync(sim, run);
+	if (off <= RADIX_MASK)
+		return run->leaf->slot[off];
+	folio = pfn_folio(sim, (unsigned long)(word & PTE_VAL_MASK));
+	pte_run_sync(sim, run);
 	return folio;
 }
 struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id);

@@ -612,14 +612,24 @@ static void copy_swap_pte(struct sim *sim, struct mm_struct *dst_mm,
 	dst_mm->swapents++;
 }
 
+/* copy_present_pte's two stores: the parent's PTE, and the child's */
+static void copy_pte_word(struct pte *src, struct pte *dst, uint64_t word,
+			  uint64_t src_keep, uint64_t dst_keep)
+{
+	src->word = word & src_keep;
+	dst->word = word & dst_keep;
+}
+
 /*
  * copy_pte_range for the PTEs of one block of the parent in [start, end):
  * the child's block at the same place is found once, as the kernel maps a
  * destination PTE table once for all the entries it copies into it.  The
  * child's VMAs do not overlap, so the slots copied into are empty.  A
  * present PTE is copied as a word, the parent's stored whole again, as
- * set_pte_at writes them.  The frame table's hint and the anonymous RSS
- * are the loop's locals: its stores go through PTE and folio pointers.
+ * set_pte_at writes them.  The frame table's hint and the counts are
+ * the loop's locals (pte_run): its stores go through PTE and folio
+ * pointers.  One test (pte_run_offset) passes a PTE of a folio in the
+ * hint's leaf; the others are sorted out after it.
  */
 static unsigned long copy_pte_block(struct pte_copy *c, struct pte_block *sb,
 				    unsigned long start, unsigned long end)
@@ -628,10 +638,10 @@ static unsigned long copy_pte_block(struct pte_copy *c, struct pte_block *sb,
 	unsigned long i = base < start ? start - base : 0;
 	unsigned long stop = min_ul(PTE_BLOCK, end - base);
 	struct mm_struct *dst_mm = c->dst_mm;
-	const uint64_t src_clear = ~c->src_clear, dst_clear = ~c->dst_clear;
+	const uint64_t src_keep = ~c->src_clear, dst_keep = ~c->dst_clear;
 	struct pte_block *db;
 	unsigned long n = 0, anon = 0;
-	struct pfn_run run;
+	struct pte_run run;
 
 	while (i < stop && pte_none(&sb->pte[i]))
 		i++;
@@ -639,23 +649,30 @@ static unsigned long copy_pte_block(struct pte_copy *c, struct pte_block *sb,
 		return 0;
 	db = pte_block_get(dst_mm, sb);
 	pte_table_alloc(dst_mm, base);
-	pfn_run_sync(c->sim, &run);
+	pte_run_sync(c->sim, &run);
 	for (; i < stop; i++) {
 		struct pte *src = &sb->pte[i];
 		uint64_t word = src->word;
 
-		if (!word)
-			continue;
-		n++;
-		if (!(word & PTE_PRESENT)) {
-			copy_swap_pte(c->sim, dst_mm, src, &db->pte[i]);
-			continue;
+		if (pte_run_offset(&run, word) > RADIX_MASK) {
+			/* none, swap, the zero page, or a folio of another leaf */
+			if (!word)
+				continue;
+			if (!(word & PTE_PRESENT)) {
+				copy_swap_pte(c->sim, dst_mm, src, &db->pte[i]);
+				n++;
+				continue;
+			}
+			if (word & PTE_SPECIAL) {
+				copy_pte_word(src, &db->pte[i], word, src_keep,
+					      dst_keep);
+				n++;
+				continue;
+			}
 		}
-		src->word = word & src_clear;
-		db->pte[i].word = word & dst_clear;
-		if (!(word & PTE_SPECIAL))
-			copy_present_folio(c, pfn_run_folio(c->sim, &run,
-				(unsigned long)(word & PTE_VAL_MASK)), &anon);
+		copy_pte_word(src, &db->pte[i], word, src_keep, dst_keep);
+		n++;
+		copy_present_folio(c, pte_run_folio(c->sim, &run, word), &anon);
 	}
 	c->rss[0] += anon;
 	db->nr += (unsigned int)n;
