@@ -584,22 +584,21 @@ struct pte_copy {
 };
 
 /*
- * The folio a present, not special PTE maps is shared from now on.  An
- * anonymous one is counted in *anon, the block's count in a register;
- * the others, rarer, in c.
+ * The folio a present, not special PTE maps is shared from now on.
+ * Whether it is anonymous: the caller counts those (its block's count is
+ * a register), the others, rarer, are counted in c here.
  */
-static void copy_present_folio(struct pte_copy *c, struct folio *folio,
-			       unsigned long *anon)
+static bool copy_present_folio(struct pte_copy *c, struct folio *folio)
 {
 	/* mapcount++, as one add: the mapcount is the word's top bits */
 	folio->index_mapcount += FOLIO_MAPCOUNT_ONE;
 	/* folio_try_dup_anon_rmap_pte */
 	if (folio_test_anon(folio)) {
 		folio->flags &= ~PG_anon_exclusive;
-		(*anon)++;
-	} else {
-		c->rss[folio->mapping && folio->mapping->shmem ? 2 : 1]++;
+		return true;
 	}
+	c->rss[folio->mapping && folio->mapping->shmem ? 2 : 1]++;
+	return false;
 }
 
 /* copy_nonpresent_pte: a swap entry, now shared */
@@ -640,7 +639,8 @@ static unsigned long copy_pte_block(struct pte_copy *c, struct pte_block *sb,
 	struct mm_struct *dst_mm = c->dst_mm;
 	const uint64_t src_keep = ~c->src_clear, dst_keep = ~c->dst_clear;
 	struct pte_block *db;
-	unsigned long n = 0, anon = 0;
+	/* the PTEs copied are anon + other: no count on the common path */
+	unsigned long anon = 0, other = 0, n;
 	struct pte_run run;
 
 	while (i < stop && pte_none(&sb->pte[i]))
@@ -660,21 +660,24 @@ static unsigned long copy_pte_block(struct pte_copy *c, struct pte_block *sb,
 				continue;
 			if (!(word & PTE_PRESENT)) {
 				copy_swap_pte(c->sim, dst_mm, src, &db->pte[i]);
-				n++;
+				other++;
 				continue;
 			}
 			if (word & PTE_SPECIAL) {
 				copy_pte_word(src, &db->pte[i], word, src_keep,
 					      dst_keep);
-				n++;
+				other++;
 				continue;
 			}
 		}
 		copy_pte_word(src, &db->pte[i], word, src_keep, dst_keep);
-		n++;
-		copy_present_folio(c, pte_run_folio(c->sim, &run, word), &anon);
+		if (copy_present_folio(c, pte_run_folio(c->sim, &run, word)))
+			anon++;
+		else
+			other++;
 	}
 	c->rss[0] += anon;
+	n = anon + other;
 	db->nr += (unsigned int)n;
 	dst_mm->nr_ptes += n;
 	return n;
