@@ -327,9 +327,28 @@ void pte_free(struct mm_struct *mm, unsigned long vpn);
 void pte_free_all(struct mm_struct *mm);
 /* block by block (copy_page_range): see pgtable.c */
 struct pte_block *pte_block_first(struct mm_struct *mm, unsigned long vpn);
-struct pte_block *pte_block_next(const struct pte_block *blk);
-struct pte_block *pte_block_get(struct mm_struct *mm,
+static inline struct pte_block *pte_block_next(const struct pte_block *blk)
+{
+	return blk->next;
+}
+
+struct pte_block *pte_block_new(struct mm_struct *mm,
 				const struct pte_block *blk);
+
+/*
+ * The child's block at the place of blk (the parent's), made if need be.
+ * fork fills the child in address order, so it is the last block made or
+ * a new one past it (pte_block_new).
+ */
+static inline struct pte_block *pte_block_get(struct mm_struct *mm,
+					      const struct pte_block *blk)
+{
+	struct pte_block *last = mm->pt_last;
+
+	if (last && last->index == blk->index)
+		return last;
+	return pte_block_new(mm, blk);
+}
 void pte_blocks_balance(struct mm_struct *mm);
 void pte_block_cleared(struct mm_struct *mm, struct pte_block *blk,
 		       unsigned int n);
@@ -350,7 +369,17 @@ static inline struct pte *pte_block_slot(struct mm_struct *mm,
 	return pte;
 }
 bool pte_table_present(const struct mm_struct *mm, unsigned long vpn);
-void pte_table_alloc(struct mm_struct *mm, unsigned long vpn);
+void pte_table_install(struct mm_struct *mm, unsigned long region);
+
+/* __pte_alloc: the PMD covering vpn gets a table, if it has none. */
+static inline void pte_table_alloc(struct mm_struct *mm, unsigned long vpn)
+{
+	unsigned long region = vpn >> PTE_TABLE_SHIFT;
+
+	/* a run of faults or copies meets one table again and again */
+	if (mm->pt_hint_region != region + 1)
+		pte_table_install(mm, region);
+}
 unsigned long pte_table_next(const struct mm_struct *mm, unsigned long vpn);
 void free_pgtables(struct sim *sim, struct mm_struct *mm, unsigned long start,
 		   unsigned long end);
