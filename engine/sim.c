@@ -193,16 +193,23 @@ static void vma_list_link(struct mm_struct *mm, struct vm_area_struct *vma,
 struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
 				     unsigned long id)
 {
-	struct vm_area_struct *vma = kmem_cache_zalloc_obj(&sim->vma_cachep,
-							    struct vm_area_struct);
+	struct vm_area_struct *vma = kmem_cache_alloc(&sim->vma_cachep);
 
 	if (!id)
 		id = sim->next_vma_id;
 	if (id >= sim->next_vma_id)
 		sim->next_vma_id = id + 1;
+	/* field by field, not cleared first: a fork makes one a VMA */
 	vma->id = id;
 	vma->vm_mm = mm;
+	vma->vm_start = vma->vm_end = vma->vm_pgoff = 0;
+	vma->vm_flags = 0;
+	vma->vm_file = NULL;
+	vma->anon_vma = NULL;
 	INIT_LIST_HEAD(&vma->anon_vma_chain);
+	vma->mm_node = (struct rb_node){ 0 };
+	vma->vm_next = vma->vm_prev = NULL;
+	vma->shared = (struct itree_node){ 0 };
 	sim->nr_vmas++;
 	return vma;
 }
