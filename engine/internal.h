@@ -263,6 +263,49 @@ static inline struct folio *pfn_folio(struct sim *sim, unsigned long pfn)
 	}
 	return leaf->slot[pfn & mask];
 }
+
+/*
+ * pfn_folio in a loop over many PTEs that changes only folios: the first
+ * hint is the loop's own copy, in locals (the compiler cannot tell that a
+ * store through a folio or PTE pointer leaves sim->frames alone), read
+ * again whenever pfn_folio has had to move it.  Its key is the leaf's
+ * base as the word of a present, not special PTE has it, so that one
+ * subtraction (pte_run_offset) finds both that a PTE maps a folio and
+ * where in the leaf; a key past every word stands for no hint.
+ */
+#define PTE_RUN_MASK	(PTE_VAL_MASK | PTE_PRESENT | PTE_SPECIAL)
+
+struct pte_run {
+	const struct radix_leaf *leaf;
+	uint64_t key;
+};
+
+static inline void pte_run_sync(const struct sim *sim, struct pte_run *run)
+{
+	run->leaf = sim->frames.hint;
+	run->key = run->leaf ? sim->frames.hint_base | PTE_PRESENT : ~0UL >> 1;
+}
+
+/* word's slot in the run's leaf, or past RADIX_MASK: see pte_run */
+static inline unsigned long pte_run_offset(const struct pte_run *run,
+					   uint64_t word)
+{
+	return (unsigned long)((word & PTE_RUN_MASK) - run->key);
+}
+
+/* The folio a present, not special PTE maps (pfn_folio), the run kept. */
+static inline struct folio *pte_run_folio(struct sim *sim, struct pte_run *run,
+					  uint64_t word)
+{
+	unsigned long off = pte_run_offset(run, word);
+	struct folio *folio;
+
+	if (off <= RADIX_MASK)
+		return run->leaf->slot[off];
+	folio = pfn_folio(sim, (unsigned long)(word & PTE_VAL_MASK));
+	pte_run_sync(sim, run);
+	return folio;
+}
 struct swap_slot *swap_slot_alloc(struct sim *sim, unsigned long id);
 struct swap_slot *swap_slot_find(const struct sim *sim, unsigned long id);
 void swap_free(struct sim *sim, unsigned long id);
@@ -284,9 +327,28 @@ void pte_free(struct mm_struct *mm, unsigned long vpn);
 void pte_free_all(struct mm_struct *mm);
 /* block by block (copy_page_range): see pgtable.c */
 struct pte_block *pte_block_first(struct mm_struct *mm, unsigned long vpn);
-struct pte_block *pte_block_next(const struct pte_block *blk);
-struct pte_block *pte_block_get(struct mm_struct *mm,
+static inline struct pte_block *pte_block_next(const struct pte_block *blk)
+{
+	return blk->next;
+}
+
+struct pte_block *pte_block_new(struct mm_struct *mm,
 				const struct pte_block *blk);
+
+/*
+ * The child's block at the place of blk (the parent's), made if need be.
+ * fork fills the child in address order, so it is the last block made or
+ * a new one past it (pte_block_new).
+ */
+static inline struct pte_block *pte_block_get(struct mm_struct *mm,
+					      const struct pte_block *blk)
+{
+	struct pte_block *last = mm->pt_last;
+
+	if (last && last->index == blk->index)
+		return last;
+	return pte_block_new(mm, blk);
+}
 void pte_blocks_balance(struct mm_struct *mm);
 void pte_block_cleared(struct mm_struct *mm, struct pte_block *blk,
 		       unsigned int n);
@@ -307,7 +369,17 @@ static inline struct pte *pte_block_slot(struct mm_struct *mm,
 	return pte;
 }
 bool pte_table_present(const struct mm_struct *mm, unsigned long vpn);
-void pte_table_alloc(struct mm_struct *mm, unsigned long vpn);
+void pte_table_install(struct mm_struct *mm, unsigned long region);
+
+/* __pte_alloc: the PMD covering vpn gets a table, if it has none. */
+static inline void pte_table_alloc(struct mm_struct *mm, unsigned long vpn)
+{
+	unsigned long region = vpn >> PTE_TABLE_SHIFT;
+
+	/* a run of faults or copies meets one table again and again */
+	if (mm->pt_hint_region != region + 1)
+		pte_table_install(mm, region);
+}
 unsigned long pte_table_next(const struct mm_struct *mm, unsigned long vpn);
 void free_pgtables(struct sim *sim, struct mm_struct *mm, unsigned long start,
 		   unsigned long end);

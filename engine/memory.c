@@ -583,21 +583,22 @@ struct pte_copy {
 	unsigned long rss[3];	/* anon, file, shmem */
 };
 
-/* The folio a present, not special PTE maps is shared from now on. */
-static void copy_present_folio(struct pte_copy *c, uint64_t word)
+/*
+ * The folio a present, not special PTE maps is shared from now on.
+ * Whether it is anonymous: the caller counts those (its block's count is
+ * a register), the others, rarer, are counted in c here.
+ */
+static bool copy_present_folio(struct pte_copy *c, struct folio *folio)
 {
-	struct folio *folio = pfn_folio(c->sim,
-					(unsigned long)(word & PTE_VAL_MASK));
-
 	/* mapcount++, as one add: the mapcount is the word's top bits */
 	folio->index_mapcount += FOLIO_MAPCOUNT_ONE;
 	/* folio_try_dup_anon_rmap_pte */
 	if (folio_test_anon(folio)) {
 		folio->flags &= ~PG_anon_exclusive;
-		c->rss[0]++;
-	} else {
-		c->rss[folio->mapping && folio->mapping->shmem ? 2 : 1]++;
+		return true;
 	}
+	c->rss[folio->mapping && folio->mapping->shmem ? 2 : 1]++;
+	return false;
 }
 
 /* copy_nonpresent_pte: a swap entry, now shared */
@@ -610,24 +611,37 @@ static void copy_swap_pte(struct sim *sim, struct mm_struct *dst_mm,
 	dst_mm->swapents++;
 }
 
+/* copy_present_pte's two stores: the parent's PTE, and the child's */
+static void copy_pte_word(struct pte *src, struct pte *dst, uint64_t word,
+			  uint64_t src_keep, uint64_t dst_keep)
+{
+	src->word = word & src_keep;
+	dst->word = word & dst_keep;
+}
+
 /*
  * copy_pte_range for the PTEs of one block of the parent in [start, end):
  * the child's block at the same place is found once, as the kernel maps a
  * destination PTE table once for all the entries it copies into it.  The
  * child's VMAs do not overlap, so the slots copied into are empty.  A
  * present PTE is copied as a word, the parent's stored whole again, as
- * set_pte_at writes them.
+ * set_pte_at writes them.  The frame table's hint and the counts are
+ * the loop's locals (pte_run): its stores go through PTE and folio
+ * pointers.  One test (pte_run_offset) passes a PTE of a folio in the
+ * hint's leaf; the others are sorted out after it.
  */
 static unsigned long copy_pte_block(struct pte_copy *c, struct pte_block *sb,
 				    unsigned long start, unsigned long end)
 {
 	unsigned long base = pte_block_base(sb);
-	unsigned int i = base < start ? (unsigned int)(start - base) : 0;
-	unsigned int stop = (unsigned int)min_ul(PTE_BLOCK, end - base);
+	unsigned long i = base < start ? start - base : 0;
+	unsigned long stop = min_ul(PTE_BLOCK, end - base);
 	struct mm_struct *dst_mm = c->dst_mm;
-	const uint64_t src_clear = ~c->src_clear, dst_clear = ~c->dst_clear;
+	const uint64_t src_keep = ~c->src_clear, dst_keep = ~c->dst_clear;
 	struct pte_block *db;
-	unsigned int n = 0;
+	/* the PTEs copied are anon + other: no count on the common path */
+	unsigned long anon = 0, other = 0, n;
+	struct pte_run run;
 
 	while (i < stop && pte_none(&sb->pte[i]))
 		i++;
@@ -635,23 +649,36 @@ static unsigned long copy_pte_block(struct pte_copy *c, struct pte_block *sb,
 		return 0;
 	db = pte_block_get(dst_mm, sb);
 	pte_table_alloc(dst_mm, base);
+	pte_run_sync(c->sim, &run);
 	for (; i < stop; i++) {
 		struct pte *src = &sb->pte[i];
 		uint64_t word = src->word;
 
-		if (!word)
-			continue;
-		n++;
-		if (!(word & PTE_PRESENT)) {
-			copy_swap_pte(c->sim, dst_mm, src, &db->pte[i]);
-			continue;
+		if (pte_run_offset(&run, word) > RADIX_MASK) {
+			/* none, swap, the zero page, or a folio of another leaf */
+			if (!word)
+				continue;
+			if (!(word & PTE_PRESENT)) {
+				copy_swap_pte(c->sim, dst_mm, src, &db->pte[i]);
+				other++;
+				continue;
+			}
+			if (word & PTE_SPECIAL) {
+				copy_pte_word(src, &db->pte[i], word, src_keep,
+					      dst_keep);
+				other++;
+				continue;
+			}
 		}
-		src->word = word & src_clear;
-		db->pte[i].word = word & dst_clear;
-		if (!(word & PTE_SPECIAL))
-			copy_present_folio(c, word);
+		copy_pte_word(src, &db->pte[i], word, src_keep, dst_keep);
+		if (copy_present_folio(c, pte_run_folio(c->sim, &run, word)))
+			anon++;
+		else
+			other++;
 	}
-	db->nr += n;
+	c->rss[0] += anon;
+	n = anon + other;
+	db->nr += (unsigned int)n;
 	dst_mm->nr_ptes += n;
 	return n;
 }

@@ -199,23 +199,15 @@ struct pte_block *pte_block_first(struct mm_struct *mm, unsigned long vpn)
 	return blk;
 }
 
-struct pte_block *pte_block_next(const struct pte_block *blk)
-{
-	return blk->next;
-}
-
 /*
- * The child's block at the place of blk (the parent's), made if need be.
- * fork fills the child in address order, so it is the last block made or
- * a new one past it, chained unbalanced until pte_blocks_balance.
+ * pte_block_get when the child's last block is not at blk's place: a new
+ * one past it, chained unbalanced until pte_blocks_balance.
  */
-struct pte_block *pte_block_get(struct mm_struct *mm,
+struct pte_block *pte_block_new(struct mm_struct *mm,
 				const struct pte_block *blk)
 {
 	struct pte_block *last = mm->pt_last, *own;
 
-	if (last && last->index == blk->index)
-		return last;
 	own = kmem_cache_zalloc_obj(mm->pt_cache, struct pte_block);
 	own->index = blk->index;
 	rb_link_node(&own->node, last ? &last->node : NULL,
@@ -328,16 +320,11 @@ unsigned long pte_table_next(const struct mm_struct *mm, unsigned long vpn)
 	return i < mm->nr_pt ? mm->pt[i] : ULONG_MAX;
 }
 
-/* __pte_alloc: the PMD covering vpn gets a table (pmd_install). */
-void pte_table_alloc(struct mm_struct *mm, unsigned long vpn)
+/* pte_table_alloc past its hint: the region gets a table (pmd_install). */
+void pte_table_install(struct mm_struct *mm, unsigned long region)
 {
-	unsigned long region = vpn >> PTE_TABLE_SHIFT;
-	size_t i;
+	size_t i = pt_index(mm, region);
 
-	/* a run of faults or copies meets one table again and again */
-	if (mm->pt_hint_region == region + 1)
-		return;
-	i = pt_index(mm, region);
 	mm->pt_hint_region = region + 1;
 	if (i < mm->nr_pt && mm->pt[i] == region)
 		return;

@@ -837,6 +837,7 @@ static int load_avc(struct loader *ld, const struct tokens *t)
 	if (!id || id >= ld->sim->next_avc_id || !anon_vma)
 		return fail(ld, "avc %lu: bad id or anon_vma", id);
 	avc = anon_vma_chain_alloc(ld->sim, id);
+	memset(&avc->rb, 0, sizeof(avc->rb));
 	avc->vma = vma;
 	avc->anon_vma = anon_vma;
 	/* dumped in same_vma order: append */

@@ -193,16 +193,23 @@ static void vma_list_link(struct mm_struct *mm, struct vm_area_struct *vma,
 struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
 				     unsigned long id)
 {
-	struct vm_area_struct *vma = kmem_cache_zalloc_obj(&sim->vma_cachep,
-							    struct vm_area_struct);
+	struct vm_area_struct *vma = kmem_cache_alloc(&sim->vma_cachep);
 
 	if (!id)
 		id = sim->next_vma_id;
 	if (id >= sim->next_vma_id)
 		sim->next_vma_id = id + 1;
+	/* field by field, not cleared first: a fork makes one a VMA */
 	vma->id = id;
 	vma->vm_mm = mm;
+	vma->vm_start = vma->vm_end = vma->vm_pgoff = 0;
+	vma->vm_flags = 0;
+	vma->vm_file = NULL;
+	vma->anon_vma = NULL;
 	INIT_LIST_HEAD(&vma->anon_vma_chain);
+	vma->mm_node = (struct rb_node){ 0 };
+	vma->vm_next = vma->vm_prev = NULL;
+	vma->shared = (struct itree_node){ 0 };
 	sim->nr_vmas++;
 	return vma;
 }
@@ -322,19 +329,22 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
 
 struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id)
 {
-	struct anon_vma *av = kmem_cache_zalloc_obj(&sim->anon_vma_cachep,
-						  struct anon_vma);
+	struct anon_vma *av = kmem_cache_alloc(&sim->anon_vma_cachep);
 
 	if (!id)
 		id = sim->next_anon_vma_id;
 	if (id >= sim->next_anon_vma_id)
 		sim->next_anon_vma_id = id + 1;
+	/* field by field, not cleared first: a fork makes one a VMA */
 	av->id = id;
 	av->root = av;
 	av->parent = av;
 	av->refcount = 1;
+	av->num_children = 0;
+	av->num_active_vmas = 0;
 	/* legacy: "reference for first vma" (or the self-parent link) */
 	av->degree = 1;
+	av->rb_root = (struct itree_root)ITREE_ROOT_INIT;
 	list_add_tail(&av->node, &sim->anon_vmas);
 	radix_insert(&sim->anon_vma_ids, id, av);
 	sim->nr_anon_vmas++;
@@ -356,10 +366,14 @@ struct anon_vma *sim_find_anon_vma(const struct sim *sim, unsigned long id)
 	return radix_lookup(&sim->anon_vma_ids, id);
 }
 
+/*
+ * Not cleared: anon_vma_chain_link, which each caller calls next, sets
+ * every field but the id (the loader, which links by a dump's shapes,
+ * clears the tree node itself).  A fork makes two a VMA.
+ */
 struct anon_vma_chain *anon_vma_chain_alloc(struct sim *sim, unsigned long id)
 {
-	struct anon_vma_chain *avc = kmem_cache_zalloc_obj(&sim->avc_cachep,
-							  struct anon_vma_chain);
+	struct anon_vma_chain *avc = kmem_cache_alloc(&sim->avc_cachep);
 
 	if (!id)
 		id = sim->next_avc_id;
