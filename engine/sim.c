@@ -190,6 +190,26 @@ static void vma_list_link(struct mm_struct *mm, struct vm_area_struct *vma,
 		mm->vma_last = vma;
 }
 
+/*
+ * vm_area_alloc and anon_vma_alloc set each field, nothing is cleared
+ * first: a field added to either struct must be set there too.  These
+ * sizes are what those fields take, so that adding one fails here.
+ */
+_Static_assert(sizeof(struct vm_area_struct) ==
+	       8 * sizeof(long) + sizeof(struct list_head) +
+	       sizeof(struct rb_node) + 2 * sizeof(void *) +
+	       sizeof(struct itree_node),
+	       "a new field of struct vm_area_struct: set it in vm_area_alloc");
+_Static_assert(sizeof(struct anon_vma) ==
+	       3 * sizeof(long) + 4 * sizeof(int) + sizeof(struct itree_root) +
+	       sizeof(struct list_head),
+	       "a new field of struct anon_vma: set it in anon_vma_alloc");
+_Static_assert(sizeof(struct anon_vma_chain) ==
+	       3 * sizeof(long) + sizeof(struct list_head) +
+	       sizeof(struct itree_node),
+	       "a new field of struct anon_vma_chain: set it in "
+	       "anon_vma_chain_link (anon_vma_chain_alloc clears nothing)");
+
 struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
 				     unsigned long id)
 {
