@@ -73,16 +73,6 @@ static void rotate_right(struct rb_root *root, struct rb_node *x,
 	recompute(aug, y);
 }
 
-void rb_link_node(struct rb_node *node, struct rb_node *parent,
-		  struct rb_node **link)
-{
-	node->parent = parent;
-	node->left = NULL;
-	node->right = NULL;
-	node->red = 1;
-	*link = node;
-}
-
 void rb_insert_augmented(struct rb_node *z, struct rb_root *root,
 			 const struct rb_augment_ops *aug)
 {

@@ -36,8 +36,17 @@ struct rb_augment_ops {
 	bool (*recompute)(struct rb_node *node);
 };
 
-void rb_link_node(struct rb_node *node, struct rb_node *parent,
-		  struct rb_node **link);
+/* node, red and childless, into the empty slot link under parent */
+static inline void rb_link_node(struct rb_node *node, struct rb_node *parent,
+				struct rb_node **link)
+{
+	node->parent = parent;
+	node->left = NULL;
+	node->right = NULL;
+	node->red = 1;
+	*link = node;
+}
+
 void rb_insert_augmented(struct rb_node *node, struct rb_root *root,
 			 const struct rb_augment_ops *aug);
 void rb_erase_augmented(struct rb_node *node, struct rb_root *root,
