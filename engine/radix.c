@@ -65,15 +65,13 @@ static void radix_grow(struct radix_tree *t, unsigned long key)
 	}
 }
 
-/* The leaf for key, made if need be; a key next to the last one is there. */
-static struct radix_leaf *leaf_for_insert(struct radix_tree *t,
-					  unsigned long key)
+/* The leaf for a key not in the last one's, made if need be. */
+struct radix_leaf *radix_leaf_for_insert(struct radix_tree *t,
+					 unsigned long key)
 {
 	void *node;
 	unsigned int h;
 
-	if (t->last && (key & ~RADIX_MASK) == t->last_base)
-		return t->last;
 	radix_grow(t, key);
 	node = t->root;
 	for (h = t->height; h > 1; h--) {
@@ -90,15 +88,6 @@ static struct radix_leaf *leaf_for_insert(struct radix_tree *t,
 	t->last = node;
 	t->last_base = key & ~RADIX_MASK;
 	return node;
-}
-
-void radix_insert(struct radix_tree *t, unsigned long key, void *entry)
-{
-	struct radix_leaf *leaf = leaf_for_insert(t, key);
-
-	if (!leaf->slot[key & RADIX_MASK])
-		leaf->nr++;
-	leaf->slot[key & RADIX_MASK] = entry;
 }
 
 void *radix_erase(struct radix_tree *t, unsigned long key,

@@ -30,7 +30,6 @@ struct radix_leaf {
 
 /* The leaf that holds key's entry, or NULL. */
 struct radix_leaf *radix_leaf(const struct radix_tree *t, unsigned long key);
-void radix_insert(struct radix_tree *t, unsigned long key, void *entry);
 /*
  * Forget key; the nodes left empty go (*freed names the leaf, if it went,
  * for a caller that keeps a pointer to it).  Returns the entry, or NULL.
@@ -41,6 +40,22 @@ void *radix_erase(struct radix_tree *t, unsigned long key,
 bool radix_next(const struct radix_tree *t, unsigned long from,
 		unsigned long *key);
 void radix_destroy(struct radix_tree *t);
+
+struct radix_leaf *radix_leaf_for_insert(struct radix_tree *t,
+					 unsigned long key);
+
+/* a key next to the last one inserted is in its leaf: no call */
+static inline void radix_insert(struct radix_tree *t, unsigned long key,
+				void *entry)
+{
+	struct radix_leaf *leaf = t->last;
+
+	if (!leaf || (key & ~RADIX_MASK) != t->last_base)
+		leaf = radix_leaf_for_insert(t, key);
+	if (!leaf->slot[key & RADIX_MASK])
+		leaf->nr++;
+	leaf->slot[key & RADIX_MASK] = entry;
+}
 
 static inline void *radix_lookup(const struct radix_tree *t, unsigned long key)
 {
