@@ -223,30 +223,31 @@ void rb_erase_augmented(struct rb_node *z, struct rb_root *root,
 }
 
 /*
- * The n nodes of *list (chained by ->right) in a subtree at depth: the
- * first half on the left, the rest on the right, so every empty link is
- * at depth d or d + 1; the nodes at red_depth (d, when some links are at
- * d + 1) are red, which gives every path the same d black nodes.
+ * The n (at least one) nodes of *list (chained by ->right) in a subtree at
+ * depth: the first half on the left, the rest on the right, so every empty
+ * link is at depth d or d + 1; the nodes at red_depth (d, when some links
+ * are at d + 1) are red, which gives every path the same d black nodes.
+ * An empty half is no call: half the subtrees are.
  */
 static struct rb_node *build_sorted(struct rb_node **list, size_t n,
 				    unsigned int depth, unsigned int red_depth)
 {
-	struct rb_node *left, *node;
-	size_t nl;
+	size_t nl = (n - 1) / 2, nr = n - 1 - nl;
+	struct rb_node *left = NULL, *node;
 
-	if (!n)
-		return NULL;
-	nl = (n - 1) / 2;
-	left = build_sorted(list, nl, depth + 1, red_depth);
+	if (nl)
+		left = build_sorted(list, nl, depth + 1, red_depth);
 	node = *list;
 	*list = node->right;
 	node->left = left;
 	if (left)
 		left->parent = node;
 	node->red = depth == red_depth;
-	node->right = build_sorted(list, n - 1 - nl, depth + 1, red_depth);
-	if (node->right)
+	node->right = NULL;
+	if (nr) {
+		node->right = build_sorted(list, nr, depth + 1, red_depth);
 		node->right->parent = node;
+	}
 	return node;
 }
 
@@ -257,10 +258,11 @@ void rb_balance_chain(struct rb_root *root, size_t n)
 
 	while ((size_t)2 << d <= n + 1)
 		d++;
+	if (!n)
+		return;
 	/* n + 1 a power of two: a perfect tree, all black */
 	root->node = build_sorted(&head, n, 0, (n + 1) & n ? d : UINT_MAX);
-	if (root->node)
-		root->node->parent = NULL;
+	root->node->parent = NULL;
 }
 
 struct rb_node *rb_first(const struct rb_root *root)
