@@ -383,8 +383,22 @@ static inline void pte_table_alloc(struct mm_struct *mm, unsigned long vpn)
 unsigned long pte_table_next(const struct mm_struct *mm, unsigned long vpn);
 void free_pgtables(struct sim *sim, struct mm_struct *mm, unsigned long start,
 		   unsigned long end);
-void pte_tables_copy(struct mm_struct *dst, const struct mm_struct *src,
-		     unsigned long start, unsigned long end);
+void pte_tables_copy_regions(struct mm_struct *dst,
+			     const struct mm_struct *src,
+			     unsigned long first, unsigned long last);
+
+/* copy_pmd_range: the child gets a table wherever the parent has one. */
+static inline void pte_tables_copy(struct mm_struct *dst,
+				   const struct mm_struct *src,
+				   unsigned long start, unsigned long end)
+{
+	unsigned long first = (start >> PAGE_SHIFT) >> PTE_TABLE_SHIFT;
+	unsigned long last = ((end - 1) >> PAGE_SHIFT) >> PTE_TABLE_SHIFT;
+
+	/* fork meets one table VMA after VMA: dst has it, src need not say */
+	if (first != last || dst->pt_hint_region != first + 1)
+		pte_tables_copy_regions(dst, src, first, last);
+}
 void pte_tables_reclaim(struct sim *sim, struct mm_struct *mm,
 			unsigned long start, unsigned long end);
 

@@ -399,17 +399,13 @@ void pte_tables_reclaim(struct sim *sim, struct mm_struct *mm,
 		      T_ADDR("end", end), T_NUM("tables", n));
 }
 
-/* copy_pmd_range: the child gets a table wherever the parent has one. */
-void pte_tables_copy(struct mm_struct *dst, const struct mm_struct *src,
-		     unsigned long start, unsigned long end)
+/* pte_tables_copy's walk: src's tables of regions first to last. */
+void pte_tables_copy_regions(struct mm_struct *dst,
+			     const struct mm_struct *src,
+			     unsigned long first, unsigned long last)
 {
-	unsigned long first = (start >> PAGE_SHIFT) >> PTE_TABLE_SHIFT;
-	unsigned long last = ((end - 1) >> PAGE_SHIFT) >> PTE_TABLE_SHIFT;
 	size_t i;
 
-	/* fork meets one table VMA after VMA: dst has it, src need not say */
-	if (first == last && dst->pt_hint_region == first + 1)
-		return;
 	for (i = pt_index(src, first); i < src->nr_pt && src->pt[i] <= last;
 	     i++)
 		pte_table_alloc(dst, src->pt[i] << PTE_TABLE_SHIFT);
