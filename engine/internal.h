@@ -223,7 +223,32 @@ struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
 void vm_area_free(struct sim *sim, struct vm_area_struct *vma);
 struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id);
 void anon_vma_free(struct sim *sim, struct anon_vma *anon_vma);
-struct anon_vma_chain *anon_vma_chain_alloc(struct sim *sim, unsigned long id);
+
+/* The id given (a dump's), else the kind's next; next moves past it. */
+static inline unsigned long sim_take_id(unsigned long *next, unsigned long id)
+{
+	if (!id)
+		id = *next;
+	if (id >= *next)
+		*next = id + 1;
+	return id;
+}
+
+/*
+ * Not cleared: anon_vma_chain_link, which each caller calls next, sets
+ * every field but the id (the loader, which links by a dump's shapes,
+ * clears the tree node itself).  A fork makes two a VMA: inline.
+ */
+static inline struct anon_vma_chain *anon_vma_chain_alloc(struct sim *sim,
+							  unsigned long id)
+{
+	struct anon_vma_chain *avc = kmem_cache_alloc(&sim->avc_cachep);
+
+	avc->id = sim_take_id(&sim->next_avc_id, id);
+	INIT_LIST_HEAD(&avc->same_vma);
+	sim->nr_avcs++;
+	return avc;
+}
 void anon_vma_chain_free(struct sim *sim, struct anon_vma_chain *avc);
 struct address_space *file_alloc(struct sim *sim, unsigned long id,
 				 const char *name, unsigned long nr_pages,

@@ -215,10 +215,7 @@ struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
 {
 	struct vm_area_struct *vma = kmem_cache_alloc(&sim->vma_cachep);
 
-	if (!id)
-		id = sim->next_vma_id;
-	if (id >= sim->next_vma_id)
-		sim->next_vma_id = id + 1;
+	id = sim_take_id(&sim->next_vma_id, id);
 	/* field by field, not cleared first: a fork makes one a VMA */
 	vma->id = id;
 	vma->vm_mm = mm;
@@ -351,10 +348,7 @@ struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id)
 {
 	struct anon_vma *av = kmem_cache_alloc(&sim->anon_vma_cachep);
 
-	if (!id)
-		id = sim->next_anon_vma_id;
-	if (id >= sim->next_anon_vma_id)
-		sim->next_anon_vma_id = id + 1;
+	id = sim_take_id(&sim->next_anon_vma_id, id);
 	/* field by field, not cleared first: a fork makes one a VMA */
 	av->id = id;
 	av->root = av;
@@ -386,25 +380,6 @@ struct anon_vma *sim_find_anon_vma(const struct sim *sim, unsigned long id)
 	return radix_lookup(&sim->anon_vma_ids, id);
 }
 
-/*
- * Not cleared: anon_vma_chain_link, which each caller calls next, sets
- * every field but the id (the loader, which links by a dump's shapes,
- * clears the tree node itself).  A fork makes two a VMA.
- */
-struct anon_vma_chain *anon_vma_chain_alloc(struct sim *sim, unsigned long id)
-{
-	struct anon_vma_chain *avc = kmem_cache_alloc(&sim->avc_cachep);
-
-	if (!id)
-		id = sim->next_avc_id;
-	if (id >= sim->next_avc_id)
-		sim->next_avc_id = id + 1;
-	avc->id = id;
-	INIT_LIST_HEAD(&avc->same_vma);
-	sim->nr_avcs++;
-	return avc;
-}
-
 void anon_vma_chain_free(struct sim *sim, struct anon_vma_chain *avc)
 {
 	sim->nr_avcs--;
@@ -419,10 +394,7 @@ struct address_space *file_alloc(struct sim *sim, unsigned long id,
 {
 	struct address_space *f = zalloc(sizeof(*f));
 
-	if (!id)
-		id = sim->next_file_id;
-	if (id >= sim->next_file_id)
-		sim->next_file_id = id + 1;
+	id = sim_take_id(&sim->next_file_id, id);
 	f->id = id;
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->nr_pages = nr_pages;
