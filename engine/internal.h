@@ -218,8 +218,6 @@ void kmem_cache_destroy(struct kmem_cache *c);
 /* sim.c: object lifetimes.  id 0 takes the next id of the kind. */
 struct mm_struct *mm_alloc(struct sim *sim, int pid);
 void mm_free(struct sim *sim, struct mm_struct *mm);
-struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
-				     unsigned long id);
 void vm_area_free(struct sim *sim, struct vm_area_struct *vma);
 struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id);
 void anon_vma_free(struct sim *sim, struct anon_vma *anon_vma);
@@ -232,6 +230,31 @@ static inline unsigned long sim_take_id(unsigned long *next, unsigned long id)
 	if (id >= *next)
 		*next = id + 1;
 	return id;
+}
+
+/*
+ * Field by field, not cleared first: a fork makes one a VMA, and
+ * inline, vm_area_dup's own values replace the zeros at compile time.
+ */
+static inline struct vm_area_struct *vm_area_alloc(struct sim *sim,
+						   struct mm_struct *mm,
+						   unsigned long id)
+{
+	struct vm_area_struct *vma = kmem_cache_alloc(&sim->vma_cachep);
+
+	id = sim_take_id(&sim->next_vma_id, id);
+	vma->id = id;
+	vma->vm_mm = mm;
+	vma->vm_start = vma->vm_end = vma->vm_pgoff = 0;
+	vma->vm_flags = 0;
+	vma->vm_file = NULL;
+	vma->anon_vma = NULL;
+	INIT_LIST_HEAD(&vma->anon_vma_chain);
+	vma->mm_node = (struct rb_node){ 0 };
+	vma->vm_next = vma->vm_prev = NULL;
+	vma->shared = (struct itree_node){ 0 };
+	sim->nr_vmas++;
+	return vma;
 }
 
 /*

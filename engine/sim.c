@@ -191,8 +191,8 @@ static void vma_list_link(struct mm_struct *mm, struct vm_area_struct *vma,
 }
 
 /*
- * vm_area_alloc and anon_vma_alloc set each field, nothing is cleared
- * first: a field added to either struct must be set there too.  These
+ * vm_area_alloc (internal.h) and anon_vma_alloc set each field, nothing
+ * is cleared first: a field added to either struct must be set there too.  These
  * sizes are what those fields take, so that adding one fails here.
  */
 _Static_assert(sizeof(struct vm_area_struct) ==
@@ -209,27 +209,6 @@ _Static_assert(sizeof(struct anon_vma_chain) ==
 	       sizeof(struct itree_node),
 	       "a new field of struct anon_vma_chain: set it in "
 	       "anon_vma_chain_link (anon_vma_chain_alloc clears nothing)");
-
-struct vm_area_struct *vm_area_alloc(struct sim *sim, struct mm_struct *mm,
-				     unsigned long id)
-{
-	struct vm_area_struct *vma = kmem_cache_alloc(&sim->vma_cachep);
-
-	id = sim_take_id(&sim->next_vma_id, id);
-	/* field by field, not cleared first: a fork makes one a VMA */
-	vma->id = id;
-	vma->vm_mm = mm;
-	vma->vm_start = vma->vm_end = vma->vm_pgoff = 0;
-	vma->vm_flags = 0;
-	vma->vm_file = NULL;
-	vma->anon_vma = NULL;
-	INIT_LIST_HEAD(&vma->anon_vma_chain);
-	vma->mm_node = (struct rb_node){ 0 };
-	vma->vm_next = vma->vm_prev = NULL;
-	vma->shared = (struct itree_node){ 0 };
-	sim->nr_vmas++;
-	return vma;
-}
 
 void vm_area_free(struct sim *sim, struct vm_area_struct *vma)
 {
