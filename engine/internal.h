@@ -219,7 +219,6 @@ void kmem_cache_destroy(struct kmem_cache *c);
 struct mm_struct *mm_alloc(struct sim *sim, int pid);
 void mm_free(struct sim *sim, struct mm_struct *mm);
 void vm_area_free(struct sim *sim, struct vm_area_struct *vma);
-struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id);
 void anon_vma_free(struct sim *sim, struct anon_vma *anon_vma);
 
 /* The id given (a dump's), else the kind's next; next moves past it. */
@@ -255,6 +254,28 @@ static inline struct vm_area_struct *vm_area_alloc(struct sim *sim,
 	vma->shared = (struct itree_node){ 0 };
 	sim->nr_vmas++;
 	return vma;
+}
+
+/* Field by field, not cleared first: a fork makes one a VMA, inline. */
+static inline struct anon_vma *anon_vma_alloc(struct sim *sim,
+					       unsigned long id)
+{
+	struct anon_vma *av = kmem_cache_alloc(&sim->anon_vma_cachep);
+
+	id = sim_take_id(&sim->next_anon_vma_id, id);
+	av->id = id;
+	av->root = av;
+	av->parent = av;
+	av->refcount = 1;
+	av->num_children = 0;
+	av->num_active_vmas = 0;
+	/* legacy: "reference for first vma" (or the self-parent link) */
+	av->degree = 1;
+	av->rb_root = (struct itree_root)ITREE_ROOT_INIT;
+	list_add_tail(&av->node, &sim->anon_vmas);
+	radix_insert(&sim->anon_vma_ids, id, av);
+	sim->nr_anon_vmas++;
+	return av;
 }
 
 /*

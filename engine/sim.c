@@ -191,7 +191,7 @@ static void vma_list_link(struct mm_struct *mm, struct vm_area_struct *vma,
 }
 
 /*
- * vm_area_alloc (internal.h) and anon_vma_alloc set each field, nothing
+ * vm_area_alloc and anon_vma_alloc (internal.h) set each field, nothing
  * is cleared first: a field added to either struct must be set there too.  These
  * sizes are what those fields take, so that adding one fails here.
  */
@@ -322,27 +322,6 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
 }
 
 /* ---- anon_vma and anon_vma_chain ---- */
-
-struct anon_vma *anon_vma_alloc(struct sim *sim, unsigned long id)
-{
-	struct anon_vma *av = kmem_cache_alloc(&sim->anon_vma_cachep);
-
-	id = sim_take_id(&sim->next_anon_vma_id, id);
-	/* field by field, not cleared first: a fork makes one a VMA */
-	av->id = id;
-	av->root = av;
-	av->parent = av;
-	av->refcount = 1;
-	av->num_children = 0;
-	av->num_active_vmas = 0;
-	/* legacy: "reference for first vma" (or the self-parent link) */
-	av->degree = 1;
-	av->rb_root = (struct itree_root)ITREE_ROOT_INIT;
-	list_add_tail(&av->node, &sim->anon_vmas);
-	radix_insert(&sim->anon_vma_ids, id, av);
-	sim->nr_anon_vmas++;
-	return av;
-}
 
 void anon_vma_free(struct sim *sim, struct anon_vma *av)
 {
