@@ -477,7 +477,22 @@ void vma_interval_tree_insert_after(struct sim *sim,
 				    struct vm_area_struct *vma,
 				    struct vm_area_struct *prev);
 void vma_interval_tree_remove(struct sim *sim, struct vm_area_struct *vma);
-void anon_vma_interval_tree_insert(struct anon_vma_chain *avc);
+
+static inline void key_from_vma(struct itree_node *node,
+				const struct vm_area_struct *vma,
+				unsigned long id)
+{
+	node->start = vma->vm_pgoff;
+	node->last = vma->vm_pgoff + vma_pages(vma) - 1;
+	node->id = id;
+}
+
+/* a fork inserts two chains a VMA: inline */
+static inline void anon_vma_interval_tree_insert(struct anon_vma_chain *avc)
+{
+	key_from_vma(&avc->rb, avc->vma, avc->id);
+	itree_insert(&avc->rb, &avc->anon_vma->rb_root);
+}
 void anon_vma_interval_tree_remove(struct anon_vma_chain *avc);
 
 /* anon_vma.c (mm/rmap.c: the anon_vma side) */

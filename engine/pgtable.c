@@ -412,14 +412,7 @@ void pte_tables_copy_regions(struct mm_struct *dst,
 }
 
 /* ---- mm/interval_tree.c: both rooms key by the VMA's pgoff range ---- */
-
-static void key_from_vma(struct itree_node *node,
-			 const struct vm_area_struct *vma, unsigned long id)
-{
-	node->start = vma->vm_pgoff;
-	node->last = vma->vm_pgoff + vma_pages(vma) - 1;
-	node->id = id;
-}
+/* (key_from_vma and anon_vma_interval_tree_insert: internal.h) */
 
 void vma_interval_tree_insert(struct sim *sim, struct vm_area_struct *vma)
 {
@@ -445,12 +438,6 @@ void vma_interval_tree_remove(struct sim *sim, struct vm_area_struct *vma)
 	itree_remove(&vma->shared, &vma->vm_file->i_mmap);
 	trace(sim, "vma_interval_tree_remove", 2, T_ID("vma", vma->id),
 	      T_ID("file", vma->vm_file->id));
-}
-
-void anon_vma_interval_tree_insert(struct anon_vma_chain *avc)
-{
-	key_from_vma(&avc->rb, avc->vma, avc->id);
-	itree_insert(&avc->rb, &avc->anon_vma->rb_root);
 }
 
 void anon_vma_interval_tree_remove(struct anon_vma_chain *avc)
