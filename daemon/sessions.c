@@ -762,8 +762,11 @@ int session_restore(struct session *s)
 			"its durable version %ld (from %ld)", s->id,
 			row.version, s->version);
 	if (!s->sim) {
+		/* a state dropped (session_rollback) comes back: as a load */
 		__atomic_store_n(&s->loaded, true, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_add_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST) >
+		    cfg->max_loaded)
+			evict_one(s);
 	}
 	sim_free(s->sim);
 	s->sim = sim;
