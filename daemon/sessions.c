@@ -333,6 +333,17 @@ static int journal_one(long seq, const char *op_text, void *arg)
 	return r->fn(seq, op_text, &op, &res, r->arg);
 }
 
+/* Holding s: its state let go (evicted, or wrong); the next request loads it. */
+static void drop_state(struct session *s)
+{
+	if (!s->sim)
+		return;
+	sim_free(s->sim);
+	s->sim = NULL;
+	__atomic_store_n(&s->loaded, false, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST);
+}
+
 /*
  * Drop the state of the least recently used idle session.  The caller holds
  * keep's lock; a victim's lock is only tried, so this cannot deadlock.  The
@@ -360,15 +371,24 @@ static void evict_one(struct session *keep)
 	}
 	if (victim && !pthread_mutex_trylock(&victim->lock)) {
 		if (victim->sim && db_resolved(db, victim->last_ticket) &&
-		    !db_history_failed(db, victim->id, victim->gen)) {
-			sim_free(victim->sim);
-			victim->sim = NULL;
-			__atomic_store_n(&victim->loaded, false, __ATOMIC_RELAXED);
-			__atomic_sub_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST);
-		}
+		    !db_history_failed(db, victim->id, victim->gen))
+			drop_state(victim);
 		pthread_mutex_unlock(&victim->lock);
 	}
 	pthread_rwlock_unlock(&registry);
+}
+
+/*
+ * Holding s, whose state was just built where there was none: counted,
+ * and the least recently used other one evicted past max_loaded (s stays
+ * locked: unlocked, it could be evicted in turn).
+ */
+static void state_loaded(struct session *s)
+{
+	__atomic_store_n(&s->loaded, true, __ATOMIC_RELAXED);
+	if (__atomic_add_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST) >
+	    cfg->max_loaded)
+		evict_one(s);
 }
 
 static void session_free(struct session *s)
@@ -609,11 +629,7 @@ struct session *session_get(long id)
 			session_put(s);
 			return NULL;
 		}
-		__atomic_store_n(&s->loaded, true, __ATOMIC_RELAXED);
-		/* keep s locked: unlocked, it could be evicted in turn */
-		if (__atomic_add_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST) >
-		    cfg->max_loaded)
-			evict_one(s);
+		state_loaded(s);
 	}
 	__atomic_store_n(&s->last_used, now_ms(), __ATOMIC_RELAXED);
 	return s;
@@ -742,6 +758,7 @@ int session_restore(struct session *s)
 	struct db_session row;
 	struct sim *sim;
 	char err[200];
+	bool loaded;
 
 	if (db_session_get(db, s->id, &row)) {
 		log_msg(LOG_ERR, "session %ld: cannot read its durable version",
@@ -761,15 +778,12 @@ int session_restore(struct session *s)
 		log_msg(LOG_WARNING, "session %ld: a commit failed; back to "
 			"its durable version %ld (from %ld)", s->id,
 			row.version, s->version);
-	if (!s->sim) {
-		/* a state dropped (session_rollback) comes back: as a load */
-		__atomic_store_n(&s->loaded, true, __ATOMIC_RELAXED);
-		if (__atomic_add_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST) >
-		    cfg->max_loaded)
-			evict_one(s);
-	}
+	/* a state dropped (session_rollback) comes back: as a load */
+	loaded = !s->sim;
 	sim_free(s->sim);
 	s->sim = sim;
+	if (loaded)
+		state_loaded(s);
 	s->cuts = row.cuts;
 	session_new_history(s, row.version);
 	return 0;
@@ -784,32 +798,21 @@ int session_settle(struct session *s)
 	return 0;
 }
 
-/* the state is wrong and cannot be rebuilt now: the next request loads it */
-static void drop_state(struct session *s)
-{
-	if (!s->sim)
-		return;
-	sim_free(s->sim);
-	s->sim = NULL;
-	__atomic_store_n(&s->loaded, false, __ATOMIC_RELAXED);
-	__atomic_sub_fetch(&nr_loaded, 1, __ATOMIC_SEQ_CST);
-}
-
 int session_rollback(struct session *s, long before)
 {
+	uint64_t gen = session_gen(s);
 	struct sim *sim;
 	char err[200];
 
 	metrics_batch_undo(false);
 	/* the journal must hold every op up to before: the queued ones too */
-	db_wait(db, s->last_ticket);
-	if (db_history_failed(db, s->id, s->gen)) {
-		/* they failed: back to the durable state, older than before */
-		if (!session_restore(s))
-			return 0;
+	if (session_settle(s)) {
 		drop_state(s);
 		return -1;
 	}
+	/* they failed: restored, a new history at a version older than before */
+	if (session_gen(s) != gen)
+		return 0;
 	sim = session_build(s, before, err, sizeof(err));
 	if (!sim) {
 		log_msg(LOG_ERR, "session %ld: cannot roll back to %ld: %s; its "
