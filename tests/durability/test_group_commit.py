@@ -138,10 +138,11 @@ def failed_group_fails_exactly_its_ops():
 UNDO = 'rmapd_batch_undos_total{how="%s"}'
 
 
-def undone_while_a_row_is_held(args, batch, how):
-    """A session of 4,096 written pages; a write held in its group; then
-    batch, which the budget of 3,000 stops (its mprotect of 4,096 PTEs)
-    after applying it (part of it), undone as how says."""
+def undone_while_a_row_is_held(args, batch, how, fail=False):
+    """A session of 4,096 written pages; a write held in its group (which
+    fails, if fail); then batch, which the budget of 3,000 stops (its
+    mprotect of 4,096 PTEs) after applying it (part of it), undone as how
+    says."""
     pages = 4096
     mprotect = {"op": "mprotect", "pid": 1, "addr": "0x7f0000000000",
                 "len": pages * 4096, "prot": "r--"}
@@ -176,8 +177,10 @@ def undone_while_a_row_is_held(args, batch, how):
         else:
             status, body = mp.result()
             assert status == 422, (status, body)
+        if fail:
+            h.put("fail", sid)
         os.unlink(os.path.join(h.dir, "hold"))
-        assert w.result()[0] == 200
+        assert w.result()[0] == (503 if fail else 200)
         status, body = mp.result()
         assert status == 422 and body["type"].endswith("budget-exceeded"), \
             (status, body)
@@ -185,9 +188,10 @@ def undone_while_a_row_is_held(args, batch, how):
         for k in ("copy", "rebuild"):
             assert metric(d, UNDO % k) == undos[k] + (k == how), k
         ops = [e["op"] for e in d.journal(sid)]
-        assert len(ops) == version + 1 and ops[-1]["op"] == "access", ops[-1]
+        kept = version + (0 if fail else 1)
+        assert len(ops) == kept and ops[-1]["op"] == "access", ops[-1]
         live = state(d, sid)
-        assert live["version"] == version + 1, live["version"]
+        assert live["version"] == kept, live["version"]
         assert live == run_state(RMAPD, ops)
         d.stop()
         d.start()
@@ -207,6 +211,13 @@ def an_undone_batch_waits_for_the_rows_queued_before_it():
     undone_while_a_row_is_held([], ["mprotect"], "rebuild")
     undone_while_a_row_is_held(["--snapshot-every", "100"],
                                ["access", "mprotect"], "rebuild")
+
+
+def an_undone_batch_on_rows_that_fail_is_restored():
+    """The same, the held write's group failing: the write gets 503, the
+    stopped mprotect 422, and the session is back at its durable version
+    (without the write), the journal's replay."""
+    undone_while_a_row_is_held([], ["mprotect"], "rebuild", fail=True)
 
 
 def a_batch_far_from_a_snapshot_is_undone_from_a_copy():
@@ -418,6 +429,7 @@ if __name__ == "__main__":
     res.run(many_requests_share_one_group)
     res.run(an_undone_batch_waits_for_the_rows_queued_before_it)
     res.run(a_batch_far_from_a_snapshot_is_undone_from_a_copy)
+    res.run(an_undone_batch_on_rows_that_fail_is_restored)
     res.run(an_answer_settled_before_it_is_suspended_leaves)
     res.run(sync_policies_are_accepted_and_keep_ops)
     # SQLite's commit is a call in this process: no answer to lose
