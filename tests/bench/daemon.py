@@ -146,8 +146,15 @@ class Daemon(Server):
 class Bare(Server):
     """bare_mhd (the anchor of the HTTP paths) on a free port."""
 
-    def __init__(self, binary, threads=8, held=False):
+    def __init__(self, binary, threads=8, held=False, sync_file=None):
+        """held: each POST's answer suspended and resumed by a second
+        thread; with sync_file too, after one write and fdatasync of the
+        group's records into that file (the durable floor)."""
         self.port = free_port()
-        super().__init__([binary, str(self.port), str(threads)] +
-                         (["held"] if held else []),
+        mode = []
+        if sync_file:
+            mode = ["held-sync", sync_file]
+        elif held:
+            mode = ["held"]
+        super().__init__([binary, str(self.port), str(threads)] + mode,
                          tempfile.mkdtemp(prefix="bare-mhd-"), probe="/")
