@@ -21,6 +21,16 @@
  * of a durable group commit: the hand-off and one write and flush a group,
  * with no database, no parse, no engine.
  *
+ * With "held-sqlite FILE SESSIONS", the second thread commits each list it
+ * takes into a SQLite database as rmapd's writer does (WAL,
+ * synchronous=FULL, the WAL's writes gathered until its sync by rmapd's own
+ * VFS, db/litewal.c, statement journals in memory): one transaction, a
+ * journal row (session, seq, op) an answer in rmapd's (session, seq)
+ * order, 16 rows to an INSERT, the answers spread round-robin over
+ * SESSIONS sessions.  That is the floor of rmapd's design: its hand-off and
+ * its journal, with no parse, no engine, no foreign-key check, no answer
+ * built.
+ *
  * With "tpc", libmicrohttpd runs a thread per connection (no pool, no
  * suspend; THREADS is then unused); with "tpc-held", each POST's handler
  * puts a waiter (on its own stack, with its own mutex and condition
@@ -29,7 +39,8 @@
  * each waiter on its own, so the woken handlers do not queue on one lock.
  * That is the other way to make an answer wait for another thread.
  *
- *	bare_mhd PORT [THREADS [held|held-sync FILE|tpc|tpc-held]]
+ *	bare_mhd PORT [THREADS [held|held-sync FILE|
+ *			       held-sqlite FILE SESSIONS|tpc|tpc-held]]
  *					serves on 127.0.0.1:PORT until SIGTERM;
  *					any other mode: usage, exit status 2
  */
@@ -38,6 +49,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,6 +57,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "litewal.h"
 
 static const char get_body[] = "{\"ok\":true,\"version\":1}\n";
 static const char post_body[] = "{\"results\":[{\"ok\":true}],\"version\":2}\n";
@@ -66,6 +80,13 @@ static struct held *list;
 static bool settler_stop;
 static int sync_fd = -1;	/* held-sync: the ring file */
 static off_t sync_at;		/* the next record's place in it */
+
+/* held-sqlite: the writer's connection and statements, the sessions' seqs */
+#define ROWS_PER_INSERT 16
+#define MAX_SESSIONS 4096
+static sqlite3 *lite;
+static sqlite3_stmt *lite_begin, *lite_commit, *lite_insert[2];
+static long lite_sessions, lite_next, lite_seq[MAX_SESSIONS];
 
 #define RING_SIZE ((off_t)16 << 20)
 #define RECORD 64
@@ -103,6 +124,91 @@ static void make_durable(struct held *h)
 	sync_at += (off_t)n;
 }
 
+static void lite_must(int rc, const char *what)
+{
+	if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return;
+	fprintf(stderr, "held-sqlite: %s: %s\n", what, sqlite3_errmsg(lite));
+	exit(1);
+}
+
+static void lite_run(sqlite3_stmt *st, const char *what)
+{
+	lite_must(sqlite3_step(st), what);
+	lite_must(sqlite3_reset(st), what);
+}
+
+/* held-sqlite: the group's rows in one transaction, 16 to a statement */
+static void commit_group(struct held *h)
+{
+	static const char op[] = "{\"op\":\"access\",\"pid\":1,"
+				 "\"addr\":\"0x10000000\",\"write\":true}";
+	long n = 0, k, i;
+	struct held *x;
+
+	for (x = h; x; x = x->next)
+		n++;
+	litewal_gather(lite, true);
+	lite_run(lite_begin, "BEGIN");
+	while (n) {
+		sqlite3_stmt *st = lite_insert[n >= ROWS_PER_INSERT];
+
+		k = n >= ROWS_PER_INSERT ? ROWS_PER_INSERT : 1;
+		for (i = 0; i < k; i++) {
+			long sid = lite_next++ % lite_sessions;
+
+			sqlite3_bind_int64(st, (int)(3 * i + 1), sid + 1);
+			sqlite3_bind_int64(st, (int)(3 * i + 2),
+					   ++lite_seq[sid]);
+			sqlite3_bind_text(st, (int)(3 * i + 3), op,
+					  sizeof(op) - 1, SQLITE_STATIC);
+		}
+		lite_run(st, "INSERT");
+		n -= k;
+	}
+	lite_run(lite_commit, "COMMIT");
+}
+
+static int lite_open(const char *path, long sessions)
+{
+	char sql[64 + ROWS_PER_INSERT * 16];
+	int i, at;
+
+	if (sessions < 1 || sessions > MAX_SESSIONS) {
+		fprintf(stderr, "held-sqlite: SESSIONS from 1 to %d\n",
+			MAX_SESSIONS);
+		return -1;
+	}
+	lite_sessions = sessions;
+	unlink(path);
+	lite_must(sqlite3_open_v2(path, &lite, SQLITE_OPEN_READWRITE |
+				  SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				  litewal_vfs()), path);
+	lite_must(sqlite3_exec(lite, "PRAGMA journal_mode=WAL;"
+			       "PRAGMA synchronous=FULL;"
+			       "PRAGMA temp_store=MEMORY;"
+			       "CREATE TABLE journal (session INTEGER NOT NULL,"
+			       " seq INTEGER NOT NULL, op TEXT NOT NULL,"
+			       " PRIMARY KEY (session, seq)) WITHOUT ROWID;",
+			       NULL, NULL, NULL), "schema");
+	lite_must(sqlite3_prepare_v2(lite, "BEGIN IMMEDIATE", -1, &lite_begin,
+				     NULL), "BEGIN");
+	lite_must(sqlite3_prepare_v2(lite, "COMMIT", -1, &lite_commit, NULL),
+		  "COMMIT");
+	for (i = 0; i < 2; i++) {
+		int rows = i ? ROWS_PER_INSERT : 1, r;
+
+		at = snprintf(sql, sizeof(sql),
+			      "INSERT INTO journal(session, seq, op) VALUES ");
+		for (r = 0; r < rows; r++)
+			at += snprintf(sql + at, sizeof(sql) - (size_t)at,
+				       "%s(?, ?, ?)", r ? ", " : "");
+		lite_must(sqlite3_prepare_v2(lite, sql, -1, &lite_insert[i],
+					     NULL), "INSERT");
+	}
+	return 0;
+}
+
 static int ring_open(const char *path)
 {
 	static char zero[1 << 16];
@@ -133,6 +239,8 @@ static void *settler(void *arg)
 		pthread_mutex_unlock(&list_lock);
 		if (sync_fd >= 0)
 			make_durable(h);
+		if (lite)
+			commit_group(h);
 		for (; h; h = next) {
 			next = h->next;
 			if (__atomic_exchange_n(&h->state, 3, __ATOMIC_ACQ_REL) == 2)
@@ -286,6 +394,16 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 	return ret;
 }
 
+/* how many arguments a command line with this mode has */
+static int mode_argc(const char *mode)
+{
+	if (!strcmp(mode, "held-sync"))
+		return 5;	/* ... held-sync FILE */
+	if (!strcmp(mode, "held-sqlite"))
+		return 6;	/* ... held-sqlite FILE SESSIONS */
+	return 4;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
@@ -301,20 +419,24 @@ int main(int argc, char **argv)
 
 	if (argc > 3) {
 		hold_posts = !strcmp(argv[3], "held") ||
-			     !strcmp(argv[3], "held-sync");
+			     !strcmp(argv[3], "held-sync") ||
+			     !strcmp(argv[3], "held-sqlite");
 		block_posts = !strcmp(argv[3], "tpc-held");
 		per_conn = block_posts || !strcmp(argv[3], "tpc");
 	}
 	if (argc < 2 || (argc > 3 && !hold_posts && !per_conn) ||
-	    (argc > 3 && !strcmp(argv[3], "held-sync")) != (argc > 4)) {
-		fprintf(stderr, "usage: bare_mhd PORT [THREADS "
-			"[held|held-sync FILE|tpc|tpc-held]]\n");
+	    (argc > 3 && argc != mode_argc(argv[3]))) {
+		fprintf(stderr, "usage: bare_mhd PORT [THREADS [held|"
+			"held-sync FILE|held-sqlite FILE SESSIONS|tpc|"
+			"tpc-held]]\n");
 		return 2;
 	}
-	if (argc > 4 && (sync_fd = ring_open(argv[4])) < 0) {
+	if (argc == 5 && (sync_fd = ring_open(argv[4])) < 0) {
 		perror(argv[4]);
 		return 1;
 	}
+	if (argc == 6 && lite_open(argv[4], atol(argv[5])))
+		return 1;
 	if (argc > 2)
 		threads = (unsigned int)atoi(argv[2]);
 	if (!per_conn)
