@@ -146,15 +146,13 @@ class Daemon(Server):
 class Bare(Server):
     """bare_mhd (the anchor of the HTTP paths) on a free port."""
 
-    def __init__(self, binary, threads=8, held=False, sync_file=None):
-        """held: each POST's answer suspended and resumed by a second
-        thread; with sync_file too, after one write and fdatasync of the
-        group's records into that file (the durable floor)."""
+    def __init__(self, binary, threads=8, mode=()):
+        """mode: bare_mhd's mode words -- ["held"] (each POST's answer
+        suspended and resumed by a second thread), ["held-sync", FILE]
+        (resumed after one write and fdatasync of the group's records, the
+        durable floor), ["held-sqlite", FILE, SESSIONS] (after the group is
+        committed into SQLite as rmapd's journal, its design's floor)."""
         self.port = free_port()
-        mode = []
-        if sync_file:
-            mode = ["held-sync", sync_file]
-        elif held:
-            mode = ["held"]
+        mode = list(mode)
         super().__init__([binary, str(self.port), str(threads)] + mode,
                          tempfile.mkdtemp(prefix="bare-mhd-"), probe="/")
