@@ -26,8 +26,8 @@
  * synchronous=FULL, the WAL's writes gathered until its sync by rmapd's own
  * VFS, db/litewal.c, statement journals in memory): one transaction, a
  * journal row (session, seq, op) an answer in rmapd's (session, seq)
- * order, 16 rows to an INSERT, the answers spread round-robin over
- * SESSIONS sessions.  That is the floor of rmapd's design: its hand-off and
+ * order, 16, 4 or 1 rows to an INSERT as in rmapd, the answers spread
+ * round-robin over SESSIONS sessions.  That is the floor of rmapd's design: its hand-off and
  * its journal, with no parse, no engine, no foreign-key check, no answer
  * built.
  *
@@ -82,10 +82,12 @@ static int sync_fd = -1;	/* held-sync: the ring file */
 static off_t sync_at;		/* the next record's place in it */
 
 /* held-sqlite: the writer's connection and statements, the sessions' seqs */
+/* rows to an INSERT, as rmapd's writer has them, largest first */
+static const int insert_rows[] = {16, 4, 1};
 #define ROWS_PER_INSERT 16
 #define MAX_SESSIONS 4096
 static sqlite3 *lite;
-static sqlite3_stmt *lite_begin, *lite_commit, *lite_insert[2];
+static sqlite3_stmt *lite_begin, *lite_commit, *lite_insert[3];
 static long lite_sessions, lite_next, lite_seq[MAX_SESSIONS];
 
 #define RING_SIZE ((off_t)16 << 20)
@@ -151,9 +153,13 @@ static void commit_group(struct held *h)
 	litewal_gather(lite, true);
 	lite_run(lite_begin, "BEGIN");
 	while (n) {
-		sqlite3_stmt *st = lite_insert[n >= ROWS_PER_INSERT];
+		int j = 0;
+		sqlite3_stmt *st;
 
-		k = n >= ROWS_PER_INSERT ? ROWS_PER_INSERT : 1;
+		while (insert_rows[j] > n)
+			j++;
+		st = lite_insert[j];
+		k = insert_rows[j];
 		for (i = 0; i < k; i++) {
 			long sid = lite_next++ % lite_sessions;
 
@@ -195,8 +201,8 @@ static int lite_open(const char *path, long sessions)
 				     NULL), "BEGIN");
 	lite_must(sqlite3_prepare_v2(lite, "COMMIT", -1, &lite_commit, NULL),
 		  "COMMIT");
-	for (i = 0; i < 2; i++) {
-		int rows = i ? ROWS_PER_INSERT : 1, r;
+	for (i = 0; i < 3; i++) {
+		int rows = insert_rows[i], r;
 
 		at = snprintf(sql, sizeof(sql),
 			      "INSERT INTO journal(session, seq, op) VALUES ");

@@ -450,21 +450,21 @@ def bench_write_path(cfg, a, builds, dirs):
         say("== journaled op POST (an access write), %d connections, DB in "
             "%s (%s)" % (conns, where, fs_type(where)))
         bare = start_bare(a)
-        held = durable = None
-        lite = {}
+        floors = {}
         ring = tempfile.mkdtemp(prefix="bare-ring-", dir=where)
         ds = {}
         try:
             # the same handler, each answer held for another thread to
             # resume (rmapd's hand-off to its group commit, of no cost)
-            held = start_bare(a, "held")
+            floors["held"] = start_bare(a, "held")
             # and held until one write and fdatasync of the group's records
             # on this filesystem: the floor of any durable group commit
-            durable = start_bare(a, "held-sync", os.path.join(ring, "ring"))
+            floors["durable"] = start_bare(a, "held-sync",
+                                           os.path.join(ring, "ring"))
             # and held until the group is committed into SQLite as rmapd's
             # journal (1 or 64 sessions): the floor of rmapd's design
             for key in ("1", "64"):
-                lite[key] = start_bare(a, "held-sqlite", os.path.join(
+                floors[key] = start_bare(a, "held-sqlite", os.path.join(
                     ring, "journal-%s.db" % key), key)
             for b in builds:
                 dbdir = tempfile.mkdtemp(prefix="rmapd-bench-", dir=where)
@@ -473,8 +473,7 @@ def bench_write_path(cfg, a, builds, dirs):
                 many = ["/api/v1/sessions/%d/ops" % small_session(d)
                         for _ in range(64)]
                 ds[b.label] = (d, one, many)
-            runs = {"bare": [], "held": [], "durable": [], "sqlite": [],
-                    "spread": []}
+            runs = {"bare": [], "sqlite": [], "spread": []}
             for _ in range(cfg["rounds"]):
                 # the disk is shared: its anchor is taken in every round too
                 sq = sqlite_commits(a, where, cfg["sqlite_commits"] // 4)
@@ -482,12 +481,8 @@ def bench_write_path(cfg, a, builds, dirs):
                 runs["spread"].append(sq["spread_commits_per_s"])
                 runs["bare"].append(wrk(bare.port, ["/ops"], "POST",
                                         POST_BODY, secs, conns, bare))
-                runs["held"].append(wrk(held.port, ["/ops"], "POST",
-                                        POST_BODY, secs, conns, held))
-                runs["durable"].append(wrk(durable.port, ["/ops"], "POST",
-                                           POST_BODY, secs, conns, durable))
-                for key, x in lite.items():
-                    runs.setdefault(("lite", key), []).append(
+                for key, x in floors.items():
+                    runs.setdefault(key, []).append(
                         wrk(x.port, ["/ops"], "POST", POST_BODY, secs, conns,
                             x))
                 for b in builds:
@@ -503,7 +498,7 @@ def bench_write_path(cfg, a, builds, dirs):
             for b in builds:
                 for key in ("1", "64"):
                     got = wrk_summary(runs[(b.label, key)])
-                    design = wrk_summary(runs[("lite", key)])
+                    design = wrk_summary(runs[key])
                     row("op POST, %s session%s, %s [%s]"
                         % (key, "s" if key != "1" else "", tag, b.label),
                         "bare MHD POST %.0f req/s, %.0f µs CPU; held "
@@ -526,9 +521,8 @@ def bench_write_path(cfg, a, builds, dirs):
                            got["rps"] / design["rps"]))
         finally:
             bare.stop()
-            for x in [held, durable] + list(lite.values()):
-                if x:
-                    x.stop()
+            for x in floors.values():
+                x.stop()
             shutil.rmtree(ring, ignore_errors=True)
             for d, _, _ in ds.values():
                 dbdir = d.tmp
